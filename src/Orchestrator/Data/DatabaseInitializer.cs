@@ -1,0 +1,60 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Orchestrator.Hosting;
+
+namespace Orchestrator.Data;
+
+/// <summary>
+/// Brings the application schema up to date (or checks that it is) before the scheduler starts.
+/// EF Core takes a database-wide lock while migrating, so several nodes starting at once are safe.
+/// </summary>
+public sealed partial class DatabaseInitializer(IServiceScopeFactory scopes, StorageChoice storage, ILogger<DatabaseInitializer> logger)
+{
+    public async Task MigrateAsync(CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>();
+        if (!storage.IsPostgres)
+        {
+            await PrepareSqliteFileAsync(cancellationToken);
+        }
+
+        var pending = string.Join(", ", await db.Database.GetPendingMigrationsAsync(cancellationToken));
+        await db.Database.MigrateAsync(cancellationToken);
+        LogMigrated(logger, pending.Length == 0 ? "none" : pending);
+    }
+
+    /// <summary>Throws with the fix in the message when the database is behind this binary.</summary>
+    public async Task EnsureUpToDateAsync(CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>();
+        var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();
+        if (pending.Count > 0)
+        {
+            throw new InvalidOperationException(
+                $"The database is missing {pending.Count} migration(s) ({string.Join(", ", pending)}). " +
+                "Run 'Orchestrator migrate' as a deploy step, or set Orchestrator:Database:MigrateOnStart = true.");
+        }
+    }
+
+    private async Task PrepareSqliteFileAsync(CancellationToken cancellationToken)
+    {
+        var builder = new SqliteConnectionStringBuilder(storage.ConnectionString);
+        var directory = Path.GetDirectoryName(Path.GetFullPath(builder.DataSource));
+        if (!string.IsNullOrEmpty(directory))
+        {
+            Directory.CreateDirectory(directory);
+        }
+
+        // WAL lets the dashboard and API read while Quartz writes; it is a property of the file, so setting it once is enough.
+        await using var connection = new SqliteConnection(storage.ConnectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA journal_mode=WAL;";
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Database schema is up to date (migrations applied now: {Migrations})")]
+    private static partial void LogMigrated(ILogger logger, string migrations);
+}

@@ -1,0 +1,73 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+using Orchestrator.Projects;
+using Orchestrator.Runs;
+using Orchestrator.Security;
+
+namespace Orchestrator.Data;
+
+internal sealed class ProjectConfiguration : IEntityTypeConfiguration<Project>
+{
+    public void Configure(EntityTypeBuilder<Project> builder)
+    {
+        builder.ToTable("projects");
+        builder.HasKey(p => p.Id);
+        builder.Property(p => p.Id).HasColumnName("id").HasMaxLength(Project.MaxIdLength);
+        builder.Property(p => p.Name).HasColumnName("name").HasMaxLength(Project.MaxNameLength).IsRequired();
+        builder.Property(p => p.RootPath).HasColumnName("root_path").HasMaxLength(Project.MaxRootPathLength).IsRequired();
+        builder.Property(p => p.CreatedAt).HasColumnName("created_at");
+        builder.Property(p => p.UpdatedAt).HasColumnName("updated_at");
+    }
+}
+
+internal sealed class RunRecordConfiguration : IEntityTypeConfiguration<RunRecord>
+{
+    public void Configure(EntityTypeBuilder<RunRecord> builder)
+    {
+        builder.ToTable("runs");
+        builder.HasKey(r => r.Id);
+        builder.Property(r => r.Id).HasColumnName("id");
+        builder.Property(r => r.ScheduleId).HasColumnName("schedule_id").HasMaxLength(400).IsRequired();
+        builder.Property(r => r.ProjectId).HasColumnName("project_id").HasMaxLength(Project.MaxIdLength);
+        builder.Property(r => r.PipelineRunId).HasColumnName("pipeline_run_id");
+        builder.Property(r => r.ActionType).HasColumnName("action_type").HasMaxLength(64).IsRequired();
+        builder.Property(r => r.Status).HasColumnName("status").HasConversion<string>().HasMaxLength(16);
+        builder.Property(r => r.TriggeredBy).HasColumnName("triggered_by").HasConversion<string>().HasMaxLength(16);
+        builder.Property(r => r.ScheduledFireTime).HasColumnName("scheduled_fire_time");
+        builder.Property(r => r.StartedAt).HasColumnName("started_at");
+        builder.Property(r => r.FinishedAt).HasColumnName("finished_at");
+        builder.Property(r => r.Node).HasColumnName("node").HasMaxLength(200);
+        builder.Property(r => r.Attempt).HasColumnName("attempt");
+        builder.Property(r => r.IdempotencyKey).HasColumnName("idempotency_key").HasMaxLength(100).IsRequired();
+        builder.Property(r => r.Result).HasColumnName("result");
+        builder.Property(r => r.Error).HasColumnName("error");
+        builder.Property(r => r.ConfigSnapshot).HasColumnName("config_snapshot");
+        builder.Property(r => r.Version).HasColumnName("version").IsConcurrencyToken();
+
+        // The ledger's guarantee: one row per schedule and scheduled fire time, whatever node or attempt writes it.
+        builder.HasIndex(r => new { r.ScheduleId, r.ScheduledFireTime }).IsUnique().HasDatabaseName("ux_runs_schedule_fire_time");
+        builder.HasIndex(r => r.IdempotencyKey).IsUnique().HasDatabaseName("ux_runs_idempotency_key");
+        builder.HasIndex(r => new { r.Status, r.StartedAt }).HasDatabaseName("ix_runs_status_started");
+        builder.HasIndex(r => new { r.ProjectId, r.StartedAt }).HasDatabaseName("ix_runs_project_started");
+        builder.HasIndex(r => r.FinishedAt).HasDatabaseName("ix_runs_finished");
+    }
+}
+
+internal sealed class ApiKeyConfiguration : IEntityTypeConfiguration<ApiKey>
+{
+    public void Configure(EntityTypeBuilder<ApiKey> builder)
+    {
+        builder.ToTable("api_keys");
+        builder.HasKey(k => k.Id);
+        builder.Property(k => k.Id).HasColumnName("id");
+        builder.Property(k => k.Name).HasColumnName("name").HasMaxLength(100).IsRequired();
+        builder.Property(k => k.Prefix).HasColumnName("prefix").HasMaxLength(32).IsRequired();
+        builder.Property(k => k.Hash).HasColumnName("hash").HasMaxLength(64).IsRequired();
+        builder.Property(k => k.Role).HasColumnName("role").HasConversion<string>().HasMaxLength(16);
+        builder.Property(k => k.CreatedAt).HasColumnName("created_at");
+        builder.Property(k => k.RevokedAt).HasColumnName("revoked_at");
+        builder.HasIndex(k => k.Prefix).IsUnique().HasDatabaseName("ux_api_keys_prefix");
+        // Unique names also make the first-start bootstrap race-free across nodes: only one 'bootstrap-admin' can be inserted.
+        builder.HasIndex(k => k.Name).IsUnique().HasDatabaseName("ux_api_keys_name");
+    }
+}

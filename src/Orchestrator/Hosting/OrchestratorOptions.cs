@@ -1,0 +1,72 @@
+namespace Orchestrator.Hosting;
+
+/// <summary>The <c>Orchestrator</c> settings section: everything an operator can configure.</summary>
+public sealed class OrchestratorOptions
+{
+    public const string SectionName = "Orchestrator";
+
+    /// <summary>Where the embedded database and default workspaces live; relative paths are under the content root.</summary>
+    public string DataDirectory { get; set; } = "data";
+
+    public DatabaseOptions Database { get; set; } = new();
+
+    public ClusterOptions Cluster { get; set; } = new();
+
+    public SchedulerOptions Scheduler { get; set; } = new();
+
+    public WorkspacesOptions Workspaces { get; set; } = new();
+}
+
+public sealed class DatabaseOptions
+{
+    /// <summary><c>Sqlite</c> (default) or <c>Postgres</c>. Kept as a string so a wrong value gets our message, not the binder's.</summary>
+    public string Provider { get; set; } = DatabaseProviders.Sqlite;
+
+    /// <summary>Required for Postgres; for Sqlite defaults to <c>{DataDirectory}/orchestrator.db</c>.</summary>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>Let Quartz create the tables it is missing at start (create-only, never alters or drops).</summary>
+    public bool ProvisionSchema { get; set; } = true;
+
+    /// <summary>Apply EF Core migrations at start. Unset means: yes on Sqlite, no on Postgres (run <c>Orchestrator migrate</c> as a deploy step).</summary>
+    public bool? MigrateOnStart { get; set; }
+
+    /// <summary>Quartz table prefix.</summary>
+    public string TablePrefix { get; set; } = "qrtz_";
+}
+
+public static class DatabaseProviders
+{
+    public const string Sqlite = "Sqlite";
+    public const string Postgres = "Postgres";
+    public static readonly IReadOnlyList<string> All = [Sqlite, Postgres];
+}
+
+public sealed class ClusterOptions
+{
+    /// <summary>Unset means: clustered on Postgres, single node on Sqlite. Clustering on Sqlite is refused.</summary>
+    public bool? Enabled { get; set; }
+
+    /// <summary>Fixed scheduler instance id; unset means a unique id is generated per process.</summary>
+    public string? InstanceId { get; set; }
+
+    public TimeSpan CheckinInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long past a missed check-in the other nodes wait before recovering this node's work.</summary>
+    public TimeSpan CheckinMisfireThreshold { get; set; } = TimeSpan.FromSeconds(10);
+}
+
+public sealed class SchedulerOptions
+{
+    /// <summary>Maximum jobs this node runs at once (Quartz's thread pool size).</summary>
+    public int MaxConcurrency { get; set; } = 10;
+
+    /// <summary>On shutdown, how long running jobs get to finish before they are interrupted.</summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
+}
+
+public sealed class WorkspacesOptions
+{
+    /// <summary>Directories a project root must be inside. Unset means <c>{DataDirectory}/workspaces</c>.</summary>
+    public List<string> Roots { get; set; } = [];
+}

@@ -1,0 +1,98 @@
+using Microsoft.Extensions.Options;
+
+namespace Orchestrator.Hosting;
+
+/// <summary>Checks the settings before anything starts, naming each bad setting and what it accepts.</summary>
+public sealed class OrchestratorOptionsValidator : IValidateOptions<OrchestratorOptions>
+{
+    private const string Prefix = OrchestratorOptions.SectionName + ":";
+
+    public ValidateOptionsResult Validate(string? name, OrchestratorOptions options)
+    {
+        var failures = Check(options);
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    public static List<string> Check(OrchestratorOptions options)
+    {
+        var failures = new List<string>();
+        var db = options.Database;
+        var isPostgres = string.Equals(db.Provider, DatabaseProviders.Postgres, StringComparison.OrdinalIgnoreCase);
+        var isSqlite = string.Equals(db.Provider, DatabaseProviders.Sqlite, StringComparison.OrdinalIgnoreCase);
+
+        if (!isPostgres && !isSqlite)
+        {
+            failures.Add($"{Prefix}Database:Provider = '{db.Provider}' is not supported. Accepted values: {string.Join(", ", DatabaseProviders.All)}.");
+        }
+
+        if (isPostgres && string.IsNullOrWhiteSpace(db.ConnectionString))
+        {
+            failures.Add($"{Prefix}Database:ConnectionString is required when {Prefix}Database:Provider is Postgres, e.g. 'Host=db;Database=orchestrator;Username=orchestrator;Password=…'.");
+        }
+
+        if (isPostgres && !string.IsNullOrWhiteSpace(db.ConnectionString))
+        {
+            try
+            {
+                _ = new Npgsql.NpgsqlConnectionStringBuilder(db.ConnectionString);
+            }
+            catch (ArgumentException ex)
+            {
+                // The builder's message names the bad keyword; the connection string itself may hold a password, so it is not echoed.
+                failures.Add($"{Prefix}Database:ConnectionString is not a valid PostgreSQL connection string: {ex.Message}");
+            }
+        }
+
+        if (isSqlite && options.Cluster.Enabled == true)
+        {
+            failures.Add($"{Prefix}Cluster:Enabled = true needs a shared database with row locks, which the embedded SQLite store is not. " +
+                         $"Set {Prefix}Database:Provider = Postgres (with {Prefix}Database:ConnectionString) to run a cluster, or remove {Prefix}Cluster:Enabled to run a single node.");
+        }
+
+        if (string.IsNullOrWhiteSpace(db.TablePrefix) || !db.TablePrefix.All(c => char.IsAsciiLetterOrDigit(c) || c == '_'))
+        {
+            failures.Add($"{Prefix}Database:TablePrefix = '{db.TablePrefix}' must be letters, digits and underscores (default 'qrtz_').");
+        }
+
+        var cluster = options.Cluster;
+        if (cluster.CheckinInterval < TimeSpan.FromMilliseconds(500) || cluster.CheckinInterval > TimeSpan.FromMinutes(10))
+        {
+            failures.Add($"{Prefix}Cluster:CheckinInterval = {cluster.CheckinInterval} must be between 00:00:00.5 and 00:10:00.");
+        }
+
+        if (cluster.CheckinMisfireThreshold < TimeSpan.FromSeconds(1) || cluster.CheckinMisfireThreshold > TimeSpan.FromHours(1))
+        {
+            failures.Add($"{Prefix}Cluster:CheckinMisfireThreshold = {cluster.CheckinMisfireThreshold} must be between 00:00:01 and 01:00:00.");
+        }
+
+        if (cluster.InstanceId is { } id && (id.Length is 0 or > 200 || id.Any(char.IsControl)))
+        {
+            failures.Add($"{Prefix}Cluster:InstanceId must be 1–200 printable characters, or unset to generate a unique id per node.");
+        }
+
+        if (options.Scheduler.MaxConcurrency is < 1 or > 1000)
+        {
+            failures.Add($"{Prefix}Scheduler:MaxConcurrency = {options.Scheduler.MaxConcurrency} must be between 1 and 1000.");
+        }
+
+        if (options.Scheduler.ShutdownTimeout < TimeSpan.Zero || options.Scheduler.ShutdownTimeout > TimeSpan.FromHours(1))
+        {
+            failures.Add($"{Prefix}Scheduler:ShutdownTimeout = {options.Scheduler.ShutdownTimeout} must be between 00:00:00 and 01:00:00.");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.DataDirectory))
+        {
+            failures.Add($"{Prefix}DataDirectory must not be empty (default 'data').");
+        }
+
+        for (var i = 0; i < options.Workspaces.Roots.Count; i++)
+        {
+            if (string.IsNullOrWhiteSpace(options.Workspaces.Roots[i]))
+            {
+                failures.Add($"{Prefix}Workspaces:Roots:{i} is empty; give a directory path.");
+            }
+        }
+
+        return failures;
+    }
+}

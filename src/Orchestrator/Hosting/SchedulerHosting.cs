@@ -1,0 +1,68 @@
+using Quartz;
+
+namespace Orchestrator.Hosting;
+
+public static class SchedulerHosting
+{
+    public const string SchedulerName = "orchestrator";
+
+    /// <summary>Quartz on the chosen database: clustered with execution history on PostgreSQL, single node on SQLite.</summary>
+    public static WebApplicationBuilder AddOrchestratorScheduler(this WebApplicationBuilder builder, StorageChoice storage)
+    {
+        var options = builder.Configuration.GetSection(OrchestratorOptions.SectionName).Get<OrchestratorOptions>() ?? new();
+
+        builder.Services.AddQuartz(q =>
+        {
+            q.ConfigureScheduler(s =>
+            {
+                s.InstanceName = SchedulerName;
+                if (!string.IsNullOrWhiteSpace(options.Cluster.InstanceId))
+                {
+                    s.InstanceId = options.Cluster.InstanceId;
+                }
+                else if (storage.Clustered)
+                {
+                    s.GenerateInstanceId = true;
+                }
+            });
+            q.UseDefaultThreadPool(options.Scheduler.MaxConcurrency);
+            q.UsePersistentStore(store =>
+            {
+                store.ConfigureStore(s => s.TablePrefix = options.Database.TablePrefix);
+                if (storage.IsPostgres)
+                {
+                    store.UsePostgres(storage.ConnectionString);
+                }
+                else
+                {
+                    store.UseSqlite(storage.ConnectionString);
+                }
+
+                if (storage.Clustered)
+                {
+                    store.UseClustering(c =>
+                    {
+                        c.CheckinInterval = options.Cluster.CheckinInterval;
+                        c.CheckinMisfireThreshold = options.Cluster.CheckinMisfireThreshold;
+                    });
+                }
+
+                store.UseExecutionHistory();
+                store.UseSystemTextJsonSerializer();
+                if (options.Database.ProvisionSchema)
+                {
+                    store.ProvisionSchema();
+                }
+            });
+        });
+
+        builder.Services.AddQuartzHostedService(h =>
+        {
+            // Running jobs get to finish; the host's shutdown timeout (below) bounds how long.
+            h.WaitForJobsToComplete = true;
+            h.AwaitApplicationStarted = true;
+        });
+        builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = options.Scheduler.ShutdownTimeout + TimeSpan.FromSeconds(5));
+        return builder;
+    }
+}

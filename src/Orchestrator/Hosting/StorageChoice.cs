@@ -1,0 +1,54 @@
+using Microsoft.Data.Sqlite;
+
+namespace Orchestrator.Hosting;
+
+/// <summary>
+/// The settings resolved against the content root: which database, which connection string,
+/// whether this node clusters, where workspaces may live. Made once at start-up from validated options.
+/// </summary>
+public sealed record StorageChoice(
+    bool IsPostgres,
+    string ConnectionString,
+    bool Clustered,
+    bool MigrateOnStart,
+    string DataDirectory,
+    IReadOnlyList<string> WorkspaceRoots)
+{
+    public static StorageChoice Resolve(OrchestratorOptions options, string contentRoot)
+    {
+        var dataDirectory = Path.GetFullPath(options.DataDirectory, contentRoot);
+        var isPostgres = string.Equals(options.Database.Provider, DatabaseProviders.Postgres, StringComparison.OrdinalIgnoreCase);
+
+        string connectionString;
+        if (isPostgres)
+        {
+            connectionString = options.Database.ConnectionString!;
+        }
+        else if (string.IsNullOrWhiteSpace(options.Database.ConnectionString))
+        {
+            connectionString = new SqliteConnectionStringBuilder
+            {
+                DataSource = Path.Combine(dataDirectory, "orchestrator.db"),
+                // Quartz and EF Core share the file; a writer waits for the other rather than failing with SQLITE_BUSY.
+                DefaultTimeout = 30,
+                Pooling = true,
+            }.ToString();
+        }
+        else
+        {
+            connectionString = options.Database.ConnectionString;
+        }
+
+        var roots = options.Workspaces.Roots.Count == 0
+            ? [Path.Combine(dataDirectory, "workspaces")]
+            : options.Workspaces.Roots.Select(r => Path.GetFullPath(r, contentRoot)).ToList();
+
+        return new StorageChoice(
+            isPostgres,
+            connectionString,
+            Clustered: isPostgres && options.Cluster.Enabled != false,
+            MigrateOnStart: options.Database.MigrateOnStart ?? !isPostgres,
+            dataDirectory,
+            roots.Select(r => Path.TrimEndingDirectorySeparator(r)).ToList());
+    }
+}

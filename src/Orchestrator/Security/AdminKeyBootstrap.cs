@@ -1,0 +1,39 @@
+using Microsoft.EntityFrameworkCore;
+
+namespace Orchestrator.Security;
+
+/// <summary>
+/// On the very first start (no keys at all) creates an admin key and prints it once to standard output.
+/// It is never logged: logs are shipped and kept, the console of a first start is seen once.
+/// </summary>
+public sealed class AdminKeyBootstrap(IServiceScopeFactory scopes, TextWriter? console = null)
+{
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var keys = scope.ServiceProvider.GetRequiredService<ApiKeyStore>();
+        if (await keys.AnyAsync(cancellationToken))
+        {
+            return;
+        }
+
+        string plain;
+        try
+        {
+            (_, plain) = await keys.CreateAsync(ApiKeyStore.BootstrapKeyName, ApiRole.Admin, cancellationToken);
+        }
+        catch (DbUpdateException)
+        {
+            // Another node starting at the same moment inserted the bootstrap key first (unique name); it printed it.
+            return;
+        }
+
+        var output = console ?? Console.Out;
+        await output.WriteLineAsync("==================================================================");
+        await output.WriteLineAsync("No API keys existed, so an admin key was created. It is shown once:");
+        await output.WriteLineAsync($"  Admin API key: {plain}");
+        await output.WriteLineAsync("Keep it somewhere safe; make more with 'Orchestrator keys create --role <role>'.");
+        await output.WriteLineAsync("==================================================================");
+        await output.FlushAsync(cancellationToken);
+    }
+}
