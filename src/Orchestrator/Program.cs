@@ -58,9 +58,11 @@ try
     await app.RunAsync();
     return 0;
 }
-catch (Exception ex) when (ex is Microsoft.Extensions.Options.OptionsValidationException or Quartz.SchedulerException or System.Data.Common.DbException)
+catch (Exception ex) when (ex is not OperationCanceledException)
 {
-    Console.Error.WriteLine($"Start-up failed: {ex.Message}");
+    // A scheduler that cannot start (schema validation, unreachable database) must stop the process with a
+    // non-zero code, so a service manager sees the failure instead of a half-alive node.
+    Console.Error.WriteLine($"Start-up failed: {ex.GetType().Name}: {ex.Message}");
     return 1;
 }
 

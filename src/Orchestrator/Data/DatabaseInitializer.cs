@@ -1,5 +1,7 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
 using Orchestrator.Hosting;
 
 namespace Orchestrator.Data;
@@ -19,7 +21,7 @@ public sealed partial class DatabaseInitializer(IServiceScopeFactory scopes, Sto
             await PrepareSqliteFileAsync(cancellationToken);
         }
 
-        var pending = string.Join(", ", await db.Database.GetPendingMigrationsAsync(cancellationToken));
+        var pending = string.Join(", ", await PendingMigrationsAsync(db, cancellationToken));
         await db.Database.MigrateAsync(cancellationToken);
         LogMigrated(logger, pending.Length == 0 ? "none" : pending);
     }
@@ -29,13 +31,24 @@ public sealed partial class DatabaseInitializer(IServiceScopeFactory scopes, Sto
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>();
-        var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();
+        var pending = await PendingMigrationsAsync(db, cancellationToken);
         if (pending.Count > 0)
         {
             throw new InvalidOperationException(
                 $"The database is missing {pending.Count} migration(s) ({string.Join(", ", pending)}). " +
                 "Run 'Orchestrator migrate' as a deploy step, or set Orchestrator:Database:MigrateOnStart = true.");
         }
+    }
+
+    private static async Task<List<string>> PendingMigrationsAsync(OrchestratorDbContext db, CancellationToken cancellationToken)
+    {
+        // Asking EF for pending migrations on a brand-new database makes it query a history table that does
+        // not exist yet and log that as an error; check for the table first so a first start logs no failure.
+        var history = db.GetService<IHistoryRepository>();
+        var applied = await history.ExistsAsync(cancellationToken)
+            ? (await history.GetAppliedMigrationsAsync(cancellationToken)).Select(m => m.MigrationId).ToHashSet()
+            : [];
+        return [.. db.Database.GetMigrations().Where(m => !applied.Contains(m))];
     }
 
     private async Task PrepareSqliteFileAsync(CancellationToken cancellationToken)

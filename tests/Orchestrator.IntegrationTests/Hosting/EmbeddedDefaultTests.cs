@@ -1,0 +1,59 @@
+using System.Net;
+using Orchestrator.IntegrationTests.Infrastructure;
+
+namespace Orchestrator.IntegrationTests.Hosting;
+
+[TestFixture]
+public sealed class EmbeddedDefaultTests
+{
+    [Test]
+    public async Task Server_started_with_no_configuration_uses_sqlite_and_is_live_and_ready()
+    {
+        await using var server = ServerProcess.Start();
+        await server.WaitUntilReadyAsync();
+
+        using var http = server.CreateClient();
+        Assert.That((await http.GetAsync("/healthz")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That((await http.GetAsync("/readyz")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(File.Exists(Path.Combine(server.WorkingDirectory, "data", "orchestrator.db")), Is.True,
+            "the embedded database is a file under ./data of the working directory");
+        Assert.That(Directory.Exists(Path.Combine(server.WorkingDirectory, "data", "workspaces", "default")), Is.True,
+            "the default project's root is created under the default workspace root");
+
+        var key = server.PrintedAdminKey;
+        Assert.That(key, Is.Not.Null, "the first start prints an admin key");
+        using var admin = server.CreateClient(key);
+        var nodes = await admin.GetStringAsync("/api/cluster/nodes");
+        Assert.That(nodes, Does.Contain("\"isThisNode\":true"));
+    }
+
+    [Test]
+    public async Task Admin_key_is_printed_on_the_first_start_only_and_keeps_working_after_a_restart()
+    {
+        string workingDirectory;
+        string firstKey;
+        await using (var first = ServerProcess.Start())
+        {
+            await first.WaitUntilReadyAsync();
+            firstKey = first.PrintedAdminKey!;
+            Assert.That(firstKey, Is.Not.Null);
+            workingDirectory = first.WorkingDirectory;
+        }
+
+        await using var second = ServerProcess.Start(workingDirectory: workingDirectory);
+        await second.WaitUntilReadyAsync();
+        Assert.That(second.PrintedAdminKey, Is.Null, "keys exist, so no new admin key is created or printed");
+        using var admin = second.CreateClient(firstKey);
+        Assert.That((await admin.GetAsync("/api/projects")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+    }
+
+    [Test]
+    public async Task OpenApi_document_is_served_without_a_key_and_lists_the_routes()
+    {
+        await using var server = ServerProcess.Start();
+        await server.WaitUntilReadyAsync();
+        using var http = server.CreateClient();
+        var document = await http.GetStringAsync("/openapi/v1.json");
+        Assert.That(document, Does.Contain("\"/api/projects\"").And.Contain("\"/api/cluster/nodes\"").And.Contain("bearer"));
+    }
+}
