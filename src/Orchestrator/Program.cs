@@ -23,23 +23,13 @@ builder.Services.AddProjects();
 
 var app = builder.Build();
 
-try
+if (command.Verb != ServerCommand.Serve)
 {
-    switch (command.Verb)
-    {
-        case ServerCommand.Migrate:
-            await app.Services.GetRequiredService<DatabaseInitializer>().MigrateAsync(CancellationToken.None);
-            return 0;
-        case ServerCommand.CreateKey:
-            await app.Services.GetRequiredService<DatabaseInitializer>().EnsureUpToDateAsync(CancellationToken.None);
-            return await KeyCommands.CreateAsync(app.Services, command.CommandArgs, Console.Out, Console.Error);
-    }
-
-    await app.PrepareDatabaseAsync(storage, CancellationToken.None);
+    return await command.RunOneShotAsync(app.Services, storage);
 }
-catch (Exception ex) when (ex is InvalidOperationException or System.Data.Common.DbException)
+
+if (!await app.Services.TryPrepareDatabaseAsync(storage, Console.Error))
 {
-    Console.Error.WriteLine($"Start-up failed: {ex.Message}");
     return 1;
 }
 
@@ -65,6 +55,3 @@ catch (Exception ex) when (ex is not OperationCanceledException)
     Console.Error.WriteLine($"Start-up failed: {ex.GetType().Name}: {ex.Message}");
     return 1;
 }
-
-/// <summary>Exposed so integration tests can reference the entry assembly.</summary>
-public partial class Program;

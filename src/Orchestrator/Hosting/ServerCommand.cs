@@ -1,3 +1,6 @@
+using Orchestrator.Data;
+using Orchestrator.Security;
+
 namespace Orchestrator.Hosting;
 
 /// <summary>
@@ -41,5 +44,28 @@ public sealed record ServerCommand(string Verb, IReadOnlyList<string> CommandArg
         }
 
         return new(Serve, [], args);
+    }
+
+    /// <summary>Runs <c>migrate</c> or <c>keys create</c> against the configured database and returns the exit code.</summary>
+    public async Task<int> RunOneShotAsync(IServiceProvider services, StorageChoice storage)
+    {
+        var initializer = services.GetRequiredService<DatabaseInitializer>();
+        try
+        {
+            if (Verb == Migrate)
+            {
+                await initializer.MigrateAsync(CancellationToken.None);
+                return 0;
+            }
+
+            // A key can be made before the first start (the way to get one for a Windows service, whose console nobody sees).
+            await (storage.MigrateOnStart ? initializer.MigrateAsync(CancellationToken.None) : initializer.EnsureUpToDateAsync(CancellationToken.None));
+            return await KeyCommands.CreateAsync(services, CommandArgs, Console.Out, Console.Error);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or System.Data.Common.DbException)
+        {
+            await Console.Error.WriteLineAsync($"{Verb} failed: {ex.Message}");
+            return 1;
+        }
     }
 }

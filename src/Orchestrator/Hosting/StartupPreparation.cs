@@ -7,9 +7,23 @@ namespace Orchestrator.Hosting;
 public static class StartupPreparation
 {
     /// <summary>Schema first (migrate or verify), then the first admin key and the default project — before Quartz starts.</summary>
-    public static async Task PrepareDatabaseAsync(this WebApplication app, StorageChoice storage, CancellationToken cancellationToken)
+    public static async Task<bool> TryPrepareDatabaseAsync(this IServiceProvider services, StorageChoice storage, TextWriter errors)
     {
-        var initializer = app.Services.GetRequiredService<DatabaseInitializer>();
+        try
+        {
+            await PrepareDatabaseAsync(services, storage, CancellationToken.None);
+            return true;
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or System.Data.Common.DbException)
+        {
+            await errors.WriteLineAsync($"Start-up failed: {ex.Message}");
+            return false;
+        }
+    }
+
+    private static async Task PrepareDatabaseAsync(IServiceProvider services, StorageChoice storage, CancellationToken cancellationToken)
+    {
+        var initializer = services.GetRequiredService<DatabaseInitializer>();
         if (storage.MigrateOnStart)
         {
             await initializer.MigrateAsync(cancellationToken);
@@ -19,8 +33,8 @@ public static class StartupPreparation
             await initializer.EnsureUpToDateAsync(cancellationToken);
         }
 
-        await app.Services.GetRequiredService<AdminKeyBootstrap>().RunAsync(cancellationToken);
-        await using var scope = app.Services.CreateAsyncScope();
+        await services.GetRequiredService<AdminKeyBootstrap>().RunAsync(cancellationToken);
+        await using var scope = services.CreateAsyncScope();
         await scope.ServiceProvider.GetRequiredService<DefaultProjectSeeder>().EnsureAsync(cancellationToken);
     }
 }

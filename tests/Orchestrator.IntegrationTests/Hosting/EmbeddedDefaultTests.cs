@@ -56,4 +56,20 @@ public sealed class EmbeddedDefaultTests
         var document = await http.GetStringAsync("/openapi/v1.json");
         Assert.That(document, Does.Contain("\"/api/projects\"").And.Contain("\"/api/cluster/nodes\"").And.Contain("bearer"));
     }
+
+    [Test]
+    public async Task A_key_made_with_keys_create_before_the_first_start_is_used_instead_of_a_printed_one()
+    {
+        // The path for a Windows service, whose console nobody reads.
+        var workingDirectory = Directory.CreateTempSubdirectory("orchestrator-keys-").FullName;
+        var (exitCode, output) = await ServerProcess.RunCommandAsync(null, workingDirectory, "keys", "create", "--role", "admin", "--name", "ops");
+        Assert.That(exitCode, Is.Zero, output);
+        var key = output.Split('\n').Select(l => l.Trim()).Single(l => l.StartsWith("orch_", StringComparison.Ordinal));
+
+        await using var server = ServerProcess.Start(workingDirectory: workingDirectory);
+        await server.WaitUntilReadyAsync();
+        Assert.That(server.PrintedAdminKey, Is.Null);
+        using var admin = server.CreateClient(key);
+        Assert.That((await admin.GetAsync("/api/projects")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+    }
 }
