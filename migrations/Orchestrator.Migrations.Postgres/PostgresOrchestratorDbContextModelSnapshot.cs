@@ -83,6 +83,11 @@ namespace Orchestrator.Migrations.Postgres
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("finished_at");
 
+                    b.Property<string>("FireInstanceId")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("fire_instance_id");
+
                     b.Property<string>("IdempotencyKey")
                         .IsRequired()
                         .HasMaxLength(100)
@@ -153,6 +158,9 @@ namespace Orchestrator.Migrations.Postgres
                     b.HasIndex("ScheduleId", "ScheduledFireTime")
                         .IsUnique()
                         .HasDatabaseName("ux_runs_schedule_fire_time");
+
+                    b.HasIndex("ScheduleId", "StartedAt")
+                        .HasDatabaseName("ix_runs_schedule_started");
 
                     b.HasIndex("Status", "StartedAt")
                         .HasDatabaseName("ix_runs_status_started");

@@ -78,6 +78,11 @@ namespace Orchestrator.Migrations.Sqlite
                         .HasColumnType("INTEGER")
                         .HasColumnName("finished_at");
 
+                    b.Property<string>("FireInstanceId")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("fire_instance_id");
+
                     b.Property<string>("IdempotencyKey")
                         .IsRequired()
                         .HasMaxLength(100)
@@ -148,6 +153,9 @@ namespace Orchestrator.Migrations.Sqlite
                     b.HasIndex("ScheduleId", "ScheduledFireTime")
                         .IsUnique()
                         .HasDatabaseName("ux_runs_schedule_fire_time");
+
+                    b.HasIndex("ScheduleId", "StartedAt")
+                        .HasDatabaseName("ix_runs_schedule_started");
 
                     b.HasIndex("Status", "StartedAt")
                         .HasDatabaseName("ix_runs_status_started");

@@ -1,7 +1,10 @@
+using Orchestrator.Actions;
 using Orchestrator.Cluster;
 using Orchestrator.Data;
 using Orchestrator.Hosting;
 using Orchestrator.Projects;
+using Orchestrator.Runs;
+using Orchestrator.Schedules;
 using Orchestrator.Security;
 
 var command = ServerCommand.Parse(args);
@@ -20,6 +23,8 @@ builder.Services.AddOrchestratorSecurity();
 builder.AddOrchestratorScheduler(storage);
 builder.Services.AddHealth();
 builder.Services.AddProjects();
+builder.Services.AddActions();
+builder.Services.AddSchedules();
 
 var app = builder.Build();
 
@@ -42,6 +47,8 @@ app.MapOpenApi();
 app.MapHealth();
 app.MapCluster();
 app.MapProjects();
+app.MapSchedules();
+app.MapRuns();
 
 try
 {

@@ -37,6 +37,7 @@ internal sealed class RunRecordConfiguration : IEntityTypeConfiguration<RunRecor
         builder.Property(r => r.StartedAt).HasColumnName("started_at");
         builder.Property(r => r.FinishedAt).HasColumnName("finished_at");
         builder.Property(r => r.Node).HasColumnName("node").HasMaxLength(200);
+        builder.Property(r => r.FireInstanceId).HasColumnName("fire_instance_id").HasMaxLength(200);
         builder.Property(r => r.Attempt).HasColumnName("attempt");
         builder.Property(r => r.IdempotencyKey).HasColumnName("idempotency_key").HasMaxLength(100).IsRequired();
         builder.Property(r => r.Result).HasColumnName("result");
@@ -50,6 +51,7 @@ internal sealed class RunRecordConfiguration : IEntityTypeConfiguration<RunRecor
         builder.HasIndex(r => new { r.Status, r.StartedAt }).HasDatabaseName("ix_runs_status_started");
         builder.HasIndex(r => new { r.ProjectId, r.StartedAt }).HasDatabaseName("ix_runs_project_started");
         builder.HasIndex(r => r.FinishedAt).HasDatabaseName("ix_runs_finished");
+        builder.HasIndex(r => new { r.ScheduleId, r.StartedAt }).HasDatabaseName("ix_runs_schedule_started");
     }
 }
 

@@ -15,6 +15,39 @@ public sealed class OrchestratorOptions
     public SchedulerOptions Scheduler { get; set; } = new();
 
     public WorkspacesOptions Workspaces { get; set; } = new();
+
+    public OutboundOptions Outbound { get; set; } = new();
+
+    public RunsOptions Runs { get; set; } = new();
+
+    /// <summary>Values header templates may reference as <c>{{secret:NAME}}</c>; never logged or returned.</summary>
+    public Dictionary<string, string> Secrets { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Development/Testing only: a fault point at which this node kills itself (see <c>FaultPoints</c>).</summary>
+    public FaultPointOptions FaultPoints { get; set; } = new();
+}
+
+public sealed class OutboundOptions
+{
+    /// <summary>Hosts (names or IP literals, or <c>*.example.com</c>) that may be called even on loopback, link-local or private addresses.</summary>
+    public List<string> AllowedHosts { get; set; } = [];
+
+    /// <summary>When true, only <see cref="AllowedHosts"/> may be called at all.</summary>
+    public bool RestrictToAllowedHosts { get; set; }
+}
+
+public sealed class RunsOptions
+{
+    /// <summary>Finished runs older than this are purged by the housekeeping job.</summary>
+    public TimeSpan Retention { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>How often the housekeeping job runs.</summary>
+    public TimeSpan HousekeepingInterval { get; set; } = TimeSpan.FromHours(1);
+}
+
+public sealed class FaultPointOptions
+{
+    public string? Crash { get; set; }
 }
 
 public sealed class DatabaseOptions
@@ -63,6 +96,9 @@ public sealed class SchedulerOptions
 
     /// <summary>On shutdown, how long running jobs get to finish before they are interrupted.</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Cluster-wide concurrency caps per execution group (a schedule's <c>executionGroup</c>), e.g. <c>reports: 2</c>.</summary>
+    public Dictionary<string, int> ExecutionLimits { get; set; } = new(StringComparer.Ordinal);
 }
 
 public sealed class WorkspacesOptions

@@ -93,6 +93,35 @@ public sealed class OrchestratorOptionsValidator : IValidateOptions<Orchestrator
             }
         }
 
+        foreach (var (group, limit) in options.Scheduler.ExecutionLimits)
+        {
+            if (limit < 0 || limit > 10_000)
+            {
+                failures.Add($"{Prefix}Scheduler:ExecutionLimits:{group} = {limit} must be between 0 (never run) and 10000.");
+            }
+        }
+
+        if (options.Runs.Retention < TimeSpan.FromHours(1))
+        {
+            failures.Add($"{Prefix}Runs:Retention = {options.Runs.Retention} must be at least 01:00:00.");
+        }
+
+        if (options.Runs.HousekeepingInterval < TimeSpan.FromSeconds(10) || options.Runs.HousekeepingInterval > TimeSpan.FromDays(1))
+        {
+            failures.Add($"{Prefix}Runs:HousekeepingInterval = {options.Runs.HousekeepingInterval} must be between 00:00:10 and 1.00:00:00.");
+        }
+
+        if (options.FaultPoints.Crash is { } point && !Orchestrator.Hosting.FaultPoints.All.Contains(point))
+        {
+            failures.Add($"{Prefix}FaultPoints:Crash = '{point}' is not a fault point. Accepted values: {string.Join(", ", Orchestrator.Hosting.FaultPoints.All)}.");
+        }
+
         return failures;
     }
+
+    /// <summary>Fault points kill the process on purpose; a production node must never have one armed.</summary>
+    public static string? CheckEnvironment(OrchestratorOptions options, IHostEnvironment environment) =>
+        options.FaultPoints.Crash is not null && !environment.IsDevelopment() && !environment.IsEnvironment("Testing")
+            ? $"{Prefix}FaultPoints:Crash is set, but fault points are refused outside the Development and Testing environments (this is '{environment.EnvironmentName}')."
+            : null;
 }

@@ -11,6 +11,15 @@ public static class OrchestratorSettings
     /// </summary>
     public static StorageChoice? AddOrchestratorSettings(this WebApplicationBuilder builder, TextWriter errors)
     {
+        // The content root is the working directory (data paths are relative to it), but the shipped defaults
+        // live beside the binary; load them first so every other source still overrides them.
+        builder.Configuration.Sources.Insert(0, new Microsoft.Extensions.Configuration.Json.JsonConfigurationSource
+        {
+            FileProvider = new Microsoft.Extensions.FileProviders.PhysicalFileProvider(AppContext.BaseDirectory),
+            Path = "appsettings.json",
+            Optional = true,
+        });
+
         OrchestratorOptions options;
         try
         {
@@ -24,6 +33,11 @@ public static class OrchestratorSettings
         }
 
         var failures = OrchestratorOptionsValidator.Check(options);
+        if (OrchestratorOptionsValidator.CheckEnvironment(options, builder.Environment) is { } environmentFailure)
+        {
+            failures.Add(environmentFailure);
+        }
+
         if (failures.Count > 0)
         {
             errors.WriteLine("Invalid configuration:");
@@ -37,6 +51,7 @@ public static class OrchestratorSettings
 
         var choice = StorageChoice.Resolve(options, builder.Environment.ContentRootPath);
         builder.Services.AddSingleton(choice);
+        builder.Services.AddSingleton(new FaultPoints(options.FaultPoints.Crash));
         builder.Services.AddSingleton<IValidateOptions<OrchestratorOptions>, OrchestratorOptionsValidator>();
         builder.Services.AddOptions<OrchestratorOptions>()
             .Bind(builder.Configuration.GetSection(OrchestratorOptions.SectionName))

@@ -26,6 +26,22 @@ public static class SchedulerHosting
                 }
             });
             q.UseDefaultThreadPool(options.Scheduler.MaxConcurrency);
+            if (options.Scheduler.ExecutionLimits.Count > 0)
+            {
+                q.UseExecutionLimits(limits =>
+                {
+                    foreach (var (group, limit) in options.Scheduler.ExecutionLimits)
+                    {
+                        limits.ForGroup(group, limit, ExecutionLimitScope.Cluster);
+                    }
+                });
+            }
+
+            q.ScheduleJob<Runs.RunHousekeepingJob>(
+                trigger => trigger.WithIdentity(Runs.RunHousekeepingJob.Key.Name, Runs.RunHousekeepingJob.Key.Group)
+                    .StartNow()
+                    .WithSimpleSchedule(x => x.WithInterval(options.Runs.HousekeepingInterval).RepeatForever().WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount)),
+                job => job.WithIdentity(Runs.RunHousekeepingJob.Key));
             q.UsePersistentStore(store =>
             {
                 store.ConfigureStore(s => s.TablePrefix = options.Database.TablePrefix);

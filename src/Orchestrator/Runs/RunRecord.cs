@@ -27,6 +27,9 @@ public sealed class RunRecord
 
     public DateTimeOffset? FinishedAt { get; set; }
 
+    /// <summary>Quartz's id of the firing running the latest attempt, so a cancel can interrupt it on whichever node runs it.</summary>
+    public string? FireInstanceId { get; set; }
+
     /// <summary>The scheduler instance id of the node that ran (or is running) the latest attempt.</summary>
     public string? Node { get; set; }
 

@@ -1,0 +1,115 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Orchestrator.Hosting;
+using Orchestrator.Runs;
+using Orchestrator.Schedules;
+using Quartz;
+
+namespace Orchestrator.Actions;
+
+/// <summary>
+/// What every action job does around its executor: ask the ledger whether to run (and as which attempt),
+/// enforce the schedule's timeout, record the outcome, and let Quartz's retry policy see a failure.
+/// The concrete jobs are one line each (STYLE §3).
+/// </summary>
+public abstract partial class ActionJob(RunLedger ledger, FaultPoints faults, TimeProvider time, ILogger logger) : IJob
+{
+    protected abstract string ActionType { get; }
+
+    protected abstract Task<ActionOutcome> ExecuteActionAsync(ActionInvocation invocation, CancellationToken cancellationToken);
+
+    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
+    {
+        var data = context.MergedJobDataMap;
+        var key = context.JobDetail.Key;
+        var scheduleId = ScheduleIds.Of(key);
+        var configJson = data.GetString(JobDataKeys.Config) ?? "{}";
+        var pendingRunId = Guid.TryParse(data.GetString(JobDataKeys.RunId), out var id) ? id : (Guid?)null;
+
+        var (fireTime, triggeredBy) = WhatFired(context, pendingRunId);
+        var claim = await ledger.BeginAsync(
+            new RunStart(scheduleId, key.Group, ActionType, fireTime, triggeredBy, context.Recovering,
+                context.Scheduler.SchedulerInstanceId, context.FireInstanceId, configJson, pendingRunId),
+            cancellationToken);
+        if (!claim.ShouldRun)
+        {
+            context.Result = claim.SkipReason;
+            return;
+        }
+
+        var run = claim.Run!;
+        faults.Hit(FaultPoints.BeforeAction);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (int.TryParse(data.GetString(JobDataKeys.TimeoutSeconds), CultureInfo.InvariantCulture, out var seconds))
+        {
+            timeout.CancelAfter(TimeSpan.FromSeconds(seconds));
+        }
+
+        ActionOutcome outcome;
+        try
+        {
+            using var config = JsonDocument.Parse(configJson);
+            outcome = await ExecuteActionAsync(
+                new ActionInvocation(run.Id, scheduleId, key.Name, key.Group, run.Attempt, run.IdempotencyKey, run.ScheduledFireTime, config.RootElement),
+                timeout.Token);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Interrupted: a cancel request, or a shutdown that gave up waiting. Recorded, not lost.
+            var shuttingDown = context.Scheduler.Status is SchedulerStatus.ShuttingDown or SchedulerStatus.Shutdown;
+            await ledger.CompleteAsync(run, shuttingDown ? RunStatus.Interrupted : RunStatus.Cancelled, null,
+                shuttingDown ? "interrupted by shutdown" : "cancelled", CancellationToken.None);
+            return;
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+        {
+            outcome = new ActionOutcome(false, [], $"timed out after {seconds} s");
+        }
+        catch (ActionFailedException ex)
+        {
+            outcome = new ActionOutcome(false, ex.Result ?? [], ex.Message);
+        }
+
+        await ledger.CompleteAsync(run, outcome.Succeeded ? RunStatus.Succeeded : RunStatus.Failed,
+            outcome.Result.ToJsonString(), outcome.Error, CancellationToken.None);
+        context.Result = run.Id.ToString();
+
+        if (outcome.Succeeded)
+        {
+            // The window the ledger exists for: the effect happened, Quartz has not yet recorded completion.
+            faults.Hit(FaultPoints.AfterSuccess);
+            return;
+        }
+
+        LogFailed(logger, scheduleId, run.Id, run.Attempt, outcome.Error ?? "failed");
+        // Thrown so Quartz's retry policy and execution history see the failure.
+        throw new JobExecutionException(outcome.Error ?? "The action failed.");
+    }
+
+    /// <summary>The fire time the ledger row is keyed on, and why this firing happened.</summary>
+    private (DateTimeOffset FireTime, RunTrigger TriggeredBy) WhatFired(IJobExecutionContext context, Guid? pendingRunId)
+    {
+        if (pendingRunId is not null)
+        {
+            return (context.FireTimeUtc, RunTrigger.Manual);
+        }
+
+        if (context.Recovering)
+        {
+            // Quartz schedules the recovery firing for the original scheduled fire time, so it finds its ledger row.
+            var fireTime = context.ScheduledFireTimeUtc ?? context.FireTimeUtc;
+            return (fireTime, RunTrigger.Recovery);
+        }
+
+        if (context.GetBackfillSlot() is { } slot)
+        {
+            return (slot, RunTrigger.Backfill);
+        }
+
+        return (context.ScheduledFireTimeUtc ?? time.GetUtcNow(), RunTrigger.Schedule);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Schedule {ScheduleId} run {RunId} attempt {Attempt} failed: {Error}")]
+    private static partial void LogFailed(ILogger logger, string scheduleId, Guid runId, int attempt, string error);
+}

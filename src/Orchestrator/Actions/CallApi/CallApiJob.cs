@@ -1,0 +1,14 @@
+using Orchestrator.Hosting;
+using Orchestrator.Runs;
+
+namespace Orchestrator.Actions.CallApi;
+
+/// <summary>The Quartz job of the <c>call_api</c> action type.</summary>
+public sealed class CallApiJob(HttpActionExecutor executor, RunLedger ledger, FaultPoints faults, TimeProvider time, ILogger<CallApiJob> logger)
+    : ActionJob(ledger, faults, time, logger)
+{
+    protected override string ActionType => CallApiAction.TypeName;
+
+    protected override Task<ActionOutcome> ExecuteActionAsync(ActionInvocation invocation, CancellationToken cancellationToken) =>
+        executor.ExecuteAsync(invocation.Config, invocation.IdempotencyKey, cancellationToken);
+}

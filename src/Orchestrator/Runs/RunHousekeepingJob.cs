@@ -1,0 +1,28 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Orchestrator.Data;
+using Orchestrator.Hosting;
+using Quartz;
+
+namespace Orchestrator.Runs;
+
+/// <summary>Purges finished runs older than <c>Orchestrator:Runs:Retention</c>. One node runs it per interval (it is a clustered Quartz job).</summary>
+[DisallowConcurrentExecution]
+public sealed partial class RunHousekeepingJob(OrchestratorDbContext db, IOptions<OrchestratorOptions> options, TimeProvider time, ILogger<RunHousekeepingJob> logger) : IJob
+{
+    public static readonly JobKey Key = new("run-housekeeping", "_system");
+
+    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
+    {
+        var cutoff = time.GetUtcNow() - options.Value.Runs.Retention;
+        // Only finished runs: a run still pending or running is evidence the ledger needs for recovery.
+        var purged = await db.Runs
+            .Where(r => r.FinishedAt != null && r.FinishedAt < cutoff && r.Status != RunStatus.Running && r.Status != RunStatus.Pending)
+            .ExecuteDeleteAsync(cancellationToken);
+        context.Result = purged;
+        LogPurged(logger, purged, cutoff);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Run housekeeping purged {Count} run(s) finished before {Cutoff:O}")]
+    private static partial void LogPurged(ILogger logger, int count, DateTimeOffset cutoff);
+}

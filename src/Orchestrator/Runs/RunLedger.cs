@@ -1,0 +1,174 @@
+using System.Data.Common;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.EntityFrameworkCore;
+using Orchestrator.Data;
+
+namespace Orchestrator.Runs;
+
+/// <summary>What a firing asks the ledger before it runs its action.</summary>
+public sealed record RunStart(
+    string ScheduleId,
+    string ProjectId,
+    string ActionType,
+    DateTimeOffset ScheduledFireTime,
+    RunTrigger TriggeredBy,
+    bool Recovering,
+    string Node,
+    string FireInstanceId,
+    string ConfigSnapshot,
+    Guid? PendingRunId);
+
+/// <summary>The ledger's answer: run it (as this attempt, with this key), or do not, and why.</summary>
+public sealed record RunClaim(RunRecord? Run, string? SkipReason)
+{
+    public bool ShouldRun => Run is not null;
+}
+
+/// <summary>
+/// The run ledger (one row per schedule and scheduled fire time, written before the action starts) and the
+/// decision every firing makes from it: a recovery firing whose row already succeeded does not run again;
+/// one whose row was left running by a dead node runs as the next attempt with the same idempotency key.
+/// </summary>
+public sealed partial class RunLedger(OrchestratorDbContext db, TimeProvider time, ILogger<RunLedger> logger)
+{
+    /// <summary>Deterministic, so two nodes racing for one fire time compute the same key.</summary>
+    public static string IdempotencyKeyFor(string scheduleId, DateTimeOffset scheduledFireTime)
+    {
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes($"{scheduleId}|{scheduledFireTime.UtcTicks}"));
+        return "run-" + Convert.ToHexStringLower(hash)[..32];
+    }
+
+    /// <summary>A run-now request: a pending row the firing will claim, so the API can answer with the run at once.</summary>
+    public async Task<RunRecord> CreatePendingAsync(string scheduleId, string projectId, string actionType, RunTrigger triggeredBy, string configSnapshot, CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        var id = Guid.CreateVersion7(now);
+        var run = new RunRecord
+        {
+            Id = id,
+            ScheduleId = scheduleId,
+            ProjectId = projectId,
+            ActionType = actionType,
+            Status = RunStatus.Pending,
+            TriggeredBy = triggeredBy,
+            // Manual runs have no fire time of their own; the request time (plus a per-run tiebreak) keeps the row unique.
+            ScheduledFireTime = now.AddTicks(id.GetHashCode() & 0xFFF),
+            Attempt = 0,
+            IdempotencyKey = $"{triggeredBy.ToString().ToLowerInvariant()}-{id:N}",
+            ConfigSnapshot = configSnapshot,
+        };
+        db.Runs.Add(run);
+        await db.SaveChangesAsync(ct);
+        return run;
+    }
+
+    public async Task<RunClaim> BeginAsync(RunStart start, CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        if (start.PendingRunId is { } pendingId)
+        {
+            var pending = await db.Runs.FirstOrDefaultAsync(r => r.Id == pendingId, ct);
+            return pending is null ? new RunClaim(null, $"run {pendingId} no longer exists") : await TakeOverAsync(pending, start, now, ct);
+        }
+
+        var fresh = new RunRecord
+        {
+            Id = Guid.CreateVersion7(now),
+            ScheduleId = start.ScheduleId,
+            ProjectId = start.ProjectId,
+            ActionType = start.ActionType,
+            Status = RunStatus.Running,
+            TriggeredBy = start.TriggeredBy,
+            ScheduledFireTime = start.ScheduledFireTime,
+            StartedAt = now,
+            Node = start.Node,
+            FireInstanceId = start.FireInstanceId,
+            Attempt = 1,
+            IdempotencyKey = IdempotencyKeyFor(start.ScheduleId, start.ScheduledFireTime),
+            ConfigSnapshot = start.ConfigSnapshot,
+        };
+        db.Runs.Add(fresh);
+        try
+        {
+            await db.SaveChangesAsync(ct);
+            return new RunClaim(fresh, null);
+        }
+        catch (DbUpdateException ex) when (IsUniqueViolation(ex))
+        {
+            // A row for this fire time exists: an earlier attempt (recovery or retry) or a racing node.
+            db.ChangeTracker.Clear();
+        }
+
+        var existing = await db.Runs.FirstAsync(r => r.ScheduleId == start.ScheduleId && r.ScheduledFireTime == start.ScheduledFireTime, ct);
+        return await TakeOverAsync(existing, start, now, ct);
+    }
+
+    private async Task<RunClaim> TakeOverAsync(RunRecord run, RunStart start, DateTimeOffset now, CancellationToken ct)
+    {
+        switch (run.Status)
+        {
+            case RunStatus.Succeeded or RunStatus.Skipped or RunStatus.Cancelled:
+                LogNotRepeated(logger, run.Id, start.ScheduleId, run.Status);
+                return new RunClaim(null, $"run {run.Id} already {run.Status.ToString().ToLowerInvariant()}");
+            case RunStatus.Running when !start.Recovering && run.Node == start.Node && run.FireInstanceId == start.FireInstanceId:
+                return new RunClaim(null, "this firing is already running");
+        }
+
+        var previous = run.Status;
+        run.Attempt += 1;
+        run.Status = RunStatus.Running;
+        run.Node = start.Node;
+        run.FireInstanceId = start.FireInstanceId;
+        run.StartedAt = now;
+        run.FinishedAt = null;
+        run.Error = null;
+        if (previous != RunStatus.Pending)
+        {
+            run.TriggeredBy = start.Recovering ? RunTrigger.Recovery : RunTrigger.Retry;
+        }
+
+        run.Version += 1;
+        try
+        {
+            await db.SaveChangesAsync(ct);
+        }
+        catch (DbUpdateConcurrencyException)
+        {
+            // Another node took this row over between our read and our write; it runs the attempt.
+            db.ChangeTracker.Clear();
+            return new RunClaim(null, "another node took over this run");
+        }
+
+        if (previous == RunStatus.Running)
+        {
+            LogTakenOver(logger, run.Id, start.ScheduleId, run.Attempt);
+        }
+
+        return new RunClaim(run, null);
+    }
+
+    public async Task CompleteAsync(RunRecord run, RunStatus status, string? result, string? error, CancellationToken ct)
+    {
+        run.Status = status;
+        run.Result = result;
+        run.Error = error;
+        run.FinishedAt = time.GetUtcNow();
+        run.Version += 1;
+        await db.SaveChangesAsync(ct);
+    }
+
+    private static bool IsUniqueViolation(DbUpdateException ex) => ex.InnerException switch
+    {
+        Npgsql.PostgresException pg => pg.SqlState == Npgsql.PostgresErrorCodes.UniqueViolation,
+        Microsoft.Data.Sqlite.SqliteException sqlite => sqlite.SqliteErrorCode == 19, // SQLITE_CONSTRAINT
+        DbException => false,
+        _ => false,
+    };
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Run {RunId} of {ScheduleId} is already {Status}; the firing does not run the action again")]
+    private static partial void LogNotRepeated(ILogger logger, Guid runId, string scheduleId, RunStatus status);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Run {RunId} of {ScheduleId} was left running; taking it over as attempt {Attempt}")]
+    private static partial void LogTakenOver(ILogger logger, Guid runId, string scheduleId, int attempt);
+}

@@ -1,0 +1,41 @@
+using System.Text.Json;
+
+namespace Orchestrator.Schedules;
+
+/// <summary>A schedule as the API receives it. Every field is nullable so a missing one gets our message, not the binder's.</summary>
+public sealed record ScheduleRequest(
+    string? Name,
+    string? Project,
+    string? Description,
+    ActionRequest? Action,
+    TriggerRequest? Trigger,
+    MisfireRequest? Misfire,
+    string? Concurrency,
+    RetryRequest? Retry,
+    int? TimeoutSeconds,
+    string? ExecutionGroup,
+    bool? Enabled);
+
+public sealed record ActionRequest(string? Type, JsonElement? Config);
+
+/// <summary>
+/// Exactly one form: <c>cron</c> (+ <c>timeZone</c>), <c>intervalSeconds</c> or <c>interval</c> (ISO-8601),
+/// <c>at</c> (one time), or <c>every</c> + <c>unit</c> (calendar interval). Any form may add start, end and max runs.
+/// </summary>
+public sealed record TriggerRequest(
+    string? Cron,
+    string? TimeZone,
+    long? IntervalSeconds,
+    string? Interval,
+    string? At,
+    int? Every,
+    string? Unit,
+    string? StartAt,
+    string? EndAt,
+    int? MaxRuns);
+
+public sealed record MisfireRequest(string? Policy, int? ThresholdSeconds);
+
+public sealed record RetryRequest(int? MaxAttempts, string? Backoff, int? InitialDelaySeconds, int? MaxDelaySeconds);
+
+public sealed record PreviewRequest(TriggerRequest? Trigger, int? Count);

@@ -1,0 +1,409 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using System.Xml;
+using Microsoft.EntityFrameworkCore;
+using Orchestrator.Actions;
+using Orchestrator.Data;
+using Orchestrator.Hosting;
+using Orchestrator.Projects;
+using Quartz;
+
+namespace Orchestrator.Schedules;
+
+/// <summary>Validates a schedule request once, at the edge, into a <see cref="ScheduleSpec"/>; every problem is named by field.</summary>
+public sealed partial class ScheduleValidator(ActionCatalog actions, OrchestratorDbContext db, TimeProvider time)
+{
+    public const int MaxDescriptionLength = 1000;
+    public const int MaxRunsLimit = 1_000_000;
+
+    public async Task<(ScheduleSpec? Spec, FieldErrors Errors)> ValidateAsync(ScheduleRequest request, string? nameFromRoute, string? projectFromRoute, CancellationToken ct)
+    {
+        var errors = new FieldErrors();
+
+        var name = request.Name ?? nameFromRoute;
+        if (string.IsNullOrEmpty(name))
+        {
+            errors.Add("name", "is required.");
+        }
+        else if (!NamePattern().IsMatch(name))
+        {
+            errors.Add("name", "must be 1–100 letters, digits, '-' or '_', starting with a letter or digit (no dots: the id is '{project}.{name}').");
+        }
+        else if (nameFromRoute is not null && name != nameFromRoute)
+        {
+            errors.Add("name", $"must match the schedule in the URL ('{nameFromRoute}'); rename by creating a new schedule.");
+        }
+
+        var project = request.Project ?? projectFromRoute ?? Project.DefaultId;
+        if (projectFromRoute is not null && project != projectFromRoute)
+        {
+            errors.Add("project", $"must match the schedule in the URL ('{projectFromRoute}').");
+        }
+        else if (!ProjectEndpoints.IsSlug(project))
+        {
+            errors.Add("project", "must be a project id (lowercase letters, digits and '-').");
+        }
+        else if (!await db.Projects.AnyAsync(p => p.Id == project, ct))
+        {
+            errors.Add("project", $"no project with id '{project}'.");
+        }
+
+        if (request.Description is { Length: > MaxDescriptionLength })
+        {
+            errors.Add("description", $"must be at most {MaxDescriptionLength} characters.");
+        }
+
+        var (actionType, config) = ValidateAction(request.Action, errors);
+        var misfire = ValidateMisfire(request.Misfire, errors, out var threshold);
+        var trigger = ValidateTrigger(request.Trigger, "trigger", misfire, errors);
+
+        var forbid = true;
+        switch (request.Concurrency)
+        {
+            case null or "forbid":
+                break;
+            case "allow":
+                forbid = false;
+                break;
+            default:
+                errors.Add("concurrency", $"'{request.Concurrency}' is not a concurrency mode; use 'forbid' or 'allow'.");
+                break;
+        }
+
+        var retry = ValidateRetry(request.Retry, errors);
+
+        TimeSpan? timeout = null;
+        if (request.TimeoutSeconds is { } seconds)
+        {
+            if (seconds is < 1 or > 86_400)
+            {
+                errors.Add("timeoutSeconds", "must be between 1 and 86400.");
+            }
+            else
+            {
+                timeout = TimeSpan.FromSeconds(seconds);
+            }
+        }
+
+        if (request.ExecutionGroup is { } group && !GroupPattern().IsMatch(group))
+        {
+            errors.Add("executionGroup", "must be 1–200 letters, digits or ':', '_', '.', '-'.");
+        }
+
+        if (errors.Any)
+        {
+            return (null, errors);
+        }
+
+        return (new ScheduleSpec(project, name!, request.Description, actionType!, config, trigger!, misfire, threshold, forbid, retry, timeout,
+            request.ExecutionGroup, request.Enabled ?? true), errors);
+    }
+
+    private (string? Type, JsonElement Config) ValidateAction(ActionRequest? action, FieldErrors errors)
+    {
+        if (action is null)
+        {
+            errors.Add("action", "is required: {\"type\": …, \"config\": {…}}.");
+            return (null, default);
+        }
+
+        if (string.IsNullOrEmpty(action.Type))
+        {
+            errors.Add("action.type", $"is required; one of {string.Join(", ", actions.Types)}.");
+            return (null, default);
+        }
+
+        if (!actions.TryGet(action.Type, out var definition))
+        {
+            errors.Add("action.type", $"'{action.Type}' is not an action type; use one of {string.Join(", ", actions.Types)}.");
+            return (null, default);
+        }
+
+        if (action.Config is not { ValueKind: JsonValueKind.Object } config)
+        {
+            errors.Add("action.config", "is required and must be a JSON object.");
+            return (null, default);
+        }
+
+        definition.Validate(config, "action.config", errors);
+        return (action.Type, config.Clone());
+    }
+
+    private static MisfirePolicy ValidateMisfire(MisfireRequest? misfire, FieldErrors errors, out TimeSpan? threshold)
+    {
+        threshold = null;
+        if (misfire?.ThresholdSeconds is { } seconds)
+        {
+            if (seconds is < 1 or > 86_400)
+            {
+                errors.Add("misfire.thresholdSeconds", "must be between 1 and 86400.");
+            }
+            else
+            {
+                threshold = TimeSpan.FromSeconds(seconds);
+            }
+        }
+
+        switch (misfire?.Policy)
+        {
+            case null or "fire_once":
+                return MisfirePolicy.FireOnce;
+            case "catch_up":
+                return MisfirePolicy.CatchUp;
+            case "skip":
+                return MisfirePolicy.Skip;
+            default:
+                errors.Add("misfire.policy", $"'{misfire.Policy}' is not a misfire policy; use fire_once, catch_up or skip.");
+                return MisfirePolicy.FireOnce;
+        }
+    }
+
+    /// <summary>Also used by preview, where no misfire policy is given.</summary>
+    public TriggerSpec? ValidateTrigger(TriggerRequest? trigger, string prefix, MisfirePolicy misfire, FieldErrors errors)
+    {
+        if (trigger is null)
+        {
+            errors.Add(prefix, "is required: one of {cron, timeZone}, {intervalSeconds} or {interval}, {at}, {every, unit}.");
+            return null;
+        }
+
+        var forms = new[] { trigger.Cron is not null, trigger.IntervalSeconds is not null || trigger.Interval is not null, trigger.At is not null, trigger.Every is not null || trigger.Unit is not null }.Count(f => f);
+        if (forms != 1 || (trigger.IntervalSeconds is not null && trigger.Interval is not null))
+        {
+            errors.Add(prefix, "must have exactly one form: 'cron' (+ 'timeZone'), 'intervalSeconds' or 'interval', 'at', or 'every' + 'unit'.");
+            return null;
+        }
+
+        var now = time.GetUtcNow();
+        var startAt = ParseInstant(trigger.StartAt, $"{prefix}.startAt", errors);
+        var endAt = ParseInstant(trigger.EndAt, $"{prefix}.endAt", errors);
+        if (endAt is not null && endAt <= (startAt ?? now))
+        {
+            errors.Add($"{prefix}.endAt", startAt is null ? "must be in the future." : "must be after startAt.");
+        }
+
+        if (trigger.MaxRuns is { } maxRuns && (maxRuns < 1 || maxRuns > MaxRunsLimit))
+        {
+            errors.Add($"{prefix}.maxRuns", $"must be between 1 and {MaxRunsLimit}.");
+        }
+
+        if (trigger.Cron is not null)
+        {
+            var zone = ParseZone(trigger.TimeZone, $"{prefix}.timeZone", errors);
+            if (!TryParseCron(trigger.Cron, zone ?? TimeZoneInfo.Utc, out var reason))
+            {
+                errors.Add($"{prefix}.cron", reason!);
+                return null;
+            }
+
+            var next = new CronExpression(trigger.Cron, zone ?? TimeZoneInfo.Utc).GetNextValidTimeAfter(startAt ?? now);
+            if (next is null || (endAt is not null && next > endAt))
+            {
+                errors.Add($"{prefix}.cron", "never fires after the start time (check the year field and endAt).");
+            }
+
+            return zone is null ? null : new CronTriggerSpec(trigger.Cron, zone, startAt, endAt, trigger.MaxRuns);
+        }
+
+        if (trigger.TimeZone is not null && trigger.Every is null)
+        {
+            errors.Add($"{prefix}.timeZone", "applies only to 'cron' and 'every' triggers.");
+        }
+
+        if (trigger.IntervalSeconds is not null || trigger.Interval is not null)
+        {
+            TimeSpan interval;
+            if (trigger.IntervalSeconds is { } seconds)
+            {
+                if (seconds is < 1 or > 31_536_000)
+                {
+                    errors.Add($"{prefix}.intervalSeconds", "must be between 1 and 31536000 (one year).");
+                    return null;
+                }
+
+                interval = TimeSpan.FromSeconds(seconds);
+            }
+            else
+            {
+                try
+                {
+                    interval = XmlConvert.ToTimeSpan(trigger.Interval!);
+                }
+                catch (FormatException)
+                {
+                    errors.Add($"{prefix}.interval", $"'{trigger.Interval}' is not an ISO-8601 duration such as PT30S, PT5M or P1D.");
+                    return null;
+                }
+
+                if (interval < TimeSpan.FromSeconds(1) || interval > TimeSpan.FromDays(365))
+                {
+                    errors.Add($"{prefix}.interval", "must be between PT1S and P365D.");
+                    return null;
+                }
+            }
+
+            return new IntervalTriggerSpec(interval, startAt, endAt, trigger.MaxRuns);
+        }
+
+        if (trigger.At is not null)
+        {
+            var at = ParseInstant(trigger.At, $"{prefix}.at", errors);
+            if (trigger.StartAt is not null || trigger.EndAt is not null || trigger.MaxRuns is not null)
+            {
+                errors.Add($"{prefix}.at", "a one-time trigger takes no startAt, endAt or maxRuns.");
+            }
+
+            if (at is not null && at <= now && misfire == MisfirePolicy.Skip)
+            {
+                errors.Add($"{prefix}.at", $"{at:O} is in the past and misfire.policy is 'skip', so it would never run; use a future time or misfire.policy 'fire_once'.");
+            }
+
+            return at is null ? null : new OnceTriggerSpec(at.Value);
+        }
+
+        var zoneForCalendar = ParseZone(trigger.TimeZone, $"{prefix}.timeZone", errors);
+        if (trigger.Every is not { } every || every < 1 || every > 1000)
+        {
+            errors.Add($"{prefix}.every", "must be a whole number between 1 and 1000.");
+            return null;
+        }
+
+        if (!TryParseUnit(trigger.Unit, out var unit))
+        {
+            errors.Add($"{prefix}.unit", $"'{trigger.Unit}' is not a unit; use second, minute, hour, day, week, month or year.");
+            return null;
+        }
+
+        return zoneForCalendar is null ? null : new CalendarTriggerSpec(every, unit, zoneForCalendar, startAt, endAt, trigger.MaxRuns);
+    }
+
+    private static RetrySpec? ValidateRetry(RetryRequest? retry, FieldErrors errors)
+    {
+        if (retry is null)
+        {
+            return null;
+        }
+
+        var attempts = retry.MaxAttempts ?? 3;
+        if (attempts is < 1 or > 20)
+        {
+            errors.Add("retry.maxAttempts", "must be between 1 and 20 (1 means no retry).");
+        }
+
+        var exponential = true;
+        switch (retry.Backoff)
+        {
+            case null or "exponential":
+                break;
+            case "fixed":
+                exponential = false;
+                break;
+            default:
+                errors.Add("retry.backoff", $"'{retry.Backoff}' is not a backoff; use 'fixed' or 'exponential'.");
+                break;
+        }
+
+        var initial = retry.InitialDelaySeconds ?? 10;
+        if (initial is < 0 or > 86_400)
+        {
+            errors.Add("retry.initialDelaySeconds", "must be between 0 and 86400.");
+        }
+
+        if (retry.MaxDelaySeconds is { } max && (max < initial || max > 7 * 86_400))
+        {
+            errors.Add("retry.maxDelaySeconds", "must be at least initialDelaySeconds and at most 604800.");
+        }
+
+        return new RetrySpec(attempts, exponential, TimeSpan.FromSeconds(initial), retry.MaxDelaySeconds is { } m ? TimeSpan.FromSeconds(m) : null);
+    }
+
+    public static bool TryParseCron(string expression, TimeZoneInfo zone, out string? reason)
+    {
+        reason = null;
+        if (expression.Length > 200)
+        {
+            reason = "is longer than 200 characters.";
+            return false;
+        }
+
+        var fields = expression.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length;
+        if (fields is < 6 or > 7)
+        {
+            reason = $"'{expression}' has {fields} fields; a Quartz cron expression has 6 or 7: second minute hour day-of-month month day-of-week [year], e.g. '0 30 9 ? * MON-FRI'.";
+            return false;
+        }
+
+        try
+        {
+            _ = new CronExpression(expression, zone);
+            return true;
+        }
+        catch (FormatException ex)
+        {
+            reason = $"'{expression}' is not a valid Quartz cron expression: {ex.Message}";
+            return false;
+        }
+    }
+
+    public static TimeZoneInfo? ParseZone(string? id, string field, FieldErrors errors)
+    {
+        if (id is null)
+        {
+            return TimeZoneInfo.Utc;
+        }
+
+        try
+        {
+            return id.Length is > 0 and <= 64 ? TimeZoneInfo.FindSystemTimeZoneById(id) : throw new TimeZoneNotFoundException();
+        }
+        catch (Exception ex) when (ex is TimeZoneNotFoundException or InvalidTimeZoneException)
+        {
+            errors.Add(field, $"'{id}' is not a known IANA time zone (e.g. 'Europe/Paris', 'America/New_York', 'UTC').");
+            return null;
+        }
+    }
+
+    public static DateTimeOffset? ParseInstant(string? text, string field, FieldErrors errors)
+    {
+        if (text is null)
+        {
+            return null;
+        }
+
+        if (!OffsetSuffix().IsMatch(text) || !DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.None, out var value))
+        {
+            errors.Add(field, $"'{Truncate(text)}' is not an ISO-8601 time with an offset, e.g. 2026-12-01T09:00:00Z or 2026-12-01T10:00:00+01:00.");
+            return null;
+        }
+
+        return value.ToUniversalTime();
+    }
+
+    private static bool TryParseUnit(string? text, out IntervalUnit unit)
+    {
+        unit = text?.TrimEnd('s') switch
+        {
+            "second" => IntervalUnit.Second,
+            "minute" => IntervalUnit.Minute,
+            "hour" => IntervalUnit.Hour,
+            "day" => IntervalUnit.Day,
+            "week" => IntervalUnit.Week,
+            "month" => IntervalUnit.Month,
+            "year" => IntervalUnit.Year,
+            _ => (IntervalUnit)(-1),
+        };
+        return (int)unit >= 0;
+    }
+
+    private static string Truncate(string text) => text.Length > 60 ? text[..60] + "…" : text;
+
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$", RegexOptions.CultureInvariant)]
+    private static partial Regex NamePattern();
+
+    [GeneratedRegex("^[A-Za-z0-9:_.-]{1,200}$", RegexOptions.CultureInvariant)]
+    private static partial Regex GroupPattern();
+
+    [GeneratedRegex(@"T.*(Z|[+-]\d{2}:?\d{2})$", RegexOptions.CultureInvariant)]
+    private static partial Regex OffsetSuffix();
+}
