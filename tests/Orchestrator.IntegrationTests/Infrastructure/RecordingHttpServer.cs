@@ -1,0 +1,113 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Orchestrator.IntegrationTests.Infrastructure;
+
+/// <summary>A real HTTP server on 127.0.0.1 that records every request it receives and can be told to be slow or to fail.</summary>
+public sealed class RecordingHttpServer : IAsyncDisposable
+{
+    private readonly WebApplication app;
+    private readonly ConcurrentQueue<RecordedRequest> requests = new();
+    private readonly ConcurrentDictionary<string, Behaviour> behaviours = new(StringComparer.Ordinal);
+    private readonly Stopwatch clock = Stopwatch.StartNew();
+    private int inFlight;
+    private int maxInFlight;
+
+    public sealed record RecordedRequest(string Method, string Path, string? IdempotencyKey, IReadOnlyDictionary<string, string> Headers, string Body, TimeSpan Started, TimeSpan Finished, bool Aborted);
+
+    public sealed record Behaviour(TimeSpan Delay, int Status = 200, int FailFirst = 0);
+
+    private RecordingHttpServer(WebApplication app) => this.app = app;
+
+    public string BaseUrl { get; private set; } = "";
+
+    public IReadOnlyList<RecordedRequest> Requests => [.. requests];
+
+    public int MaxInFlight => Volatile.Read(ref maxInFlight);
+
+    public IReadOnlyList<RecordedRequest> RequestsTo(string path) => [.. requests.Where(r => r.Path == path)];
+
+    public void Configure(string path, Behaviour behaviour) => behaviours[path] = behaviour;
+
+    public static async Task<RecordingHttpServer> StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        var app = builder.Build();
+        var server = new RecordingHttpServer(app);
+        app.Run(server.HandleAsync);
+        await app.StartAsync();
+        server.BaseUrl = app.Urls.First();
+        return server;
+    }
+
+    private async Task HandleAsync(HttpContext context)
+    {
+        var started = clock.Elapsed;
+        var now = Interlocked.Increment(ref inFlight);
+        int seen;
+        while ((seen = Volatile.Read(ref maxInFlight)) < now && Interlocked.CompareExchange(ref maxInFlight, now, seen) != seen)
+        {
+        }
+
+        using var reader = new StreamReader(context.Request.Body);
+        var body = await reader.ReadToEndAsync();
+        var path = context.Request.Path.Value ?? "/";
+        var behaviour = behaviours.GetValueOrDefault(path, new Behaviour(TimeSpan.Zero));
+        var aborted = false;
+        try
+        {
+            if (behaviour.Delay > TimeSpan.Zero)
+            {
+                await Task.Delay(behaviour.Delay, context.RequestAborted);
+            }
+
+            var previousCalls = requests.Count(r => r.Path == path);
+            context.Response.StatusCode = previousCalls < behaviour.FailFirst ? 500 : behaviour.Status;
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync($$"""{"path":"{{path}}","n":{{previousCalls + 1}}}""");
+        }
+        catch (OperationCanceledException)
+        {
+            aborted = true;
+        }
+        finally
+        {
+            Interlocked.Decrement(ref inFlight);
+            requests.Enqueue(new RecordedRequest(
+                context.Request.Method, path, context.Request.Headers["Idempotency-Key"].FirstOrDefault(),
+                context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase),
+                body, started, clock.Elapsed, aborted));
+        }
+    }
+
+    /// <summary>Waits until at least <paramref name="count"/> requests to the path have started (are in flight or done).</summary>
+    public async Task WaitForRequestsAsync(string path, int count, TimeSpan within, bool includeInFlight = false)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < within)
+        {
+            if (requests.Count(r => r.Path == path) >= count || (includeInFlight && Volatile.Read(ref inFlight) >= count))
+            {
+                return;
+            }
+
+            await Task.Delay(100);
+        }
+
+        Assert.Fail($"Expected {count} request(s) to {path} within {within}; saw {requests.Count(r => r.Path == path)}.");
+    }
+
+    public int InFlight => Volatile.Read(ref inFlight);
+
+    public async ValueTask DisposeAsync()
+    {
+        await app.StopAsync();
+        await app.DisposeAsync();
+    }
+}

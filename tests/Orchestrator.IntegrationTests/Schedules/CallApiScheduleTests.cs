@@ -1,0 +1,207 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Orchestrator.IntegrationTests.Infrastructure;
+
+namespace Orchestrator.IntegrationTests.Schedules;
+
+/// <summary>call_api schedules on a real server process and PostgreSQL, calling a real HTTP server on 127.0.0.1.</summary>
+[TestFixture]
+[NonParallelizable]
+public sealed class CallApiScheduleTests
+{
+    private ServerProcess server = null!;
+    private RecordingHttpServer peer = null!;
+    private HttpClient admin = null!;
+    private string database = null!;
+
+    [OneTimeSetUp]
+    public async Task StartAsync()
+    {
+        peer = await RecordingHttpServer.StartAsync();
+        database = await TestPostgres.CreateDatabaseAsync("callapi");
+        server = ServerProcess.Start(PostgresNode.Environment(database, new Dictionary<string, string?>
+        {
+            ["Orchestrator__Outbound__AllowedHosts__0"] = "127.0.0.1",
+            ["Orchestrator__Secrets__API_TOKEN"] = "tok-5f2a9c7e-secret",
+        }));
+        await server.WaitUntilReadyAsync();
+        admin = server.CreateClient(server.PrintedAdminKey);
+    }
+
+    [OneTimeTearDown]
+    public async Task StopAsync()
+    {
+        admin?.Dispose();
+        if (server is not null)
+        {
+            await server.DisposeAsync();
+        }
+
+        if (peer is not null)
+        {
+            await peer.DisposeAsync();
+        }
+    }
+
+    private static string InOneSecond() => TimeProvider.System.GetUtcNow().AddSeconds(1).ToString("O", System.Globalization.CultureInfo.InvariantCulture);
+
+    private Dictionary<string, object?> CallApi(string name, string path, object trigger, object? extra = null, object? headers = null)
+    {
+        var schedule = new Dictionary<string, object?>
+        {
+            ["name"] = name,
+            ["action"] = new { type = "call_api", config = new { method = "POST", url = peer.BaseUrl + path, body = new { schedule = name }, headers = headers ?? new { } } },
+            ["trigger"] = trigger,
+        };
+        foreach (var property in extra?.GetType().GetProperties() ?? [])
+        {
+            schedule[property.Name] = property.GetValue(extra);
+        }
+
+        return schedule;
+    }
+
+    [Test]
+    public async Task Cron_every_second_calls_the_endpoint_with_an_idempotency_key_per_fire_time_and_records_the_runs()
+    {
+        await admin.CreateScheduleAsync(CallApi("every-second", "/every-second", new { cron = "* * * * * ?", timeZone = "Europe/Paris" }));
+        await peer.WaitForRequestsAsync("/every-second", 3, TimeSpan.FromSeconds(20));
+        await admin.PostAsync("/api/schedules/default.every-second/pause", null);
+
+        var requests = peer.RequestsTo("/every-second");
+        Assert.That(requests.Select(r => r.IdempotencyKey), Is.All.Not.Null.And.All.StartsWith("run-"));
+        Assert.That(requests.Select(r => r.IdempotencyKey).Distinct().Count(), Is.EqualTo(requests.Count), "one key per fire time");
+        Assert.That(requests[0].Body, Does.Contain("\"schedule\":\"every-second\""));
+
+        var runs = await Poll.UntilAsync(() => admin.RunsAsync("default.every-second", "succeeded"), r => r.Count >= 3, TimeSpan.FromSeconds(10), "succeeded runs");
+        var run = runs[0];
+        Assert.That(run.GetProperty("triggeredBy").GetString(), Is.EqualTo("schedule"));
+        Assert.That(run.GetProperty("attempt").GetInt32(), Is.EqualTo(1));
+        Assert.That(run.GetProperty("result").GetProperty("status").GetInt32(), Is.EqualTo(200));
+        Assert.That(run.GetProperty("result").GetProperty("body").GetString(), Does.Contain("/every-second"));
+        Assert.That(run.GetProperty("node").GetString(), Is.Not.Empty);
+        Assert.That(requests.Select(r => r.IdempotencyKey), Does.Contain(run.GetProperty("idempotencyKey").GetString()), "the key the endpoint saw is the run's key");
+    }
+
+    [Test]
+    public async Task Pause_stops_firings_resume_restarts_them_and_run_now_is_recorded_as_manual()
+    {
+        await admin.CreateScheduleAsync(CallApi("pausable", "/pausable", new { intervalSeconds = 1 }));
+        await peer.WaitForRequestsAsync("/pausable", 2, TimeSpan.FromSeconds(15));
+
+        var paused = await admin.PostForJsonAsync("/api/schedules/default.pausable/pause", null, HttpStatusCode.OK);
+        Assert.That(paused.GetProperty("state").GetString(), Is.EqualTo("paused"));
+        await Task.Delay(1500); // a firing already acquired before the pause may still complete
+        var countWhilePaused = peer.RequestsTo("/pausable").Count;
+        await Task.Delay(3000);
+        Assert.That(peer.RequestsTo("/pausable"), Has.Count.EqualTo(countWhilePaused), "no firings while paused");
+
+        var run = await admin.PostForJsonAsync("/api/schedules/default.pausable/run", null, HttpStatusCode.Accepted);
+        Assert.That(run.GetProperty("triggeredBy").GetString(), Is.EqualTo("manual"));
+        var runId = run.GetProperty("id").GetString();
+        var manual = await Poll.UntilAsync(() => admin.GetFromJsonAsync<JsonElement>($"/api/runs/{runId}"), r => r.Status() == "succeeded", TimeSpan.FromSeconds(10), "manual run");
+        Assert.That(manual.GetProperty("idempotencyKey").GetString(), Does.StartWith("manual-"));
+        Assert.That(peer.RequestsTo("/pausable"), Has.Count.EqualTo(countWhilePaused + 1), "run now fires even while paused, exactly once");
+
+        var resumed = await admin.PostForJsonAsync("/api/schedules/default.pausable/resume", null, HttpStatusCode.OK);
+        Assert.That(resumed.GetProperty("state").GetString(), Is.Not.EqualTo("paused"));
+        await peer.WaitForRequestsAsync("/pausable", countWhilePaused + 3, TimeSpan.FromSeconds(15));
+        await admin.PostAsync("/api/schedules/default.pausable/pause", null);
+    }
+
+    [Test]
+    public async Task Forbidden_concurrency_never_overlaps_calls_to_a_slow_endpoint()
+    {
+        peer.Configure("/slow", new RecordingHttpServer.Behaviour(TimeSpan.FromMilliseconds(1500)));
+        await admin.CreateScheduleAsync(CallApi("slow", "/slow", new { cron = "* * * * * ?" }, new { concurrency = "forbid" }));
+        await peer.WaitForRequestsAsync("/slow", 3, TimeSpan.FromSeconds(20));
+        await admin.PostAsync("/api/schedules/default.slow/pause", null);
+
+        var calls = peer.RequestsTo("/slow").OrderBy(r => r.Started).ToList();
+        for (var i = 1; i < calls.Count; i++)
+        {
+            Assert.That(calls[i].Started, Is.GreaterThanOrEqualTo(calls[i - 1].Finished - TimeSpan.FromMilliseconds(50)),
+                $"call {i} started at {calls[i].Started} before call {i - 1} finished at {calls[i - 1].Finished}");
+        }
+    }
+
+    [Test]
+    public async Task Secret_header_reaches_the_endpoint_but_never_the_run_record_or_the_api()
+    {
+        await admin.CreateScheduleAsync(CallApi("secret", "/secret", new { at = InOneSecond() },
+            headers: new Dictionary<string, string> { ["X-Token"] = "Bearer {{secret:API_TOKEN}}" }));
+        await peer.WaitForRequestsAsync("/secret", 1, TimeSpan.FromSeconds(15));
+        Assert.That(peer.RequestsTo("/secret")[0].Headers["X-Token"], Is.EqualTo("Bearer tok-5f2a9c7e-secret"));
+
+        var runs = await Poll.UntilAsync(() => admin.RunsAsync("default.secret"), r => r.Count == 1 && r[0].Status() != "running", TimeSpan.FromSeconds(10), "the run");
+        var everything = runs[0].GetRawText() + await admin.GetStringAsync("/api/schedules/default.secret");
+        Assert.That(everything, Does.Not.Contain("tok-5f2a9c7e-secret"));
+        Assert.That(everything, Does.Contain("{{secret:API_TOKEN}}"));
+        Assert.That(server.Output, Does.Not.Contain("tok-5f2a9c7e-secret"), "nor the server's logs");
+    }
+
+    [Test]
+    public async Task An_unaccepted_status_is_a_failed_run_with_the_response_and_retries_keep_the_idempotency_key()
+    {
+        peer.Configure("/flaky", new RecordingHttpServer.Behaviour(TimeSpan.Zero, FailFirst: 1));
+        await admin.CreateScheduleAsync(CallApi("flaky", "/flaky", new { at = InOneSecond() },
+            new { retry = new { maxAttempts = 3, backoff = "fixed", initialDelaySeconds = 1 } }));
+        await peer.WaitForRequestsAsync("/flaky", 2, TimeSpan.FromSeconds(20));
+
+        var keys = peer.RequestsTo("/flaky").Select(r => r.IdempotencyKey).ToList();
+        Assert.That(keys.Distinct().Count(), Is.EqualTo(1), "a retry of the same fire time sends the same key: " + string.Join(", ", keys));
+        var runs = await Poll.UntilAsync(() => admin.RunsAsync("default.flaky"), r => r.Count >= 1 && r.All(x => x.Status() == "succeeded"), TimeSpan.FromSeconds(10), "the retried run to succeed");
+        Assert.That(runs, Has.Count.EqualTo(1), "one ledger row for the fire time");
+        Assert.That(runs[0].GetProperty("attempt").GetInt32(), Is.EqualTo(2));
+        Assert.That(runs[0].GetProperty("triggeredBy").GetString(), Is.EqualTo("retry"));
+    }
+
+    [Test]
+    public async Task Cancelling_a_running_run_interrupts_the_call_and_records_it_cancelled()
+    {
+        peer.Configure("/hang", new RecordingHttpServer.Behaviour(TimeSpan.FromSeconds(30)));
+        await admin.CreateScheduleAsync(CallApi("hang", "/hang", new { at = InOneSecond() }));
+        var running = await Poll.UntilAsync(() => admin.RunsAsync("default.hang"), r => r.Count == 1 && r[0].Status() == "running", TimeSpan.FromSeconds(15), "a running run");
+        var runId = running[0].GetProperty("id").GetString();
+
+        await admin.PostForJsonAsync($"/api/runs/{runId}/cancel", null, HttpStatusCode.Accepted);
+        var cancelled = await Poll.UntilAsync(() => admin.GetFromJsonAsync<JsonElement>($"/api/runs/{runId}"), r => r.Status() != "running", TimeSpan.FromSeconds(10), "the cancel");
+        Assert.That(cancelled.Status(), Is.EqualTo("cancelled"));
+        await admin.PostForJsonAsync($"/api/runs/{runId}/cancel", null, HttpStatusCode.Conflict);
+    }
+
+    [Test]
+    public async Task Schedule_reads_back_with_state_next_fire_time_and_a_readable_trigger()
+    {
+        var created = await admin.CreateScheduleAsync(CallApi("weekdays", "/weekdays", new { cron = "0 30 9 ? * MON-FRI", timeZone = "Europe/Paris" }));
+        Assert.That(created.GetProperty("id").GetString(), Is.EqualTo("default.weekdays"));
+        Assert.That(created.GetProperty("state").GetString(), Is.EqualTo("active"));
+        Assert.That(created.GetProperty("triggerDescription").GetString(), Is.EqualTo("at 09:30 on weekdays (Europe/Paris)"));
+        var next = created.GetProperty("nextFireTime").GetDateTimeOffset();
+        var paris = TimeZoneInfo.ConvertTime(next, TimeZoneInfo.FindSystemTimeZoneById("Europe/Paris"));
+        Assert.That((paris.Hour, paris.Minute), Is.EqualTo((9, 30)));
+        Assert.That(paris.DayOfWeek, Is.Not.EqualTo(DayOfWeek.Saturday).And.Not.EqualTo(DayOfWeek.Sunday));
+
+        var list = await admin.GetFromJsonAsync<JsonElement>("/api/schedules?actionType=call_api&pageSize=200");
+        Assert.That(list.GetProperty("items").EnumerateArray().Select(s => s.GetProperty("id").GetString()), Does.Contain("default.weekdays"));
+        var none = await admin.GetFromJsonAsync<JsonElement>("/api/schedules?actionType=send_notification");
+        Assert.That(none.GetProperty("total").GetInt32(), Is.Zero);
+
+        Assert.That((await admin.DeleteAsync("/api/schedules/default.weekdays")).StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
+        Assert.That((await admin.GetAsync("/api/schedules/default.weekdays")).StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
+    }
+
+    [Test]
+    public async Task Preview_gives_next_fire_times_across_a_DST_change_without_saving_anything()
+    {
+        var preview = await admin.PostForJsonAsync("/api/schedules/preview",
+            new { trigger = new { cron = "0 0 9 * * ?", timeZone = "Europe/Paris", startAt = "2027-03-26T00:00:00Z" }, count = 4 }, HttpStatusCode.OK);
+        var times = preview.GetProperty("nextFireTimes").EnumerateArray().Select(t => t.GetDateTimeOffset().ToUniversalTime()).ToList();
+        // Paris moves to summer time on 28 March 2027: 09:00 local is 08:00Z before and 07:00Z after.
+        Assert.That(times.Select(t => t.ToString("MM-dd HH:mm", System.Globalization.CultureInfo.InvariantCulture)), Is.EqualTo(new[] { "03-26 08:00", "03-27 08:00", "03-28 07:00", "03-29 07:00" }));
+        Assert.That(preview.GetProperty("description").GetString(), Is.EqualTo("at 09:00 every day (Europe/Paris)"));
+        var list = await admin.GetFromJsonAsync<JsonElement>("/api/schedules?pageSize=200");
+        Assert.That(list.GetProperty("items").EnumerateArray().Any(s => s.GetProperty("name").GetString() == "preview"), Is.False);
+    }
+}
