@@ -97,8 +97,12 @@ public abstract partial class ActionJob(RunLedger ledger, FaultPoints faults, Ti
 
         if (context.Recovering)
         {
-            // Quartz schedules the recovery firing for the original scheduled fire time, so it finds its ledger row.
-            var fireTime = context.ScheduledFireTimeUtc ?? context.FireTimeUtc;
+            // The recovery trigger fires at its own (new) time; the original occurrence, which keys the ledger row,
+            // is in its data map, written by Quartz as an invariant-culture DateTimeOffset.
+            var original = context.MergedJobDataMap.GetString(SchedulerConstants.FailedJobOriginalTriggerScheduledFireTime);
+            var fireTime = DateTimeOffset.TryParse(original, CultureInfo.InvariantCulture, DateTimeStyles.None, out var parsed)
+                ? parsed.ToUniversalTime()
+                : context.ScheduledFireTimeUtc ?? context.FireTimeUtc;
             return (fireTime, RunTrigger.Recovery);
         }
 

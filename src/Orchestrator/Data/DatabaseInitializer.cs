@@ -19,12 +19,36 @@ public sealed partial class DatabaseInitializer(IServiceScopeFactory scopes, Sto
         if (!storage.IsPostgres)
         {
             await PrepareSqliteFileAsync(cancellationToken);
+            await ApplyAsync(db, cancellationToken);
+            return;
         }
 
+        // Several nodes (or deploy jobs) may migrate at once. A session advisory lock, held on the very connection
+        // EF migrates through, makes the others wait and then find nothing left to do.
+        await db.Database.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            await db.Database.ExecuteSqlRawAsync($"SELECT pg_advisory_lock({MigrationLockKey})", cancellationToken);
+            await ApplyAsync(db, cancellationToken);
+        }
+        finally
+        {
+            await db.Database.ExecuteSqlRawAsync($"SELECT pg_advisory_unlock({MigrationLockKey})", CancellationToken.None);
+            await db.Database.CloseConnectionAsync();
+        }
+    }
+
+    private async Task ApplyAsync(OrchestratorDbContext db, CancellationToken cancellationToken)
+    {
+        // Creating the history table first keeps EF from logging a failed SELECT against it on a brand-new database.
+        await db.GetService<IHistoryRepository>().CreateIfNotExistsAsync(cancellationToken);
         var pending = string.Join(", ", await PendingMigrationsAsync(db, cancellationToken));
         await db.Database.MigrateAsync(cancellationToken);
         LogMigrated(logger, pending.Length == 0 ? "none" : pending);
     }
+
+    /// <summary>Arbitrary, fixed: the advisory lock id every Orchestrator node uses for schema migration.</summary>
+    private const long MigrationLockKey = 0x4F52_4348_4D49_47; // "ORCHMIG"
 
     /// <summary>Throws with the fix in the message when the database is behind this binary.</summary>
     public async Task EnsureUpToDateAsync(CancellationToken cancellationToken)

@@ -32,6 +32,13 @@ public sealed record RunClaim(RunRecord? Run, string? SkipReason)
 /// </summary>
 public sealed partial class RunLedger(OrchestratorDbContext db, TimeProvider time, ILogger<RunLedger> logger)
 {
+    /// <summary>
+    /// Ledger rows are keyed at whole-second precision: Quartz hands a recovering firing its original fire time
+    /// without fractions, and schedules only fire on whole seconds (see ScheduleMapping), so nothing is lost.
+    /// </summary>
+    public static DateTimeOffset KeyTime(DateTimeOffset fireTime) =>
+        new(fireTime.UtcTicks - (fireTime.UtcTicks % TimeSpan.TicksPerSecond), TimeSpan.Zero);
+
     /// <summary>Deterministic, so two nodes racing for one fire time compute the same key.</summary>
     public static string IdempotencyKeyFor(string scheduleId, DateTimeOffset scheduledFireTime)
     {
@@ -65,6 +72,7 @@ public sealed partial class RunLedger(OrchestratorDbContext db, TimeProvider tim
 
     public async Task<RunClaim> BeginAsync(RunStart start, CancellationToken ct)
     {
+        start = start with { ScheduledFireTime = KeyTime(start.ScheduledFireTime) };
         var now = time.GetUtcNow();
         if (start.PendingRunId is { } pendingId)
         {

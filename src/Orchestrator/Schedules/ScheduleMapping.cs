@@ -82,7 +82,8 @@ public static class ScheduleMapping
 
     private static void Configure(TriggerBuilder<IJob> builder, TriggerSpec trigger, MisfirePolicy misfire, DateTimeOffset now)
     {
-        var start = trigger.StartAt ?? now;
+        // Fire times on whole seconds: the ledger keys runs per second (see RunLedger.KeyTime).
+        var start = CeilingToSecond(trigger is OnceTriggerSpec once ? once.At : trigger.StartAt ?? now);
         builder.StartAt(start);
         switch (trigger)
         {
@@ -168,6 +169,12 @@ public static class ScheduleMapping
         {
             builder.EndAt(end);
         }
+    }
+
+    private static DateTimeOffset CeilingToSecond(DateTimeOffset time)
+    {
+        var remainder = time.UtcTicks % TimeSpan.TicksPerSecond;
+        return remainder == 0 ? time.ToUniversalTime() : new DateTimeOffset(time.UtcTicks - remainder + TimeSpan.TicksPerSecond, TimeSpan.Zero);
     }
 
     /// <summary>The normalized schedule document kept in the job and returned by the API.</summary>

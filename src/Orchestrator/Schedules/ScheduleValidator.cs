@@ -236,9 +236,9 @@ public sealed partial class ScheduleValidator(ActionCatalog actions, Orchestrato
                     return null;
                 }
 
-                if (interval < TimeSpan.FromSeconds(1) || interval > TimeSpan.FromDays(365))
+                if (interval < TimeSpan.FromSeconds(1) || interval > TimeSpan.FromDays(365) || interval.Ticks % TimeSpan.TicksPerSecond != 0)
                 {
-                    errors.Add($"{prefix}.interval", "must be between PT1S and P365D.");
+                    errors.Add($"{prefix}.interval", "must be whole seconds between PT1S and P365D.");
                     return null;
                 }
             }

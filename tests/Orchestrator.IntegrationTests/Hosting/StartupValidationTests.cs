@@ -55,4 +55,12 @@ public sealed class StartupValidationTests
         Assert.That(exitCode, Is.Not.Zero);
         Assert.That(output, Does.Contain("Orchestrator:Scheduler:MaxConcurrency").And.Contain("Orchestrator:Database:TablePrefix"));
     }
+
+    [Test]
+    public async Task A_fault_point_is_refused_outside_development_and_testing()
+    {
+        var (exitCode, output) = await StartExpectingExit(new() { ["Orchestrator__FaultPoints__Crash"] = "after-success" });
+        Assert.That(exitCode, Is.Not.Zero);
+        Assert.That(output, Does.Contain("Orchestrator:FaultPoints:Crash").And.Contain("Production"));
+    }
 }
