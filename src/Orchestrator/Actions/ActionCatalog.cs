@@ -21,7 +21,7 @@ public abstract class ActionDefinition
     public JsonSchema Schema => schema ??= JsonSchema.FromJsonAsync(SchemaJson).GetAwaiter().GetResult();
 
     /// <summary>Schema validation, then the checks a schema cannot express (e.g. which hosts may be called).</summary>
-    public void Validate(JsonElement config, string prefix, FieldErrors errors)
+    public async ValueTask ValidateAsync(JsonElement config, string prefix, FieldErrors errors, CancellationToken cancellationToken)
     {
         var schemaErrors = Schema.Validate(config.GetRawText());
         foreach (var error in Flatten(schemaErrors))
@@ -31,13 +31,12 @@ public abstract class ActionDefinition
 
         if (schemaErrors.Count == 0)
         {
-            ValidateSemantics(config, prefix, errors);
+            await ValidateSemanticsAsync(config, prefix, errors, cancellationToken);
         }
     }
 
-    protected virtual void ValidateSemantics(JsonElement config, string prefix, FieldErrors errors)
-    {
-    }
+    protected virtual ValueTask ValidateSemanticsAsync(JsonElement config, string prefix, FieldErrors errors, CancellationToken cancellationToken) =>
+        ValueTask.CompletedTask;
 
     private static IEnumerable<ValidationError> Flatten(IEnumerable<ValidationError> errors)
     {

@@ -82,7 +82,13 @@ internal sealed partial class BadRequestExceptionHandler(IProblemDetailsService 
 
     private static string FirstSentence(string message)
     {
-        // System.Text.Json appends "Path: $.x | LineNumber…" which we already report as a field.
+        // System.Text.Json names the .NET type it wanted; the caller only needs to know the JSON type was wrong.
+        if (message.Contains("could not be converted to", StringComparison.Ordinal))
+        {
+            return "the value has the wrong JSON type for this field.";
+        }
+
+        // It also appends "Path: $.x | LineNumber…", which we already report.
         var cut = message.IndexOf(" Path:", StringComparison.Ordinal);
         return cut > 0 ? message[..cut] : message;
     }

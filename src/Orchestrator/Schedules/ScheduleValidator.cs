@@ -54,7 +54,7 @@ public sealed partial class ScheduleValidator(ActionCatalog actions, Orchestrato
             errors.Add("description", $"must be at most {MaxDescriptionLength} characters.");
         }
 
-        var (actionType, config) = ValidateAction(request.Action, errors);
+        var (actionType, config) = await ValidateActionAsync(request.Action, errors, ct);
         var misfire = ValidateMisfire(request.Misfire, errors, out var threshold);
         var trigger = ValidateTrigger(request.Trigger, "trigger", misfire, errors);
 
@@ -100,7 +100,7 @@ public sealed partial class ScheduleValidator(ActionCatalog actions, Orchestrato
             request.ExecutionGroup, request.Enabled ?? true), errors);
     }
 
-    private (string? Type, JsonElement Config) ValidateAction(ActionRequest? action, FieldErrors errors)
+    private async Task<(string? Type, JsonElement Config)> ValidateActionAsync(ActionRequest? action, FieldErrors errors, CancellationToken ct)
     {
         if (action is null)
         {
@@ -126,7 +126,7 @@ public sealed partial class ScheduleValidator(ActionCatalog actions, Orchestrato
             return (null, default);
         }
 
-        definition.Validate(config, "action.config", errors);
+        await definition.ValidateAsync(config, "action.config", errors, ct);
         return (action.Type, config.Clone());
     }
 

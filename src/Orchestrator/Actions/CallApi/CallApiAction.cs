@@ -34,7 +34,7 @@ public sealed partial class CallApiAction(OutboundPolicy outbound, SecretTemplat
         }
         """;
 
-    protected override void ValidateSemantics(JsonElement config, string prefix, FieldErrors errors)
+    protected override ValueTask ValidateSemanticsAsync(JsonElement config, string prefix, FieldErrors errors, CancellationToken cancellationToken)
     {
         if (outbound.CheckUrl(config.GetProperty("url").GetString()!) is { } reason)
         {
@@ -66,6 +66,8 @@ public sealed partial class CallApiAction(OutboundPolicy outbound, SecretTemplat
         {
             errors.Add($"{prefix}.body", $"is larger than {MaxBodyBytes / 1024} KiB.");
         }
+
+        return ValueTask.CompletedTask;
     }
 
     private static readonly HashSet<string> Reserved = new(StringComparer.OrdinalIgnoreCase)
