@@ -1,4 +1,5 @@
 using Orchestrator.Actions;
+using Orchestrator.Actions.Notifications;
 using Orchestrator.Cluster;
 using Orchestrator.Data;
 using Orchestrator.Hosting;
@@ -49,6 +50,7 @@ app.MapCluster();
 app.MapProjects();
 app.MapSchedules();
 app.MapRuns();
+app.MapChannels();
 
 try
 {

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Http.Resilience;
 using Orchestrator.Actions.CallApi;
+using Orchestrator.Actions.Notifications;
 using Orchestrator.Runs;
 using Polly;
 
@@ -13,6 +14,8 @@ public static class ActionsServiceCollectionExtensions
         services.AddSingleton<OutboundPolicy>();
         services.AddSingleton<SecretTemplates>();
         services.AddSingleton<ActionDefinition, CallApiAction>();
+        services.AddSingleton<ActionDefinition, SendNotificationAction>();
+        services.AddScoped<NotificationSender>();
         services.AddSingleton<ActionCatalog>();
         services.AddSingleton<HttpActionExecutor>();
 

@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
+using Orchestrator.Actions.Notifications;
 using Orchestrator.Projects;
 using Orchestrator.Runs;
 using Orchestrator.Security;
@@ -71,5 +72,20 @@ internal sealed class ApiKeyConfiguration : IEntityTypeConfiguration<ApiKey>
         builder.HasIndex(k => k.Prefix).IsUnique().HasDatabaseName("ux_api_keys_prefix");
         // Unique names also make the first-start bootstrap race-free across nodes: only one 'bootstrap-admin' can be inserted.
         builder.HasIndex(k => k.Name).IsUnique().HasDatabaseName("ux_api_keys_name");
+    }
+}
+
+internal sealed class NotificationChannelConfiguration : IEntityTypeConfiguration<NotificationChannel>
+{
+    public void Configure(EntityTypeBuilder<NotificationChannel> builder)
+    {
+        builder.ToTable("notification_channels");
+        builder.HasKey(c => c.Name);
+        builder.Property(c => c.Name).HasColumnName("name").HasMaxLength(63);
+        builder.Property(c => c.Kind).HasColumnName("kind").HasConversion<string>().HasMaxLength(16);
+        builder.Property(c => c.SettingsJson).HasColumnName("settings").IsRequired();
+        builder.Property(c => c.SecretsJson).HasColumnName("secrets").IsRequired();
+        builder.Property(c => c.CreatedAt).HasColumnName("created_at");
+        builder.Property(c => c.UpdatedAt).HasColumnName("updated_at");
     }
 }

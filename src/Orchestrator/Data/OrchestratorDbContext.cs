@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
+using Orchestrator.Actions.Notifications;
 using Orchestrator.Projects;
 using Orchestrator.Runs;
 using Orchestrator.Security;
@@ -17,6 +18,8 @@ public abstract class OrchestratorDbContext(DbContextOptions options) : DbContex
     public DbSet<RunRecord> Runs => Set<RunRecord>();
 
     public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
+
+    public DbSet<NotificationChannel> Channels => Set<NotificationChannel>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {

@@ -1,0 +1,224 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using MimeKit;
+using Orchestrator.Actions.CallApi;
+using Orchestrator.Data;
+using Orchestrator.Hosting;
+using Orchestrator.Security;
+
+namespace Orchestrator.Actions.Notifications;
+
+public sealed record WebhookRequest(string? Url, string? Format, Dictionary<string, string>? Headers);
+
+public sealed record EmailRequest(string? Host, int? Port, string? Security, string? Username, string? Password, string? From, List<string>? To);
+
+public sealed record ChannelRequest(string? Name, string? Kind, WebhookRequest? Webhook, EmailRequest? Email);
+
+/// <summary>A channel as the API shows it: settings, and only whether secrets are set.</summary>
+public sealed record ChannelResponse(string Name, string Kind, object Settings, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
+{
+    public static ChannelResponse From(NotificationChannel c) => new(
+        c.Name,
+        c.Kind.ToString().ToLowerInvariant(),
+        c.Kind == ChannelKind.Webhook
+            ? c.Webhook
+            : new { c.Email.Host, c.Email.Port, c.Email.Security, c.Email.Username, c.Email.From, c.Email.To, HasPassword = c.Secrets.Password is not null },
+        c.CreatedAt,
+        c.UpdatedAt);
+}
+
+public static partial class ChannelEndpoints
+{
+    public static IEndpointRouteBuilder MapChannels(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/channels").WithTags("Channels").RequireAuthorization(Policies.Viewer);
+        group.MapGet("/", ListChannels).WithName("ListChannels").WithSummary("Notification channels; secrets are never returned.");
+        group.MapGet("/{name}", GetChannel).WithName("GetChannel").WithSummary("One channel.");
+        group.MapPost("/", CreateChannel).WithName("CreateChannel").WithSummary("Create a webhook or email channel.").RequireAuthorization(Policies.Admin);
+        group.MapPut("/{name}", ReplaceChannel).WithName("ReplaceChannel").WithSummary("Replace a channel; omitted secrets are kept.").RequireAuthorization(Policies.Admin);
+        group.MapDelete("/{name}", DeleteChannel).WithName("DeleteChannel").WithSummary("Delete a channel.").RequireAuthorization(Policies.Admin);
+        return app;
+    }
+
+    public static async Task<Ok<List<ChannelResponse>>> ListChannels(OrchestratorDbContext db, CancellationToken ct) =>
+        TypedResults.Ok((await db.Channels.AsNoTracking().OrderBy(c => c.Name).ToListAsync(ct)).Select(ChannelResponse.From).ToList());
+
+    public static async Task<Results<Ok<ChannelResponse>, ProblemHttpResult>> GetChannel(string name, OrchestratorDbContext db, CancellationToken ct) =>
+        await db.Channels.AsNoTracking().FirstOrDefaultAsync(c => c.Name == name, ct) is { } channel
+            ? TypedResults.Ok(ChannelResponse.From(channel))
+            : ApiProblems.NotFound("channel", name);
+
+    public static async Task<Results<Created<ChannelResponse>, ProblemHttpResult>> CreateChannel(
+        ChannelRequest request, OrchestratorDbContext db, OutboundPolicy outbound, TimeProvider time, CancellationToken ct)
+    {
+        var errors = new FieldErrors();
+        if (string.IsNullOrEmpty(request.Name) || !NamePattern().IsMatch(request.Name))
+        {
+            errors.Add("name", "is required: 1–63 lowercase letters, digits, '-' or '_'.");
+        }
+
+        var channel = Build(request, null, outbound, errors);
+        if (errors.Any)
+        {
+            return errors.ToProblem();
+        }
+
+        if (await db.Channels.AnyAsync(c => c.Name == request.Name, ct))
+        {
+            return ApiProblems.Conflict($"A channel named '{request.Name}' already exists.");
+        }
+
+        channel!.Name = request.Name!;
+        channel.CreatedAt = channel.UpdatedAt = time.GetUtcNow();
+        db.Channels.Add(channel);
+        await db.SaveChangesAsync(ct);
+        return TypedResults.Created($"/api/channels/{channel.Name}", ChannelResponse.From(channel));
+    }
+
+    public static async Task<Results<Ok<ChannelResponse>, ProblemHttpResult>> ReplaceChannel(
+        string name, ChannelRequest request, OrchestratorDbContext db, OutboundPolicy outbound, TimeProvider time, CancellationToken ct)
+    {
+        var existing = await db.Channels.FirstOrDefaultAsync(c => c.Name == name, ct);
+        if (existing is null)
+        {
+            return ApiProblems.NotFound("channel", name);
+        }
+
+        var errors = new FieldErrors();
+        if (request.Name is not null && request.Name != name)
+        {
+            errors.Add("name", $"must match the channel in the URL ('{name}').");
+        }
+
+        var replacement = Build(request, existing, outbound, errors);
+        if (errors.Any)
+        {
+            return errors.ToProblem();
+        }
+
+        existing.Kind = replacement!.Kind;
+        existing.SettingsJson = replacement.SettingsJson;
+        existing.SecretsJson = replacement.SecretsJson;
+        existing.UpdatedAt = time.GetUtcNow();
+        await db.SaveChangesAsync(ct);
+        return TypedResults.Ok(ChannelResponse.From(existing));
+    }
+
+    public static async Task<Results<NoContent, ProblemHttpResult>> DeleteChannel(string name, OrchestratorDbContext db, CancellationToken ct) =>
+        await db.Channels.Where(c => c.Name == name).ExecuteDeleteAsync(ct) == 0 ? ApiProblems.NotFound("channel", name) : TypedResults.NoContent();
+
+    private static NotificationChannel? Build(ChannelRequest request, NotificationChannel? existing, OutboundPolicy outbound, FieldErrors errors)
+    {
+        switch (request.Kind)
+        {
+            case "webhook":
+                var webhook = request.Webhook;
+                if (webhook is null)
+                {
+                    errors.Add("webhook", "is required for a webhook channel: {url, format, headers}.");
+                    return null;
+                }
+
+                if (string.IsNullOrEmpty(webhook.Url))
+                {
+                    errors.Add("webhook.url", "is required.");
+                }
+                else if (outbound.CheckUrl(webhook.Url) is { } reason)
+                {
+                    errors.Add("webhook.url", reason);
+                }
+
+                var format = webhook.Format ?? "json";
+                if (format is not "json" and not "slack")
+                {
+                    errors.Add("webhook.format", "must be 'json' or 'slack'.");
+                }
+
+                foreach (var (headerName, value) in webhook.Headers ?? [])
+                {
+                    if (!HeaderName().IsMatch(headerName) || value.Any(c => c is '\r' or '\n' or '\0'))
+                    {
+                        errors.Add($"webhook.headers.{headerName}", "must be a header token with a value free of CR, LF and NUL.");
+                    }
+                }
+
+                // Header values are secrets (tokens); omitted on replace means "keep the ones stored".
+                var headers = webhook.Headers ?? (existing?.Kind == ChannelKind.Webhook ? existing.Secrets.Headers?.ToDictionary() : null) ?? [];
+                return new NotificationChannel
+                {
+                    Name = existing?.Name ?? "",
+                    Kind = ChannelKind.Webhook,
+                    SettingsJson = JsonSerializer.Serialize(new WebhookSettings(webhook.Url ?? "", format, [.. headers.Keys]), ChannelJson.Options),
+                    SecretsJson = JsonSerializer.Serialize(new ChannelSecrets(null, headers), ChannelJson.Options),
+                };
+            case "email":
+                var email = request.Email;
+                if (email is null)
+                {
+                    errors.Add("email", "is required for an email channel: {host, port, security, username, password, from, to}.");
+                    return null;
+                }
+
+                if (string.IsNullOrWhiteSpace(email.Host) || Uri.CheckHostName(email.Host) == UriHostNameType.Unknown)
+                {
+                    errors.Add("email.host", "is required: the SMTP server's host name or IP address.");
+                }
+
+                var port = email.Port ?? 587;
+                if (port is < 1 or > 65535)
+                {
+                    errors.Add("email.port", "must be between 1 and 65535.");
+                }
+
+                var security = email.Security ?? "starttls";
+                if (security is not "starttls" and not "tls" and not "none")
+                {
+                    errors.Add("email.security", "must be 'starttls', 'tls' or 'none'.");
+                }
+
+                if (!IsEmailAddress(email.From))
+                {
+                    errors.Add("email.from", "must be an email address.");
+                }
+
+                if (email.To is not { Count: > 0 and <= 50 })
+                {
+                    errors.Add("email.to", "must list 1 to 50 addresses.");
+                }
+                else
+                {
+                    for (var i = 0; i < email.To.Count; i++)
+                    {
+                        if (!IsEmailAddress(email.To[i]))
+                        {
+                            errors.Add($"email.to[{i}]", "must be an email address.");
+                        }
+                    }
+                }
+
+                var password = email.Password ?? (existing?.Kind == ChannelKind.Email ? existing.Secrets.Password : null);
+                return new NotificationChannel
+                {
+                    Name = existing?.Name ?? "",
+                    Kind = ChannelKind.Email,
+                    SettingsJson = JsonSerializer.Serialize(new EmailSettings(email.Host ?? "", port, security, email.Username, email.From ?? "", email.To ?? []), ChannelJson.Options),
+                    SecretsJson = JsonSerializer.Serialize(new ChannelSecrets(password, null), ChannelJson.Options),
+                };
+            default:
+                errors.Add("kind", $"{(request.Kind is null ? "is required" : $"'{request.Kind}' is not a channel kind")}; use 'webhook' or 'email'.");
+                return null;
+        }
+    }
+
+    /// <summary>MimeKit alone accepts a bare local part ("ops"); a channel needs a deliverable address with a domain.</summary>
+    private static bool IsEmailAddress(string? text) =>
+        MailboxAddress.TryParse(text ?? "", out var address) && address.Address.IndexOf('@', StringComparison.Ordinal) is > 0 and var at && at < address.Address.Length - 1;
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9_-]{0,62}$", RegexOptions.CultureInvariant)]
+    private static partial Regex NamePattern();
+
+    [GeneratedRegex("^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$", RegexOptions.CultureInvariant)]
+    private static partial Regex HeaderName();
+}

@@ -1,0 +1,121 @@
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using MailKit.Net.Smtp;
+using MailKit.Security;
+using Microsoft.EntityFrameworkCore;
+using MimeKit;
+using Orchestrator.Actions.CallApi;
+using Orchestrator.Data;
+
+namespace Orchestrator.Actions.Notifications;
+
+/// <summary>
+/// Sends a rendered notification to a named channel: a JSON (or Slack-compatible) POST through the same guarded
+/// HTTP client as call_api, or an email over SMTP with MailKit. Every notification carries the run's idempotency key.
+/// </summary>
+public sealed class NotificationSender(OrchestratorDbContext db, IHttpClientFactory clients, TimeProvider time)
+{
+    private static readonly TimeSpan SendTimeout = TimeSpan.FromSeconds(30);
+
+    public async Task<ActionOutcome> SendAsync(string channelName, string subject, string message, string severity, string idempotencyKey, CancellationToken cancellationToken)
+    {
+        var channel = await db.Channels.AsNoTracking().FirstOrDefaultAsync(c => c.Name == channelName, cancellationToken)
+            ?? throw new ActionFailedException($"Notification channel '{channelName}' no longer exists.");
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(SendTimeout);
+        try
+        {
+            return channel.Kind == ChannelKind.Webhook
+                ? await SendWebhookAsync(channel, subject, message, severity, idempotencyKey, timeout.Token)
+                : await SendEmailAsync(channel, subject, message, severity, idempotencyKey, timeout.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new ActionFailedException($"Sending to channel '{channelName}' timed out after {SendTimeout.TotalSeconds:0} s.");
+        }
+    }
+
+    private async Task<ActionOutcome> SendWebhookAsync(NotificationChannel channel, string subject, string message, string severity, string key, CancellationToken ct)
+    {
+        var settings = channel.Webhook;
+        JsonObject payload = settings.Format == "slack"
+            ? new JsonObject { ["text"] = $"*[{severity.ToUpperInvariant()}] {subject}*\n{message}" }
+            : new JsonObject
+            {
+                ["subject"] = subject,
+                ["message"] = message,
+                ["severity"] = severity,
+                ["idempotencyKey"] = key,
+                ["sentAt"] = time.GetUtcNow(),
+            };
+        using var request = new HttpRequestMessage(HttpMethod.Post, settings.Url) { Content = JsonContent.Create(payload) };
+        request.Headers.TryAddWithoutValidation("Idempotency-Key", key);
+        foreach (var (name, value) in channel.Secrets.Headers ?? new Dictionary<string, string>())
+        {
+            request.Headers.TryAddWithoutValidation(name, value);
+        }
+
+        HttpResponseMessage response;
+        try
+        {
+            response = await clients.CreateClient(HttpActionExecutor.ClientName).SendAsync(request, ct);
+        }
+        catch (HttpRequestException ex)
+        {
+            throw new ActionFailedException($"Webhook channel '{channel.Name}' failed: {(ex.InnerException as OutboundRefusedException)?.Message ?? ex.Message}");
+        }
+
+        using (response)
+        {
+            var result = new JsonObject { ["channel"] = channel.Name, ["kind"] = "webhook", ["status"] = (int)response.StatusCode };
+            return response.IsSuccessStatusCode
+                ? new ActionOutcome(true, result)
+                : new ActionOutcome(false, result, $"Webhook channel '{channel.Name}' answered {(int)response.StatusCode}.");
+        }
+    }
+
+    private static async Task<ActionOutcome> SendEmailAsync(NotificationChannel channel, string subject, string message, string severity, string key, CancellationToken ct)
+    {
+        var settings = channel.Email;
+        var mail = new MimeMessage
+        {
+            Subject = subject,
+            // Derived from the idempotency key, so a re-sent attempt of the same run is recognisable as the same message.
+            MessageId = $"{key}@orchestrator",
+            Body = new TextPart("plain") { Text = message },
+        };
+        mail.From.Add(MailboxAddress.Parse(settings.From));
+        foreach (var to in settings.To)
+        {
+            mail.To.Add(MailboxAddress.Parse(to));
+        }
+
+        mail.Headers.Add("X-Orchestrator-Idempotency-Key", key);
+        mail.Headers.Add("X-Orchestrator-Severity", severity);
+
+        using var smtp = new SmtpClient { Timeout = (int)SendTimeout.TotalMilliseconds };
+        try
+        {
+            var security = settings.Security switch
+            {
+                "tls" => SecureSocketOptions.SslOnConnect,
+                "none" => SecureSocketOptions.None,
+                _ => SecureSocketOptions.StartTls,
+            };
+            await smtp.ConnectAsync(settings.Host, settings.Port, security, ct);
+            if (settings.Username is not null)
+            {
+                await smtp.AuthenticateAsync(settings.Username, channel.Secrets.Password ?? "", ct);
+            }
+
+            var reply = await smtp.SendAsync(mail, ct);
+            await smtp.DisconnectAsync(quit: true, ct);
+            return new ActionOutcome(true, new JsonObject { ["channel"] = channel.Name, ["kind"] = "email", ["messageId"] = mail.MessageId, ["server"] = reply });
+        }
+        catch (Exception ex) when (ex is MailKit.ServiceNotConnectedException or MailKit.Net.Smtp.SmtpCommandException or MailKit.Net.Smtp.SmtpProtocolException
+                                       or MailKit.Security.AuthenticationException or System.Net.Sockets.SocketException or IOException)
+        {
+            throw new ActionFailedException($"Email channel '{channel.Name}' failed: {ex.Message}");
+        }
+    }
+}

@@ -1,0 +1,54 @@
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Orchestrator.Data;
+using Orchestrator.Hosting;
+
+namespace Orchestrator.Actions.Notifications;
+
+/// <summary>The <c>send_notification</c> action type: channel, subject and message templates, severity.</summary>
+public sealed class SendNotificationAction(IServiceScopeFactory scopes) : ActionDefinition
+{
+    public const string TypeName = "send_notification";
+
+    public override string Type => TypeName;
+
+    public override Type JobType => typeof(SendNotificationJob);
+
+    public override string SchemaJson => """
+        {
+          "$schema": "http://json-schema.org/draft-07/schema#",
+          "title": "send_notification config",
+          "type": "object",
+          "additionalProperties": false,
+          "required": ["channel", "message"],
+          "properties": {
+            "channel": { "type": "string", "minLength": 1, "maxLength": 63 },
+            "subject": { "type": "string", "maxLength": 500 },
+            "message": { "type": "string", "minLength": 1, "maxLength": 20000 },
+            "severity": { "type": "string", "enum": ["info", "warning", "error", "critical"] }
+          }
+        }
+        """;
+
+    protected override async ValueTask ValidateSemanticsAsync(JsonElement config, string prefix, FieldErrors errors, CancellationToken cancellationToken)
+    {
+        var channel = config.GetProperty("channel").GetString()!;
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>();
+        if (!await db.Channels.AnyAsync(c => c.Name == channel, cancellationToken))
+        {
+            errors.Add($"{prefix}.channel", $"no notification channel named '{channel}' (see /api/channels).");
+        }
+
+        foreach (var field in new[] { "subject", "message" })
+        {
+            if (config.TryGetProperty(field, out var template))
+            {
+                foreach (var unknown in RunTemplate.UnknownPlaceholders(template.GetString()!))
+                {
+                    errors.Add($"{prefix}.{field}", $"'{{{{{unknown}}}}}' is not a known placeholder; use {string.Join(", ", RunTemplate.Names.Select(n => "{{" + n + "}}"))}.");
+                }
+            }
+        }
+    }
+}
