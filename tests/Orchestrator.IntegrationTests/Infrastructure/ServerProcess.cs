@@ -173,6 +173,17 @@ public sealed partial class ServerProcess : IAsyncDisposable
         return client;
     }
 
+    /// <summary>SIGTERM, as systemd or Ctrl+C sends: a graceful shutdown. Returns the exit code.</summary>
+    public async Task<int> StopGracefullyAsync(TimeSpan within)
+    {
+        using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill!.WaitForExitAsync();
+        }
+
+        return await WaitForExitAsync(within);
+    }
+
     /// <summary>SIGKILL: the node dies without checking out of the cluster or finishing anything.</summary>
     public void Kill()
     {
