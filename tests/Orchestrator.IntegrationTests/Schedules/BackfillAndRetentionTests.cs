@@ -1,0 +1,89 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Npgsql;
+using Orchestrator.IntegrationTests.Infrastructure;
+
+namespace Orchestrator.IntegrationTests.Schedules;
+
+[TestFixture]
+[NonParallelizable]
+public sealed class BackfillAndRetentionTests
+{
+    private static string Iso(DateTimeOffset t) => t.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
+
+    [Test]
+    public async Task Backfill_runs_every_past_fire_time_in_the_range_once_each_marked_as_backfill()
+    {
+        await using var peer = await RecordingHttpServer.StartAsync();
+        var database = await TestPostgres.CreateDatabaseAsync("backfill");
+        await using var server = ServerProcess.Start(PostgresNode.Environment(database, new Dictionary<string, string?> { ["Orchestrator__Outbound__AllowedHosts__0"] = "127.0.0.1" }));
+        await server.WaitUntilReadyAsync();
+        using var api = server.CreateClient(server.PrintedAdminKey);
+
+        var now = TimeProvider.System.GetUtcNow();
+        var minute = new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, now.Minute, 0, TimeSpan.Zero);
+        await api.CreateScheduleAsync(new
+        {
+            name = "hourly-report",
+            action = new { type = "call_api", config = new { url = peer.BaseUrl + "/report" } },
+            // Every minute, started in the past; 'skip' so creation does not fire for the time already gone.
+            trigger = new { cron = "0 * * * * ?", startAt = Iso(minute.AddMinutes(-30)) },
+            misfire = new { policy = "skip" },
+        });
+        await api.PostAsync("/api/schedules/default.hourly-report/pause", null);
+
+        var from = minute.AddMinutes(-10);
+        var to = minute.AddMinutes(-7); // [from, to) holds the fire times at -10, -9 and -8 minutes
+        var result = await api.PostForJsonAsync("/api/schedules/default.hourly-report/backfill", new { from = Iso(from), to = Iso(to) }, HttpStatusCode.OK);
+        Assert.That(result.GetProperty("scheduled").GetInt32(), Is.EqualTo(3), result.ToString());
+
+        var runs = await Poll.UntilAsync(() => api.RunsAsync("default.hourly-report", "succeeded"), r => r.Count == 3, TimeSpan.FromSeconds(20), "three backfilled runs");
+        Assert.That(runs.Select(r => r.GetProperty("triggeredBy").GetString()), Is.All.EqualTo("backfill"));
+        Assert.That(runs.Select(r => r.GetProperty("scheduledFireTime").GetDateTimeOffset()).Order(),
+            Is.EqualTo(new[] { from, from.AddMinutes(1), from.AddMinutes(2) }));
+        Assert.That(peer.RequestsTo("/report").Select(r => r.IdempotencyKey).Distinct().Count(), Is.EqualTo(3));
+
+        // The same range again schedules nothing new: those fire times already have backfill triggers or runs.
+        var again = await api.PostForJsonAsync("/api/schedules/default.hourly-report/backfill", new { from = Iso(from), to = Iso(to) }, HttpStatusCode.OK);
+        await Task.Delay(2000);
+        Assert.That(await api.RunsAsync("default.hourly-report"), Has.Count.EqualTo(3), again.ToString());
+    }
+
+    [Test]
+    public async Task Housekeeping_purges_finished_runs_older_than_the_retention_and_keeps_the_rest()
+    {
+        var database = await TestPostgres.CreateDatabaseAsync("retention");
+        await using var server = ServerProcess.Start(PostgresNode.Environment(database, new Dictionary<string, string?>
+        {
+            ["Orchestrator__Runs__Retention"] = "1.00:00:00",
+            ["Orchestrator__Runs__HousekeepingInterval"] = "00:00:10",
+        }));
+        await server.WaitUntilReadyAsync();
+
+        var now = TimeProvider.System.GetUtcNow();
+        await using (var connection = new NpgsqlConnection(database))
+        {
+            await connection.OpenAsync();
+            foreach (var (name, finishedDaysAgo, status) in new[] { ("old-done", 3.0, "Succeeded"), ("old-failed", 2.0, "Failed"), ("recent", 0.5, "Succeeded"), ("old-running", -1.0, "Running") })
+            {
+                await using var insert = new NpgsqlCommand(
+                    "INSERT INTO runs (id, schedule_id, project_id, action_type, status, triggered_by, scheduled_fire_time, started_at, finished_at, attempt, idempotency_key, version) " +
+                    "VALUES (@id, @schedule, 'default', 'call_api', @status, 'Schedule', @fire, @fire, @finished, 1, @key, 0)", connection);
+                insert.Parameters.AddWithValue("id", Guid.NewGuid());
+                insert.Parameters.AddWithValue("schedule", "default." + name);
+                insert.Parameters.AddWithValue("status", status);
+                insert.Parameters.AddWithValue("fire", now.AddDays(-Math.Abs(finishedDaysAgo) - 0.1));
+                insert.Parameters.AddWithValue("finished", finishedDaysAgo < 0 ? DBNull.Value : now.AddDays(-finishedDaysAgo));
+                insert.Parameters.AddWithValue("key", "seed-" + name);
+                await insert.ExecuteNonQueryAsync();
+            }
+        }
+
+        using var api = server.CreateClient(server.PrintedAdminKey);
+        async Task<List<string>> Schedules() =>
+            [.. (await api.GetFromJsonAsync<JsonElement>("/api/runs?pageSize=50")).GetProperty("items").EnumerateArray().Select(r => r.GetProperty("scheduleId").GetString()!).Order()];
+        var remaining = await Poll.UntilAsync(Schedules, s => s.Count == 2, TimeSpan.FromSeconds(40), "the housekeeping pass");
+        Assert.That(remaining, Is.EqualTo(new[] { "default.old-running", "default.recent" }));
+    }
+}
