@@ -15,6 +15,7 @@ public static class ActionsServiceCollectionExtensions
         services.AddSingleton<SecretTemplates>();
         services.AddSingleton<ActionDefinition, CallApiAction>();
         services.AddSingleton<ActionDefinition, SendNotificationAction>();
+        services.AddSingleton<ActionDefinition, NoOp.NoOpAction>();
         services.AddScoped<NotificationSender>();
         services.AddSingleton<ActionCatalog>();
         services.AddSingleton<HttpActionExecutor>();

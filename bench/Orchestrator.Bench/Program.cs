@@ -1,0 +1,314 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using Quartz;
+
+// Throughput and lateness of schedules firing a no-op and a call_api action, Orchestrator vs raw Quartz, on the
+// same PostgreSQL, clustered, with the same store settings, in the same run.
+//
+//   dotnet run -c Release --project bench/Orchestrator.Bench -- --postgres "Host=127.0.0.1;Port=5432;Username=postgres" \
+//       [--schedules 300] [--warmup 5] [--seconds 20] [--concurrency 50]
+
+var settings = BenchSettings.Parse(args);
+Console.WriteLine($"settings: schedules={settings.Schedules} (each every 1 s, so target {settings.Schedules} firings/s), warm-up={settings.Warmup.TotalSeconds} s, " +
+                  $"measured={settings.Measured.TotalSeconds} s, thread pool={settings.Concurrency}, store=PostgreSQL clustered (check-in 5 s), execution history on, System.Text.Json");
+
+await using var endpoint = await LocalEndpoint.StartAsync();
+var results = new List<BenchResult>
+{
+    await RawQuartz.RunAsync(settings, "no-op", endpoint: null),
+    await OrchestratorServer.RunAsync(settings, "no-op", endpoint: null),
+    await RawQuartz.RunAsync(settings, "call_api", endpoint),
+    await OrchestratorServer.RunAsync(settings, "call_api", endpoint),
+};
+
+Console.WriteLine();
+Console.WriteLine($"{"system",-14} {"action",-9} {"firings/s",10} {"p50 ms",8} {"p99 ms",8} {"max ms",8}");
+foreach (var r in results)
+{
+    Console.WriteLine($"{r.System,-14} {r.Action,-9} {r.FiringsPerSecond,10:F1} {r.P50,8:F1} {r.P99,8:F1} {r.Max,8:F1}");
+}
+
+foreach (var action in new[] { "no-op", "call_api" })
+{
+    var raw = results.Single(r => r.System == "raw Quartz" && r.Action == action);
+    var ours = results.Single(r => r.System == "Orchestrator" && r.Action == action);
+    Console.WriteLine($"{action}: Orchestrator/raw Quartz throughput = {ours.FiringsPerSecond / raw.FiringsPerSecond:F2}x");
+}
+
+internal sealed record BenchSettings(string Postgres, int Schedules, TimeSpan Warmup, TimeSpan Measured, int Concurrency)
+{
+    public static BenchSettings Parse(string[] args)
+    {
+        string? Value(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
+        var postgres = Value("--postgres") ?? Environment.GetEnvironmentVariable("ORCHESTRATOR_BENCH_POSTGRES")
+            ?? throw new ArgumentException("Give --postgres \"Host=…;Username=…\" (a role that may create databases).");
+        return new BenchSettings(
+            postgres,
+            int.Parse(Value("--schedules") ?? "300", CultureInfo.InvariantCulture),
+            TimeSpan.FromSeconds(int.Parse(Value("--warmup") ?? "5", CultureInfo.InvariantCulture)),
+            TimeSpan.FromSeconds(int.Parse(Value("--seconds") ?? "20", CultureInfo.InvariantCulture)),
+            int.Parse(Value("--concurrency") ?? "50", CultureInfo.InvariantCulture));
+    }
+
+    public async Task<string> CreateDatabaseAsync(string prefix)
+    {
+        var name = $"{prefix}_{Guid.NewGuid():N}"[..30];
+        await using var connection = new NpgsqlConnection(Postgres);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand($"CREATE DATABASE \"{name}\"", connection);
+        await command.ExecuteNonQueryAsync();
+        return new NpgsqlConnectionStringBuilder(Postgres) { Database = name, MaxPoolSize = 200 }.ConnectionString;
+    }
+
+    /// <summary>The first whole second at least <paramref name="lead"/> from now: every schedule starts on it.</summary>
+    public static DateTimeOffset AlignedStart(TimeSpan lead)
+    {
+        var t = TimeProvider.System.GetUtcNow() + lead;
+        return new DateTimeOffset(t.UtcTicks - (t.UtcTicks % TimeSpan.TicksPerSecond) + TimeSpan.TicksPerSecond, TimeSpan.Zero);
+    }
+}
+
+internal sealed record BenchResult(string System, string Action, double FiringsPerSecond, double P50, double P99, double Max)
+{
+    public static BenchResult From(string system, string action, IReadOnlyCollection<double> latenessMs, TimeSpan window)
+    {
+        var sorted = latenessMs.Order().ToArray();
+        double Percentile(double p) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
+        var result = new BenchResult(system, action, sorted.Length / window.TotalSeconds, Percentile(0.50), Percentile(0.99), sorted.Length == 0 ? double.NaN : sorted[^1]);
+        Console.WriteLine($"  {system} {action}: {sorted.Length} firings in the measured window");
+        return result;
+    }
+}
+
+/// <summary>A local HTTP endpoint the call_api variants call (Kestrel on 127.0.0.1).</summary>
+internal sealed class LocalEndpoint : IAsyncDisposable
+{
+    private readonly WebApplication app;
+
+    private LocalEndpoint(WebApplication app, string url) => (this.app, Url) = (app, url);
+
+    public string Url { get; }
+
+    public static async Task<LocalEndpoint> StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        var app = builder.Build();
+        app.MapPost("/hook", () => Results.Ok(new { ok = true }));
+        await app.StartAsync();
+        return new LocalEndpoint(app, app.Urls.First() + "/hook");
+    }
+
+    public async ValueTask DisposeAsync() => await app.DisposeAsync();
+}
+
+/// <summary>Raw Quartz with the store settings Orchestrator uses, jobs doing the same work without the ledger.</summary>
+internal static class RawQuartz
+{
+    public static readonly ConcurrentBag<double> Lateness = [];
+    public static DateTimeOffset WindowStart;
+    public static DateTimeOffset WindowEnd;
+    public static readonly HttpClient Http = new();
+    public static string? EndpointUrl;
+
+    public static async Task<BenchResult> RunAsync(BenchSettings settings, string action, LocalEndpoint? endpoint)
+    {
+        Lateness.Clear();
+        EndpointUrl = endpoint?.Url;
+        var database = await settings.CreateDatabaseAsync("bench_raw");
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Services.AddQuartz(q =>
+        {
+            q.ConfigureScheduler(s => s.InstanceName = "bench");
+            q.UseDefaultThreadPool(settings.Concurrency);
+            q.UsePersistentStore(store =>
+            {
+                store.UsePostgres(database);
+                store.UseClustering(c => c.CheckinInterval = TimeSpan.FromSeconds(5));
+                store.UseExecutionHistory();
+                store.UseSystemTextJsonSerializer();
+                store.ProvisionSchema();
+            });
+        });
+        builder.Services.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
+        using var host = builder.Build();
+        await host.StartAsync();
+        var scheduler = await host.Services.GetRequiredService<ISchedulerFactory>().GetScheduler();
+
+        var start = BenchSettings.AlignedStart(TimeSpan.FromSeconds(3));
+        WindowStart = start + settings.Warmup;
+        WindowEnd = WindowStart + settings.Measured;
+        for (var i = 0; i < settings.Schedules; i++)
+        {
+            var job = JobBuilder.Create().OfType(endpoint is null ? typeof(RawNoOpJob) : typeof(RawCallJob))
+                .WithIdentity($"s{i}", "bench").StoreDurably().RequestRecovery().DisallowConcurrentExecution().Build();
+            var trigger = TriggerBuilder.Create().WithIdentity($"s{i}", "bench").ForJob(job).StartAt(start)
+                .WithSimpleSchedule(x => x.WithInterval(TimeSpan.FromSeconds(1)).RepeatForever()).Build();
+            await scheduler.ScheduleJob(job, [trigger], new ScheduleJobOptions());
+        }
+
+        await Task.Delay(WindowEnd - TimeProvider.System.GetUtcNow() + TimeSpan.FromSeconds(2));
+        await host.StopAsync();
+        return BenchResult.From("raw Quartz", action, [.. Lateness], settings.Measured);
+    }
+
+    public static void Record(IJobExecutionContext context)
+    {
+        var scheduled = context.ScheduledFireTimeUtc!.Value;
+        if (scheduled >= WindowStart && scheduled < WindowEnd)
+        {
+            Lateness.Add((TimeProvider.System.GetUtcNow() - scheduled).TotalMilliseconds);
+        }
+    }
+}
+
+[DisallowConcurrentExecution]
+internal sealed class RawNoOpJob : IJob
+{
+    public ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
+    {
+        RawQuartz.Record(context);
+        return ValueTask.CompletedTask;
+    }
+}
+
+[DisallowConcurrentExecution]
+internal sealed class RawCallJob : IJob
+{
+    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
+    {
+        RawQuartz.Record(context);
+        using var request = new HttpRequestMessage(HttpMethod.Post, RawQuartz.EndpointUrl) { Content = JsonContent.Create(new { a = 1 }) };
+        request.Headers.TryAddWithoutValidation("Idempotency-Key", context.FireInstanceId);
+        using var response = await RawQuartz.Http.SendAsync(request, cancellationToken);
+        response.EnsureSuccessStatusCode();
+    }
+}
+
+/// <summary>The Orchestrator server as a separate process, schedules created through its API, lateness read from its run ledger.</summary>
+internal static class OrchestratorServer
+{
+    public static async Task<BenchResult> RunAsync(BenchSettings settings, string action, LocalEndpoint? endpoint)
+    {
+        var database = await settings.CreateDatabaseAsync("bench_orch");
+        var port = FreePort();
+        var workDir = Directory.CreateTempSubdirectory("orchestrator-bench-").FullName;
+        var info = new ProcessStartInfo("dotnet") { WorkingDirectory = workDir, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { ServerDll(), "--urls", $"http://127.0.0.1:{port}" })
+        {
+            info.ArgumentList.Add(a);
+        }
+
+        info.Environment["Orchestrator__Database__Provider"] = "Postgres";
+        info.Environment["Orchestrator__Database__ConnectionString"] = database;
+        info.Environment["Orchestrator__Database__MigrateOnStart"] = "true";
+        info.Environment["Orchestrator__Scheduler__MaxConcurrency"] = settings.Concurrency.ToString(CultureInfo.InvariantCulture);
+        info.Environment["Orchestrator__Outbound__AllowedHosts__0"] = "127.0.0.1";
+        info.Environment["Logging__LogLevel__Default"] = "Warning";
+        using var server = Process.Start(info)!;
+        var output = new ConcurrentQueue<string>();
+        server.OutputDataReceived += (_, e) => output.Enqueue(e.Data ?? "");
+        server.ErrorDataReceived += (_, e) => output.Enqueue(e.Data ?? "");
+        server.BeginOutputReadLine();
+        server.BeginErrorReadLine();
+        try
+        {
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+            var deadline = Stopwatch.StartNew();
+            while (!await Ready(http))
+            {
+                if (deadline.Elapsed > TimeSpan.FromSeconds(60) || server.HasExited)
+                {
+                    throw new InvalidOperationException("server did not start:\n" + string.Join("\n", output));
+                }
+
+                await Task.Delay(200);
+            }
+
+            var key = output.Select(l => l.Trim()).First(l => l.StartsWith("Admin API key: ", StringComparison.Ordinal))["Admin API key: ".Length..];
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+
+            var start = BenchSettings.AlignedStart(TimeSpan.FromSeconds(3) + TimeSpan.FromMilliseconds(settings.Schedules * 15));
+            var windowStart = start + settings.Warmup;
+            var windowEnd = windowStart + settings.Measured;
+            object config = endpoint is null ? new { } : new { method = "POST", url = endpoint.Url, body = new { a = 1 } };
+            for (var i = 0; i < settings.Schedules; i++)
+            {
+                var response = await http.PostAsJsonAsync("/api/schedules", new
+                {
+                    name = $"s{i}",
+                    action = new { type = endpoint is null ? "noop" : "call_api", config },
+                    trigger = new { intervalSeconds = 1, startAt = start.ToString("O", CultureInfo.InvariantCulture) },
+                    concurrency = "forbid",
+                });
+                response.EnsureSuccessStatusCode();
+            }
+
+            await Task.Delay(windowEnd - TimeProvider.System.GetUtcNow() + TimeSpan.FromSeconds(3));
+            var lateness = new List<double>();
+            await using (var connection = new NpgsqlConnection(database))
+            {
+                await connection.OpenAsync();
+                await using var query = new NpgsqlCommand(
+                    "SELECT EXTRACT(EPOCH FROM (started_at - scheduled_fire_time)) * 1000 FROM runs WHERE scheduled_fire_time >= @from AND scheduled_fire_time < @to AND status = 'Succeeded'", connection);
+                query.Parameters.AddWithValue("from", windowStart);
+                query.Parameters.AddWithValue("to", windowEnd);
+                await using var reader = await query.ExecuteReaderAsync();
+                while (await reader.ReadAsync())
+                {
+                    lateness.Add((double)reader.GetDecimal(0));
+                }
+            }
+
+            return BenchResult.From("Orchestrator", action, lateness, settings.Measured);
+        }
+        finally
+        {
+            server.Kill();
+        }
+    }
+
+    private static async Task<bool> Ready(HttpClient http)
+    {
+        try
+        {
+            return (await http.GetAsync("/readyz")).IsSuccessStatusCode;
+        }
+        catch (HttpRequestException)
+        {
+            return false;
+        }
+    }
+
+    private static string ServerDll()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Orchestrator.sln")))
+        {
+            dir = dir.Parent;
+        }
+
+        var configuration = AppContext.BaseDirectory.Contains("/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
+        return Path.Combine(dir!.FullName, "src", "Orchestrator", "bin", configuration, "net10.0", "Orchestrator.dll");
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

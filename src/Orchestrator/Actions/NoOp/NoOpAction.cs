@@ -1,0 +1,32 @@
+using System.Text.Json.Nodes;
+using Orchestrator.Hosting;
+using Orchestrator.Runs;
+
+namespace Orchestrator.Actions.NoOp;
+
+/// <summary>
+/// The <c>noop</c> action type: records a run and does nothing else. For trying out a trigger, heartbeats, and
+/// measuring the scheduler's own overhead (bench/).
+/// </summary>
+public sealed class NoOpAction : ActionDefinition
+{
+    public const string TypeName = "noop";
+
+    public override string Type => TypeName;
+
+    public override Type JobType => typeof(NoOpJob);
+
+    public override string SchemaJson => """
+        { "$schema": "http://json-schema.org/draft-07/schema#", "title": "noop config", "type": "object", "additionalProperties": false, "properties": {} }
+        """;
+}
+
+/// <summary>The Quartz job of the <c>noop</c> action type.</summary>
+public sealed class NoOpJob(RunLedger ledger, FaultPoints faults, TimeProvider time, ILogger<NoOpJob> logger)
+    : ActionJob(ledger, faults, time, logger)
+{
+    protected override string ActionType => NoOpAction.TypeName;
+
+    protected override Task<ActionOutcome> ExecuteActionAsync(ActionInvocation invocation, CancellationToken cancellationToken) =>
+        Task.FromResult(new ActionOutcome(true, new JsonObject()));
+}
