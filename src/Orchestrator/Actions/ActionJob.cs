@@ -13,8 +13,16 @@ namespace Orchestrator.Actions;
 /// enforce the schedule's timeout, record the outcome, and let Quartz's retry policy see a failure.
 /// The concrete jobs are one line each (STYLE §3).
 /// </summary>
-public abstract partial class ActionJob(RunLedger ledger, FaultPoints faults, TimeProvider time, ILogger logger) : IJob
+/// <summary>What every action job needs besides its executor.</summary>
+public sealed record ActionJobServices(RunLedger Ledger, FaultPoints Faults, TimeProvider Time, NodeShutdown Shutdown, ILogger<ActionJob> Logger);
+
+public abstract partial class ActionJob(ActionJobServices services) : IJob
 {
+    private readonly RunLedger ledger = services.Ledger;
+    private readonly FaultPoints faults = services.Faults;
+    private readonly TimeProvider time = services.Time;
+    private readonly ILogger logger = services.Logger;
+
     protected abstract string ActionType { get; }
 
     protected abstract Task<ActionOutcome> ExecuteActionAsync(ActionInvocation invocation, CancellationToken cancellationToken);
@@ -57,7 +65,7 @@ public abstract partial class ActionJob(RunLedger ledger, FaultPoints faults, Ti
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // Interrupted: a cancel request, or a shutdown that gave up waiting. Recorded, not lost.
-            var shuttingDown = context.Scheduler.Status is SchedulerStatus.ShuttingDown or SchedulerStatus.Shutdown;
+            var shuttingDown = services.Shutdown.IsStopping || context.Scheduler.Status is SchedulerStatus.ShuttingDown or SchedulerStatus.Shutdown;
             await ledger.CompleteAsync(run, shuttingDown ? RunStatus.Interrupted : RunStatus.Cancelled, null,
                 shuttingDown ? "interrupted by shutdown" : "cancelled", CancellationToken.None);
             return;

@@ -11,6 +11,7 @@ public static class ActionsServiceCollectionExtensions
     public static IServiceCollection AddActions(this IServiceCollection services)
     {
         services.AddScoped<RunLedger>();
+        services.AddScoped<ActionJobServices>();
         services.AddSingleton<OutboundPolicy>();
         services.AddSingleton<SecretTemplates>();
         services.AddSingleton<ActionDefinition, CallApiAction>();

@@ -78,7 +78,10 @@ public static class SchedulerHosting
             h.WaitForJobsToComplete = true;
             h.AwaitApplicationStarted = true;
         });
-        builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = options.Scheduler.ShutdownTimeout + TimeSpan.FromSeconds(5));
+        // Registered after Quartz's hosted service, so it is stopped first: standby, wait, interrupt; then Quartz shuts down.
+        builder.Services.AddSingleton<NodeShutdown>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<NodeShutdown>());
+        builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = options.Scheduler.ShutdownTimeout + TimeSpan.FromSeconds(15));
         return builder;
     }
 }

@@ -4,8 +4,7 @@ using Orchestrator.Runs;
 namespace Orchestrator.Actions.CallApi;
 
 /// <summary>The Quartz job of the <c>call_api</c> action type.</summary>
-public sealed class CallApiJob(HttpActionExecutor executor, RunLedger ledger, FaultPoints faults, TimeProvider time, ILogger<CallApiJob> logger)
-    : ActionJob(ledger, faults, time, logger)
+public sealed class CallApiJob(HttpActionExecutor executor, ActionJobServices services) : ActionJob(services)
 {
     protected override string ActionType => CallApiAction.TypeName;
 

@@ -22,8 +22,7 @@ public sealed class NoOpAction : ActionDefinition
 }
 
 /// <summary>The Quartz job of the <c>noop</c> action type.</summary>
-public sealed class NoOpJob(RunLedger ledger, FaultPoints faults, TimeProvider time, ILogger<NoOpJob> logger)
-    : ActionJob(ledger, faults, time, logger)
+public sealed class NoOpJob(ActionJobServices services) : ActionJob(services)
 {
     protected override string ActionType => NoOpAction.TypeName;
 

@@ -4,8 +4,7 @@ using Orchestrator.Runs;
 namespace Orchestrator.Actions.Notifications;
 
 /// <summary>The Quartz job of the <c>send_notification</c> action type.</summary>
-public sealed class SendNotificationJob(NotificationSender sender, RunLedger ledger, FaultPoints faults, TimeProvider time, ILogger<SendNotificationJob> logger)
-    : ActionJob(ledger, faults, time, logger)
+public sealed class SendNotificationJob(NotificationSender sender, ActionJobServices services) : ActionJob(services)
 {
     protected override string ActionType => SendNotificationAction.TypeName;
 
