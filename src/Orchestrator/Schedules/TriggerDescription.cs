@@ -33,7 +33,10 @@ public static class TriggerDescription
         var everyDay = dom is "*" or "?" && dow is "*" or "?";
         if (everyDay && min == "*" && hour == "*")
         {
-            return sec == "*" ? "every second" : Step(sec, "second") ?? $"cron '{expression}'";
+            return sec == "*" ? "every second"
+                : Step(sec, "second") is { } seconds ? seconds
+                : sec == "0" ? "every minute"
+                : int.TryParse(sec, out var s) ? $"every minute at second {s}" : $"cron '{expression}'";
         }
 
         if (everyDay && sec == "0" && hour == "*")
