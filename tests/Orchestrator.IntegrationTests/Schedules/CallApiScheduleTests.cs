@@ -24,6 +24,7 @@ public sealed class CallApiScheduleTests
         {
             ["Orchestrator__Outbound__AllowedHosts__0"] = "127.0.0.1",
             ["Orchestrator__Secrets__API_TOKEN"] = "tok-5f2a9c7e-secret",
+            ["Orchestrator__Scheduler__ExecutionLimits__reports"] = "1",
         }));
         await server.WaitUntilReadyAsync();
         admin = server.CreateClient(server.PrintedAdminKey);
@@ -123,6 +124,27 @@ public sealed class CallApiScheduleTests
         {
             Assert.That(calls[i].Started, Is.GreaterThanOrEqualTo(calls[i - 1].Finished - TimeSpan.FromMilliseconds(50)),
                 $"call {i} started at {calls[i].Started} before call {i - 1} finished at {calls[i - 1].Finished}");
+        }
+    }
+
+    [Test]
+    public async Task Schedules_sharing_an_execution_group_never_exceed_its_cluster_wide_limit()
+    {
+        peer.Configure("/report-a", new RecordingHttpServer.Behaviour(TimeSpan.FromMilliseconds(1200)));
+        peer.Configure("/report-b", new RecordingHttpServer.Behaviour(TimeSpan.FromMilliseconds(1200)));
+        await admin.CreateScheduleAsync(CallApi("report-a", "/report-a", new { cron = "* * * * * ?" }, new { executionGroup = "reports" }));
+        await admin.CreateScheduleAsync(CallApi("report-b", "/report-b", new { cron = "* * * * * ?" }, new { executionGroup = "reports" }));
+        await peer.WaitForRequestsAsync("/report-b", 2, TimeSpan.FromSeconds(25));
+        await admin.PostAsync("/api/schedules/default.report-a/pause", null);
+        await admin.PostAsync("/api/schedules/default.report-b/pause", null);
+        await Task.Delay(1500);
+
+        var calls = peer.Requests.Where(r => r.Path is "/report-a" or "/report-b").OrderBy(r => r.Started).ToList();
+        Assert.That(calls.Select(c => c.Path).Distinct().Count(), Is.EqualTo(2), "both schedules ran");
+        for (var i = 1; i < calls.Count; i++)
+        {
+            Assert.That(calls[i].Started, Is.GreaterThanOrEqualTo(calls[i - 1].Finished - TimeSpan.FromMilliseconds(50)),
+                $"{calls[i].Path} started while {calls[i - 1].Path} was running: the 'reports' group allows one at a time");
         }
     }
 
