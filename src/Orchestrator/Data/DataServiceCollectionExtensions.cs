@@ -10,11 +10,14 @@ public static class DataServiceCollectionExtensions
     {
         if (storage.IsPostgres)
         {
-            services.AddDbContext<OrchestratorDbContext, PostgresOrchestratorDbContext>(o => o.UseNpgsql(storage.ConnectionString));
+            // Pooled: every job firing resolves a context, and construction shows up at hundreds of firings per second.
+            services.AddDbContextPool<PostgresOrchestratorDbContext>(o => o.UseNpgsql(storage.ConnectionString));
+            services.AddScoped<OrchestratorDbContext>(sp => sp.GetRequiredService<PostgresOrchestratorDbContext>());
         }
         else
         {
-            services.AddDbContext<OrchestratorDbContext, SqliteOrchestratorDbContext>(o => o.UseSqlite(storage.ConnectionString));
+            services.AddDbContextPool<SqliteOrchestratorDbContext>(o => o.UseSqlite(storage.ConnectionString));
+            services.AddScoped<OrchestratorDbContext>(sp => sp.GetRequiredService<SqliteOrchestratorDbContext>());
         }
 
         services.AddSingleton<DatabaseInitializer>();

@@ -158,13 +158,31 @@ public sealed partial class RunLedger(OrchestratorDbContext db, TimeProvider tim
 
     public async Task CompleteAsync(RunRecord run, RunStatus status, string? result, string? error, CancellationToken ct)
     {
+        var finishedAt = time.GetUtcNow();
+        // One UPDATE, guarded by the version this attempt wrote: a node that took the run over since then wins.
+        var updated = await db.Runs
+            .Where(r => r.Id == run.Id && r.Version == run.Version)
+            .ExecuteUpdateAsync(set => set
+                .SetProperty(r => r.Status, status)
+                .SetProperty(r => r.Result, result)
+                .SetProperty(r => r.Error, error)
+                .SetProperty(r => r.FinishedAt, finishedAt)
+                .SetProperty(r => r.Version, run.Version + 1), ct);
+        if (updated == 0)
+        {
+            LogSuperseded(logger, run.Id, run.Attempt);
+            return;
+        }
+
         run.Status = status;
         run.Result = result;
         run.Error = error;
-        run.FinishedAt = time.GetUtcNow();
+        run.FinishedAt = finishedAt;
         run.Version += 1;
-        await db.SaveChangesAsync(ct);
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Run {RunId} attempt {Attempt} finished after another node took the run over; its outcome is not recorded")]
+    private static partial void LogSuperseded(ILogger logger, Guid runId, int attempt);
 
     private static bool IsUniqueViolation(DbUpdateException ex) => ex.InnerException switch
     {
