@@ -46,10 +46,9 @@ public static class ScheduleMapping
             builder.WithRetryPolicy(retry.ToQuartz());
         }
 
-        if (spec.ExecutionGroup is { } group)
-        {
-            builder.WithExecutionGroup(group);
-        }
+        // Without an explicit group a schedule is in its action type's group, so an operator can cap, say, all
+        // call_api work cluster-wide with Scheduler:ExecutionLimits:call_api and no per-schedule change.
+        builder.WithExecutionGroup(spec.ExecutionGroup ?? spec.ActionType);
 
         return builder.Build();
     }
