@@ -132,4 +132,38 @@ public sealed class CrashRecoveryTests
         Assert.That(runs[0].Status(), Is.EqualTo("succeeded"));
         Assert.That(runs[0].GetProperty("attempt").GetInt32(), Is.EqualTo(1));
     }
+
+    [Test]
+    public async Task Cancelling_through_one_node_interrupts_a_run_executing_on_another()
+    {
+        var database = await TestPostgres.CreateDatabaseAsync("crosscancel");
+        peer.Configure("/long", new RecordingHttpServer.Behaviour(TimeSpan.FromSeconds(60)));
+        await using var first = ServerProcess.Start(Node(database));
+        await first.WaitUntilReadyAsync();
+        var key = first.PrintedAdminKey!;
+        await using var second = ServerProcess.Start(Node(database));
+        await second.WaitUntilReadyAsync();
+        var clients = new Dictionary<string, HttpClient>
+        {
+            [await InstanceIdAsync(first.CreateClient(key))] = first.CreateClient(key),
+            [await InstanceIdAsync(second.CreateClient(key))] = second.CreateClient(key),
+        };
+
+        await clients.Values.First().CreateScheduleAsync(OneShot("long", "/long"));
+        var running = await Poll.UntilAsync(() => clients.Values.First().RunsAsync("default.long"), r => r.Count == 1 && r[0].Status() == "running",
+            TimeSpan.FromSeconds(20), "the run to start");
+        var runner = running[0].GetProperty("node").GetString()!;
+        var other = clients.Single(c => c.Key != runner).Value;
+        var runId = running[0].GetProperty("id").GetString();
+
+        await other.PostForJsonAsync($"/api/runs/{runId}/cancel", null, System.Net.HttpStatusCode.Accepted);
+        var done = await Poll.UntilAsync(() => other.GetFromJsonAsync<JsonElement>($"/api/runs/{runId}"), r => r.Status() != "running",
+            TimeSpan.FromSeconds(20), "the run on the other node to be interrupted");
+        Assert.That(done.Status(), Is.EqualTo("cancelled"), await DatabaseDump.QuartzAndLedgerAsync(database));
+        Assert.That(done.GetProperty("node").GetString(), Is.EqualTo(runner));
+        foreach (var client in clients.Values)
+        {
+            client.Dispose();
+        }
+    }
 }
