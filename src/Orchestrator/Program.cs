@@ -48,6 +48,7 @@ app.MapOpenApi();
 app.MapHealth();
 app.MapCluster();
 app.MapProjects();
+app.MapProjectFiles();
 app.MapSchedules();
 app.MapRuns();
 app.MapChannels();

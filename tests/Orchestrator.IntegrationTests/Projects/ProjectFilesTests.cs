@@ -1,0 +1,166 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Orchestrator.IntegrationTests.Infrastructure;
+
+namespace Orchestrator.IntegrationTests.Projects;
+
+/// <summary>The project files API on a real server: reads and writes happen inside the project root, and nothing in the corpus escapes it.</summary>
+[TestFixture]
+[NonParallelizable]
+public sealed class ProjectFilesTests
+{
+    private const string Canary = "CANARY-7d1f0c-outside-the-root";
+    private ServerProcess server = null!;
+    private HttpClient admin = null!;
+    private string root = null!;
+    private string outside = null!;
+
+    [OneTimeSetUp]
+    public async Task StartAsync()
+    {
+        var workspaces = Directory.CreateTempSubdirectory("orchestrator-files-ws-").FullName;
+        outside = Directory.CreateTempSubdirectory("orchestrator-files-outside-").FullName;
+        await File.WriteAllTextAsync(Path.Combine(outside, "canary-secret.txt"), Canary);
+        await File.WriteAllTextAsync(Path.Combine(workspaces, "canary-secret.txt"), Canary); // beside the project root, still outside it
+
+        var database = await TestPostgres.CreateDatabaseAsync("files");
+        server = ServerProcess.Start(PostgresNode.Environment(database, new Dictionary<string, string?> { ["Orchestrator__Workspaces__Roots__0"] = workspaces }));
+        await server.WaitUntilReadyAsync();
+        admin = server.CreateClient(server.PrintedAdminKey);
+        root = Path.Combine(workspaces, "ws");
+        await admin.PostForJsonAsync("/api/projects", new { id = "ws", name = "Workspace", rootPath = root }, HttpStatusCode.Created);
+
+        Directory.CreateDirectory(Path.Combine(root, "docs"));
+        await File.WriteAllTextAsync(Path.Combine(root, "docs", "readme.txt"), "inside");
+        Directory.CreateSymbolicLink(Path.Combine(root, "escape"), outside);
+        File.CreateSymbolicLink(Path.Combine(root, "link.txt"), Path.Combine(outside, "canary-secret.txt"));
+    }
+
+    [OneTimeTearDown]
+    public async Task StopAsync()
+    {
+        admin?.Dispose();
+        if (server is not null)
+        {
+            await server.DisposeAsync();
+        }
+    }
+
+    private HttpRequestMessage Raw(HttpMethod method, string pathAndQuery) =>
+        new(method, new Uri(server.BaseAddress + pathAndQuery.TrimStart('/'), new UriCreationOptions { DangerousDisablePathAndQueryCanonicalization = true }));
+
+    /// <summary>Hostile paths that reach the files endpoint: each must be refused with a 4xx.</summary>
+    private static readonly string[] Corpus =
+    [
+        "..%2Fcanary-secret.txt",
+        "%2e%2e%2fcanary-secret.txt",
+        "%2E%2E%2Fcanary-secret.txt",
+        "docs/..%2F..%2Fcanary-secret.txt",
+        "docs%2F..%2F..%2Fcanary-secret.txt",
+        "..%5Ccanary-secret.txt",
+        "docs%5C..%5C..%5Ccanary-secret.txt",
+        "%2Ftmp%2Fcanary-secret.txt",
+        "%2Fetc%2Fpasswd",
+        "/etc/passwd",
+        "C:%5CWindows%5Cwin.ini",
+        "c:/windows/win.ini",
+        "~/canary-secret.txt",
+        "docs/readme.txt%00.png",
+        "docs%00/readme.txt",
+        "escape/canary-secret.txt",
+        "escape",
+        "link.txt",
+        "%252e%252e/canary-secret.txt",
+        "%c0%ae%c0%ae/canary-secret.txt",
+        "docs/" + new string('a', 1100),
+        "docs/line%0Abreak",
+        "docs/%2e%2e%2f%2e%2e%2fcanary-secret.txt",
+    ];
+
+    /// <summary>
+    /// Paths with dot segments the HTTP layer resolves before routing (RFC 3986): they never reach the files
+    /// endpoint as traversal, but whatever they reach must not read or write outside the root. Not sent as DELETE:
+    /// "files/.." is, by URL semantics, the project itself.
+    /// </summary>
+    private static readonly string[] NormalizedByHttp =
+    [
+        "../canary-secret.txt",
+        "docs/../../canary-secret.txt",
+        "docs/./../../canary-secret.txt",
+        "docs/%2e%2e/%2e%2e/canary-secret.txt",
+        "..",
+        "%2e%2e",
+        "./docs/../..",
+    ];
+
+    [Test]
+    public async Task Every_hostile_path_is_refused_for_reading_and_nothing_outside_is_read()
+    {
+        Assert.That(Corpus.Length + NormalizedByHttp.Length, Is.GreaterThanOrEqualTo(25));
+        var failures = new List<string>();
+        foreach (var path in Corpus.Concat(NormalizedByHttp))
+        {
+            using var response = await admin.SendAsync(Raw(HttpMethod.Get, $"/api/projects/ws/files/{path}"));
+            var body = await response.Content.ReadAsStringAsync();
+            var mustRefuse = Corpus.Contains(path);
+            if ((mustRefuse && (int)response.StatusCode is < 400 or >= 500) || body.Contains(Canary, StringComparison.Ordinal) || body.Contains("root:x:0:0", StringComparison.Ordinal))
+            {
+                failures.Add($"{path} -> {(int)response.StatusCode} {body[..Math.Min(body.Length, 200)]}");
+            }
+        }
+
+        Assert.That(failures, Is.Empty);
+    }
+
+    [Test]
+    public async Task Every_hostile_path_is_refused_for_writing_and_deleting_and_nothing_outside_changes()
+    {
+        var before = Directory.GetFiles(outside, "*", SearchOption.AllDirectories).Select(f => f + ":" + File.ReadAllText(f)).Order().ToList();
+        var failures = new List<string>();
+        foreach (var path in Corpus.Concat(NormalizedByHttp))
+        {
+            foreach (var method in NormalizedByHttp.Contains(path) ? new[] { HttpMethod.Put } : [HttpMethod.Put, HttpMethod.Delete])
+            {
+                using var request = Raw(method, $"/api/projects/ws/files/{path}");
+                if (method == HttpMethod.Put)
+                {
+                    request.Content = new StringContent("overwritten", Encoding.UTF8);
+                }
+
+                using var response = await admin.SendAsync(request);
+                if ((int)response.StatusCode is < 400 or >= 500 && Corpus.Contains(path))
+                {
+                    failures.Add($"{method} {path} -> {(int)response.StatusCode}");
+                }
+            }
+        }
+
+        Assert.That(failures, Is.Empty);
+        var after = Directory.GetFiles(outside, "*", SearchOption.AllDirectories).Select(f => f + ":" + File.ReadAllText(f)).Order().ToList();
+        Assert.That(after, Is.EqualTo(before), "nothing outside the root was written or deleted");
+        Assert.That(Directory.GetFiles(root, "*", SearchOption.AllDirectories).Where(f => File.ReadAllText(f) == "overwritten"), Is.Empty,
+            "no hostile path was written inside the root under a mangled name either");
+        Assert.That(File.ReadAllText(Path.Combine(Path.GetDirectoryName(root)!, "canary-secret.txt")), Is.EqualTo(Canary));
+    }
+
+    [Test]
+    public async Task Files_inside_the_root_can_be_listed_read_written_and_deleted()
+    {
+        var listing = await admin.GetFromJsonAsync<JsonElement>("/api/projects/ws/files/");
+        Assert.That(listing.EnumerateArray().Select(e => e.GetProperty("name").GetString()), Is.SupersetOf(new[] { "docs", "escape", "link.txt" }));
+        Assert.That(await admin.GetStringAsync("/api/projects/ws/files/docs/readme.txt"), Is.EqualTo("inside"));
+
+        var put = await admin.PutAsync("/api/projects/ws/files/out/report.csv", new StringContent("a,b\n1,2\n", Encoding.UTF8));
+        Assert.That(put.StatusCode, Is.EqualTo(HttpStatusCode.OK), await put.Content.ReadAsStringAsync());
+        Assert.That(File.ReadAllText(Path.Combine(root, "out", "report.csv")), Is.EqualTo("a,b\n1,2\n"), "written under the project root, not the server's working directory");
+        Assert.That(File.Exists(Path.Combine(server.WorkingDirectory, "out", "report.csv")), Is.False);
+
+        await ApiAssertions.AssertProblemAsync(await admin.DeleteAsync("/api/projects/ws/files/out"), HttpStatusCode.Conflict);
+        Assert.That((await admin.DeleteAsync("/api/projects/ws/files/out/report.csv")).StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
+        Assert.That((await admin.DeleteAsync("/api/projects/ws/files/out")).StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
+        await ApiAssertions.AssertProblemAsync(await admin.GetAsync("/api/projects/ws/files/out/report.csv"), HttpStatusCode.NotFound);
+        await ApiAssertions.AssertProblemAsync(await admin.GetAsync("/api/projects/nope/files/x"), HttpStatusCode.NotFound);
+    }
+}
