@@ -255,6 +255,60 @@ namespace Orchestrator.Migrations.Postgres
 
                     b.ToTable("api_keys", (string)null);
                 });
+
+            modelBuilder.Entity("Orchestrator.Tools.ToolDefinition", b =>
+                {
+                    b.Property<string>("Name")
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)")
+                        .HasColumnName("name");
+
+                    b.Property<string>("ConfigJson")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("config");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("Description")
+                        .HasMaxLength(2000)
+                        .HasColumnType("character varying(2000)")
+                        .HasColumnName("description");
+
+                    b.Property<bool>("Enabled")
+                        .HasColumnType("boolean")
+                        .HasColumnName("enabled");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("kind");
+
+                    b.Property<string>("ParametersSchema")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("parameters_schema");
+
+                    b.Property<string>("ResultSchema")
+                        .HasColumnType("text")
+                        .HasColumnName("result_schema");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.Property<int>("Version")
+                        .IsConcurrencyToken()
+                        .HasColumnType("integer")
+                        .HasColumnName("version");
+
+                    b.HasKey("Name");
+
+                    b.ToTable("tools", (string)null);
+                });
 #pragma warning restore 612, 618
         }
     }

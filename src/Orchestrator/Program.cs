@@ -7,6 +7,7 @@ using Orchestrator.Projects;
 using Orchestrator.Runs;
 using Orchestrator.Schedules;
 using Orchestrator.Security;
+using Orchestrator.Tools;
 
 var command = ServerCommand.Parse(args);
 var builder = WebApplication.CreateBuilder(command.HostArgs);
@@ -52,6 +53,7 @@ app.MapProjectFiles();
 app.MapSchedules();
 app.MapRuns();
 app.MapChannels();
+app.MapTools();
 
 try
 {

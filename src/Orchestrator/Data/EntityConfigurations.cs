@@ -4,6 +4,7 @@ using Orchestrator.Actions.Notifications;
 using Orchestrator.Projects;
 using Orchestrator.Runs;
 using Orchestrator.Security;
+using Orchestrator.Tools;
 
 namespace Orchestrator.Data;
 
@@ -87,5 +88,24 @@ internal sealed class NotificationChannelConfiguration : IEntityTypeConfiguratio
         builder.Property(c => c.SecretsJson).HasColumnName("secrets").IsRequired();
         builder.Property(c => c.CreatedAt).HasColumnName("created_at");
         builder.Property(c => c.UpdatedAt).HasColumnName("updated_at");
+    }
+}
+
+internal sealed class ToolDefinitionConfiguration : IEntityTypeConfiguration<ToolDefinition>
+{
+    public void Configure(EntityTypeBuilder<ToolDefinition> builder)
+    {
+        builder.ToTable("tools");
+        builder.HasKey(t => t.Name);
+        builder.Property(t => t.Name).HasColumnName("name").HasMaxLength(100);
+        builder.Property(t => t.Description).HasColumnName("description").HasMaxLength(2000);
+        builder.Property(t => t.Kind).HasColumnName("kind").HasConversion<string>().HasMaxLength(16);
+        builder.Property(t => t.ParametersSchema).HasColumnName("parameters_schema").IsRequired();
+        builder.Property(t => t.ResultSchema).HasColumnName("result_schema");
+        builder.Property(t => t.ConfigJson).HasColumnName("config").IsRequired();
+        builder.Property(t => t.Enabled).HasColumnName("enabled");
+        builder.Property(t => t.Version).HasColumnName("version").IsConcurrencyToken();
+        builder.Property(t => t.CreatedAt).HasColumnName("created_at");
+        builder.Property(t => t.UpdatedAt).HasColumnName("updated_at");
     }
 }

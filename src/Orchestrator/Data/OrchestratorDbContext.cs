@@ -4,6 +4,7 @@ using Orchestrator.Actions.Notifications;
 using Orchestrator.Projects;
 using Orchestrator.Runs;
 using Orchestrator.Security;
+using Orchestrator.Tools;
 
 namespace Orchestrator.Data;
 
@@ -20,6 +21,8 @@ public abstract class OrchestratorDbContext(DbContextOptions options) : DbContex
     public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
 
     public DbSet<NotificationChannel> Channels => Set<NotificationChannel>();
+
+    public DbSet<ToolDefinition> Tools => Set<ToolDefinition>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {

@@ -1,0 +1,225 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using Orchestrator.Actions.CallApi;
+using Orchestrator.Data;
+using Orchestrator.Hosting;
+using Orchestrator.Security;
+
+namespace Orchestrator.Tools;
+
+public sealed record ToolRequest(string? Name, string? Description, string? Kind, JsonElement? Parameters, JsonElement? Result, JsonElement? Config, bool? Enabled);
+
+public sealed record ValidateRequest(JsonElement? Arguments);
+
+public sealed record ToolResponse(string Name, string? Description, string Kind, JsonNode? Parameters, JsonNode? Result, JsonNode? Config, bool Enabled, int Version,
+    DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
+{
+    public static ToolResponse From(ToolDefinition t) => new(t.Name, t.Description, t.Kind.ToString().ToLowerInvariant(), JsonNode.Parse(t.ParametersSchema),
+        t.ResultSchema is null ? null : JsonNode.Parse(t.ResultSchema), JsonNode.Parse(t.ConfigJson), t.Enabled, t.Version, t.CreatedAt, t.UpdatedAt);
+}
+
+/// <summary>The tool registry API: register, read, replace (a new version), delete, and validate arguments before anything runs.</summary>
+public static partial class ToolEndpoints
+{
+    public static IEndpointRouteBuilder MapTools(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/tools").WithTags("Tools").RequireAuthorization(Policies.Viewer);
+        group.MapGet("/", ListTools).WithName("ListTools").WithSummary("Registered tools.");
+        group.MapGet("/{name}", GetTool).WithName("GetTool").WithSummary("One tool with its parameter schema.");
+        group.MapPost("/", RegisterTool).WithName("RegisterTool").WithSummary("Register a command or http tool with a JSON Schema for its arguments.")
+            .RequireAuthorization(Policies.Admin);
+        group.MapPut("/{name}", ReplaceTool).WithName("ReplaceTool").WithSummary("Replace a tool; its version goes up by one.").RequireAuthorization(Policies.Admin);
+        group.MapDelete("/{name}", DeleteTool).WithName("DeleteTool").WithSummary("Delete a tool.").RequireAuthorization(Policies.Admin);
+        group.MapPost("/{name}/validate", ValidateArguments).WithName("ValidateToolArguments")
+            .WithSummary("Check {arguments} against the tool's schema; a 422 lists every error with its path, keyword and message.");
+        return app;
+    }
+
+    public static async Task<Ok<List<ToolResponse>>> ListTools(OrchestratorDbContext db, CancellationToken ct) =>
+        TypedResults.Ok((await db.Tools.AsNoTracking().OrderBy(t => t.Name).ToListAsync(ct)).Select(ToolResponse.From).ToList());
+
+    public static async Task<Results<Ok<ToolResponse>, ProblemHttpResult>> GetTool(string name, OrchestratorDbContext db, CancellationToken ct) =>
+        await db.Tools.AsNoTracking().FirstOrDefaultAsync(t => t.Name == name, ct) is { } tool ? TypedResults.Ok(ToolResponse.From(tool)) : ApiProblems.NotFound("tool", name);
+
+    public static async Task<Results<Created<ToolResponse>, ProblemHttpResult>> RegisterTool(
+        ToolRequest request, OrchestratorDbContext db, OutboundPolicy outbound, TimeProvider time, CancellationToken ct)
+    {
+        var errors = new FieldErrors();
+        if (string.IsNullOrEmpty(request.Name) || !NamePattern().IsMatch(request.Name))
+        {
+            errors.Add("name", "is required: 1–100 lowercase letters, digits, '.', '_' or '-', starting with a letter.");
+        }
+
+        var tool = await BuildAsync(request, outbound, errors);
+        if (tool is null || errors.Any)
+        {
+            return errors.ToProblem();
+        }
+
+        if (await db.Tools.AnyAsync(t => t.Name == request.Name, ct))
+        {
+            return ApiProblems.Conflict($"A tool named '{request.Name}' already exists.");
+        }
+
+        tool.Name = request.Name!;
+        tool.Version = 1;
+        tool.CreatedAt = tool.UpdatedAt = time.GetUtcNow();
+        db.Tools.Add(tool);
+        await db.SaveChangesAsync(ct);
+        return TypedResults.Created($"/api/tools/{tool.Name}", ToolResponse.From(tool));
+    }
+
+    public static async Task<Results<Ok<ToolResponse>, ProblemHttpResult>> ReplaceTool(
+        string name, ToolRequest request, OrchestratorDbContext db, OutboundPolicy outbound, TimeProvider time, CancellationToken ct)
+    {
+        var existing = await db.Tools.FirstOrDefaultAsync(t => t.Name == name, ct);
+        if (existing is null)
+        {
+            return ApiProblems.NotFound("tool", name);
+        }
+
+        var errors = new FieldErrors();
+        if (request.Name is not null && request.Name != name)
+        {
+            errors.Add("name", $"must match the tool in the URL ('{name}').");
+        }
+
+        var replacement = await BuildAsync(request, outbound, errors);
+        if (replacement is null || errors.Any)
+        {
+            return errors.ToProblem();
+        }
+
+        existing.Description = replacement.Description;
+        existing.Kind = replacement.Kind;
+        existing.ParametersSchema = replacement.ParametersSchema;
+        existing.ResultSchema = replacement.ResultSchema;
+        existing.ConfigJson = replacement.ConfigJson;
+        existing.Enabled = replacement.Enabled;
+        existing.Version += 1;
+        existing.UpdatedAt = time.GetUtcNow();
+        await db.SaveChangesAsync(ct);
+        return TypedResults.Ok(ToolResponse.From(existing));
+    }
+
+    public static async Task<Results<NoContent, ProblemHttpResult>> DeleteTool(string name, OrchestratorDbContext db, CancellationToken ct) =>
+        await db.Tools.Where(t => t.Name == name).ExecuteDeleteAsync(ct) == 0 ? ApiProblems.NotFound("tool", name) : TypedResults.NoContent();
+
+    public static async Task<Results<Ok<JsonObject>, ProblemHttpResult>> ValidateArguments(string name, ValidateRequest request, OrchestratorDbContext db, CancellationToken ct)
+    {
+        var tool = await db.Tools.AsNoTracking().FirstOrDefaultAsync(t => t.Name == name, ct);
+        if (tool is null)
+        {
+            return ApiProblems.NotFound("tool", name);
+        }
+
+        var schema = await NJsonSchema.JsonSchema.FromJsonAsync(tool.ParametersSchema, ct);
+        var arguments = request.Arguments ?? JsonDocument.Parse("{}").RootElement;
+        var problems = SchemaChecks.Validate(schema, arguments);
+        if (problems.Count == 0)
+        {
+            return TypedResults.Ok(new JsonObject { ["valid"] = true, ["tool"] = tool.Name, ["version"] = tool.Version });
+        }
+
+        return ArgumentProblem(tool.Name, problems);
+    }
+
+    /// <summary>A 422 whose <c>errors</c> are keyed by argument path, with the keyword-level detail under <c>argumentErrors</c>.</summary>
+    public static ProblemHttpResult ArgumentProblem(string tool, IReadOnlyList<ArgumentError> problems)
+    {
+        var details = new HttpValidationProblemDetails(problems.GroupBy(p => "arguments" + p.Path[1..])
+            .ToDictionary(g => g.Key, g => g.Select(p => $"{p.Message} (keyword: {p.Keyword})").ToArray()))
+        {
+            Status = StatusCodes.Status422UnprocessableEntity,
+            Title = $"The arguments do not match tool '{tool}'.",
+            Detail = string.Join(" ", problems.Select(p => $"{p.Path}: {p.Message} ({p.Keyword})")),
+        };
+        details.Extensions["argumentErrors"] = problems;
+        return TypedResults.Problem(details);
+    }
+
+    private static async Task<ToolDefinition?> BuildAsync(ToolRequest request, OutboundPolicy outbound, FieldErrors errors)
+    {
+        if (request.Description is { Length: > 2000 })
+        {
+            errors.Add("description", "must be at most 2000 characters.");
+        }
+
+        ToolKind kind;
+        switch (request.Kind)
+        {
+            case "command":
+                kind = ToolKind.Command;
+                break;
+            case "http":
+                kind = ToolKind.Http;
+                break;
+            case "builtin":
+                errors.Add("kind", "built-in tools are provided by the server and cannot be registered; use 'command' or 'http'.");
+                return null;
+            default:
+                errors.Add("kind", $"{(request.Kind is null ? "is required" : $"'{request.Kind}' is not a tool kind")}; use 'command' or 'http'.");
+                return null;
+        }
+
+        if (request.Parameters is not { } parameters)
+        {
+            errors.Add("parameters", "is required: a JSON Schema for the tool's arguments.");
+            return null;
+        }
+
+        if (parameters.GetRawText().Length > 64 * 1024)
+        {
+            errors.Add("parameters", "is larger than 64 KiB.");
+            return null;
+        }
+
+        await SchemaChecks.ParseAsync(parameters, "parameters", errors);
+        if (request.Result is { } result)
+        {
+            await SchemaChecks.ParseAsync(result, "result", errors);
+        }
+
+        var config = request.Config ?? JsonDocument.Parse("{}").RootElement;
+        if (kind == ToolKind.Command)
+        {
+            if (!config.TryGetProperty("argv", out var argv) || argv.ValueKind != JsonValueKind.Array || argv.GetArrayLength() is 0 or > 100
+                || argv.EnumerateArray().Any(a => a.ValueKind != JsonValueKind.String))
+            {
+                errors.Add("config.argv", "is required: an array of 1–100 strings; each '{{args.x}}' becomes exactly one argument.");
+            }
+            else if (string.IsNullOrWhiteSpace(argv[0].GetString()) || argv[0].GetString()!.Contains("{{", StringComparison.Ordinal))
+            {
+                errors.Add("config.argv[0]", "must name the program literally; it cannot come from an argument.");
+            }
+        }
+        else if (!config.TryGetProperty("url", out var url) || url.ValueKind != JsonValueKind.String)
+        {
+            errors.Add("config.url", "is required: the request URL ('{{args.x}}' placeholders allowed in its path and query).");
+        }
+        else if (outbound.CheckUrl(TemplatePlaceholder().Replace(url.GetString()!, "x")) is { } reason)
+        {
+            errors.Add("config.url", reason);
+        }
+
+        return new ToolDefinition
+        {
+            Name = "",
+            Description = request.Description,
+            Kind = kind,
+            ParametersSchema = parameters.GetRawText(),
+            ResultSchema = request.Result?.GetRawText(),
+            ConfigJson = config.GetRawText(),
+            Enabled = request.Enabled ?? true,
+        };
+    }
+
+    [GeneratedRegex("^[a-z][a-z0-9._-]{0,99}$", RegexOptions.CultureInvariant)]
+    private static partial Regex NamePattern();
+
+    [GeneratedRegex(@"\{\{\s*args\.[A-Za-z0-9_]+\s*\}\}", RegexOptions.CultureInvariant)]
+    private static partial Regex TemplatePlaceholder();
+}

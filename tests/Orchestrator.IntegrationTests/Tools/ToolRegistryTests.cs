@@ -1,0 +1,148 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Orchestrator.IntegrationTests.Infrastructure;
+
+namespace Orchestrator.IntegrationTests.Tools;
+
+[TestFixture]
+[NonParallelizable]
+public sealed class ToolRegistryTests
+{
+    private ServerProcess server = null!;
+    private HttpClient admin = null!;
+    private Dictionary<string, string?> environment = null!;
+
+    private static readonly object ArchiveSchema = new Dictionary<string, object>
+    {
+        ["type"] = "object",
+        ["additionalProperties"] = false,
+        ["required"] = new[] { "files", "mode" },
+        ["properties"] = new Dictionary<string, object>
+        {
+            ["mode"] = new { type = "string", @enum = new[] { "zip", "tar" } },
+            ["level"] = new { type = "integer", minimum = 0, maximum = 9 },
+            ["files"] = new
+            {
+                type = "array",
+                minItems = 1,
+                items = new { type = "object", required = new[] { "name" }, properties = new { name = new { type = "string", minLength = 1 }, size = new { type = "integer" } } },
+            },
+        },
+    };
+
+    [OneTimeSetUp]
+    public async Task StartAsync()
+    {
+        var database = await TestPostgres.CreateDatabaseAsync("tools");
+        environment = PostgresNode.Environment(database);
+        server = ServerProcess.Start(environment);
+        await server.WaitUntilReadyAsync();
+        admin = server.CreateClient(server.PrintedAdminKey);
+        await admin.PostForJsonAsync("/api/tools", new
+        {
+            name = "archive",
+            description = "Archive files in the project",
+            kind = "command",
+            parameters = ArchiveSchema,
+            config = new { argv = new[] { "tar", "-cf", "{{args.mode}}" } },
+        }, HttpStatusCode.Created);
+    }
+
+    [OneTimeTearDown]
+    public async Task StopAsync()
+    {
+        admin?.Dispose();
+        if (server is not null)
+        {
+            await server.DisposeAsync();
+        }
+    }
+
+    [Test]
+    public async Task Argument_errors_name_the_path_and_keyword_in_nested_objects_and_arrays()
+    {
+        var response = await admin.PostAsync("/api/tools/archive/validate", ApiClient.Json(new
+        {
+            arguments = new { mode = "rar", level = 12, files = new object[] { new { name = "a.txt", size = "big" }, new { size = 3 } }, extra = true },
+        }));
+        var problem = await ApiAssertions.AssertProblemAsync(response, HttpStatusCode.UnprocessableEntity);
+        var errors = problem.GetProperty("argumentErrors").EnumerateArray()
+            .Select(e => (Path: e.GetProperty("path").GetString(), Keyword: e.GetProperty("keyword").GetString())).ToList();
+
+        Assert.That(errors, Does.Contain(("$.mode", "enum")));
+        Assert.That(errors, Does.Contain(("$.level", "maximum")));
+        Assert.That(errors, Does.Contain(("$.files[0].size", "type")));
+        Assert.That(errors.Any(e => e.Path is "$.files[1]" or "$.files[1].name" && e.Keyword == "required"), Is.True, problem.ToString());
+        Assert.That(errors.Any(e => e.Keyword == "additionalProperties"), Is.True, problem.ToString());
+        Assert.That(problem.GetProperty("errors").TryGetProperty("arguments.mode", out _), Is.True);
+        Assert.That(problem.GetProperty("detail").GetString(), Does.Contain("$.level"));
+    }
+
+    [Test]
+    public async Task Valid_arguments_pass_with_the_tool_version()
+    {
+        var result = await admin.PostForJsonAsync("/api/tools/archive/validate",
+            new { arguments = new { mode = "zip", files = new[] { new { name = "a.txt" } } } }, HttpStatusCode.OK);
+        Assert.That(result.GetProperty("valid").GetBoolean(), Is.True);
+    }
+
+    private static IEnumerable<TestCaseData> BadTools()
+    {
+        TestCaseData Case(string name, object body, string field) => new TestCaseData(body, field).SetName("bad tool: " + name);
+        var ok = new { type = "object" };
+        yield return Case("no name", new { kind = "command", parameters = ok, config = new { argv = new[] { "ls" } } }, "name");
+        yield return Case("name with slash", new { name = "a/b", kind = "command", parameters = ok, config = new { argv = new[] { "ls" } } }, "name");
+        yield return Case("builtin kind", new { name = "x", kind = "builtin", parameters = ok }, "kind");
+        yield return Case("unknown kind", new { name = "x", kind = "lambda", parameters = ok }, "kind");
+        yield return Case("no schema", new { name = "x", kind = "command", config = new { argv = new[] { "ls" } } }, "parameters");
+        yield return Case("unknown type", new { name = "x", kind = "command", parameters = new { type = "strnig" }, config = new { argv = new[] { "ls" } } }, "parameters.type");
+        yield return Case("nested unknown type", new { name = "x", kind = "command", parameters = new { type = "object", properties = new { a = new { type = "float" } } }, config = new { argv = new[] { "ls" } } }, "parameters.properties.a.type");
+        yield return Case("required not an array", new { name = "x", kind = "command", parameters = new { type = "object", required = "a" }, config = new { argv = new[] { "ls" } } }, "parameters.required");
+        yield return Case("bad regex", new { name = "x", kind = "command", parameters = new { type = "string", pattern = "([a-z" }, config = new { argv = new[] { "ls" } } }, "parameters.pattern");
+        yield return Case("negative maxLength", new { name = "x", kind = "command", parameters = new { type = "string", maxLength = -1 }, config = new { argv = new[] { "ls" } } }, "parameters.maxLength");
+        yield return Case("remote ref", new Dictionary<string, object> { ["name"] = "x", ["kind"] = "command", ["parameters"] = new Dictionary<string, string> { ["$ref"] = "http://169.254.169.254/schema.json" }, ["config"] = new { argv = new[] { "ls" } } }, "parameters.$ref");
+        yield return Case("schema not an object", new { name = "x", kind = "command", parameters = "object", config = new { argv = new[] { "ls" } } }, "parameters");
+        yield return Case("argv missing", new { name = "x", kind = "command", parameters = ok }, "config.argv");
+        yield return Case("program from an argument", new { name = "x", kind = "command", parameters = ok, config = new { argv = new[] { "{{args.cmd}}" } } }, "config.argv[0]");
+        yield return Case("http without url", new { name = "x", kind = "http", parameters = ok, config = new { } }, "config.url");
+        yield return Case("http to metadata", new { name = "x", kind = "http", parameters = ok, config = new { url = "http://169.254.169.254/{{args.path}}" } }, "config.url");
+    }
+
+    [TestCaseSource(nameof(BadTools))]
+    public async Task Invalid_tool_definitions_are_422_naming_the_field_and_nothing_is_stored(object body, string field)
+    {
+        var before = await admin.GetStringAsync("/api/tools");
+        var problem = await ApiAssertions.AssertProblemAsync(await admin.PostAsync("/api/tools", ApiClient.Json(body)), HttpStatusCode.UnprocessableEntity);
+        Assert.That(problem.GetProperty("errors").TryGetProperty(field, out _), Is.True, problem.ToString());
+        Assert.That(await admin.GetStringAsync("/api/tools"), Is.EqualTo(before));
+    }
+
+    [Test]
+    public async Task Replacing_a_tool_makes_a_new_version_and_duplicates_are_409()
+    {
+        var body = new { name = "echo", kind = "command", parameters = new { type = "object" }, config = new { argv = new[] { "echo", "{{args.text}}" } } };
+        var created = await admin.PostForJsonAsync("/api/tools", body, HttpStatusCode.Created);
+        Assert.That(created.GetProperty("version").GetInt32(), Is.EqualTo(1));
+        await ApiAssertions.AssertProblemAsync(await admin.PostAsync("/api/tools", ApiClient.Json(body)), HttpStatusCode.Conflict);
+
+        var replaced = await admin.PutAsync("/api/tools/echo", ApiClient.Json(body with { }));
+        var json = JsonDocument.Parse(await replaced.Content.ReadAsStringAsync()).RootElement;
+        Assert.That(json.GetProperty("version").GetInt32(), Is.EqualTo(2));
+        Assert.That((await admin.DeleteAsync("/api/tools/echo")).StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
+        await ApiAssertions.AssertProblemAsync(await admin.GetAsync("/api/tools/echo"), HttpStatusCode.NotFound);
+        await ApiAssertions.AssertProblemAsync(await admin.PostAsync("/api/tools/echo/validate", ApiClient.Json(new { arguments = new { } })), HttpStatusCode.NotFound);
+    }
+
+    [Test]
+    public async Task A_viewer_can_validate_arguments_but_not_register_tools()
+    {
+        var (exitCode, output) = await ServerProcess.RunCommandAsync(environment, server.WorkingDirectory, "keys", "create", "--role", "viewer");
+        Assert.That(exitCode, Is.Zero, output);
+        using var viewer = server.CreateClient(output.Split('\n').Select(l => l.Trim()).Single(l => l.StartsWith("orch_", StringComparison.Ordinal)));
+        var validate = await viewer.PostAsync("/api/tools/archive/validate", ApiClient.Json(new { arguments = new { mode = "zip", files = new[] { new { name = "a" } } } }));
+        Assert.That(validate.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        await ApiAssertions.AssertProblemAsync(await viewer.PostAsync("/api/tools", ApiClient.Json(new { name = "v", kind = "command" })), HttpStatusCode.Forbidden);
+    }
+}
