@@ -17,6 +17,8 @@ public static class ActionsServiceCollectionExtensions
         services.AddSingleton<ActionDefinition, CallApiAction>();
         services.AddSingleton<ActionDefinition, SendNotificationAction>();
         services.AddSingleton<ActionDefinition, NoOp.NoOpAction>();
+        services.AddSingleton<ActionDefinition, Tasks.RunTaskAction>();
+        services.AddSingleton<Orchestrator.Tools.ToolInvoker>();
         services.AddScoped<NotificationSender>();
         services.AddSingleton<ActionCatalog>();
         services.AddSingleton<HttpActionExecutor>();

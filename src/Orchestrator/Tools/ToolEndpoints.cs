@@ -14,6 +14,8 @@ public sealed record ToolRequest(string? Name, string? Description, string? Kind
 
 public sealed record ValidateRequest(JsonElement? Arguments);
 
+public sealed record InvokeRequest(string? Project, JsonElement? Arguments);
+
 public sealed record ToolResponse(string Name, string? Description, string Kind, JsonNode? Parameters, JsonNode? Result, JsonNode? Config, bool Enabled, int Version,
     DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
 {
@@ -35,7 +37,60 @@ public static partial class ToolEndpoints
         group.MapDelete("/{name}", DeleteTool).WithName("DeleteTool").WithSummary("Delete a tool.").RequireAuthorization(Policies.Admin);
         group.MapPost("/{name}/validate", ValidateArguments).WithName("ValidateToolArguments")
             .WithSummary("Check {arguments} against the tool's schema; a 422 lists every error with its path, keyword and message.");
+        group.MapPost("/{name}/invoke", InvokeTool).WithName("InvokeTool")
+            .WithSummary("Validate {arguments}, then run the tool in {project}'s root and return its result.").RequireAuthorization(Policies.Operator);
         return app;
+    }
+
+    public static async Task<Results<Ok<JsonObject>, ProblemHttpResult>> InvokeTool(
+        string name, InvokeRequest request, OrchestratorDbContext db, ToolInvoker invoker, CancellationToken ct)
+    {
+        var tool = await db.Tools.AsNoTracking().FirstOrDefaultAsync(t => t.Name == name, ct);
+        if (tool is null)
+        {
+            return ApiProblems.NotFound("tool", name);
+        }
+
+        if (!tool.Enabled)
+        {
+            return ApiProblems.Conflict($"Tool '{name}' is disabled.");
+        }
+
+        var projectId = request.Project ?? Projects.Project.DefaultId;
+        var root = await db.Projects.AsNoTracking().Where(p => p.Id == projectId).Select(p => p.RootPath).FirstOrDefaultAsync(ct);
+        if (root is null)
+        {
+            var errors = new FieldErrors();
+            errors.Add("project", $"no project with id '{projectId}'.");
+            return errors.ToProblem();
+        }
+
+        var arguments = request.Arguments ?? JsonDocument.Parse("{}").RootElement;
+        var problems = SchemaChecks.Validate(await NJsonSchema.JsonSchema.FromJsonAsync(tool.ParametersSchema, ct), arguments);
+        if (problems.Count > 0)
+        {
+            return ArgumentProblem(tool.Name, problems);
+        }
+
+        Orchestrator.Actions.ActionOutcome outcome;
+        try
+        {
+            outcome = await invoker.InvokeAsync(tool, root, arguments, $"invoke-{Guid.NewGuid():N}", ct);
+        }
+        catch (Orchestrator.Actions.ActionFailedException ex)
+        {
+            outcome = new Orchestrator.Actions.ActionOutcome(false, ex.Result ?? [], ex.Message);
+        }
+
+        return TypedResults.Ok(new JsonObject
+        {
+            ["tool"] = tool.Name,
+            ["version"] = tool.Version,
+            ["project"] = projectId,
+            ["succeeded"] = outcome.Succeeded,
+            ["result"] = outcome.Result,
+            ["error"] = outcome.Error,
+        });
     }
 
     public static async Task<Ok<List<ToolResponse>>> ListTools(OrchestratorDbContext db, CancellationToken ct) =>
