@@ -23,6 +23,7 @@ public sealed class CallApiScheduleTests
         server = ServerProcess.Start(PostgresNode.Environment(database, new Dictionary<string, string?>
         {
             ["Orchestrator__Outbound__AllowedHosts__0"] = "127.0.0.1",
+            ["Orchestrator__Outbound__AllowedHosts__1"] = "localhost",
             ["Orchestrator__Secrets__API_TOKEN"] = "tok-5f2a9c7e-secret",
             ["Orchestrator__Scheduler__ExecutionLimits__reports"] = "1",
         }));
@@ -225,5 +226,43 @@ public sealed class CallApiScheduleTests
         Assert.That(preview.GetProperty("description").GetString(), Is.EqualTo("at 09:00 every day (Europe/Paris)"));
         var list = await admin.GetFromJsonAsync<JsonElement>("/api/schedules?pageSize=200");
         Assert.That(list.GetProperty("items").EnumerateArray().Any(s => s.GetProperty("name").GetString() == "preview"), Is.False);
+    }
+
+    [Test]
+    public async Task An_http_tool_fills_its_template_and_a_host_that_keeps_failing_trips_the_circuit_breaker()
+    {
+        await admin.PostForJsonAsync("/api/tools", new
+        {
+            name = "lookup",
+            kind = "http",
+            parameters = new { type = "object", required = new[] { "q" }, properties = new { q = new { type = "string" } } },
+            config = new { method = "GET", url = peer.BaseUrl + "/lookup?q={{args.q}}" },
+        }, HttpStatusCode.Created);
+        var ok = await admin.PostForJsonAsync("/api/tools/lookup/invoke", new { arguments = new { q = "a b&c=d" } }, HttpStatusCode.OK);
+        Assert.That(ok.GetProperty("succeeded").GetBoolean(), Is.True, ok.ToString());
+        Assert.That(peer.RequestsTo("/lookup"), Has.Count.EqualTo(1), "the argument was URL-encoded into the query, not spliced into the path");
+
+        // The breaker is per host (authority). Reach the same server as "localhost" so that opening it here cannot
+        // fail the other tests of this fixture, which call 127.0.0.1.
+        peer.Configure("/down", new RecordingHttpServer.Behaviour(TimeSpan.Zero, Status: 503));
+        await admin.PostForJsonAsync("/api/tools", new
+        {
+            name = "down",
+            kind = "http",
+            parameters = new { type = "object" },
+            config = new { method = "GET", url = peer.BaseUrl.Replace("127.0.0.1", "localhost", StringComparison.Ordinal) + "/down" },
+        }, HttpStatusCode.Created);
+        var errors = new List<string>();
+        for (var i = 0; i < 16; i++)
+        {
+            var result = await admin.PostForJsonAsync("/api/tools/down/invoke", new { arguments = new { } }, HttpStatusCode.OK);
+            Assert.That(result.GetProperty("succeeded").GetBoolean(), Is.False);
+            errors.Add(result.GetProperty("error").GetString()!);
+        }
+
+        var sent = peer.RequestsTo("/down").Count;
+        Assert.That(sent, Is.GreaterThanOrEqualTo(10), "the breaker needs 10 real failures (its minimum throughput) before it opens");
+        Assert.That(sent, Is.LessThan(16), "once the breaker opens, calls fail without reaching the host: " + string.Join(" | ", errors.Distinct()));
+        Assert.That(errors.Last(), Does.Contain("not sent").Or.Contain("ircuit"), string.Join(" | ", errors.Distinct()));
     }
 }
