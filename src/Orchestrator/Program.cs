@@ -27,6 +27,7 @@ builder.Services.AddHealth();
 builder.Services.AddProjects();
 builder.Services.AddActions();
 builder.Services.AddSchedules();
+builder.Services.AddTools();
 
 var app = builder.Build();
 

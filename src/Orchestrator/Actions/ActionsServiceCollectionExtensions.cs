@@ -14,11 +14,13 @@ public static class ActionsServiceCollectionExtensions
         services.AddScoped<ActionJobServices>();
         services.AddSingleton<OutboundPolicy>();
         services.AddSingleton<SecretTemplates>();
-        services.AddSingleton<ActionDefinition, CallApiAction>();
-        services.AddSingleton<ActionDefinition, SendNotificationAction>();
+        // Concrete registrations too: the http.request and notify tools validate with the very same definitions.
+        services.AddSingleton<CallApiAction>();
+        services.AddSingleton<ActionDefinition>(sp => sp.GetRequiredService<CallApiAction>());
+        services.AddSingleton<SendNotificationAction>();
+        services.AddSingleton<ActionDefinition>(sp => sp.GetRequiredService<SendNotificationAction>());
         services.AddSingleton<ActionDefinition, NoOp.NoOpAction>();
         services.AddSingleton<ActionDefinition, Tasks.RunTaskAction>();
-        services.AddSingleton<Orchestrator.Tools.ToolInvoker>();
         services.AddScoped<NotificationSender>();
         services.AddSingleton<ActionCatalog>();
         services.AddSingleton<HttpActionExecutor>();

@@ -19,6 +19,11 @@ public sealed class FieldErrors
 
     public bool Any => errors.Count > 0;
 
+    public IReadOnlyDictionary<string, List<string>> Entries => errors;
+
+    /// <summary>The errors as one line, for a failure recorded where no problem response is sent (a run's error).</summary>
+    public string Summary => string.Join(" ", errors.Select(e => $"{e.Key}: {string.Join(" ", e.Value)}"));
+
     public void Add(string field, string reason)
     {
         if (!errors.TryGetValue(field, out var list))
@@ -34,7 +39,7 @@ public sealed class FieldErrors
         {
             Status = StatusCodes.Status422UnprocessableEntity,
             Title = "The request is not valid.",
-            Detail = string.Join(" ", errors.Select(e => $"{e.Key}: {string.Join(" ", e.Value)}")),
+            Detail = Summary,
         });
 }
 

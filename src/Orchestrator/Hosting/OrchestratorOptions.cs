@@ -20,6 +20,8 @@ public sealed class OrchestratorOptions
 
     public RunsOptions Runs { get; set; } = new();
 
+    public ToolsOptions Tools { get; set; } = new();
+
     /// <summary>Values header templates may reference as <c>{{secret:NAME}}</c>; never logged or returned.</summary>
     public Dictionary<string, string> Secrets { get; set; } = new(StringComparer.Ordinal);
 
@@ -34,6 +36,26 @@ public sealed class OutboundOptions
 
     /// <summary>When true, only <see cref="AllowedHosts"/> may be called at all.</summary>
     public bool RestrictToAllowedHosts { get; set; }
+}
+
+public sealed class ToolsOptions
+{
+    /// <summary>Built-in tools switched off on this node (e.g. <c>shell.run</c>); they are listed as disabled and refuse to run.</summary>
+    public List<string> DisabledBuiltins { get; set; } = [];
+
+    public ShellOptions Shell { get; set; } = new();
+}
+
+public sealed class ShellOptions
+{
+    /// <summary>
+    /// The only environment variables a <c>shell.run</c> process gets from the server's environment, and the only
+    /// names its <c>env</c> argument may set. Everything else (connection strings, secrets) stays out.
+    /// </summary>
+    public List<string> EnvironmentAllowlist { get; set; } = ["PATH", "LANG", "LC_ALL", "TZ"];
+
+    /// <summary>Upper bound for a <c>shell.run</c> timeout, in seconds.</summary>
+    public int MaxTimeoutSeconds { get; set; } = 3600;
 }
 
 public sealed class RunsOptions

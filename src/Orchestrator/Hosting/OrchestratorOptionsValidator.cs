@@ -111,6 +111,22 @@ public sealed class OrchestratorOptionsValidator : IValidateOptions<Orchestrator
             failures.Add($"{Prefix}Runs:HousekeepingInterval = {options.Runs.HousekeepingInterval} must be between 00:00:10 and 1.00:00:00.");
         }
 
+        foreach (var disabled in options.Tools.DisabledBuiltins.Where(d => !Orchestrator.Tools.BuiltinToolCatalog.KnownNames.Contains(d)))
+        {
+            // A misspelt name would leave the tool the operator meant to switch off running.
+            failures.Add($"{Prefix}Tools:DisabledBuiltins contains '{disabled}', which is not a built-in tool. Accepted values: {string.Join(", ", Orchestrator.Tools.BuiltinToolCatalog.KnownNames)}.");
+        }
+
+        foreach (var variable in options.Tools.Shell.EnvironmentAllowlist.Where(v => string.IsNullOrEmpty(v) || !v.All(c => char.IsAsciiLetterOrDigit(c) || c == '_') || char.IsAsciiDigit(v[0])))
+        {
+            failures.Add($"{Prefix}Tools:Shell:EnvironmentAllowlist contains '{variable}', which is not an environment variable name (letters, digits and '_', not starting with a digit).");
+        }
+
+        if (options.Tools.Shell.MaxTimeoutSeconds is < 1 or > 86_400)
+        {
+            failures.Add($"{Prefix}Tools:Shell:MaxTimeoutSeconds = {options.Tools.Shell.MaxTimeoutSeconds} must be between 1 and 86400.");
+        }
+
         if (options.FaultPoints.Crash is { } point && !Orchestrator.Hosting.FaultPoints.All.Contains(point))
         {
             failures.Add($"{Prefix}FaultPoints:Crash = '{point}' is not a fault point. Accepted values: {string.Join(", ", Orchestrator.Hosting.FaultPoints.All)}.");

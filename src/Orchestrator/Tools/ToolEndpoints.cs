@@ -1,3 +1,4 @@
+using System.Security.Claims;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
@@ -12,9 +13,9 @@ namespace Orchestrator.Tools;
 
 public sealed record ToolRequest(string? Name, string? Description, string? Kind, JsonElement? Parameters, JsonElement? Result, JsonElement? Config, bool? Enabled);
 
-public sealed record ValidateRequest(JsonElement? Arguments);
+public sealed record ValidateRequest(JsonElement? Arguments, string? Project);
 
-public sealed record InvokeRequest(string? Project, JsonElement? Arguments);
+public sealed record InvokeRequest(string? Project, JsonElement? Arguments, int? TimeoutSeconds);
 
 public sealed record ToolResponse(string Name, string? Description, string Kind, JsonNode? Parameters, JsonNode? Result, JsonNode? Config, bool Enabled, int Version,
     DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
@@ -31,21 +32,26 @@ public static partial class ToolEndpoints
         var group = app.MapGroup("/api/tools").WithTags("Tools").RequireAuthorization(Policies.Viewer);
         group.MapGet("/", ListTools).WithName("ListTools").WithSummary("Registered tools.");
         group.MapGet("/{name}", GetTool).WithName("GetTool").WithSummary("One tool with its parameter schema.");
-        group.MapPost("/", RegisterTool).WithName("RegisterTool").WithSummary("Register a command or http tool with a JSON Schema for its arguments.")
+        group.MapPost("/", RegisterTool).WithName("RegisterTool").WithSummary("Register a command or http tool with a JSON Schema for its arguments; built-in tools are listed but not registered.")
             .RequireAuthorization(Policies.Admin);
         group.MapPut("/{name}", ReplaceTool).WithName("ReplaceTool").WithSummary("Replace a tool; its version goes up by one.").RequireAuthorization(Policies.Admin);
         group.MapDelete("/{name}", DeleteTool).WithName("DeleteTool").WithSummary("Delete a tool.").RequireAuthorization(Policies.Admin);
         group.MapPost("/{name}/validate", ValidateArguments).WithName("ValidateToolArguments")
             .WithSummary("Check {arguments} against the tool's schema; a 422 lists every error with its path, keyword and message.");
         group.MapPost("/{name}/invoke", InvokeTool).WithName("InvokeTool")
-            .WithSummary("Validate {arguments}, then run the tool in {project}'s root and return its result.").RequireAuthorization(Policies.Operator);
+            .WithSummary("Validate {arguments}, then run the tool in {project}'s root (timeout {timeoutSeconds}, default 300) and return its result.")
+            .RequireAuthorization(Policies.Operator);
         return app;
     }
 
+    public const int DefaultInvokeTimeoutSeconds = 300;
+    public const int MaxInvokeTimeoutSeconds = 3600;
+
     public static async Task<Results<Ok<JsonObject>, ProblemHttpResult>> InvokeTool(
-        string name, InvokeRequest request, OrchestratorDbContext db, ToolInvoker invoker, CancellationToken ct)
+        string name, InvokeRequest request, ClaimsPrincipal user, OrchestratorDbContext db, ToolRegistry registry, BuiltinToolCatalog builtins,
+        ToolInvoker invoker, IServiceProvider services, TimeProvider time, CancellationToken ct)
     {
-        var tool = await db.Tools.AsNoTracking().FirstOrDefaultAsync(t => t.Name == name, ct);
+        var tool = await registry.FindAsync(name, ct);
         if (tool is null)
         {
             return ApiProblems.NotFound("tool", name);
@@ -56,30 +62,54 @@ public static partial class ToolEndpoints
             return ApiProblems.Conflict($"Tool '{name}' is disabled.");
         }
 
+        if (builtins.Find(name) is { } builtin && RoleOf(user) < builtin.RequiredRole)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Forbidden",
+                detail: $"Invoking '{name}' directly needs the {builtin.RequiredRole.ToString().ToLowerInvariant()} role, as the route it stands for does.");
+        }
+
+        var errors = new FieldErrors();
+        var seconds = request.TimeoutSeconds ?? DefaultInvokeTimeoutSeconds;
+        if (seconds is < 1 or > MaxInvokeTimeoutSeconds)
+        {
+            errors.Add("timeoutSeconds", $"must be between 1 and {MaxInvokeTimeoutSeconds}.");
+        }
+
         var projectId = request.Project ?? Projects.Project.DefaultId;
         var root = await db.Projects.AsNoTracking().Where(p => p.Id == projectId).Select(p => p.RootPath).FirstOrDefaultAsync(ct);
         if (root is null)
         {
-            var errors = new FieldErrors();
             errors.Add("project", $"no project with id '{projectId}'.");
+        }
+
+        if (errors.Any)
+        {
             return errors.ToProblem();
         }
 
         var arguments = request.Arguments ?? JsonDocument.Parse("{}").RootElement;
-        var problems = SchemaChecks.Validate(await NJsonSchema.JsonSchema.FromJsonAsync(tool.ParametersSchema, ct), arguments);
+        var problems = await registry.ValidateAsync(tool, arguments, projectId, services, ct);
         if (problems.Count > 0)
         {
             return ArgumentProblem(tool.Name, problems);
         }
 
+        // A direct invocation is a run of its own for the tool: its own idempotency key, and the same template context a scheduled run has.
+        var run = new Orchestrator.Actions.ActionInvocation(Guid.NewGuid(), "", $"invoke:{tool.Name}", projectId, 1, $"invoke-{Guid.NewGuid():N}", time.GetUtcNow(), arguments);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(seconds));
         Orchestrator.Actions.ActionOutcome outcome;
         try
         {
-            outcome = await invoker.InvokeAsync(tool, root, arguments, $"invoke-{Guid.NewGuid():N}", ct);
+            outcome = await invoker.InvokeAsync(tool, new ToolContext(projectId, root!, run, services), arguments, timeout.Token);
         }
         catch (Orchestrator.Actions.ActionFailedException ex)
         {
             outcome = new Orchestrator.Actions.ActionOutcome(false, ex.Result ?? [], ex.Message);
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !ct.IsCancellationRequested)
+        {
+            outcome = new Orchestrator.Actions.ActionOutcome(false, [], $"timed out after {seconds} s");
         }
 
         return TypedResults.Ok(new JsonObject
@@ -93,14 +123,17 @@ public static partial class ToolEndpoints
         });
     }
 
-    public static async Task<Ok<List<ToolResponse>>> ListTools(OrchestratorDbContext db, CancellationToken ct) =>
-        TypedResults.Ok((await db.Tools.AsNoTracking().OrderBy(t => t.Name).ToListAsync(ct)).Select(ToolResponse.From).ToList());
+    private static ApiRole RoleOf(ClaimsPrincipal user) =>
+        SecurityServiceCollectionExtensions.TryParseRole(user.FindFirst(ApiKeyAuthenticationHandler.RoleClaim)?.Value, out var role) ? role : ApiRole.Viewer;
 
-    public static async Task<Results<Ok<ToolResponse>, ProblemHttpResult>> GetTool(string name, OrchestratorDbContext db, CancellationToken ct) =>
-        await db.Tools.AsNoTracking().FirstOrDefaultAsync(t => t.Name == name, ct) is { } tool ? TypedResults.Ok(ToolResponse.From(tool)) : ApiProblems.NotFound("tool", name);
+    public static async Task<Ok<List<ToolResponse>>> ListTools(ToolRegistry registry, CancellationToken ct) =>
+        TypedResults.Ok((await registry.ListAsync(ct)).Select(ToolResponse.From).ToList());
+
+    public static async Task<Results<Ok<ToolResponse>, ProblemHttpResult>> GetTool(string name, ToolRegistry registry, CancellationToken ct) =>
+        await registry.FindAsync(name, ct) is { } tool ? TypedResults.Ok(ToolResponse.From(tool)) : ApiProblems.NotFound("tool", name);
 
     public static async Task<Results<Created<ToolResponse>, ProblemHttpResult>> RegisterTool(
-        ToolRequest request, OrchestratorDbContext db, OutboundPolicy outbound, TimeProvider time, CancellationToken ct)
+        ToolRequest request, OrchestratorDbContext db, ToolRegistry registry, OutboundPolicy outbound, TimeProvider time, CancellationToken ct)
     {
         var errors = new FieldErrors();
         if (string.IsNullOrEmpty(request.Name) || !NamePattern().IsMatch(request.Name))
@@ -112,6 +145,11 @@ public static partial class ToolEndpoints
         if (tool is null || errors.Any)
         {
             return errors.ToProblem();
+        }
+
+        if (registry.IsBuiltin(request.Name!))
+        {
+            return ApiProblems.Conflict($"'{request.Name}' is a built-in tool; choose another name.");
         }
 
         if (await db.Tools.AnyAsync(t => t.Name == request.Name, ct))
@@ -128,8 +166,13 @@ public static partial class ToolEndpoints
     }
 
     public static async Task<Results<Ok<ToolResponse>, ProblemHttpResult>> ReplaceTool(
-        string name, ToolRequest request, OrchestratorDbContext db, OutboundPolicy outbound, TimeProvider time, CancellationToken ct)
+        string name, ToolRequest request, OrchestratorDbContext db, ToolRegistry registry, OutboundPolicy outbound, TimeProvider time, CancellationToken ct)
     {
+        if (registry.IsBuiltin(name))
+        {
+            return BuiltinIsReadOnly(name);
+        }
+
         var existing = await db.Tools.FirstOrDefaultAsync(t => t.Name == name, ct);
         if (existing is null)
         {
@@ -160,20 +203,21 @@ public static partial class ToolEndpoints
         return TypedResults.Ok(ToolResponse.From(existing));
     }
 
-    public static async Task<Results<NoContent, ProblemHttpResult>> DeleteTool(string name, OrchestratorDbContext db, CancellationToken ct) =>
-        await db.Tools.Where(t => t.Name == name).ExecuteDeleteAsync(ct) == 0 ? ApiProblems.NotFound("tool", name) : TypedResults.NoContent();
+    public static async Task<Results<NoContent, ProblemHttpResult>> DeleteTool(string name, OrchestratorDbContext db, ToolRegistry registry, CancellationToken ct) =>
+        registry.IsBuiltin(name) ? BuiltinIsReadOnly(name)
+        : await db.Tools.Where(t => t.Name == name).ExecuteDeleteAsync(ct) == 0 ? ApiProblems.NotFound("tool", name) : TypedResults.NoContent();
 
-    public static async Task<Results<Ok<JsonObject>, ProblemHttpResult>> ValidateArguments(string name, ValidateRequest request, OrchestratorDbContext db, CancellationToken ct)
+    public static async Task<Results<Ok<JsonObject>, ProblemHttpResult>> ValidateArguments(
+        string name, ValidateRequest request, ToolRegistry registry, IServiceProvider services, CancellationToken ct)
     {
-        var tool = await db.Tools.AsNoTracking().FirstOrDefaultAsync(t => t.Name == name, ct);
+        var tool = await registry.FindAsync(name, ct);
         if (tool is null)
         {
             return ApiProblems.NotFound("tool", name);
         }
 
-        var schema = await NJsonSchema.JsonSchema.FromJsonAsync(tool.ParametersSchema, ct);
         var arguments = request.Arguments ?? JsonDocument.Parse("{}").RootElement;
-        var problems = SchemaChecks.Validate(schema, arguments);
+        var problems = await registry.ValidateAsync(tool, arguments, request.Project, services, ct);
         if (problems.Count == 0)
         {
             return TypedResults.Ok(new JsonObject { ["valid"] = true, ["tool"] = tool.Name, ["version"] = tool.Version });
@@ -181,6 +225,9 @@ public static partial class ToolEndpoints
 
         return ArgumentProblem(tool.Name, problems);
     }
+
+    private static ProblemHttpResult BuiltinIsReadOnly(string name) =>
+        ApiProblems.Conflict($"'{name}' is a built-in tool: it comes with the server and cannot be replaced or deleted (switch it off with Orchestrator:Tools:DisabledBuiltins).");
 
     /// <summary>A 422 whose <c>errors</c> are keyed by argument path, with the keyword-level detail under <c>argumentErrors</c>.</summary>
     public static ProblemHttpResult ArgumentProblem(string tool, IReadOnlyList<ArgumentError> problems)

@@ -17,6 +17,16 @@ public sealed class NotificationSender(OrchestratorDbContext db, IHttpClientFact
 {
     private static readonly TimeSpan SendTimeout = TimeSpan.FromSeconds(30);
 
+    /// <summary>Sends a send_notification config (channel, subject, message, severity) with its templates rendered for the run.</summary>
+    public Task<ActionOutcome> SendAsync(ActionInvocation invocation, CancellationToken cancellationToken)
+    {
+        var config = invocation.Config;
+        var subject = RunTemplate.Render(config.TryGetProperty("subject", out var s) ? s.GetString()! : "{{schedule.name}}", invocation);
+        var message = RunTemplate.Render(config.GetProperty("message").GetString()!, invocation);
+        var severity = config.TryGetProperty("severity", out var v) ? v.GetString()! : "info";
+        return SendAsync(config.GetProperty("channel").GetString()!, subject, message, severity, invocation.IdempotencyKey, cancellationToken);
+    }
+
     public async Task<ActionOutcome> SendAsync(string channelName, string subject, string message, string severity, string idempotencyKey, CancellationToken cancellationToken)
     {
         var channel = await db.Channels.AsNoTracking().FirstOrDefaultAsync(c => c.Name == channelName, cancellationToken)

@@ -8,12 +8,6 @@ public sealed class SendNotificationJob(NotificationSender sender, ActionJobServ
 {
     protected override string ActionType => SendNotificationAction.TypeName;
 
-    protected override Task<ActionOutcome> ExecuteActionAsync(ActionInvocation invocation, CancellationToken cancellationToken)
-    {
-        var config = invocation.Config;
-        var subject = RunTemplate.Render(config.TryGetProperty("subject", out var s) ? s.GetString()! : "{{schedule.name}}", invocation);
-        var message = RunTemplate.Render(config.GetProperty("message").GetString()!, invocation);
-        var severity = config.TryGetProperty("severity", out var v) ? v.GetString()! : "info";
-        return sender.SendAsync(config.GetProperty("channel").GetString()!, subject, message, severity, invocation.IdempotencyKey, cancellationToken);
-    }
+    protected override Task<ActionOutcome> ExecuteActionAsync(ActionInvocation invocation, CancellationToken cancellationToken) =>
+        sender.SendAsync(invocation, cancellationToken);
 }

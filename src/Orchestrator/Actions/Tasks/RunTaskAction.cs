@@ -33,33 +33,38 @@ public sealed class RunTaskAction(IServiceScopeFactory scopes) : ActionDefinitio
     {
         var name = config.GetProperty("tool").GetString()!;
         await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>();
-        var tool = await db.Tools.AsNoTracking().FirstOrDefaultAsync(t => t.Name == name, cancellationToken);
+        var registry = scope.ServiceProvider.GetRequiredService<ToolRegistry>();
+        var tool = await registry.FindAsync(name, cancellationToken);
         if (tool is null)
         {
             errors.Add($"{prefix}.tool", $"no tool named '{name}' (see /api/tools).");
             return;
         }
 
-        var arguments = config.TryGetProperty("arguments", out var a) ? a : JsonDocument.Parse("{}").RootElement;
-        var schema = await NJsonSchema.JsonSchema.FromJsonAsync(tool.ParametersSchema, cancellationToken);
-        foreach (var problem in SchemaChecks.Validate(schema, arguments))
+        var arguments = config.TryGetProperty("arguments", out var a) ? a : EmptyArguments;
+        foreach (var problem in await registry.ValidateAsync(tool, arguments, null, scope.ServiceProvider, cancellationToken))
         {
             errors.Add($"{prefix}.arguments{problem.Path[1..]}", $"{problem.Message} (keyword: {problem.Keyword})");
         }
     }
+
+    internal static JsonElement EmptyArguments { get; } = JsonDocument.Parse("{}").RootElement;
 }
 
-/// <summary>The Quartz job of the <c>run_task</c> action type: runs the tool in the schedule's project root.</summary>
-public sealed class RunTaskJob(OrchestratorDbContext db, ToolInvoker invoker, ActionJobServices services) : ActionJob(services)
+/// <summary>
+/// The Quartz job of the <c>run_task</c> action type: resolves the tool, checks the arguments again (the tool may have a
+/// new version since the schedule was made, and paths are checked against the disk as it is now), and runs it in the
+/// schedule's project root.
+/// </summary>
+public sealed class RunTaskJob(OrchestratorDbContext db, ToolRegistry registry, ToolInvoker invoker, IServiceProvider services, ActionJobServices jobServices)
+    : ActionJob(jobServices)
 {
     protected override string ActionType => RunTaskAction.TypeName;
 
     protected override async Task<ActionOutcome> ExecuteActionAsync(ActionInvocation invocation, CancellationToken cancellationToken)
     {
         var name = invocation.Config.GetProperty("tool").GetString()!;
-        var tool = await db.Tools.AsNoTracking().FirstOrDefaultAsync(t => t.Name == name, cancellationToken)
-            ?? throw new ActionFailedException($"Tool '{name}' no longer exists.");
+        var tool = await registry.FindAsync(name, cancellationToken) ?? throw new ActionFailedException($"Tool '{name}' no longer exists.");
         if (!tool.Enabled)
         {
             throw new ActionFailedException($"Tool '{name}' is disabled.");
@@ -67,8 +72,15 @@ public sealed class RunTaskJob(OrchestratorDbContext db, ToolInvoker invoker, Ac
 
         var root = await db.Projects.AsNoTracking().Where(p => p.Id == invocation.ProjectId).Select(p => p.RootPath).FirstOrDefaultAsync(cancellationToken)
             ?? throw new ActionFailedException($"Project '{invocation.ProjectId}' no longer exists.");
-        var arguments = invocation.Config.TryGetProperty("arguments", out var a) ? a : JsonDocument.Parse("{}").RootElement;
-        var outcome = await invoker.InvokeAsync(tool, root, arguments, invocation.IdempotencyKey, cancellationToken);
+        var arguments = invocation.Config.TryGetProperty("arguments", out var a) ? a : RunTaskAction.EmptyArguments;
+        var problems = await registry.ValidateAsync(tool, arguments, invocation.ProjectId, services, cancellationToken);
+        if (problems.Count > 0)
+        {
+            throw new ActionFailedException($"The arguments do not match tool '{name}' v{tool.Version}: " +
+                string.Join(" ", problems.Select(p => $"{p.Path}: {p.Message} ({p.Keyword})")));
+        }
+
+        var outcome = await invoker.InvokeAsync(tool, new ToolContext(invocation.ProjectId, root, invocation with { Config = arguments }, services), arguments, cancellationToken);
         outcome.Result["tool"] = tool.Name;
         outcome.Result["toolVersion"] = tool.Version;
         return outcome;

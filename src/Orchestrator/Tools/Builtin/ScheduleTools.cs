@@ -1,0 +1,209 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Orchestrator.Actions;
+using Orchestrator.Hosting;
+using Orchestrator.Runs;
+using Orchestrator.Schedules;
+using Orchestrator.Security;
+using Quartz;
+
+namespace Orchestrator.Tools.Builtin;
+
+/// <summary>
+/// The scheduler as tools, so a task can manage schedules. Each tool calls the same handler as its API route (same
+/// validation, same Quartz calls), and works only on schedules of the project the task runs in: a task cannot
+/// reach into another project.
+/// </summary>
+public abstract class ScheduleTool : BuiltinTool
+{
+    protected const string NameSchema = """{ "type": "string", "minLength": 1, "maxLength": 100, "description": "Schedule name within the task's project." }""";
+
+    protected static string Id(ToolContext context, JsonElement arguments) => ScheduleIds.Format(context.ProjectId, arguments.GetProperty("name").GetString()!);
+
+    /// <summary>Turns the route handler's typed result into the tool's outcome: a value is the result, a problem is the error.</summary>
+    protected static ActionOutcome Outcome(IResult result)
+    {
+        while (result is INestedHttpResult nested)
+        {
+            result = nested.Result;
+        }
+
+        switch (result)
+        {
+            case ProblemHttpResult problem:
+                var details = JsonSerializer.SerializeToNode(problem.ProblemDetails, problem.ProblemDetails.GetType(), JsonSerializerOptions.Web)!.AsObject();
+                return new ActionOutcome(false, new JsonObject { ["problem"] = details }, problem.ProblemDetails.Detail ?? problem.ProblemDetails.Title);
+            case IValueHttpResult { Value: { } value }:
+                var node = JsonSerializer.SerializeToNode(value, value.GetType(), JsonSerializerOptions.Web);
+                return new ActionOutcome(true, node as JsonObject ?? new JsonObject { ["value"] = node });
+            default:
+                return new ActionOutcome(true, []);
+        }
+    }
+}
+
+/// <summary><c>schedules.create</c>: the fields of <c>POST /api/schedules</c>; the project is the task's own.</summary>
+public sealed class SchedulesCreateTool : ScheduleTool
+{
+    public override string Name => "schedules.create";
+
+    public override string Description => "Create a schedule in the task's project (the fields of POST /api/schedules).";
+
+    /// <summary>Creating a schedule is an admin route; the tool must not be a way around it.</summary>
+    public override ApiRole RequiredRole => ApiRole.Admin;
+
+    public override string ParametersSchema => $$"""
+        {
+          "type": "object",
+          "additionalProperties": false,
+          "required": ["name", "action", "trigger"],
+          "properties": {
+            "name": {{NameSchema}},
+            "project": { "type": "string", "description": "Optional; must be the task's own project." },
+            "description": { "type": "string" },
+            "action": { "type": "object" },
+            "trigger": { "type": "object" },
+            "misfire": { "type": "object" },
+            "concurrency": { "type": "string" },
+            "retry": { "type": "object" },
+            "timeoutSeconds": { "type": "integer" },
+            "executionGroup": { "type": "string" },
+            "enabled": { "type": "boolean" }
+          }
+        }
+        """;
+
+    public override async ValueTask ValidateAsync(JsonElement arguments, string? projectId, string prefix, IServiceProvider services, FieldErrors errors, CancellationToken cancellationToken)
+    {
+        var request = Read(arguments);
+        if (projectId is not null && request.Project is { } project && project != projectId)
+        {
+            errors.Add($"{prefix}.project", $"a task manages schedules of its own project ('{projectId}') only.");
+            return;
+        }
+
+        if (projectId is null)
+        {
+            // The project is not known yet (a run_task schedule being created): the full check happens when the task runs.
+            return;
+        }
+
+        var (_, problems) = await services.GetRequiredService<ScheduleValidator>().ValidateAsync(request with { Project = projectId }, null, null, cancellationToken);
+        foreach (var (field, reasons) in problems.Entries)
+        {
+            foreach (var reason in reasons)
+            {
+                errors.Add($"{prefix}.{field}", reason);
+            }
+        }
+    }
+
+    public override async Task<ActionOutcome> InvokeAsync(ToolContext context, JsonElement arguments, CancellationToken cancellationToken)
+    {
+        var request = Read(arguments);
+        if (request.Project is { } project && project != context.ProjectId)
+        {
+            throw new ActionFailedException($"project: a task manages schedules of its own project ('{context.ProjectId}') only.");
+        }
+
+        var s = context.Services;
+        return Outcome(await ScheduleEndpoints.CreateSchedule(request with { Project = context.ProjectId }, s.GetRequiredService<ScheduleValidator>(),
+            s.GetRequiredService<ActionCatalog>(), s.GetRequiredService<ISchedulerFactory>(), s.GetRequiredService<ScheduleReader>(), s.GetRequiredService<TimeProvider>(), cancellationToken));
+    }
+
+    private static ScheduleRequest Read(JsonElement arguments) =>
+        arguments.Deserialize<ScheduleRequest>(JsonSerializerOptions.Web) ?? throw new ActionFailedException("The schedule is missing.");
+}
+
+/// <summary><c>schedules.list</c>: the schedules of the task's project.</summary>
+public sealed class SchedulesListTool : ScheduleTool
+{
+    public override string Name => "schedules.list";
+
+    public override string Description => "List the schedules of the task's project (filters actionType, state; paging).";
+
+    public override string ParametersSchema => """
+        {
+          "type": "object",
+          "additionalProperties": false,
+          "properties": {
+            "actionType": { "type": "string", "maxLength": 100 },
+            "state": { "type": "string", "enum": ["active", "paused", "running", "complete", "error"] },
+            "page": { "type": "integer", "minimum": 1 },
+            "pageSize": { "type": "integer", "minimum": 1, "maximum": 200 }
+          }
+        }
+        """;
+
+    public override async Task<ActionOutcome> InvokeAsync(ToolContext context, JsonElement arguments, CancellationToken cancellationToken) =>
+        Outcome(await ScheduleEndpoints.ListSchedules(context.Services.GetRequiredService<ScheduleReader>(), context.ProjectId, OptionalString(arguments, "actionType"),
+            OptionalString(arguments, "state"), arguments.TryGetProperty("page", out var p) ? p.GetInt32() : null,
+            arguments.TryGetProperty("pageSize", out var ps) ? ps.GetInt32() : null, cancellationToken));
+}
+
+/// <summary>The tools that act on one schedule by name: pause, resume, run now, delete.</summary>
+public abstract class OneScheduleTool : ScheduleTool
+{
+    public override string ParametersSchema => $$"""
+        {
+          "type": "object",
+          "additionalProperties": false,
+          "required": ["name"],
+          "properties": { "name": {{NameSchema}} }
+        }
+        """;
+}
+
+public sealed class SchedulesPauseTool : OneScheduleTool
+{
+    public override string Name => "schedules.pause";
+
+    public override string Description => "Pause a schedule of the task's project.";
+
+    public override async Task<ActionOutcome> InvokeAsync(ToolContext context, JsonElement arguments, CancellationToken cancellationToken) =>
+        Outcome(await ScheduleEndpoints.PauseSchedule(Id(context, arguments), context.Services.GetRequiredService<ISchedulerFactory>(),
+            context.Services.GetRequiredService<ScheduleReader>(), cancellationToken));
+}
+
+public sealed class SchedulesResumeTool : OneScheduleTool
+{
+    public override string Name => "schedules.resume";
+
+    public override string Description => "Resume a paused schedule of the task's project.";
+
+    public override async Task<ActionOutcome> InvokeAsync(ToolContext context, JsonElement arguments, CancellationToken cancellationToken) =>
+        Outcome(await ScheduleEndpoints.ResumeSchedule(Id(context, arguments), context.Services.GetRequiredService<ISchedulerFactory>(),
+            context.Services.GetRequiredService<ScheduleReader>(), cancellationToken));
+}
+
+public sealed class SchedulesRunTool : OneScheduleTool
+{
+    public override string Name => "schedules.run";
+
+    public override string Description => "Run a schedule of the task's project now; returns the pending run.";
+
+    public override async Task<ActionOutcome> InvokeAsync(ToolContext context, JsonElement arguments, CancellationToken cancellationToken) =>
+        Outcome(await ScheduleEndpoints.RunNow(Id(context, arguments), context.Services.GetRequiredService<ISchedulerFactory>(),
+            context.Services.GetRequiredService<RunLedger>(), cancellationToken));
+}
+
+public sealed class SchedulesDeleteTool : OneScheduleTool
+{
+    public override string Name => "schedules.delete";
+
+    public override string Description => "Delete a schedule of the task's project (its run history is kept).";
+
+    public override ApiRole RequiredRole => ApiRole.Admin;
+
+    public override async Task<ActionOutcome> InvokeAsync(ToolContext context, JsonElement arguments, CancellationToken cancellationToken)
+    {
+        var outcome = Outcome(await ScheduleEndpoints.DeleteSchedule(Id(context, arguments), context.Services.GetRequiredService<ISchedulerFactory>(), cancellationToken));
+        if (outcome.Succeeded)
+        {
+            outcome.Result["deleted"] = Id(context, arguments);
+        }
+
+        return outcome;
+    }
+}

@@ -1,0 +1,56 @@
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Orchestrator.Actions;
+using Orchestrator.Data;
+using Orchestrator.Hosting;
+using Orchestrator.Projects;
+
+namespace Orchestrator.Tools.Builtin;
+
+/// <summary>
+/// Path arguments of built-in tools, resolved only through <see cref="WorkspacePathResolver"/> against the project's
+/// root from the database. Checked twice on purpose: at validation (so a bad path is a 422 naming the argument)
+/// and again when the tool runs, because the disk may have changed in between (a symlink planted since).
+/// </summary>
+internal static class ToolPaths
+{
+    // When the project is not known yet (a run_task schedule's arguments are checked before its project is), only the
+    // lexical rules can be applied; a root that does not exist has no symlinks to follow.
+    private static readonly string LexicalOnlyRoot = Path.Combine(Path.GetTempPath(), "orchestrator-no-such-root-" + Guid.NewGuid().ToString("N"));
+
+    public static async ValueTask CheckAsync(JsonElement arguments, string property, string? projectId, string prefix, IServiceProvider services, FieldErrors errors, CancellationToken cancellationToken)
+    {
+        if (!arguments.TryGetProperty(property, out var value) || value.ValueKind != JsonValueKind.String)
+        {
+            return;
+        }
+
+        string? root = null;
+        if (projectId is not null)
+        {
+            var db = services.GetRequiredService<OrchestratorDbContext>();
+            root = await db.Projects.AsNoTracking().Where(p => p.Id == projectId).Select(p => p.RootPath).FirstOrDefaultAsync(cancellationToken);
+        }
+
+        if (WorkspacePathResolver.Resolve(root ?? LexicalOnlyRoot, value.GetString()).Error is { } error)
+        {
+            errors.Add($"{prefix}.{property}", error);
+        }
+    }
+
+    /// <summary>The full path of a path argument inside the project root; a refused path fails the run and names the argument.</summary>
+    public static string Resolve(ToolContext context, string? relative, string property)
+    {
+        var (full, error) = WorkspacePathResolver.Resolve(context.ProjectRoot, relative);
+        return full ?? throw new ActionFailedException($"{property}: '{relative}' {error}");
+    }
+
+    /// <summary>A path as the tool reports it: relative to the project root, with '/' separators.</summary>
+    public static string Relative(ToolContext context, string fullPath)
+    {
+        var relative = Path.GetRelativePath(Path.GetFullPath(context.ProjectRoot), fullPath).Replace('\\', '/');
+        return relative == "." ? "" : relative;
+    }
+
+    public static bool IsLink(FileSystemInfo entry) => entry.LinkTarget is not null;
+}
