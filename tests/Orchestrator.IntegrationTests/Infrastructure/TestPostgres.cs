@@ -98,7 +98,7 @@ public static class TestPostgres
         if (Environment.UserName == "root")
         {
             // initdb and postgres refuse to run as root.
-            Run("chown", $"postgres {ownDataDirectory}");
+            Run("chown", ["postgres", ownDataDirectory]);
         }
 
         RunAsPostgresUser(Path.Combine(bin, "initdb"), $"-D {ownDataDirectory}/data -U postgres --auth=trust -E UTF8");
@@ -110,23 +110,31 @@ public static class TestPostgres
     {
         if (Environment.UserName == "root")
         {
-            Run("su", $"postgres -c '{executable} {arguments.Replace("'", "'\\''", StringComparison.Ordinal)}'");
+            // An argument list, not a string: .NET's string parsing knows double quotes only, so a single-quoted
+            // command would reach su split at its spaces.
+            Run("su", ["postgres", "-c", $"{executable} {arguments}"]);
         }
         else
         {
-            Run(executable, arguments);
+            Run("sh", ["-c", $"{executable} {arguments}"]);
         }
     }
 
-    private static void Run(string executable, string arguments)
+    private static void Run(string executable, IEnumerable<string> arguments)
     {
-        using var process = Process.Start(new ProcessStartInfo(executable, arguments) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        var info = new ProcessStartInfo(executable) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(info)!;
         var stderr = process.StandardError.ReadToEndAsync();
         _ = process.StandardOutput.ReadToEnd();
         process.WaitForExit();
         if (process.ExitCode != 0)
         {
-            throw new InvalidOperationException($"{executable} {arguments} exited {process.ExitCode}: {stderr.Result}");
+            throw new InvalidOperationException($"{executable} {string.Join(' ', arguments)} exited {process.ExitCode}: {stderr.Result}");
         }
     }
 
