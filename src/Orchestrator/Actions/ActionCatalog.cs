@@ -21,7 +21,8 @@ public abstract class ActionDefinition
     public JsonSchema Schema => schema ??= JsonSchema.FromJsonAsync(SchemaJson).GetAwaiter().GetResult();
 
     /// <summary>Schema validation, then the checks a schema cannot express (e.g. which hosts may be called).</summary>
-    public async ValueTask ValidateAsync(JsonElement config, string prefix, FieldErrors errors, CancellationToken cancellationToken)
+    /// <param name="projectId">The project the config will run in, when known (a schedule's), for checks that depend on it.</param>
+    public async ValueTask ValidateAsync(JsonElement config, string prefix, FieldErrors errors, CancellationToken cancellationToken, string? projectId = null)
     {
         var schemaErrors = Schema.Validate(config.GetRawText());
         foreach (var error in Flatten(schemaErrors))
@@ -31,11 +32,11 @@ public abstract class ActionDefinition
 
         if (schemaErrors.Count == 0)
         {
-            await ValidateSemanticsAsync(config, prefix, errors, cancellationToken);
+            await ValidateSemanticsAsync(config, prefix, projectId, errors, cancellationToken);
         }
     }
 
-    protected virtual ValueTask ValidateSemanticsAsync(JsonElement config, string prefix, FieldErrors errors, CancellationToken cancellationToken) =>
+    protected virtual ValueTask ValidateSemanticsAsync(JsonElement config, string prefix, string? projectId, FieldErrors errors, CancellationToken cancellationToken) =>
         ValueTask.CompletedTask;
 
     private static IEnumerable<ValidationError> Flatten(IEnumerable<ValidationError> errors)

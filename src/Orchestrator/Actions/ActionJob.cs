@@ -78,6 +78,12 @@ public abstract partial class ActionJob(ActionJobServices services) : IJob
         {
             outcome = new ActionOutcome(false, ex.Result ?? [], ex.Message);
         }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // A bug or an unexpected I/O error must not leave the ledger row 'running' forever.
+            LogUnexpected(logger, scheduleId, run.Id, ex);
+            outcome = new ActionOutcome(false, [], $"unexpected {ex.GetType().Name}: {ex.Message}");
+        }
 
         await ledger.CompleteAsync(run, outcome.Succeeded ? RunStatus.Succeeded : RunStatus.Failed,
             outcome.Result.ToJsonString(), outcome.Error, CancellationToken.None);
@@ -121,6 +127,9 @@ public abstract partial class ActionJob(ActionJobServices services) : IJob
 
         return (context.ScheduledFireTimeUtc ?? time.GetUtcNow(), RunTrigger.Schedule);
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Schedule {ScheduleId} run {RunId} failed unexpectedly")]
+    private static partial void LogUnexpected(ILogger logger, string scheduleId, Guid runId, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Schedule {ScheduleId} run {RunId} attempt {Attempt} failed: {Error}")]
     private static partial void LogFailed(ILogger logger, string scheduleId, Guid runId, int attempt, string error);

@@ -1,6 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
 using Orchestrator.Actions.Notifications;
+using Orchestrator.Pipelines;
 using Orchestrator.Projects;
 using Orchestrator.Runs;
 using Orchestrator.Security;
@@ -107,5 +108,86 @@ internal sealed class ToolDefinitionConfiguration : IEntityTypeConfiguration<Too
         builder.Property(t => t.Version).HasColumnName("version").IsConcurrencyToken();
         builder.Property(t => t.CreatedAt).HasColumnName("created_at");
         builder.Property(t => t.UpdatedAt).HasColumnName("updated_at");
+    }
+}
+
+internal sealed class PipelineConfiguration : IEntityTypeConfiguration<Pipeline>
+{
+    public void Configure(EntityTypeBuilder<Pipeline> builder)
+    {
+        builder.ToTable("pipelines");
+        builder.HasKey(p => p.Id);
+        builder.Property(p => p.Id).HasColumnName("id").HasMaxLength(Project.MaxIdLength);
+        builder.Property(p => p.Name).HasColumnName("name").HasMaxLength(PipelineValidator.MaxNameLength).IsRequired();
+        builder.Property(p => p.ProjectId).HasColumnName("project_id").HasMaxLength(Project.MaxIdLength).IsRequired();
+        builder.Property(p => p.Description).HasColumnName("description").HasMaxLength(PipelineValidator.MaxDescriptionLength);
+        builder.Property(p => p.Version).HasColumnName("version").IsConcurrencyToken();
+        builder.Property(p => p.CreatedAt).HasColumnName("created_at");
+        builder.Property(p => p.UpdatedAt).HasColumnName("updated_at");
+        builder.HasIndex(p => p.ProjectId).HasDatabaseName("ix_pipelines_project");
+    }
+}
+
+internal sealed class PipelineVersionConfiguration : IEntityTypeConfiguration<PipelineVersion>
+{
+    public void Configure(EntityTypeBuilder<PipelineVersion> builder)
+    {
+        builder.ToTable("pipeline_versions");
+        builder.HasKey(v => new { v.PipelineId, v.Version });
+        builder.Property(v => v.PipelineId).HasColumnName("pipeline_id").HasMaxLength(Project.MaxIdLength);
+        builder.Property(v => v.Version).HasColumnName("version");
+        builder.Property(v => v.Definition).HasColumnName("definition").IsRequired();
+        builder.Property(v => v.CreatedAt).HasColumnName("created_at");
+    }
+}
+
+internal sealed class PipelineRunConfiguration : IEntityTypeConfiguration<PipelineRun>
+{
+    public void Configure(EntityTypeBuilder<PipelineRun> builder)
+    {
+        builder.ToTable("pipeline_runs");
+        builder.HasKey(r => r.Id);
+        builder.Property(r => r.Id).HasColumnName("id");
+        builder.Property(r => r.PipelineId).HasColumnName("pipeline_id").HasMaxLength(Project.MaxIdLength).IsRequired();
+        builder.Property(r => r.Version).HasColumnName("version");
+        builder.Property(r => r.ProjectId).HasColumnName("project_id").HasMaxLength(Project.MaxIdLength).IsRequired();
+        builder.Property(r => r.Status).HasColumnName("status").HasConversion<string>().HasMaxLength(16);
+        builder.Property(r => r.TriggeredBy).HasColumnName("triggered_by").HasMaxLength(16).IsRequired();
+        builder.Property(r => r.LedgerRunId).HasColumnName("ledger_run_id");
+        builder.Property(r => r.ParentRunId).HasColumnName("parent_run_id");
+        builder.Property(r => r.ParentNodeId).HasColumnName("parent_node_id").HasMaxLength(64);
+        builder.Property(r => r.Inputs).HasColumnName("inputs").IsRequired();
+        builder.Property(r => r.CreatedAt).HasColumnName("created_at");
+        builder.Property(r => r.StartedAt).HasColumnName("started_at");
+        builder.Property(r => r.FinishedAt).HasColumnName("finished_at");
+        builder.Property(r => r.Node).HasColumnName("node").HasMaxLength(200);
+        builder.Property(r => r.FireInstanceId).HasColumnName("fire_instance_id").HasMaxLength(200);
+        builder.Property(r => r.Attempt).HasColumnName("attempt");
+        builder.Property(r => r.CancelRequested).HasColumnName("cancel_requested");
+        builder.Property(r => r.Error).HasColumnName("error");
+        // One pipeline run per execute_pipeline firing: a recovered firing finds the run it must resume.
+        builder.HasIndex(r => r.LedgerRunId).IsUnique().HasDatabaseName("ux_pipeline_runs_ledger_run");
+        builder.HasIndex(r => new { r.ParentRunId, r.ParentNodeId }).IsUnique().HasDatabaseName("ux_pipeline_runs_parent_node");
+        builder.HasIndex(r => new { r.PipelineId, r.CreatedAt }).HasDatabaseName("ix_pipeline_runs_pipeline_created");
+    }
+}
+
+internal sealed class NodeRunConfiguration : IEntityTypeConfiguration<NodeRun>
+{
+    public void Configure(EntityTypeBuilder<NodeRun> builder)
+    {
+        builder.ToTable("pipeline_node_runs");
+        builder.HasKey(n => new { n.PipelineRunId, n.NodeId });
+        builder.Property(n => n.PipelineRunId).HasColumnName("pipeline_run_id");
+        builder.Property(n => n.NodeId).HasColumnName("node_id").HasMaxLength(64);
+        builder.Property(n => n.Status).HasColumnName("status").HasConversion<string>().HasMaxLength(16);
+        builder.Property(n => n.Attempts).HasColumnName("attempts");
+        builder.Property(n => n.IdempotencyKey).HasColumnName("idempotency_key").HasMaxLength(120).IsRequired();
+        builder.Property(n => n.StartedAt).HasColumnName("started_at");
+        builder.Property(n => n.FinishedAt).HasColumnName("finished_at");
+        builder.Property(n => n.Output).HasColumnName("output");
+        builder.Property(n => n.Error).HasColumnName("error");
+        builder.Property(n => n.Node).HasColumnName("node").HasMaxLength(200);
+        builder.Property(n => n.ChildRunId).HasColumnName("child_run_id");
     }
 }

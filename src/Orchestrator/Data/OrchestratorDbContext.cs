@@ -1,6 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 using Orchestrator.Actions.Notifications;
+using Orchestrator.Pipelines;
 using Orchestrator.Projects;
 using Orchestrator.Runs;
 using Orchestrator.Security;
@@ -23,6 +24,14 @@ public abstract class OrchestratorDbContext(DbContextOptions options) : DbContex
     public DbSet<NotificationChannel> Channels => Set<NotificationChannel>();
 
     public DbSet<ToolDefinition> Tools => Set<ToolDefinition>();
+
+    public DbSet<Pipeline> Pipelines => Set<Pipeline>();
+
+    public DbSet<PipelineVersion> PipelineVersions => Set<PipelineVersion>();
+
+    public DbSet<PipelineRun> PipelineRuns => Set<PipelineRun>();
+
+    public DbSet<NodeRun> NodeRuns => Set<NodeRun>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {

@@ -22,6 +22,8 @@ public sealed class OrchestratorOptions
 
     public ToolsOptions Tools { get; set; } = new();
 
+    public PipelinesOptions Pipelines { get; set; } = new();
+
     /// <summary>Values header templates may reference as <c>{{secret:NAME}}</c>; never logged or returned.</summary>
     public Dictionary<string, string> Secrets { get; set; } = new(StringComparer.Ordinal);
 
@@ -36,6 +38,18 @@ public sealed class OutboundOptions
 
     /// <summary>When true, only <see cref="AllowedHosts"/> may be called at all.</summary>
     public bool RestrictToAllowedHosts { get; set; }
+}
+
+public sealed class PipelinesOptions
+{
+    /// <summary>Largest pipeline accepted, in nodes (edges may be up to four times this).</summary>
+    public int MaxNodes { get; set; } = 2000;
+
+    /// <summary>Upper bound for a pipeline's <c>maxParallelism</c>.</summary>
+    public int MaxParallelism { get; set; } = 64;
+
+    /// <summary>How deep sub-pipelines may nest.</summary>
+    public int MaxDepth { get; set; } = 5;
 }
 
 public sealed class ToolsOptions

@@ -127,6 +127,21 @@ public sealed class OrchestratorOptionsValidator : IValidateOptions<Orchestrator
             failures.Add($"{Prefix}Tools:Shell:MaxTimeoutSeconds = {options.Tools.Shell.MaxTimeoutSeconds} must be between 1 and 86400.");
         }
 
+        if (options.Pipelines.MaxNodes is < 1 or > 100_000)
+        {
+            failures.Add($"{Prefix}Pipelines:MaxNodes = {options.Pipelines.MaxNodes} must be between 1 and 100000.");
+        }
+
+        if (options.Pipelines.MaxParallelism is < 1 or > 1000)
+        {
+            failures.Add($"{Prefix}Pipelines:MaxParallelism = {options.Pipelines.MaxParallelism} must be between 1 and 1000.");
+        }
+
+        if (options.Pipelines.MaxDepth is < 1 or > 20)
+        {
+            failures.Add($"{Prefix}Pipelines:MaxDepth = {options.Pipelines.MaxDepth} must be between 1 and 20.");
+        }
+
         if (options.FaultPoints.Crash is { } point && !Orchestrator.Hosting.FaultPoints.All.Contains(point))
         {
             failures.Add($"{Prefix}FaultPoints:Crash = '{point}' is not a fault point. Accepted values: {string.Join(", ", Orchestrator.Hosting.FaultPoints.All)}.");

@@ -52,8 +52,18 @@ public static class WorkspacePathResolver
         }
 
         // The lexical check is not enough: a symlink inside the root can point anywhere.
-        var realRoot = WorkspaceRoots.RealPath(fullRoot);
-        var real = WorkspaceRoots.RealPath(full);
+        string realRoot, real;
+        try
+        {
+            realRoot = WorkspaceRoots.RealPath(fullRoot);
+            real = WorkspaceRoots.RealPath(full);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // A symlink loop ("too many levels of symbolic links") or a component we may not read.
+            return (null, $"cannot be resolved safely: {ex.Message}");
+        }
+
         if (real != realRoot && !WorkspaceRoots.IsStrictlyInside(real, realRoot))
         {
             return (null, "leads outside the project root through a symbolic link.");

@@ -54,7 +54,7 @@ public sealed partial class ScheduleValidator(ActionCatalog actions, Orchestrato
             errors.Add("description", $"must be at most {MaxDescriptionLength} characters.");
         }
 
-        var (actionType, config) = await ValidateActionAsync(request.Action, errors, ct);
+        var (actionType, config) = await ValidateActionAsync(request.Action, errors.Entries.ContainsKey("project") ? null : project, errors, ct);
         var misfire = ValidateMisfire(request.Misfire, errors, out var threshold);
         var trigger = ValidateTrigger(request.Trigger, "trigger", misfire, errors);
 
@@ -100,7 +100,7 @@ public sealed partial class ScheduleValidator(ActionCatalog actions, Orchestrato
             request.ExecutionGroup, request.Enabled ?? true), errors);
     }
 
-    private async Task<(string? Type, JsonElement Config)> ValidateActionAsync(ActionRequest? action, FieldErrors errors, CancellationToken ct)
+    private async Task<(string? Type, JsonElement Config)> ValidateActionAsync(ActionRequest? action, string? projectId, FieldErrors errors, CancellationToken ct)
     {
         if (action is null)
         {
@@ -126,7 +126,7 @@ public sealed partial class ScheduleValidator(ActionCatalog actions, Orchestrato
             return (null, default);
         }
 
-        await definition.ValidateAsync(config, "action.config", errors, ct);
+        await definition.ValidateAsync(config, "action.config", errors, ct, projectId);
         return (action.Type, config.Clone());
     }
 

@@ -16,11 +16,14 @@ public static class ProcessRunner
 {
     public const int MaxOutputChars = 64 * 1024;
 
+    /// <summary>How long output is still collected after the process exits, for pipes a background child keeps open.</summary>
+    private static readonly TimeSpan DrainGrace = TimeSpan.FromSeconds(2);
+
     public static async Task<ActionOutcome> RunAsync(ProcessRequest request, CancellationToken cancellationToken)
     {
         var info = new ProcessStartInfo
         {
-            FileName = request.Argv[0],
+            FileName = ResolveProgram(request),
             WorkingDirectory = request.WorkingDirectory,
             UseShellExecute = false,
             RedirectStandardOutput = true,
@@ -77,14 +80,51 @@ public static class ProcessRunner
                 await process.WaitForExitAsync(CancellationToken.None);
                 cancellationToken.ThrowIfCancellationRequested();
                 throw new ActionFailedException($"'{request.Argv[0]}' timed out after {request.Timeout.TotalSeconds:0} s and was killed.",
-                    Result(-1, await stdout, await stderr, clock.Elapsed));
+                    Result(-1, await Drained(stdout), await Drained(stderr), clock.Elapsed));
             }
         }
 
-        var result = Result(process.ExitCode, await stdout, await stderr, clock.Elapsed);
+        var result = Result(process.ExitCode, await Drained(stdout), await Drained(stderr), clock.Elapsed);
         return process.ExitCode == 0
             ? new ActionOutcome(true, result)
             : new ActionOutcome(false, result, $"'{request.Argv[0]}' exited with code {process.ExitCode}.");
+    }
+
+    /// <summary>
+    /// The program to start, resolved here rather than by <see cref="Process"/>, which would also look in the server's own
+    /// directory and working directory: a path with '/' is taken relative to the working directory (which the caller
+    /// has already confined to the project), a bare name is searched on the child's PATH only.
+    /// </summary>
+    private static string ResolveProgram(ProcessRequest request)
+    {
+        var program = request.Argv[0];
+        if (program.Contains('/', StringComparison.Ordinal))
+        {
+            return Path.IsPathRooted(program) ? program : Path.GetFullPath(Path.Combine(request.WorkingDirectory, program));
+        }
+
+        var path = request.Environment.TryGetValue("PATH", out var p) ? p : "";
+        foreach (var directory in path.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries).Where(Path.IsPathRooted))
+        {
+            var candidate = Path.Combine(directory, program);
+            if (File.Exists(candidate) && (OperatingSystem.IsWindows() || (File.GetUnixFileMode(candidate) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) != 0))
+            {
+                return candidate;
+            }
+        }
+
+        throw new ActionFailedException($"'{program}' was not found on the PATH given to the process ({path}).");
+    }
+
+    /// <summary>The output read so far once the process is gone; a background child holding the pipe open does not hold up the run.</summary>
+    private static async Task<(string Text, bool Truncated)> Drained(Task<(string Text, bool Truncated)> reader)
+    {
+        if (await Task.WhenAny(reader, Task.Delay(DrainGrace)) == reader)
+        {
+            return await reader;
+        }
+
+        return ("(output still open in a background process; not collected)", true);
     }
 
     private static JsonObject Result(int exitCode, (string Text, bool Truncated) stdout, (string Text, bool Truncated) stderr, TimeSpan elapsed) => new()

@@ -28,7 +28,15 @@ public sealed partial class ToolInvoker(HttpActionExecutor http, BuiltinToolCata
                 throw new ActionFailedException($"Built-in tool '{tool.Name}' is disabled on this node (Orchestrator:Tools:DisabledBuiltins).");
             }
 
-            return await builtin.InvokeAsync(context, arguments, cancellationToken);
+            try
+            {
+                return await builtin.InvokeAsync(context, arguments, cancellationToken);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or JsonException or NotSupportedException)
+            {
+                // The disk and the arguments' finer types are the outside world: a failed run with the reason, not a crash.
+                throw new ActionFailedException($"{tool.Name}: {ex.Message}");
+            }
         }
 
         using var config = JsonDocument.Parse(tool.ConfigJson);

@@ -19,7 +19,8 @@ public sealed class RecordingHttpServer : IAsyncDisposable
 
     public sealed record RecordedRequest(string Method, string Path, string? IdempotencyKey, IReadOnlyDictionary<string, string> Headers, string Body, TimeSpan Started, TimeSpan Finished, bool Aborted);
 
-    public sealed record Behaviour(TimeSpan Delay, int Status = 200, int FailFirst = 0);
+    /// <summary>How a path answers; <paramref name="Body"/> replaces the default JSON body.</summary>
+    public sealed record Behaviour(TimeSpan Delay, int Status = 200, int FailFirst = 0, string? Body = null);
 
     private RecordingHttpServer(WebApplication app) => this.app = app;
 
@@ -70,7 +71,11 @@ public sealed class RecordingHttpServer : IAsyncDisposable
             var previousCalls = requests.Count(r => r.Path == path);
             context.Response.StatusCode = previousCalls < behaviour.FailFirst ? 500 : behaviour.Status;
             context.Response.ContentType = "application/json";
-            await context.Response.WriteAsync($$"""{"path":"{{path}}","n":{{previousCalls + 1}}}""");
+            // Paths under /echo/ send back the Authorization header they received, so a test can see what a secret became.
+            var answer = behaviour.Body ?? (path.StartsWith("/echo/", StringComparison.Ordinal)
+                ? System.Text.Json.JsonSerializer.Serialize(new { path, n = previousCalls + 1, authorization = context.Request.Headers.Authorization.ToString() })
+                : $$"""{"path":"{{path}}","n":{{previousCalls + 1}}}""");
+            await context.Response.WriteAsync(answer);
         }
         catch (OperationCanceledException)
         {

@@ -233,6 +233,7 @@ public sealed class BuiltinToolsTests
         Assert.That(await File.ReadAllTextAsync(Path.Combine(outside, "canary.txt")), Is.EqualTo(Canary));
         Assert.That(await File.ReadAllTextAsync(Path.Combine(workspaces, "canary.txt")), Is.EqualTo(Canary));
         Assert.That(Directory.GetFiles(outside), Has.Length.EqualTo(1), "nothing written beside the canary");
+        Assert.That(Directory.GetFileSystemEntries(workspaces).Select(Path.GetFileName), Is.EquivalentTo(new[] { "canary.txt", "default", "ws" }), "nothing written beside the project root (the default project lives here too)");
         Assert.That(File.Exists(Path.Combine(root, "docs", "readme.txt")), Is.True);
     }
 
@@ -284,6 +285,18 @@ public sealed class BuiltinToolsTests
         await ApiAssertions.AssertProblemAsync(create, HttpStatusCode.Forbidden);
         Assert.That((await admin.GetAsync("/api/schedules/ws.by-operator")).StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
 
+        foreach (var (tool, arguments) in new (string, object)[]
+        {
+            ("http.request", new { url = $"{peer.BaseUrl}/x", headers = new { Authorization = "Bearer {{secret:API_TOKEN}}" } }),
+            ("notify", new { channel = "any", message = "x" }),
+            ("schedules.delete", new { name = "victim" }),
+        })
+        {
+            var refused = await op.PostAsync($"/api/tools/{tool}/invoke", ApiClient.Json(new { project = "ws", arguments }));
+            await ApiAssertions.AssertProblemAsync(refused, HttpStatusCode.Forbidden);
+        }
+
+        Assert.That(peer.RequestsTo("/x"), Is.Empty, "nothing was sent for the operator");
         var read = await InvokeAsync("files.read", new { path = "docs/readme.txt" }, op);
         Assert.That(read.GetProperty("result").GetProperty("content").GetString(), Is.EqualTo("inside"), "an operator may use the workspace tools");
     }
@@ -294,16 +307,17 @@ public sealed class BuiltinToolsTests
         var result = await InvokeSucceededAsync("http.request", new
         {
             method = "POST",
-            url = $"{peer.BaseUrl}/tool-call",
+            url = $"{peer.BaseUrl}/echo/tool-call",
             headers = new Dictionary<string, string> { ["Authorization"] = "Bearer {{secret:API_TOKEN}}" },
             body = new { hello = "world" },
         });
         Assert.That(result.GetProperty("status").GetInt32(), Is.EqualTo(200));
-        var request = peer.RequestsTo("/tool-call").Single();
+        var request = peer.RequestsTo("/echo/tool-call").Single();
         Assert.That(request.IdempotencyKey, Does.StartWith("invoke-"));
         Assert.That(request.Headers["Authorization"], Is.EqualTo("Bearer s3cr3t-token-value"));
         Assert.That(request.Body, Does.Contain("\"hello\":\"world\""));
-        Assert.That(result.ToString(), Does.Not.Contain("s3cr3t"), "the secret is sent, never recorded");
+        Assert.That(result.GetProperty("body").GetString(), Does.Contain("authorization"), "the peer echoed the header back");
+        Assert.That(result.ToString(), Does.Not.Contain("s3cr3t"), "the secret is sent, and masked in what is recorded even when the peer echoes it");
 
         foreach (var url in new[] { "http://169.254.169.254/latest/meta-data/", "http://10.1.2.3/", "http://[::1]:1/", "ftp://127.0.0.1/" })
         {
@@ -428,5 +442,57 @@ public sealed class BuiltinToolsTests
         Assert.That(runs[0].Status(), Is.EqualTo("failed"));
         Assert.That(runs[0].GetProperty("error").GetString(), Does.Contain("path"));
         Assert.That(runs[0].ToString(), Does.Not.Contain(Canary), "nothing from outside the root was read");
+    }
+
+    [Test]
+    public async Task A_symlink_loop_is_a_refusal_not_a_server_error()
+    {
+        File.CreateSymbolicLink(Path.Combine(root, "loop"), Path.Combine(root, "loop"));
+        var problem = await InvokeRefusedAsync("files.read", new { path = "loop/x" });
+        Assert.That(problem.GetProperty("errors").TryGetProperty("arguments.path", out _), Is.True, problem.ToString());
+    }
+
+    [Test]
+    public async Task A_background_child_holding_the_output_open_does_not_hold_up_the_run()
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var result = await InvokeSucceededAsync("shell.run", new { argv = new[] { "sh", "-c", "sleep 30 & echo started" } });
+        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(10)));
+        Assert.That(result.GetProperty("exitCode").GetInt32(), Is.Zero);
+    }
+
+    [Test]
+    public async Task A_relative_program_runs_from_the_project_and_a_bare_name_only_from_the_path()
+    {
+        var script = Path.Combine(root, "hello.sh");
+        await File.WriteAllTextAsync(script, "#!/bin/sh\necho hi from the project\n");
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+
+        var result = await InvokeSucceededAsync("shell.run", new { argv = new[] { "./hello.sh" } });
+        Assert.That(result.GetProperty("stdout").GetString(), Is.EqualTo("hi from the project\n"));
+
+        var missing = await InvokeAsync("shell.run", new { argv = new[] { "hello.sh" } });
+        Assert.That(missing.GetProperty("succeeded").GetBoolean(), Is.False, "a bare name is not looked up in the working directory");
+        Assert.That(missing.GetProperty("error").GetString(), Does.Contain("not found on the PATH"));
+    }
+
+    [Test]
+    public async Task Schedule_fields_of_the_wrong_type_are_a_422_not_a_server_error()
+    {
+        var problem = await InvokeRefusedAsync("schedules.create", new { name = "typed", action = new { type = 5 }, trigger = new { intervalSeconds = 60 } });
+        Assert.That(problem.GetProperty("errors").TryGetProperty("arguments", out _), Is.True, problem.ToString());
+        var huge = await InvokeRefusedAsync("schedules.create", new { name = "typed", action = new { type = "noop", config = new { } }, trigger = new { intervalSeconds = 60 }, timeoutSeconds = 3000000000 });
+        Assert.That(huge.ToString(), Does.Contain("timeoutSeconds"));
+    }
+
+    [Test]
+    public async Task Writing_under_a_path_whose_directory_is_a_file_fails_cleanly()
+    {
+        var invoked = await InvokeAsync("files.write", new { path = "docs/readme.txt/child.txt", content = "x" });
+        Assert.That(invoked.GetProperty("succeeded").GetBoolean(), Is.False, invoked.ToString());
+        Assert.That(await File.ReadAllTextAsync(Path.Combine(root, "docs", "readme.txt")), Is.EqualTo("inside"));
     }
 }

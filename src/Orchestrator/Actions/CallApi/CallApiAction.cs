@@ -34,7 +34,7 @@ public sealed partial class CallApiAction(OutboundPolicy outbound, SecretTemplat
         }
         """;
 
-    protected override ValueTask ValidateSemanticsAsync(JsonElement config, string prefix, FieldErrors errors, CancellationToken cancellationToken)
+    protected override ValueTask ValidateSemanticsAsync(JsonElement config, string prefix, string? projectId, FieldErrors errors, CancellationToken cancellationToken)
     {
         if (outbound.CheckUrl(config.GetProperty("url").GetString()!) is { } reason)
         {

@@ -30,7 +30,7 @@ public sealed class SendNotificationAction(IServiceScopeFactory scopes) : Action
         }
         """;
 
-    protected override async ValueTask ValidateSemanticsAsync(JsonElement config, string prefix, FieldErrors errors, CancellationToken cancellationToken)
+    protected override async ValueTask ValidateSemanticsAsync(JsonElement config, string prefix, string? projectId, FieldErrors errors, CancellationToken cancellationToken)
     {
         var channel = config.GetProperty("channel").GetString()!;
         await using var scope = scopes.CreateAsyncScope();

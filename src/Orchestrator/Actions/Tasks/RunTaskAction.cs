@@ -29,7 +29,7 @@ public sealed class RunTaskAction(IServiceScopeFactory scopes) : ActionDefinitio
         }
         """;
 
-    protected override async ValueTask ValidateSemanticsAsync(JsonElement config, string prefix, FieldErrors errors, CancellationToken cancellationToken)
+    protected override async ValueTask ValidateSemanticsAsync(JsonElement config, string prefix, string? projectId, FieldErrors errors, CancellationToken cancellationToken)
     {
         var name = config.GetProperty("tool").GetString()!;
         await using var scope = scopes.CreateAsyncScope();
@@ -42,7 +42,7 @@ public sealed class RunTaskAction(IServiceScopeFactory scopes) : ActionDefinitio
         }
 
         var arguments = config.TryGetProperty("arguments", out var a) ? a : EmptyArguments;
-        foreach (var problem in await registry.ValidateAsync(tool, arguments, null, scope.ServiceProvider, cancellationToken))
+        foreach (var problem in await registry.ValidateAsync(tool, arguments, projectId, scope.ServiceProvider, cancellationToken))
         {
             errors.Add($"{prefix}.arguments{problem.Path[1..]}", $"{problem.Message} (keyword: {problem.Keyword})");
         }

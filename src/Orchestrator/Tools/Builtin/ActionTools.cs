@@ -12,10 +12,16 @@ namespace Orchestrator.Tools.Builtin;
 /// </summary>
 public abstract class ActionTool(ActionDefinition action) : BuiltinTool
 {
+    /// <summary>
+    /// Admin, like creating the schedule the action would otherwise need: the request can carry configured secrets
+    /// ({{secret:NAME}}) and reaches any allowed host, and a notification goes out on channels only admins set up.
+    /// </summary>
+    public override Security.ApiRole RequiredRole => Security.ApiRole.Admin;
+
     public override string ParametersSchema => action.SchemaJson;
 
     public override ValueTask ValidateAsync(JsonElement arguments, string? projectId, string prefix, IServiceProvider services, FieldErrors errors, CancellationToken cancellationToken) =>
-        action.ValidateAsync(arguments, prefix, errors, cancellationToken);
+        action.ValidateAsync(arguments, prefix, errors, cancellationToken, projectId);
 }
 
 /// <summary><c>http.request</c>: the call_api executor as a tool (method, URL, headers with secrets, body, accepted codes).</summary>

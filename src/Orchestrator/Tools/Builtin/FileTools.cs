@@ -10,7 +10,8 @@ namespace Orchestrator.Tools.Builtin;
 /// <summary>Reads a file inside the project root, up to a byte cap, as UTF-8 text or base64.</summary>
 public sealed class FilesReadTool : BuiltinTool
 {
-    public const int MaxBytes = 10 * 1024 * 1024;
+    /// <summary>The result is recorded in the run and returned by the API: a few MiB at most.</summary>
+    public const int MaxBytes = 4 * 1024 * 1024;
 
     public override string Name => "files.read";
 
@@ -24,7 +25,7 @@ public sealed class FilesReadTool : BuiltinTool
           "properties": {
             "path": { "type": "string", "minLength": 1, "maxLength": 1024, "description": "Relative to the project root." },
             "encoding": { "type": "string", "enum": ["utf8", "base64"] },
-            "maxBytes": { "type": "integer", "minimum": 1, "maximum": 10485760 }
+            "maxBytes": { "type": "integer", "minimum": 1, "maximum": 4194304 }
           }
         }
         """;
@@ -43,9 +44,12 @@ public sealed class FilesReadTool : BuiltinTool
 
         var cap = arguments.TryGetProperty("maxBytes", out var m) ? m.GetInt32() : 1024 * 1024;
         await using var stream = new FileStream(full, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 81920, useAsync: true);
+        ToolPaths.VerifyOpened(context, stream, "path");
         var size = stream.Length;
         var buffer = new byte[(int)Math.Min(cap, size)];
-        await stream.ReadExactlyAsync(buffer, cancellationToken);
+        // A file that shrinks while it is read gives what was there.
+        var read = await stream.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, cancellationToken);
+        buffer = buffer[..read];
         var base64 = OptionalString(arguments, "encoding") == "base64";
         return new ActionOutcome(true, new JsonObject
         {
@@ -72,7 +76,7 @@ public sealed class FilesWriteTool : BuiltinTool
           "required": ["path", "content"],
           "properties": {
             "path": { "type": "string", "minLength": 1, "maxLength": 1024, "description": "Relative to the project root." },
-            "content": { "type": "string", "maxLength": 10485760 },
+            "content": { "type": "string", "maxLength": 8388608 },
             "encoding": { "type": "string", "enum": ["utf8", "base64"] },
             "append": { "type": "boolean" },
             "createDirectories": { "type": "boolean" }
@@ -125,6 +129,7 @@ public sealed class FilesWriteTool : BuiltinTool
         if (OptionalBool(arguments, "append", false))
         {
             await using var file = new FileStream(full, FileMode.Append, FileAccess.Write, FileShare.Read, 81920, useAsync: true);
+            ToolPaths.VerifyOpened(context, file, "path");
             await file.WriteAsync(bytes, cancellationToken);
         }
         else
@@ -132,7 +137,12 @@ public sealed class FilesWriteTool : BuiltinTool
             var temporary = full + $".{Guid.NewGuid():N}.tmp";
             try
             {
-                await File.WriteAllBytesAsync(temporary, bytes, cancellationToken);
+                await using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920, useAsync: true))
+                {
+                    ToolPaths.VerifyOpened(context, file, "path");
+                    await file.WriteAsync(bytes, cancellationToken);
+                }
+
                 File.Move(temporary, full, overwrite: true);
             }
             finally
@@ -150,6 +160,8 @@ public sealed class FilesWriteTool : BuiltinTool
 /// <summary>Lists a directory inside the project root, optionally recursively and filtered by a glob; symlinks are listed, never followed.</summary>
 public sealed class FilesListTool : BuiltinTool
 {
+    public const int MaxScanned = 100_000;
+
     public override string Name => "files.list";
 
     public override string Description => "List a directory inside the project root (optionally recursive, filtered by a glob such as '**/*.log').";
@@ -180,6 +192,7 @@ public sealed class FilesListTool : BuiltinTool
         }
 
         var max = arguments.TryGetProperty("maxEntries", out var m) ? m.GetInt32() : 1000;
+        var scanned = 0;
         var matcher = OptionalString(arguments, "pattern") is { } pattern ? new Matcher(StringComparison.Ordinal).AddInclude(pattern) : null;
         // Directory walks are blocking I/O: keep them off the request thread.
         return Task.Run(() =>
@@ -188,6 +201,13 @@ public sealed class FilesListTool : BuiltinTool
             var truncated = false;
             foreach (var entry in Walk(new DirectoryInfo(full), OptionalBool(arguments, "recursive", false), cancellationToken))
             {
+                if (++scanned > MaxScanned)
+                {
+                    // A pattern that matches nothing must not walk an enormous tree to the end.
+                    truncated = true;
+                    break;
+                }
+
                 var path = ToolPaths.Relative(context, entry.FullName);
                 if (matcher is not null && !matcher.Match(Path.GetRelativePath(full, entry.FullName).Replace('\\', '/')).HasMatches)
                 {

@@ -76,7 +76,17 @@ public sealed class SchedulesCreateTool : ScheduleTool
 
     public override async ValueTask ValidateAsync(JsonElement arguments, string? projectId, string prefix, IServiceProvider services, FieldErrors errors, CancellationToken cancellationToken)
     {
-        var request = Read(arguments);
+        ScheduleRequest request;
+        try
+        {
+            request = Read(arguments);
+        }
+        catch (ActionFailedException ex)
+        {
+            errors.Add(prefix, ex.Message);
+            return;
+        }
+
         if (projectId is not null && request.Project is { } project && project != projectId)
         {
             errors.Add($"{prefix}.project", $"a task manages schedules of its own project ('{projectId}') only.");
@@ -112,8 +122,18 @@ public sealed class SchedulesCreateTool : ScheduleTool
             s.GetRequiredService<ActionCatalog>(), s.GetRequiredService<ISchedulerFactory>(), s.GetRequiredService<ScheduleReader>(), s.GetRequiredService<TimeProvider>(), cancellationToken));
     }
 
-    private static ScheduleRequest Read(JsonElement arguments) =>
-        arguments.Deserialize<ScheduleRequest>(JsonSerializerOptions.Web) ?? throw new ActionFailedException("The schedule is missing.");
+    private static ScheduleRequest Read(JsonElement arguments)
+    {
+        try
+        {
+            return arguments.Deserialize<ScheduleRequest>(JsonSerializerOptions.Web) ?? throw new ActionFailedException("The schedule is missing.");
+        }
+        catch (JsonException ex)
+        {
+            // The message names the JSON path ("$.timeoutSeconds") and the type it expected.
+            throw new ActionFailedException($"The schedule's fields have the wrong types: {ex.Message.Split(" Path:")[0]} (at {ex.Path}).");
+        }
+    }
 }
 
 /// <summary><c>schedules.list</c>: the schedules of the task's project.</summary>

@@ -53,4 +53,29 @@ internal static class ToolPaths
     }
 
     public static bool IsLink(FileSystemInfo entry) => entry.LinkTarget is not null;
+
+    /// <summary>
+    /// After opening: the file the handle refers to must still be inside the root. A symlink swapped in between the
+    /// check and the open is caught here, because the kernel reports where the handle really points.
+    /// </summary>
+    public static void VerifyOpened(ToolContext context, FileStream stream, string property)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        var target = new FileInfo($"/proc/self/fd/{stream.SafeFileHandle.DangerousGetHandle()}").LinkTarget;
+        if (target is null || !IsInsideRealRoot(context, target))
+        {
+            throw new ActionFailedException($"{property}: the file changed into a link leading outside the project root while it was being opened.");
+        }
+    }
+
+    /// <summary>Just before a destructive step: the directory holding <paramref name="fullPath"/> still resolves inside the root.</summary>
+    public static bool ParentStillInside(ToolContext context, string fullPath) =>
+        IsInsideRealRoot(context, WorkspaceRoots.RealPath(Path.GetDirectoryName(fullPath)!) + Path.DirectorySeparatorChar + "x");
+
+    private static bool IsInsideRealRoot(ToolContext context, string realPath) =>
+        WorkspaceRoots.IsStrictlyInside(realPath, WorkspaceRoots.RealPath(Path.TrimEndingDirectorySeparator(Path.GetFullPath(context.ProjectRoot))));
 }

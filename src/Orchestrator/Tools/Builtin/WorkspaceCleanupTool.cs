@@ -15,6 +15,7 @@ namespace Orchestrator.Tools.Builtin;
 public sealed class WorkspaceCleanupTool(TimeProvider time) : BuiltinTool
 {
     public const int MaxReported = 1000;
+    public const int MaxCandidates = 200_000;
 
     public override string Name => "workspace.cleanup";
 
@@ -73,7 +74,13 @@ public sealed class WorkspaceCleanupTool(TimeProvider time) : BuiltinTool
             .OfType<FileInfo>()
             .Where(file => !ToolPaths.IsLink(file) && matcher.Match(Path.GetRelativePath(directory, file.FullName).Replace('\\', '/')).HasMatches)
             .Select(file => new CleanupCandidate(ToolPaths.Relative(context, file.FullName), file.FullName, file.Length, new DateTimeOffset(file.LastWriteTimeUtc, TimeSpan.Zero)))
+            .Take(MaxCandidates + 1)
             .ToList();
+        if (candidates.Count > MaxCandidates)
+        {
+            // Oldest-first needs the whole set; a partial scan could remove newer files under the count or size policy.
+            throw new ActionFailedException($"more than {MaxCandidates} files match under '{relative}'; narrow the directory or the pattern.");
+        }
 
         var plan = CleanupPlanner.Plan(candidates, policy, time.GetUtcNow());
         var removed = new JsonArray();
@@ -86,6 +93,12 @@ public sealed class WorkspaceCleanupTool(TimeProvider time) : BuiltinTool
             {
                 try
                 {
+                    // The tree may have changed since the walk (a directory swapped for a link): check again right before deleting.
+                    if (!ToolPaths.ParentStillInside(context, file.FullPath) || new FileInfo(file.FullPath).LinkTarget is not null)
+                    {
+                        throw new IOException("the file's directory no longer lies inside the project root, or the file became a link");
+                    }
+
                     File.Delete(file.FullPath);
                 }
                 catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)

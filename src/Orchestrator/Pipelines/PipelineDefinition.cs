@@ -1,0 +1,67 @@
+using System.Text.Json;
+using Orchestrator.Schedules;
+
+namespace Orchestrator.Pipelines;
+
+/// <summary>A pipeline as the API receives it; every field nullable so a missing one gets our message, not the binder's.</summary>
+public sealed record PipelineRequest(
+    string? Id,
+    string? Name,
+    string? Project,
+    string? Description,
+    int? MaxParallelism,
+    string? FailurePolicy,
+    List<NodeRequest?>? Nodes,
+    List<EdgeRequest?>? Edges);
+
+/// <summary>
+/// A node: <c>action</c> (<c>action: {type, config}</c>, as in a schedule), <c>condition</c> (<c>expression</c>), or
+/// <c>pipeline</c> (<c>pipeline</c> id and <c>inputs</c>). Any node may set <c>timeoutSeconds</c> and <c>retry</c>.
+/// </summary>
+public sealed record NodeRequest(
+    string? Id,
+    string? Type,
+    ActionRequest? Action,
+    string? Expression,
+    string? Pipeline,
+    JsonElement? Inputs,
+    int? TimeoutSeconds,
+    NodeRetryRequest? Retry);
+
+public sealed record NodeRetryRequest(int? MaxAttempts, string? Backoff, double? InitialDelaySeconds, double? MaxDelaySeconds);
+
+/// <summary>An edge; <c>when</c> is required on edges leaving a condition (the branch it belongs to) and refused elsewhere.</summary>
+public sealed record EdgeRequest(string? From, string? To, bool? When);
+
+/// <summary>A validated definition, as stored in a <see cref="PipelineVersion"/>.</summary>
+public sealed record PipelineDefinition(int MaxParallelism, string FailurePolicy, List<NodeDefinition> Nodes, List<EdgeDefinition> Edges)
+{
+    public const string Stop = "stop";
+    public const string Continue = "continue";
+
+    public static readonly JsonSerializerOptions Json = JsonSerializerOptions.Web;
+
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    public static PipelineDefinition FromJson(string json) => JsonSerializer.Deserialize<PipelineDefinition>(json, Json)!;
+}
+
+public sealed record NodeDefinition(
+    string Id,
+    string Type,
+    string? ActionType,
+    JsonElement? Config,
+    string? Expression,
+    string? Pipeline,
+    JsonElement? Inputs,
+    int? TimeoutSeconds,
+    NodeRetry? Retry)
+{
+    public const string Action = "action";
+    public const string Condition = "condition";
+    public const string SubPipeline = "pipeline";
+}
+
+public sealed record NodeRetry(int MaxAttempts, string Backoff, double InitialDelaySeconds, double MaxDelaySeconds);
+
+public sealed record EdgeDefinition(string From, string To, bool? When);

@@ -1,0 +1,494 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+
+namespace Orchestrator.Pipelines;
+
+/// <summary>Thrown for an expression or template that cannot be parsed; the message says where and why.</summary>
+public sealed class ExpressionException(string message) : Exception(message);
+
+/// <summary>
+/// A path into the run's data: <c>nodes.fetch.output.body.items[0].id</c> or <c>inputs.region</c>. Property names
+/// and array indices only — nothing is evaluated, called or reflected on.
+/// </summary>
+public sealed class DataPath
+{
+    private DataPath(string text, IReadOnlyList<object> segments)
+    {
+        Text = text;
+        Segments = segments;
+    }
+
+    public string Text { get; }
+
+    /// <summary>Property names (string) and array indices (int), from the root.</summary>
+    public IReadOnlyList<object> Segments { get; }
+
+    public string Root => (string)Segments[0];
+
+    /// <summary>For a <c>nodes.X…</c> path, the node it reads from.</summary>
+    public string? NodeId => Root == "nodes" && Segments.Count > 1 ? Segments[1] as string : null;
+
+    public static DataPath Parse(string text)
+    {
+        var segments = new List<object>();
+        var i = 0;
+        while (i < text.Length)
+        {
+            if (text[i] == '[')
+            {
+                var close = text.IndexOf(']', i);
+                if (close < 0 || !int.TryParse(text.AsSpan(i + 1, close - i - 1), NumberStyles.None, CultureInfo.InvariantCulture, out var index))
+                {
+                    throw new ExpressionException($"'{text}': '[' must hold an array index, like [0].");
+                }
+
+                segments.Add(index);
+                i = close + 1;
+                if (i < text.Length && text[i] == '.')
+                {
+                    i++;
+                }
+
+                continue;
+            }
+
+            var start = i;
+            while (i < text.Length && (char.IsAsciiLetterOrDigit(text[i]) || text[i] is '_' or '-'))
+            {
+                i++;
+            }
+
+            if (i == start)
+            {
+                throw new ExpressionException($"'{text}': unexpected '{text[i]}' at position {i + 1}; a path is names and [indices] joined by dots.");
+            }
+
+            segments.Add(text[start..i]);
+            if (i < text.Length && text[i] == '.')
+            {
+                i++;
+                if (i == text.Length)
+                {
+                    throw new ExpressionException($"'{text}': a path cannot end with '.'.");
+                }
+            }
+            else if (i < text.Length && text[i] != '[')
+            {
+                throw new ExpressionException($"'{text}': unexpected '{text[i]}' at position {i + 1}.");
+            }
+        }
+
+        if (segments.Count == 0 || segments[0] is not ("nodes" or "inputs" or "run"))
+        {
+            throw new ExpressionException($"'{text}': a path starts with nodes.<id>, inputs or run.");
+        }
+
+        if (segments[0] is "nodes" && (segments.Count < 3 || segments[1] is not string || segments[2] is not ("output" or "status")))
+        {
+            throw new ExpressionException($"'{text}': a node path is nodes.<id>.output… or nodes.<id>.status.");
+        }
+
+        return new DataPath(text, segments);
+    }
+
+    /// <summary>The value at this path, or <c>found = false</c> when any step is missing.</summary>
+    public JsonNode? Evaluate(JsonNode? root, out bool found)
+    {
+        var current = root;
+        foreach (var segment in Segments)
+        {
+            switch (segment)
+            {
+                case string name when current is JsonObject obj && obj.TryGetPropertyValue(name, out var child):
+                    current = child;
+                    break;
+                case int index when current is JsonArray array && index < array.Count:
+                    current = array[index];
+                    break;
+                default:
+                    found = false;
+                    return null;
+            }
+        }
+
+        found = true;
+        return current;
+    }
+}
+
+/// <summary>
+/// The condition language: comparisons (<c>== != &lt; &lt;= &gt; &gt;=</c>), <c>&amp;&amp;</c>, <c>||</c>, <c>!</c>,
+/// parentheses, literals (numbers, 'strings' or "strings", true, false, null) and data paths. Parsed into a small
+/// tree once; evaluation only reads JSON. No eval, no reflection, no calls.
+/// </summary>
+public abstract class Condition
+{
+    public const int MaxLength = 2000;
+
+    public abstract JsonNode? Evaluate(JsonNode context);
+
+    public abstract IEnumerable<DataPath> Paths { get; }
+
+    public bool IsTrue(JsonNode context) => Truthy(Evaluate(context));
+
+    public static Condition Parse(string text)
+    {
+        if (text.Length > MaxLength)
+        {
+            throw new ExpressionException($"is longer than {MaxLength} characters.");
+        }
+
+        var parser = new Parser(Tokenize(text));
+        var condition = parser.Or();
+        if (!parser.AtEnd)
+        {
+            throw new ExpressionException($"unexpected '{parser.Peek.Text}' at position {parser.Peek.Position + 1}.");
+        }
+
+        return condition;
+    }
+
+    // Values come from parsed JSON (outputs are round-tripped through text before they are read), so kinds are reliable.
+    internal static bool Truthy(JsonNode? value) => value?.GetValueKind() switch
+    {
+        null or JsonValueKind.Null or JsonValueKind.False or JsonValueKind.Undefined => false,
+        JsonValueKind.Number => value.GetValue<double>() != 0,
+        JsonValueKind.String => value.GetValue<string>().Length > 0,
+        _ => true,
+    };
+
+    private enum Kind { Number, String, Word, Path, Operator, End }
+
+    private readonly record struct Token(Kind Kind, string Text, int Position);
+
+    private static List<Token> Tokenize(string text)
+    {
+        var tokens = new List<Token>();
+        var i = 0;
+        while (i < text.Length)
+        {
+            var c = text[i];
+            if (char.IsWhiteSpace(c))
+            {
+                i++;
+            }
+            else if (c is '\'' or '"')
+            {
+                var value = new StringBuilder();
+                var start = i++;
+                while (i < text.Length && text[i] != c)
+                {
+                    if (text[i] == '\\' && i + 1 < text.Length)
+                    {
+                        i++;
+                    }
+
+                    value.Append(text[i++]);
+                }
+
+                if (i >= text.Length)
+                {
+                    throw new ExpressionException($"the string starting at position {start + 1} is not closed.");
+                }
+
+                i++;
+                tokens.Add(new Token(Kind.String, value.ToString(), start));
+            }
+            else if (char.IsAsciiDigit(c) || (c == '-' && i + 1 < text.Length && char.IsAsciiDigit(text[i + 1])))
+            {
+                var start = i++;
+                while (i < text.Length && (char.IsAsciiDigit(text[i]) || text[i] is '.' or 'e' or 'E'))
+                {
+                    i++;
+                }
+
+                tokens.Add(new Token(Kind.Number, text[start..i], start));
+            }
+            else if (char.IsAsciiLetter(c) || c == '_')
+            {
+                var start = i;
+                while (i < text.Length && (char.IsAsciiLetterOrDigit(text[i]) || text[i] is '_' or '-' or '.' or '[' or ']'))
+                {
+                    i++;
+                }
+
+                var word = text[start..i];
+                tokens.Add(new Token(word is "true" or "false" or "null" ? Kind.Word : Kind.Path, word, start));
+            }
+            else
+            {
+                var two = i + 1 < text.Length ? text.Substring(i, 2) : "";
+                if (two is "==" or "!=" or "<=" or ">=" or "&&" or "||")
+                {
+                    tokens.Add(new Token(Kind.Operator, two, i));
+                    i += 2;
+                }
+                else if (c is '<' or '>' or '!' or '(' or ')')
+                {
+                    tokens.Add(new Token(Kind.Operator, c.ToString(), i));
+                    i++;
+                }
+                else
+                {
+                    throw new ExpressionException($"'{c}' at position {i + 1} is not part of the condition language (comparisons, &&, ||, !, literals, paths).");
+                }
+            }
+        }
+
+        tokens.Add(new Token(Kind.End, "end of expression", text.Length));
+        return tokens;
+    }
+
+    private sealed class Parser(List<Token> tokens)
+    {
+        private int index;
+
+        public Token Peek => tokens[index];
+
+        public bool AtEnd => Peek.Kind == Kind.End;
+
+        public Condition Or()
+        {
+            var left = And();
+            while (Accept("||"))
+            {
+                left = new Logical(left, And(), isAnd: false);
+            }
+
+            return left;
+        }
+
+        private Condition And()
+        {
+            var left = Unary();
+            while (Accept("&&"))
+            {
+                left = new Logical(left, Unary(), isAnd: true);
+            }
+
+            return left;
+        }
+
+        private Condition Unary() => Accept("!") ? new Not(Unary()) : Comparison();
+
+        private Condition Comparison()
+        {
+            var left = Primary();
+            if (Peek.Kind == Kind.Operator && Peek.Text is "==" or "!=" or "<" or "<=" or ">" or ">=")
+            {
+                var op = tokens[index++].Text;
+                return new Compare(left, op, Primary());
+            }
+
+            return left;
+        }
+
+        private Condition Primary()
+        {
+            var token = tokens[index];
+            switch (token.Kind)
+            {
+                case Kind.Number:
+                    index++;
+                    return double.TryParse(token.Text, NumberStyles.Float, CultureInfo.InvariantCulture, out var number)
+                        ? new Literal(JsonValue.Create(number))
+                        : throw new ExpressionException($"'{token.Text}' at position {token.Position + 1} is not a number.");
+                case Kind.String:
+                    index++;
+                    return new Literal(JsonValue.Create(token.Text));
+                case Kind.Word:
+                    index++;
+                    return new Literal(token.Text switch { "true" => JsonValue.Create(true), "false" => JsonValue.Create(false), _ => null });
+                case Kind.Path:
+                    index++;
+                    return new PathValue(DataPath.Parse(token.Text));
+                case Kind.Operator when token.Text == "(":
+                    index++;
+                    var inner = Or();
+                    if (!Accept(")"))
+                    {
+                        throw new ExpressionException($"expected ')' at position {Peek.Position + 1}.");
+                    }
+
+                    return inner;
+                default:
+                    throw new ExpressionException($"expected a value at position {token.Position + 1}, found '{token.Text}'.");
+            }
+        }
+
+        private bool Accept(string op)
+        {
+            if (Peek.Kind == Kind.Operator && Peek.Text == op)
+            {
+                index++;
+                return true;
+            }
+
+            return false;
+        }
+    }
+
+    private sealed class Literal(JsonNode? value) : Condition
+    {
+        public override IEnumerable<DataPath> Paths => [];
+
+        public override JsonNode? Evaluate(JsonNode context) => value?.DeepClone();
+    }
+
+    private sealed class PathValue(DataPath path) : Condition
+    {
+        public override IEnumerable<DataPath> Paths => [path];
+
+        public override JsonNode? Evaluate(JsonNode context) => path.Evaluate(context, out _)?.DeepClone();
+    }
+
+    private sealed class Not(Condition operand) : Condition
+    {
+        public override IEnumerable<DataPath> Paths => operand.Paths;
+
+        public override JsonNode? Evaluate(JsonNode context) => JsonValue.Create(!operand.IsTrue(context));
+    }
+
+    private sealed class Logical(Condition left, Condition right, bool isAnd) : Condition
+    {
+        public override IEnumerable<DataPath> Paths => left.Paths.Concat(right.Paths);
+
+        public override JsonNode? Evaluate(JsonNode context) =>
+            JsonValue.Create(isAnd ? left.IsTrue(context) && right.IsTrue(context) : left.IsTrue(context) || right.IsTrue(context));
+    }
+
+    private sealed class Compare(Condition left, string op, Condition right) : Condition
+    {
+        public override IEnumerable<DataPath> Paths => left.Paths.Concat(right.Paths);
+
+        public override JsonNode? Evaluate(JsonNode context)
+        {
+            var a = left.Evaluate(context);
+            var b = right.Evaluate(context);
+            if (op is "==" or "!=")
+            {
+                var equal = NumberOf(a) is { } x && NumberOf(b) is { } y ? x == y : JsonNode.DeepEquals(a, b);
+                return JsonValue.Create(op == "==" ? equal : !equal);
+            }
+
+            int? order = NumberOf(a) is { } m && NumberOf(b) is { } n ? m.CompareTo(n)
+                : StringOf(a) is { } s && StringOf(b) is { } t ? string.CompareOrdinal(s, t)
+                : null;
+            // Ordering values of different kinds (a number and a string, a missing value) is false, not an error.
+            return JsonValue.Create(order is { } o && op switch { "<" => o < 0, "<=" => o <= 0, ">" => o > 0, _ => o >= 0 });
+        }
+
+        private static double? NumberOf(JsonNode? node) => node is JsonValue v && v.GetValueKind() == JsonValueKind.Number ? v.GetValue<double>() : null;
+
+        private static string? StringOf(JsonNode? node) => node is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : null;
+    }
+}
+
+/// <summary>
+/// <c>{{nodes.fetch.output.body.id}}</c>, <c>{{inputs.x}}</c> and <c>{{run.id}}</c> placeholders in a node's config.
+/// A string that is exactly one placeholder takes the value with its JSON type; inside other text the value is
+/// written as text.
+/// </summary>
+public static partial class PipelineTemplates
+{
+    public static IEnumerable<DataPath> PathsIn(JsonElement config)
+    {
+        foreach (var text in Strings(config))
+        {
+            foreach (Match match in Placeholder().Matches(text))
+            {
+                yield return DataPath.Parse(match.Groups[1].Value);
+            }
+        }
+    }
+
+    public static JsonNode? Render(JsonElement config, JsonNode context) => Render(JsonNode.Parse(config.GetRawText()), context);
+
+    private static JsonNode? Render(JsonNode? node, JsonNode context)
+    {
+        switch (node)
+        {
+            case JsonObject obj:
+                foreach (var name in obj.Select(p => p.Key).ToList())
+                {
+                    var child = obj[name];
+                    var rendered = Render(child, context);
+                    if (!ReferenceEquals(rendered, child))
+                    {
+                        obj[name] = rendered;
+                    }
+                }
+
+                return obj;
+            case JsonArray array:
+                for (var i = 0; i < array.Count; i++)
+                {
+                    var child = array[i];
+                    var rendered = Render(child, context);
+                    if (!ReferenceEquals(rendered, child))
+                    {
+                        array[i] = rendered;
+                    }
+                }
+
+                return array;
+            case JsonValue value when value.GetValueKind() == JsonValueKind.String && value.GetValue<string>() is var text && text.Contains("{{", StringComparison.Ordinal):
+                var whole = Placeholder().Match(text);
+                if (whole.Success && whole.Length == text.Length)
+                {
+                    return Lookup(whole.Groups[1].Value, context)?.DeepClone();
+                }
+
+                return JsonValue.Create(Placeholder().Replace(text, m => Lookup(m.Groups[1].Value, context) switch
+                {
+                    null => "",
+                    JsonValue v when v.GetValueKind() == JsonValueKind.String => v.GetValue<string>(),
+                    var other => other.ToJsonString(),
+                }));
+            default:
+                return node;
+        }
+    }
+
+    private static JsonNode? Lookup(string path, JsonNode context)
+    {
+        var value = DataPath.Parse(path).Evaluate(context, out var found);
+        return found ? value : throw new ExpressionException($"'{{{{{path}}}}}' refers to nothing in this run.");
+    }
+
+    private static IEnumerable<string> Strings(JsonElement element)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.String:
+                yield return element.GetString()!;
+                break;
+            case JsonValueKind.Object:
+                foreach (var property in element.EnumerateObject())
+                {
+                    foreach (var s in Strings(property.Value))
+                    {
+                        yield return s;
+                    }
+                }
+
+                break;
+            case JsonValueKind.Array:
+                foreach (var item in element.EnumerateArray())
+                {
+                    foreach (var s in Strings(item))
+                    {
+                        yield return s;
+                    }
+                }
+
+                break;
+        }
+    }
+
+    [GeneratedRegex(@"\{\{\s*((?:nodes|inputs|run)(?:[.\[][^{}\s]*)?)\s*\}\}", RegexOptions.CultureInvariant)]
+    private static partial Regex Placeholder();
+}
