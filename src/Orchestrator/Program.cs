@@ -3,6 +3,7 @@ using Orchestrator.Actions.Notifications;
 using Orchestrator.Cluster;
 using Orchestrator.Data;
 using Orchestrator.Hosting;
+using Orchestrator.Pipelines;
 using Orchestrator.Projects;
 using Orchestrator.Runs;
 using Orchestrator.Schedules;
@@ -28,6 +29,7 @@ builder.Services.AddProjects();
 builder.Services.AddActions();
 builder.Services.AddSchedules();
 builder.Services.AddTools();
+builder.Services.AddPipelines();
 
 var app = builder.Build();
 
@@ -55,6 +57,7 @@ app.MapSchedules();
 app.MapRuns();
 app.MapChannels();
 app.MapTools();
+app.MapPipelines();
 
 try
 {

@@ -24,6 +24,8 @@ public static class ActionsServiceCollectionExtensions
         services.AddScoped<NotificationSender>();
         services.AddSingleton<ActionCatalog>();
         services.AddSingleton<HttpActionExecutor>();
+        services.AddScoped<Tasks.TaskExecutor>();
+        services.AddSingleton<ActionDispatcher>();
 
         services.AddHttpClient(HttpActionExecutor.ClientName, c => c.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(sp => new SocketsHttpHandler

@@ -51,17 +51,23 @@ public sealed class RunTaskAction(IServiceScopeFactory scopes) : ActionDefinitio
     internal static JsonElement EmptyArguments { get; } = JsonDocument.Parse("{}").RootElement;
 }
 
-/// <summary>
-/// The Quartz job of the <c>run_task</c> action type: resolves the tool, checks the arguments again (the tool may have a
-/// new version since the schedule was made, and paths are checked against the disk as it is now), and runs it in the
-/// schedule's project root.
-/// </summary>
-public sealed class RunTaskJob(OrchestratorDbContext db, ToolRegistry registry, ToolInvoker invoker, IServiceProvider services, ActionJobServices jobServices)
-    : ActionJob(jobServices)
+/// <summary>The Quartz job of the <c>run_task</c> action type.</summary>
+public sealed class RunTaskJob(TaskExecutor executor, ActionJobServices services) : ActionJob(services)
 {
     protected override string ActionType => RunTaskAction.TypeName;
 
-    protected override async Task<ActionOutcome> ExecuteActionAsync(ActionInvocation invocation, CancellationToken cancellationToken)
+    protected override Task<ActionOutcome> ExecuteActionAsync(ActionInvocation invocation, CancellationToken cancellationToken) =>
+        executor.ExecuteAsync(invocation, cancellationToken);
+}
+
+/// <summary>
+/// Runs a run_task config: resolves the tool, checks the arguments again (the tool may have a new version since the
+/// schedule was made, and paths are checked against the disk as it is now), and runs it in the project root.
+/// Used by <see cref="RunTaskJob"/> and by pipeline nodes.
+/// </summary>
+public sealed class TaskExecutor(OrchestratorDbContext db, ToolRegistry registry, ToolInvoker invoker, IServiceProvider services)
+{
+    public async Task<ActionOutcome> ExecuteAsync(ActionInvocation invocation, CancellationToken cancellationToken)
     {
         var name = invocation.Config.GetProperty("tool").GetString()!;
         var tool = await registry.FindAsync(name, cancellationToken) ?? throw new ActionFailedException($"Tool '{name}' no longer exists.");

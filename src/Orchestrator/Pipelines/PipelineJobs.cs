@@ -1,0 +1,128 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.EntityFrameworkCore;
+using Orchestrator.Actions;
+using Orchestrator.Data;
+using Orchestrator.Hosting;
+using Quartz;
+
+namespace Orchestrator.Pipelines;
+
+/// <summary>
+/// Runs a pipeline run started through the API. Each run is a Quartz job of its own that requests recovery, with the
+/// run id in the job's own data: if the node running it dies, another node's Quartz recovers the job after the
+/// check-in timeout and the executor resumes the run.
+/// </summary>
+public sealed class PipelineRunJob(PipelineExecutor executor) : IJob
+{
+    public const string Group = "_pipeline-runs";
+    public const string RunIdKey = "pipelineRunId";
+
+    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
+    {
+        var runId = Guid.Parse(context.MergedJobDataMap.GetString(RunIdKey)!);
+        var run = await executor.RunAsync(runId, context.Scheduler.SchedulerInstanceId, cancellationToken);
+        context.Result = run.Status.ToString();
+    }
+
+    /// <summary>Hands a pending run to the cluster: whichever node acquires the trigger runs it.</summary>
+    public static async Task StartAsync(ISchedulerFactory schedulers, Guid runId, CancellationToken cancellationToken)
+    {
+        var scheduler = await schedulers.GetScheduler(cancellationToken);
+        var job = JobBuilder.Create<PipelineRunJob>()
+            .WithIdentity($"run-{runId:N}", Group)
+            .UsingJobData(RunIdKey, runId.ToString())
+            .RequestRecovery()
+            .Build();
+        var trigger = TriggerBuilder.Create().WithIdentity($"run-{runId:N}", Group).StartNow().Build();
+        await scheduler.ScheduleJob(job, trigger, cancellationToken: cancellationToken);
+    }
+}
+
+/// <summary>The <c>execute_pipeline</c> action type: a pipeline id (in the schedule's project) and its inputs.</summary>
+public sealed class ExecutePipelineAction(IServiceScopeFactory scopes) : ActionDefinition
+{
+    public const string TypeName = "execute_pipeline";
+
+    public override string Type => TypeName;
+
+    public override Type JobType => typeof(ExecutePipelineJob);
+
+    public override string SchemaJson => """
+        {
+          "$schema": "http://json-schema.org/draft-07/schema#",
+          "title": "execute_pipeline config",
+          "type": "object",
+          "additionalProperties": false,
+          "required": ["pipeline"],
+          "properties": {
+            "pipeline": { "type": "string", "minLength": 1, "maxLength": 63 },
+            "inputs": { "type": "object" }
+          }
+        }
+        """;
+
+    protected override async ValueTask ValidateSemanticsAsync(JsonElement config, string prefix, string? projectId, FieldErrors errors, CancellationToken cancellationToken)
+    {
+        var id = config.GetProperty("pipeline").GetString()!;
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>();
+        var project = await db.Pipelines.Where(p => p.Id == id).Select(p => p.ProjectId).FirstOrDefaultAsync(cancellationToken);
+        if (project is null)
+        {
+            errors.Add($"{prefix}.pipeline", $"no pipeline with id '{id}' (see /api/pipelines).");
+        }
+        else if (projectId is not null && project != projectId)
+        {
+            errors.Add($"{prefix}.pipeline", $"pipeline '{id}' belongs to project '{project}', not '{projectId}'.");
+        }
+    }
+}
+
+/// <summary>
+/// The Quartz job of the <c>execute_pipeline</c> action type. The ledger row of the firing owns one pipeline run: a
+/// recovered firing (attempt 2 of the same row) finds that run and resumes it instead of starting another.
+/// </summary>
+public sealed class ExecutePipelineJob(OrchestratorDbContext db, PipelineExecutor executor, ISchedulerFactory schedulers, TimeProvider time, ActionJobServices services)
+    : ActionJob(services)
+{
+    protected override string ActionType => ExecutePipelineAction.TypeName;
+
+    protected override async Task<ActionOutcome> ExecuteActionAsync(ActionInvocation invocation, CancellationToken cancellationToken)
+    {
+        var runId = await db.PipelineRuns.Where(r => r.LedgerRunId == invocation.RunId).Select(r => (Guid?)r.Id).FirstOrDefaultAsync(cancellationToken)
+            ?? await CreateRunAsync(invocation, cancellationToken);
+        var scheduler = await schedulers.GetScheduler(cancellationToken);
+        var run = await executor.RunAsync(runId, scheduler.SchedulerInstanceId, cancellationToken);
+        if (run.Status is PipelineRunStatus.Cancelled or PipelineRunStatus.Interrupted && cancellationToken.IsCancellationRequested)
+        {
+            // Let the action job record the firing as cancelled or interrupted, like any other action.
+            throw new OperationCanceledException(cancellationToken);
+        }
+
+        var result = new JsonObject { ["pipelineRunId"] = run.Id.ToString(), ["pipeline"] = run.PipelineId, ["version"] = run.Version, ["status"] = run.Status.ToString().ToLowerInvariant() };
+        return run.Status == PipelineRunStatus.Succeeded ? new ActionOutcome(true, result) : new ActionOutcome(false, result, $"pipeline run {run.Id}: {run.Error}");
+    }
+
+    private async Task<Guid> CreateRunAsync(ActionInvocation invocation, CancellationToken cancellationToken)
+    {
+        var id = invocation.Config.GetProperty("pipeline").GetString()!;
+        var pipeline = await db.Pipelines.AsNoTracking().FirstOrDefaultAsync(p => p.Id == id, cancellationToken)
+            ?? throw new ActionFailedException($"Pipeline '{id}' no longer exists.");
+        var run = new PipelineRun
+        {
+            Id = Guid.CreateVersion7(time.GetUtcNow()),
+            PipelineId = pipeline.Id,
+            Version = pipeline.Version,
+            ProjectId = pipeline.ProjectId,
+            Status = PipelineRunStatus.Pending,
+            TriggeredBy = "schedule",
+            LedgerRunId = invocation.RunId,
+            Inputs = invocation.Config.TryGetProperty("inputs", out var inputs) ? inputs.GetRawText() : "{}",
+            CreatedAt = time.GetUtcNow(),
+        };
+        db.PipelineRuns.Add(run);
+        await db.SaveChangesAsync(cancellationToken);
+        return run.Id;
+    }
+}
