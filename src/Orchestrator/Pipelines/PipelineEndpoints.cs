@@ -84,7 +84,7 @@ public static class PipelineEndpoints
         PipelineRequest request, PipelineValidator validator, OrchestratorDbContext db, TimeProvider time, CancellationToken ct)
     {
         var (definition, problems) = await validator.ValidateAsync(request, request.Id, ct);
-        if (request.Id is null || !ProjectEndpoints.IsSlug(request.Id))
+        if (request.Id is null)
         {
             problems.Add("id", "is required: lowercase letters, digits and '-' (up to 63).");
         }

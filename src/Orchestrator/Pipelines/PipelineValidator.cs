@@ -25,6 +25,11 @@ public sealed partial class PipelineValidator(ActionCatalog actions, Orchestrato
     {
         var settings = options.CurrentValue.Pipelines;
         var errors = new FieldErrors();
+        if (request.Id is not null && !ProjectEndpoints.IsSlug(request.Id))
+        {
+            errors.Add("id", "must be lowercase letters, digits and '-' (up to 63).");
+        }
+
         if (string.IsNullOrWhiteSpace(request.Name) || request.Name.Length > MaxNameLength)
         {
             errors.Add("name", $"is required: 1–{MaxNameLength} characters.");

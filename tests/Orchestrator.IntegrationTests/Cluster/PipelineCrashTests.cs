@@ -1,0 +1,77 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Orchestrator.IntegrationTests.Infrastructure;
+
+namespace Orchestrator.IntegrationTests.Cluster;
+
+/// <summary>A pipeline whose node dies mid-run (SIGKILL) resumes on the survivor without repeating finished steps.</summary>
+[TestFixture]
+[Category("Cluster")]
+[NonParallelizable]
+public sealed class PipelineCrashTests
+{
+    [Test]
+    public async Task A_pipeline_killed_mid_node_resumes_on_the_survivor_without_calling_finished_nodes_again()
+    {
+        await using var peer = await RecordingHttpServer.StartAsync();
+        peer.Configure("/crash/b", new RecordingHttpServer.Behaviour(TimeSpan.FromSeconds(8)));
+        var database = await TestPostgres.CreateDatabaseAsync("pipecrash");
+        var environment = PostgresNode.Environment(database, new Dictionary<string, string?> { ["Orchestrator__Outbound__AllowedHosts__0"] = "127.0.0.1" });
+        await using var first = ServerProcess.Start(environment);
+        await first.WaitUntilReadyAsync();
+        var key = first.PrintedAdminKey!;
+        await using var second = ServerProcess.Start(environment);
+        await second.WaitUntilReadyAsync();
+        var nodes = new Dictionary<string, ServerProcess>
+        {
+            [await InstanceIdAsync(first.CreateClient(key))] = first,
+            [await InstanceIdAsync(second.CreateClient(key))] = second,
+        };
+
+        using var api = first.CreateClient(key);
+        object Call(string id) => new { id, type = "action", action = new { type = "call_api", config = new { method = "POST", url = $"{peer.BaseUrl}/crash/{id}", timeoutSeconds = 60 } } };
+        await api.PostForJsonAsync("/api/pipelines", new
+        {
+            id = "crashy",
+            name = "crashy",
+            nodes = new[] { Call("a"), Call("b"), Call("c") },
+            edges = new[] { new { from = "a", to = "b" }, new { from = "b", to = "c" } },
+        }, HttpStatusCode.Created);
+        var runId = (await api.PostForJsonAsync("/api/pipelines/crashy/run", new { inputs = new { } }, HttpStatusCode.Accepted)).GetProperty("id").GetString();
+
+        // A has succeeded and B is in flight: kill the node running the pipeline.
+        await peer.WaitForRequestsAsync("/crash/b", 1, TimeSpan.FromSeconds(30), includeInFlight: true);
+        var running = await api.GetFromJsonAsync<JsonElement>($"/api/pipeline-runs/{runId}");
+        var victimId = running.GetProperty("run").GetProperty("node").GetString()!;
+        var firstKey = peer.RequestsTo("/crash/a").Single().IdempotencyKey;
+        var victim = nodes[victimId];
+        var survivor = nodes.Single(n => n.Key != victimId);
+        victim.Kill();
+
+        using var survivorApi = survivor.Value.CreateClient(key);
+        var finished = await Poll.UntilAsync(() => survivorApi.GetFromJsonAsync<JsonElement>($"/api/pipeline-runs/{runId}"),
+            d => d.GetProperty("run").GetProperty("status").GetString() is "succeeded" or "failed" or "cancelled", TimeSpan.FromSeconds(60), "the survivor to finish the run");
+        var dump = await DatabaseDump.QuartzAndLedgerAsync(database);
+        JsonElement Node(string id) => finished.GetProperty("nodes").EnumerateArray().Single(n => n.GetProperty("nodeId").GetString() == id);
+
+        Assert.That(finished.GetProperty("run").GetProperty("status").GetString(), Is.EqualTo("succeeded"), finished + "\n" + dump);
+        Assert.That(finished.GetProperty("run").GetProperty("node").GetString(), Is.EqualTo(survivor.Key));
+        Assert.That(finished.GetProperty("run").GetProperty("attempt").GetInt32(), Is.EqualTo(2), "the run was resumed once");
+        Assert.That(peer.RequestsTo("/crash/a"), Has.Count.EqualTo(1), "A had succeeded and was not called again");
+        Assert.That(Node("a").GetProperty("attempts").GetInt32(), Is.EqualTo(1));
+        var b = peer.RequestsTo("/crash/b");
+        Assert.That(b, Has.Count.EqualTo(2), "B was cut off and ran again");
+        Assert.That(b.Select(r => r.IdempotencyKey).Distinct().Count(), Is.EqualTo(1), "with the same idempotency key");
+        Assert.That(Node("b").GetProperty("attempts").GetInt32(), Is.EqualTo(2), "as attempt 2");
+        Assert.That(Node("b").GetProperty("status").GetString(), Is.EqualTo("succeeded"));
+        Assert.That(peer.RequestsTo("/crash/c"), Has.Count.EqualTo(1));
+        Assert.That(firstKey, Is.Not.EqualTo(b[0].IdempotencyKey), "each node has its own key");
+    }
+
+    private static async Task<string> InstanceIdAsync(HttpClient http)
+    {
+        var nodes = await http.GetFromJsonAsync<JsonElement>("/api/cluster/nodes");
+        return nodes.EnumerateArray().Single(n => n.GetProperty("isThisNode").GetBoolean()).GetProperty("instanceId").GetString()!;
+    }
+}

@@ -1,0 +1,266 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Orchestrator.IntegrationTests.Infrastructure;
+
+namespace Orchestrator.IntegrationTests.Pipelines;
+
+/// <summary>Pipelines on a real server process and PostgreSQL, their action nodes calling a real local HTTP server that logs requests.</summary>
+[TestFixture]
+[NonParallelizable]
+public sealed class PipelineExecutionTests
+{
+    private ServerProcess server = null!;
+    private RecordingHttpServer peer = null!;
+    private HttpClient admin = null!;
+
+    [OneTimeSetUp]
+    public async Task StartAsync()
+    {
+        peer = await RecordingHttpServer.StartAsync();
+        var database = await TestPostgres.CreateDatabaseAsync("pipelines");
+        server = ServerProcess.Start(PostgresNode.Environment(database, new Dictionary<string, string?>
+        {
+            ["Orchestrator__Outbound__AllowedHosts__0"] = "127.0.0.1",
+            ["Orchestrator__Pipelines__MaxNodes"] = "1000",
+        }));
+        await server.WaitUntilReadyAsync();
+        admin = server.CreateClient(server.PrintedAdminKey);
+    }
+
+    [OneTimeTearDown]
+    public async Task StopAsync()
+    {
+        admin?.Dispose();
+        if (server is not null)
+        {
+            await server.DisposeAsync();
+        }
+
+        if (peer is not null)
+        {
+            await peer.DisposeAsync();
+        }
+    }
+
+    private object Call(string id, string path, object? body = null, object? retry = null, int? timeoutSeconds = null, string method = "POST") => new
+    {
+        id,
+        type = "action",
+        action = new { type = "call_api", config = new { method, url = peer.BaseUrl + path, body } },
+        retry,
+        timeoutSeconds,
+    };
+
+    private static object Edge(string from, string to, bool? when = null) => new { from, to, when };
+
+    private async Task CreateAsync(string id, object[] nodes, object[] edges, string failurePolicy = "stop", int maxParallelism = 4) =>
+        await admin.PostForJsonAsync("/api/pipelines", new { id, name = id, nodes, edges, failurePolicy, maxParallelism }, HttpStatusCode.Created);
+
+    private async Task<string> RunAsync(string id, object? inputs = null) =>
+        (await admin.PostForJsonAsync($"/api/pipelines/{id}/run", new { inputs = inputs ?? new { } }, HttpStatusCode.Accepted)).GetProperty("id").GetString()!;
+
+    private Task<JsonElement> FinishedAsync(string runId, int seconds = 30) =>
+        Poll.UntilAsync(() => admin.GetFromJsonAsync<JsonElement>($"/api/pipeline-runs/{runId}"),
+            d => d.GetProperty("run").GetProperty("status").GetString() is not ("pending" or "running"), TimeSpan.FromSeconds(seconds), $"pipeline run {runId} to finish");
+
+    private static JsonElement Node(JsonElement detail, string id) => detail.GetProperty("nodes").EnumerateArray().Single(n => n.GetProperty("nodeId").GetString() == id);
+
+    private static string Status(JsonElement detail, string id) => Node(detail, id).GetProperty("status").GetString()!;
+
+    [Test]
+    public async Task A_diamond_runs_its_branches_in_parallel_and_feeds_both_outputs_to_the_join()
+    {
+        peer.Configure("/diamond/b", new RecordingHttpServer.Behaviour(TimeSpan.FromSeconds(1), Body: """{"value":"from-b","items":[{"id":41}]}"""));
+        peer.Configure("/diamond/c", new RecordingHttpServer.Behaviour(TimeSpan.FromSeconds(1), Body: """{"value":"from-c"}"""));
+        await CreateAsync("diamond",
+        [
+            Call("a", "/diamond/a"),
+            Call("b", "/diamond/b"),
+            Call("c", "/diamond/c"),
+            Call("d", "/diamond/d", new { b = "{{nodes.b.output.body.value}}", c = "{{nodes.c.output.body.value}}", id = "{{nodes.b.output.body.items[0].id}}", region = "{{inputs.region}}" }),
+        ], [Edge("a", "b"), Edge("a", "c"), Edge("b", "d"), Edge("c", "d")]);
+
+        var detail = await FinishedAsync(await RunAsync("diamond", new { region = "eu-west" }));
+        Assert.That(detail.GetProperty("run").GetProperty("status").GetString(), Is.EqualTo("succeeded"), detail.ToString());
+        var b = peer.RequestsTo("/diamond/b").Single();
+        var c = peer.RequestsTo("/diamond/c").Single();
+        var d = peer.RequestsTo("/diamond/d").Single();
+        Assert.That(b.Started, Is.LessThan(c.Finished).And.GreaterThan(peer.RequestsTo("/diamond/a").Single().Finished - TimeSpan.FromMilliseconds(1)));
+        Assert.That(c.Started, Is.LessThan(b.Finished), "B and C were in flight at the same time");
+        Assert.That(d.Started, Is.GreaterThan(b.Finished).And.GreaterThan(c.Finished), "D starts after both");
+        var body = JsonDocument.Parse(d.Body).RootElement;
+        Assert.That(body.GetProperty("b").GetString(), Is.EqualTo("from-b"));
+        Assert.That(body.GetProperty("c").GetString(), Is.EqualTo("from-c"));
+        Assert.That(body.GetProperty("id").GetInt32(), Is.EqualTo(41), "a whole-value template keeps the JSON type");
+        Assert.That(body.GetProperty("region").GetString(), Is.EqualTo("eu-west"));
+        Assert.That(d.IdempotencyKey, Does.EndWith(".d"));
+    }
+
+    [Test]
+    public async Task A_condition_takes_the_true_branch_and_records_the_other_as_skipped()
+    {
+        peer.Configure("/cond/check", new RecordingHttpServer.Behaviour(TimeSpan.Zero, Body: """{"healthy":true,"count":3}"""));
+        await CreateAsync("branching",
+        [
+            Call("check", "/cond/check", method: "GET"),
+            new { id = "decide", type = "condition", expression = "nodes.check.output.status == 200 && (nodes.check.output.body.count >= 3 || !nodes.check.output.body.healthy)" },
+            Call("yes", "/cond/yes"),
+            Call("no", "/cond/no"),
+            Call("after-no", "/cond/after-no"),
+        ], [Edge("check", "decide"), Edge("decide", "yes", true), Edge("decide", "no", false), Edge("no", "after-no")]);
+
+        var detail = await FinishedAsync(await RunAsync("branching"));
+        Assert.That(detail.GetProperty("run").GetProperty("status").GetString(), Is.EqualTo("succeeded"), detail.ToString());
+        Assert.That(Status(detail, "decide"), Is.EqualTo("succeeded"));
+        Assert.That(Node(detail, "decide").GetProperty("output").GetProperty("result").GetBoolean(), Is.True);
+        Assert.That(Status(detail, "yes"), Is.EqualTo("succeeded"));
+        Assert.That(Status(detail, "no"), Is.EqualTo("skipped"));
+        Assert.That(Status(detail, "after-no"), Is.EqualTo("skipped"), "everything behind the branch not taken is skipped");
+        Assert.That(peer.RequestsTo("/cond/no"), Is.Empty);
+        Assert.That(peer.RequestsTo("/cond/yes"), Has.Count.EqualTo(1));
+    }
+
+    [Test]
+    public async Task A_node_failing_twice_then_succeeding_ends_succeeded_with_three_attempts_and_one_key()
+    {
+        peer.Configure("/flaky", new RecordingHttpServer.Behaviour(TimeSpan.Zero, FailFirst: 2));
+        await CreateAsync("flaky", [Call("flaky", "/flaky", retry: new { maxAttempts = 3, backoff = "exponential", initialDelaySeconds = 0.2 })], []);
+        var detail = await FinishedAsync(await RunAsync("flaky"));
+        Assert.That(Status(detail, "flaky"), Is.EqualTo("succeeded"), detail.ToString());
+        Assert.That(Node(detail, "flaky").GetProperty("attempts").GetInt32(), Is.EqualTo(3));
+        var calls = peer.RequestsTo("/flaky");
+        Assert.That(calls, Has.Count.EqualTo(3));
+        Assert.That(calls.Select(c => c.IdempotencyKey).Distinct().Count(), Is.EqualTo(1), "retries carry the node's one key");
+        Assert.That(calls[1].Started - calls[0].Finished, Is.GreaterThan(TimeSpan.FromMilliseconds(50)), "backoff between attempts");
+    }
+
+    [Test]
+    public async Task Under_stop_a_failure_past_its_retries_stops_the_run_and_under_continue_independent_branches_finish()
+    {
+        peer.Configure("/policy/broken", new RecordingHttpServer.Behaviour(TimeSpan.Zero, Status: 500));
+        peer.Configure("/policy/slow-stop", new RecordingHttpServer.Behaviour(TimeSpan.FromSeconds(3)));
+        object[] Nodes(string prefix) =>
+        [
+            Call("broken", "/policy/broken", retry: new { maxAttempts = 2, initialDelaySeconds = 0.1 }),
+            Call("after-broken", $"/policy/{prefix}-after-broken"),
+            Call("independent", $"/policy/slow-{prefix}"),
+            Call("after-independent", $"/policy/{prefix}-after-independent"),
+        ];
+        object[] edges = [Edge("broken", "after-broken"), Edge("independent", "after-independent")];
+
+        await CreateAsync("policy-stop", Nodes("stop"), edges, "stop");
+        var stopped = await FinishedAsync(await RunAsync("policy-stop"));
+        Assert.That(stopped.GetProperty("run").GetProperty("status").GetString(), Is.EqualTo("failed"));
+        Assert.That(Status(stopped, "broken"), Is.EqualTo("failed"));
+        Assert.That(Node(stopped, "broken").GetProperty("attempts").GetInt32(), Is.EqualTo(2));
+        Assert.That(Status(stopped, "independent"), Is.EqualTo("cancelled"), "the running sibling is cancelled");
+        Assert.That(Status(stopped, "after-broken"), Is.EqualTo("skipped"));
+        Assert.That(Status(stopped, "after-independent"), Is.EqualTo("skipped"));
+        Assert.That(peer.RequestsTo("/policy/stop-after-independent"), Is.Empty);
+
+        await CreateAsync("policy-continue", Nodes("continue"), edges, "continue");
+        var continued = await FinishedAsync(await RunAsync("policy-continue"));
+        Assert.That(continued.GetProperty("run").GetProperty("status").GetString(), Is.EqualTo("failed"), "a failed node fails the run");
+        Assert.That(Status(continued, "after-broken"), Is.EqualTo("skipped"));
+        Assert.That(Status(continued, "independent"), Is.EqualTo("succeeded"));
+        Assert.That(Status(continued, "after-independent"), Is.EqualTo("succeeded"), "the independent branch finished");
+    }
+
+    [Test]
+    public async Task After_ten_failures_to_one_host_the_breaker_fails_later_nodes_without_a_request()
+    {
+        // Its own server, so its own host:port: the breaker is per authority and shared by every caller in the process.
+        await using var failing = await RecordingHttpServer.StartAsync();
+        failing.Configure("/down", new RecordingHttpServer.Behaviour(TimeSpan.Zero, Status: 503));
+        var nodes = Enumerable.Range(1, 14).Select(i => (object)new
+        {
+            id = $"n{i:00}",
+            type = "action",
+            action = new { type = "call_api", config = new { url = failing.BaseUrl + "/down" } },
+        }).ToArray();
+        // Independent nodes, one at a time, and 'continue': each runs whatever the others did.
+        await CreateAsync("breaker", nodes, [], "continue", maxParallelism: 1);
+
+        var detail = await FinishedAsync(await RunAsync("breaker"), 60);
+        var errors = detail.GetProperty("nodes").EnumerateArray().Select(n => n.GetProperty("error").GetString()!).ToList();
+        Assert.That(failing.RequestsTo("/down"), Has.Count.EqualTo(10), "the breaker opened after 10 failures:\n" + string.Join("\n", errors));
+        Assert.That(errors.Count(e => e.Contains("not sent", StringComparison.Ordinal)), Is.EqualTo(4), string.Join("\n", errors));
+    }
+
+    [Test]
+    public async Task A_hanging_node_times_out_and_cancelling_a_run_leaves_no_node_running()
+    {
+        peer.Configure("/hang", new RecordingHttpServer.Behaviour(TimeSpan.FromSeconds(30)));
+        await CreateAsync("hangs", [Call("hang", "/hang", timeoutSeconds: 1)], []);
+        var timedOut = await FinishedAsync(await RunAsync("hangs"));
+        Assert.That(Status(timedOut, "hang"), Is.EqualTo("failed"));
+        Assert.That(Node(timedOut, "hang").GetProperty("error").GetString(), Does.Contain("timed out"));
+
+        peer.Configure("/cancel/slow", new RecordingHttpServer.Behaviour(TimeSpan.FromSeconds(30)));
+        await CreateAsync("cancellable", [Call("first", "/cancel/first"), Call("slow", "/cancel/slow"), Call("later", "/cancel/later")],
+            [Edge("first", "slow"), Edge("slow", "later")]);
+        var runId = await RunAsync("cancellable");
+        await peer.WaitForRequestsAsync("/cancel/slow", 1, TimeSpan.FromSeconds(20), includeInFlight: true);
+        await admin.PostForJsonAsync($"/api/pipeline-runs/{runId}/cancel", null, HttpStatusCode.Accepted);
+        var cancelled = await FinishedAsync(runId, 15);
+        Assert.That(cancelled.GetProperty("run").GetProperty("status").GetString(), Is.EqualTo("cancelled"));
+        Assert.That(cancelled.GetProperty("nodes").EnumerateArray().Select(n => n.GetProperty("status").GetString()), Has.None.EqualTo("running").And.None.EqualTo("pending"));
+        Assert.That(Status(cancelled, "first"), Is.EqualTo("succeeded"));
+        Assert.That(Status(cancelled, "slow"), Is.EqualTo("cancelled"));
+        Assert.That(Status(cancelled, "later"), Is.EqualTo("skipped"));
+        await ApiAssertions.AssertProblemAsync(await admin.PostAsync($"/api/pipeline-runs/{runId}/cancel", null), HttpStatusCode.Conflict);
+    }
+
+    [Test]
+    public async Task An_execute_pipeline_schedule_runs_the_pipeline_and_records_it_in_the_ledger()
+    {
+        await CreateAsync("scheduled", [Call("ping", "/scheduled/ping", new { region = "{{inputs.region}}" })], []);
+        await admin.CreateScheduleAsync(new
+        {
+            name = "run-scheduled",
+            action = new { type = "execute_pipeline", config = new { pipeline = "scheduled", inputs = new { region = "ap-south" } } },
+            trigger = new { at = TimeProvider.System.GetUtcNow().AddSeconds(1).ToString("O", CultureInfo.InvariantCulture) },
+        });
+        var runs = await Poll.UntilAsync(() => admin.RunsAsync("default.run-scheduled"), r => r.Count == 1 && r[0].Status() is "succeeded" or "failed", TimeSpan.FromSeconds(20), "the schedule's run");
+        Assert.That(runs[0].Status(), Is.EqualTo("succeeded"), runs[0].ToString());
+        var pipelineRunId = runs[0].GetProperty("result").GetProperty("pipelineRunId").GetString();
+        var detail = await admin.GetFromJsonAsync<JsonElement>($"/api/pipeline-runs/{pipelineRunId}");
+        Assert.That(detail.GetProperty("run").GetProperty("triggeredBy").GetString(), Is.EqualTo("schedule"));
+        Assert.That(detail.GetProperty("run").GetProperty("ledgerRunId").GetString(), Is.EqualTo(runs[0].GetProperty("id").GetString()));
+        Assert.That(peer.RequestsTo("/scheduled/ping").Single().Body, Does.Contain("ap-south"));
+    }
+
+    [Test]
+    public async Task A_sub_pipeline_node_runs_the_child_and_a_pipeline_cannot_reach_itself()
+    {
+        await CreateAsync("child", [Call("work", "/sub/work", new { from = "{{inputs.parent}}" })], []);
+        await CreateAsync("parent", [new { id = "sub", type = "pipeline", pipeline = "child", inputs = new { parent = "{{run.pipelineId}}" } }], []);
+        var detail = await FinishedAsync(await RunAsync("parent"));
+        Assert.That(Status(detail, "sub"), Is.EqualTo("succeeded"), detail.ToString());
+        Assert.That(peer.RequestsTo("/sub/work").Single().Body, Does.Contain("\"from\":\"parent\""));
+
+        // child → parent would close a loop: parent → child → parent.
+        var loop = await admin.PutAsync("/api/pipelines/child", ApiClient.Json(new { name = "child", nodes = new[] { new { id = "back", type = "pipeline", pipeline = "parent" } } }));
+        var problem = await ApiAssertions.AssertProblemAsync(loop, HttpStatusCode.UnprocessableEntity);
+        Assert.That(problem.GetProperty("errors").GetProperty("nodes.back.pipeline")[0].GetString(), Does.Contain("back to this pipeline"));
+        var self = await admin.PutAsync("/api/pipelines/child", ApiClient.Json(new { name = "child", nodes = new[] { new { id = "me", type = "pipeline", pipeline = "child" } } }));
+        await ApiAssertions.AssertProblemAsync(self, HttpStatusCode.UnprocessableEntity);
+        Assert.That((await admin.GetFromJsonAsync<JsonElement>("/api/pipelines/child")).GetProperty("version").GetInt32(), Is.EqualTo(1), "nothing saved");
+    }
+
+    [Test]
+    public async Task Every_save_is_a_new_version_and_a_run_keeps_the_version_it_started_with()
+    {
+        await CreateAsync("versions", [Call("v", "/versions/one")], []);
+        var first = await RunAsync("versions");
+        var replaced = await admin.PutAsync("/api/pipelines/versions", ApiClient.Json(new { name = "versions", nodes = new[] { Call("v", "/versions/two") } }));
+        Assert.That(replaced.StatusCode, Is.EqualTo(HttpStatusCode.OK), await replaced.Content.ReadAsStringAsync());
+        var second = await RunAsync("versions");
+        Assert.That((await FinishedAsync(first)).GetProperty("run").GetProperty("version").GetInt32(), Is.EqualTo(1));
+        Assert.That((await FinishedAsync(second)).GetProperty("run").GetProperty("version").GetInt32(), Is.EqualTo(2));
+        var v1 = await admin.GetFromJsonAsync<JsonElement>("/api/pipelines/versions?version=1");
+        Assert.That(v1.GetProperty("nodes")[0].GetProperty("config").GetProperty("url").GetString(), Does.EndWith("/versions/one"));
+    }
+}
