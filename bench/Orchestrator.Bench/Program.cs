@@ -19,6 +19,15 @@ using Quartz;
 //   dotnet run -c Release --project bench/Orchestrator.Bench -- --postgres "Host=127.0.0.1;Port=5432;Username=postgres" \
 //       [--schedules 300] [--warmup 5] [--seconds 20] [--concurrency 50]
 
+//   dotnet run -c Release --project bench/Orchestrator.Bench -- --pipeline --postgres "…" [--nodes 1000] [--width 50] [--runs 3]
+//       executor overhead of a no-op DAG, next to raw Quartz running the same DAG layer by layer (PipelineBench.cs).
+
+if (args.Contains("--pipeline"))
+{
+    await PipelineBench.RunAsync(args);
+    return;
+}
+
 var settings = BenchSettings.Parse(args);
 Console.WriteLine($"settings: schedules={settings.Schedules} (each every 1 s, so target {settings.Schedules} firings/s), warm-up={settings.Warmup.TotalSeconds} s, " +
                   $"measured={settings.Measured.TotalSeconds} s, thread pool={settings.Concurrency}, store=PostgreSQL clustered (check-in 5 s), execution history on, System.Text.Json");
@@ -204,43 +213,10 @@ internal static class OrchestratorServer
     public static async Task<BenchResult> RunAsync(BenchSettings settings, string action, LocalEndpoint? endpoint)
     {
         var database = await settings.CreateDatabaseAsync("bench_orch");
-        var port = FreePort();
-        var workDir = Directory.CreateTempSubdirectory("orchestrator-bench-").FullName;
-        var info = new ProcessStartInfo("dotnet") { WorkingDirectory = workDir, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { ServerDll(), "--urls", $"http://127.0.0.1:{port}" })
-        {
-            info.ArgumentList.Add(a);
-        }
-
-        info.Environment["Orchestrator__Database__Provider"] = "Postgres";
-        info.Environment["Orchestrator__Database__ConnectionString"] = database;
-        info.Environment["Orchestrator__Database__MigrateOnStart"] = "true";
-        info.Environment["Orchestrator__Scheduler__MaxConcurrency"] = settings.Concurrency.ToString(CultureInfo.InvariantCulture);
-        info.Environment["Orchestrator__Outbound__AllowedHosts__0"] = "127.0.0.1";
-        info.Environment["Logging__LogLevel__Default"] = "Warning";
-        using var server = Process.Start(info)!;
-        var output = new ConcurrentQueue<string>();
-        server.OutputDataReceived += (_, e) => output.Enqueue(e.Data ?? "");
-        server.ErrorDataReceived += (_, e) => output.Enqueue(e.Data ?? "");
-        server.BeginOutputReadLine();
-        server.BeginErrorReadLine();
+        var (server, http, output) = await StartAsync(database, settings.Concurrency);
         try
         {
-            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-            var deadline = Stopwatch.StartNew();
-            while (!await Ready(http))
-            {
-                if (deadline.Elapsed > TimeSpan.FromSeconds(60) || server.HasExited)
-                {
-                    throw new InvalidOperationException("server did not start:\n" + string.Join("\n", output));
-                }
-
-                await Task.Delay(200);
-            }
-
-            var key = output.Select(l => l.Trim()).First(l => l.StartsWith("Admin API key: ", StringComparison.Ordinal))["Admin API key: ".Length..];
-            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
-
+            using var _ = http;
             var start = BenchSettings.AlignedStart(TimeSpan.FromSeconds(3) + TimeSpan.FromMilliseconds(settings.Schedules * 15));
             var windowStart = start + settings.Warmup;
             var windowEnd = windowStart + settings.Measured;
@@ -278,7 +254,53 @@ internal static class OrchestratorServer
         finally
         {
             server.Kill();
+            server.Dispose();
         }
+    }
+
+    /// <summary>Starts the server on <paramref name="database"/> and returns it with an admin-authenticated client.</summary>
+    public static async Task<(Process Server, HttpClient Http, ConcurrentQueue<string> Output)> StartAsync(string database, int concurrency, IReadOnlyDictionary<string, string>? extra = null)
+    {
+        var port = FreePort();
+        var workDir = Directory.CreateTempSubdirectory("orchestrator-bench-").FullName;
+        var info = new ProcessStartInfo("dotnet") { WorkingDirectory = workDir, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { ServerDll(), "--urls", $"http://127.0.0.1:{port}" })
+        {
+            info.ArgumentList.Add(a);
+        }
+
+        info.Environment["Orchestrator__Database__Provider"] = "Postgres";
+        info.Environment["Orchestrator__Database__ConnectionString"] = database;
+        info.Environment["Orchestrator__Database__MigrateOnStart"] = "true";
+        info.Environment["Orchestrator__Scheduler__MaxConcurrency"] = concurrency.ToString(CultureInfo.InvariantCulture);
+        info.Environment["Orchestrator__Outbound__AllowedHosts__0"] = "127.0.0.1";
+        info.Environment["Logging__LogLevel__Default"] = "Warning";
+        foreach (var (name, value) in extra ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
+        }
+
+        var server = Process.Start(info)!;
+        var output = new ConcurrentQueue<string>();
+        server.OutputDataReceived += (_, e) => output.Enqueue(e.Data ?? "");
+        server.ErrorDataReceived += (_, e) => output.Enqueue(e.Data ?? "");
+        server.BeginOutputReadLine();
+        server.BeginErrorReadLine();
+        var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        var deadline = Stopwatch.StartNew();
+        while (!await Ready(http))
+        {
+            if (deadline.Elapsed > TimeSpan.FromSeconds(60) || server.HasExited)
+            {
+                throw new InvalidOperationException("server did not start:\n" + string.Join("\n", output));
+            }
+
+            await Task.Delay(200);
+        }
+
+        var key = output.Select(l => l.Trim()).First(l => l.StartsWith("Admin API key: ", StringComparison.Ordinal))["Admin API key: ".Length..];
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        return (server, http, output);
     }
 
     private static async Task<bool> Ready(HttpClient http)

@@ -13,22 +13,32 @@ using Polly.Timeout;
 namespace Orchestrator.Pipelines;
 
 /// <summary>
-/// Runs a pipeline run to its end. One coordinator loop owns the run's state: it starts a node when every input is
-/// done (up to <c>maxParallelism</c> at once), records each node's state in the database before the node acts and
-/// whenever it changes, feeds outputs to later nodes through templates, and applies the failure policy. Started again
-/// on a run that a dead node left behind, it resumes: succeeded nodes keep their output and are not run again; a node
-/// that was running runs again as its next attempt with the same idempotency key.
+/// Runs a pipeline run to its end. One coordinator loop owns the run's state: a node becomes ready when its last
+/// input is done, up to <c>maxParallelism</c> nodes run at once, every node's state is written before it acts and when
+/// it changes (the writes of one pass go to the database together), outputs feed later nodes through templates, and
+/// the failure policy decides what happens after a failure. Started again on a run a dead node left behind, it
+/// resumes: succeeded nodes keep their output and do not run again; a node that was running runs again as its next
+/// attempt with the same idempotency key.
 /// </summary>
 public sealed partial class PipelineExecutor(
-    IServiceScopeFactory scopes, ActionDispatcher dispatcher, ActionCatalog actions, TimeProvider time, ILogger<PipelineExecutor> logger)
+    IServiceScopeFactory scopes, ActionDispatcher dispatcher, ActionCatalog actions, NodeShutdown shutdown, TimeProvider time, ILogger<PipelineExecutor> logger)
 {
     public const int MaxOutputChars = 64 * 1024;
+
+    /// <summary>A run resumed this many times (each resume follows a crash or an interruption) is failed instead of resumed again.</summary>
+    public const int MaxAttempts = 10;
+
     private static readonly TimeSpan CancelPollInterval = TimeSpan.FromSeconds(1);
 
     private readonly ConcurrentDictionary<Guid, CancellationTokenSource> runningHere = new();
     private readonly ConcurrentDictionary<Guid, bool> cancelRequested = new();
+    private readonly ConcurrentDictionary<Guid, bool> lostClaim = new();
+
+    private sealed class LostClaimException : Exception;
 
     private DateTimeOffset Now => time.GetUtcNow();
+
+    private bool ShuttingDown => shutdown.IsStopping;
 
     /// <summary>Cancels a run executing in this process at once; other nodes see the database flag within a second.</summary>
     public void CancelLocally(Guid runId)
@@ -36,301 +46,476 @@ public sealed partial class PipelineExecutor(
         if (runningHere.TryGetValue(runId, out var cancel))
         {
             cancelRequested[runId] = true;
-            cancel.Cancel();
+            try
+            {
+                cancel.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The run finished in the meantime.
+            }
         }
     }
 
-    public async Task<PipelineRun> RunAsync(Guid runId, string instance, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs (or resumes) a run. With <paramref name="retryFailed"/> a run that ended failed or cancelled is opened
+    /// again: its failed, cancelled and skipped nodes run again, its succeeded nodes do not (a schedule's retry).
+    /// An interrupted run (a node shutting down) is always opened again.
+    /// </summary>
+    public async Task<PipelineRun> RunAsync(Guid runId, string instance, CancellationToken cancellationToken, bool retryFailed = false)
     {
-        PipelineRun run;
-        PipelineDefinition definition;
-        List<NodeRun> nodeRuns;
-        await using (var scope = scopes.CreateAsyncScope())
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>();
+        var run = await db.PipelineRuns.FirstAsync(r => r.Id == runId, cancellationToken);
+        var reopen = run.Status == PipelineRunStatus.Interrupted || (retryFailed && run.Status is PipelineRunStatus.Failed or PipelineRunStatus.Cancelled);
+        if (run.Status is not (PipelineRunStatus.Pending or PipelineRunStatus.Running) && !reopen)
         {
-            var db = scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>();
-            run = await db.PipelineRuns.FirstAsync(r => r.Id == runId, cancellationToken);
-            if (run.Status is not (PipelineRunStatus.Pending or PipelineRunStatus.Running))
-            {
-                return run;
-            }
-
-            definition = PipelineDefinition.FromJson(await db.PipelineVersions.AsNoTracking()
-                .Where(v => v.PipelineId == run.PipelineId && v.Version == run.Version).Select(v => v.Definition).FirstAsync(cancellationToken));
-            nodeRuns = await db.NodeRuns.Where(n => n.PipelineRunId == runId).ToListAsync(cancellationToken);
-            foreach (var node in definition.Nodes.Where(n => nodeRuns.All(r => r.NodeId != n.Id)))
-            {
-                var fresh = new NodeRun { PipelineRunId = runId, NodeId = node.Id, Status = NodeRunStatus.Pending, IdempotencyKey = $"{runId:N}.{node.Id}" };
-                db.NodeRuns.Add(fresh);
-                nodeRuns.Add(fresh);
-            }
-
-            if (run.CancelRequested)
-            {
-                run.Status = PipelineRunStatus.Cancelled;
-                run.FinishedAt = time.GetUtcNow();
-                run.Error = "cancelled before it started";
-                await db.SaveChangesAsync(cancellationToken);
-                return run;
-            }
-
-            run.Status = PipelineRunStatus.Running;
-            run.Attempt += 1;
-            run.StartedAt ??= time.GetUtcNow();
-            run.Node = instance;
-            await db.SaveChangesAsync(cancellationToken);
+            return run;
         }
+
+        var definition = PipelineDefinition.FromJson(await db.PipelineVersions.AsNoTracking()
+            .Where(v => v.PipelineId == run.PipelineId && v.Version == run.Version).Select(v => v.Definition).FirstAsync(cancellationToken));
+        var nodeRuns = (await db.NodeRuns.Where(n => n.PipelineRunId == runId).ToListAsync(cancellationToken)).ToDictionary(n => n.NodeId, StringComparer.Ordinal);
+        foreach (var node in definition.Nodes.Where(n => !nodeRuns.ContainsKey(n.Id)))
+        {
+            var fresh = new NodeRun { PipelineRunId = runId, NodeId = node.Id, Status = NodeRunStatus.Pending, IdempotencyKey = $"{runId:N}.{node.Id}" };
+            db.NodeRuns.Add(fresh);
+            nodeRuns[node.Id] = fresh;
+        }
+
+        if (reopen)
+        {
+            foreach (var nodeRun in nodeRuns.Values.Where(n => n.Status is NodeRunStatus.Cancelled or NodeRunStatus.Skipped || (retryFailed && n.Status == NodeRunStatus.Failed)))
+            {
+                nodeRun.Status = NodeRunStatus.Pending;
+                nodeRun.Error = null;
+                nodeRun.FinishedAt = null;
+            }
+
+            run.FinishedAt = null;
+            run.Error = null;
+        }
+
+        if (run.CancelRequested || run.Attempt >= MaxAttempts)
+        {
+            var reason = run.CancelRequested ? "cancelled before it started" : $"resumed {run.Attempt} times without finishing; not resumed again";
+            run.Status = run.CancelRequested ? PipelineRunStatus.Cancelled : PipelineRunStatus.Failed;
+            run.FinishedAt = Now;
+            run.Error = reason;
+            foreach (var nodeRun in nodeRuns.Values.Where(n => n.Status is NodeRunStatus.Pending or NodeRunStatus.Running))
+            {
+                nodeRun.Error = reason;
+                nodeRun.FinishedAt = Now;
+                nodeRun.Status = nodeRun.Status == NodeRunStatus.Running ? NodeRunStatus.Cancelled : NodeRunStatus.Skipped;
+            }
+
+            await db.SaveChangesAsync(cancellationToken);
+            return run;
+        }
+
+        await db.SaveChangesAsync(cancellationToken);
+
+        // Claim the run: one executor per attempt, by a conditional update. Of two executors for the same run (a
+        // recovery while the first is alive but cut off), the later claim wins; the earlier one notices within a second
+        // and stops writing.
+        var seen = run.Attempt;
+        var startedAt = run.StartedAt ?? Now;
+        if (await db.PipelineRuns.Where(r => r.Id == runId && r.Attempt == seen).ExecuteUpdateAsync(s => s
+                .SetProperty(r => r.Attempt, seen + 1).SetProperty(r => r.Status, PipelineRunStatus.Running)
+                .SetProperty(r => r.Node, instance).SetProperty(r => r.StartedAt, startedAt), cancellationToken) == 0)
+        {
+            return run;
+        }
+
+        // From here the run's row is written only by fenced updates (WHERE attempt = ours), never through tracking.
+        db.Entry(run).State = EntityState.Detached;
+        run.Attempt = seen + 1;
+        run.Status = PipelineRunStatus.Running;
+        run.Node = instance;
+        run.StartedAt = startedAt;
 
         if (run.Attempt > 1)
         {
-            var succeeded = nodeRuns.Count(n => n.Status == NodeRunStatus.Succeeded);
+            var succeeded = nodeRuns.Values.Count(n => n.Status == NodeRunStatus.Succeeded);
             LogResuming(logger, run.Id, run.Attempt, succeeded);
         }
 
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         runningHere[runId] = cancel;
         using var stopWatching = new CancellationTokenSource();
-        var watcher = WatchForCancelAsync(runId, cancel, stopWatching.Token);
+        var watcher = WatchAsync(runId, run.Attempt, cancel, stopWatching.Token);
+        var coordinator = new Coordinator(this, db, run, definition, nodeRuns, instance, cancel);
         try
         {
-            var coordinator = new Coordinator(this, run, definition, nodeRuns, instance, cancel);
             var (status, error) = await coordinator.RunAsync(cancellationToken);
+            var finishedAt = status == PipelineRunStatus.Interrupted ? (DateTimeOffset?)null : Now;
+            var mine = run.Attempt;
+            await db.PipelineRuns.Where(r => r.Id == runId && r.Attempt == mine).ExecuteUpdateAsync(s => s
+                .SetProperty(r => r.Status, status).SetProperty(r => r.Error, error).SetProperty(r => r.FinishedAt, finishedAt), CancellationToken.None);
             run.Status = status;
             run.Error = error;
-            run.FinishedAt = time.GetUtcNow();
-            await UpdateRunAsync(run.Id, status, error, run.FinishedAt.Value);
+            run.FinishedAt = finishedAt;
+            return run;
+        }
+        catch (LostClaimException)
+        {
+            // Another executor owns the run now; it writes from here on.
+            run.Status = PipelineRunStatus.Running;
+            return run;
+        }
+        catch (Exception ex) when (ex is not LostClaimException && (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested))
+        {
+            // A database outage or a bug: the run must not stay 'running' with nobody executing it.
+            LogRunCrashed(logger, run.Id, ex);
+            await coordinator.AbandonAsync();
+            await MarkFailedAsync(run.Id, $"executor error: {ex.GetType().Name}: {ex.Message}");
+            run.Status = PipelineRunStatus.Failed;
             return run;
         }
         finally
         {
             runningHere.TryRemove(runId, out _);
             cancelRequested.TryRemove(runId, out _);
+            lostClaim.TryRemove(runId, out _);
             await stopWatching.CancelAsync();
             await watcher;
         }
     }
 
-    /// <summary>A cancel requested through another node reaches this one through the run's row.</summary>
-    private async Task WatchForCancelAsync(Guid runId, CancellationTokenSource cancel, CancellationToken stop)
+    /// <summary>
+    /// Every second: a cancel asked for through another node reaches this one through the run's row, and an executor
+    /// whose claim was taken over (its attempt is no longer the run's) stops.
+    /// </summary>
+    private async Task WatchAsync(Guid runId, int attempt, CancellationTokenSource cancel, CancellationToken stop)
     {
-        try
+        while (!stop.IsCancellationRequested && !cancel.IsCancellationRequested)
         {
-            while (!stop.IsCancellationRequested && !cancel.IsCancellationRequested)
+            try
             {
                 await Task.Delay(CancelPollInterval, time, stop);
                 await using var scope = scopes.CreateAsyncScope();
                 var db = scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>();
-                if (await db.PipelineRuns.AnyAsync(r => r.Id == runId && r.CancelRequested, stop))
+                var row = await db.PipelineRuns.AsNoTracking().Where(r => r.Id == runId).Select(r => new { r.CancelRequested, r.Attempt }).FirstAsync(stop);
+                if (row.Attempt != attempt)
+                {
+                    lostClaim[runId] = true;
+                    await cancel.CancelAsync();
+                }
+                else if (row.CancelRequested)
                 {
                     cancelRequested[runId] = true;
                     await cancel.CancelAsync();
                 }
             }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (Exception ex) when (ex is DbException or InvalidOperationException)
+            {
+                // A missed poll only delays a remote cancel; keep watching.
+                LogWatcherFailed(logger, runId, ex);
+            }
         }
-        catch (OperationCanceledException)
+    }
+
+    private async Task MarkFailedAsync(Guid runId, string error)
+    {
+        try
         {
+            await using var scope = scopes.CreateAsyncScope();
+            var db = scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>();
+            var now = Now;
+            await db.NodeRuns.Where(n => n.PipelineRunId == runId && (n.Status == NodeRunStatus.Running || n.Status == NodeRunStatus.Pending))
+                .ExecuteUpdateAsync(s => s.SetProperty(n => n.Status, NodeRunStatus.Skipped).SetProperty(n => n.Error, error).SetProperty(n => n.FinishedAt, now));
+            await db.PipelineRuns.Where(r => r.Id == runId)
+                .ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, PipelineRunStatus.Failed).SetProperty(r => r.Error, error).SetProperty(r => r.FinishedAt, now));
         }
         catch (Exception ex) when (ex is DbException or InvalidOperationException)
         {
-            // Losing the watcher only delays a remote cancel; the run itself goes on.
-            LogWatcherFailed(logger, runId, ex);
+            // The database is gone: the run stays 'running' and is resumed when its job is recovered.
+            LogRunCrashed(logger, runId, ex);
         }
     }
 
-    private async Task UpdateRunAsync(Guid runId, PipelineRunStatus status, string? error, DateTimeOffset finishedAt)
+    /// <summary>A retry attempt starting, written by the node's task itself (its own context), so the attempt count is right if this node dies now.</summary>
+    private async Task RecordAttemptAsync(Guid runId, string nodeId, int attempt)
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>();
-        await db.PipelineRuns.Where(r => r.Id == runId).ExecuteUpdateAsync(s => s
-            .SetProperty(r => r.Status, status).SetProperty(r => r.Error, error).SetProperty(r => r.FinishedAt, finishedAt), CancellationToken.None);
+        await db.NodeRuns.Where(n => n.PipelineRunId == runId && n.NodeId == nodeId).ExecuteUpdateAsync(s => s.SetProperty(n => n.Attempts, attempt));
     }
 
-    /// <summary>Writes one node's state change; every write is its own statement, so node tasks may call it concurrently.</summary>
-    private async Task UpdateNodeAsync(Guid runId, string nodeId, NodeRunStatus status, int attempts, DateTimeOffset? startedAt, DateTimeOffset? finishedAt,
-        string? output, string? error, string? instance)
-    {
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>();
-        await db.NodeRuns.Where(n => n.PipelineRunId == runId && n.NodeId == nodeId).ExecuteUpdateAsync(s =>
-        {
-            s.SetProperty(n => n.Status, status).SetProperty(n => n.Attempts, attempts);
-            if (startedAt is not null)
-            {
-                s.SetProperty(n => n.StartedAt, startedAt).SetProperty(n => n.Node, instance);
-            }
+    private sealed record NodeResult(string NodeId, NodeRunStatus Status, JsonNode? Output, string? Error, int Attempts, Guid? ChildRunId = null);
 
-            if (finishedAt is not null)
-            {
-                s.SetProperty(n => n.FinishedAt, finishedAt).SetProperty(n => n.Output, output).SetProperty(n => n.Error, error);
-            }
-        }, CancellationToken.None);
-    }
-
-    private sealed record NodeResult(string NodeId, NodeRunStatus Status, JsonNode? Output, string? Error, int Attempts);
-
-    /// <summary>The state of one run while it executes; only its loop touches it, node tasks report back through their results.</summary>
+    /// <summary>The state of one run while it executes; only its loop touches it (and its context); node tasks report back through their results.</summary>
     private sealed class Coordinator
     {
         private readonly PipelineExecutor executor;
+        private readonly OrchestratorDbContext db;
         private readonly PipelineRun run;
         private readonly PipelineDefinition definition;
+        private readonly Dictionary<string, NodeRun> rows;
         private readonly string instance;
         private readonly CancellationTokenSource cancel;
-        private readonly Dictionary<string, NodeRunStatus> status = new(StringComparer.Ordinal);
-        private readonly Dictionary<string, int> attempts = new(StringComparer.Ordinal);
-        private readonly Dictionary<string, string> keys = new(StringComparer.Ordinal);
-        private readonly Dictionary<string, bool> branch = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, NodeDefinition> nodes;
         private readonly Dictionary<string, List<EdgeDefinition>> incoming;
+        private readonly Dictionary<string, List<EdgeDefinition>> outgoing;
+        private readonly Dictionary<string, int> inputsLeft = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, bool> branch = new(StringComparer.Ordinal);
+        private readonly HashSet<string> failedUpstream = new(StringComparer.Ordinal);
+        private readonly Queue<string> ready = new();
+        private readonly Dictionary<Task<NodeResult>, string> running = [];
+        private readonly CancellationTokenSource siblings;
         private readonly JsonObject context;
         private readonly JsonObject nodesContext = [];
 
-        public Coordinator(PipelineExecutor executor, PipelineRun run, PipelineDefinition definition, List<NodeRun> nodeRuns, string instance, CancellationTokenSource cancel)
+        public Coordinator(PipelineExecutor executor, OrchestratorDbContext db, PipelineRun run, PipelineDefinition definition, Dictionary<string, NodeRun> rows,
+            string instance, CancellationTokenSource cancel)
         {
             this.executor = executor;
+            this.db = db;
             this.run = run;
             this.definition = definition;
+            this.rows = rows;
             this.instance = instance;
             this.cancel = cancel;
-            incoming = definition.Nodes.ToDictionary(n => n.Id, n => definition.Edges.Where(e => e.To == n.Id).ToList(), StringComparer.Ordinal);
+            siblings = CancellationTokenSource.CreateLinkedTokenSource(cancel.Token);
+            nodes = definition.Nodes.ToDictionary(n => n.Id, StringComparer.Ordinal);
+            incoming = nodes.Keys.ToDictionary(id => id, _ => new List<EdgeDefinition>(), StringComparer.Ordinal);
+            outgoing = nodes.Keys.ToDictionary(id => id, _ => new List<EdgeDefinition>(), StringComparer.Ordinal);
+            foreach (var edge in definition.Edges)
+            {
+                incoming[edge.To].Add(edge);
+                outgoing[edge.From].Add(edge);
+            }
+
             context = new JsonObject
             {
                 ["inputs"] = JsonNode.Parse(run.Inputs),
                 ["run"] = new JsonObject { ["id"] = run.Id.ToString(), ["pipelineId"] = run.PipelineId, ["version"] = run.Version, ["project"] = run.ProjectId },
                 ["nodes"] = nodesContext,
             };
-            foreach (var nodeRun in nodeRuns)
+            foreach (var row in rows.Values)
             {
-                // A node that was running when its executor died runs again, as its next attempt.
-                status[nodeRun.NodeId] = nodeRun.Status == NodeRunStatus.Running ? NodeRunStatus.Pending : nodeRun.Status;
-                attempts[nodeRun.NodeId] = nodeRun.Attempts;
-                keys[nodeRun.NodeId] = nodeRun.IdempotencyKey;
-                if (nodeRun.Status is NodeRunStatus.Succeeded or NodeRunStatus.Skipped or NodeRunStatus.Failed or NodeRunStatus.Cancelled)
+                if (row.Status == NodeRunStatus.Running)
                 {
-                    Record(nodeRun.NodeId, nodeRun.Status, nodeRun.Output is null ? null : JsonNode.Parse(nodeRun.Output));
+                    // Running when its executor died: it runs again, as its next attempt.
+                    row.Status = NodeRunStatus.Pending;
+                }
+                else if (IsDone(row.Status))
+                {
+                    Record(row.NodeId, row.Status, row.Output is null ? null : JsonNode.Parse(row.Output));
+                    if (row.Status is NodeRunStatus.Failed or NodeRunStatus.Cancelled
+                        || (row.Status == NodeRunStatus.Skipped && row.Error?.StartsWith(UpstreamFailed, StringComparison.Ordinal) == true))
+                    {
+                        failedUpstream.Add(row.NodeId);
+                    }
+                }
+            }
+
+            // Nodes are stored in topological order, so the ready queue starts in that order too.
+            foreach (var node in definition.Nodes)
+            {
+                inputsLeft[node.Id] = incoming[node.Id].Count(e => !IsDone(rows[e.From].Status));
+                if (rows[node.Id].Status == NodeRunStatus.Pending && inputsLeft[node.Id] == 0)
+                {
+                    ready.Enqueue(node.Id);
                 }
             }
         }
 
+        private const string UpstreamFailed = "upstream node";
+
+        private string? stopReason;
+
         public async Task<(PipelineRunStatus Status, string? Error)> RunAsync(CancellationToken hostToken)
         {
-            using var siblings = CancellationTokenSource.CreateLinkedTokenSource(cancel.Token);
-            var running = new Dictionary<Task<NodeResult>, string>();
-            string? stopReason = null;
             while (true)
             {
-                foreach (var node in definition.Nodes)
+                var starting = new List<NodeDefinition>();
+                while (ready.TryPeek(out var id))
                 {
-                    if (status[node.Id] != NodeRunStatus.Pending || running.ContainsValue(node.Id)
-                        || incoming[node.Id].Any(e => !IsDone(status[e.From])))
+                    var node = nodes[id];
+                    if (SkipReason(id) is { } reason)
                     {
-                        continue;
-                    }
-
-                    var skip = cancel.IsCancellationRequested ? "the run was cancelled"
-                        : stopReason is not null ? $"the run stopped: {stopReason}"
-                        : incoming[node.Id].FirstOrDefault(e => status[e.From] is NodeRunStatus.Failed or NodeRunStatus.Cancelled) is { } failed ? $"upstream node '{failed.From}' did not succeed"
-                        : incoming[node.Id].Count > 0 && !incoming[node.Id].Any(IsActive) ? "no incoming branch was taken"
-                        : null;
-                    if (skip is not null)
-                    {
-                        await FinishAsync(new NodeResult(node.Id, NodeRunStatus.Skipped, null, skip, attempts[node.Id]));
-                        continue;
-                    }
-
-                    if (running.Count >= definition.MaxParallelism)
-                    {
+                        ready.Dequeue();
+                        Finish(new NodeResult(id, NodeRunStatus.Skipped, null, reason, rows[id].Attempts));
                         continue;
                     }
 
                     if (node.Type == NodeDefinition.Condition)
                     {
-                        await FinishAsync(Evaluate(node));
+                        ready.Dequeue();
+                        Finish(Evaluate(node));
                         continue;
                     }
 
-                    attempts[node.Id] += 1;
-                    status[node.Id] = NodeRunStatus.Running;
-                    // Recorded before the node acts: whoever resumes this run knows the node may have had an effect.
-                    await executor.UpdateNodeAsync(run.Id, node.Id, NodeRunStatus.Running, attempts[node.Id], executor.Now, null, null, null, instance);
-                    running[StartNode(node, siblings.Token)] = node.Id;
+                    if (running.Count + starting.Count >= definition.MaxParallelism)
+                    {
+                        break;
+                    }
+
+                    ready.Dequeue();
+                    var row = rows[id];
+                    row.Status = NodeRunStatus.Running;
+                    row.Attempts += 1;
+                    row.StartedAt = executor.Now;
+                    row.Node = instance;
+                    starting.Add(node);
                 }
 
-                if (running.Count == 0)
+                // One write for the pass: the nodes about to start are recorded before they act, with the pass's finishes.
+                if (executor.lostClaim.ContainsKey(run.Id))
+                {
+                    await AbandonAsync();
+                    throw new LostClaimException();
+                }
+
+                await db.SaveChangesAsync(CancellationToken.None);
+                foreach (var node in starting)
+                {
+                    running[Start(node)] = node.Id;
+                }
+
+                if (running.Count == 0 && ready.Count == 0)
                 {
                     break;
                 }
 
-                var done = await Task.WhenAny(running.Keys);
-                running.Remove(done);
-                var result = await done;
-                await FinishAsync(result);
-                if (result.Status == NodeRunStatus.Failed && definition.FailurePolicy == PipelineDefinition.Stop && stopReason is null)
+                await Task.WhenAny(running.Keys);
+                foreach (var done in running.Keys.Where(t => t.IsCompleted).ToList())
                 {
-                    // Stop: running siblings are cancelled, nothing new starts.
-                    stopReason = $"node '{result.NodeId}' failed";
-                    await siblings.CancelAsync();
+                    running.Remove(done);
+                    Finish(await done);
                 }
             }
 
-            var failedNodes = status.Where(s => s.Value == NodeRunStatus.Failed).Select(s => s.Key).ToList();
+            var failed = rows.Values.Where(r => r.Status == NodeRunStatus.Failed).Select(r => r.NodeId).ToList();
             if (cancel.IsCancellationRequested)
             {
-                // Asked for (API, another node) is a cancel; the host's token alone (shutdown, a job interrupt) is an interruption.
-                return executor.cancelRequested.ContainsKey(run.Id) || !hostToken.IsCancellationRequested
+                // Asked for (the API, another node, a parent) is a cancel; a node shutting down is an interruption, resumed later.
+                return executor.cancelRequested.GetValueOrDefault(run.Id) || !hostToken.IsCancellationRequested || !executor.ShuttingDown
                     ? (PipelineRunStatus.Cancelled, "cancelled")
-                    : (PipelineRunStatus.Interrupted, "interrupted");
+                    : (PipelineRunStatus.Interrupted, "interrupted by a node shutting down; it resumes when its job runs again");
             }
 
-            return failedNodes.Count == 0
+            return failed.Count == 0
                 ? (PipelineRunStatus.Succeeded, null)
-                : (PipelineRunStatus.Failed, $"node{(failedNodes.Count > 1 ? "s" : "")} {string.Join(", ", failedNodes.Select(n => $"'{n}'"))} failed");
+                : (PipelineRunStatus.Failed, $"node{(failed.Count > 1 ? "s" : "")} {string.Join(", ", failed.Take(20).Select(n => $"'{n}'"))} failed");
+        }
+
+        /// <summary>After an unexpected error: stop what runs and wait for it, so no task outlives the run.</summary>
+        public async Task AbandonAsync()
+        {
+            await siblings.CancelAsync();
+            try
+            {
+                await Task.WhenAll(running.Keys).WaitAsync(TimeSpan.FromSeconds(30));
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // Their results no longer matter.
+            }
+        }
+
+        private string? SkipReason(string id)
+        {
+            if (cancel.IsCancellationRequested)
+            {
+                return "the run was cancelled";
+            }
+
+            if (stopReason is not null)
+            {
+                return $"the run stopped: {stopReason}";
+            }
+
+            if (incoming[id].FirstOrDefault(e => failedUpstream.Contains(e.From)) is { } failed)
+            {
+                // Passed on down the graph: under 'continue' nothing downstream of a failure runs, even if another input succeeded.
+                failedUpstream.Add(id);
+                return $"{UpstreamFailed} '{failed.From}' did not succeed";
+            }
+
+            return incoming[id].Count > 0 && !incoming[id].Any(IsActive) ? "no incoming branch was taken" : null;
         }
 
         private static bool IsDone(NodeRunStatus s) => s is NodeRunStatus.Succeeded or NodeRunStatus.Failed or NodeRunStatus.Skipped or NodeRunStatus.Cancelled;
 
         private bool IsActive(EdgeDefinition edge) =>
-            status[edge.From] == NodeRunStatus.Succeeded && (edge.When is not { } when || (branch.TryGetValue(edge.From, out var taken) && taken == when));
+            rows[edge.From].Status == NodeRunStatus.Succeeded && (edge.When is not { } when || (branch.TryGetValue(edge.From, out var taken) && taken == when));
 
         private NodeResult Evaluate(NodeDefinition node)
         {
-            attempts[node.Id] += 1;
+            var attempt = rows[node.Id].Attempts + 1;
+            rows[node.Id].StartedAt = executor.Now;
             try
             {
                 var result = Condition.Parse(node.Expression!).IsTrue(context);
-                return new NodeResult(node.Id, NodeRunStatus.Succeeded, new JsonObject { ["result"] = result }, null, attempts[node.Id]);
+                return new NodeResult(node.Id, NodeRunStatus.Succeeded, new JsonObject { ["result"] = result }, null, attempt);
             }
             catch (ExpressionException ex)
             {
-                return new NodeResult(node.Id, NodeRunStatus.Failed, null, ex.Message, attempts[node.Id]);
+                return new NodeResult(node.Id, NodeRunStatus.Failed, null, ex.Message, attempt);
             }
         }
 
-        private async Task FinishAsync(NodeResult result)
+        /// <summary>Applies a node's result to its row (written with the next pass), its output to the context, and readies what it unblocks.</summary>
+        private void Finish(NodeResult result)
         {
+            var row = rows[result.NodeId];
             var output = result.Output is null ? null : Truncate(result.Output.ToJsonString());
-            await executor.UpdateNodeAsync(run.Id, result.NodeId, result.Status, result.Attempts,
-                status[result.NodeId] == NodeRunStatus.Running ? null : executor.Now, executor.Now, output, result.Error, instance);
-            status[result.NodeId] = result.Status;
-            attempts[result.NodeId] = result.Attempts;
+            row.Status = result.Status;
+            row.Attempts = Math.Max(row.Attempts, result.Attempts);
+            row.FinishedAt = executor.Now;
+            row.Output = output;
+            row.Error = result.Error;
+            row.ChildRunId = result.ChildRunId ?? row.ChildRunId;
+            if (result.Status != NodeRunStatus.Skipped)
+            {
+                row.Node = instance;
+            }
+
             // Outputs are read back from their JSON text, so later templates and conditions see plain JSON values.
             Record(result.NodeId, result.Status, output is null ? null : JsonNode.Parse(output));
+            if (result.Status is NodeRunStatus.Failed or NodeRunStatus.Cancelled)
+            {
+                failedUpstream.Add(result.NodeId);
+            }
+
+            if (result.Status == NodeRunStatus.Failed && definition.FailurePolicy == PipelineDefinition.Stop && stopReason is null)
+            {
+                // Stop: running siblings are cancelled, nothing new starts.
+                stopReason = $"node '{result.NodeId}' failed";
+                siblings.Cancel();
+            }
+
+            foreach (var edge in outgoing[result.NodeId])
+            {
+                if (--inputsLeft[edge.To] == 0 && rows[edge.To].Status == NodeRunStatus.Pending)
+                {
+                    ready.Enqueue(edge.To);
+                }
+            }
         }
 
-        private void Record(string nodeId, NodeRunStatus nodeStatus, JsonNode? output)
+        private void Record(string nodeId, NodeRunStatus status, JsonNode? output)
         {
-            if (output is JsonObject { } o && o.TryGetPropertyValue("result", out var r) && r is JsonValue v && v.GetValueKind() is JsonValueKind.True or JsonValueKind.False
-                && definition.Nodes.Any(n => n.Id == nodeId && n.Type == NodeDefinition.Condition))
+            if (nodes[nodeId].Type == NodeDefinition.Condition && output is JsonObject o && o["result"] is JsonValue v && v.GetValueKind() is JsonValueKind.True or JsonValueKind.False)
             {
                 branch[nodeId] = v.GetValue<bool>();
             }
 
-            nodesContext[nodeId] = new JsonObject { ["status"] = nodeStatus.ToString().ToLowerInvariant(), ["output"] = output };
+            nodesContext[nodeId] = new JsonObject { ["status"] = status.ToString().ToLowerInvariant(), ["output"] = output };
         }
 
         private static string Truncate(string json) =>
             json.Length <= MaxOutputChars ? json : new JsonObject { ["truncated"] = true, ["preview"] = json[..MaxOutputChars] }.ToJsonString();
 
-        private Task<NodeResult> StartNode(NodeDefinition node, CancellationToken token)
+        private Task<NodeResult> Start(NodeDefinition node)
         {
+            var attempt = rows[node.Id].Attempts;
             // Templates are filled here, on the coordinator, from the outputs known now; the task gets plain values.
             JsonElement config;
             try
@@ -340,14 +525,14 @@ public sealed partial class PipelineExecutor(
             }
             catch (ExpressionException ex)
             {
-                return Task.FromResult(new NodeResult(node.Id, NodeRunStatus.Failed, null, ex.Message, attempts[node.Id]));
+                return Task.FromResult(new NodeResult(node.Id, NodeRunStatus.Failed, null, ex.Message, attempt));
             }
 
-            var firstAttempt = attempts[node.Id];
-            var key = keys[node.Id];
+            var key = rows[node.Id].IdempotencyKey;
+            var token = siblings.Token;
             return Task.Run(() => node.Type == NodeDefinition.SubPipeline
-                ? executor.RunChildAsync(run, node, config, instance, firstAttempt, token)
-                : executor.RunActionAsync(run, node, config, key, firstAttempt, token), CancellationToken.None);
+                ? executor.RunChildAsync(run, node, config, instance, attempt, token)
+                : executor.RunActionAsync(run, node, config, key, attempt, token), CancellationToken.None);
         }
     }
 
@@ -358,7 +543,7 @@ public sealed partial class PipelineExecutor(
         {
             await using var scope = scopes.CreateAsyncScope();
             actions.TryGet(node.ActionType!, out var action);
-            // The filled-in config is checked like a schedule's (schema, address policy) before anything is sent.
+            // The filled-in config is checked like a schedule's (schema, address policy, tool arguments) before anything is sent.
             var errors = new FieldErrors();
             await action!.ValidateAsync(config, "config", errors, token, run.ProjectId);
             if (errors.Any)
@@ -378,6 +563,11 @@ public sealed partial class PipelineExecutor(
                 {
                     return new ActionOutcome(false, ex.Result ?? [], ex.Message);
                 }
+                catch (OperationCanceledException ex) when (!ct.IsCancellationRequested)
+                {
+                    // The action's own time limit (e.g. call_api's timeoutSeconds while reading the body): a failed attempt.
+                    return new ActionOutcome(false, [], $"the action gave up: {ex.Message}");
+                }
             }, token);
             return new NodeResult(node.Id, outcome.Succeeded ? NodeRunStatus.Succeeded : NodeRunStatus.Failed, Shape(outcome.Result), outcome.Error, attempt);
         }
@@ -389,7 +579,7 @@ public sealed partial class PipelineExecutor(
         {
             return new NodeResult(node.Id, NodeRunStatus.Failed, null, $"timed out after {node.TimeoutSeconds} s (attempt {attempt})", attempt);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex)
         {
             LogNodeCrashed(logger, run.Id, node.Id, ex);
             return new NodeResult(node.Id, NodeRunStatus.Failed, null, $"unexpected {ex.GetType().Name}: {ex.Message}", attempt);
@@ -410,11 +600,7 @@ public sealed partial class PipelineExecutor(
                 MaxDelay = TimeSpan.FromSeconds(Math.Max(retry.MaxDelaySeconds, retry.InitialDelaySeconds)),
                 UseJitter = true,
                 ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is TimeoutRejectedException || args.Outcome.Result is { Succeeded: false }),
-                OnRetry = async _ =>
-                {
-                    var attempt = nextAttempt();
-                    await UpdateNodeAsync(runId, node.Id, NodeRunStatus.Running, attempt, time.GetUtcNow(), null, null, null, null);
-                },
+                OnRetry = async _ => await RecordAttemptAsync(runId, node.Id, nextAttempt()),
             });
         }
 
@@ -451,29 +637,25 @@ public sealed partial class PipelineExecutor(
 
     private async Task<NodeResult> RunChildAsync(PipelineRun parent, NodeDefinition node, JsonElement inputs, string instance, int attempt, CancellationToken token)
     {
+        Guid? childId = null;
         try
         {
-            Guid childId;
             await using (var scope = scopes.CreateAsyncScope())
             {
                 var db = scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>();
                 // A resumed parent finds the child it started before, and the child resumes in turn.
-                var existing = await db.PipelineRuns.Where(r => r.ParentRunId == parent.Id && r.ParentNodeId == node.Id).Select(r => (Guid?)r.Id).FirstOrDefaultAsync(token);
-                if (existing is { } id)
-                {
-                    childId = id;
-                }
-                else
+                childId = await db.PipelineRuns.Where(r => r.ParentRunId == parent.Id && r.ParentNodeId == node.Id).Select(r => (Guid?)r.Id).FirstOrDefaultAsync(token);
+                if (childId is null)
                 {
                     var pipeline = await db.Pipelines.AsNoTracking().FirstOrDefaultAsync(p => p.Id == node.Pipeline, token);
-                    if (pipeline is null)
+                    if (pipeline is null || pipeline.ProjectId != parent.ProjectId)
                     {
-                        return new NodeResult(node.Id, NodeRunStatus.Failed, null, $"sub-pipeline '{node.Pipeline}' no longer exists", attempt);
+                        return new NodeResult(node.Id, NodeRunStatus.Failed, null, $"sub-pipeline '{node.Pipeline}' no longer exists in project '{parent.ProjectId}'", attempt);
                     }
 
                     var child = new PipelineRun
                     {
-                        Id = Guid.CreateVersion7(time.GetUtcNow()),
+                        Id = Guid.CreateVersion7(Now),
                         PipelineId = pipeline.Id,
                         Version = pipeline.Version,
                         ProjectId = pipeline.ProjectId,
@@ -482,7 +664,7 @@ public sealed partial class PipelineExecutor(
                         ParentRunId = parent.Id,
                         ParentNodeId = node.Id,
                         Inputs = inputs.GetRawText(),
-                        CreatedAt = time.GetUtcNow(),
+                        CreatedAt = Now,
                     };
                     db.PipelineRuns.Add(child);
                     await db.SaveChangesAsync(token);
@@ -490,24 +672,46 @@ public sealed partial class PipelineExecutor(
                 }
             }
 
-            var finished = await RunAsync(childId, instance, token);
+            using var limit = CancellationTokenSource.CreateLinkedTokenSource(token);
+            if (node.TimeoutSeconds is { } seconds)
+            {
+                limit.CancelAfter(TimeSpan.FromSeconds(seconds));
+            }
+
+            // A retried parent node opens a failed child again: its succeeded nodes are kept.
+            var finished = await RunAsync(childId.Value, instance, limit.Token, retryFailed: true);
             var output = new JsonObject { ["runId"] = childId.ToString(), ["status"] = finished.Status.ToString().ToLowerInvariant() };
-            return finished.Status == PipelineRunStatus.Succeeded
-                ? new NodeResult(node.Id, NodeRunStatus.Succeeded, output, null, attempt)
-                : new NodeResult(node.Id, token.IsCancellationRequested ? NodeRunStatus.Cancelled : NodeRunStatus.Failed, output, $"sub-pipeline run {childId} {output["status"]}: {finished.Error}", attempt);
+            if (finished.Status == PipelineRunStatus.Succeeded)
+            {
+                return new NodeResult(node.Id, NodeRunStatus.Succeeded, output, null, attempt, childId);
+            }
+
+            var status = token.IsCancellationRequested ? NodeRunStatus.Cancelled : NodeRunStatus.Failed;
+            var error = limit.IsCancellationRequested && !token.IsCancellationRequested
+                ? $"sub-pipeline run {childId} timed out after {node.TimeoutSeconds} s"
+                : $"sub-pipeline run {childId} {output["status"]}: {finished.Error}";
+            return new NodeResult(node.Id, status, output, error, attempt, childId);
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
-            return new NodeResult(node.Id, NodeRunStatus.Cancelled, null, "cancelled", attempt);
+            return new NodeResult(node.Id, NodeRunStatus.Cancelled, null, "cancelled", attempt, childId);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogNodeCrashed(logger, parent.Id, node.Id, ex);
+            return new NodeResult(node.Id, NodeRunStatus.Failed, null, $"unexpected {ex.GetType().Name}: {ex.Message}", attempt, childId);
         }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Resuming pipeline run {RunId} as attempt {Attempt}; {Succeeded} node(s) already succeeded and will not run again")]
     private static partial void LogResuming(ILogger logger, Guid runId, int attempt, int succeeded);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Cancel watcher for pipeline run {RunId} stopped")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Cancel watcher for pipeline run {RunId} missed a poll")]
     private static partial void LogWatcherFailed(ILogger logger, Guid runId, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Pipeline run {RunId} node {NodeId} failed unexpectedly")]
     private static partial void LogNodeCrashed(ILogger logger, Guid runId, string nodeId, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Pipeline run {RunId} stopped on an executor error")]
+    private static partial void LogRunCrashed(ILogger logger, Guid runId, Exception exception);
 }

@@ -13,7 +13,7 @@ namespace Orchestrator.Pipelines;
 /// run id in the job's own data: if the node running it dies, another node's Quartz recovers the job after the
 /// check-in timeout and the executor resumes the run.
 /// </summary>
-public sealed class PipelineRunJob(PipelineExecutor executor) : IJob
+public sealed class PipelineRunJob(PipelineExecutor executor, TimeProvider time) : IJob
 {
     public const string Group = "_pipeline-runs";
     public const string RunIdKey = "pipelineRunId";
@@ -23,6 +23,14 @@ public sealed class PipelineRunJob(PipelineExecutor executor) : IJob
         var runId = Guid.Parse(context.MergedJobDataMap.GetString(RunIdKey)!);
         var run = await executor.RunAsync(runId, context.Scheduler.SchedulerInstanceId, cancellationToken);
         context.Result = run.Status.ToString();
+        if (run.Status == PipelineRunStatus.Interrupted)
+        {
+            // This node is shutting down: hand the run back to the cluster, so another node (or this one after its
+            // restart) resumes it instead of leaving it interrupted for good.
+            var resume = TriggerBuilder.Create().ForJob(context.JobDetail.Key)
+                .WithIdentity($"resume-{runId:N}-{run.Attempt}", Group).StartAt(time.GetUtcNow().AddSeconds(1)).Build();
+            await context.Scheduler.ScheduleJob(resume, new ScheduleJobOptions(), CancellationToken.None);
+        }
     }
 
     /// <summary>Hands a pending run to the cluster: whichever node acquires the trigger runs it.</summary>
@@ -93,7 +101,8 @@ public sealed class ExecutePipelineJob(OrchestratorDbContext db, PipelineExecuto
         var runId = await db.PipelineRuns.Where(r => r.LedgerRunId == invocation.RunId).Select(r => (Guid?)r.Id).FirstOrDefaultAsync(cancellationToken)
             ?? await CreateRunAsync(invocation, cancellationToken);
         var scheduler = await schedulers.GetScheduler(cancellationToken);
-        var run = await executor.RunAsync(runId, scheduler.SchedulerInstanceId, cancellationToken);
+        // A retry of the firing (Quartz's retry policy, same ledger row) opens a failed run again; succeeded nodes are kept.
+        var run = await executor.RunAsync(runId, scheduler.SchedulerInstanceId, cancellationToken, retryFailed: invocation.Attempt > 1);
         if (run.Status is PipelineRunStatus.Cancelled or PipelineRunStatus.Interrupted && cancellationToken.IsCancellationRequested)
         {
             // Let the action job record the firing as cancelled or interrupted, like any other action.
@@ -109,6 +118,11 @@ public sealed class ExecutePipelineJob(OrchestratorDbContext db, PipelineExecuto
         var id = invocation.Config.GetProperty("pipeline").GetString()!;
         var pipeline = await db.Pipelines.AsNoTracking().FirstOrDefaultAsync(p => p.Id == id, cancellationToken)
             ?? throw new ActionFailedException($"Pipeline '{id}' no longer exists.");
+        if (pipeline.ProjectId != invocation.ProjectId)
+        {
+            // Checked at creation too; the pipeline may have been moved or re-created elsewhere since.
+            throw new ActionFailedException($"Pipeline '{id}' now belongs to project '{pipeline.ProjectId}', not the schedule's project '{invocation.ProjectId}'.");
+        }
         var run = new PipelineRun
         {
             Id = Guid.CreateVersion7(time.GetUtcNow()),

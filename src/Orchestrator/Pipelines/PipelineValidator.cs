@@ -107,7 +107,7 @@ public sealed partial class PipelineValidator(ActionCatalog actions, Orchestrato
         {
             if (requestNodes[i] is { Id: { } id } node && NodeId().IsMatch(id))
             {
-                if (await ValidateNodeAsync(node, keys[i], ancestors?.GetValueOrDefault(id), edges, pipelineId, errors, ct) is { } definition)
+                if (await ValidateNodeAsync(node, keys[i], ancestors?.GetValueOrDefault(id), edges, pipelineId, project, errors, ct) is { } definition)
                 {
                     nodes.Add(definition);
                 }
@@ -213,7 +213,8 @@ public sealed partial class PipelineValidator(ActionCatalog actions, Orchestrato
         return (null, null);
     }
 
-    private async Task<NodeDefinition?> ValidateNodeAsync(NodeRequest node, string key, HashSet<string>? ancestors, List<EdgeDefinition> edges, string? pipelineId, FieldErrors errors, CancellationToken ct)
+    private async Task<NodeDefinition?> ValidateNodeAsync(NodeRequest node, string key, HashSet<string>? ancestors, List<EdgeDefinition> edges, string? pipelineId, string project,
+        FieldErrors errors, CancellationToken ct)
     {
         var before = errors.Entries.Count;
         var outgoing = edges.Where(e => e.From == node.Id).ToList();
@@ -228,7 +229,7 @@ public sealed partial class PipelineValidator(ActionCatalog actions, Orchestrato
         switch (node.Type)
         {
             case NodeDefinition.Action:
-                (actionType, config) = await ValidateActionAsync(node, key, errors, ct);
+                (actionType, config) = await ValidateActionAsync(node, key, project, errors, ct);
                 if (config is { } c)
                 {
                     CheckTemplates(c, $"{key}.action.config", node.Id!, ancestors, errors);
@@ -244,7 +245,7 @@ public sealed partial class PipelineValidator(ActionCatalog actions, Orchestrato
 
                 break;
             case NodeDefinition.SubPipeline:
-                await ValidateSubPipelineAsync(node, key, pipelineId, errors, ct);
+                await ValidateSubPipelineAsync(node, key, pipelineId, project, errors, ct);
                 if (node.Inputs is { } inputs)
                 {
                     CheckTemplates(inputs, $"{key}.inputs", node.Id!, ancestors, errors);
@@ -268,7 +269,7 @@ public sealed partial class PipelineValidator(ActionCatalog actions, Orchestrato
             : new NodeDefinition(node.Id!, node.Type!, actionType, config, node.Expression, node.Pipeline, node.Inputs, node.TimeoutSeconds, retry);
     }
 
-    private async Task<(string? Type, JsonElement? Config)> ValidateActionAsync(NodeRequest node, string key, FieldErrors errors, CancellationToken ct)
+    private async Task<(string? Type, JsonElement? Config)> ValidateActionAsync(NodeRequest node, string key, string project, FieldErrors errors, CancellationToken ct)
     {
         if (node.Action?.Type is not { } type)
         {
@@ -283,9 +284,16 @@ public sealed partial class PipelineValidator(ActionCatalog actions, Orchestrato
         }
 
         var config = node.Action.Config ?? JsonDocument.Parse("{}").RootElement;
+        if (type == "run_task" && config.ValueKind == JsonValueKind.Object && config.TryGetProperty("tool", out var tool)
+            && tool.ValueKind == JsonValueKind.String && tool.GetString()!.Contains("{{", StringComparison.Ordinal))
+        {
+            // Which tool runs is the definition's decision (an admin's), never a run input's.
+            errors.Add($"{key}.action.config.tool", "must name the tool literally; templates are not allowed here.");
+        }
+
         // Templated values are only known when the node runs (it is checked again then); judge the rest now.
         var found = new FieldErrors();
-        await action.ValidateAsync(config, "config", found, ct);
+        await action.ValidateAsync(config, "config", found, ct, project);
         foreach (var (field, reasons) in found.Entries.Where(e => !IsTemplated(config, e.Key)))
         {
             foreach (var reason in reasons)
@@ -321,8 +329,14 @@ public sealed partial class PipelineValidator(ActionCatalog actions, Orchestrato
         }
     }
 
-    private async Task ValidateSubPipelineAsync(NodeRequest node, string key, string? pipelineId, FieldErrors errors, CancellationToken ct)
+    private async Task ValidateSubPipelineAsync(NodeRequest node, string key, string? pipelineId, string project, FieldErrors errors, CancellationToken ct)
     {
+        if (node.Pipeline is { } target && await db.Pipelines.Where(p => p.Id == target).Select(p => p.ProjectId).FirstOrDefaultAsync(ct) is { } childProject && childProject != project)
+        {
+            errors.Add($"{key}.pipeline", $"'{target}' belongs to project '{childProject}'; a sub-pipeline must be in the same project ('{project}').");
+            return;
+        }
+
         if (node.Pipeline is not { } child)
         {
             errors.Add($"{key}.pipeline", "is required: the id of the pipeline to run.");
