@@ -263,4 +263,37 @@ public sealed class PipelineExecutionTests
         var v1 = await admin.GetFromJsonAsync<JsonElement>("/api/pipelines/versions?version=1");
         Assert.That(v1.GetProperty("nodes")[0].GetProperty("config").GetProperty("url").GetString(), Does.EndWith("/versions/one"));
     }
+
+    [Test]
+    public async Task Under_continue_nothing_downstream_of_a_failure_runs_even_when_another_input_succeeded()
+    {
+        peer.Configure("/down/a", new RecordingHttpServer.Behaviour(TimeSpan.Zero, Status: 500));
+        await CreateAsync("downstream", [Call("a", "/down/a"), Call("b", "/down/b"), Call("d", "/down/d"), Call("c", "/down/c")],
+            [Edge("a", "b"), Edge("b", "c"), Edge("d", "c")], "continue");
+        var detail = await FinishedAsync(await RunAsync("downstream"));
+        Assert.That(Status(detail, "a"), Is.EqualTo("failed"));
+        Assert.That(Status(detail, "b"), Is.EqualTo("skipped"));
+        Assert.That(Status(detail, "d"), Is.EqualTo("succeeded"));
+        Assert.That(Status(detail, "c"), Is.EqualTo("skipped"), Node(detail, "c").ToString());
+        Assert.That(Node(detail, "c").GetProperty("error").GetString(), Does.Contain("'b'"));
+        Assert.That(peer.RequestsTo("/down/c"), Is.Empty);
+    }
+
+    [Test]
+    public async Task Task_and_notification_nodes_run_through_the_same_executors_as_schedules()
+    {
+        await admin.PostForJsonAsync("/api/channels", new { name = "pipe-hook", kind = "webhook", webhook = new { url = $"{peer.BaseUrl}/pipe-hook" } }, HttpStatusCode.Created);
+        await CreateAsync("tasks", [
+            new { id = "write", type = "action", action = new { type = "run_task", config = new { tool = "files.write", arguments = new { path = "pipeline-out/{{run.id}}.txt", content = "from {{inputs.who}}" } } } },
+            new { id = "tell", type = "action", action = new { type = "send_notification", config = new { channel = "pipe-hook", subject = "wrote", message = "size {{nodes.write.output.size}}" } } },
+        ], [Edge("write", "tell")]);
+        var runId = await RunAsync("tasks", new { who = "the pipeline" });
+        var detail = await FinishedAsync(runId);
+        Assert.That(detail.GetProperty("run").GetProperty("status").GetString(), Is.EqualTo("succeeded"), detail.ToString());
+        var file = await admin.GetAsync($"/api/projects/default/files/pipeline-out/{runId}.txt");
+        Assert.That(await file.Content.ReadAsStringAsync(), Is.EqualTo("from the pipeline"), "the tool ran in the pipeline's project root");
+        var hook = JsonDocument.Parse(peer.RequestsTo("/pipe-hook").Single().Body).RootElement;
+        Assert.That(hook.GetProperty("message").GetString(), Is.EqualTo($"size {"from the pipeline".Length}"), "the node read the tool's output");
+        Assert.That(hook.GetProperty("idempotencyKey").GetString(), Does.EndWith(".tell"));
+    }
 }

@@ -21,6 +21,9 @@ public sealed class PipelineValidationTests
         await server.WaitUntilReadyAsync();
         admin = server.CreateClient(server.PrintedAdminKey);
         await admin.PostForJsonAsync("/api/pipelines", new { id = "existing", name = "existing", nodes = new[] { Noop("x") } }, HttpStatusCode.Created);
+        var otherRoot = Path.Combine(server.WorkingDirectory, "data", "workspaces", "other");
+        await admin.PostForJsonAsync("/api/projects", new { id = "other", name = "other", rootPath = otherRoot }, HttpStatusCode.Created);
+        await admin.PostForJsonAsync("/api/pipelines", new { id = "elsewhere", name = "elsewhere", project = "other", nodes = new[] { Noop("x") } }, HttpStatusCode.Created);
     }
 
     [OneTimeTearDown]
@@ -57,6 +60,8 @@ public sealed class PipelineValidationTests
         yield return new TestCaseData(Bad([Noop("a"), Noop("b")], [new { from = "a", to = "b", when = true }]), "nodes.a", "only edges leaving a condition").SetName("when on an ordinary edge");
         yield return new TestCaseData(Bad([new { id = "1bad", type = "action" }]), "nodes[0].id", "").SetName("a malformed node id");
         yield return new TestCaseData(Bad([Noop("a")], null, "explode"), "failurePolicy", "").SetName("an unknown failure policy");
+        yield return new TestCaseData(Bad([new { id = "t", type = "action", action = new { type = "run_task", config = new { tool = "{{inputs.tool}}" } } }]), "nodes.t.action.config.tool", "literally").SetName("a templated tool name");
+        yield return new TestCaseData(Bad([new { id = "s", type = "pipeline", pipeline = "elsewhere" }]), "nodes.s.pipeline", "same project").SetName("a sub-pipeline in another project");
         yield return new TestCaseData(new { id = "bad", name = "bad", maxParallelism = 0, nodes = new[] { Noop("a") } }, "maxParallelism", "").SetName("zero parallelism");
         yield return new TestCaseData(new { id = "bad", name = "bad", nodes = Array.Empty<object>() }, "nodes", "at least one").SetName("no nodes");
         yield return new TestCaseData(new { id = "Bad Id", name = "bad", nodes = new[] { Noop("a") } }, "id", "").SetName("a bad pipeline id");
