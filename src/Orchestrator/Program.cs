@@ -54,6 +54,7 @@ app.MapCluster();
 app.MapProjects();
 app.MapProjectFiles();
 app.MapSchedules();
+app.MapCronHelpers();
 app.MapRuns();
 app.MapChannels();
 app.MapTools();

@@ -1,0 +1,594 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace Orchestrator.Schedules;
+
+/// <summary>The outcome of reading a phrase: a Quartz cron expression, or the words that could not be placed and the closest supported forms.</summary>
+public sealed record PhraseResult(string? Cron, IReadOnlyList<string> Unplaced, string? Problem, IReadOnlyList<string> Suggestions);
+
+/// <summary>
+/// Turns the phrases operators type ("every weekday at 9:30", "on the 1st of every month at 6am", "every hour between
+/// 9 and 17 on weekdays") into Quartz cron expressions. Deterministic: the phrase is cut into words, each word is
+/// claimed by one rule (a time, a day, a step, a range…), and the claims are assembled into the six fields. A word
+/// no rule claims is reported, with the supported forms closest to what was typed.
+/// </summary>
+public static partial class CronPhrases
+{
+    /// <summary>The forms the parser understands, one example each; also the suggestions offered for a phrase it cannot read.</summary>
+    public static readonly IReadOnlyList<string> Examples =
+    [
+        "every 30 seconds", "every minute", "every 5 minutes", "every hour", "every 2 hours", "every day at 9:30",
+        "every weekday at 17:00", "every weekend at 10am", "mondays and thursdays at 08:15", "monday to friday at 7:45",
+        "on the 1st of every month at 6am", "at 23:59 on the last day of the month", "on the last weekday of the month at 18:00",
+        "on the first monday of the month at 9am", "every hour between 9 and 17 on weekdays", "every 15 minutes between 8:00 and 18:00",
+        "every day at noon", "every day at 9:00 and 17:00", "every year on january 1st at midnight", "every day in december at 8pm",
+        "every hour at minute 15", "every minute on sundays",
+    ];
+
+    private static readonly string[] DayNames = ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"];
+    private static readonly string[] DayCodes = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
+    private static readonly string[] MonthNames = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"];
+    private static readonly string[] MonthCodes = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"];
+    private static readonly string[] Ordinals = ["first", "second", "third", "fourth", "fifth"];
+
+    /// <summary>Words that carry no meaning of their own here ("at", "the", "of"…): they may be left unclaimed.</summary>
+    private static readonly HashSet<string> Filler =
+    [
+        "at", "on", "the", "of", "every", "each", "in", "and", ",", "a", "an", "day", "days", "month", "months", "o'clock", "oclock", "run", "runs",
+        "please", "time", "times", "daily", "per", "from", "to", "through", "thru", "till", "until", "between", "starting", "s",
+    ];
+
+    public static PhraseResult Parse(string text)
+    {
+        var words = Tokenize(text);
+        if (words.Count == 0)
+        {
+            return Fail(words, [], "the phrase is empty.");
+        }
+
+        var claimed = new bool[words.Count];
+        var parts = new Parts();
+        try
+        {
+            ClaimSteps(words, claimed, parts);
+            ClaimRanges(words, claimed, parts);
+            ClaimMonthDays(words, claimed, parts);
+            ClaimWeekdays(words, claimed, parts);
+            ClaimMonths(words, claimed, parts);
+            ClaimTimes(words, claimed, parts);
+            ClaimPeriods(words, claimed, parts);
+        }
+        catch (PhraseException ex)
+        {
+            return Fail(words, claimed, ex.Message);
+        }
+
+        var unplaced = words.Where((w, i) => !claimed[i] && !Filler.Contains(w)).Distinct().ToList();
+        if (unplaced.Count > 0)
+        {
+            return new PhraseResult(null, unplaced, $"could not place {string.Join(", ", unplaced.Select(u => $"'{u}'"))}.", Suggest(words));
+        }
+
+        return Assemble(parts, words);
+    }
+
+    private sealed class Parts
+    {
+        public int? SecondStep;
+        public bool EverySecond;
+        public int? MinuteStep;
+        public bool EveryMinute;
+        public int? HourStep;
+        public bool EveryHour;
+        public int? MinuteOfHour;
+        public List<(int Hour, int Minute)> Times = [];
+        public (int From, int To)? HourRange;
+        public string? DayOfWeek;
+        public string? DayOfMonth;
+        public string? Month;
+    }
+
+    private sealed class PhraseException(string message) : Exception(message);
+
+    private static PhraseResult Fail(List<string> words, bool[] claimed, string problem) =>
+        new(null, [.. words.Where((w, i) => i < claimed.Length && !claimed[i] && !Filler.Contains(w)).Distinct()], problem, Suggest(words));
+
+    /// <summary>The supported forms sharing the most words with the phrase.</summary>
+    private static List<string> Suggest(List<string> words) =>
+        [.. Examples.Select(e => (Example: e, Score: Tokenize(e).Intersect(words).Count(w => !Filler.Contains(w))))
+            .OrderByDescending(x => x.Score).ThenBy(x => x.Example.Length).Take(3).Select(x => x.Example)];
+
+    private static List<string> Tokenize(string text)
+    {
+        var normalized = text.ToLowerInvariant().Replace(",", " , ", StringComparison.Ordinal).Replace(".", " ", StringComparison.Ordinal);
+        // "9am" → "9 am", "6:15pm" → "6:15 pm"; "1st" stays whole.
+        normalized = AmPm().Replace(normalized, "$1 $2");
+        return [.. normalized.Split([' ', '\t', '\n', '\r'], StringSplitOptions.RemoveEmptyEntries)];
+    }
+
+    private static void ClaimSteps(List<string> w, bool[] c, Parts p)
+    {
+        for (var i = 0; i < w.Count; i++)
+        {
+            if (w[i] is not ("every" or "each"))
+            {
+                continue;
+            }
+
+            var next = i + 1 < w.Count ? w[i + 1] : "";
+            var hasNumber = int.TryParse(next, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || Words(next) is { } nw && (n = nw) > 0;
+            var unitAt = hasNumber ? i + 2 : i + 1;
+            if (unitAt >= w.Count)
+            {
+                continue;
+            }
+
+            var unit = w[unitAt].TrimEnd('s');
+            if (unit is not ("second" or "minute" or "hour"))
+            {
+                continue;
+            }
+
+            if (hasNumber && n <= 0)
+            {
+                throw new PhraseException($"'every {next} {w[unitAt]}' needs a positive number.");
+            }
+
+            var (limit, name) = unit switch { "second" => (59, "seconds"), "minute" => (59, "minutes"), _ => (23, "hours") };
+            if (hasNumber && n > limit)
+            {
+                throw new PhraseException($"'every {n} {name}' cannot be a cron step (at most {limit}); use an interval trigger instead.");
+            }
+
+            c[i] = true;
+            c[unitAt] = true;
+            if (hasNumber)
+            {
+                c[i + 1] = true;
+            }
+
+            var step = hasNumber && n > 1 ? n : (int?)null;
+            switch (unit)
+            {
+                case "second":
+                    p.SecondStep = step;
+                    p.EverySecond = step is null;
+                    break;
+                case "minute":
+                    p.MinuteStep = step;
+                    p.EveryMinute = step is null;
+                    break;
+                default:
+                    p.HourStep = step;
+                    p.EveryHour = step is null;
+                    break;
+            }
+        }
+
+        for (var i = 0; i < w.Count; i++)
+        {
+            if (w[i] == "hourly")
+            {
+                c[i] = true;
+                p.EveryHour = true;
+            }
+
+            // "every hour at minute 15" / "at minute 15"
+            if (w[i] == "minute" && i + 1 < w.Count && int.TryParse(w[i + 1], out var m) && !c[i])
+            {
+                if (m is < 0 or > 59)
+                {
+                    throw new PhraseException($"minute {m} does not exist (0–59).");
+                }
+
+                p.MinuteOfHour = m;
+                c[i] = c[i + 1] = true;
+            }
+        }
+    }
+
+    private static void ClaimRanges(List<string> w, bool[] c, Parts p)
+    {
+        for (var i = 0; i + 3 < w.Count; i++)
+        {
+            // "between 9 and 17", "from 8:00 to 18:00", "between 9 am and 5 pm"
+            if (w[i] is not ("between" or "from"))
+            {
+                continue;
+            }
+
+            var at = i + 1;
+            if (!TryTime(w, ref at, out var from, out var fromLength) || at >= w.Count || w[at] is not ("and" or "to" or "till" or "until" or "through"))
+            {
+                continue;
+            }
+
+            var toAt = at + 1;
+            if (!TryTime(w, ref toAt, out var to, out var toLength))
+            {
+                continue;
+            }
+
+            if (from.Minute != 0 || to.Minute != 0)
+            {
+                throw new PhraseException("a range of hours must start and end on the hour (e.g. between 9 and 17).");
+            }
+
+            if (to.Hour < from.Hour)
+            {
+                throw new PhraseException($"the range {from.Hour}–{to.Hour} ends before it starts.");
+            }
+
+            p.HourRange = (from.Hour, to.Hour);
+            for (var k = i; k < i + 1 + fromLength + 1 + toLength; k++)
+            {
+                c[k] = true;
+            }
+        }
+    }
+
+    private static void ClaimMonthDays(List<string> w, bool[] c, Parts p)
+    {
+        for (var i = 0; i < w.Count; i++)
+        {
+            // "last day of the month", "last weekday of the month"
+            if (w[i] == "last" && i + 1 < w.Count && w[i + 1] is "day" or "weekday")
+            {
+                Set(ref p.DayOfMonth, w[i + 1] == "day" ? "L" : "LW", "day of the month");
+                c[i] = c[i + 1] = true;
+                continue;
+            }
+
+            // "first monday of the month", "last friday"
+            if ((Array.IndexOf(Ordinals, w[i]) >= 0 || w[i] == "last" || OrdinalNumber().IsMatch(w[i])) && i + 1 < w.Count && DayIndex(w[i + 1]) is { } day)
+            {
+                var nth = w[i] == "last" ? "L" : "#" + (Array.IndexOf(Ordinals, w[i]) is var o and >= 0 ? o + 1 : int.Parse(OrdinalNumber().Match(w[i]).Groups[1].Value, CultureInfo.InvariantCulture));
+                if (nth.StartsWith('#') && int.Parse(nth[1..], CultureInfo.InvariantCulture) > 5)
+                {
+                    throw new PhraseException($"there is no {w[i]} {w[i + 1]} in a month.");
+                }
+
+                Set(ref p.DayOfWeek, nth == "L" ? $"{day + 1}L" : $"{DayCodes[day]}{nth}", "day of the week");
+                c[i] = c[i + 1] = true;
+                continue;
+            }
+
+            // "the 1st", "the 15th", "on day 3"
+            var ordinal = OrdinalNumber().Match(w[i]);
+            if (ordinal.Success || (w[i] == "day" && i + 1 < w.Count && int.TryParse(w[i + 1], out _)))
+            {
+                var number = ordinal.Success ? int.Parse(ordinal.Groups[1].Value, CultureInfo.InvariantCulture) : int.Parse(w[i + 1], CultureInfo.InvariantCulture);
+                if (number is < 1 or > 31)
+                {
+                    throw new PhraseException($"day {number} of a month does not exist (1–31).");
+                }
+
+                Set(ref p.DayOfMonth, number.ToString(CultureInfo.InvariantCulture), "day of the month");
+                c[i] = true;
+                if (!ordinal.Success)
+                {
+                    c[i + 1] = true;
+                }
+            }
+        }
+    }
+
+    private static void ClaimWeekdays(List<string> w, bool[] c, Parts p)
+    {
+        var days = new List<string>();
+        for (var i = 0; i < w.Count; i++)
+        {
+            if (c[i])
+            {
+                continue;
+            }
+
+            if (w[i] is "weekday" or "weekdays" or "workday" or "workdays")
+            {
+                days.Add("MON-FRI");
+                c[i] = true;
+            }
+            else if (w[i] is "weekend" or "weekends")
+            {
+                days.Add("SAT,SUN");
+                c[i] = true;
+            }
+            else if (DayIndex(w[i]) is { } from)
+            {
+                c[i] = true;
+                // "monday to friday", "monday through friday", "monday-friday"
+                if (i + 2 < w.Count && w[i + 1] is "to" or "through" or "thru" or "-" && DayIndex(w[i + 2]) is { } to)
+                {
+                    days.Add($"{DayCodes[from]}-{DayCodes[to]}");
+                    c[i + 1] = c[i + 2] = true;
+                    i += 2;
+                }
+                else
+                {
+                    days.Add(DayCodes[from]);
+                }
+            }
+            else if (DayRange().Match(w[i]) is { Success: true } range && DayIndex(range.Groups[1].Value) is { } a && DayIndex(range.Groups[2].Value) is { } b)
+            {
+                days.Add($"{DayCodes[a]}-{DayCodes[b]}");
+                c[i] = true;
+            }
+        }
+
+        if (days.Count > 0)
+        {
+            Set(ref p.DayOfWeek, string.Join(",", days.Distinct()), "day of the week");
+        }
+    }
+
+    private static void ClaimMonths(List<string> w, bool[] c, Parts p)
+    {
+        var months = new List<string>();
+        for (var i = 0; i < w.Count; i++)
+        {
+            if (!c[i] && MonthIndex(w[i]) is { } month)
+            {
+                months.Add(MonthCodes[month]);
+                c[i] = true;
+            }
+        }
+
+        if (months.Count > 0)
+        {
+            p.Month = string.Join(",", months.Distinct());
+        }
+
+        for (var i = 0; i < w.Count; i++)
+        {
+            if (w[i] is "yearly" or "annually" || (w[i] == "year" && i > 0 && w[i - 1] is "every" or "each" or "a"))
+            {
+                c[i] = true;
+                if (i > 0 && w[i - 1] is "every" or "each" or "a")
+                {
+                    c[i - 1] = true;
+                }
+
+                p.Month ??= "JAN";
+                if (p.DayOfWeek is null)
+                {
+                    p.DayOfMonth ??= "1";
+                }
+            }
+        }
+    }
+
+    private static void ClaimTimes(List<string> w, bool[] c, Parts p)
+    {
+        for (var i = 0; i < w.Count; i++)
+        {
+            if (c[i])
+            {
+                continue;
+            }
+
+            var at = i;
+            // A bare number is a time only after "at" or "and" (at 9, at 9 and 17); "9:30", "9 am", "noon" always are.
+            var bare = int.TryParse(w[i], NumberStyles.None, CultureInfo.InvariantCulture, out _) && (i + 1 >= w.Count || w[i + 1] is not ("am" or "pm"));
+            if (bare && (i == 0 || w[i - 1] is not ("at" or "and" or ",")))
+            {
+                continue;
+            }
+
+            if (TryTime(w, ref at, out var time, out var length))
+            {
+                p.Times.Add(time);
+                for (var k = i; k < i + length; k++)
+                {
+                    c[k] = true;
+                }
+
+                i += length - 1;
+            }
+        }
+    }
+
+    private static void ClaimPeriods(List<string> w, bool[] c, Parts p)
+    {
+        for (var i = 0; i < w.Count; i++)
+        {
+            if (w[i] is "monthly" || (w[i] == "month" && i > 0 && w[i - 1] is "every" or "each" or "a"))
+            {
+                c[i] = true;
+                // "every month" alone means the 1st; "the second tuesday of every month" already says which day.
+                if (p.DayOfWeek is null)
+                {
+                    p.DayOfMonth ??= "1";
+                }
+            }
+        }
+    }
+
+    private static PhraseResult Assemble(Parts p, List<string> words)
+    {
+        var times = p.Times.Distinct().ToList();
+        string second = "0", minute, hour;
+        if (p.EverySecond || p.SecondStep is not null)
+        {
+            if (times.Count > 0)
+            {
+                return new PhraseResult(null, [], "a phrase cannot have both a step of seconds and a time of day; use a range (between 9 and 17) instead.", Suggest(words));
+            }
+
+            second = p.SecondStep is { } s ? $"0/{s}" : "*";
+            minute = "*";
+            hour = p.HourRange is { } r ? $"{r.From}-{r.To}" : "*";
+        }
+        else if (p.EveryMinute || p.MinuteStep is not null)
+        {
+            if (times.Count > 0)
+            {
+                return new PhraseResult(null, [], "a phrase cannot have both a step of minutes and a time of day; use a range (between 9 and 17) instead.", Suggest(words));
+            }
+
+            minute = p.MinuteStep is { } m ? $"0/{m}" : "*";
+            hour = p.HourRange is { } r ? $"{r.From}-{r.To}" : "*";
+        }
+        else if (p.EveryHour || p.HourStep is not null)
+        {
+            if (times.Count > 1)
+            {
+                return new PhraseResult(null, [], "an hourly phrase takes at most one minute (e.g. every hour at minute 15).", Suggest(words));
+            }
+
+            minute = (p.MinuteOfHour ?? (times.Count == 1 ? times[0].Minute : 0)).ToString(CultureInfo.InvariantCulture);
+            var start = p.HourRange?.From ?? 0;
+            hour = p.HourStep is { } h ? (p.HourRange is { } r ? $"{r.From}-{r.To}/{h}" : $"{start}/{h}") : p.HourRange is { } range ? $"{range.From}-{range.To}" : "*";
+        }
+        else if (times.Count > 0)
+        {
+            if (times.Select(t => t.Minute).Distinct().Count() > 1)
+            {
+                return new PhraseResult(null, [], $"the times {string.Join(", ", times.Select(t => $"{t.Hour:00}:{t.Minute:00}"))} have different minutes, which one cron expression cannot hold; make one schedule per time.", Suggest(words));
+            }
+
+            minute = times[0].Minute.ToString(CultureInfo.InvariantCulture);
+            hour = string.Join(",", times.Select(t => t.Hour).Order());
+        }
+        else if (p.MinuteOfHour is { } mh)
+        {
+            minute = mh.ToString(CultureInfo.InvariantCulture);
+            hour = "*";
+        }
+        else if (p.DayOfWeek is not null || p.DayOfMonth is not null || p.Month is not null)
+        {
+            // A day without a time: midnight.
+            minute = "0";
+            hour = "0";
+        }
+        else
+        {
+            return new PhraseResult(null, [], "the phrase says neither how often nor at what time.", Suggest(words));
+        }
+
+        if (p.HourRange is not null && times.Count > 0)
+        {
+            return new PhraseResult(null, [], "a phrase cannot have both a range of hours and a time of day.", Suggest(words));
+        }
+
+        var dom = p.DayOfMonth ?? (p.DayOfWeek is null ? "*" : "?");
+        var dow = p.DayOfWeek ?? "?";
+        if (p.DayOfMonth is not null && p.DayOfWeek is not null)
+        {
+            return new PhraseResult(null, [], "a phrase can name days of the week or a day of the month, not both (Quartz cannot combine them).", Suggest(words));
+        }
+
+        return new PhraseResult($"{second} {minute} {hour} {dom} {p.Month ?? "*"} {dow}", [], null, []);
+    }
+
+    /// <summary>Reads a time at <paramref name="at"/>: "9:30", "9", "9 am", "6:15 pm", "noon", "midnight", "17h".</summary>
+    private static bool TryTime(List<string> w, ref int at, out (int Hour, int Minute) time, out int length)
+    {
+        time = default;
+        length = 0;
+        if (at >= w.Count)
+        {
+            return false;
+        }
+
+        if (w[at] is "noon" or "midday")
+        {
+            time = (12, 0);
+            length = 1;
+            at++;
+            return true;
+        }
+
+        if (w[at] == "midnight")
+        {
+            time = (0, 0);
+            length = 1;
+            at++;
+            return true;
+        }
+
+        var match = Clock().Match(w[at]);
+        if (!match.Success)
+        {
+            return false;
+        }
+
+        var hour = int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
+        var minute = match.Groups[2].Success ? int.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture) : 0;
+        length = 1;
+        if (at + 1 < w.Count && w[at + 1] is "am" or "pm")
+        {
+            if (hour is < 1 or > 12)
+            {
+                throw new PhraseException($"'{w[at]} {w[at + 1]}' is not a time (1–12 with am/pm).");
+            }
+
+            hour = w[at + 1] == "pm" ? (hour % 12) + 12 : hour % 12;
+            length = 2;
+        }
+
+        if (hour > 23 || minute > 59)
+        {
+            throw new PhraseException($"'{w[at]}' is not a time of day (00:00–23:59).");
+        }
+
+        time = (hour, minute);
+        at += length;
+        return true;
+    }
+
+    private static void Set(ref string? field, string value, string what)
+    {
+        if (field is not null && field != value)
+        {
+            throw new PhraseException($"the phrase names the {what} twice ({field} and {value}).");
+        }
+
+        field = value;
+    }
+
+    private static int? DayIndex(string word)
+    {
+        var w = word.TrimEnd('s');
+        for (var i = 0; i < DayNames.Length; i++)
+        {
+            if (w == DayNames[i] || w == DayNames[i][..3] || (w.Length >= 3 && DayNames[i].StartsWith(w, StringComparison.Ordinal) && w.Length > 3))
+            {
+                return i;
+            }
+        }
+
+        return w switch { "tue" or "tues" => 2, "wed" or "weds" => 3, "thu" or "thur" or "thurs" => 4, _ => null };
+    }
+
+    private static int? MonthIndex(string word)
+    {
+        for (var i = 0; i < MonthNames.Length; i++)
+        {
+            if (word == MonthNames[i] || (word.Length == 3 && word != "may" && MonthNames[i].StartsWith(word, StringComparison.Ordinal)) || (word == "may" && i == 4))
+            {
+                return i;
+            }
+        }
+
+        return word == "sept" ? 8 : null;
+    }
+
+    private static int? Words(string word) => word switch
+    {
+        "one" => 1, "two" => 2, "three" => 3, "four" => 4, "five" => 5, "six" => 6, "ten" => 10, "fifteen" => 15, "twenty" => 20, "thirty" => 30,
+        "other" => 2,
+        _ => null,
+    };
+
+    [GeneratedRegex(@"\b(\d{1,2}(?::\d{2})?)(am|pm)\b", RegexOptions.CultureInvariant)]
+    private static partial Regex AmPm();
+
+    [GeneratedRegex(@"^(\d{1,2})(?:[:h](\d{2}))?h?$", RegexOptions.CultureInvariant)]
+    private static partial Regex Clock();
+
+    [GeneratedRegex(@"^(\d{1,2})(?:st|nd|rd|th)$", RegexOptions.CultureInvariant)]
+    private static partial Regex OrdinalNumber();
+
+    [GeneratedRegex(@"^([a-z]+)-([a-z]+)$", RegexOptions.CultureInvariant)]
+    private static partial Regex DayRange();
+}
