@@ -1,6 +1,7 @@
 using Orchestrator.Actions;
 using Orchestrator.Actions.Notifications;
 using Orchestrator.Cluster;
+using Orchestrator.Dashboard;
 using Orchestrator.Data;
 using Orchestrator.Hosting;
 using Orchestrator.Pipelines;
@@ -59,6 +60,7 @@ app.MapRuns();
 app.MapChannels();
 app.MapTools();
 app.MapPipelines();
+app.MapDashboard();
 
 try
 {

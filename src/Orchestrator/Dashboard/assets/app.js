@@ -1,0 +1,459 @@
+// Orchestrator dashboard: a small single-page app over the REST API. No framework and no build step; every view is
+// a function that renders into <main>. The API key lives in sessionStorage (this tab only) and goes out as a Bearer
+// token on every call, so the dashboard can do exactly what the key's role allows.
+"use strict";
+
+const view = document.getElementById("view");
+const KEY = "orchestrator.apiKey";
+let refreshTimer = null;
+
+const esc = (value) => String(value ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+const when = (iso) => (iso ? new Date(iso).toLocaleString() : "—");
+const badge = (status) => `<span class="status ${esc(status)}">${esc(status ?? "—")}</span>`;
+const json = (value) => `<pre>${esc(JSON.stringify(value ?? null, null, 2))}</pre>`;
+
+function toast(message) {
+  const box = document.getElementById("toast");
+  box.textContent = message;
+  box.classList.add("show");
+  clearTimeout(box.timer);
+  box.timer = setTimeout(() => box.classList.remove("show"), 3500);
+}
+
+class ApiError extends Error {
+  constructor(status, problem) {
+    super(problem?.detail || problem?.title || `HTTP ${status}`);
+    this.status = status;
+    this.problem = problem;
+  }
+}
+
+async function api(method, path, body) {
+  const headers = { Authorization: `Bearer ${sessionStorage.getItem(KEY) ?? ""}` };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await response.text();
+  const data = text ? JSON.parse(text) : null;
+  if (response.status === 401) {
+    signOut("Your key was refused; sign in again.");
+    throw new ApiError(401, data);
+  }
+  if (!response.ok) throw new ApiError(response.status, data);
+  return data;
+}
+
+function signOut(message) {
+  sessionStorage.removeItem(KEY);
+  location.hash = "#/signin";
+  renderSignIn(message);
+}
+
+function renderSignIn(message) {
+  document.getElementById("nav").hidden = true;
+  view.innerHTML = `
+    <section class="card signin" aria-labelledby="signin-title">
+      <h1 id="signin-title">Sign in</h1>
+      <form id="signin-form">
+        <div class="field">
+          <label for="api-key">API key</label>
+          <input id="api-key" name="apiKey" type="password" autocomplete="off" required placeholder="orch_…">
+          <div class="hint">The admin key is printed once when the server first starts. It is kept for this tab only.</div>
+        </div>
+        <div id="signin-error" class="error" role="alert">${esc(message ?? "")}</div>
+        <button class="primary" type="submit">Sign in</button>
+      </form>
+    </section>`;
+  document.getElementById("signin-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const key = document.getElementById("api-key").value.trim();
+    const response = await fetch("/api/cluster/nodes", { headers: { Authorization: `Bearer ${key}` } });
+    if (!response.ok) {
+      document.getElementById("signin-error").textContent = response.status === 401 ? "That key was refused." : `Sign-in failed (HTTP ${response.status}).`;
+      return;
+    }
+    sessionStorage.setItem(KEY, key);
+    location.hash = "#/schedules";
+    route();
+  });
+  document.getElementById("api-key").focus();
+}
+
+// ---- Schedules ---------------------------------------------------------------------------------------------------
+
+async function renderSchedules() {
+  const page = await api("GET", "/api/schedules?pageSize=200");
+  const rows = page.items.map((s) => `
+    <tr data-schedule="${esc(s.id)}">
+      <td><a href="#/runs?schedule=${encodeURIComponent(s.id)}">${esc(s.name)}</a></td>
+      <td class="hide-small">${esc(s.project)}</td>
+      <td>${esc(s.action?.type)}</td>
+      <td>${esc(s.triggerDescription)}</td>
+      <td class="hide-small">${when(s.nextFireTime)}</td>
+      <td>${badge(s.lastRun?.status)}</td>
+      <td data-col="state">${badge(s.state)}</td>
+      <td class="actions">
+        <button type="button" data-act="run" aria-label="Run ${esc(s.name)} now">Run now</button>
+        ${s.state === "paused"
+          ? `<button type="button" data-act="resume" aria-label="Resume ${esc(s.name)}">Resume</button>`
+          : `<button type="button" data-act="pause" aria-label="Pause ${esc(s.name)}">Pause</button>`}
+        <a class="button" href="#/schedules/edit/${encodeURIComponent(s.id)}" aria-label="Edit ${esc(s.name)}">Edit</a>
+        <button type="button" class="danger" data-act="delete" aria-label="Delete ${esc(s.name)}">Delete</button>
+      </td>
+    </tr>`).join("");
+  view.innerHTML = `
+    <h1>Schedules</h1>
+    <div class="toolbar"><a class="button primary" href="#/schedules/new">New schedule</a></div>
+    <div class="table-wrap"><table aria-label="Schedules">
+      <thead><tr><th>Name</th><th class="hide-small">Project</th><th>Action</th><th>When</th><th class="hide-small">Next fire</th><th>Last run</th><th>State</th><th>Actions</th></tr></thead>
+      <tbody>${rows || `<tr><td colspan="8">No schedules yet.</td></tr>`}</tbody>
+    </table></div>`;
+  view.querySelectorAll("button[data-act]").forEach((button) => button.addEventListener("click", async () => {
+    const id = button.closest("tr").dataset.schedule;
+    const act = button.dataset.act;
+    try {
+      if (act === "delete") {
+        if (!confirm(`Delete schedule ${id}? Its run history is kept.`)) return;
+        await api("DELETE", `/api/schedules/${encodeURIComponent(id)}`);
+        toast(`Deleted ${id}.`);
+      } else {
+        await api("POST", `/api/schedules/${encodeURIComponent(id)}/${act}`);
+        toast(act === "run" ? `Started ${id}.` : `${act === "pause" ? "Paused" : "Resumed"} ${id}.`);
+      }
+      await renderSchedules();
+    } catch (error) {
+      toast(error.message);
+    }
+  }));
+}
+
+const looksLikeCron = (text) => /^[\d*?\/,#LW\-A-Z]+(\s+[\d*?\/,#LW\-A-Z]+){4,6}$/i.test(text.trim()) && /[*?\d]/.test(text);
+
+async function renderScheduleForm(id) {
+  const [projects, existing] = await Promise.all([
+    api("GET", "/api/projects?pageSize=200"),
+    id ? api("GET", `/api/schedules/${encodeURIComponent(id)}`) : Promise.resolve(null),
+  ]);
+  const zone = existing?.trigger?.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone ?? "UTC";
+  const types = ["call_api", "send_notification", "run_task", "execute_pipeline", "noop"];
+  view.innerHTML = `
+    <h1>${existing ? `Edit ${esc(existing.name)}` : "New schedule"}</h1>
+    <form id="schedule-form" class="card" novalidate>
+      <div class="grid">
+        <div class="field"><label for="f-name">Name</label><input id="f-name" name="name" required ${existing ? "readonly" : ""} value="${esc(existing?.name)}"><div class="error" data-error="name"></div></div>
+        <div class="field"><label for="f-project">Project</label><select id="f-project" name="project" ${existing ? "disabled" : ""}>${projects.items.map((p) => `<option value="${esc(p.id)}" ${p.id === (existing?.project ?? "default") ? "selected" : ""}>${esc(p.name)} (${esc(p.id)})</option>`).join("")}</select><div class="error" data-error="project"></div></div>
+        <div class="field"><label for="f-type">Action type</label><select id="f-type" name="actionType">${types.map((t) => `<option ${t === (existing?.action?.type ?? "noop") ? "selected" : ""}>${t}</option>`).join("")}</select><div class="error" data-error="action.type"></div></div>
+      </div>
+      <div class="field"><label for="f-when">When (an English phrase or a cron expression)</label>
+        <input id="f-when" name="when" required placeholder="every weekday at 9:30" value="${esc(existing?.trigger?.cron ?? "")}">
+        <div class="error" data-error="trigger"></div><div id="preview" class="preview" aria-live="polite">Type a phrase such as “every weekday at 9:30” or a cron such as “0 30 9 ? * MON-FRI”.</div></div>
+      <div class="field"><label for="f-zone">Time zone</label><input id="f-zone" name="timeZone" value="${esc(zone)}"><div class="error" data-error="trigger.timeZone"></div></div>
+      <div class="field"><label for="f-config">Action config (JSON)</label><textarea id="f-config" name="config">${esc(JSON.stringify(existing?.action?.config ?? {}, null, 2))}</textarea><div class="error" data-error="action.config"></div></div>
+      <div class="field"><label for="f-description">Description</label><input id="f-description" name="description" value="${esc(existing?.description ?? "")}"><div class="error" data-error="description"></div></div>
+      <div id="form-error" class="error" role="alert"></div>
+      <button class="primary" type="submit">${existing ? "Save" : "Create"}</button>
+      <a class="button" href="#/schedules">Cancel</a>
+    </form>`;
+
+  let cron = existing?.trigger?.cron ?? null;
+  let timer = null;
+  const whenInput = document.getElementById("f-when");
+  const zoneInput = document.getElementById("f-zone");
+  const preview = document.getElementById("preview");
+  const showPreview = async () => {
+    const text = whenInput.value.trim();
+    if (!text) return;
+    const body = looksLikeCron(text) ? { expression: text, timeZone: zoneInput.value, count: 5 } : { text, timeZone: zoneInput.value, count: 5 };
+    try {
+      const result = await api("POST", looksLikeCron(text) ? "/api/cron/describe" : "/api/cron/parse", body);
+      cron = result.expression;
+      preview.innerHTML = `<strong>${esc(result.description)}</strong> — cron <code>${esc(result.expression)}</code><ol>${result.nextFireTimes.map((t) => `<li>${when(t)}</li>`).join("")}</ol>`;
+      setError("trigger", "");
+    } catch (error) {
+      cron = null;
+      const problem = error.problem ?? {};
+      const message = Object.values(problem.errors ?? {}).flat().join(" ") || error.message;
+      preview.textContent = "No preview.";
+      setError(problem.errors?.timeZone ? "trigger.timeZone" : "trigger", message);
+    }
+  };
+  const schedulePreview = () => { clearTimeout(timer); timer = setTimeout(showPreview, 300); };
+  whenInput.addEventListener("input", schedulePreview);
+  zoneInput.addEventListener("input", schedulePreview);
+  if (whenInput.value) showPreview();
+
+  document.getElementById("schedule-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    view.querySelectorAll("[data-error]").forEach((e) => (e.textContent = ""));
+    document.getElementById("form-error").textContent = "";
+    await showPreview();
+    if (!cron) return;
+    let config;
+    try {
+      config = JSON.parse(document.getElementById("f-config").value || "{}");
+    } catch (error) {
+      setError("action.config", `Not valid JSON: ${error.message}`);
+      return;
+    }
+    const body = {
+      name: document.getElementById("f-name").value.trim(),
+      project: document.getElementById("f-project").value,
+      description: document.getElementById("f-description").value || null,
+      action: { type: document.getElementById("f-type").value, config },
+      trigger: { cron, timeZone: zoneInput.value },
+    };
+    try {
+      if (existing) await api("PUT", `/api/schedules/${encodeURIComponent(existing.id)}`, { ...existing, ...body, id: undefined, state: undefined, nextFireTime: undefined, previousFireTime: undefined, lastRun: undefined, triggerDescription: undefined });
+      else await api("POST", "/api/schedules", body);
+      toast(existing ? "Saved." : `Created ${body.name}.`);
+      location.hash = "#/schedules";
+    } catch (error) {
+      showProblem(error);
+    }
+  });
+}
+
+function setError(field, message) {
+  const box = view.querySelector(`[data-error="${field}"]`) ?? document.getElementById("form-error");
+  if (box) box.textContent = message;
+}
+
+/** A 422 from the API: each message goes beside its field (the closest field whose name starts the error's key). */
+function showProblem(error) {
+  const errors = error.problem?.errors;
+  if (!errors) {
+    document.getElementById("form-error").textContent = error.message;
+    return;
+  }
+  const fields = [...view.querySelectorAll("[data-error]")].map((e) => e.dataset.error).sort((a, b) => b.length - a.length);
+  for (const [key, messages] of Object.entries(errors)) {
+    const field = fields.find((f) => key === f || key.startsWith(`${f}.`)) ?? null;
+    const box = field ? view.querySelector(`[data-error="${field}"]`) : document.getElementById("form-error");
+    box.textContent = `${box.textContent} ${field ? "" : `${key}: `}${messages.join(" ")}`.trim();
+  }
+}
+
+// ---- Runs --------------------------------------------------------------------------------------------------------
+
+async function renderRuns(params) {
+  const schedule = params.get("schedule") ?? "";
+  const status = params.get("status") ?? "";
+  view.innerHTML = `
+    <h1>Runs</h1>
+    <form id="run-filters" class="toolbar" role="search">
+      <div><label for="r-schedule">Schedule</label><input id="r-schedule" value="${esc(schedule)}" placeholder="project.name"></div>
+      <div><label for="r-status">Status</label><select id="r-status">${["", "pending", "running", "succeeded", "failed", "cancelled", "interrupted", "skipped"].map((s) => `<option value="${s}" ${s === status ? "selected" : ""}>${s || "any"}</option>`).join("")}</select></div>
+      <div><label for="r-from">From</label><input id="r-from" type="datetime-local" value="${esc(params.get("from") ?? "")}"></div>
+      <div><label for="r-to">To</label><input id="r-to" type="datetime-local" value="${esc(params.get("to") ?? "")}"></div>
+      <button type="submit">Filter</button>
+    </form>
+    <div class="table-wrap"><table aria-label="Runs"><thead><tr><th>Run</th><th>Schedule</th><th>Status</th><th class="hide-small">Triggered by</th><th>Scheduled</th><th class="hide-small">Finished</th><th class="hide-small">Node</th><th>Attempt</th></tr></thead><tbody id="run-rows"></tbody></table></div>`;
+  document.getElementById("run-filters").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const next = new URLSearchParams();
+    const values = { schedule: "r-schedule", status: "r-status", from: "r-from", to: "r-to" };
+    for (const [name, id] of Object.entries(values)) if (document.getElementById(id).value) next.set(name, document.getElementById(id).value);
+    location.hash = `#/runs?${next}`;
+  });
+  const load = async () => {
+    const query = new URLSearchParams({ pageSize: "100" });
+    if (schedule) query.set("scheduleId", schedule);
+    if (status) query.set("status", status);
+    if (params.get("from")) query.set("from", new Date(params.get("from")).toISOString());
+    if (params.get("to")) query.set("to", new Date(params.get("to")).toISOString());
+    const page = await api("GET", `/api/runs?${query}`);
+    const body = document.getElementById("run-rows");
+    if (!body) return;
+    body.innerHTML = page.items.map((r) => `
+      <tr data-run="${esc(r.id)}"><td><a href="#/runs/${esc(r.id)}">${esc(r.id.slice(0, 8))}</a></td><td>${esc(r.scheduleId)}</td><td>${badge(r.status)}</td>
+      <td class="hide-small">${esc(r.triggeredBy)}</td><td>${when(r.scheduledFireTime)}</td><td class="hide-small">${when(r.finishedAt)}</td><td class="hide-small">${esc(r.node)}</td><td>${esc(r.attempt)}</td></tr>`).join("")
+      || `<tr><td colspan="8">No runs match.</td></tr>`;
+  };
+  await load();
+  // Updates without reloading the page.
+  refreshTimer = setInterval(() => load().catch(() => {}), 2000);
+}
+
+async function renderRun(id) {
+  const run = await api("GET", `/api/runs/${encodeURIComponent(id)}`);
+  view.innerHTML = `
+    <h1>Run ${esc(run.id.slice(0, 8))} ${badge(run.status)}</h1>
+    <div class="card grid">
+      <div><label>Schedule</label>${esc(run.scheduleId)}</div><div><label>Action</label>${esc(run.actionType)}</div>
+      <div><label>Triggered by</label>${esc(run.triggeredBy)}</div><div><label>Attempt</label>${esc(run.attempt)}</div>
+      <div><label>Node</label>${esc(run.node)}</div><div><label>Scheduled</label>${when(run.scheduledFireTime)}</div>
+      <div><label>Started</label>${when(run.startedAt)}</div><div><label>Finished</label>${when(run.finishedAt)}</div>
+      <div><label>Idempotency key</label><code>${esc(run.idempotencyKey)}</code></div>
+    </div>
+    ${run.status === "running" || run.status === "pending" ? `<button type="button" class="danger" id="cancel-run">Cancel run</button>` : ""}
+    ${run.pipelineRunId ? `<p><a href="#/pipeline-runs/${esc(run.pipelineRunId)}">Open the pipeline run</a></p>` : ""}
+    <h2>Error</h2>${run.error ? `<pre>${esc(run.error)}</pre>` : "<p>None.</p>"}
+    <h2>Result</h2>${json(run.result)}
+    <h2>Config snapshot</h2>${json(run.configSnapshot)}`;
+  document.getElementById("cancel-run")?.addEventListener("click", async () => {
+    try {
+      await api("POST", `/api/runs/${encodeURIComponent(id)}/cancel`);
+      toast("Cancel requested.");
+      setTimeout(() => renderRun(id), 1000);
+    } catch (error) {
+      toast(error.message);
+    }
+  });
+}
+
+// ---- Pipelines ---------------------------------------------------------------------------------------------------
+
+async function renderPipelines() {
+  const page = await api("GET", "/api/pipelines?pageSize=200");
+  view.innerHTML = `
+    <h1>Pipelines</h1>
+    <div class="table-wrap"><table aria-label="Pipelines"><thead><tr><th>Pipeline</th><th>Project</th><th>Version</th><th class="hide-small">Updated</th></tr></thead>
+    <tbody>${page.items.map((p) => `<tr><td><a href="#/pipelines/${encodeURIComponent(p.id)}">${esc(p.name)}</a></td><td>${esc(p.project)}</td><td>${esc(p.version)}</td><td class="hide-small">${when(p.updatedAt)}</td></tr>`).join("") || `<tr><td colspan="4">No pipelines yet.</td></tr>`}</tbody></table></div>`;
+}
+
+/** Lays the DAG out left to right: a node's column is its longest path from a root; rows fill each column in order. */
+function drawDag(nodes, edges, statuses) {
+  const column = new Map(nodes.map((n) => [n.id, 0]));
+  for (const node of nodes) {
+    // Nodes come in topological order, so one pass settles every column.
+    for (const edge of edges.filter((e) => e.from === node.id)) column.set(edge.to, Math.max(column.get(edge.to), column.get(node.id) + 1));
+  }
+  const rowsUsed = new Map();
+  const position = new Map();
+  const W = 150, H = 44, GX = 70, GY = 22, PAD = 16;
+  for (const node of nodes) {
+    const c = column.get(node.id);
+    const r = rowsUsed.get(c) ?? 0;
+    rowsUsed.set(c, r + 1);
+    position.set(node.id, { x: PAD + c * (W + GX), y: PAD + r * (H + GY) });
+  }
+  const width = PAD * 2 + (Math.max(...column.values()) + 1) * (W + GX) - GX;
+  const height = PAD * 2 + Math.max(...rowsUsed.values()) * (H + GY) - GY;
+  const lines = edges.map((e) => {
+    const a = position.get(e.from), b = position.get(e.to);
+    const x1 = a.x + W, y1 = a.y + H / 2, x2 = b.x, y2 = b.y + H / 2, mid = (x1 + x2) / 2;
+    const label = e.when === true ? "true" : e.when === false ? "false" : "";
+    return `<path class="edge" d="M${x1},${y1} C${mid},${y1} ${mid},${y2} ${x2},${y2}" marker-end="url(#arrow)"><title>${esc(e.from)} → ${esc(e.to)}</title></path>` +
+      (label ? `<text class="edge-label" x="${mid}" y="${(y1 + y2) / 2 - 4}" text-anchor="middle">${label}</text>` : "");
+  }).join("");
+  const boxes = nodes.map((n) => {
+    const p = position.get(n.id);
+    const status = statuses?.get(n.id);
+    const kind = n.type === "action" ? n.actionType : n.type;
+    return `<g class="node" tabindex="0" role="button" data-node="${esc(n.id)}" ${status ? `data-status="${esc(status)}"` : ""} aria-label="Node ${esc(n.id)}${status ? `, ${esc(status)}` : ""}">
+      <rect x="${p.x}" y="${p.y}" width="${W}" height="${H}"></rect>
+      <text x="${p.x + 10}" y="${p.y + 18}">${esc(n.id.length > 20 ? `${n.id.slice(0, 19)}…` : n.id)}</text>
+      <text x="${p.x + 10}" y="${p.y + 34}" fill="#5b6475">${esc(kind)}${status ? ` · ${esc(status)}` : ""}</text></g>`;
+  }).join("");
+  return `<div class="dag"><svg role="img" aria-label="Pipeline graph" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">
+    <defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#9aa3b5"></path></marker></defs>
+    ${lines}${boxes}</svg></div>`;
+}
+
+async function renderPipeline(id) {
+  const [pipeline, runs] = await Promise.all([
+    api("GET", `/api/pipelines/${encodeURIComponent(id)}`),
+    api("GET", `/api/pipelines/${encodeURIComponent(id)}/runs?pageSize=20`),
+  ]);
+  view.innerHTML = `
+    <h1>${esc(pipeline.name)} <span class="hint">v${esc(pipeline.version)} · ${esc(pipeline.project)} · parallelism ${esc(pipeline.maxParallelism)} · on failure: ${esc(pipeline.failurePolicy)}</span></h1>
+    <div class="toolbar"><button type="button" class="primary" id="run-pipeline">Run now</button></div>
+    ${drawDag(pipeline.nodes, pipeline.edges)}
+    <h2>Runs</h2>
+    <div class="table-wrap"><table aria-label="Pipeline runs"><thead><tr><th>Run</th><th>Status</th><th>Version</th><th>Triggered by</th><th>Started</th><th class="hide-small">Finished</th></tr></thead>
+    <tbody>${runs.items.map((r) => `<tr><td><a href="#/pipeline-runs/${esc(r.id)}">${esc(r.id.slice(0, 8))}</a></td><td>${badge(r.status)}</td><td>${esc(r.version)}</td><td>${esc(r.triggeredBy)}</td><td>${when(r.startedAt)}</td><td class="hide-small">${when(r.finishedAt)}</td></tr>`).join("") || `<tr><td colspan="6">No runs yet.</td></tr>`}</tbody></table></div>`;
+  document.getElementById("run-pipeline").addEventListener("click", async () => {
+    try {
+      const run = await api("POST", `/api/pipelines/${encodeURIComponent(id)}/run`, { inputs: {} });
+      location.hash = `#/pipeline-runs/${run.id}`;
+    } catch (error) {
+      toast(error.message);
+    }
+  });
+}
+
+async function renderPipelineRun(id) {
+  const detail = await api("GET", `/api/pipeline-runs/${encodeURIComponent(id)}`);
+  const run = detail.run;
+  const statuses = new Map(detail.nodes.map((n) => [n.nodeId, n.status]));
+  view.innerHTML = `
+    <h1>Pipeline run ${esc(run.id.slice(0, 8))} ${badge(run.status)}</h1>
+    <p class="hint"><a href="#/pipelines/${encodeURIComponent(run.pipelineId)}">${esc(run.pipelineId)}</a> v${esc(run.version)} · attempt ${esc(run.attempt)} · node ${esc(run.node)} · ${when(run.startedAt)} → ${when(run.finishedAt)}${run.error ? ` · ${esc(run.error)}` : ""}</p>
+    ${run.status === "running" || run.status === "pending" ? `<div class="toolbar"><button type="button" class="danger" id="cancel-pipeline-run">Cancel run</button></div>` : ""}
+    ${drawDag(detail.definition, detail.edges, statuses)}
+    <div id="node-detail" class="card" aria-live="polite"><p class="hint">Select a node to see its run.</p></div>`;
+  const show = (nodeId) => {
+    const node = detail.nodes.find((n) => n.nodeId === nodeId);
+    document.getElementById("node-detail").innerHTML = node ? `
+      <h2>${esc(node.nodeId)} ${badge(node.status)}</h2>
+      <div class="grid"><div><label>Attempts</label>${esc(node.attempts)}</div><div><label>Node</label>${esc(node.node)}</div>
+      <div><label>Started</label>${when(node.startedAt)}</div><div><label>Finished</label>${when(node.finishedAt)}</div>
+      <div><label>Idempotency key</label><code>${esc(node.idempotencyKey)}</code></div></div>
+      ${node.error ? `<h2>Error</h2><pre>${esc(node.error)}</pre>` : ""}<h2>Output</h2>${json(node.output)}` : "";
+  };
+  view.querySelectorAll(".node").forEach((g) => {
+    g.addEventListener("click", () => show(g.dataset.node));
+    g.addEventListener("keydown", (event) => { if (event.key === "Enter" || event.key === " ") { event.preventDefault(); show(g.dataset.node); } });
+  });
+  document.getElementById("cancel-pipeline-run")?.addEventListener("click", async () => {
+    try {
+      await api("POST", `/api/pipeline-runs/${encodeURIComponent(id)}/cancel`);
+      toast("Cancel requested.");
+    } catch (error) {
+      toast(error.message);
+    }
+  });
+  if (run.status === "running" || run.status === "pending") {
+    refreshTimer = setTimeout(() => route(), 1500);
+  }
+}
+
+// ---- Cluster -----------------------------------------------------------------------------------------------------
+
+async function renderCluster() {
+  const [nodes, schedules] = await Promise.all([api("GET", "/api/cluster/nodes"), api("GET", "/api/schedules?pageSize=200")]);
+  const misfires = (await Promise.all(schedules.items.map(async (s) =>
+    (await api("GET", `/api/schedules/${encodeURIComponent(s.id)}/misfires?pageSize=20`)).map((m) => ({ ...m, schedule: s.id })))))
+    .flat().sort((a, b) => (b.scheduledFireTime ?? "").localeCompare(a.scheduledFireTime ?? "")).slice(0, 100);
+  view.innerHTML = `
+    <h1>Cluster</h1>
+    <div class="table-wrap"><table aria-label="Cluster nodes"><thead><tr><th>Instance</th><th>State</th><th>Last check-in</th><th class="hide-small">Check-in interval</th><th>This node</th></tr></thead>
+    <tbody>${nodes.map((n) => `<tr><td>${esc(n.instanceId)}</td><td>${badge(n.state)}</td><td>${when(n.lastCheckIn)}</td><td class="hide-small">${n.checkInIntervalSeconds == null ? "—" : `${esc(n.checkInIntervalSeconds)} s`}</td><td>${n.isThisNode ? "yes" : ""}</td></tr>`).join("")}</tbody></table></div>
+    <h2>Misfires</h2>
+    <div class="table-wrap"><table aria-label="Misfires"><thead><tr><th>Schedule</th><th>Missed fire time</th><th>Detected</th><th class="hide-small">Node</th><th>Handling</th></tr></thead>
+    <tbody>${misfires.map((m) => `<tr><td>${esc(m.schedule)}</td><td>${when(m.scheduledFireTime)}</td><td>${when(m.detectedAt)}</td><td class="hide-small">${esc(m.node)}</td><td>${esc(m.reason)}</td></tr>`).join("") || `<tr><td colspan="5">No misfires recorded.</td></tr>`}</tbody></table></div>`;
+}
+
+// ---- Routing -----------------------------------------------------------------------------------------------------
+
+async function route() {
+  clearInterval(refreshTimer);
+  clearTimeout(refreshTimer);
+  if (!sessionStorage.getItem(KEY)) {
+    renderSignIn();
+    return;
+  }
+  document.getElementById("nav").hidden = false;
+  const [path, query] = (location.hash.slice(1) || "/schedules").split("?");
+  const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
+  document.querySelectorAll("[data-nav]").forEach((a) => {
+    if (a.dataset.nav === (parts[0] === "pipeline-runs" ? "pipelines" : parts[0])) a.setAttribute("aria-current", "page");
+    else a.removeAttribute("aria-current");
+  });
+  try {
+    switch (parts[0]) {
+      case "runs": await (parts[1] ? renderRun(parts[1]) : renderRuns(new URLSearchParams(query))); break;
+      case "pipelines": await (parts[1] ? renderPipeline(parts[1]) : renderPipelines()); break;
+      case "pipeline-runs": await renderPipelineRun(parts[1]); break;
+      case "cluster": await renderCluster(); break;
+      case "schedules": await (parts[1] === "new" ? renderScheduleForm(null) : parts[1] === "edit" ? renderScheduleForm(parts[2]) : renderSchedules()); break;
+      case "signin": location.hash = "#/schedules"; break;
+      default: await renderSchedules();
+    }
+  } catch (error) {
+    if (error.status !== 401) view.innerHTML = `<div class="card error" role="alert">${esc(error.message)}</div>`;
+  }
+}
+
+document.getElementById("sign-out").addEventListener("click", () => signOut("Signed out."));
+window.addEventListener("hashchange", route);
+route();
