@@ -44,6 +44,7 @@ if (!await app.Services.TryPrepareDatabaseAsync(storage, Console.Error))
     return 1;
 }
 
+app.UseSecurityHeaders();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseAuthentication();

@@ -86,6 +86,9 @@ public static partial class CronPhrases
         public string? DayOfWeek;
         public string? DayOfMonth;
         public string? Month;
+        public bool Yearly;
+        public List<int> DayPositions = [];
+        public List<int> TimePositions = [];
     }
 
     private sealed class PhraseException(string message) : Exception(message);
@@ -129,6 +132,11 @@ public static partial class CronPhrases
                 continue;
             }
 
+            if (unit == "second" && !hasNumber && unitAt + 1 < w.Count && DayIndex(w[unitAt + 1]) is not null)
+            {
+                throw new PhraseException($"'every second {w[unitAt + 1]}' could mean every other week, which cron cannot express (use a calendar trigger: every 2 weeks); for once a second on that day say 'every second on {w[unitAt + 1]}'.");
+            }
+
             if (hasNumber && n <= 0)
             {
                 throw new PhraseException($"'every {next} {w[unitAt]}' needs a positive number.");
@@ -138,6 +146,12 @@ public static partial class CronPhrases
             if (hasNumber && n > limit)
             {
                 throw new PhraseException($"'every {n} {name}' cannot be a cron step (at most {limit}); use an interval trigger instead.");
+            }
+
+            if (hasNumber && n > 1 && (limit + 1) % n != 0)
+            {
+                // 0/45 fires at :00 and :45 — gaps of 45 and 15 minutes. Say so instead of scheduling something else.
+                throw new PhraseException($"'every {n} {name}' does not divide {(unit == "hour" ? "a day" : unit == "minute" ? "an hour" : "a minute")} evenly, so cron would leave uneven gaps; use an interval trigger (every {n} {name}) instead.");
             }
 
             c[i] = true;
@@ -231,6 +245,11 @@ public static partial class CronPhrases
     {
         for (var i = 0; i < w.Count; i++)
         {
+            if (c[i])
+            {
+                continue;
+            }
+
             // "last day of the month", "last weekday of the month"
             if (w[i] == "last" && i + 1 < w.Count && w[i + 1] is "day" or "weekday")
             {
@@ -255,6 +274,11 @@ public static partial class CronPhrases
 
             // "the 1st", "the 15th", "on day 3"
             var ordinal = OrdinalNumber().Match(w[i]);
+            if (ordinal.Success && i + 1 < w.Count && w[i + 1] is "day" or "days" && i > 0 && w[i - 1] is "every" or "each")
+            {
+                throw new PhraseException($"'every {w[i]} day' restarts every month in cron, so the gaps would be uneven; use a calendar trigger (every N days) instead.");
+            }
+
             if (ordinal.Success || (w[i] == "day" && i + 1 < w.Count && int.TryParse(w[i + 1], out _)))
             {
                 var number = ordinal.Success ? int.Parse(ordinal.Groups[1].Value, CultureInfo.InvariantCulture) : int.Parse(w[i + 1], CultureInfo.InvariantCulture);
@@ -287,15 +311,18 @@ public static partial class CronPhrases
             {
                 days.Add("MON-FRI");
                 c[i] = true;
+                p.DayPositions.Add(i);
             }
             else if (w[i] is "weekend" or "weekends")
             {
                 days.Add("SAT,SUN");
                 c[i] = true;
+                p.DayPositions.Add(i);
             }
             else if (DayIndex(w[i]) is { } from)
             {
                 c[i] = true;
+                p.DayPositions.Add(i);
                 // "monday to friday", "monday through friday", "monday-friday"
                 if (i + 2 < w.Count && w[i + 1] is "to" or "through" or "thru" or "-" && DayIndex(w[i + 2]) is { } to)
                 {
@@ -349,6 +376,7 @@ public static partial class CronPhrases
                 }
 
                 p.Month ??= "JAN";
+                p.Yearly = true;
                 if (p.DayOfWeek is null)
                 {
                     p.DayOfMonth ??= "1";
@@ -366,6 +394,13 @@ public static partial class CronPhrases
                 continue;
             }
 
+            if (w[i] == "12" && i + 1 < w.Count && w[i + 1] is "midnight" or "noon")
+            {
+                // "12 midnight" is one time, not 12:00 and 00:00.
+                c[i] = true;
+                continue;
+            }
+
             var at = i;
             // A bare number is a time only after "at" or "and" (at 9, at 9 and 17); "9:30", "9 am", "noon" always are.
             var bare = int.TryParse(w[i], NumberStyles.None, CultureInfo.InvariantCulture, out _) && (i + 1 >= w.Count || w[i + 1] is not ("am" or "pm"));
@@ -377,6 +412,7 @@ public static partial class CronPhrases
             if (TryTime(w, ref at, out var time, out var length))
             {
                 p.Times.Add(time);
+                p.TimePositions.Add(i);
                 for (var k = i; k < i + length; k++)
                 {
                     c[k] = true;
@@ -405,45 +441,66 @@ public static partial class CronPhrases
 
     private static PhraseResult Assemble(Parts p, List<string> words)
     {
+        PhraseResult Refuse(string why) => new(null, [], why, Suggest(words));
         var times = p.Times.Distinct().ToList();
+        if (times.Count > 1 && p.DayPositions.Any(d => d > p.TimePositions.Min() && d < p.TimePositions.Max()))
+        {
+            // "every monday at 9 and friday at 5pm": one cron would also fire on Monday at 17:00 and Friday at 09:00.
+            return Refuse("the phrase pairs different days with different times, which one cron expression cannot hold; make one schedule per day and time.");
+        }
+
+        if (p.Yearly && p.DayOfWeek is not null)
+        {
+            return Refuse("'every year' needs a date (e.g. every year on january 1st), not a day of the week.");
+        }
+
+        // With a step of minutes or seconds, "between 8 and 18" means up to 18:00, so the last hour that fires is 17.
+        string Hours((int From, int To) r, bool endExclusive) =>
+            endExclusive ? (r.To - 1 <= r.From ? $"{r.From}" : $"{r.From}-{r.To - 1}") : $"{r.From}-{r.To}";
+
         string second = "0", minute, hour;
         if (p.EverySecond || p.SecondStep is not null)
         {
             if (times.Count > 0)
             {
-                return new PhraseResult(null, [], "a phrase cannot have both a step of seconds and a time of day; use a range (between 9 and 17) instead.", Suggest(words));
+                return Refuse("a phrase cannot have both a step of seconds and a time of day; use a range (between 9 and 17) instead.");
             }
 
             second = p.SecondStep is { } s ? $"0/{s}" : "*";
             minute = "*";
-            hour = p.HourRange is { } r ? $"{r.From}-{r.To}" : "*";
+            hour = p.HourRange is { } r ? Hours(r, endExclusive: true) : "*";
         }
         else if (p.EveryMinute || p.MinuteStep is not null)
         {
             if (times.Count > 0)
             {
-                return new PhraseResult(null, [], "a phrase cannot have both a step of minutes and a time of day; use a range (between 9 and 17) instead.", Suggest(words));
+                return Refuse("a phrase cannot have both a step of minutes and a time of day; use a range (between 9 and 17) instead.");
             }
 
-            minute = p.MinuteStep is { } m ? $"0/{m}" : "*";
-            hour = p.HourRange is { } r ? $"{r.From}-{r.To}" : "*";
+            var start = p.MinuteOfHour ?? 0;
+            minute = p.MinuteStep is { } m ? $"{start}/{m}" : "*";
+            hour = p.HourRange is { } r ? Hours(r, endExclusive: true) : "*";
         }
         else if (p.EveryHour || p.HourStep is not null)
         {
-            if (times.Count > 1)
+            if (times.Count > 1 || (times.Count == 1 && p.HourStep is null))
             {
-                return new PhraseResult(null, [], "an hourly phrase takes at most one minute (e.g. every hour at minute 15).", Suggest(words));
+                return Refuse("an hourly phrase takes a minute, not a time of day (e.g. every hour at minute 15, or every 2 hours starting at 8).");
             }
 
             minute = (p.MinuteOfHour ?? (times.Count == 1 ? times[0].Minute : 0)).ToString(CultureInfo.InvariantCulture);
-            var start = p.HourRange?.From ?? 0;
-            hour = p.HourStep is { } h ? (p.HourRange is { } r ? $"{r.From}-{r.To}/{h}" : $"{start}/{h}") : p.HourRange is { } range ? $"{range.From}-{range.To}" : "*";
+            var first = times.Count == 1 ? times[0].Hour : p.HourRange?.From ?? 0;
+            hour = p.HourStep is { } h ? (p.HourRange is { } r ? $"{r.From}-{r.To}/{h}" : $"{first}/{h}") : p.HourRange is { } range ? Hours(range, endExclusive: false) : "*";
+        }
+        else if (p.HourRange is not null)
+        {
+            return Refuse("a range of hours needs a step (e.g. every hour between 9 and 17, or every 15 minutes between 8 and 18).");
         }
         else if (times.Count > 0)
         {
             if (times.Select(t => t.Minute).Distinct().Count() > 1)
             {
-                return new PhraseResult(null, [], $"the times {string.Join(", ", times.Select(t => $"{t.Hour:00}:{t.Minute:00}"))} have different minutes, which one cron expression cannot hold; make one schedule per time.", Suggest(words));
+                return Refuse($"the times {string.Join(", ", times.Select(t => $"{t.Hour:00}:{t.Minute:00}"))} have different minutes, which one cron expression cannot hold; make one schedule per time.");
             }
 
             minute = times[0].Minute.ToString(CultureInfo.InvariantCulture);
@@ -462,19 +519,19 @@ public static partial class CronPhrases
         }
         else
         {
-            return new PhraseResult(null, [], "the phrase says neither how often nor at what time.", Suggest(words));
+            return Refuse("the phrase says neither how often nor at what time.");
         }
 
         if (p.HourRange is not null && times.Count > 0)
         {
-            return new PhraseResult(null, [], "a phrase cannot have both a range of hours and a time of day.", Suggest(words));
+            return Refuse("a phrase cannot have both a range of hours and a time of day.");
         }
 
         var dom = p.DayOfMonth ?? (p.DayOfWeek is null ? "*" : "?");
         var dow = p.DayOfWeek ?? "?";
         if (p.DayOfMonth is not null && p.DayOfWeek is not null)
         {
-            return new PhraseResult(null, [], "a phrase can name days of the week or a day of the month, not both (Quartz cannot combine them).", Suggest(words));
+            return Refuse("a phrase can name days of the week or a day of the month, not both (Quartz cannot combine them).");
         }
 
         return new PhraseResult($"{second} {minute} {hour} {dom} {p.Month ?? "*"} {dow}", [], null, []);

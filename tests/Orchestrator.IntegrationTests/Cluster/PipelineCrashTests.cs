@@ -69,6 +69,62 @@ public sealed class PipelineCrashTests
         Assert.That(firstKey, Is.Not.EqualTo(b[0].IdempotencyKey), "each node has its own key");
     }
 
+    [Test]
+    public async Task A_scheduled_pipeline_killed_mid_node_resumes_through_the_recovered_firing()
+    {
+        await using var peer = await RecordingHttpServer.StartAsync();
+        peer.Configure("/sched/b", new RecordingHttpServer.Behaviour(TimeSpan.FromSeconds(8)));
+        var database = await TestPostgres.CreateDatabaseAsync("pipecrashsched");
+        var environment = PostgresNode.Environment(database, new Dictionary<string, string?> { ["Orchestrator__Outbound__AllowedHosts__0"] = "127.0.0.1" });
+        await using var first = ServerProcess.Start(environment);
+        await first.WaitUntilReadyAsync();
+        var key = first.PrintedAdminKey!;
+        await using var second = ServerProcess.Start(environment);
+        await second.WaitUntilReadyAsync();
+        var nodes = new Dictionary<string, ServerProcess>
+        {
+            [await InstanceIdAsync(first.CreateClient(key))] = first,
+            [await InstanceIdAsync(second.CreateClient(key))] = second,
+        };
+
+        using var api = first.CreateClient(key);
+        object Call(string id) => new { id, type = "action", action = new { type = "call_api", config = new { method = "POST", url = $"{peer.BaseUrl}/sched/{id}", timeoutSeconds = 60 } } };
+        await api.PostForJsonAsync("/api/pipelines", new
+        {
+            id = "nightly",
+            name = "nightly",
+            nodes = new[] { Call("a"), Call("b") },
+            edges = new[] { new { from = "a", to = "b" } },
+        }, HttpStatusCode.Created);
+        await api.CreateScheduleAsync(new
+        {
+            name = "run-nightly",
+            action = new { type = "execute_pipeline", config = new { pipeline = "nightly" } },
+            trigger = new { at = TimeProvider.System.GetUtcNow().AddSeconds(2).ToString("O", System.Globalization.CultureInfo.InvariantCulture) },
+        });
+
+        await peer.WaitForRequestsAsync("/sched/b", 1, TimeSpan.FromSeconds(30), includeInFlight: true);
+        var ledger = (await api.RunsAsync("default.run-nightly")).Single();
+        var victimId = ledger.GetProperty("node").GetString()!;
+        var survivor = nodes.Single(n => n.Key != victimId);
+        nodes[victimId].Kill();
+
+        using var survivorApi = survivor.Value.CreateClient(key);
+        var finished = await Poll.UntilAsync(() => survivorApi.RunsAsync("default.run-nightly"), r => r.Count == 1 && r[0].Status() is "succeeded" or "failed",
+            TimeSpan.FromSeconds(60), "the recovered firing to finish the pipeline");
+        var dump = await DatabaseDump.QuartzAndLedgerAsync(database);
+        Assert.That(finished[0].Status(), Is.EqualTo("succeeded"), finished[0] + "\n" + dump);
+        Assert.That(finished[0].GetProperty("triggeredBy").GetString(), Is.EqualTo("recovery"));
+        var pipelineRunId = finished[0].GetProperty("result").GetProperty("pipelineRunId").GetString();
+        var detail = await survivorApi.GetFromJsonAsync<JsonElement>($"/api/pipeline-runs/{pipelineRunId}");
+        Assert.That(detail.GetProperty("run").GetProperty("attempt").GetInt32(), Is.EqualTo(2), "the same pipeline run, resumed");
+        Assert.That(peer.RequestsTo("/sched/a"), Has.Count.EqualTo(1), "A is not called again");
+        Assert.That(peer.RequestsTo("/sched/b"), Has.Count.EqualTo(2));
+        Assert.That(peer.RequestsTo("/sched/b").Select(r => r.IdempotencyKey).Distinct().Count(), Is.EqualTo(1));
+        var b = detail.GetProperty("nodes").EnumerateArray().Single(n => n.GetProperty("nodeId").GetString() == "b");
+        Assert.That(b.GetProperty("attempts").GetInt32(), Is.EqualTo(2));
+    }
+
     private static async Task<string> InstanceIdAsync(HttpClient http)
     {
         var nodes = await http.GetFromJsonAsync<JsonElement>("/api/cluster/nodes");

@@ -6,6 +6,9 @@
 const view = document.getElementById("view");
 const KEY = "orchestrator.apiKey";
 let refreshTimer = null;
+// Bumped on every navigation: a render that finishes after the user moved on must not draw over the new page.
+let generation = 0;
+const stale = (token) => token !== generation;
 
 const esc = (value) => String(value ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 const when = (iso) => (iso ? new Date(iso).toLocaleString() : "—");
@@ -33,7 +36,13 @@ async function api(method, path, body) {
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await response.text();
-  const data = text ? JSON.parse(text) : null;
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    // A proxy's HTML error page, say: keep the status, drop the body.
+    data = { title: `HTTP ${response.status}`, detail: text.slice(0, 200) };
+  }
   if (response.status === 401) {
     signOut("Your key was refused; sign in again.");
     throw new ApiError(401, data);
@@ -56,7 +65,7 @@ function renderSignIn(message) {
       <form id="signin-form">
         <div class="field">
           <label for="api-key">API key</label>
-          <input id="api-key" name="apiKey" type="password" autocomplete="off" required placeholder="orch_…">
+          <input id="api-key" type="password" autocomplete="off" required placeholder="orch_…">
           <div class="hint">The admin key is printed once when the server first starts. It is kept for this tab only.</div>
         </div>
         <div id="signin-error" class="error" role="alert">${esc(message ?? "")}</div>
@@ -66,7 +75,13 @@ function renderSignIn(message) {
   document.getElementById("signin-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     const key = document.getElementById("api-key").value.trim();
-    const response = await fetch("/api/cluster/nodes", { headers: { Authorization: `Bearer ${key}` } });
+    let response;
+    try {
+      response = await fetch("/api/cluster/nodes", { headers: { Authorization: `Bearer ${key}` } });
+    } catch (error) {
+      document.getElementById("signin-error").textContent = `The server could not be reached: ${error.message}`;
+      return;
+    }
     if (!response.ok) {
       document.getElementById("signin-error").textContent = response.status === 401 ? "That key was refused." : `Sign-in failed (HTTP ${response.status}).`;
       return;
@@ -126,7 +141,12 @@ async function renderSchedules() {
   }));
 }
 
-const looksLikeCron = (text) => /^[\d*?\/,#LW\-A-Z]+(\s+[\d*?\/,#LW\-A-Z]+){4,6}$/i.test(text.trim()) && /[*?\d]/.test(text);
+// A cron field is digits and * ? / , - # L W, or month and day abbreviations; a phrase has ordinary words.
+const CRON_TOKEN = /^(?:[0-9*?\/,#LW-]|JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC|SUN|MON|TUE|WED|THU|FRI|SAT)+$/i;
+const looksLikeCron = (text) => {
+  const tokens = text.trim().split(/\s+/);
+  return tokens.length >= 5 && tokens.length <= 7 && tokens.every((t) => CRON_TOKEN.test(t));
+};
 
 async function renderScheduleForm(id) {
   const [projects, existing] = await Promise.all([
@@ -134,6 +154,7 @@ async function renderScheduleForm(id) {
     id ? api("GET", `/api/schedules/${encodeURIComponent(id)}`) : Promise.resolve(null),
   ]);
   const zone = existing?.trigger?.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone ?? "UTC";
+  if (existing && !projects.items.some((p) => p.id === existing.project)) projects.items.push({ id: existing.project, name: existing.project });
   const types = ["call_api", "send_notification", "run_task", "execute_pipeline", "noop"];
   view.innerHTML = `
     <h1>${existing ? `Edit ${esc(existing.name)}` : "New schedule"}</h1>
@@ -145,7 +166,9 @@ async function renderScheduleForm(id) {
       </div>
       <div class="field"><label for="f-when">When (an English phrase or a cron expression)</label>
         <input id="f-when" name="when" required placeholder="every weekday at 9:30" value="${esc(existing?.trigger?.cron ?? "")}">
-        <div class="error" data-error="trigger"></div><div id="preview" class="preview" aria-live="polite">Type a phrase such as “every weekday at 9:30” or a cron such as “0 30 9 ? * MON-FRI”.</div></div>
+        <div class="error" data-error="trigger"></div><div id="preview" class="preview" aria-live="polite">${existing && !existing.trigger?.cron
+          ? `Now: ${esc(existing.triggerDescription)}. Leave this empty to keep it.`
+          : "Type a phrase such as “every weekday at 9:30” or a cron such as “0 30 9 ? * MON-FRI”."}</div></div>
       <div class="field"><label for="f-zone">Time zone</label><input id="f-zone" name="timeZone" value="${esc(zone)}"><div class="error" data-error="trigger.timeZone"></div></div>
       <div class="field"><label for="f-config">Action config (JSON)</label><textarea id="f-config" name="config">${esc(JSON.stringify(existing?.action?.config ?? {}, null, 2))}</textarea><div class="error" data-error="action.config"></div></div>
       <div class="field"><label for="f-description">Description</label><input id="f-description" name="description" value="${esc(existing?.description ?? "")}"><div class="error" data-error="description"></div></div>
@@ -156,24 +179,28 @@ async function renderScheduleForm(id) {
 
   let cron = existing?.trigger?.cron ?? null;
   let timer = null;
+  let asked = 0;
   const whenInput = document.getElementById("f-when");
   const zoneInput = document.getElementById("f-zone");
   const preview = document.getElementById("preview");
   const showPreview = async () => {
     const text = whenInput.value.trim();
     if (!text) return;
+    const mine = ++asked;
     const body = looksLikeCron(text) ? { expression: text, timeZone: zoneInput.value, count: 5 } : { text, timeZone: zoneInput.value, count: 5 };
     try {
       const result = await api("POST", looksLikeCron(text) ? "/api/cron/describe" : "/api/cron/parse", body);
+      if (mine !== asked) return; // a newer preview was asked for while this one was on its way
       cron = result.expression;
       preview.innerHTML = `<strong>${esc(result.description)}</strong> — cron <code>${esc(result.expression)}</code><ol>${result.nextFireTimes.map((t) => `<li>${when(t)}</li>`).join("")}</ol>`;
       setError("trigger", "");
     } catch (error) {
+      if (mine !== asked) return;
       cron = null;
-      const problem = error.problem ?? {};
-      const message = Object.values(problem.errors ?? {}).flat().join(" ") || error.message;
+      const errors = error.problem?.errors ?? {};
       preview.textContent = "No preview.";
-      setError(problem.errors?.timeZone ? "trigger.timeZone" : "trigger", message);
+      setError("trigger.timeZone", (errors.timeZone ?? []).join(" "));
+      setError("trigger", [...(errors.text ?? []), ...(errors.expression ?? []), ...(errors.count ?? [])].join(" ") || (errors.timeZone ? "" : error.message));
     }
   };
   const schedulePreview = () => { clearTimeout(timer); timer = setTimeout(showPreview, 300); };
@@ -185,8 +212,11 @@ async function renderScheduleForm(id) {
     event.preventDefault();
     view.querySelectorAll("[data-error]").forEach((e) => (e.textContent = ""));
     document.getElementById("form-error").textContent = "";
-    await showPreview();
-    if (!cron) return;
+    const keepTrigger = existing && !existing.trigger?.cron && !whenInput.value.trim();
+    if (!keepTrigger) {
+      await showPreview();
+      if (!cron) return;
+    }
     let config;
     try {
       config = JSON.parse(document.getElementById("f-config").value || "{}");
@@ -199,7 +229,9 @@ async function renderScheduleForm(id) {
       project: document.getElementById("f-project").value,
       description: document.getElementById("f-description").value || null,
       action: { type: document.getElementById("f-type").value, config },
-      trigger: { cron, timeZone: zoneInput.value },
+      // Editing keeps what the form does not show (startAt, endAt, maxRuns); a non-cron trigger stays unless replaced.
+      trigger: keepTrigger ? existing.trigger
+        : { ...(existing?.trigger ?? {}), intervalSeconds: undefined, interval: undefined, at: undefined, every: undefined, unit: undefined, cron, timeZone: zoneInput.value },
     };
     try {
       if (existing) await api("PUT", `/api/schedules/${encodeURIComponent(existing.id)}`, { ...existing, ...body, id: undefined, state: undefined, nextFireTime: undefined, previousFireTime: undefined, lastRun: undefined, triggerDescription: undefined });
@@ -235,6 +267,7 @@ function showProblem(error) {
 // ---- Runs --------------------------------------------------------------------------------------------------------
 
 async function renderRuns(params) {
+  const token = generation;
   const schedule = params.get("schedule") ?? "";
   const status = params.get("status") ?? "";
   view.innerHTML = `
@@ -258,23 +291,27 @@ async function renderRuns(params) {
     const query = new URLSearchParams({ pageSize: "100" });
     if (schedule) query.set("scheduleId", schedule);
     if (status) query.set("status", status);
-    if (params.get("from")) query.set("from", new Date(params.get("from")).toISOString());
-    if (params.get("to")) query.set("to", new Date(params.get("to")).toISOString());
+    for (const name of ["from", "to"]) {
+      const value = new Date(params.get(name) ?? "");
+      if (!Number.isNaN(value.getTime())) query.set(name, value.toISOString());
+    }
     const page = await api("GET", `/api/runs?${query}`);
     const body = document.getElementById("run-rows");
-    if (!body) return;
+    if (!body || stale(token)) return;
     body.innerHTML = page.items.map((r) => `
       <tr data-run="${esc(r.id)}"><td><a href="#/runs/${esc(r.id)}">${esc(r.id.slice(0, 8))}</a></td><td>${esc(r.scheduleId)}</td><td>${badge(r.status)}</td>
       <td class="hide-small">${esc(r.triggeredBy)}</td><td>${when(r.scheduledFireTime)}</td><td class="hide-small">${when(r.finishedAt)}</td><td class="hide-small">${esc(r.node)}</td><td>${esc(r.attempt)}</td></tr>`).join("")
       || `<tr><td colspan="8">No runs match.</td></tr>`;
   };
-  await load();
-  // Updates without reloading the page.
+  // Updates without reloading the page; started first, so leaving mid-load still stops it.
   refreshTimer = setInterval(() => load().catch(() => {}), 2000);
+  await load();
 }
 
 async function renderRun(id) {
+  const token = generation;
   const run = await api("GET", `/api/runs/${encodeURIComponent(id)}`);
+  if (stale(token)) return;
   view.innerHTML = `
     <h1>Run ${esc(run.id.slice(0, 8))} ${badge(run.status)}</h1>
     <div class="card grid">
@@ -293,7 +330,7 @@ async function renderRun(id) {
     try {
       await api("POST", `/api/runs/${encodeURIComponent(id)}/cancel`);
       toast("Cancel requested.");
-      setTimeout(() => renderRun(id), 1000);
+      refreshTimer = setTimeout(() => { if (!stale(token)) renderRun(id); }, 1000);
     } catch (error) {
       toast(error.message);
     }
@@ -372,7 +409,9 @@ async function renderPipeline(id) {
 }
 
 async function renderPipelineRun(id) {
-  const detail = await api("GET", `/api/pipeline-runs/${encodeURIComponent(id)}`);
+  const token = generation;
+  let detail = await api("GET", `/api/pipeline-runs/${encodeURIComponent(id)}`);
+  if (stale(token)) return;
   const run = detail.run;
   const statuses = new Map(detail.nodes.map((n) => [n.nodeId, n.status]));
   view.innerHTML = `
@@ -402,9 +441,24 @@ async function renderPipelineRun(id) {
       toast(error.message);
     }
   });
-  if (run.status === "running" || run.status === "pending") {
-    refreshTimer = setTimeout(() => route(), 1500);
-  }
+  // While it runs, statuses are updated in place: the selected node, focus and scroll stay where they are.
+  const refresh = async () => {
+    if (stale(token)) return;
+    detail = await api("GET", `/api/pipeline-runs/${encodeURIComponent(id)}`);
+    if (stale(token)) return;
+    for (const node of detail.nodes) {
+      const g = view.querySelector(`.node[data-node="${CSS.escape(node.nodeId)}"]`);
+      if (!g) continue;
+      g.dataset.status = node.status;
+      g.setAttribute("aria-label", `Node ${node.nodeId}, ${node.status}`);
+      const kind = g.querySelectorAll("text")[1];
+      kind.textContent = `${kind.textContent.split(" · ")[0]} · ${node.status}`;
+    }
+    view.querySelector("h1 .status").outerHTML = badge(detail.run.status);
+    if (detail.run.status === "running" || detail.run.status === "pending") refreshTimer = setTimeout(refresh, 1500);
+    else document.getElementById("cancel-pipeline-run")?.remove();
+  };
+  if (run.status === "running" || run.status === "pending") refreshTimer = setTimeout(refresh, 1500);
 }
 
 // ---- Cluster -----------------------------------------------------------------------------------------------------
@@ -412,7 +466,7 @@ async function renderPipelineRun(id) {
 async function renderCluster() {
   const [nodes, schedules] = await Promise.all([api("GET", "/api/cluster/nodes"), api("GET", "/api/schedules?pageSize=200")]);
   const misfires = (await Promise.all(schedules.items.map(async (s) =>
-    (await api("GET", `/api/schedules/${encodeURIComponent(s.id)}/misfires?pageSize=20`)).map((m) => ({ ...m, schedule: s.id })))))
+    (await api("GET", `/api/schedules/${encodeURIComponent(s.id)}/misfires?pageSize=20`).catch(() => [])).map((m) => ({ ...m, schedule: s.id })))))
     .flat().sort((a, b) => (b.scheduledFireTime ?? "").localeCompare(a.scheduledFireTime ?? "")).slice(0, 100);
   view.innerHTML = `
     <h1>Cluster</h1>
@@ -426,6 +480,7 @@ async function renderCluster() {
 // ---- Routing -----------------------------------------------------------------------------------------------------
 
 async function route() {
+  generation += 1;
   clearInterval(refreshTimer);
   clearTimeout(refreshTimer);
   if (!sessionStorage.getItem(KEY)) {
@@ -434,7 +489,13 @@ async function route() {
   }
   document.getElementById("nav").hidden = false;
   const [path, query] = (location.hash.slice(1) || "/schedules").split("?");
-  const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
+  const parts = path.split("/").filter(Boolean).map((part) => {
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      return part;
+    }
+  });
   document.querySelectorAll("[data-nav]").forEach((a) => {
     if (a.dataset.nav === (parts[0] === "pipeline-runs" ? "pipelines" : parts[0])) a.setAttribute("aria-current", "page");
     else a.removeAttribute("aria-current");
