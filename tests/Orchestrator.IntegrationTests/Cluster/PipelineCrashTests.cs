@@ -17,19 +17,9 @@ public sealed class PipelineCrashTests
         await using var peer = await RecordingHttpServer.StartAsync();
         peer.Configure("/crash/b", new RecordingHttpServer.Behaviour(TimeSpan.FromSeconds(8)));
         var database = await TestPostgres.CreateDatabaseAsync("pipecrash");
-        var environment = PostgresNode.Environment(database, new Dictionary<string, string?> { ["Orchestrator__Outbound__AllowedHosts__0"] = "127.0.0.1" });
-        await using var first = ServerProcess.Start(environment);
-        await first.WaitUntilReadyAsync();
-        var key = first.PrintedAdminKey!;
-        await using var second = ServerProcess.Start(environment);
-        await second.WaitUntilReadyAsync();
-        var nodes = new Dictionary<string, ServerProcess>
-        {
-            [await InstanceIdAsync(first.CreateClient(key))] = first,
-            [await InstanceIdAsync(second.CreateClient(key))] = second,
-        };
-
-        using var api = first.CreateClient(key);
+        await using var cluster = await TwoNodes.StartAsync(database);
+        var (nodes, key) = (cluster.Nodes, cluster.Key);
+        using var api = cluster.First.CreateClient(key);
         object Call(string id) => new { id, type = "action", action = new { type = "call_api", config = new { method = "POST", url = $"{peer.BaseUrl}/crash/{id}", timeoutSeconds = 60 } } };
         await api.PostForJsonAsync("/api/pipelines", new
         {
@@ -75,19 +65,9 @@ public sealed class PipelineCrashTests
         await using var peer = await RecordingHttpServer.StartAsync();
         peer.Configure("/sched/b", new RecordingHttpServer.Behaviour(TimeSpan.FromSeconds(8)));
         var database = await TestPostgres.CreateDatabaseAsync("pipecrashsched");
-        var environment = PostgresNode.Environment(database, new Dictionary<string, string?> { ["Orchestrator__Outbound__AllowedHosts__0"] = "127.0.0.1" });
-        await using var first = ServerProcess.Start(environment);
-        await first.WaitUntilReadyAsync();
-        var key = first.PrintedAdminKey!;
-        await using var second = ServerProcess.Start(environment);
-        await second.WaitUntilReadyAsync();
-        var nodes = new Dictionary<string, ServerProcess>
-        {
-            [await InstanceIdAsync(first.CreateClient(key))] = first,
-            [await InstanceIdAsync(second.CreateClient(key))] = second,
-        };
-
-        using var api = first.CreateClient(key);
+        await using var cluster = await TwoNodes.StartAsync(database);
+        var (nodes, key) = (cluster.Nodes, cluster.Key);
+        using var api = cluster.First.CreateClient(key);
         object Call(string id) => new { id, type = "action", action = new { type = "call_api", config = new { method = "POST", url = $"{peer.BaseUrl}/sched/{id}", timeoutSeconds = 60 } } };
         await api.PostForJsonAsync("/api/pipelines", new
         {
@@ -125,9 +105,48 @@ public sealed class PipelineCrashTests
         Assert.That(b.GetProperty("attempts").GetInt32(), Is.EqualTo(2));
     }
 
-    private static async Task<string> InstanceIdAsync(HttpClient http)
+    /// <summary>Two server processes on one database, by scheduler instance id, so a test can kill whichever runs the work.</summary>
+    private sealed class TwoNodes : IAsyncDisposable
     {
-        var nodes = await http.GetFromJsonAsync<JsonElement>("/api/cluster/nodes");
-        return nodes.EnumerateArray().Single(n => n.GetProperty("isThisNode").GetBoolean()).GetProperty("instanceId").GetString()!;
+        public required ServerProcess First { get; init; }
+
+        public required ServerProcess Second { get; init; }
+
+        public required string Key { get; init; }
+
+        public required Dictionary<string, ServerProcess> Nodes { get; init; }
+
+        public static async Task<TwoNodes> StartAsync(string database)
+        {
+            var environment = PostgresNode.Environment(database, new Dictionary<string, string?> { ["Orchestrator__Outbound__AllowedHosts__0"] = "127.0.0.1" });
+            var first = ServerProcess.Start(environment);
+            await first.WaitUntilReadyAsync();
+            var key = first.PrintedAdminKey!;
+            var second = ServerProcess.Start(environment);
+            await second.WaitUntilReadyAsync();
+            return new TwoNodes
+            {
+                First = first,
+                Second = second,
+                Key = key,
+                Nodes = new()
+                {
+                    [await InstanceIdAsync(first.CreateClient(key))] = first,
+                    [await InstanceIdAsync(second.CreateClient(key))] = second,
+                },
+            };
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await First.DisposeAsync();
+            await Second.DisposeAsync();
+        }
+
+        private static async Task<string> InstanceIdAsync(HttpClient http)
+        {
+            var nodes = await http.GetFromJsonAsync<JsonElement>("/api/cluster/nodes");
+            return nodes.EnumerateArray().Single(n => n.GetProperty("isThisNode").GetBoolean()).GetProperty("instanceId").GetString()!;
+        }
     }
 }
