@@ -6,7 +6,10 @@ using Quartz;
 
 namespace Orchestrator.Runs;
 
-/// <summary>Purges finished runs older than <c>Orchestrator:Runs:Retention</c>. One node runs it per interval (it is a clustered Quartz job).</summary>
+/// <summary>
+/// Purges finished runs older than <c>Orchestrator:Runs:Retention</c>: ledger rows, and pipeline runs with their node
+/// runs. One node runs it per interval (it is a clustered Quartz job).
+/// </summary>
 [DisallowConcurrentExecution]
 public sealed partial class RunHousekeepingJob(OrchestratorDbContext db, IOptions<OrchestratorOptions> options, TimeProvider time, ILogger<RunHousekeepingJob> logger) : IJob
 {
@@ -19,10 +22,16 @@ public sealed partial class RunHousekeepingJob(OrchestratorDbContext db, IOption
         var purged = await db.Runs
             .Where(r => r.FinishedAt != null && r.FinishedAt < cutoff && r.Status != RunStatus.Running && r.Status != RunStatus.Pending)
             .ExecuteDeleteAsync(cancellationToken);
-        context.Result = purged;
-        LogPurged(logger, purged, cutoff);
+
+        // Pipeline runs: finished ones only (an interrupted run has no finish time: it is still to be resumed).
+        var oldPipelineRuns = db.PipelineRuns.Where(r => r.FinishedAt != null && r.FinishedAt < cutoff
+            && r.Status != Pipelines.PipelineRunStatus.Running && r.Status != Pipelines.PipelineRunStatus.Pending);
+        await db.NodeRuns.Where(n => oldPipelineRuns.Any(r => r.Id == n.PipelineRunId)).ExecuteDeleteAsync(cancellationToken);
+        var purgedPipelineRuns = await oldPipelineRuns.ExecuteDeleteAsync(cancellationToken);
+        context.Result = purged + purgedPipelineRuns;
+        LogPurged(logger, purged, purgedPipelineRuns, cutoff);
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Run housekeeping purged {Count} run(s) finished before {Cutoff:O}")]
-    private static partial void LogPurged(ILogger logger, int count, DateTimeOffset cutoff);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Run housekeeping purged {Count} run(s) and {PipelineRuns} pipeline run(s) finished before {Cutoff:O}")]
+    private static partial void LogPurged(ILogger logger, int count, int pipelineRuns, DateTimeOffset cutoff);
 }

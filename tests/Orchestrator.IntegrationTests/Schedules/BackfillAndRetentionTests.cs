@@ -62,9 +62,26 @@ public sealed class BackfillAndRetentionTests
         await server.WaitUntilReadyAsync();
 
         var now = TimeProvider.System.GetUtcNow();
+        using var api = server.CreateClient(server.PrintedAdminKey);
+        await api.PostForJsonAsync("/api/pipelines", new { id = "kept", name = "kept", nodes = new[] { new { id = "a", type = "action", action = new { type = "noop", config = new { } } } } }, HttpStatusCode.Created);
+        var pipelineRuns = new Dictionary<string, Guid> { ["old"] = Guid.NewGuid(), ["recent"] = Guid.NewGuid(), ["old-interrupted"] = Guid.NewGuid() };
         await using (var connection = new NpgsqlConnection(database))
         {
             await connection.OpenAsync();
+            foreach (var (name, finishedDaysAgo, status) in new[] { ("old", 3.0, "Succeeded"), ("recent", 0.5, "Failed"), ("old-interrupted", -1.0, "Interrupted") })
+            {
+                await using var insert = new NpgsqlCommand(
+                    "INSERT INTO pipeline_runs (id, pipeline_id, version, project_id, status, triggered_by, inputs, created_at, finished_at, attempt, cancel_requested) " +
+                    "VALUES (@id, 'kept', 1, 'default', @status, 'api', '{}', @created, @finished, 1, false);" +
+                    "INSERT INTO pipeline_node_runs (pipeline_run_id, node_id, status, attempts, idempotency_key) VALUES (@id, 'a', 'Succeeded', 1, @key)", connection);
+                insert.Parameters.AddWithValue("id", pipelineRuns[name]);
+                insert.Parameters.AddWithValue("status", status);
+                insert.Parameters.AddWithValue("created", now.AddDays(-4));
+                insert.Parameters.AddWithValue("finished", finishedDaysAgo < 0 ? DBNull.Value : now.AddDays(-finishedDaysAgo));
+                insert.Parameters.AddWithValue("key", $"{pipelineRuns[name]:N}.a");
+                await insert.ExecuteNonQueryAsync();
+            }
+
             foreach (var (name, finishedDaysAgo, status) in new[] { ("old-done", 3.0, "Succeeded"), ("old-failed", 2.0, "Failed"), ("recent", 0.5, "Succeeded"), ("old-running", -1.0, "Running") })
             {
                 await using var insert = new NpgsqlCommand(
@@ -80,10 +97,16 @@ public sealed class BackfillAndRetentionTests
             }
         }
 
-        using var api = server.CreateClient(server.PrintedAdminKey);
         async Task<List<string>> Schedules() =>
             [.. (await api.GetFromJsonAsync<JsonElement>("/api/runs?pageSize=50")).GetProperty("items").EnumerateArray().Select(r => r.GetProperty("scheduleId").GetString()!).Order()];
         var remaining = await Poll.UntilAsync(Schedules, s => s.Count == 2, TimeSpan.FromSeconds(40), "the housekeeping pass");
         Assert.That(remaining, Is.EqualTo(new[] { "default.old-running", "default.recent" }));
+        Assert.That((await api.GetAsync($"/api/pipeline-runs/{pipelineRuns["old"]}")).StatusCode, Is.EqualTo(HttpStatusCode.NotFound), "an old finished pipeline run is purged");
+        Assert.That((await api.GetAsync($"/api/pipeline-runs/{pipelineRuns["recent"]}")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That((await api.GetAsync($"/api/pipeline-runs/{pipelineRuns["old-interrupted"]}")).StatusCode, Is.EqualTo(HttpStatusCode.OK), "an interrupted run is still to be resumed");
+        await using var check = new NpgsqlConnection(database);
+        await check.OpenAsync();
+        await using var count = new NpgsqlCommand("SELECT count(*) FROM pipeline_node_runs", check);
+        Assert.That(await count.ExecuteScalarAsync(), Is.EqualTo(2L), "the purged run's node runs went with it");
     }
 }
