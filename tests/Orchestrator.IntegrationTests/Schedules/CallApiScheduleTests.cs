@@ -113,6 +113,25 @@ public sealed class CallApiScheduleTests
     }
 
     [Test]
+    public async Task The_schedule_list_filters_by_state_action_type_and_project_with_paging()
+    {
+        await admin.CreateScheduleAsync(new { name = "listed-active", action = new { type = "noop", config = new { } }, trigger = new { cron = "0 0 3 * * ?" } });
+        await admin.CreateScheduleAsync(new { name = "listed-paused", action = new { type = "noop", config = new { } }, trigger = new { cron = "0 0 3 * * ?" }, enabled = false });
+        async Task<List<string>> Ids(string query) =>
+            [.. (await admin.GetFromJsonAsync<JsonElement>($"/api/schedules?{query}")).GetProperty("items").EnumerateArray().Select(s => s.GetProperty("id").GetString()!)];
+
+        var paused = await Ids("state=paused&actionType=noop");
+        Assert.That(paused, Does.Contain("default.listed-paused").And.Not.Contain("default.listed-active"));
+        var active = await Ids("state=active&actionType=noop");
+        Assert.That(active, Does.Contain("default.listed-active").And.Not.Contain("default.listed-paused"));
+        Assert.That(await Ids("actionType=call_api"), Has.None.StartWith("default.listed-"));
+        Assert.That(await Ids("project=nowhere"), Is.Empty);
+        var firstPage = await admin.GetFromJsonAsync<JsonElement>("/api/schedules?actionType=noop&pageSize=1&page=1");
+        Assert.That(firstPage.GetProperty("items").GetArrayLength(), Is.EqualTo(1));
+        Assert.That(firstPage.GetProperty("total").GetInt32(), Is.GreaterThanOrEqualTo(2));
+    }
+
+    [Test]
     public async Task Forbidden_concurrency_never_overlaps_calls_to_a_slow_endpoint()
     {
         peer.Configure("/slow", new RecordingHttpServer.Behaviour(TimeSpan.FromMilliseconds(1500)));
