@@ -44,6 +44,7 @@ if (!await app.Services.TryPrepareDatabaseAsync(storage, Console.Error))
     return 1;
 }
 
+app.Services.GetRequiredService<SecretBox>().ReportMode();
 app.UseSecurityHeaders();
 app.UseExceptionHandler();
 app.UseStatusCodePages();

@@ -22,6 +22,7 @@ public static class ActionsServiceCollectionExtensions
         services.AddSingleton<ActionDefinition, NoOp.NoOpAction>();
         services.AddSingleton<ActionDefinition, Tasks.RunTaskAction>();
         services.AddScoped<NotificationSender>();
+        services.AddSingleton<SecretBox>();
         services.AddSingleton<ActionCatalog>();
         services.AddSingleton<HttpActionExecutor>();
         services.AddScoped<Tasks.TaskExecutor>();

@@ -24,6 +24,8 @@ public sealed class OrchestratorOptions
 
     public PipelinesOptions Pipelines { get; set; } = new();
 
+    public EncryptionOptions Encryption { get; set; } = new();
+
     /// <summary>Values header templates may reference as <c>{{secret:NAME}}</c>; never logged or returned.</summary>
     public Dictionary<string, string> Secrets { get; set; } = new(StringComparer.Ordinal);
 
@@ -38,6 +40,15 @@ public sealed class OutboundOptions
 
     /// <summary>When true, only <see cref="AllowedHosts"/> may be called at all.</summary>
     public bool RestrictToAllowedHosts { get; set; }
+}
+
+public sealed class EncryptionOptions
+{
+    /// <summary>Base64 of 32 random bytes, the same on every node: encrypts channel secrets at rest. Unset means they are stored as they are.</summary>
+    public string? Key { get; set; }
+
+    /// <summary>Keys that sealed values before the current one, still accepted for reading (rotation).</summary>
+    public List<string> PreviousKeys { get; set; } = [];
 }
 
 public sealed class PipelinesOptions

@@ -142,12 +142,27 @@ public sealed class OrchestratorOptionsValidator : IValidateOptions<Orchestrator
             failures.Add($"{Prefix}Pipelines:MaxDepth = {options.Pipelines.MaxDepth} must be between 1 and 20.");
         }
 
+        foreach (var (name, key) in new[] { ("Encryption:Key", options.Encryption.Key) }.Concat(options.Encryption.PreviousKeys.Select((k, i) => ($"Encryption:PreviousKeys:{i}", (string?)k))))
+        {
+            if (key is not null && !IsAesKey(key))
+            {
+                // The value itself is a secret: it is not echoed.
+                failures.Add($"{Prefix}{name} must be the base64 of exactly 32 bytes (e.g. from 'openssl rand -base64 32').");
+            }
+        }
+
         if (options.FaultPoints.Crash is { } point && !Orchestrator.Hosting.FaultPoints.All.Contains(point))
         {
             failures.Add($"{Prefix}FaultPoints:Crash = '{point}' is not a fault point. Accepted values: {string.Join(", ", Orchestrator.Hosting.FaultPoints.All)}.");
         }
 
         return failures;
+    }
+
+    private static bool IsAesKey(string text)
+    {
+        var buffer = new byte[64];
+        return Convert.TryFromBase64String(text, buffer, out var length) && length == 32;
     }
 
     /// <summary>Fault points kill the process on purpose; a production node must never have one armed.</summary>

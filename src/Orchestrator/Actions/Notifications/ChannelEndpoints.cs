@@ -19,14 +19,27 @@ public sealed record ChannelRequest(string? Name, string? Kind, WebhookRequest? 
 /// <summary>A channel as the API shows it: settings, and only whether secrets are set.</summary>
 public sealed record ChannelResponse(string Name, string Kind, object Settings, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
 {
-    public static ChannelResponse From(NotificationChannel c) => new(
+    public static ChannelResponse From(NotificationChannel c, SecretBox box) => new(
         c.Name,
         c.Kind.ToString().ToLowerInvariant(),
         c.Kind == ChannelKind.Webhook
             ? c.Webhook
-            : new { c.Email.Host, c.Email.Port, c.Email.Security, c.Email.Username, c.Email.From, c.Email.To, HasPassword = c.Secrets.Password is not null },
+            : new { c.Email.Host, c.Email.Port, c.Email.Security, c.Email.Username, c.Email.From, c.Email.To, HasPassword = HasPassword(c, box) },
         c.CreatedAt,
         c.UpdatedAt);
+
+    /// <summary>Null when the secrets cannot be opened here (the key that sealed them is not configured on this node).</summary>
+    private static bool? HasPassword(NotificationChannel c, SecretBox box)
+    {
+        try
+        {
+            return c.SecretsFrom(box).Password is not null;
+        }
+        catch (Exception ex) when (ex is System.Security.Cryptography.CryptographicException or FormatException)
+        {
+            return null;
+        }
+    }
 }
 
 public static partial class ChannelEndpoints
@@ -42,16 +55,16 @@ public static partial class ChannelEndpoints
         return app;
     }
 
-    public static async Task<Ok<List<ChannelResponse>>> ListChannels(OrchestratorDbContext db, CancellationToken ct) =>
-        TypedResults.Ok((await db.Channels.AsNoTracking().OrderBy(c => c.Name).ToListAsync(ct)).Select(ChannelResponse.From).ToList());
+    public static async Task<Ok<List<ChannelResponse>>> ListChannels(OrchestratorDbContext db, SecretBox box, CancellationToken ct) =>
+        TypedResults.Ok((await db.Channels.AsNoTracking().OrderBy(c => c.Name).ToListAsync(ct)).Select(c => ChannelResponse.From(c, box)).ToList());
 
-    public static async Task<Results<Ok<ChannelResponse>, ProblemHttpResult>> GetChannel(string name, OrchestratorDbContext db, CancellationToken ct) =>
+    public static async Task<Results<Ok<ChannelResponse>, ProblemHttpResult>> GetChannel(string name, OrchestratorDbContext db, SecretBox box, CancellationToken ct) =>
         await db.Channels.AsNoTracking().FirstOrDefaultAsync(c => c.Name == name, ct) is { } channel
-            ? TypedResults.Ok(ChannelResponse.From(channel))
+            ? TypedResults.Ok(ChannelResponse.From(channel, box))
             : ApiProblems.NotFound("channel", name);
 
     public static async Task<Results<Created<ChannelResponse>, ProblemHttpResult>> CreateChannel(
-        ChannelRequest request, OrchestratorDbContext db, OutboundPolicy outbound, TimeProvider time, CancellationToken ct)
+        ChannelRequest request, OrchestratorDbContext db, OutboundPolicy outbound, SecretBox box, TimeProvider time, CancellationToken ct)
     {
         var errors = new FieldErrors();
         if (string.IsNullOrEmpty(request.Name) || !NamePattern().IsMatch(request.Name))
@@ -59,7 +72,7 @@ public static partial class ChannelEndpoints
             errors.Add("name", "is required: 1–63 lowercase letters, digits, '-' or '_'.");
         }
 
-        var channel = Build(request, null, outbound, errors);
+        var channel = Build(request, null, outbound, box, errors);
         if (errors.Any)
         {
             return errors.ToProblem();
@@ -71,14 +84,15 @@ public static partial class ChannelEndpoints
         }
 
         channel!.Name = request.Name!;
+        channel.SecretsJson = box.Seal(channel.SecretsJson, channel.Name);
         channel.CreatedAt = channel.UpdatedAt = time.GetUtcNow();
         db.Channels.Add(channel);
         await db.SaveChangesAsync(ct);
-        return TypedResults.Created($"/api/channels/{channel.Name}", ChannelResponse.From(channel));
+        return TypedResults.Created($"/api/channels/{channel.Name}", ChannelResponse.From(channel, box));
     }
 
     public static async Task<Results<Ok<ChannelResponse>, ProblemHttpResult>> ReplaceChannel(
-        string name, ChannelRequest request, OrchestratorDbContext db, OutboundPolicy outbound, TimeProvider time, CancellationToken ct)
+        string name, ChannelRequest request, OrchestratorDbContext db, OutboundPolicy outbound, SecretBox box, TimeProvider time, CancellationToken ct)
     {
         var existing = await db.Channels.FirstOrDefaultAsync(c => c.Name == name, ct);
         if (existing is null)
@@ -92,7 +106,7 @@ public static partial class ChannelEndpoints
             errors.Add("name", $"must match the channel in the URL ('{name}').");
         }
 
-        var replacement = Build(request, existing, outbound, errors);
+        var replacement = Build(request, existing, outbound, box, errors);
         if (errors.Any)
         {
             return errors.ToProblem();
@@ -100,16 +114,17 @@ public static partial class ChannelEndpoints
 
         existing.Kind = replacement!.Kind;
         existing.SettingsJson = replacement.SettingsJson;
-        existing.SecretsJson = replacement.SecretsJson;
+        // Sealed again on every save: a replace also moves the secrets to the current key.
+        existing.SecretsJson = box.Seal(replacement.SecretsJson, existing.Name);
         existing.UpdatedAt = time.GetUtcNow();
         await db.SaveChangesAsync(ct);
-        return TypedResults.Ok(ChannelResponse.From(existing));
+        return TypedResults.Ok(ChannelResponse.From(existing, box));
     }
 
     public static async Task<Results<NoContent, ProblemHttpResult>> DeleteChannel(string name, OrchestratorDbContext db, CancellationToken ct) =>
         await db.Channels.Where(c => c.Name == name).ExecuteDeleteAsync(ct) == 0 ? ApiProblems.NotFound("channel", name) : TypedResults.NoContent();
 
-    private static NotificationChannel? Build(ChannelRequest request, NotificationChannel? existing, OutboundPolicy outbound, FieldErrors errors)
+    private static NotificationChannel? Build(ChannelRequest request, NotificationChannel? existing, OutboundPolicy outbound, SecretBox box, FieldErrors errors)
     {
         switch (request.Kind)
         {
@@ -145,7 +160,7 @@ public static partial class ChannelEndpoints
                 }
 
                 // Header values are secrets (tokens); omitted on replace means "keep the ones stored".
-                var headers = webhook.Headers ?? (existing?.Kind == ChannelKind.Webhook ? existing.Secrets.Headers?.ToDictionary() : null) ?? [];
+                var headers = webhook.Headers ?? (existing?.Kind == ChannelKind.Webhook ? existing.SecretsFrom(box).Headers?.ToDictionary() : null) ?? [];
                 return new NotificationChannel
                 {
                     Name = existing?.Name ?? "",
@@ -198,7 +213,7 @@ public static partial class ChannelEndpoints
                     }
                 }
 
-                var password = email.Password ?? (existing?.Kind == ChannelKind.Email ? existing.Secrets.Password : null);
+                var password = email.Password ?? (existing?.Kind == ChannelKind.Email ? existing.SecretsFrom(box).Password : null);
                 return new NotificationChannel
                 {
                     Name = existing?.Name ?? "",

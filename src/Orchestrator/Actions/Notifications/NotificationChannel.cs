@@ -24,7 +24,8 @@ public sealed class NotificationChannel
 
     public EmailSettings Email => JsonSerializer.Deserialize<EmailSettings>(SettingsJson, ChannelJson.Options)!;
 
-    public ChannelSecrets Secrets => JsonSerializer.Deserialize<ChannelSecrets>(SecretsJson, ChannelJson.Options)!;
+    /// <summary>The secrets, opened with the box that sealed them (they may be encrypted at rest).</summary>
+    public ChannelSecrets SecretsFrom(SecretBox box) => JsonSerializer.Deserialize<ChannelSecrets>(box.Open(SecretsJson, Name), ChannelJson.Options)!;
 }
 
 public enum ChannelKind

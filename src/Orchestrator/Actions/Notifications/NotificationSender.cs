@@ -13,7 +13,7 @@ namespace Orchestrator.Actions.Notifications;
 /// Sends a rendered notification to a named channel: a JSON (or Slack-compatible) POST through the same guarded
 /// HTTP client as call_api, or an email over SMTP with MailKit. Every notification carries the run's idempotency key.
 /// </summary>
-public sealed class NotificationSender(OrchestratorDbContext db, IHttpClientFactory clients, TimeProvider time)
+public sealed class NotificationSender(OrchestratorDbContext db, IHttpClientFactory clients, SecretBox box, TimeProvider time)
 {
     private static readonly TimeSpan SendTimeout = TimeSpan.FromSeconds(30);
 
@@ -33,6 +33,15 @@ public sealed class NotificationSender(OrchestratorDbContext db, IHttpClientFact
             ?? throw new ActionFailedException($"Notification channel '{channelName}' no longer exists.");
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(SendTimeout);
+        try
+        {
+            _ = channel.SecretsFrom(box);
+        }
+        catch (Exception ex) when (ex is System.Security.Cryptography.CryptographicException or FormatException)
+        {
+            throw new ActionFailedException($"Channel '{channelName}': its secrets cannot be opened: {ex.Message}");
+        }
+
         try
         {
             return channel.Kind == ChannelKind.Webhook
@@ -60,7 +69,7 @@ public sealed class NotificationSender(OrchestratorDbContext db, IHttpClientFact
             };
         using var request = new HttpRequestMessage(HttpMethod.Post, settings.Url) { Content = JsonContent.Create(payload) };
         request.Headers.TryAddWithoutValidation("Idempotency-Key", key);
-        foreach (var (name, value) in channel.Secrets.Headers ?? new Dictionary<string, string>())
+        foreach (var (name, value) in channel.SecretsFrom(box).Headers ?? new Dictionary<string, string>())
         {
             request.Headers.TryAddWithoutValidation(name, value);
         }
@@ -84,7 +93,7 @@ public sealed class NotificationSender(OrchestratorDbContext db, IHttpClientFact
         }
     }
 
-    private static async Task<ActionOutcome> SendEmailAsync(NotificationChannel channel, string subject, string message, string severity, string key, CancellationToken ct)
+    private async Task<ActionOutcome> SendEmailAsync(NotificationChannel channel, string subject, string message, string severity, string key, CancellationToken ct)
     {
         var settings = channel.Email;
         var mail = new MimeMessage
@@ -115,7 +124,7 @@ public sealed class NotificationSender(OrchestratorDbContext db, IHttpClientFact
             await smtp.ConnectAsync(settings.Host, settings.Port, security, ct);
             if (settings.Username is not null)
             {
-                await smtp.AuthenticateAsync(settings.Username, channel.Secrets.Password ?? "", ct);
+                await smtp.AuthenticateAsync(settings.Username, channel.SecretsFrom(box).Password ?? "", ct);
             }
 
             var reply = await smtp.SendAsync(mail, ct);
