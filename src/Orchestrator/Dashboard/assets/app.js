@@ -87,8 +87,9 @@ function renderSignIn(message) {
       return;
     }
     sessionStorage.setItem(KEY, key);
-    location.hash = "#/schedules";
-    route();
+    // Changing the hash routes by itself; only an unchanged hash needs an explicit route.
+    if (location.hash === "#/schedules") route();
+    else location.hash = "#/schedules";
   });
   document.getElementById("api-key").focus();
 }
@@ -96,7 +97,9 @@ function renderSignIn(message) {
 // ---- Schedules ---------------------------------------------------------------------------------------------------
 
 async function renderSchedules() {
+  const token = generation;
   const page = await api("GET", "/api/schedules?pageSize=200");
+  if (stale(token)) return;
   const rows = page.items.map((s) => `
     <tr data-schedule="${esc(s.id)}">
       <td><a href="#/runs?schedule=${encodeURIComponent(s.id)}">${esc(s.name)}</a></td>
@@ -134,7 +137,7 @@ async function renderSchedules() {
         await api("POST", `/api/schedules/${encodeURIComponent(id)}/${act}`);
         toast(act === "run" ? `Started ${id}.` : `${act === "pause" ? "Paused" : "Resumed"} ${id}.`);
       }
-      await renderSchedules();
+      if (!stale(token)) await renderSchedules();
     } catch (error) {
       toast(error.message);
     }
@@ -149,10 +152,12 @@ const looksLikeCron = (text) => {
 };
 
 async function renderScheduleForm(id) {
+  const token = generation;
   const [projects, existing] = await Promise.all([
     api("GET", "/api/projects?pageSize=200"),
     id ? api("GET", `/api/schedules/${encodeURIComponent(id)}`) : Promise.resolve(null),
   ]);
+  if (stale(token)) return;
   const zone = existing?.trigger?.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone ?? "UTC";
   if (existing && !projects.items.some((p) => p.id === existing.project)) projects.items.push({ id: existing.project, name: existing.project });
   const types = ["call_api", "send_notification", "run_task", "execute_pipeline", "noop"];
@@ -340,7 +345,9 @@ async function renderRun(id) {
 // ---- Pipelines ---------------------------------------------------------------------------------------------------
 
 async function renderPipelines() {
+  const token = generation;
   const page = await api("GET", "/api/pipelines?pageSize=200");
+  if (stale(token)) return;
   view.innerHTML = `
     <h1>Pipelines</h1>
     <div class="table-wrap"><table aria-label="Pipelines"><thead><tr><th>Pipeline</th><th>Project</th><th>Version</th><th class="hide-small">Updated</th></tr></thead>
@@ -387,10 +394,12 @@ function drawDag(nodes, edges, statuses) {
 }
 
 async function renderPipeline(id) {
+  const token = generation;
   const [pipeline, runs] = await Promise.all([
     api("GET", `/api/pipelines/${encodeURIComponent(id)}`),
     api("GET", `/api/pipelines/${encodeURIComponent(id)}/runs?pageSize=20`),
   ]);
+  if (stale(token)) return;
   view.innerHTML = `
     <h1>${esc(pipeline.name)} <span class="hint">v${esc(pipeline.version)} · ${esc(pipeline.project)} · parallelism ${esc(pipeline.maxParallelism)} · on failure: ${esc(pipeline.failurePolicy)}</span></h1>
     <div class="toolbar"><button type="button" class="primary" id="run-pipeline">Run now</button></div>
@@ -464,10 +473,12 @@ async function renderPipelineRun(id) {
 // ---- Cluster -----------------------------------------------------------------------------------------------------
 
 async function renderCluster() {
+  const token = generation;
   const [nodes, schedules] = await Promise.all([api("GET", "/api/cluster/nodes"), api("GET", "/api/schedules?pageSize=200")]);
   const misfires = (await Promise.all(schedules.items.map(async (s) =>
     (await api("GET", `/api/schedules/${encodeURIComponent(s.id)}/misfires?pageSize=20`).catch(() => [])).map((m) => ({ ...m, schedule: s.id })))))
     .flat().sort((a, b) => (b.scheduledFireTime ?? "").localeCompare(a.scheduledFireTime ?? "")).slice(0, 100);
+  if (stale(token)) return;
   view.innerHTML = `
     <h1>Cluster</h1>
     <div class="table-wrap"><table aria-label="Cluster nodes"><thead><tr><th>Instance</th><th>State</th><th>Last check-in</th><th class="hide-small">Check-in interval</th><th>This node</th></tr></thead>
@@ -480,7 +491,7 @@ async function renderCluster() {
 // ---- Routing -----------------------------------------------------------------------------------------------------
 
 async function route() {
-  generation += 1;
+  const mine = ++generation;
   clearInterval(refreshTimer);
   clearTimeout(refreshTimer);
   if (!sessionStorage.getItem(KEY)) {
@@ -511,7 +522,7 @@ async function route() {
       default: await renderSchedules();
     }
   } catch (error) {
-    if (error.status !== 401) view.innerHTML = `<div class="card error" role="alert">${esc(error.message)}</div>`;
+    if (error.status !== 401 && !stale(mine)) view.innerHTML = `<div class="card error" role="alert">${esc(error.message)}</div>`;
   }
 }
 
