@@ -22,7 +22,8 @@ public static partial class CronPhrases
         "on the 1st of every month at 6am", "at 23:59 on the last day of the month", "on the last weekday of the month at 18:00",
         "on the first monday of the month at 9am", "every hour between 9 and 17 on weekdays", "every 15 minutes between 8:00 and 18:00",
         "every day at noon", "every day at 9:00 and 17:00", "every year on january 1st at midnight", "every day in december at 8pm",
-        "every hour at minute 15", "every minute on sundays",
+        "every hour at minute 15", "every minute on sundays", "every day at 9:00 from january to march",
+        "every second tuesday of the month at 10:00",
     ];
 
     private static readonly string[] DayNames = ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"];
@@ -35,41 +36,62 @@ public static partial class CronPhrases
     private static readonly HashSet<string> Filler =
     [
         "at", "on", "the", "of", "every", "each", "in", "and", ",", "a", "an", "day", "days", "month", "months", "o'clock", "oclock", "run", "runs",
-        "please", "time", "times", "daily", "per", "from", "to", "through", "thru", "till", "until", "between", "starting", "s",
+        "please", "time", "times", "daily", "per", "s",
     ];
+
+    /// <summary>
+    /// Words that bound a schedule in time ("until march", "starting next week"). Left unclaimed they mean a start or end
+    /// date, which one cron expression cannot hold; they are claimed only as part of a range ("from 9 to 17", "january
+    /// through march") or a first firing ("every 2 hours starting at 8").
+    /// </summary>
+    private static readonly HashSet<string> Bounds = ["from", "to", "through", "thru", "till", "until", "between", "starting", "since", "before", "after", "next", "tomorrow", "today"];
 
     public static PhraseResult Parse(string text)
     {
         var words = Tokenize(text);
         if (words.Count == 0)
         {
-            return Fail(words, [], "the phrase is empty.");
+            return new PhraseResult(null, [], "the phrase is empty.", Suggest(words));
         }
 
         var claimed = new bool[words.Count];
         var parts = new Parts();
-        try
+        string? problem = null;
+        Action<List<string>, bool[], Parts>[] rules = [ClaimSteps, ClaimMinuteOfHour, ClaimRanges, ClaimMonthDays, ClaimWeekdays, ClaimMonths, ClaimTimes, ClaimPeriods];
+        foreach (var rule in rules)
         {
-            ClaimSteps(words, claimed, parts);
-            ClaimRanges(words, claimed, parts);
-            ClaimMonthDays(words, claimed, parts);
-            ClaimWeekdays(words, claimed, parts);
-            ClaimMonths(words, claimed, parts);
-            ClaimTimes(words, claimed, parts);
-            ClaimPeriods(words, claimed, parts);
-        }
-        catch (PhraseException ex)
-        {
-            return Fail(words, claimed, ex.Message);
+            try
+            {
+                rule(words, claimed, parts);
+            }
+            catch (PhraseException ex)
+            {
+                // The words were understood but mean something cron cannot do: they are not "unplaced". Later rules still
+                // run, so a word no rule knows is named as well.
+                problem ??= ex.Message;
+                foreach (var i in ex.Words)
+                {
+                    claimed[i] = true;
+                }
+            }
         }
 
-        var unplaced = words.Where((w, i) => !claimed[i] && !Filler.Contains(w)).Distinct().ToList();
+        var unplacedAt = Enumerable.Range(0, words.Count).Where(i => !claimed[i] && !Filler.Contains(words[i])).ToList();
+        var unplaced = unplacedAt.Select(i => words[i]).Distinct().ToList();
         if (unplaced.Count > 0)
         {
-            return new PhraseResult(null, unplaced, $"could not place {string.Join(", ", unplaced.Select(u => $"'{u}'"))}.", Suggest(words));
+            var notPlaced = $"could not place {string.Join(", ", unplaced.Select(u => $"'{u}'"))}";
+            var bound = unplacedAt.FirstOrDefault(i => Bounds.Contains(words[i]), -1);
+            if (bound >= 0)
+            {
+                var said = string.Join(" ", words.Skip(bound).TakeWhile((_, k) => unplacedAt.Contains(bound + k)));
+                notPlaced += $": '{said}' reads as a start or end date, which a cron expression cannot hold; give the schedule a start or end time (trigger startAt/endAt) instead";
+            }
+
+            return new PhraseResult(null, unplaced, problem is null ? notPlaced + "." : $"{problem} Also {notPlaced}.", Suggest(words));
         }
 
-        return Assemble(parts, words);
+        return problem is null ? Assemble(parts, words) : new PhraseResult(null, [], problem, Suggest(words));
     }
 
     private sealed class Parts
@@ -91,10 +113,11 @@ public static partial class CronPhrases
         public List<int> TimePositions = [];
     }
 
-    private sealed class PhraseException(string message) : Exception(message);
-
-    private static PhraseResult Fail(List<string> words, bool[] claimed, string problem) =>
-        new(null, [.. words.Where((w, i) => i < claimed.Length && !claimed[i] && !Filler.Contains(w)).Distinct()], problem, Suggest(words));
+    /// <summary>A rule understood <paramref name="Words"/> (their positions) but cron cannot do what they say.</summary>
+    private sealed class PhraseException(string message, params int[] words) : Exception(message)
+    {
+        public IReadOnlyList<int> Words { get; } = words;
+    }
 
     /// <summary>The supported forms sharing the most words with the phrase.</summary>
     private static List<string> Suggest(List<string> words) =>
@@ -134,24 +157,32 @@ public static partial class CronPhrases
 
             if (unit == "second" && !hasNumber && unitAt + 1 < w.Count && DayIndex(w[unitAt + 1]) is not null)
             {
-                throw new PhraseException($"'every second {w[unitAt + 1]}' could mean every other week, which cron cannot express (use a calendar trigger: every 2 weeks); for once a second on that day say 'every second on {w[unitAt + 1]}'.");
+                if (OfEachMonth(w, unitAt + 2))
+                {
+                    // "every second tuesday of the month" is the ordinal: the second Tuesday of every month (TUE#2).
+                    continue;
+                }
+
+                throw new PhraseException($"'every second {w[unitAt + 1]}' could mean every other week, which cron cannot express (use a calendar trigger: every 2 weeks); for once a second on that day say 'every second on {w[unitAt + 1]}', for the second {w[unitAt + 1]} of each month say 'every second {w[unitAt + 1]} of the month'.", i, unitAt, unitAt + 1);
             }
+
+            int[] said = hasNumber ? [i, i + 1, unitAt] : [i, unitAt];
 
             if (hasNumber && n <= 0)
             {
-                throw new PhraseException($"'every {next} {w[unitAt]}' needs a positive number.");
+                throw new PhraseException($"'every {next} {w[unitAt]}' needs a positive number.", said);
             }
 
             var (limit, name) = unit switch { "second" => (59, "seconds"), "minute" => (59, "minutes"), _ => (23, "hours") };
             if (hasNumber && n > limit)
             {
-                throw new PhraseException($"'every {n} {name}' cannot be a cron step (at most {limit}); use an interval trigger instead.");
+                throw new PhraseException($"'every {n} {name}' cannot be a cron step (at most {limit}); use an interval trigger instead.", said);
             }
 
             if (hasNumber && n > 1 && (limit + 1) % n != 0)
             {
                 // 0/45 fires at :00 and :45 — gaps of 45 and 15 minutes. Say so instead of scheduling something else.
-                throw new PhraseException($"'every {n} {name}' does not divide {(unit == "hour" ? "a day" : unit == "minute" ? "an hour" : "a minute")} evenly, so cron would leave uneven gaps; use an interval trigger (every {n} {name}) instead.");
+                throw new PhraseException($"'every {n} {name}' does not divide {(unit == "hour" ? "a day" : unit == "minute" ? "an hour" : "a minute")} evenly, so cron would leave uneven gaps; use an interval trigger (every {n} {name}) instead.", said);
             }
 
             c[i] = true;
@@ -178,7 +209,10 @@ public static partial class CronPhrases
                     break;
             }
         }
+    }
 
+    private static void ClaimMinuteOfHour(List<string> w, bool[] c, Parts p)
+    {
         for (var i = 0; i < w.Count; i++)
         {
             if (w[i] == "hourly")
@@ -192,11 +226,12 @@ public static partial class CronPhrases
             {
                 if (m is < 0 or > 59)
                 {
-                    throw new PhraseException($"minute {m} does not exist (0–59).");
+                    throw new PhraseException($"minute {m} does not exist (0–59).", i, i + 1);
                 }
 
                 p.MinuteOfHour = m;
                 c[i] = c[i + 1] = true;
+                ClaimStarting(w, c, i);
             }
         }
     }
@@ -223,14 +258,15 @@ public static partial class CronPhrases
                 continue;
             }
 
+            var said = Enumerable.Range(i, 1 + fromLength + 1 + toLength).ToArray();
             if (from.Minute != 0 || to.Minute != 0)
             {
-                throw new PhraseException("a range of hours must start and end on the hour (e.g. between 9 and 17).");
+                throw new PhraseException("a range of hours must start and end on the hour (e.g. between 9 and 17).", said);
             }
 
             if (to.Hour < from.Hour)
             {
-                throw new PhraseException($"the range {from.Hour}–{to.Hour} ends before it starts.");
+                throw new PhraseException($"the range {from.Hour}–{to.Hour} ends before it starts.", said);
             }
 
             p.HourRange = (from.Hour, to.Hour);
@@ -253,7 +289,7 @@ public static partial class CronPhrases
             // "last day of the month", "last weekday of the month"
             if (w[i] == "last" && i + 1 < w.Count && w[i + 1] is "day" or "weekday")
             {
-                Set(ref p.DayOfMonth, w[i + 1] == "day" ? "L" : "LW", "day of the month");
+                Set(ref p.DayOfMonth, w[i + 1] == "day" ? "L" : "LW", "day of the month", i, i + 1);
                 c[i] = c[i + 1] = true;
                 continue;
             }
@@ -264,10 +300,10 @@ public static partial class CronPhrases
                 var nth = w[i] == "last" ? "L" : "#" + (Array.IndexOf(Ordinals, w[i]) is var o and >= 0 ? o + 1 : int.Parse(OrdinalNumber().Match(w[i]).Groups[1].Value, CultureInfo.InvariantCulture));
                 if (nth.StartsWith('#') && int.Parse(nth[1..], CultureInfo.InvariantCulture) > 5)
                 {
-                    throw new PhraseException($"there is no {w[i]} {w[i + 1]} in a month.");
+                    throw new PhraseException($"there is no {w[i]} {w[i + 1]} in a month.", i, i + 1);
                 }
 
-                Set(ref p.DayOfWeek, nth == "L" ? $"{day + 1}L" : $"{DayCodes[day]}{nth}", "day of the week");
+                Set(ref p.DayOfWeek, nth == "L" ? $"{day + 1}L" : $"{DayCodes[day]}{nth}", "day of the week", i, i + 1);
                 c[i] = c[i + 1] = true;
                 continue;
             }
@@ -276,18 +312,19 @@ public static partial class CronPhrases
             var ordinal = OrdinalNumber().Match(w[i]);
             if (ordinal.Success && i + 1 < w.Count && w[i + 1] is "day" or "days" && i > 0 && w[i - 1] is "every" or "each")
             {
-                throw new PhraseException($"'every {w[i]} day' restarts every month in cron, so the gaps would be uneven; use a calendar trigger (every N days) instead.");
+                throw new PhraseException($"'every {w[i]} day' restarts every month in cron, so the gaps would be uneven; use a calendar trigger (every N days) instead.", i - 1, i, i + 1);
             }
 
             if (ordinal.Success || (w[i] == "day" && i + 1 < w.Count && int.TryParse(w[i + 1], out _)))
             {
                 var number = ordinal.Success ? int.Parse(ordinal.Groups[1].Value, CultureInfo.InvariantCulture) : int.Parse(w[i + 1], CultureInfo.InvariantCulture);
+                int[] said = ordinal.Success ? [i] : [i, i + 1];
                 if (number is < 1 or > 31)
                 {
-                    throw new PhraseException($"day {number} of a month does not exist (1–31).");
+                    throw new PhraseException($"day {number} of a month does not exist (1–31).", said);
                 }
 
-                Set(ref p.DayOfMonth, number.ToString(CultureInfo.InvariantCulture), "day of the month");
+                Set(ref p.DayOfMonth, number.ToString(CultureInfo.InvariantCulture), "day of the month", said);
                 c[i] = true;
                 if (!ordinal.Success)
                 {
@@ -344,7 +381,7 @@ public static partial class CronPhrases
 
         if (days.Count > 0)
         {
-            Set(ref p.DayOfWeek, string.Join(",", days.Distinct()), "day of the week");
+            Set(ref p.DayOfWeek, string.Join(",", days.Distinct()), "day of the week", [.. p.DayPositions]);
         }
     }
 
@@ -353,8 +390,33 @@ public static partial class CronPhrases
         var months = new List<string>();
         for (var i = 0; i < w.Count; i++)
         {
-            if (!c[i] && MonthIndex(w[i]) is { } month)
+            if (c[i])
             {
+                continue;
+            }
+
+            // "from january to march", "january through march", "between january and march", "jan-mar"
+            if (MonthIndex(w[i]) is { } from && i + 2 < w.Count
+                && (w[i + 1] is "to" or "through" or "thru" or "till" or "until" || (w[i + 1] == "and" && i > 0 && w[i - 1] == "between"))
+                && MonthIndex(w[i + 2]) is { } to)
+            {
+                months.Add(MonthRange(from, to));
+                c[i] = c[i + 1] = c[i + 2] = true;
+                if (i > 0 && w[i - 1] is "from" or "between")
+                {
+                    c[i - 1] = true;
+                }
+
+                i += 2;
+            }
+            else if (DayRange().Match(w[i]) is { Success: true } range && MonthIndex(range.Groups[1].Value) is { } a && MonthIndex(range.Groups[2].Value) is { } b)
+            {
+                months.Add(MonthRange(a, b));
+                c[i] = true;
+            }
+            else if (MonthIndex(w[i]) is { } month && (i == 0 || !Bounds.Contains(w[i - 1])))
+            {
+                // A month after "until", "starting", "before"… is a date bound, not a month to fire in: left unplaced.
                 months.Add(MonthCodes[month]);
                 c[i] = true;
             }
@@ -385,6 +447,39 @@ public static partial class CronPhrases
         }
     }
 
+    /// <summary>JAN-MAR; a range across the new year (november to february) as two, so no reader has to know Quartz wraps.</summary>
+    private static string MonthRange(int from, int to) =>
+        from == to ? MonthCodes[from] : from < to ? $"{MonthCodes[from]}-{MonthCodes[to]}" : $"{MonthCodes[from]}-DEC,JAN-{MonthCodes[to]}";
+
+    /// <summary>"…starting at 8": the first firing of a step, not a start date; claimed with the time it introduces.</summary>
+    private static void ClaimStarting(List<string> w, bool[] c, int timeAt)
+    {
+        if (timeAt >= 2 && w[timeAt - 1] == "at" && w[timeAt - 2] == "starting")
+        {
+            c[timeAt - 2] = true;
+        }
+        else if (timeAt >= 1 && w[timeAt - 1] == "starting")
+        {
+            c[timeAt - 1] = true;
+        }
+    }
+
+    /// <summary>"of the month", "of every month", "each month", "a month" from <paramref name="at"/>.</summary>
+    private static bool OfEachMonth(List<string> w, int at)
+    {
+        if (at < w.Count && w[at] == "of")
+        {
+            at++;
+        }
+
+        if (at < w.Count && w[at] is "the" or "every" or "each" or "a")
+        {
+            at++;
+        }
+
+        return at < w.Count && w[at] is "month" or "months";
+    }
+
     private static void ClaimTimes(List<string> w, bool[] c, Parts p)
     {
         for (var i = 0; i < w.Count; i++)
@@ -404,7 +499,7 @@ public static partial class CronPhrases
             var at = i;
             // A bare number is a time only after "at" or "and" (at 9, at 9 and 17); "9:30", "9 am", "noon" always are.
             var bare = int.TryParse(w[i], NumberStyles.None, CultureInfo.InvariantCulture, out _) && (i + 1 >= w.Count || w[i + 1] is not ("am" or "pm"));
-            if (bare && (i == 0 || w[i - 1] is not ("at" or "and" or ",")))
+            if (bare && (i == 0 || w[i - 1] is not ("at" or "and" or "," or "starting")))
             {
                 continue;
             }
@@ -413,6 +508,7 @@ public static partial class CronPhrases
             {
                 p.Times.Add(time);
                 p.TimePositions.Add(i);
+                ClaimStarting(w, c, i);
                 for (var k = i; k < i + length; k++)
                 {
                     c[k] = true;
@@ -576,7 +672,7 @@ public static partial class CronPhrases
         {
             if (hour is < 1 or > 12)
             {
-                throw new PhraseException($"'{w[at]} {w[at + 1]}' is not a time (1–12 with am/pm).");
+                throw new PhraseException($"'{w[at]} {w[at + 1]}' is not a time (1–12 with am/pm).", at, at + 1);
             }
 
             hour = w[at + 1] == "pm" ? (hour % 12) + 12 : hour % 12;
@@ -585,7 +681,7 @@ public static partial class CronPhrases
 
         if (hour > 23 || minute > 59)
         {
-            throw new PhraseException($"'{w[at]}' is not a time of day (00:00–23:59).");
+            throw new PhraseException($"'{w[at]}' is not a time of day (00:00–23:59).", [.. Enumerable.Range(at, length)]);
         }
 
         time = (hour, minute);
@@ -593,11 +689,11 @@ public static partial class CronPhrases
         return true;
     }
 
-    private static void Set(ref string? field, string value, string what)
+    private static void Set(ref string? field, string value, string what, params int[] words)
     {
         if (field is not null && field != value)
         {
-            throw new PhraseException($"the phrase names the {what} twice ({field} and {value}).");
+            throw new PhraseException($"the phrase names the {what} twice ({field} and {value}).", words);
         }
 
         field = value;

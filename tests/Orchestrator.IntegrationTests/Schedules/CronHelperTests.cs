@@ -88,6 +88,26 @@ public sealed class CronHelperTests
     }
 
     [Test]
+    public async Task A_phrase_cron_cannot_hold_is_refused_with_the_reason_and_only_the_words_not_understood()
+    {
+        var until = await ApiAssertions.AssertProblemAsync(await viewer.PostAsync("/api/cron/parse", ApiClient.Json(new { text = "every day at 9 until march" })), HttpStatusCode.UnprocessableEntity);
+        Assert.That(until.GetProperty("unplaced").EnumerateArray().Select(u => u.GetString()), Is.EqualTo(new[] { "until", "march" }));
+        Assert.That(until.GetProperty("errors").GetProperty("text")[0].GetString(), Does.Contain("start or end"));
+
+        var uneven = await ApiAssertions.AssertProblemAsync(await viewer.PostAsync("/api/cron/parse", ApiClient.Json(new { text = "every 45 minutes" })), HttpStatusCode.UnprocessableEntity);
+        Assert.That(uneven.GetProperty("unplaced").GetArrayLength(), Is.Zero, "45 and minutes were understood");
+        Assert.That(uneven.GetProperty("errors").GetProperty("text")[0].GetString(), Does.Contain("does not divide"));
+    }
+
+    [Test]
+    public async Task A_month_range_reads_back_in_words()
+    {
+        var result = await viewer.PostForJsonAsync("/api/cron/parse", new { text = "every day at 8pm from january to march", timeZone = "UTC" }, HttpStatusCode.OK);
+        Assert.That(result.GetProperty("expression").GetString(), Is.EqualTo("0 0 20 * JAN-MAR ?"));
+        Assert.That(result.GetProperty("description").GetString(), Is.EqualTo("at 20:00 every day from January to March (UTC)"));
+    }
+
+    [Test]
     public async Task The_helpers_need_a_key()
     {
         using var anonymous = server.CreateClient();

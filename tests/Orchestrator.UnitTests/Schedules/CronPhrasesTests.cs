@@ -81,12 +81,23 @@ public sealed class CronPhrasesTests
     [TestCase("at 9:30", "0 30 9 * * ?")]
     [TestCase("on day 10 at 4:00", "0 0 4 10 * ?")]
     [TestCase("every 6 hours", "0 0 0/6 * * ?")]
+    [TestCase("in december", "0 0 0 * DEC ?")]
+    [TestCase("every day at 9 from january to march", "0 0 9 * JAN-MAR ?")]
+    [TestCase("every day at 9 january through march", "0 0 9 * JAN-MAR ?")]
+    [TestCase("every weekday at 8 between january and march", "0 0 8 ? JAN-MAR MON-FRI")]
+    [TestCase("every day at 9 jan-mar", "0 0 9 * JAN-MAR ?")]
+    [TestCase("every day at 9 from november to february", "0 0 9 * NOV-DEC,JAN-FEB ?")]
+    [TestCase("every second tuesday of the month", "0 0 0 ? * TUE#2")]
+    [TestCase("every second tuesday of the month at 10:00", "0 0 10 ? * TUE#2")]
+    [TestCase("every first monday of every month at 9am", "0 0 9 ? * MON#1")]
+    [TestCase("every 10 minutes starting at minute 5", "0 5/10 * * * ?")]
     public void Phrases_operators_type_become_quartz_cron(string phrase, string cron)
     {
         var result = CronPhrases.Parse(phrase);
         Assert.That(result.Problem, Is.Null, string.Join(", ", result.Unplaced));
         Assert.That(result.Cron, Is.EqualTo(cron));
         Assert.That(new CronExpression(result.Cron!).GetNextValidTimeAfter(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero)), Is.Not.Null, "Quartz accepts it and it fires");
+        Assert.That(TriggerDescription.DescribeCron(result.Cron!), Does.Not.StartWith("cron '"), "it reads back as words");
     }
 
     [TestCase("every blue moon", "blue")]
@@ -125,6 +136,31 @@ public sealed class CronPhrasesTests
         var result = CronPhrases.Parse(phrase);
         Assert.That(result.Cron, Is.Null);
         Assert.That(result.Problem, Does.Contain(reason));
+        Assert.That(result.Unplaced, Is.Empty, "every word was understood; the reason is the problem, not the words");
+    }
+
+    [TestCase("every day at 9 until march", new[] { "until", "march" }, "'until march'")]
+    [TestCase("every day at 9 starting next week", new[] { "starting", "next", "week" }, "'starting next week'")]
+    [TestCase("every weekday at 8 till june", new[] { "till", "june" }, "'till june'")]
+    [TestCase("every day at 9 before april", new[] { "before", "april" }, "'before april'")]
+    public void Start_and_end_dates_are_refused_rather_than_read_as_months(string phrase, string[] unplaced, string quoted)
+    {
+        var result = CronPhrases.Parse(phrase);
+        Assert.That(result.Cron, Is.Null, "a cron would fire only in that month, or from today");
+        Assert.That(result.Unplaced, Is.EqualTo(unplaced));
+        Assert.That(result.Problem, Does.Contain(quoted).And.Contain("start or end"));
+    }
+
+    [Test]
+    public void A_refused_phrase_names_only_the_words_no_rule_understood()
+    {
+        var divides = CronPhrases.Parse("every 45 minutes");
+        Assert.That(divides.Unplaced, Is.Empty);
+        Assert.That(divides.Problem, Does.Contain("does not divide"));
+
+        var both = CronPhrases.Parse("every 45 minutes on mondays at minute 5 maybe");
+        Assert.That(both.Unplaced, Is.EqualTo(new[] { "maybe" }));
+        Assert.That(both.Problem, Does.Contain("does not divide").And.Contain("'maybe'"));
     }
 
     [Test]

@@ -6,6 +6,9 @@
 const view = document.getElementById("view");
 const KEY = "orchestrator.apiKey";
 let refreshTimer = null;
+// Why the sign-in form is showing ("Signed out.", "Your key was refused…"): kept until the next sign-in, because
+// the form is drawn by route() after the hash changes, not by whoever signed the user out.
+let signInMessage = "";
 // Bumped on every navigation: a render that finishes after the user moved on must not draw over the new page.
 let generation = 0;
 const stale = (token) => token !== generation;
@@ -53,8 +56,10 @@ async function api(method, path, body) {
 
 function signOut(message) {
   sessionStorage.removeItem(KEY);
-  location.hash = "#/signin";
-  renderSignIn(message);
+  signInMessage = message;
+  // route() draws the form with the message; an unchanged hash fires no hashchange, so route explicitly then.
+  if (location.hash === "#/signin") route();
+  else location.hash = "#/signin";
 }
 
 function renderSignIn(message) {
@@ -87,6 +92,7 @@ function renderSignIn(message) {
       return;
     }
     sessionStorage.setItem(KEY, key);
+    signInMessage = "";
     // Changing the hash routes by itself; only an unchanged hash needs an explicit route.
     if (location.hash === "#/schedules") route();
     else location.hash = "#/schedules";
@@ -313,11 +319,13 @@ async function renderRuns(params) {
   await load();
 }
 
+const unfinished = (status) => status === "running" || status === "pending";
+
 async function renderRun(id) {
   const token = generation;
-  const run = await api("GET", `/api/runs/${encodeURIComponent(id)}`);
-  if (stale(token)) return;
-  view.innerHTML = `
+  let shown = null;
+  const paint = (run) => {
+    view.innerHTML = `
     <h1>Run ${esc(run.id.slice(0, 8))} ${badge(run.status)}</h1>
     <div class="card grid">
       <div><label>Schedule</label>${esc(run.scheduleId)}</div><div><label>Action</label>${esc(run.actionType)}</div>
@@ -326,20 +334,40 @@ async function renderRun(id) {
       <div><label>Started</label>${when(run.startedAt)}</div><div><label>Finished</label>${when(run.finishedAt)}</div>
       <div><label>Idempotency key</label><code>${esc(run.idempotencyKey)}</code></div>
     </div>
-    ${run.status === "running" || run.status === "pending" ? `<button type="button" class="danger" id="cancel-run">Cancel run</button>` : ""}
+    ${unfinished(run.status) ? `<button type="button" class="danger" id="cancel-run">Cancel run</button>` : ""}
     ${run.pipelineRunId ? `<p><a href="#/pipeline-runs/${esc(run.pipelineRunId)}">Open the pipeline run</a></p>` : ""}
     <h2>Error</h2>${run.error ? `<pre>${esc(run.error)}</pre>` : "<p>None.</p>"}
     <h2>Result</h2>${json(run.result)}
     <h2>Config snapshot</h2>${json(run.configSnapshot)}`;
-  document.getElementById("cancel-run")?.addEventListener("click", async () => {
-    try {
-      await api("POST", `/api/runs/${encodeURIComponent(id)}/cancel`);
-      toast("Cancel requested.");
-      refreshTimer = setTimeout(() => { if (!stale(token)) renderRun(id); }, 1000);
-    } catch (error) {
-      toast(error.message);
+    document.getElementById("cancel-run")?.addEventListener("click", async () => {
+      try {
+        await api("POST", `/api/runs/${encodeURIComponent(id)}/cancel`);
+        toast("Cancel requested.");
+        if (stale(token)) return;
+        clearTimeout(refreshTimer);
+        refreshTimer = setTimeout(poll, 500);
+      } catch (error) {
+        toast(error.message);
+      }
+    });
+  };
+  // Repaints only when the run changed, so a focused button or a selection survives the polls in between.
+  const load = async () => {
+    const run = await api("GET", `/api/runs/${encodeURIComponent(id)}`);
+    if (stale(token)) return;
+    const snapshot = JSON.stringify(run);
+    if (snapshot !== shown) {
+      shown = snapshot;
+      paint(run);
     }
-  });
+    if (unfinished(run.status)) refreshTimer = setTimeout(poll, 2000);
+  };
+  // Like the runs list, a failed poll (a restarting node, say) is retried rather than shown over the page.
+  const poll = () => {
+    if (stale(token)) return;
+    load().catch(() => { if (!stale(token)) refreshTimer = setTimeout(poll, 2000); });
+  };
+  await load();
 }
 
 // ---- Pipelines ---------------------------------------------------------------------------------------------------
@@ -352,6 +380,19 @@ async function renderPipelines() {
     <h1>Pipelines</h1>
     <div class="table-wrap"><table aria-label="Pipelines"><thead><tr><th>Pipeline</th><th>Project</th><th>Version</th><th class="hide-small">Updated</th></tr></thead>
     <tbody>${page.items.map((p) => `<tr><td><a href="#/pipelines/${encodeURIComponent(p.id)}">${esc(p.name)}</a></td><td>${esc(p.project)}</td><td>${esc(p.version)}</td><td class="hide-small">${when(p.updatedAt)}</td></tr>`).join("") || `<tr><td colspan="4">No pipelines yet.</td></tr>`}</tbody></table></div>`;
+}
+
+/** Enter or Space on a focused node does what a click does, as for any button. */
+function wireNodes(show) {
+  view.querySelectorAll(".dag .node").forEach((g) => {
+    g.addEventListener("click", () => show(g.dataset.node));
+    g.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" || event.key === " ") {
+        event.preventDefault();
+        show(g.dataset.node);
+      }
+    });
+  });
 }
 
 /** Lays the DAG out left to right: a node's column is its longest path from a root; rows fill each column in order. */
@@ -388,7 +429,7 @@ function drawDag(nodes, edges, statuses) {
       <text x="${p.x + 10}" y="${p.y + 18}">${esc(n.id.length > 20 ? `${n.id.slice(0, 19)}…` : n.id)}</text>
       <text x="${p.x + 10}" y="${p.y + 34}" fill="#5b6475">${esc(kind)}${status ? ` · ${esc(status)}` : ""}</text></g>`;
   }).join("");
-  return `<div class="dag"><svg role="img" aria-label="Pipeline graph" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">
+  return `<div class="dag"><svg role="group" aria-label="Pipeline graph" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">
     <defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#9aa3b5"></path></marker></defs>
     ${lines}${boxes}</svg></div>`;
 }
@@ -404,9 +445,14 @@ async function renderPipeline(id) {
     <h1>${esc(pipeline.name)} <span class="hint">v${esc(pipeline.version)} · ${esc(pipeline.project)} · parallelism ${esc(pipeline.maxParallelism)} · on failure: ${esc(pipeline.failurePolicy)}</span></h1>
     <div class="toolbar"><button type="button" class="primary" id="run-pipeline">Run now</button></div>
     ${drawDag(pipeline.nodes, pipeline.edges)}
+    <div id="node-detail" class="card" aria-live="polite"><p class="hint">Select a node to see its definition.</p></div>
     <h2>Runs</h2>
     <div class="table-wrap"><table aria-label="Pipeline runs"><thead><tr><th>Run</th><th>Status</th><th>Version</th><th>Triggered by</th><th>Started</th><th class="hide-small">Finished</th></tr></thead>
     <tbody>${runs.items.map((r) => `<tr><td><a href="#/pipeline-runs/${esc(r.id)}">${esc(r.id.slice(0, 8))}</a></td><td>${badge(r.status)}</td><td>${esc(r.version)}</td><td>${esc(r.triggeredBy)}</td><td>${when(r.startedAt)}</td><td class="hide-small">${when(r.finishedAt)}</td></tr>`).join("") || `<tr><td colspan="6">No runs yet.</td></tr>`}</tbody></table></div>`;
+  wireNodes((nodeId) => {
+    const node = pipeline.nodes.find((n) => n.id === nodeId);
+    document.getElementById("node-detail").innerHTML = node ? `<h2>${esc(node.id)}</h2>${json(node)}` : "";
+  });
   document.getElementById("run-pipeline").addEventListener("click", async () => {
     try {
       const run = await api("POST", `/api/pipelines/${encodeURIComponent(id)}/run`, { inputs: {} });
@@ -438,10 +484,7 @@ async function renderPipelineRun(id) {
       <div><label>Idempotency key</label><code>${esc(node.idempotencyKey)}</code></div></div>
       ${node.error ? `<h2>Error</h2><pre>${esc(node.error)}</pre>` : ""}<h2>Output</h2>${json(node.output)}` : "";
   };
-  view.querySelectorAll(".node").forEach((g) => {
-    g.addEventListener("click", () => show(g.dataset.node));
-    g.addEventListener("keydown", (event) => { if (event.key === "Enter" || event.key === " ") { event.preventDefault(); show(g.dataset.node); } });
-  });
+  wireNodes(show);
   document.getElementById("cancel-pipeline-run")?.addEventListener("click", async () => {
     try {
       await api("POST", `/api/pipeline-runs/${encodeURIComponent(id)}/cancel`);
@@ -495,7 +538,7 @@ async function route() {
   clearInterval(refreshTimer);
   clearTimeout(refreshTimer);
   if (!sessionStorage.getItem(KEY)) {
-    renderSignIn();
+    renderSignIn(signInMessage);
     return;
   }
   document.getElementById("nav").hidden = false;
