@@ -226,6 +226,8 @@ public sealed class DashboardTests
         await page.GetByLabel("When (an English phrase or a cron expression)").FillAsync("every weekday at 9:30");
         await Assertions.Expect(page.Locator("#preview")).ToContainTextAsync("at 09:30 on weekdays");
         await Assertions.Expect(page.Locator("#preview")).ToContainTextAsync("0 30 9 ? * MON-FRI");
+        // The fire times are shown in the schedule's zone (09:30 in Paris), not converted to the browser's.
+        Assert.That(await page.Locator("#preview li").First.InnerTextAsync(), Does.Contain("9:30").And.Not.Contain("8:30"));
         await ShotAsync(page, "schedule-form");
 
         // Something that fires now, so the run can be watched: the phrase goes through /api/cron/parse the same way.

@@ -15,6 +15,15 @@ const stale = (token) => token !== generation;
 
 const esc = (value) => String(value ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 const when = (iso) => (iso ? new Date(iso).toLocaleString() : "—");
+// A fire time in the schedule's own zone, named, so "9:30 Europe/Paris" is not shown as the browser's 8:30.
+const whenIn = (iso, zone) => {
+  if (!iso || !zone) return when(iso);
+  try {
+    return new Date(iso).toLocaleString(undefined, { timeZone: zone, timeZoneName: "short" });
+  } catch {
+    return when(iso);
+  }
+};
 const badge = (status) => `<span class="status ${esc(status)}">${esc(status ?? "—")}</span>`;
 const json = (value) => `<pre>${esc(JSON.stringify(value ?? null, null, 2))}</pre>`;
 
@@ -112,7 +121,7 @@ async function renderSchedules() {
       <td class="hide-small">${esc(s.project)}</td>
       <td>${esc(s.action?.type)}</td>
       <td>${esc(s.triggerDescription)}</td>
-      <td class="hide-small">${when(s.nextFireTime)}</td>
+      <td class="hide-small">${whenIn(s.nextFireTime, s.trigger?.timeZone)}</td>
       <td>${badge(s.lastRun?.status)}</td>
       <td data-col="state">${badge(s.state)}</td>
       <td class="actions">
@@ -203,7 +212,7 @@ async function renderScheduleForm(id) {
       const result = await api("POST", looksLikeCron(text) ? "/api/cron/describe" : "/api/cron/parse", body);
       if (mine !== asked) return; // a newer preview was asked for while this one was on its way
       cron = result.expression;
-      preview.innerHTML = `<strong>${esc(result.description)}</strong> — cron <code>${esc(result.expression)}</code><ol>${result.nextFireTimes.map((t) => `<li>${when(t)}</li>`).join("")}</ol>`;
+      preview.innerHTML = `<strong>${esc(result.description)}</strong> — cron <code>${esc(result.expression)}</code><ol>${result.nextFireTimes.map((t) => `<li>${whenIn(t, body.timeZone)}</li>`).join("")}</ol>`;
       setError("trigger", "");
     } catch (error) {
       if (mine !== asked) return;
