@@ -26,7 +26,7 @@ public static partial class ProjectFileEndpoints
 
     public static async Task<IResult> GetPath(string id, string? path, OrchestratorDbContext db, CancellationToken ct)
     {
-        var (full, problem) = await ResolveAsync(id, path, db, ct);
+        var (full, root, problem) = await ResolveAsync(id, path, db, ct);
         if (full is null)
         {
             return problem!;
@@ -47,19 +47,38 @@ public static partial class ProjectFileEndpoints
             return ApiProblems.NotFound("file", path ?? "");
         }
 
-        var info = new FileInfo(full);
-        if (info.Length > MaxReadBytes)
+        FileStream stream;
+        try
         {
-            return TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "File too large",
-                detail: $"'{path}' is {info.Length} bytes; files over {MaxReadBytes} bytes cannot be read through the API.");
+            stream = new FileStream(full, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 64 * 1024, useAsync: true);
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            // Deleted between the check and the open.
+            return ApiProblems.NotFound("file", path ?? "");
         }
 
-        return TypedResults.Bytes(await File.ReadAllBytesAsync(full, ct), "application/octet-stream");
+        if (!WorkspacePathResolver.IsOpenedInside(root, stream.SafeFileHandle))
+        {
+            await stream.DisposeAsync();
+            return PathProblem(ChangedWhileOpening);
+        }
+
+        // The size of the file actually opened, not of whatever the path named a moment earlier.
+        if (stream.Length > MaxReadBytes)
+        {
+            var length = stream.Length;
+            await stream.DisposeAsync();
+            return TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "File too large",
+                detail: $"'{path}' is {length} bytes; files over {MaxReadBytes} bytes cannot be read through the API.");
+        }
+
+        return TypedResults.Stream(stream, "application/octet-stream");
     }
 
     public static async Task<IResult> PutFile(string id, string? path, HttpRequest request, OrchestratorDbContext db, CancellationToken ct)
     {
-        var (full, problem) = await ResolveAsync(id, path, db, ct);
+        var (full, root, problem) = await ResolveAsync(id, path, db, ct);
         if (full is null)
         {
             return problem!;
@@ -75,18 +94,44 @@ public static partial class ProjectFileEndpoints
         Directory.CreateDirectory(Path.GetDirectoryName(full)!);
         // Write to a temporary file and move it into place, so readers never see half a file.
         var temporary = full + $".{Guid.NewGuid():N}.tmp";
-        await using (var file = File.Create(temporary))
+        try
         {
-            await request.Body.CopyToAsync(file, ct);
+            await using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 64 * 1024, useAsync: true))
+            {
+                if (!WorkspacePathResolver.IsOpenedInside(root, file.SafeFileHandle))
+                {
+                    return PathProblem(ChangedWhileOpening);
+                }
+
+                await request.Body.CopyToAsync(file, ct);
+            }
+
+            File.Move(temporary, full, overwrite: true);
+        }
+        finally
+        {
+            // A body that ends early (client gone, over the size limit) must not leave its partial copy in the project.
+            DeleteQuietly(temporary);
         }
 
-        File.Move(temporary, full, overwrite: true);
         return TypedResults.Ok(new FileEntry(Path.GetFileName(full), "file", new FileInfo(full).Length, File.GetLastWriteTimeUtc(full)));
+    }
+
+    private static void DeleteQuietly(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Cleanup is best effort: the request's own outcome (or exception) is what the caller needs to see.
+        }
     }
 
     public static async Task<IResult> DeletePath(string id, string? path, OrchestratorDbContext db, CancellationToken ct)
     {
-        var (full, problem) = await ResolveAsync(id, path, db, ct);
+        var (full, root, problem) = await ResolveAsync(id, path, db, ct);
         if (full is null)
         {
             return problem!;
@@ -117,12 +162,12 @@ public static partial class ProjectFileEndpoints
         return ApiProblems.NotFound("file", path);
     }
 
-    private static async Task<(string? FullPath, IResult? Problem)> ResolveAsync(string id, string? path, OrchestratorDbContext db, CancellationToken ct)
+    private static async Task<(string? FullPath, string Root, IResult? Problem)> ResolveAsync(string id, string? path, OrchestratorDbContext db, CancellationToken ct)
     {
         var root = await db.Projects.AsNoTracking().Where(p => p.Id == id).Select(p => p.RootPath).FirstOrDefaultAsync(ct);
         if (root is null)
         {
-            return (null, ApiProblems.NotFound("project", id));
+            return (null, "", ApiProblems.NotFound("project", id));
         }
 
         // A catch-all route value keeps "%2F" and friends encoded; decode once so an encoded "../" is judged as one.
@@ -133,13 +178,20 @@ public static partial class ProjectFileEndpoints
             : WorkspacePathResolver.Resolve(root, decoded);
         if (error is not null)
         {
-            var errors = new FieldErrors();
-            errors.Add("path", error);
-            return (null, errors.ToProblem());
+            return (null, root, PathProblem(error));
         }
 
-        return (full, null);
+        return (full, root, null);
     }
+
+    private static ProblemHttpResult PathProblem(string error)
+    {
+        var errors = new FieldErrors();
+        errors.Add("path", error);
+        return errors.ToProblem();
+    }
+
+    private const string ChangedWhileOpening = "changed into a link leading outside the project root while it was being opened.";
 
     [System.Text.RegularExpressions.GeneratedRegex("%[0-9A-Fa-f]{2}", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
     private static partial System.Text.RegularExpressions.Regex ResidualEscape();

@@ -1,3 +1,5 @@
+using Microsoft.Win32.SafeHandles;
+
 namespace Orchestrator.Projects;
 
 /// <summary>
@@ -70,5 +72,23 @@ public static class WorkspacePathResolver
         }
 
         return (full, null);
+    }
+
+    /// <summary>
+    /// After opening: whether the file the handle refers to is still inside <paramref name="root"/>. Resolve checks a
+    /// path; between that check and the open, a component can be swapped for a symlink leading out. The kernel reports
+    /// where the handle really points (/proc/self/fd), which no later swap can change. Elsewhere than Linux there is
+    /// no such view, and the check made by Resolve is all there is.
+    /// </summary>
+    public static bool IsOpenedInside(string root, SafeFileHandle handle)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return true;
+        }
+
+        var target = new FileInfo($"/proc/self/fd/{handle.DangerousGetHandle()}").LinkTarget;
+        var realRoot = WorkspaceRoots.RealPath(Path.TrimEndingDirectorySeparator(Path.GetFullPath(root)));
+        return target is not null && WorkspaceRoots.IsStrictlyInside(target, realRoot);
     }
 }

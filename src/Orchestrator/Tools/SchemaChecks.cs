@@ -19,8 +19,72 @@ public static class SchemaChecks
 
     private static readonly string[] NonNegativeIntegers = ["minLength", "maxLength", "minItems", "maxItems", "minProperties", "maxProperties"];
 
-    /// <summary>Structural checks NJsonSchema's parser lets through (unknown types, non-array 'required', bad regexes…).</summary>
-    public static void CheckSchema(JsonElement schema, string field, FieldErrors errors, int depth = 0)
+    // Keywords whose values are instance data, not schemas: a "$ref" inside them is just data and is never resolved.
+    private static readonly HashSet<string> DataKeywords = ["enum", "const", "default", "examples"];
+
+    // Keywords whose values map names to schemas (or, for dependencies, to property lists): their keys are names
+    // chosen by the author, so a property called "default" there is a schema, not data.
+    private static readonly HashSet<string> NameMaps = ["properties", "patternProperties", "definitions", "$defs", "dependencies", "dependentSchemas", "dependentRequired"];
+
+    /// <summary>
+    /// Everything NJsonSchema's parser lets through that must not reach it: a <c>$ref</c> that is not local anywhere
+    /// in the document (it would make parsing fetch a URL), and structural mistakes (unknown types, non-array
+    /// 'required', bad regexes…) in every subschema.
+    /// </summary>
+    public static void CheckSchema(JsonElement schema, string field, FieldErrors errors)
+    {
+        // The reference scan walks the whole tree rather than the keywords the structural check knows: a keyword
+        // this code does not list (or a future draft adds) must not become a way to smuggle a remote reference in.
+        CheckReferences(schema, field, inNameMap: false, errors, depth: 0);
+        CheckStructure(schema, field, errors, depth: 0);
+    }
+
+    private static void CheckReferences(JsonElement node, string at, bool inNameMap, FieldErrors errors, int depth)
+    {
+        if (depth > 64)
+        {
+            // CheckStructure reports the depth; this only has to stop.
+            return;
+        }
+
+        if (node.ValueKind == JsonValueKind.Array)
+        {
+            var i = 0;
+            foreach (var item in node.EnumerateArray())
+            {
+                CheckReferences(item, $"{at}[{i++}]", inNameMap: false, errors, depth + 1);
+            }
+
+            return;
+        }
+
+        if (node.ValueKind != JsonValueKind.Object)
+        {
+            return;
+        }
+
+        foreach (var property in node.EnumerateObject())
+        {
+            var path = $"{at}.{property.Name}";
+            if (property.Name == "$ref" && property.Value.ValueKind != JsonValueKind.Object && !IsLocalReference(property.Value))
+            {
+                errors.Add(path, "must be a local reference ('#/…'); remote references are refused.");
+                continue;
+            }
+
+            if (!inNameMap && DataKeywords.Contains(property.Name))
+            {
+                continue;
+            }
+
+            CheckReferences(property.Value, path, inNameMap: !inNameMap && NameMaps.Contains(property.Name), errors, depth + 1);
+        }
+    }
+
+    private static bool IsLocalReference(JsonElement value) =>
+        value.ValueKind == JsonValueKind.String && value.GetString()!.StartsWith("#/", StringComparison.Ordinal);
+
+    private static void CheckStructure(JsonElement schema, string field, FieldErrors errors, int depth)
     {
         if (depth > 32)
         {
@@ -48,7 +112,7 @@ public static class SchemaChecks
                     }
 
                     break;
-                case "properties" or "patternProperties" or "definitions" or "$defs":
+                case "properties" or "patternProperties" or "definitions" or "$defs" or "dependentSchemas":
                     if (value.ValueKind != JsonValueKind.Object)
                     {
                         errors.Add(at, "must be an object of schemas.");
@@ -57,42 +121,59 @@ public static class SchemaChecks
 
                     foreach (var child in value.EnumerateObject())
                     {
-                        CheckSchema(child.Value, $"{at}.{child.Name}", errors, depth + 1);
+                        CheckSubschema(child.Value, $"{at}.{child.Name}", errors, depth, allowBoolean: false);
                     }
 
                     break;
-                case "items" or "additionalProperties" or "not" or "contains" or "propertyNames" or "if" or "then" or "else":
-                    if (value.ValueKind == JsonValueKind.Object)
+                case "dependencies":
+                    if (value.ValueKind != JsonValueKind.Object)
                     {
-                        CheckSchema(value, at, errors, depth + 1);
-                    }
-                    else if (value.ValueKind != JsonValueKind.True && value.ValueKind != JsonValueKind.False &&
-                             !(property.Name == "items" && value.ValueKind == JsonValueKind.Array))
-                    {
-                        errors.Add(at, "must be a schema (an object) or a boolean.");
-                    }
-
-                    break;
-                case "allOf" or "anyOf" or "oneOf":
-                    if (value.ValueKind != JsonValueKind.Array || value.GetArrayLength() == 0)
-                    {
-                        errors.Add(at, "must be a non-empty array of schemas.");
+                        errors.Add(at, "must be an object of schemas or property-name arrays.");
                         break;
                     }
 
-                    var i = 0;
-                    foreach (var item in value.EnumerateArray())
+                    foreach (var child in value.EnumerateObject())
                     {
-                        CheckSchema(item, $"{at}[{i++}]", errors, depth + 1);
+                        if (child.Value.ValueKind == JsonValueKind.Array)
+                        {
+                            CheckNameArray(child.Value, $"{at}.{child.Name}", errors);
+                        }
+                        else
+                        {
+                            CheckSubschema(child.Value, $"{at}.{child.Name}", errors, depth, allowBoolean: false);
+                        }
                     }
 
                     break;
-                case "required":
-                    if (value.ValueKind != JsonValueKind.Array || value.EnumerateArray().Any(r => r.ValueKind != JsonValueKind.String))
+                case "dependentRequired":
+                    if (value.ValueKind != JsonValueKind.Object)
                     {
-                        errors.Add(at, "must be an array of property names.");
+                        errors.Add(at, "must be an object of property-name arrays.");
+                        break;
                     }
 
+                    foreach (var child in value.EnumerateObject())
+                    {
+                        CheckNameArray(child.Value, $"{at}.{child.Name}", errors);
+                    }
+
+                    break;
+                case "items" when value.ValueKind == JsonValueKind.Array:
+                    // The tuple form (draft 7): one schema per position.
+                    CheckSchemaArray(value, at, errors, depth, allowEmpty: true);
+                    break;
+                case "prefixItems":
+                    CheckSchemaArray(value, at, errors, depth, allowEmpty: true);
+                    break;
+                case "items" or "additionalItems" or "unevaluatedItems" or "additionalProperties" or "unevaluatedProperties"
+                    or "not" or "contains" or "propertyNames" or "if" or "then" or "else":
+                    CheckSubschema(value, at, errors, depth);
+                    break;
+                case "allOf" or "anyOf" or "oneOf":
+                    CheckSchemaArray(value, at, errors, depth, allowEmpty: false);
+                    break;
+                case "required":
+                    CheckNameArray(value, at, errors);
                     break;
                 case "enum":
                     if (value.ValueKind != JsonValueKind.Array || value.GetArrayLength() == 0)
@@ -122,15 +203,50 @@ public static class SchemaChecks
                     }
 
                     break;
-                case "$ref":
-                    if (value.ValueKind != JsonValueKind.String || !value.GetString()!.StartsWith("#/", StringComparison.Ordinal))
-                    {
-                        // Remote references would make validation fetch URLs.
-                        errors.Add(at, "must be a local reference ('#/…'); remote references are refused.");
-                    }
-
-                    break;
             }
+        }
+    }
+
+    /// <summary>
+    /// A keyword whose value is one schema. NJsonSchema reads true/false (match anything / nothing) only where a
+    /// single schema keyword stands alone (additionalProperties, items…); inside maps and arrays it fails to parse them.
+    /// </summary>
+    private static void CheckSubschema(JsonElement value, string at, FieldErrors errors, int depth, bool allowBoolean = true)
+    {
+        if (value.ValueKind == JsonValueKind.Object)
+        {
+            CheckStructure(value, at, errors, depth + 1);
+        }
+        else if (!allowBoolean)
+        {
+            errors.Add(at, "must be a JSON Schema object.");
+        }
+        else if (value.ValueKind is not JsonValueKind.True and not JsonValueKind.False)
+        {
+            errors.Add(at, "must be a schema (an object) or a boolean.");
+        }
+    }
+
+    private static void CheckSchemaArray(JsonElement value, string at, FieldErrors errors, int depth, bool allowEmpty)
+    {
+        if (value.ValueKind != JsonValueKind.Array || (!allowEmpty && value.GetArrayLength() == 0))
+        {
+            errors.Add(at, allowEmpty ? "must be an array of schemas." : "must be a non-empty array of schemas.");
+            return;
+        }
+
+        var i = 0;
+        foreach (var item in value.EnumerateArray())
+        {
+            CheckSubschema(item, $"{at}[{i++}]", errors, depth, allowBoolean: false);
+        }
+    }
+
+    private static void CheckNameArray(JsonElement value, string at, FieldErrors errors)
+    {
+        if (value.ValueKind != JsonValueKind.Array || value.EnumerateArray().Any(r => r.ValueKind != JsonValueKind.String))
+        {
+            errors.Add(at, "must be an array of property names.");
         }
     }
 
@@ -154,13 +270,18 @@ public static class SchemaChecks
     }
 
     public static IReadOnlyList<ArgumentError> Validate(JsonSchema schema, JsonElement arguments) =>
-        [.. Flatten(schema.Validate(arguments.GetRawText())).Select(e => new ArgumentError(PathOf(e), Keyword(e.Kind), Message(e)))];
+        [.. Flatten(schema.Validate(arguments.GetRawText())).Select(e => new ArgumentError(PathOf(e.Path), Keyword(e.Kind), Message(e)))];
 
+    /// <summary>
+    /// Errors with children are replaced by their children (an allOf or an item says more through its parts), except
+    /// where the children are alternatives: for anyOf, oneOf and a list of types each alternative failed for its own
+    /// reason, so the useful report is one error at the value saying none (or several) matched.
+    /// </summary>
     private static IEnumerable<ValidationError> Flatten(IEnumerable<ValidationError> errors)
     {
         foreach (var error in errors)
         {
-            if (error is ChildSchemaValidationError child && child.Errors.Count > 0)
+            if (error is ChildSchemaValidationError child && child.Errors.Count > 0 && !IsAlternatives(error.Kind))
             {
                 foreach (var inner in Flatten(child.Errors.SelectMany(e => e.Value)))
                 {
@@ -174,46 +295,116 @@ public static class SchemaChecks
         }
     }
 
-    /// <summary>"#/files[0].name" and "#/files.0.name" both become "$.files[0].name".</summary>
-    private static string PathOf(ValidationError error)
+    private static bool IsAlternatives(ValidationErrorKind kind) => kind is ValidationErrorKind.NotAnyOf or ValidationErrorKind.NotOneOf or ValidationErrorKind.NoTypeValidates;
+
+    /// <summary>"#/files[0].name", "#/files.0.name" and "#/[1]" become "$.files[0].name", "$.files[0].name" and "$[1]".</summary>
+    internal static string PathOf(string? errorPath)
     {
-        var path = (error.Path ?? "#").TrimStart('#').TrimStart('/').Replace('/', '.');
-        path = Regex.Replace(path, @"\.(\d+)(?=\.|$)", "[$1]");
-        return path.Length == 0 ? "$" : "$." + path;
+        var path = (errorPath ?? "#").TrimStart('#').TrimStart('/').Replace('/', '.');
+        path = Regex.Replace(path, @"\.(\d+)(?=\.|\[|$)", "[$1]");
+        path = Regex.Replace(path, @"^(\d+)(?=\.|\[|$)", "[$1]");
+        return path.Length == 0 ? "$" : path.StartsWith('[') ? "$" + path : "$." + path;
     }
 
-    private static string Keyword(ValidationErrorKind kind) => kind switch
+    /// <summary>The JSON Schema keyword that failed, so a client can react to it without parsing messages.</summary>
+    internal static string Keyword(ValidationErrorKind kind) => kind switch
     {
+        ValidationErrorKind.StringExpected or ValidationErrorKind.NumberExpected or ValidationErrorKind.IntegerExpected or ValidationErrorKind.BooleanExpected
+            or ValidationErrorKind.ObjectExpected or ValidationErrorKind.ArrayExpected or ValidationErrorKind.NullExpected or ValidationErrorKind.NoTypeValidates => "type",
         ValidationErrorKind.PropertyRequired => "required",
-        ValidationErrorKind.NoAdditionalPropertiesAllowed => "additionalProperties",
+        ValidationErrorKind.NoAdditionalPropertiesAllowed or ValidationErrorKind.AdditionalPropertiesNotValid => "additionalProperties",
         ValidationErrorKind.NotInEnumeration => "enum",
         ValidationErrorKind.StringTooLong => "maxLength",
         ValidationErrorKind.StringTooShort => "minLength",
-        ValidationErrorKind.NumberTooBig => "maximum",
+        ValidationErrorKind.NumberTooBig or ValidationErrorKind.IntegerTooBig => "maximum",
         ValidationErrorKind.NumberTooSmall => "minimum",
         ValidationErrorKind.TooManyItems => "maxItems",
         ValidationErrorKind.TooFewItems => "minItems",
+        ValidationErrorKind.TooManyProperties => "maxProperties",
+        ValidationErrorKind.TooFewProperties => "minProperties",
         ValidationErrorKind.PatternMismatch => "pattern",
         ValidationErrorKind.ItemsNotUnique => "uniqueItems",
-        _ when kind.ToString().EndsWith("Expected", StringComparison.Ordinal) => "type",
-        _ => kind.ToString(),
+        ValidationErrorKind.ArrayItemNotValid => "items",
+        ValidationErrorKind.TooManyItemsInTuple or ValidationErrorKind.AdditionalItemNotValid => "additionalItems",
+        ValidationErrorKind.NotAnyOf => "anyOf",
+        ValidationErrorKind.NotAllOf => "allOf",
+        ValidationErrorKind.NotOneOf => "oneOf",
+        ValidationErrorKind.ExcludedSchemaValidates => "not",
+        ValidationErrorKind.NumberNotMultipleOf or ValidationErrorKind.IntegerNotMultipleOf => "multipleOf",
+        ValidationErrorKind.DateTimeExpected or ValidationErrorKind.DateExpected or ValidationErrorKind.TimeExpected or ValidationErrorKind.TimeSpanExpected
+            or ValidationErrorKind.UriExpected or ValidationErrorKind.IpV4Expected or ValidationErrorKind.IpV6Expected or ValidationErrorKind.GuidExpected
+            or ValidationErrorKind.UuidExpected or ValidationErrorKind.EmailExpected or ValidationErrorKind.HostnameExpected or ValidationErrorKind.Base64Expected => "format",
+        _ => "schema",
     };
 
-    private static string Message(ValidationError error) => error.Kind switch
+    internal static string Message(ValidationError error) => error.Kind switch
     {
         ValidationErrorKind.PropertyRequired => $"'{error.Property}' is required.",
         ValidationErrorKind.NoAdditionalPropertiesAllowed => $"'{error.Property}' is not a parameter of this tool.",
-        ValidationErrorKind.NotInEnumeration => "is not one of the allowed values.",
+        ValidationErrorKind.AdditionalPropertiesNotValid => $"'{error.Property}' does not match the schema for additional properties.",
+        ValidationErrorKind.NotInEnumeration => $"is not one of the allowed values: {AllowedValues(error.Schema)}.",
         ValidationErrorKind.StringTooLong => $"is longer than {error.Schema?.MaxLength} characters.",
         ValidationErrorKind.StringTooShort => $"is shorter than {error.Schema?.MinLength} characters.",
-        ValidationErrorKind.NumberTooBig => $"is larger than {error.Schema?.Maximum}.",
-        ValidationErrorKind.NumberTooSmall => $"is smaller than {error.Schema?.Minimum}.",
+        ValidationErrorKind.NumberTooBig or ValidationErrorKind.IntegerTooBig => error.Schema is { ExclusiveMaximum: { } exclusive }
+            ? $"must be less than {exclusive}." : error.Schema is { IsExclusiveMaximum: true } ? $"must be less than {error.Schema.Maximum}." : $"is larger than {error.Schema?.Maximum}.",
+        ValidationErrorKind.NumberTooSmall => error.Schema is { ExclusiveMinimum: { } exclusive }
+            ? $"must be greater than {exclusive}." : error.Schema is { IsExclusiveMinimum: true } ? $"must be greater than {error.Schema.Minimum}." : $"is smaller than {error.Schema?.Minimum}.",
         ValidationErrorKind.TooManyItems => $"has more than {error.Schema?.MaxItems} items.",
         ValidationErrorKind.TooFewItems => $"has fewer than {error.Schema?.MinItems} items.",
+        ValidationErrorKind.TooManyProperties => $"has more than {error.Schema?.MaxProperties} properties.",
+        ValidationErrorKind.TooFewProperties => $"has fewer than {error.Schema?.MinProperties} properties.",
         ValidationErrorKind.PatternMismatch => $"does not match the pattern {error.Schema?.Pattern}.",
-        var k when k.ToString().EndsWith("Expected", StringComparison.Ordinal) => $"must be of type {k.ToString()[..^"Expected".Length].ToLowerInvariant()}.",
-        _ => error.Kind.ToString(),
+        ValidationErrorKind.ItemsNotUnique => "has duplicate items; each item must be unique.",
+        ValidationErrorKind.ArrayItemNotValid => "has an item that does not match the items schema.",
+        ValidationErrorKind.TooManyItemsInTuple => "is an item beyond the positions the tuple allows.",
+        ValidationErrorKind.AdditionalItemNotValid => "is an item beyond the tuple that does not match the additionalItems schema.",
+        ValidationErrorKind.NotAnyOf => $"matches none of the anyOf alternatives{AlternativeReasons(error)}.",
+        ValidationErrorKind.NotAllOf => "does not match every schema in allOf.",
+        ValidationErrorKind.NotOneOf when error is ChildSchemaValidationError child && child.Errors.Count(e => e.Value.Count == 0) > 1 =>
+            $"matches more than one of the oneOf alternatives ({string.Join(", ", MatchingAlternatives(child))}); it must match exactly one.",
+        ValidationErrorKind.NotOneOf => $"matches none of the oneOf alternatives{AlternativeReasons(error)}; it must match exactly one.",
+        ValidationErrorKind.NoTypeValidates => $"must be of type {string.Join(" or ", TypeNames(error.Schema?.Type ?? JsonObjectType.None))}.",
+        ValidationErrorKind.ExcludedSchemaValidates => "matches the schema under 'not', which it must not.",
+        ValidationErrorKind.NumberNotMultipleOf or ValidationErrorKind.IntegerNotMultipleOf => $"must be a multiple of {error.Schema?.MultipleOf}.",
+        ValidationErrorKind.DateTimeExpected => "must be a valid date-time (RFC 3339, e.g. 2026-01-31T09:30:00Z).",
+        ValidationErrorKind.DateExpected => "must be a valid date (e.g. 2026-01-31).",
+        ValidationErrorKind.TimeExpected => "must be a valid time (e.g. 09:30:00).",
+        ValidationErrorKind.TimeSpanExpected => "must be a valid time span (e.g. 01:30:00).",
+        ValidationErrorKind.UriExpected => "must be a valid absolute URI.",
+        ValidationErrorKind.IpV4Expected => "must be a valid IPv4 address (e.g. 192.0.2.10).",
+        ValidationErrorKind.IpV6Expected => "must be a valid IPv6 address (e.g. 2001:db8::1).",
+        ValidationErrorKind.GuidExpected or ValidationErrorKind.UuidExpected => "must be a valid UUID (e.g. 3f2504e0-4f89-41d3-9a0c-0305e82c3301).",
+        ValidationErrorKind.EmailExpected => "must be a valid email address.",
+        ValidationErrorKind.HostnameExpected => "must be a valid hostname.",
+        ValidationErrorKind.Base64Expected => "must be valid base64.",
+        var k when Keyword(k) == "type" => $"must be of type {k.ToString()[..^"Expected".Length].ToLowerInvariant()}.",
+        _ => $"does not match the schema ({error.Kind}).",
     };
+
+    private static string AllowedValues(JsonSchema? schema)
+    {
+        var values = schema?.Enumeration.Select(v => v is null ? "null" : Newtonsoft.Json.JsonConvert.SerializeObject(v)).ToList() ?? [];
+        return values.Count <= 10 ? string.Join(", ", values) : string.Join(", ", values.Take(10)) + $" (and {values.Count - 10} more)";
+    }
+
+    /// <summary>Why each alternative failed, briefly, so the caller can pick the one they meant and fix it.</summary>
+    private static string AlternativeReasons(ValidationError error)
+    {
+        if (error is not ChildSchemaValidationError child || child.Errors.Count == 0)
+        {
+            return "";
+        }
+
+        var reasons = child.Errors.Select((alternative, i) =>
+            $"#{i + 1}: " + string.Join("; ", Flatten(alternative.Value).Take(3).Select(e => $"{PathOf(e.Path)} {Message(e).TrimEnd('.')}")));
+        return " (" + string.Join(" | ", reasons) + ")";
+    }
+
+    private static IEnumerable<string> MatchingAlternatives(ChildSchemaValidationError child) =>
+        child.Errors.Select((alternative, i) => (alternative.Value.Count, Number: i + 1)).Where(a => a.Count == 0).Select(a => $"#{a.Number}");
+
+    private static IEnumerable<string> TypeNames(JsonObjectType type) =>
+        Enum.GetValues<JsonObjectType>().Where(t => t != JsonObjectType.None && type.HasFlag(t)).Select(t => t.ToString().ToLowerInvariant());
 
     private static bool IsRegex(string pattern)
     {

@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
+using Orchestrator.Actions;
 using Orchestrator.Actions.CallApi;
 using Orchestrator.Data;
 using Orchestrator.Hosting;
@@ -133,7 +134,7 @@ public static partial class ToolEndpoints
         await registry.FindAsync(name, ct) is { } tool ? TypedResults.Ok(ToolResponse.From(tool)) : ApiProblems.NotFound("tool", name);
 
     public static async Task<Results<Created<ToolResponse>, ProblemHttpResult>> RegisterTool(
-        ToolRequest request, OrchestratorDbContext db, ToolRegistry registry, OutboundPolicy outbound, TimeProvider time, CancellationToken ct)
+        ToolRequest request, OrchestratorDbContext db, ToolRegistry registry, ActionCatalog actions, TimeProvider time, CancellationToken ct)
     {
         var errors = new FieldErrors();
         if (string.IsNullOrEmpty(request.Name) || !NamePattern().IsMatch(request.Name))
@@ -141,7 +142,7 @@ public static partial class ToolEndpoints
             errors.Add("name", "is required: 1–100 lowercase letters, digits, '.', '_' or '-', starting with a letter.");
         }
 
-        var tool = await BuildAsync(request, outbound, errors);
+        var tool = await BuildAsync(request, actions, errors, ct);
         if (tool is null || errors.Any)
         {
             return errors.ToProblem();
@@ -166,7 +167,7 @@ public static partial class ToolEndpoints
     }
 
     public static async Task<Results<Ok<ToolResponse>, ProblemHttpResult>> ReplaceTool(
-        string name, ToolRequest request, OrchestratorDbContext db, ToolRegistry registry, OutboundPolicy outbound, TimeProvider time, CancellationToken ct)
+        string name, ToolRequest request, OrchestratorDbContext db, ToolRegistry registry, ActionCatalog actions, TimeProvider time, CancellationToken ct)
     {
         if (registry.IsBuiltin(name))
         {
@@ -185,7 +186,7 @@ public static partial class ToolEndpoints
             errors.Add("name", $"must match the tool in the URL ('{name}').");
         }
 
-        var replacement = await BuildAsync(request, outbound, errors);
+        var replacement = await BuildAsync(request, actions, errors, ct);
         if (replacement is null || errors.Any)
         {
             return errors.ToProblem();
@@ -243,7 +244,7 @@ public static partial class ToolEndpoints
         return TypedResults.Problem(details);
     }
 
-    private static async Task<ToolDefinition?> BuildAsync(ToolRequest request, OutboundPolicy outbound, FieldErrors errors)
+    private static async Task<ToolDefinition?> BuildAsync(ToolRequest request, ActionCatalog actions, FieldErrors errors, CancellationToken ct)
     {
         if (request.Description is { Length: > 2000 })
         {
@@ -286,7 +287,11 @@ public static partial class ToolEndpoints
         }
 
         var config = request.Config ?? JsonDocument.Parse("{}").RootElement;
-        if (kind == ToolKind.Command)
+        if (config.ValueKind != JsonValueKind.Object)
+        {
+            errors.Add("config", kind == ToolKind.Command ? "must be an object with 'argv'." : "must be a call_api config object with 'url'.");
+        }
+        else if (kind == ToolKind.Command)
         {
             if (!config.TryGetProperty("argv", out var argv) || argv.ValueKind != JsonValueKind.Array || argv.GetArrayLength() is 0 or > 100
                 || argv.EnumerateArray().Any(a => a.ValueKind != JsonValueKind.String))
@@ -298,13 +303,12 @@ public static partial class ToolEndpoints
                 errors.Add("config.argv[0]", "must name the program literally; it cannot come from an argument.");
             }
         }
-        else if (!config.TryGetProperty("url", out var url) || url.ValueKind != JsonValueKind.String)
+        else
         {
-            errors.Add("config.url", "is required: the request URL ('{{args.x}}' placeholders allowed in its path and query).");
-        }
-        else if (outbound.CheckUrl(TemplatePlaceholder().Replace(url.GetString()!, "x")) is { } reason)
-        {
-            errors.Add("config.url", reason);
+            var callApi = actions.TryGet(CallApiAction.TypeName, out var definition) ? definition : throw new InvalidOperationException("The call_api action type is not registered.");
+            // An http tool is a call_api config with placeholders, so it is held to call_api's schema and checks (method,
+            // headers, body size, timeouts, outbound policy, known secrets) with each placeholder standing in as a plain value.
+            await callApi.ValidateAsync(WithPlaceholdersFilled(config), "config", errors, ct);
         }
 
         return new ToolDefinition
@@ -317,6 +321,19 @@ public static partial class ToolEndpoints
             ConfigJson = config.GetRawText(),
             Enabled = request.Enabled ?? true,
         };
+    }
+
+    private static JsonElement WithPlaceholdersFilled(JsonElement config)
+    {
+        static JsonNode? Fill(JsonNode? node) => node switch
+        {
+            JsonObject obj => new JsonObject(obj.Select(p => KeyValuePair.Create(p.Key, Fill(p.Value)))),
+            JsonArray array => new JsonArray([.. array.Select(Fill)]),
+            JsonValue value when value.GetValueKind() == JsonValueKind.String => JsonValue.Create(TemplatePlaceholder().Replace(value.GetValue<string>(), "x")),
+            _ => node?.DeepClone(),
+        };
+
+        return JsonDocument.Parse(Fill(JsonNode.Parse(config.GetRawText()))?.ToJsonString() ?? "null").RootElement.Clone();
     }
 
     [GeneratedRegex("^[a-z][a-z0-9._-]{0,99}$", RegexOptions.CultureInvariant)]

@@ -39,18 +39,31 @@ public sealed partial class ToolInvoker(HttpActionExecutor http, BuiltinToolCata
             }
         }
 
-        using var config = JsonDocument.Parse(tool.ConfigJson);
-        return tool.Kind switch
+        try
         {
-            ToolKind.Command => await RunCommandAsync(config.RootElement, context, arguments, cancellationToken),
-            ToolKind.Http => await http.ExecuteAsync(FillHttpTemplate(config.RootElement, arguments), context.IdempotencyKey, cancellationToken),
-            _ => throw new ActionFailedException($"Tool '{tool.Name}' of kind {tool.Kind} cannot be invoked."),
-        };
+            using var config = JsonDocument.Parse(tool.ConfigJson);
+            return tool.Kind switch
+            {
+                ToolKind.Command => await RunCommandAsync(config.RootElement, context, arguments, cancellationToken),
+                ToolKind.Http => await http.ExecuteAsync(FillHttpTemplate(config.RootElement, arguments), context.IdempotencyKey, cancellationToken),
+                _ => throw new ActionFailedException($"Tool '{tool.Name}' of kind {tool.Kind} cannot be invoked."),
+            };
+        }
+        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException or ArgumentException
+                                       or IndexOutOfRangeException or NullReferenceException)
+        {
+            // Registration checks the config, but a stored one can predate those checks or be edited in the database:
+            // whatever it holds, the caller gets a failed run that says so, not a server error.
+            // An http tool's exception text can quote a header value after its secrets were resolved, so it is left out.
+            var detail = tool.Kind == ToolKind.Http ? ex.GetType().Name : $"{ex.GetType().Name}: {ex.Message}";
+            throw new ActionFailedException($"Tool '{tool.Name}' v{tool.Version} has a config that cannot be used ({detail}); replace the tool to fix it.");
+        }
     }
 
     private static Task<ActionOutcome> RunCommandAsync(JsonElement config, ToolContext context, JsonElement arguments, CancellationToken cancellationToken)
     {
-        var argv = config.GetProperty("argv").EnumerateArray().Select(a => Fill(a.GetString()!, arguments, Uri.EscapeDataString, raw: true)).ToList();
+        // Each placeholder fills part of one argv element; nothing is interpreted, so the text goes in as it is.
+        var argv = config.GetProperty("argv").EnumerateArray().Select(a => Fill(a.GetString()!, arguments, v => v)).ToList();
         // Nothing of the server's environment (connection strings, secrets) leaks into a tool; only what it needs to run.
         var environment = new Dictionary<string, string>(StringComparer.Ordinal)
         {
@@ -63,47 +76,127 @@ public sealed partial class ToolInvoker(HttpActionExecutor http, BuiltinToolCata
         return ProcessRunner.RunAsync(new ProcessRequest(argv, context.ProjectRoot, environment, timeout), cancellationToken);
     }
 
-    private static JsonElement FillHttpTemplate(JsonElement config, JsonElement arguments)
+    /// <summary>
+    /// The call_api config an http tool sends: <c>{{args.x}}</c> filled in the URL (URL-encoded), in header values
+    /// (CR, LF and NUL removed, so an argument cannot add a header) and in the body (a string body as text; in a JSON
+    /// body, a string that is exactly one placeholder takes the argument's JSON value and type, others get its text).
+    /// </summary>
+    internal static JsonElement FillHttpTemplate(JsonElement config, JsonElement arguments)
     {
         var filled = JsonNode.Parse(config.GetRawText())!.AsObject();
-        filled["url"] = Fill(config.GetProperty("url").GetString()!, arguments, Uri.EscapeDataString, raw: false);
+        filled["url"] = FillForHttp(config.GetProperty("url").GetString()!, arguments, Uri.EscapeDataString);
         if (config.TryGetProperty("headers", out var headers))
         {
             var h = new JsonObject();
             foreach (var header in headers.EnumerateObject())
             {
-                h[header.Name] = Fill(header.Value.GetString()!, arguments, v => v.Replace("\r", "", StringComparison.Ordinal).Replace("\n", "", StringComparison.Ordinal), raw: true);
+                var template = header.Value.GetString()!;
+                var value = FillForHttp(template, arguments, StripLineBreaks);
+                // The executor expands {{secret:NAME}} in header values after this. Arguments cannot contain "{{", but
+                // one could still complete a reference the template leaves open ("{{secret:{{args.x}}}}"); only
+                // references written in the template itself may reach the executor.
+                if (!SecretTemplates.ReferencedNames(value).SequenceEqual(SecretTemplates.ReferencedNames(Placeholder().Replace(template, ""))))
+                {
+                    throw new ActionFailedException($"Header '{header.Name}': the arguments would form a secret reference; only the tool's own template may reference secrets.");
+                }
+
+                h[header.Name] = value;
             }
 
             filled["headers"] = h;
         }
 
-        if (config.TryGetProperty("body", out var body) && body.ValueKind == JsonValueKind.String)
+        if (config.TryGetProperty("body", out var body))
         {
-            filled["body"] = Fill(body.GetString()!, arguments, v => v, raw: true);
+            if (body.ValueKind == JsonValueKind.String)
+            {
+                filled["body"] = FillForHttp(body.GetString()!, arguments, v => v);
+            }
+            else if (body.ValueKind is JsonValueKind.Object or JsonValueKind.Array)
+            {
+                filled["body"] = FillJson(JsonNode.Parse(body.GetRawText()), arguments);
+            }
         }
 
         return JsonDocument.Parse(filled.ToJsonString()).RootElement.Clone();
     }
 
-    /// <summary>Replaces each <c>{{args.x}}</c> with the argument's text (encoded for URLs when asked); a missing argument is an error.</summary>
-    private static string Fill(string template, JsonElement arguments, Func<string, string> encode, bool raw) => Placeholder().Replace(template, m =>
+    private static JsonNode? FillJson(JsonNode? node, JsonElement arguments)
     {
-        if (arguments.ValueKind != JsonValueKind.Object || !arguments.TryGetProperty(m.Groups[1].Value, out var value) || value.ValueKind is JsonValueKind.Null)
+        switch (node)
         {
-            throw new ActionFailedException($"Argument '{m.Groups[1].Value}' is used by the tool's template but was not given.");
-        }
+            case JsonObject obj:
+                foreach (var property in obj.ToList())
+                {
+                    obj[property.Key] = FillJson(property.Value?.DeepClone(), arguments);
+                }
 
+                return obj;
+            case JsonArray array:
+                for (var i = 0; i < array.Count; i++)
+                {
+                    array[i] = FillJson(array[i]?.DeepClone(), arguments);
+                }
+
+                return array;
+            case JsonValue value when value.GetValueKind() == JsonValueKind.String:
+                var text = value.GetValue<string>();
+                var whole = Placeholder().Match(text);
+                if (whole.Success && whole.Length == text.Length)
+                {
+                    var argument = Argument(arguments, whole.Groups[1].Value);
+                    RefuseTemplateSyntax(whole.Groups[1].Value, argument.GetRawText());
+                    return JsonNode.Parse(argument.GetRawText());
+                }
+
+                return JsonValue.Create(FillForHttp(text, arguments, v => v));
+            default:
+                return node;
+        }
+    }
+
+    private static string StripLineBreaks(string value) =>
+        value.Replace("\r", "", StringComparison.Ordinal).Replace("\n", "", StringComparison.Ordinal).Replace("\0", "", StringComparison.Ordinal);
+
+    private static string FillForHttp(string template, JsonElement arguments, Func<string, string> encode) => Fill(template, arguments, encode, refuseTemplateSyntax: true);
+
+    /// <summary>Replaces each <c>{{args.x}}</c> with the argument's text, encoded by <paramref name="encode"/>; a missing argument is an error.</summary>
+    private static string Fill(string template, JsonElement arguments, Func<string, string> encode, bool refuseTemplateSyntax = false) => Placeholder().Replace(template, m =>
+    {
+        var name = m.Groups[1].Value;
+        var value = Argument(arguments, name);
         var text = value.ValueKind switch
         {
             JsonValueKind.String => value.GetString()!,
-            JsonValueKind.Number => value.GetRawText(),
             JsonValueKind.True => "true",
             JsonValueKind.False => "false",
             _ => value.GetRawText(),
         };
-        return raw ? text : encode(text);
+        if (refuseTemplateSyntax)
+        {
+            RefuseTemplateSyntax(name, text);
+        }
+
+        return encode(text);
     });
+
+    private static JsonElement Argument(JsonElement arguments, string name) =>
+        arguments.ValueKind == JsonValueKind.Object && arguments.TryGetProperty(name, out var value) && value.ValueKind is not JsonValueKind.Null
+            ? value
+            : throw new ActionFailedException($"Argument '{name}' is used by the tool's template but was not given.");
+
+    /// <summary>
+    /// An http request's header values go through secret expansion after the template is filled, so text from an
+    /// argument that contains "{{" could name a server secret ("{{secret:DB_PASSWORD}}") and send it wherever the
+    /// operator points the tool. Refused everywhere in an http request, so no part of it has to be reasoned about alone.
+    /// </summary>
+    private static void RefuseTemplateSyntax(string name, string text)
+    {
+        if (text.Contains("{{", StringComparison.Ordinal))
+        {
+            throw new ActionFailedException($"Argument '{name}' contains '{{{{', which an http tool does not accept in arguments (it could reference a server secret).");
+        }
+    }
 
     [GeneratedRegex(@"\{\{\s*args\.([A-Za-z0-9_]+)\s*\}\}", RegexOptions.CultureInvariant)]
     private static partial Regex Placeholder();

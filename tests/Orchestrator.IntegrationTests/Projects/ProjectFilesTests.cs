@@ -163,4 +163,65 @@ public sealed class ProjectFilesTests
         await ApiAssertions.AssertProblemAsync(await admin.GetAsync("/api/projects/ws/files/out/report.csv"), HttpStatusCode.NotFound);
         await ApiAssertions.AssertProblemAsync(await admin.GetAsync("/api/projects/nope/files/x"), HttpStatusCode.NotFound);
     }
+
+    [Test]
+    public async Task Reading_a_file_over_the_10_MiB_cap_is_413_and_one_at_the_cap_is_read()
+    {
+        const long Cap = 10 * 1024 * 1024;
+        Directory.CreateDirectory(Path.Combine(root, "big"));
+        // Sparse files: the size is what counts, not the disk it takes.
+        await using (var over = File.Create(Path.Combine(root, "big", "over.bin")))
+        {
+            over.SetLength(Cap + 1);
+        }
+
+        await using (var at = File.Create(Path.Combine(root, "big", "at.bin")))
+        {
+            at.SetLength(Cap);
+        }
+
+        var problem = await ApiAssertions.AssertProblemAsync(await admin.GetAsync("/api/projects/ws/files/big/over.bin"), HttpStatusCode.RequestEntityTooLarge);
+        Assert.That(problem.GetProperty("detail").GetString(), Does.Contain((Cap + 1).ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        using var response = await admin.GetAsync("/api/projects/ws/files/big/at.bin", HttpCompletionOption.ResponseHeadersRead);
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That((await response.Content.ReadAsByteArrayAsync()).LongLength, Is.EqualTo(Cap));
+    }
+
+    [Test]
+    public async Task An_upload_cut_off_midway_leaves_no_temporary_file_and_no_file()
+    {
+        var directory = Path.Combine(root, "uploads");
+        Directory.CreateDirectory(directory);
+        using var abort = new CancellationTokenSource();
+        using var request = new HttpRequestMessage(HttpMethod.Put, "/api/projects/ws/files/uploads/partial.bin") { Content = new StallingContent() };
+        var sending = admin.SendAsync(request, abort.Token);
+
+        // Cut the connection only once the server has started writing the body to its temporary file.
+        await Poll.UntilAsync(() => Task.FromResult(Directory.GetFiles(directory, "*.tmp")), files => files.Length > 0, TimeSpan.FromSeconds(10), "the temporary file of the upload");
+        await abort.CancelAsync();
+        Assert.That(async () => await sending, Throws.InstanceOf<OperationCanceledException>());
+
+        await Poll.UntilAsync(() => Task.FromResult(Directory.GetFiles(directory)), files => files.Length == 0, TimeSpan.FromSeconds(10),
+            "the temporary file to be removed after the client went away");
+        Assert.That(File.Exists(Path.Combine(directory, "partial.bin")), Is.False);
+    }
+
+    /// <summary>A request body that sends 64 KiB, then nothing until the request is cancelled, like a client that goes away midway.</summary>
+    private sealed class StallingContent : HttpContent
+    {
+        protected override Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context) => SerializeToStreamAsync(stream, context, CancellationToken.None);
+
+        protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context, CancellationToken cancellationToken)
+        {
+            await stream.WriteAsync(new byte[64 * 1024], cancellationToken);
+            await stream.FlushAsync(cancellationToken);
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = -1;
+            return false;
+        }
+    }
 }

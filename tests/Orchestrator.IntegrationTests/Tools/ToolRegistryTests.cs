@@ -107,6 +107,12 @@ public sealed class ToolRegistryTests
         yield return Case("argv missing", new { name = "x", kind = "command", parameters = ok }, "config.argv");
         yield return Case("program from an argument", new { name = "x", kind = "command", parameters = ok, config = new { argv = new[] { "{{args.cmd}}" } } }, "config.argv[0]");
         yield return Case("http without url", new { name = "x", kind = "http", parameters = ok, config = new { } }, "config.url");
+        yield return Case("invalid result schema", new { name = "x", kind = "command", parameters = ok, result = new { type = "obj" }, config = new { argv = new[] { "ls" } } }, "result.type");
+        yield return Case("result schema not an object", new { name = "x", kind = "command", parameters = ok, result = "object", config = new { argv = new[] { "ls" } } }, "result");
+        yield return Case("remote ref in a result schema", new { name = "x", kind = "command", parameters = ok, result = new { type = "array", items = new object[] { new Dictionary<string, string> { ["$ref"] = "http://169.254.169.254/r.json" } } }, config = new { argv = new[] { "ls" } } }, "result.items[0].$ref");
+        yield return Case("remote ref in a tuple item", new { name = "x", kind = "command", parameters = new { type = "array", items = new object[] { new Dictionary<string, string> { ["$ref"] = "http://169.254.169.254/s.json" } } }, config = new { argv = new[] { "ls" } } }, "parameters.items[0].$ref");
+        yield return Case("remote ref in dependencies", new { name = "x", kind = "command", parameters = new { type = "object", dependencies = new { a = new Dictionary<string, string> { ["$ref"] = "http://169.254.169.254/s.json" } } }, config = new { argv = new[] { "ls" } } }, "parameters.dependencies.a.$ref");
+        yield return Case("command config not an object", new { name = "x", kind = "command", parameters = ok, config = new[] { "ls" } }, "config");
         yield return Case("http to metadata", new { name = "x", kind = "http", parameters = ok, config = new { url = "http://169.254.169.254/{{args.path}}" } }, "config.url");
     }
 
@@ -117,6 +123,17 @@ public sealed class ToolRegistryTests
         var problem = await ApiAssertions.AssertProblemAsync(await admin.PostAsync("/api/tools", ApiClient.Json(body)), HttpStatusCode.UnprocessableEntity);
         Assert.That(problem.GetProperty("errors").TryGetProperty(field, out _), Is.True, problem.ToString());
         Assert.That(await admin.GetStringAsync("/api/tools"), Is.EqualTo(before));
+    }
+
+    [Test]
+    public async Task A_tool_with_a_result_schema_is_stored_with_it()
+    {
+        var result = new { type = "object", required = new[] { "stdout" }, properties = new { stdout = new { type = "string" }, exitCode = new { type = "integer" } } };
+        var created = await admin.PostForJsonAsync("/api/tools", new { name = "with-result", kind = "command", parameters = new { type = "object" }, result, config = new { argv = new[] { "true" } } },
+            HttpStatusCode.Created);
+        Assert.That(created.GetProperty("result").GetProperty("required")[0].GetString(), Is.EqualTo("stdout"));
+        var stored = await admin.GetFromJsonAsync<JsonElement>("/api/tools/with-result");
+        Assert.That(stored.GetProperty("result").GetProperty("properties").GetProperty("exitCode").GetProperty("type").GetString(), Is.EqualTo("integer"));
     }
 
     [Test]

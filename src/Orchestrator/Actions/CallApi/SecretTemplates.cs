@@ -16,6 +16,9 @@ public sealed partial class SecretTemplates(IOptionsMonitor<OrchestratorOptions>
     public IEnumerable<string> UnknownReferences(string template) =>
         Reference().Matches(template).Select(m => m.Groups[1].Value).Where(n => !options.CurrentValue.Secrets.ContainsKey(n));
 
+    /// <summary>The secret names referenced in <paramref name="text"/>, in order.</summary>
+    public static IReadOnlyList<string> ReferencedNames(string text) => [.. Reference().Matches(text).Select(m => m.Groups[1].Value)];
+
     public string Resolve(string template, ICollection<string> used) => Reference().Replace(template, m =>
     {
         var value = options.CurrentValue.Secrets.TryGetValue(m.Groups[1].Value, out var v) ? v : "";

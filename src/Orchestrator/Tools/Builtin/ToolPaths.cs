@@ -60,13 +60,7 @@ internal static class ToolPaths
     /// </summary>
     public static void VerifyOpened(ToolContext context, FileStream stream, string property)
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
-
-        var target = new FileInfo($"/proc/self/fd/{stream.SafeFileHandle.DangerousGetHandle()}").LinkTarget;
-        if (target is null || !IsInsideRealRoot(context, target))
+        if (!WorkspacePathResolver.IsOpenedInside(context.ProjectRoot, stream.SafeFileHandle))
         {
             throw new ActionFailedException($"{property}: the file changed into a link leading outside the project root while it was being opened.");
         }
