@@ -84,6 +84,23 @@ public static class SchemaChecks
     private static bool IsLocalReference(JsonElement value) =>
         value.ValueKind == JsonValueKind.String && value.GetString()!.StartsWith("#/", StringComparison.Ordinal);
 
+    /// <summary>Keywords NJsonSchema accepts but does not validate, with what to write instead.</summary>
+    private static readonly Dictionary<string, string> Unenforced = new(StringComparer.Ordinal)
+    {
+        ["const"] = "use \"enum\" with the one value.",
+        ["contains"] = "describe every item with \"items\" instead.",
+        ["propertyNames"] = "list the properties under \"properties\" with \"additionalProperties\": false, or use \"patternProperties\".",
+        ["if"] = "express the alternatives with \"anyOf\" or \"oneOf\".",
+        ["then"] = "express the alternatives with \"anyOf\" or \"oneOf\".",
+        ["else"] = "express the alternatives with \"anyOf\" or \"oneOf\".",
+        ["prefixItems"] = "use the array form of \"items\" (one schema per position).",
+        ["unevaluatedItems"] = "use \"additionalItems\" with the array form of \"items\".",
+        ["unevaluatedProperties"] = "use \"additionalProperties\".",
+        ["dependencies"] = "express the combinations with \"anyOf\"/\"oneOf\" and \"required\".",
+        ["dependentRequired"] = "express the combinations with \"anyOf\"/\"oneOf\" and \"required\".",
+        ["dependentSchemas"] = "express the combinations with \"anyOf\"/\"oneOf\".",
+    };
+
     private static void CheckStructure(JsonElement schema, string field, FieldErrors errors, int depth)
     {
         if (depth > 32)
@@ -102,6 +119,12 @@ public static class SchemaChecks
         {
             var at = $"{field}.{property.Name}";
             var value = property.Value;
+            if (Unenforced.TryGetValue(property.Name, out var instead))
+            {
+                // NJsonSchema parses these but never checks them: a schema relying on one would accept anything there.
+                errors.Add(at, $"is not enforced by this server's validator, so it is refused rather than silently ignored; {instead}");
+            }
+
             switch (property.Name)
             {
                 case "type":

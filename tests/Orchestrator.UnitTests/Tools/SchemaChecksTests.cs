@@ -55,13 +55,36 @@ public sealed class SchemaChecksTests
     }
 
     [TestCase("""{"enum": [{"$ref": "R"}]}""")]
-    [TestCase("""{"const": {"$ref": "R"}}""")]
     [TestCase("""{"default": {"$ref": "R"}}""")]
     [TestCase("""{"examples": [{"$ref": "R"}]}""")]
     [TestCase("""{"properties": {"a": {"default": {"$ref": "R"}}}}""")]
     [TestCase("""{"definitions": {"d": {"type": "string"}}, "properties": {"a": {"$ref": "#/definitions/d"}}}""")]
     public void Data_that_looks_like_a_reference_and_local_references_are_accepted(string schema) =>
         Assert.That(Check(schema.Replace("\"R\"", $"\"{Remote}\"", StringComparison.Ordinal)).Summary, Is.Empty);
+
+    // Each of these was probed against NJsonSchema: it parses them and then accepts any value, so a tool author
+    // relying on one would get no validation at all.
+    [TestCase("""{"const": 1}""", "parameters.const", "enum")]
+    [TestCase("""{"type": "array", "contains": {"type": "string"}}""", "parameters.contains", "items")]
+    [TestCase("""{"propertyNames": {"maxLength": 1}}""", "parameters.propertyNames", "patternProperties")]
+    [TestCase("""{"if": {"type": "integer"}, "then": {"minimum": 5}}""", "parameters.if", "anyOf")]
+    [TestCase("""{"properties": {"a": {"if": {}, "else": {}}}}""", "parameters.properties.a.else", "anyOf")]
+    [TestCase("""{"prefixItems": [{"type": "string"}]}""", "parameters.prefixItems", "items")]
+    [TestCase("""{"unevaluatedProperties": false}""", "parameters.unevaluatedProperties", "additionalProperties")]
+    [TestCase("""{"unevaluatedItems": false}""", "parameters.unevaluatedItems", "additionalItems")]
+    [TestCase("""{"dependencies": {"a": ["b"]}}""", "parameters.dependencies", "required")]
+    [TestCase("""{"dependentRequired": {"a": ["b"]}}""", "parameters.dependentRequired", "required")]
+    [TestCase("""{"dependentSchemas": {"a": {"required": ["b"]}}}""", "parameters.dependentSchemas", "anyOf")]
+    public void A_keyword_the_validator_would_ignore_is_refused_with_what_to_write_instead(string schema, string field, string suggestion)
+    {
+        var errors = Check(schema);
+        Assert.That(errors.Entries.Keys, Does.Contain(field), errors.Summary);
+        Assert.That(errors.Entries[field].Single(), Does.Contain("not enforced").And.Contain(suggestion));
+    }
+
+    [Test]
+    public void Data_named_like_an_ignored_keyword_is_not_refused() =>
+        Assert.That(Check("""{"properties": {"const": {"type": "string"}, "if": {"enum": [{"contains": 1}]}}}""").Summary, Is.Empty);
 
     [TestCase("""{"items": [{"type": "strnig"}]}""", "parameters.items[0].type")]
     [TestCase("""{"prefixItems": [{"pattern": "([a-"}]}""", "parameters.prefixItems[0].pattern")]
