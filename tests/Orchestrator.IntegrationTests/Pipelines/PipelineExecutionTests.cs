@@ -133,7 +133,32 @@ public sealed class PipelineExecutionTests
         var calls = peer.RequestsTo("/flaky");
         Assert.That(calls, Has.Count.EqualTo(3));
         Assert.That(calls.Select(c => c.IdempotencyKey).Distinct().Count(), Is.EqualTo(1), "retries carry the node's one key");
-        Assert.That(calls[1].Started - calls[0].Finished, Is.GreaterThan(TimeSpan.FromMilliseconds(50)), "backoff between attempts");
+        // Polly's exponential backoff with jitter (decorrelated jitter V2) may wait almost nothing before the first retry;
+        // what it guarantees is the running total: two retries wait at least 1.377 × the initial delay (0.2 s) together.
+        Assert.That(calls[2].Started - calls[0].Finished, Is.GreaterThanOrEqualTo(TimeSpan.FromMilliseconds(270)), "backoff between attempts");
+    }
+
+    [Test]
+    public async Task Exponential_backoff_grows_past_what_fixed_delays_could_add_up_to()
+    {
+        // Its own server: these failures must not count towards the per-host breaker of the shared peer.
+        await using var failing = await RecordingHttpServer.StartAsync();
+        failing.Configure("/grows", new RecordingHttpServer.Behaviour(TimeSpan.Zero, FailFirst: 5));
+        await CreateAsync("grows", [new
+        {
+            id = "grows",
+            type = "action",
+            action = new { type = "call_api", config = new { method = "POST", url = failing.BaseUrl + "/grows" } },
+            retry = new { maxAttempts = 6, backoff = "exponential", initialDelaySeconds = 0.05 },
+        }], []);
+        var detail = await FinishedAsync(await RunAsync("grows"));
+        Assert.That(Status(detail, "grows"), Is.EqualTo("succeeded"), detail.ToString());
+        var calls = failing.RequestsTo("/grows");
+        Assert.That(calls, Has.Count.EqualTo(6));
+        // After five retries the jittered exponential delays add up to at least 2^4·tanh(4)/1.4 ≈ 11.4 × the initial
+        // delay, whatever the jitter drew; five fixed delays (±25 % jitter) could add up to 6.25 × at most.
+        Assert.That(calls[5].Started - calls[0].Finished, Is.GreaterThanOrEqualTo(TimeSpan.FromSeconds(0.05 * 11)),
+            string.Join(", ", calls.Zip(calls.Skip(1), (a, b) => $"{(b.Started - a.Finished).TotalMilliseconds:F0} ms")));
     }
 
     [Test]
@@ -262,6 +287,10 @@ public sealed class PipelineExecutionTests
         Assert.That((await FinishedAsync(second)).GetProperty("run").GetProperty("version").GetInt32(), Is.EqualTo(2));
         var v1 = await admin.GetFromJsonAsync<JsonElement>("/api/pipelines/versions?version=1");
         Assert.That(v1.GetProperty("nodes")[0].GetProperty("config").GetProperty("url").GetString(), Does.EndWith("/versions/one"));
+
+        // What each run called, by the node's idempotency key ({runId}.{nodeId}): the first run only version 1's endpoint.
+        Assert.That(peer.RequestsTo("/versions/one").Select(r => r.IdempotencyKey), Is.EqualTo(new[] { $"{Guid.Parse(first):N}.v" }));
+        Assert.That(peer.RequestsTo("/versions/two").Select(r => r.IdempotencyKey), Is.EqualTo(new[] { $"{Guid.Parse(second):N}.v" }));
     }
 
     [Test]
