@@ -314,6 +314,13 @@ public sealed partial class PipelineExecutor(
                 }
             }
 
+            if (definition.FailurePolicy == PipelineDefinition.Stop && definition.Nodes.FirstOrDefault(n => rows[n.Id].Status == NodeRunStatus.Failed) is { } failedBefore)
+            {
+                // A node had failed past its retries before the executor died: under 'stop' the run stays stopped, so
+                // nothing that had not finished runs now (what was running is skipped too) and the run ends failed.
+                stopReason = $"node '{failedBefore.Id}' failed";
+            }
+
             // Nodes are stored in topological order, so the ready queue starts in that order too.
             foreach (var node in definition.Nodes)
             {
