@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Npgsql;
 using Orchestrator.IntegrationTests.Infrastructure;
 
 namespace Orchestrator.IntegrationTests.Pipelines;
@@ -14,12 +15,13 @@ public sealed class PipelineExecutionTests
     private ServerProcess server = null!;
     private RecordingHttpServer peer = null!;
     private HttpClient admin = null!;
+    private string database = null!;
 
     [OneTimeSetUp]
     public async Task StartAsync()
     {
         peer = await RecordingHttpServer.StartAsync();
-        var database = await TestPostgres.CreateDatabaseAsync("pipelines");
+        database = await TestPostgres.CreateDatabaseAsync("pipelines");
         server = ServerProcess.Start(PostgresNode.Environment(database, new Dictionary<string, string?>
         {
             ["Orchestrator__Outbound__AllowedHosts__0"] = "127.0.0.1",
@@ -68,6 +70,16 @@ public sealed class PipelineExecutionTests
     private static JsonElement Node(JsonElement detail, string id) => detail.GetProperty("nodes").EnumerateArray().Single(n => n.GetProperty("nodeId").GetString() == id);
 
     private static string Status(JsonElement detail, string id) => Node(detail, id).GetProperty("status").GetString()!;
+
+    /// <summary>SQL against the server's database, for states the API cannot produce on purpose (a race, another node's claim); @id is the run.</summary>
+    private async Task SqlAsync(string sql, string runId = "00000000-0000-0000-0000-000000000000")
+    {
+        await using var connection = new NpgsqlConnection(database);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        command.Parameters.AddWithValue("id", Guid.Parse(runId));
+        await command.ExecuteNonQueryAsync();
+    }
 
     [Test]
     public async Task A_diamond_runs_its_branches_in_parallel_and_feeds_both_outputs_to_the_join()
@@ -324,5 +336,32 @@ public sealed class PipelineExecutionTests
         var hook = JsonDocument.Parse(peer.RequestsTo("/pipe-hook").Single().Body).RootElement;
         Assert.That(hook.GetProperty("message").GetString(), Is.EqualTo($"size {"from the pipeline".Length}"), "the node read the tool's output");
         Assert.That(hook.GetProperty("idempotencyKey").GetString(), Does.EndWith(".tell"));
+    }
+
+    [Test]
+    public async Task An_executor_whose_claim_was_taken_over_writes_nothing_more()
+    {
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        peer.Configure("/fence/held", new RecordingHttpServer.Behaviour(TimeSpan.Zero, Hold: release.Task));
+        await CreateAsync("fenced", [Call("held", "/fence/held"), Call("after", "/fence/after")], [Edge("held", "after")]);
+        var runId = await RunAsync("fenced");
+        await peer.WaitForRequestsAsync("/fence/held", 1, TimeSpan.FromSeconds(20), includeInFlight: true);
+
+        // A recovery on another node claims the run and records its view of the node. The executor here learns of it at
+        // its watcher's next poll (up to a second away), but its node finishes right now: its write must be refused.
+        await SqlAsync("""
+            UPDATE pipeline_runs SET attempt = attempt + 1, node = 'survivor' WHERE id = @id;
+            UPDATE pipeline_node_runs SET error = 'written by the survivor' WHERE pipeline_run_id = @id AND node_id = 'held';
+            """, runId);
+        release.SetResult();
+        await peer.WaitForRequestsAsync("/fence/held", 1, TimeSpan.FromSeconds(10));
+        await Task.Delay(TimeSpan.FromSeconds(2));
+
+        var detail = await admin.GetFromJsonAsync<JsonElement>($"/api/pipeline-runs/{runId}");
+        Assert.That(Node(detail, "held").GetProperty("error").GetString(), Is.EqualTo("written by the survivor"), detail.ToString());
+        Assert.That(Status(detail, "held"), Is.EqualTo("running"));
+        Assert.That(detail.GetProperty("run").GetProperty("status").GetString(), Is.EqualTo("running"));
+        Assert.That(peer.RequestsTo("/fence/after"), Is.Empty, "the superseded executor started nothing more");
+        await SqlAsync("UPDATE pipeline_runs SET status = 'Failed', finished_at = now() WHERE id = @id", runId);
     }
 }
