@@ -3,6 +3,7 @@ using System.Data.Common;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 using Orchestrator.Actions;
 using Orchestrator.Data;
 using Orchestrator.Hosting;
@@ -21,7 +22,8 @@ namespace Orchestrator.Pipelines;
 /// attempt with the same idempotency key.
 /// </summary>
 public sealed partial class PipelineExecutor(
-    IServiceScopeFactory scopes, ActionDispatcher dispatcher, ActionCatalog actions, NodeShutdown shutdown, TimeProvider time, ILogger<PipelineExecutor> logger)
+    IServiceScopeFactory scopes, ActionDispatcher dispatcher, ActionCatalog actions, NodeShutdown shutdown, IOptionsMonitor<OrchestratorOptions> options, TimeProvider time,
+    ILogger<PipelineExecutor> logger)
 {
     public const int MaxOutputChars = 64 * 1024;
 
@@ -742,6 +744,11 @@ public sealed partial class PipelineExecutor(
                 childId = await db.PipelineRuns.Where(r => r.ParentRunId == parent.Id && r.ParentNodeId == node.Id).Select(r => (Guid?)r.Id).FirstOrDefaultAsync(token);
                 if (childId is null)
                 {
+                    if (await RefuseNestingAsync(db, parent, node.Pipeline!, token) is { } refused)
+                    {
+                        return new NodeResult(node.Id, NodeRunStatus.Failed, null, refused, attempt);
+                    }
+
                     var pipeline = await db.Pipelines.AsNoTracking().FirstOrDefaultAsync(p => p.Id == node.Pipeline, token);
                     if (pipeline is null || pipeline.ProjectId != parent.ProjectId)
                     {
@@ -796,6 +803,40 @@ public sealed partial class PipelineExecutor(
             LogNodeCrashed(logger, parent.Id, node.Id, ex);
             return new NodeResult(node.Id, NodeRunStatus.Failed, null, $"unexpected {ex.GetType().Name}: {ex.Message}", attempt, childId);
         }
+    }
+
+    /// <summary>
+    /// Saving checks the sub-pipelines below a pipeline, but chains can still grow past the limit or close a loop
+    /// (inner pipelines edited later, two saves at once), so a child is checked against the runs above it before it is
+    /// created: none of them may run the same pipeline, and it may not sit deeper than Pipelines:MaxDepth.
+    /// </summary>
+    private async Task<string?> RefuseNestingAsync(OrchestratorDbContext db, PipelineRun parent, string childPipeline, CancellationToken cancellationToken)
+    {
+        var maxDepth = options.CurrentValue.Pipelines.MaxDepth;
+        var above = new List<string> { parent.PipelineId };
+        var next = parent.ParentRunId;
+        while (next is { } id && above.Count <= maxDepth)
+        {
+            var row = await db.PipelineRuns.AsNoTracking().Where(r => r.Id == id).Select(r => new { r.PipelineId, r.ParentRunId }).FirstOrDefaultAsync(cancellationToken);
+            if (row is null)
+            {
+                break;
+            }
+
+            above.Add(row.PipelineId);
+            next = row.ParentRunId;
+        }
+
+        above.Reverse();
+        var chain = $"{(next is null ? "" : "… → ")}{string.Join(" → ", above)} → {childPipeline}";
+        if (above.Contains(childPipeline, StringComparer.Ordinal))
+        {
+            return $"sub-pipeline '{childPipeline}' is already running above this node ({chain}); a pipeline must not run itself, so it was not started";
+        }
+
+        return above.Count > maxDepth
+            ? $"sub-pipeline '{childPipeline}' would nest deeper than Orchestrator:Pipelines:MaxDepth ({maxDepth}) levels ({chain}); it was not started"
+            : null;
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Resuming pipeline run {RunId} as attempt {Attempt}; {Succeeded} node(s) already succeeded and will not run again")]

@@ -26,6 +26,7 @@ public sealed class PipelineExecutionTests
         {
             ["Orchestrator__Outbound__AllowedHosts__0"] = "127.0.0.1",
             ["Orchestrator__Pipelines__MaxNodes"] = "1000",
+            ["Orchestrator__Pipelines__MaxDepth"] = "2",
         }));
         await server.WaitUntilReadyAsync();
         admin = server.CreateClient(server.PrintedAdminKey);
@@ -71,6 +72,8 @@ public sealed class PipelineExecutionTests
 
     private static string Status(JsonElement detail, string id) => Node(detail, id).GetProperty("status").GetString()!;
 
+    private static object Sub(string id, string pipeline, int? timeoutSeconds = null) => new { id, type = "pipeline", pipeline, timeoutSeconds };
+
     /// <summary>SQL against the server's database, for states the API cannot produce on purpose (a race, another node's claim); @id is the run.</summary>
     private async Task SqlAsync(string sql, string runId = "00000000-0000-0000-0000-000000000000")
     {
@@ -79,6 +82,28 @@ public sealed class PipelineExecutionTests
         await using var command = new NpgsqlCommand(sql, connection);
         command.Parameters.AddWithValue("id", Guid.Parse(runId));
         await command.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>
+    /// Stores a new current version of <paramref name="id"/> without the save-time checks, as two saves racing each
+    /// other can (each validated before the other committed). The definition is validated and stored as a draft pipeline
+    /// through the API first, so it has exactly the shape a save writes.
+    /// </summary>
+    private async Task StoreVersionBehindTheValidatorsBackAsync(string id, object[] nodes)
+    {
+        await CreateAsync($"{id}-draft", nodes, []);
+        await SqlAsync($"""
+            INSERT INTO pipeline_versions (pipeline_id, version, definition, created_at)
+            SELECT p.id, p.version + 1, d.definition, now() FROM pipelines p, pipeline_versions d WHERE p.id = '{id}' AND d.pipeline_id = '{id}-draft';
+            UPDATE pipelines SET version = version + 1 WHERE id = '{id}';
+            """);
+    }
+
+    private async Task<JsonElement> OnlyRunOfAsync(string pipeline)
+    {
+        var runs = await admin.GetFromJsonAsync<JsonElement>($"/api/pipelines/{pipeline}/runs");
+        Assert.That(runs.GetProperty("total").GetInt32(), Is.EqualTo(1), $"runs of {pipeline}: {runs}");
+        return await admin.GetFromJsonAsync<JsonElement>($"/api/pipeline-runs/{runs.GetProperty("items")[0].GetProperty("id").GetString()}");
     }
 
     [Test]
@@ -336,6 +361,52 @@ public sealed class PipelineExecutionTests
         var hook = JsonDocument.Parse(peer.RequestsTo("/pipe-hook").Single().Body).RootElement;
         Assert.That(hook.GetProperty("message").GetString(), Is.EqualTo($"size {"from the pipeline".Length}"), "the node read the tool's output");
         Assert.That(hook.GetProperty("idempotencyKey").GetString(), Does.EndWith(".tell"));
+    }
+
+    [Test]
+    public async Task A_sub_pipeline_chain_edited_past_MaxDepth_is_refused_on_save_and_stopped_when_it_runs()
+    {
+        foreach (var id in new[] { "deep-0", "deep-1", "deep-2", "deep-3" })
+        {
+            await CreateAsync(id, [Call("work", $"/deep/{id}")], []);
+        }
+
+        // Edited from the top down, each save looks shallow from the pipeline being saved; the pipelines above count too.
+        foreach (var (id, next) in new[] { ("deep-0", "deep-1"), ("deep-1", "deep-2") })
+        {
+            var saved = await admin.PutAsync($"/api/pipelines/{id}", ApiClient.Json(new { name = id, nodes = new[] { Sub("next", next) } }));
+            Assert.That(saved.StatusCode, Is.EqualTo(HttpStatusCode.OK), await saved.Content.ReadAsStringAsync());
+        }
+
+        var tooDeep = await admin.PutAsync("/api/pipelines/deep-2", ApiClient.Json(new { name = "deep-2", nodes = new[] { Sub("next", "deep-3") } }));
+        var problem = await ApiAssertions.AssertProblemAsync(tooDeep, HttpStatusCode.UnprocessableEntity);
+        Assert.That(problem.GetProperty("errors").GetProperty("nodes.next.pipeline")[0].GetString(),
+            Does.Contain("deeper than 2 levels").And.Contain("deep-0 → deep-1 → deep-2 → deep-3"));
+
+        await StoreVersionBehindTheValidatorsBackAsync("deep-2", [Sub("next", "deep-3")]);
+        var detail = await FinishedAsync(await RunAsync("deep-0"));
+        Assert.That(detail.GetProperty("run").GetProperty("status").GetString(), Is.EqualTo("failed"), detail.ToString());
+        var third = await OnlyRunOfAsync("deep-2");
+        Assert.That(Status(third, "next"), Is.EqualTo("failed"));
+        Assert.That(Node(third, "next").GetProperty("error").GetString(), Does.Contain("deeper than Orchestrator:Pipelines:MaxDepth (2)").And.Contain("deep-0 → deep-1 → deep-2 → deep-3"));
+        var runs = await admin.GetFromJsonAsync<JsonElement>("/api/pipelines/deep-3/runs");
+        Assert.That(runs.GetProperty("total").GetInt32(), Is.Zero, "the level past the limit was not started");
+        Assert.That(peer.RequestsTo("/deep/deep-3"), Is.Empty);
+    }
+
+    [Test]
+    public async Task Sub_pipelines_that_came_to_run_each_other_fail_the_run_instead_of_recursing()
+    {
+        await CreateAsync("cycle-b", [Call("work", "/cycle/b")], []);
+        await CreateAsync("cycle-a", [Sub("b", "cycle-b")], []);
+        // Saving cycle-b → cycle-a is refused; two saves at once (a → b, b → a) can both pass, so store it that way.
+        await StoreVersionBehindTheValidatorsBackAsync("cycle-b", [Sub("a", "cycle-a")]);
+
+        var detail = await FinishedAsync(await RunAsync("cycle-a"));
+        Assert.That(detail.GetProperty("run").GetProperty("status").GetString(), Is.EqualTo("failed"), detail.ToString());
+        var inner = await OnlyRunOfAsync("cycle-b");
+        Assert.That(Node(inner, "a").GetProperty("error").GetString(), Does.Contain("'cycle-a' is already running above this node (cycle-a → cycle-b → cycle-a)"));
+        await OnlyRunOfAsync("cycle-a");
     }
 
     [Test]
