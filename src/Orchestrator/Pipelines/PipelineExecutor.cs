@@ -735,21 +735,28 @@ public sealed partial class PipelineExecutor(
     private async Task<NodeResult> RunChildAsync(PipelineRun parent, NodeDefinition node, JsonElement inputs, string instance, int attempt, CancellationToken token)
     {
         Guid? childId = null;
+        // The node's time limit covers the child's start-up (its database calls) as well as its run.
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(token);
+        if (node.TimeoutSeconds is { } seconds)
+        {
+            limit.CancelAfter(TimeSpan.FromSeconds(seconds));
+        }
+
         try
         {
             await using (var scope = scopes.CreateAsyncScope())
             {
                 var db = scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>();
                 // A resumed parent finds the child it started before, and the child resumes in turn.
-                childId = await db.PipelineRuns.Where(r => r.ParentRunId == parent.Id && r.ParentNodeId == node.Id).Select(r => (Guid?)r.Id).FirstOrDefaultAsync(token);
+                childId = await db.PipelineRuns.Where(r => r.ParentRunId == parent.Id && r.ParentNodeId == node.Id).Select(r => (Guid?)r.Id).FirstOrDefaultAsync(limit.Token);
                 if (childId is null)
                 {
-                    if (await RefuseNestingAsync(db, parent, node.Pipeline!, token) is { } refused)
+                    if (await RefuseNestingAsync(db, parent, node.Pipeline!, limit.Token) is { } refused)
                     {
                         return new NodeResult(node.Id, NodeRunStatus.Failed, null, refused, attempt);
                     }
 
-                    var pipeline = await db.Pipelines.AsNoTracking().FirstOrDefaultAsync(p => p.Id == node.Pipeline, token);
+                    var pipeline = await db.Pipelines.AsNoTracking().FirstOrDefaultAsync(p => p.Id == node.Pipeline, limit.Token);
                     if (pipeline is null || pipeline.ProjectId != parent.ProjectId)
                     {
                         return new NodeResult(node.Id, NodeRunStatus.Failed, null, $"sub-pipeline '{node.Pipeline}' no longer exists in project '{parent.ProjectId}'", attempt);
@@ -769,15 +776,9 @@ public sealed partial class PipelineExecutor(
                         CreatedAt = Now,
                     };
                     db.PipelineRuns.Add(child);
-                    await db.SaveChangesAsync(token);
+                    await db.SaveChangesAsync(limit.Token);
                     childId = child.Id;
                 }
-            }
-
-            using var limit = CancellationTokenSource.CreateLinkedTokenSource(token);
-            if (node.TimeoutSeconds is { } seconds)
-            {
-                limit.CancelAfter(TimeSpan.FromSeconds(seconds));
             }
 
             // A retried parent node opens a failed child again: its succeeded nodes are kept.
@@ -790,7 +791,7 @@ public sealed partial class PipelineExecutor(
 
             var status = token.IsCancellationRequested ? NodeRunStatus.Cancelled : NodeRunStatus.Failed;
             var error = limit.IsCancellationRequested && !token.IsCancellationRequested
-                ? $"sub-pipeline run {childId} timed out after {node.TimeoutSeconds} s"
+                ? TimedOut(node, childId)
                 : $"sub-pipeline run {childId} {output["status"]}: {finished.Error}";
             return new NodeResult(node.Id, status, output, error, attempt, childId);
         }
@@ -798,12 +799,28 @@ public sealed partial class PipelineExecutor(
         {
             return new NodeResult(node.Id, NodeRunStatus.Cancelled, null, "cancelled", attempt, childId);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (OperationCanceledException) when (limit.IsCancellationRequested)
+        {
+            // The time limit fired while the child was being created or was starting: this node timed out, the parent
+            // run goes on. A child left pending or claimed has nobody running it now; it ends failed (a retry of the
+            // parent opens it again).
+            var error = TimedOut(node, childId);
+            if (childId is { } id)
+            {
+                await AbandonChildAsync(id, error);
+            }
+
+            return new NodeResult(node.Id, NodeRunStatus.Failed, null, error, attempt, childId);
+        }
+        catch (Exception ex)
         {
             LogNodeCrashed(logger, parent.Id, node.Id, ex);
             return new NodeResult(node.Id, NodeRunStatus.Failed, null, $"unexpected {ex.GetType().Name}: {ex.Message}", attempt, childId);
         }
     }
+
+    private static string TimedOut(NodeDefinition node, Guid? childId) =>
+        $"sub-pipeline {(childId is null ? $"'{node.Pipeline}'" : $"run {childId}")} timed out after {node.TimeoutSeconds} s";
 
     /// <summary>
     /// Saving checks the sub-pipelines below a pipeline, but chains can still grow past the limit or close a loop
@@ -837,6 +854,24 @@ public sealed partial class PipelineExecutor(
         return above.Count > maxDepth
             ? $"sub-pipeline '{childPipeline}' would nest deeper than Orchestrator:Pipelines:MaxDepth ({maxDepth}) levels ({chain}); it was not started"
             : null;
+    }
+
+    private async Task AbandonChildAsync(Guid childId, string error)
+    {
+        try
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            var db = scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>();
+            var now = Now;
+            await db.NodeRuns.Where(n => n.PipelineRunId == childId && (n.Status == NodeRunStatus.Running || n.Status == NodeRunStatus.Pending))
+                .ExecuteUpdateAsync(s => s.SetProperty(n => n.Status, NodeRunStatus.Skipped).SetProperty(n => n.Error, error).SetProperty(n => n.FinishedAt, now));
+            await db.PipelineRuns.Where(r => r.Id == childId && (r.Status == PipelineRunStatus.Pending || r.Status == PipelineRunStatus.Running))
+                .ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, PipelineRunStatus.Failed).SetProperty(r => r.Error, error).SetProperty(r => r.FinishedAt, now));
+        }
+        catch (Exception ex) when (ex is DbException or InvalidOperationException)
+        {
+            LogRunCrashed(logger, childId, ex);
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Resuming pipeline run {RunId} as attempt {Attempt}; {Succeeded} node(s) already succeeded and will not run again")]

@@ -435,4 +435,60 @@ public sealed class PipelineExecutionTests
         Assert.That(peer.RequestsTo("/fence/after"), Is.Empty, "the superseded executor started nothing more");
         await SqlAsync("UPDATE pipeline_runs SET status = 'Failed', finished_at = now() WHERE id = @id", runId);
     }
+
+    [Test]
+    public async Task A_sub_pipeline_timing_out_while_its_child_starts_fails_only_that_node()
+    {
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        peer.Configure("/slow-start/gate", new RecordingHttpServer.Behaviour(TimeSpan.Zero, Hold: release.Task));
+        await CreateAsync("slow-start-child", [Call("work", "/slow-start/work")], []);
+        await CreateAsync("slow-start", [Call("gate", "/slow-start/gate"), Sub("sub", "slow-start-child", timeoutSeconds: 1), Call("beside", "/slow-start/beside")],
+            [Edge("gate", "sub"), Edge("gate", "beside")], "continue");
+        var runId = await RunAsync("slow-start");
+        await peer.WaitForRequestsAsync("/slow-start/gate", 1, TimeSpan.FromSeconds(20), includeInFlight: true);
+
+        // The child's start-up reads its definition; holding that table makes the start-up outlast the node's 1 s limit.
+        await using (var connection = new NpgsqlConnection(database))
+        {
+            await connection.OpenAsync();
+            await using var transaction = await connection.BeginTransactionAsync();
+            await using (var command = new NpgsqlCommand("LOCK TABLE pipeline_versions IN ACCESS EXCLUSIVE MODE", connection, transaction))
+            {
+                await command.ExecuteNonQueryAsync();
+            }
+
+            release.SetResult();
+            await Task.Delay(TimeSpan.FromSeconds(3));
+            await transaction.RollbackAsync();
+        }
+
+        var detail = await FinishedAsync(runId);
+        Assert.That(Status(detail, "sub"), Is.EqualTo("failed"), detail.ToString());
+        Assert.That(Node(detail, "sub").GetProperty("error").GetString(), Does.Contain("timed out after 1 s"));
+        Assert.That(Status(detail, "beside"), Is.EqualTo("succeeded"), "the parent run went on");
+        Assert.That(detail.GetProperty("run").GetProperty("error").GetString(), Is.EqualTo("node 'sub' failed"));
+        var child = await OnlyRunOfAsync("slow-start-child");
+        Assert.That(child.GetProperty("run").GetProperty("status").GetString(), Is.EqualTo("failed"), "the child is not left running with nobody executing it");
+    }
+
+    [Test]
+    public async Task An_interrupted_run_can_be_cancelled_and_then_stays_cancelled()
+    {
+        await CreateAsync("paused", [Call("first", "/paused/first"), Call("second", "/paused/second")], [Edge("first", "second")]);
+        var runId = await RunAsync("paused");
+        await FinishedAsync(runId);
+        // As a node shutting down leaves a run: interrupted, waiting for its job to run again, 'second' not done.
+        await SqlAsync("""
+            UPDATE pipeline_runs SET status = 'Interrupted', finished_at = NULL WHERE id = @id;
+            UPDATE pipeline_node_runs SET status = 'Pending', finished_at = NULL WHERE pipeline_run_id = @id AND node_id = 'second';
+            """, runId);
+
+        var accepted = await admin.PostForJsonAsync($"/api/pipeline-runs/{runId}/cancel", null, HttpStatusCode.Accepted);
+        Assert.That(accepted.GetProperty("status").GetString(), Is.EqualTo("cancelled"), accepted.ToString());
+        Assert.That(accepted.GetProperty("cancelRequested").GetBoolean(), Is.True, "a resume that read it before the cancel cannot claim it");
+        var detail = await admin.GetFromJsonAsync<JsonElement>($"/api/pipeline-runs/{runId}");
+        Assert.That(detail.GetProperty("run").GetProperty("finishedAt").ValueKind, Is.EqualTo(JsonValueKind.String));
+        Assert.That(Status(detail, "second"), Is.EqualTo("skipped"));
+        await ApiAssertions.AssertProblemAsync(await admin.PostAsync($"/api/pipeline-runs/{runId}/cancel", null), HttpStatusCode.Conflict);
+    }
 }
