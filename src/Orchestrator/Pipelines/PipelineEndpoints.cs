@@ -291,21 +291,55 @@ public static class PipelineEndpoints
     public static async Task<Results<Accepted<PipelineRunResponse>, ProblemHttpResult>> CancelRun(
         Guid runId, OrchestratorDbContext db, PipelineExecutor executor, TimeProvider time, CancellationToken ct)
     {
-        var run = await db.PipelineRuns.FirstOrDefaultAsync(r => r.Id == runId, ct);
+        var run = await db.PipelineRuns.AsNoTracking().FirstOrDefaultAsync(r => r.Id == runId, ct);
         if (run is null)
         {
             return ApiProblems.NotFound("pipeline run", runId.ToString());
         }
 
-        if (run.Status is not (PipelineRunStatus.Pending or PipelineRunStatus.Running))
+        // An interrupted run has no executor: it is ended here, by a conditional update, and its resume finds it
+        // cancelled (the claim requires the status it read and no cancel). If a resume claimed it first, it is running
+        // and is cancelled like any running run.
+        if (run.Status == PipelineRunStatus.Interrupted && await CancelInterruptedAsync(db, runId, time.GetUtcNow(), ct))
         {
-            return ApiProblems.Conflict($"Pipeline run {run.Id} is {run.Status.ToString().ToLowerInvariant()}; only pending or running runs can be cancelled.");
+            return TypedResults.Accepted($"/api/pipeline-runs/{run.Id}", PipelineRunResponse.From(await db.PipelineRuns.AsNoTracking().FirstAsync(r => r.Id == runId, ct)));
         }
 
         // The flag reaches the executor wherever it runs (it checks every second); here, it is cancelled at once.
-        run.CancelRequested = true;
-        await db.SaveChangesAsync(ct);
+        if (await db.PipelineRuns.Where(r => r.Id == runId && (r.Status == PipelineRunStatus.Pending || r.Status == PipelineRunStatus.Running))
+                .ExecuteUpdateAsync(s => s.SetProperty(r => r.CancelRequested, true), ct) == 0)
+        {
+            var status = await db.PipelineRuns.Where(r => r.Id == runId).Select(r => r.Status).FirstAsync(ct);
+            return ApiProblems.Conflict($"Pipeline run {run.Id} is {status.ToString().ToLowerInvariant()}; only pending, running or interrupted runs can be cancelled.");
+        }
+
         executor.CancelLocally(run.Id);
-        return TypedResults.Accepted($"/api/pipeline-runs/{run.Id}", PipelineRunResponse.From(run));
+        return TypedResults.Accepted($"/api/pipeline-runs/{run.Id}", PipelineRunResponse.From(await db.PipelineRuns.AsNoTracking().FirstAsync(r => r.Id == runId, ct)));
+    }
+
+    /// <summary>Ends an interrupted run as cancelled, with its interrupted sub-pipeline runs (only their parent would have resumed them).</summary>
+    private static async Task<bool> CancelInterruptedAsync(OrchestratorDbContext db, Guid runId, DateTimeOffset now, CancellationToken ct)
+    {
+        const string Reason = "cancelled while interrupted";
+        if (await db.PipelineRuns.Where(r => r.Id == runId && r.Status == PipelineRunStatus.Interrupted).ExecuteUpdateAsync(s => s
+                .SetProperty(r => r.Status, PipelineRunStatus.Cancelled).SetProperty(r => r.CancelRequested, true)
+                .SetProperty(r => r.FinishedAt, now).SetProperty(r => r.Error, Reason), ct) == 0)
+        {
+            return false;
+        }
+
+        foreach (var status in new[] { NodeRunStatus.Running, NodeRunStatus.Pending })
+        {
+            var becomes = status == NodeRunStatus.Running ? NodeRunStatus.Cancelled : NodeRunStatus.Skipped;
+            await db.NodeRuns.Where(n => n.PipelineRunId == runId && n.Status == status)
+                .ExecuteUpdateAsync(s => s.SetProperty(n => n.Status, becomes).SetProperty(n => n.Error, Reason).SetProperty(n => n.FinishedAt, now), ct);
+        }
+
+        foreach (var child in await db.PipelineRuns.Where(r => r.ParentRunId == runId && r.Status == PipelineRunStatus.Interrupted).Select(r => r.Id).ToListAsync(ct))
+        {
+            await CancelInterruptedAsync(db, child, now, ct);
+        }
+
+        return true;
     }
 }

@@ -3,6 +3,7 @@ using System.Data.Common;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 using Orchestrator.Actions;
 using Orchestrator.Data;
 using Orchestrator.Hosting;
@@ -21,7 +22,8 @@ namespace Orchestrator.Pipelines;
 /// attempt with the same idempotency key.
 /// </summary>
 public sealed partial class PipelineExecutor(
-    IServiceScopeFactory scopes, ActionDispatcher dispatcher, ActionCatalog actions, NodeShutdown shutdown, TimeProvider time, ILogger<PipelineExecutor> logger)
+    IServiceScopeFactory scopes, ActionDispatcher dispatcher, ActionCatalog actions, NodeShutdown shutdown, IOptionsMonitor<OrchestratorOptions> options, TimeProvider time,
+    ILogger<PipelineExecutor> logger)
 {
     public const int MaxOutputChars = 64 * 1024;
 
@@ -66,73 +68,48 @@ public sealed partial class PipelineExecutor(
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>();
-        var run = await db.PipelineRuns.FirstAsync(r => r.Id == runId, cancellationToken);
-        var reopen = run.Status == PipelineRunStatus.Interrupted || (retryFailed && run.Status is PipelineRunStatus.Failed or PipelineRunStatus.Cancelled);
-        if (run.Status is not (PipelineRunStatus.Pending or PipelineRunStatus.Running) && !reopen)
+        var run = await db.PipelineRuns.AsNoTracking().FirstAsync(r => r.Id == runId, cancellationToken);
+        if (!Opens(run, retryFailed))
         {
             return run;
-        }
-
-        var definition = PipelineDefinition.FromJson(await db.PipelineVersions.AsNoTracking()
-            .Where(v => v.PipelineId == run.PipelineId && v.Version == run.Version).Select(v => v.Definition).FirstAsync(cancellationToken));
-        var nodeRuns = (await db.NodeRuns.Where(n => n.PipelineRunId == runId).ToListAsync(cancellationToken)).ToDictionary(n => n.NodeId, StringComparer.Ordinal);
-        foreach (var node in definition.Nodes.Where(n => !nodeRuns.ContainsKey(n.Id)))
-        {
-            var fresh = new NodeRun { PipelineRunId = runId, NodeId = node.Id, Status = NodeRunStatus.Pending, IdempotencyKey = $"{runId:N}.{node.Id}" };
-            db.NodeRuns.Add(fresh);
-            nodeRuns[node.Id] = fresh;
-        }
-
-        if (reopen)
-        {
-            foreach (var nodeRun in nodeRuns.Values.Where(n => n.Status is NodeRunStatus.Cancelled or NodeRunStatus.Skipped || (retryFailed && n.Status == NodeRunStatus.Failed)))
-            {
-                nodeRun.Status = NodeRunStatus.Pending;
-                nodeRun.Error = null;
-                nodeRun.FinishedAt = null;
-            }
-
-            run.FinishedAt = null;
-            run.Error = null;
         }
 
         if (run.CancelRequested || run.Attempt >= MaxAttempts)
         {
-            var reason = run.CancelRequested ? "cancelled before it started" : $"resumed {run.Attempt} times without finishing; not resumed again";
-            run.Status = run.CancelRequested ? PipelineRunStatus.Cancelled : PipelineRunStatus.Failed;
-            run.FinishedAt = Now;
-            run.Error = reason;
-            foreach (var nodeRun in nodeRuns.Values.Where(n => n.Status is NodeRunStatus.Pending or NodeRunStatus.Running))
-            {
-                nodeRun.Error = reason;
-                nodeRun.FinishedAt = Now;
-                nodeRun.Status = nodeRun.Status == NodeRunStatus.Running ? NodeRunStatus.Cancelled : NodeRunStatus.Skipped;
-            }
-
-            await db.SaveChangesAsync(cancellationToken);
-            return run;
+            return await FinishUnstartedAsync(db, run, retryFailed, cancellationToken);
         }
-
-        await db.SaveChangesAsync(cancellationToken);
 
         // Claim the run: one executor per attempt, by a conditional update. Of two executors for the same run (a
-        // recovery while the first is alive but cut off), the later claim wins; the earlier one notices within a second
-        // and stops writing.
+        // recovery while the first is alive but cut off), the later claim wins; from then on the earlier one's writes
+        // match nothing (they are fenced on the attempt). The claim also requires the status it was read with and no
+        // cancel, so a cancel of an interrupted run that lands between the read and the claim is not resumed over.
         var seen = run.Attempt;
+        var seenStatus = run.Status;
+        var reopen = Reopens(run, retryFailed);
         var startedAt = run.StartedAt ?? Now;
-        if (await db.PipelineRuns.Where(r => r.Id == runId && r.Attempt == seen).ExecuteUpdateAsync(s => s
+        if (await db.PipelineRuns.Where(r => r.Id == runId && r.Attempt == seen && r.Status == seenStatus && !r.CancelRequested).ExecuteUpdateAsync(s => s
                 .SetProperty(r => r.Attempt, seen + 1).SetProperty(r => r.Status, PipelineRunStatus.Running)
-                .SetProperty(r => r.Node, instance).SetProperty(r => r.StartedAt, startedAt), cancellationToken) == 0)
+                .SetProperty(r => r.Node, instance).SetProperty(r => r.StartedAt, startedAt)
+                .SetProperty(r => r.FinishedAt, (DateTimeOffset?)null).SetProperty(r => r.Error, (string?)null), cancellationToken) == 0)
         {
-            return run;
+            var current = await db.PipelineRuns.AsNoTracking().FirstAsync(r => r.Id == runId, cancellationToken);
+            // Cancelled between the read and the claim: end it here, or it would stay pending with nobody to finish it.
+            return current.Attempt == seen && current.CancelRequested && Opens(current, retryFailed)
+                ? await FinishUnstartedAsync(db, current, retryFailed, cancellationToken)
+                : current;
         }
 
-        // From here the run's row is written only by fenced updates (WHERE attempt = ours), never through tracking.
-        db.Entry(run).State = EntityState.Detached;
         run.Attempt = seen + 1;
         run.Status = PipelineRunStatus.Running;
         run.Node = instance;
         run.StartedAt = startedAt;
+        run.FinishedAt = null;
+        run.Error = null;
+
+        // Read after the claim: an earlier executor can no longer change them. New and reopened rows are written by the
+        // coordinator's first (fenced) pass.
+        var definition = await LoadDefinitionAsync(db, run, cancellationToken);
+        var nodeRuns = await LoadNodeRunsAsync(db, run.Id, definition, reopen, retryFailed, cancellationToken);
 
         if (run.Attempt > 1)
         {
@@ -168,7 +145,7 @@ public sealed partial class PipelineExecutor(
             // A database outage or a bug: the run must not stay 'running' with nobody executing it.
             LogRunCrashed(logger, run.Id, ex);
             await coordinator.AbandonAsync();
-            await MarkFailedAsync(run.Id, $"executor error: {ex.GetType().Name}: {ex.Message}");
+            await MarkFailedAsync(run.Id, run.Attempt, $"executor error: {ex.GetType().Name}: {ex.Message}");
             run.Status = PipelineRunStatus.Failed;
             return run;
         }
@@ -179,6 +156,111 @@ public sealed partial class PipelineExecutor(
             lostClaim.TryRemove(runId, out _);
             await stopWatching.CancelAsync();
             await watcher;
+        }
+    }
+
+    /// <summary>Whether an executor may take the run: pending or running (a dead executor's), or one it opens again.</summary>
+    private static bool Opens(PipelineRun run, bool retryFailed) => run.Status is PipelineRunStatus.Pending or PipelineRunStatus.Running || Reopens(run, retryFailed);
+
+    private static bool Reopens(PipelineRun run, bool retryFailed) =>
+        run.Status == PipelineRunStatus.Interrupted || (retryFailed && run.Status is PipelineRunStatus.Failed or PipelineRunStatus.Cancelled);
+
+    private static async Task<PipelineDefinition> LoadDefinitionAsync(OrchestratorDbContext db, PipelineRun run, CancellationToken cancellationToken) =>
+        PipelineDefinition.FromJson(await db.PipelineVersions.AsNoTracking()
+            .Where(v => v.PipelineId == run.PipelineId && v.Version == run.Version).Select(v => v.Definition).FirstAsync(cancellationToken));
+
+    /// <summary>The run's node rows (tracked), with a pending row for every node that has none, and, for a reopened run, what did not succeed made pending again.</summary>
+    private static async Task<Dictionary<string, NodeRun>> LoadNodeRunsAsync(OrchestratorDbContext db, Guid runId, PipelineDefinition definition, bool reopen, bool retryFailed,
+        CancellationToken cancellationToken)
+    {
+        var nodeRuns = (await db.NodeRuns.Where(n => n.PipelineRunId == runId).ToListAsync(cancellationToken)).ToDictionary(n => n.NodeId, StringComparer.Ordinal);
+        foreach (var node in definition.Nodes.Where(n => !nodeRuns.ContainsKey(n.Id)))
+        {
+            var fresh = new NodeRun { PipelineRunId = runId, NodeId = node.Id, Status = NodeRunStatus.Pending, IdempotencyKey = $"{runId:N}.{node.Id}" };
+            db.NodeRuns.Add(fresh);
+            nodeRuns[node.Id] = fresh;
+        }
+
+        if (reopen)
+        {
+            foreach (var nodeRun in nodeRuns.Values.Where(n => n.Status is NodeRunStatus.Cancelled or NodeRunStatus.Skipped || (retryFailed && n.Status == NodeRunStatus.Failed)))
+            {
+                nodeRun.Status = NodeRunStatus.Pending;
+                nodeRun.Error = null;
+                nodeRun.FinishedAt = null;
+            }
+        }
+
+        return nodeRuns;
+    }
+
+    /// <summary>A run cancelled before an executor took it, or resumed too often: ended without running anything, unless someone claimed it meanwhile.</summary>
+    private async Task<PipelineRun> FinishUnstartedAsync(OrchestratorDbContext db, PipelineRun run, bool retryFailed, CancellationToken cancellationToken)
+    {
+        var definition = await LoadDefinitionAsync(db, run, cancellationToken);
+        var nodeRuns = await LoadNodeRunsAsync(db, run.Id, definition, Reopens(run, retryFailed), retryFailed, cancellationToken);
+        var reason = run.CancelRequested ? "cancelled before it started" : $"resumed {run.Attempt} times without finishing; not resumed again";
+        var status = run.CancelRequested ? PipelineRunStatus.Cancelled : PipelineRunStatus.Failed;
+        var now = Now;
+        foreach (var nodeRun in nodeRuns.Values.Where(n => n.Status is NodeRunStatus.Pending or NodeRunStatus.Running))
+        {
+            nodeRun.Error = reason;
+            nodeRun.FinishedAt = now;
+            nodeRun.Status = nodeRun.Status == NodeRunStatus.Running ? NodeRunStatus.Cancelled : NodeRunStatus.Skipped;
+        }
+
+        var attempt = run.Attempt;
+        var written = await FencedAsync(db, run.Id, attempt, async () =>
+        {
+            await db.PipelineRuns.Where(r => r.Id == run.Id).ExecuteUpdateAsync(s => s
+                .SetProperty(r => r.Status, status).SetProperty(r => r.FinishedAt, now).SetProperty(r => r.Error, reason), CancellationToken.None);
+            await db.SaveChangesAsync(CancellationToken.None);
+        });
+        if (!written)
+        {
+            return await db.PipelineRuns.AsNoTracking().FirstAsync(r => r.Id == run.Id, cancellationToken);
+        }
+
+        run.Status = status;
+        run.FinishedAt = now;
+        run.Error = reason;
+        return run;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="write"/> in one transaction that first re-asserts the executor's claim: a no-op update of
+    /// the run's row where the attempt is still ours. It takes the row's lock, so a later claim waits until this write has
+    /// committed, and after a later claim it matches nothing and nothing is written. This is what keeps an executor that
+    /// was cut off (and not yet told by its watcher) from overwriting the rows of the one that took over.
+    /// </summary>
+    private static async Task<bool> FencedAsync(OrchestratorDbContext db, Guid runId, int attempt, Func<Task> write)
+    {
+        await using var transaction = await db.Database.BeginTransactionAsync(CancellationToken.None);
+        if (await db.PipelineRuns.Where(r => r.Id == runId && r.Attempt == attempt)
+                .ExecuteUpdateAsync(s => s.SetProperty(r => r.Attempt, attempt), CancellationToken.None) == 0)
+        {
+            return false;
+        }
+
+        await write();
+        await transaction.CommitAsync(CancellationToken.None);
+        return true;
+    }
+
+    /// <summary>Another executor took the run over: stop this one now rather than at the watcher's next poll.</summary>
+    private void ClaimLost(Guid runId)
+    {
+        lostClaim[runId] = true;
+        if (runningHere.TryGetValue(runId, out var cancel))
+        {
+            try
+            {
+                cancel.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The run finished in the meantime.
+            }
         }
     }
 
@@ -219,17 +301,20 @@ public sealed partial class PipelineExecutor(
         }
     }
 
-    private async Task MarkFailedAsync(Guid runId, string error)
+    private async Task MarkFailedAsync(Guid runId, int attempt, string error)
     {
         try
         {
             await using var scope = scopes.CreateAsyncScope();
             var db = scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>();
             var now = Now;
-            await db.NodeRuns.Where(n => n.PipelineRunId == runId && (n.Status == NodeRunStatus.Running || n.Status == NodeRunStatus.Pending))
-                .ExecuteUpdateAsync(s => s.SetProperty(n => n.Status, NodeRunStatus.Skipped).SetProperty(n => n.Error, error).SetProperty(n => n.FinishedAt, now));
-            await db.PipelineRuns.Where(r => r.Id == runId)
-                .ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, PipelineRunStatus.Failed).SetProperty(r => r.Error, error).SetProperty(r => r.FinishedAt, now));
+            await FencedAsync(db, runId, attempt, async () =>
+            {
+                await db.NodeRuns.Where(n => n.PipelineRunId == runId && (n.Status == NodeRunStatus.Running || n.Status == NodeRunStatus.Pending))
+                    .ExecuteUpdateAsync(s => s.SetProperty(n => n.Status, NodeRunStatus.Skipped).SetProperty(n => n.Error, error).SetProperty(n => n.FinishedAt, now));
+                await db.PipelineRuns.Where(r => r.Id == runId)
+                    .ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, PipelineRunStatus.Failed).SetProperty(r => r.Error, error).SetProperty(r => r.FinishedAt, now));
+            });
         }
         catch (Exception ex) when (ex is DbException or InvalidOperationException)
         {
@@ -239,11 +324,16 @@ public sealed partial class PipelineExecutor(
     }
 
     /// <summary>A retry attempt starting, written by the node's task itself (its own context), so the attempt count is right if this node dies now.</summary>
-    private async Task RecordAttemptAsync(Guid runId, string nodeId, int attempt)
+    private async Task RecordAttemptAsync(PipelineRun run, string nodeId, int attempt)
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>();
-        await db.NodeRuns.Where(n => n.PipelineRunId == runId && n.NodeId == nodeId).ExecuteUpdateAsync(s => s.SetProperty(n => n.Attempts, attempt));
+        var runId = run.Id;
+        if (!await FencedAsync(db, runId, run.Attempt, () =>
+                db.NodeRuns.Where(n => n.PipelineRunId == runId && n.NodeId == nodeId).ExecuteUpdateAsync(s => s.SetProperty(n => n.Attempts, attempt))))
+        {
+            ClaimLost(runId);
+        }
     }
 
     private sealed record NodeResult(string NodeId, NodeRunStatus Status, JsonNode? Output, string? Error, int Attempts, Guid? ChildRunId = null);
@@ -314,6 +404,13 @@ public sealed partial class PipelineExecutor(
                 }
             }
 
+            if (definition.FailurePolicy == PipelineDefinition.Stop && definition.Nodes.FirstOrDefault(n => rows[n.Id].Status == NodeRunStatus.Failed) is { } failedBefore)
+            {
+                // A node had failed past its retries before the executor died: under 'stop' the run stays stopped, so
+                // nothing that had not finished runs now (what was running is skipped too) and the run ends failed.
+                stopReason = $"node '{failedBefore.Id}' failed";
+            }
+
             // Nodes are stored in topological order, so the ready queue starts in that order too.
             foreach (var node in definition.Nodes)
             {
@@ -366,13 +463,13 @@ public sealed partial class PipelineExecutor(
                 }
 
                 // One write for the pass: the nodes about to start are recorded before they act, with the pass's finishes.
-                if (executor.lostClaim.ContainsKey(run.Id))
+                // The write is fenced on the claim in the database; the watcher's flag only saves a round trip.
+                if (executor.lostClaim.ContainsKey(run.Id)
+                    || (db.ChangeTracker.HasChanges() && !await FencedAsync(db, run.Id, run.Attempt, () => db.SaveChangesAsync(CancellationToken.None))))
                 {
                     await AbandonAsync();
                     throw new LostClaimException();
                 }
-
-                await db.SaveChangesAsync(CancellationToken.None);
                 foreach (var node in starting)
                 {
                     running[Start(node)] = node.Id;
@@ -551,7 +648,7 @@ public sealed partial class PipelineExecutor(
                 return new NodeResult(node.Id, NodeRunStatus.Failed, null, $"the filled-in config is not valid: {errors.Summary}", attempt);
             }
 
-            var pipeline = BuildResilience(node, run.Id, () => ++attempt);
+            var pipeline = BuildResilience(node, run, () => ++attempt);
             var outcome = await pipeline.ExecuteAsync(async ct =>
             {
                 var invocation = new ActionInvocation(run.Id, $"pipeline:{run.PipelineId}", node.Id, run.ProjectId, attempt, key, run.CreatedAt, config);
@@ -587,7 +684,7 @@ public sealed partial class PipelineExecutor(
     }
 
     /// <summary>Per node: a timeout per attempt inside a retry with backoff and jitter; each new attempt is recorded as it starts.</summary>
-    private ResiliencePipeline<ActionOutcome> BuildResilience(NodeDefinition node, Guid runId, Func<int> nextAttempt)
+    private ResiliencePipeline<ActionOutcome> BuildResilience(NodeDefinition node, PipelineRun run, Func<int> nextAttempt)
     {
         var builder = new ResiliencePipelineBuilder<ActionOutcome> { TimeProvider = time };
         if (node.Retry is { MaxAttempts: > 1 } retry)
@@ -600,7 +697,7 @@ public sealed partial class PipelineExecutor(
                 MaxDelay = TimeSpan.FromSeconds(Math.Max(retry.MaxDelaySeconds, retry.InitialDelaySeconds)),
                 UseJitter = true,
                 ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is TimeoutRejectedException || args.Outcome.Result is { Succeeded: false }),
-                OnRetry = async _ => await RecordAttemptAsync(runId, node.Id, nextAttempt()),
+                OnRetry = async _ => await RecordAttemptAsync(run, node.Id, nextAttempt()),
             });
         }
 
@@ -638,16 +735,28 @@ public sealed partial class PipelineExecutor(
     private async Task<NodeResult> RunChildAsync(PipelineRun parent, NodeDefinition node, JsonElement inputs, string instance, int attempt, CancellationToken token)
     {
         Guid? childId = null;
+        // The node's time limit covers the child's start-up (its database calls) as well as its run.
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(token);
+        if (node.TimeoutSeconds is { } seconds)
+        {
+            limit.CancelAfter(TimeSpan.FromSeconds(seconds));
+        }
+
         try
         {
             await using (var scope = scopes.CreateAsyncScope())
             {
                 var db = scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>();
                 // A resumed parent finds the child it started before, and the child resumes in turn.
-                childId = await db.PipelineRuns.Where(r => r.ParentRunId == parent.Id && r.ParentNodeId == node.Id).Select(r => (Guid?)r.Id).FirstOrDefaultAsync(token);
+                childId = await db.PipelineRuns.Where(r => r.ParentRunId == parent.Id && r.ParentNodeId == node.Id).Select(r => (Guid?)r.Id).FirstOrDefaultAsync(limit.Token);
                 if (childId is null)
                 {
-                    var pipeline = await db.Pipelines.AsNoTracking().FirstOrDefaultAsync(p => p.Id == node.Pipeline, token);
+                    if (await RefuseNestingAsync(db, parent, node.Pipeline!, limit.Token) is { } refused)
+                    {
+                        return new NodeResult(node.Id, NodeRunStatus.Failed, null, refused, attempt);
+                    }
+
+                    var pipeline = await db.Pipelines.AsNoTracking().FirstOrDefaultAsync(p => p.Id == node.Pipeline, limit.Token);
                     if (pipeline is null || pipeline.ProjectId != parent.ProjectId)
                     {
                         return new NodeResult(node.Id, NodeRunStatus.Failed, null, $"sub-pipeline '{node.Pipeline}' no longer exists in project '{parent.ProjectId}'", attempt);
@@ -667,15 +776,9 @@ public sealed partial class PipelineExecutor(
                         CreatedAt = Now,
                     };
                     db.PipelineRuns.Add(child);
-                    await db.SaveChangesAsync(token);
+                    await db.SaveChangesAsync(limit.Token);
                     childId = child.Id;
                 }
-            }
-
-            using var limit = CancellationTokenSource.CreateLinkedTokenSource(token);
-            if (node.TimeoutSeconds is { } seconds)
-            {
-                limit.CancelAfter(TimeSpan.FromSeconds(seconds));
             }
 
             // A retried parent node opens a failed child again: its succeeded nodes are kept.
@@ -688,7 +791,7 @@ public sealed partial class PipelineExecutor(
 
             var status = token.IsCancellationRequested ? NodeRunStatus.Cancelled : NodeRunStatus.Failed;
             var error = limit.IsCancellationRequested && !token.IsCancellationRequested
-                ? $"sub-pipeline run {childId} timed out after {node.TimeoutSeconds} s"
+                ? TimedOut(node, childId)
                 : $"sub-pipeline run {childId} {output["status"]}: {finished.Error}";
             return new NodeResult(node.Id, status, output, error, attempt, childId);
         }
@@ -696,10 +799,78 @@ public sealed partial class PipelineExecutor(
         {
             return new NodeResult(node.Id, NodeRunStatus.Cancelled, null, "cancelled", attempt, childId);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (OperationCanceledException) when (limit.IsCancellationRequested)
+        {
+            // The time limit fired while the child was being created or was starting: this node timed out, the parent
+            // run goes on. A child left pending or claimed has nobody running it now; it ends failed (a retry of the
+            // parent opens it again).
+            var error = TimedOut(node, childId);
+            if (childId is { } id)
+            {
+                await AbandonChildAsync(id, error);
+            }
+
+            return new NodeResult(node.Id, NodeRunStatus.Failed, null, error, attempt, childId);
+        }
+        catch (Exception ex)
         {
             LogNodeCrashed(logger, parent.Id, node.Id, ex);
             return new NodeResult(node.Id, NodeRunStatus.Failed, null, $"unexpected {ex.GetType().Name}: {ex.Message}", attempt, childId);
+        }
+    }
+
+    private static string TimedOut(NodeDefinition node, Guid? childId) =>
+        $"sub-pipeline {(childId is null ? $"'{node.Pipeline}'" : $"run {childId}")} timed out after {node.TimeoutSeconds} s";
+
+    /// <summary>
+    /// Saving checks the sub-pipelines below a pipeline, but chains can still grow past the limit or close a loop
+    /// (inner pipelines edited later, two saves at once), so a child is checked against the runs above it before it is
+    /// created: none of them may run the same pipeline, and it may not sit deeper than Pipelines:MaxDepth.
+    /// </summary>
+    private async Task<string?> RefuseNestingAsync(OrchestratorDbContext db, PipelineRun parent, string childPipeline, CancellationToken cancellationToken)
+    {
+        var maxDepth = options.CurrentValue.Pipelines.MaxDepth;
+        var above = new List<string> { parent.PipelineId };
+        var next = parent.ParentRunId;
+        while (next is { } id && above.Count <= maxDepth)
+        {
+            var row = await db.PipelineRuns.AsNoTracking().Where(r => r.Id == id).Select(r => new { r.PipelineId, r.ParentRunId }).FirstOrDefaultAsync(cancellationToken);
+            if (row is null)
+            {
+                break;
+            }
+
+            above.Add(row.PipelineId);
+            next = row.ParentRunId;
+        }
+
+        above.Reverse();
+        var chain = $"{(next is null ? "" : "… → ")}{string.Join(" → ", above)} → {childPipeline}";
+        if (above.Contains(childPipeline, StringComparer.Ordinal))
+        {
+            return $"sub-pipeline '{childPipeline}' is already running above this node ({chain}); a pipeline must not run itself, so it was not started";
+        }
+
+        return above.Count > maxDepth
+            ? $"sub-pipeline '{childPipeline}' would nest deeper than Orchestrator:Pipelines:MaxDepth ({maxDepth}) levels ({chain}); it was not started"
+            : null;
+    }
+
+    private async Task AbandonChildAsync(Guid childId, string error)
+    {
+        try
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            var db = scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>();
+            var now = Now;
+            await db.NodeRuns.Where(n => n.PipelineRunId == childId && (n.Status == NodeRunStatus.Running || n.Status == NodeRunStatus.Pending))
+                .ExecuteUpdateAsync(s => s.SetProperty(n => n.Status, NodeRunStatus.Skipped).SetProperty(n => n.Error, error).SetProperty(n => n.FinishedAt, now));
+            await db.PipelineRuns.Where(r => r.Id == childId && (r.Status == PipelineRunStatus.Pending || r.Status == PipelineRunStatus.Running))
+                .ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, PipelineRunStatus.Failed).SetProperty(r => r.Error, error).SetProperty(r => r.FinishedAt, now));
+        }
+        catch (Exception ex) when (ex is DbException or InvalidOperationException)
+        {
+            LogRunCrashed(logger, childId, ex);
         }
     }
 

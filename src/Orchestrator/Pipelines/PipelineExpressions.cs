@@ -128,6 +128,9 @@ public abstract class Condition
 {
     public const int MaxLength = 2000;
 
+    /// <summary>How deeply parentheses and '!' may nest; the parser and the evaluator recurse once per level.</summary>
+    public const int MaxNesting = 64;
+
     public abstract JsonNode? Evaluate(JsonNode context);
 
     public abstract IEnumerable<DataPath> Paths { get; }
@@ -245,6 +248,7 @@ public abstract class Condition
     private sealed class Parser(List<Token> tokens)
     {
         private int index;
+        private int nesting;
 
         public Token Peek => tokens[index];
 
@@ -272,7 +276,31 @@ public abstract class Condition
             return left;
         }
 
-        private Condition Unary() => Accept("!") ? new Not(Unary()) : Comparison();
+        private Condition Unary()
+        {
+            var position = Peek.Position;
+            if (!Accept("!"))
+            {
+                return Comparison();
+            }
+
+            Enter(position);
+            var operand = Unary();
+            nesting--;
+            return new Not(operand);
+        }
+
+        /// <summary>
+        /// Each '(' or '!' costs several nested calls here and in evaluation: without a bound, a 2,000-character
+        /// "((((…" sent to /validate would overflow the stack and take the process down.
+        /// </summary>
+        private void Enter(int position)
+        {
+            if (++nesting > MaxNesting)
+            {
+                throw new ExpressionException($"nests parentheses and '!' more than {MaxNesting} levels deep at position {position + 1}.");
+            }
+        }
 
         private Condition Comparison()
         {
@@ -307,12 +335,14 @@ public abstract class Condition
                     return new PathValue(DataPath.Parse(token.Text));
                 case Kind.Operator when token.Text == "(":
                     index++;
+                    Enter(token.Position);
                     var inner = Or();
                     if (!Accept(")"))
                     {
                         throw new ExpressionException($"expected ')' at position {Peek.Position + 1}.");
                     }
 
+                    nesting--;
                     return inner;
                 default:
                     throw new ExpressionException($"expected a value at position {token.Position + 1}, found '{token.Text}'.");

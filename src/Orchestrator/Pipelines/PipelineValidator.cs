@@ -21,10 +21,14 @@ public sealed partial class PipelineValidator(ActionCatalog actions, Orchestrato
     public const int MaxNameLength = 200;
     public const int MaxDescriptionLength = 2000;
 
+    /// <summary>The deepest sub-pipeline chain below the definition being validated, and the node it starts at.</summary>
+    private (int Levels, string Key, string Path) deepest;
+
     public async Task<(PipelineDefinition? Definition, FieldErrors Errors)> ValidateAsync(PipelineRequest request, string? pipelineId, CancellationToken ct)
     {
         var settings = options.CurrentValue.Pipelines;
         var errors = new FieldErrors();
+        deepest = (0, "", "");
         if (request.Id is not null && !ProjectEndpoints.IsSlug(request.Id))
         {
             errors.Add("id", "must be lowercase letters, digits and '-' (up to 63).");
@@ -112,6 +116,11 @@ public sealed partial class PipelineValidator(ActionCatalog actions, Orchestrato
                     nodes.Add(definition);
                 }
             }
+        }
+
+        if (!errors.Any && pipelineId is not null && deepest.Levels > 0)
+        {
+            await CheckUsersAsync(pipelineId, errors, ct);
         }
 
         if (errors.Any || order is null)
@@ -360,6 +369,11 @@ public sealed partial class PipelineValidator(ActionCatalog actions, Orchestrato
                 return;
             }
 
+            if (depth > deepest.Levels)
+            {
+                deepest = (depth, $"{key}.pipeline", frontier[0].Path);
+            }
+
             var next = new List<(string, string)>();
             foreach (var (id, path) in frontier)
             {
@@ -382,6 +396,42 @@ public sealed partial class PipelineValidator(ActionCatalog actions, Orchestrato
                     }
 
                     next.Add((sub, $"{path} → {sub}"));
+                }
+            }
+
+            frontier = next;
+        }
+    }
+
+    /// <summary>
+    /// The walk above only looks down. Saving a pipeline that others use also deepens their chains: walk up through
+    /// the pipelines whose current version runs this one (a text match narrows the candidates, the parsed definition
+    /// decides) and refuse the save if the longest chain through this pipeline would nest deeper than MaxDepth.
+    /// </summary>
+    private async Task CheckUsersAsync(string pipelineId, FieldErrors errors, CancellationToken ct)
+    {
+        var maxDepth = options.CurrentValue.Pipelines.MaxDepth;
+        var frontier = new Dictionary<string, string>(StringComparer.Ordinal) { [pipelineId] = pipelineId };
+        for (var above = 1; frontier.Count > 0; above++)
+        {
+            var next = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var (id, path) in frontier)
+            {
+                var needle = $"\"pipeline\":\"{id}\"";
+                var users = await (from p in db.Pipelines
+                                   join v in db.PipelineVersions on new { p.Id, p.Version } equals new { Id = v.PipelineId, v.Version }
+                                   where p.Id != pipelineId && v.Definition.Contains(needle)
+                                   select new { p.Id, v.Definition }).ToListAsync(ct);
+                foreach (var user in users.Where(u => PipelineDefinition.FromJson(u.Definition).Nodes.Any(n => n.Type == NodeDefinition.SubPipeline && n.Pipeline == id)))
+                {
+                    var chain = $"{user.Id} → {path}";
+                    if (above + deepest.Levels > maxDepth)
+                    {
+                        errors.Add(deepest.Key, $"nests sub-pipelines deeper than {maxDepth} levels together with the pipelines that use this one ({chain} → {deepest.Path}).");
+                        return;
+                    }
+
+                    next.TryAdd(user.Id, chain);
                 }
             }
 

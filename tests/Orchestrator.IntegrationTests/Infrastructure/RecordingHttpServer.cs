@@ -13,14 +13,18 @@ public sealed class RecordingHttpServer : IAsyncDisposable
     private readonly WebApplication app;
     private readonly ConcurrentQueue<RecordedRequest> requests = new();
     private readonly ConcurrentDictionary<string, Behaviour> behaviours = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, int> inFlightByPath = new(StringComparer.Ordinal);
     private readonly Stopwatch clock = Stopwatch.StartNew();
     private int inFlight;
     private int maxInFlight;
 
     public sealed record RecordedRequest(string Method, string Path, string? IdempotencyKey, IReadOnlyDictionary<string, string> Headers, string Body, TimeSpan Started, TimeSpan Finished, bool Aborted);
 
-    /// <summary>How a path answers; <paramref name="Body"/> replaces the default JSON body.</summary>
-    public sealed record Behaviour(TimeSpan Delay, int Status = 200, int FailFirst = 0, string? Body = null);
+    /// <summary>
+    /// How a path answers; <paramref name="Body"/> replaces the default JSON body. With <paramref name="Hold"/> the
+    /// answer waits (after the delay) until that task completes, so a test decides when a request finishes.
+    /// </summary>
+    public sealed record Behaviour(TimeSpan Delay, int Status = 200, int FailFirst = 0, string? Body = null, Task? Hold = null);
 
     private RecordingHttpServer(WebApplication app) => this.app = app;
 
@@ -59,6 +63,7 @@ public sealed class RecordingHttpServer : IAsyncDisposable
         using var reader = new StreamReader(context.Request.Body);
         var body = await reader.ReadToEndAsync();
         var path = context.Request.Path.Value ?? "/";
+        inFlightByPath.AddOrUpdate(path, 1, (_, n) => n + 1);
         var behaviour = behaviours.GetValueOrDefault(path, new Behaviour(TimeSpan.Zero));
         var aborted = false;
         try
@@ -66,6 +71,11 @@ public sealed class RecordingHttpServer : IAsyncDisposable
             if (behaviour.Delay > TimeSpan.Zero)
             {
                 await Task.Delay(behaviour.Delay, context.RequestAborted);
+            }
+
+            if (behaviour.Hold is { } hold)
+            {
+                await hold.WaitAsync(context.RequestAborted);
             }
 
             var previousCalls = requests.Count(r => r.Path == path);
@@ -84,6 +94,7 @@ public sealed class RecordingHttpServer : IAsyncDisposable
         finally
         {
             Interlocked.Decrement(ref inFlight);
+            inFlightByPath.AddOrUpdate(path, 0, (_, n) => n - 1);
             requests.Enqueue(new RecordedRequest(
                 context.Request.Method, path, context.Request.Headers["Idempotency-Key"].FirstOrDefault(),
                 context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase),
@@ -91,13 +102,17 @@ public sealed class RecordingHttpServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Waits until at least <paramref name="count"/> requests to the path have started (are in flight or done).</summary>
+    /// <summary>
+    /// Waits until at least <paramref name="count"/> requests to the path are done or, with
+    /// <paramref name="includeInFlight"/>, done or in flight. Only requests to that path count: a request still in
+    /// flight elsewhere (an earlier step) must not satisfy the wait.
+    /// </summary>
     public async Task WaitForRequestsAsync(string path, int count, TimeSpan within, bool includeInFlight = false)
     {
         var deadline = Stopwatch.StartNew();
         while (deadline.Elapsed < within)
         {
-            if (requests.Count(r => r.Path == path) >= count || (includeInFlight && Volatile.Read(ref inFlight) >= count))
+            if (requests.Count(r => r.Path == path) + (includeInFlight ? InFlightTo(path) : 0) >= count)
             {
                 return;
             }
@@ -109,6 +124,9 @@ public sealed class RecordingHttpServer : IAsyncDisposable
     }
 
     public int InFlight => Volatile.Read(ref inFlight);
+
+    /// <summary>Requests to the path that have arrived and not been answered yet.</summary>
+    public int InFlightTo(string path) => inFlightByPath.GetValueOrDefault(path);
 
     public async ValueTask DisposeAsync()
     {

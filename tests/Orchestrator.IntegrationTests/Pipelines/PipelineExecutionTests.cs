@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Npgsql;
 using Orchestrator.IntegrationTests.Infrastructure;
 
 namespace Orchestrator.IntegrationTests.Pipelines;
@@ -14,16 +15,18 @@ public sealed class PipelineExecutionTests
     private ServerProcess server = null!;
     private RecordingHttpServer peer = null!;
     private HttpClient admin = null!;
+    private string database = null!;
 
     [OneTimeSetUp]
     public async Task StartAsync()
     {
         peer = await RecordingHttpServer.StartAsync();
-        var database = await TestPostgres.CreateDatabaseAsync("pipelines");
+        database = await TestPostgres.CreateDatabaseAsync("pipelines");
         server = ServerProcess.Start(PostgresNode.Environment(database, new Dictionary<string, string?>
         {
             ["Orchestrator__Outbound__AllowedHosts__0"] = "127.0.0.1",
             ["Orchestrator__Pipelines__MaxNodes"] = "1000",
+            ["Orchestrator__Pipelines__MaxDepth"] = "2",
         }));
         await server.WaitUntilReadyAsync();
         admin = server.CreateClient(server.PrintedAdminKey);
@@ -68,6 +71,40 @@ public sealed class PipelineExecutionTests
     private static JsonElement Node(JsonElement detail, string id) => detail.GetProperty("nodes").EnumerateArray().Single(n => n.GetProperty("nodeId").GetString() == id);
 
     private static string Status(JsonElement detail, string id) => Node(detail, id).GetProperty("status").GetString()!;
+
+    private static object Sub(string id, string pipeline, int? timeoutSeconds = null) => new { id, type = "pipeline", pipeline, timeoutSeconds };
+
+    /// <summary>SQL against the server's database, for states the API cannot produce on purpose (a race, another node's claim); @id is the run.</summary>
+    private async Task SqlAsync(string sql, string runId = "00000000-0000-0000-0000-000000000000")
+    {
+        await using var connection = new NpgsqlConnection(database);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        command.Parameters.AddWithValue("id", Guid.Parse(runId));
+        await command.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>
+    /// Stores a new current version of <paramref name="id"/> without the save-time checks, as two saves racing each
+    /// other can (each validated before the other committed). The definition is validated and stored as a draft pipeline
+    /// through the API first, so it has exactly the shape a save writes.
+    /// </summary>
+    private async Task StoreVersionBehindTheValidatorsBackAsync(string id, object[] nodes)
+    {
+        await CreateAsync($"{id}-draft", nodes, []);
+        await SqlAsync($"""
+            INSERT INTO pipeline_versions (pipeline_id, version, definition, created_at)
+            SELECT p.id, p.version + 1, d.definition, now() FROM pipelines p, pipeline_versions d WHERE p.id = '{id}' AND d.pipeline_id = '{id}-draft';
+            UPDATE pipelines SET version = version + 1 WHERE id = '{id}';
+            """);
+    }
+
+    private async Task<JsonElement> OnlyRunOfAsync(string pipeline)
+    {
+        var runs = await admin.GetFromJsonAsync<JsonElement>($"/api/pipelines/{pipeline}/runs");
+        Assert.That(runs.GetProperty("total").GetInt32(), Is.EqualTo(1), $"runs of {pipeline}: {runs}");
+        return await admin.GetFromJsonAsync<JsonElement>($"/api/pipeline-runs/{runs.GetProperty("items")[0].GetProperty("id").GetString()}");
+    }
 
     [Test]
     public async Task A_diamond_runs_its_branches_in_parallel_and_feeds_both_outputs_to_the_join()
@@ -133,7 +170,32 @@ public sealed class PipelineExecutionTests
         var calls = peer.RequestsTo("/flaky");
         Assert.That(calls, Has.Count.EqualTo(3));
         Assert.That(calls.Select(c => c.IdempotencyKey).Distinct().Count(), Is.EqualTo(1), "retries carry the node's one key");
-        Assert.That(calls[1].Started - calls[0].Finished, Is.GreaterThan(TimeSpan.FromMilliseconds(50)), "backoff between attempts");
+        // Polly's exponential backoff with jitter (decorrelated jitter V2) may wait almost nothing before the first retry;
+        // what it guarantees is the running total: two retries wait at least 1.377 × the initial delay (0.2 s) together.
+        Assert.That(calls[2].Started - calls[0].Finished, Is.GreaterThanOrEqualTo(TimeSpan.FromMilliseconds(270)), "backoff between attempts");
+    }
+
+    [Test]
+    public async Task Exponential_backoff_grows_past_what_fixed_delays_could_add_up_to()
+    {
+        // Its own server: these failures must not count towards the per-host breaker of the shared peer.
+        await using var failing = await RecordingHttpServer.StartAsync();
+        failing.Configure("/grows", new RecordingHttpServer.Behaviour(TimeSpan.Zero, FailFirst: 5));
+        await CreateAsync("grows", [new
+        {
+            id = "grows",
+            type = "action",
+            action = new { type = "call_api", config = new { method = "POST", url = failing.BaseUrl + "/grows" } },
+            retry = new { maxAttempts = 6, backoff = "exponential", initialDelaySeconds = 0.05 },
+        }], []);
+        var detail = await FinishedAsync(await RunAsync("grows"));
+        Assert.That(Status(detail, "grows"), Is.EqualTo("succeeded"), detail.ToString());
+        var calls = failing.RequestsTo("/grows");
+        Assert.That(calls, Has.Count.EqualTo(6));
+        // After five retries the jittered exponential delays add up to at least 2^4·tanh(4)/1.4 ≈ 11.4 × the initial
+        // delay, whatever the jitter drew; five fixed delays (±25 % jitter) could add up to 6.25 × at most.
+        Assert.That(calls[5].Started - calls[0].Finished, Is.GreaterThanOrEqualTo(TimeSpan.FromSeconds(0.05 * 11)),
+            string.Join(", ", calls.Zip(calls.Skip(1), (a, b) => $"{(b.Started - a.Finished).TotalMilliseconds:F0} ms")));
     }
 
     [Test]
@@ -262,6 +324,10 @@ public sealed class PipelineExecutionTests
         Assert.That((await FinishedAsync(second)).GetProperty("run").GetProperty("version").GetInt32(), Is.EqualTo(2));
         var v1 = await admin.GetFromJsonAsync<JsonElement>("/api/pipelines/versions?version=1");
         Assert.That(v1.GetProperty("nodes")[0].GetProperty("config").GetProperty("url").GetString(), Does.EndWith("/versions/one"));
+
+        // What each run called, by the node's idempotency key ({runId}.{nodeId}): the first run only version 1's endpoint.
+        Assert.That(peer.RequestsTo("/versions/one").Select(r => r.IdempotencyKey), Is.EqualTo(new[] { $"{Guid.Parse(first):N}.v" }));
+        Assert.That(peer.RequestsTo("/versions/two").Select(r => r.IdempotencyKey), Is.EqualTo(new[] { $"{Guid.Parse(second):N}.v" }));
     }
 
     [Test]
@@ -295,5 +361,134 @@ public sealed class PipelineExecutionTests
         var hook = JsonDocument.Parse(peer.RequestsTo("/pipe-hook").Single().Body).RootElement;
         Assert.That(hook.GetProperty("message").GetString(), Is.EqualTo($"size {"from the pipeline".Length}"), "the node read the tool's output");
         Assert.That(hook.GetProperty("idempotencyKey").GetString(), Does.EndWith(".tell"));
+    }
+
+    [Test]
+    public async Task A_sub_pipeline_chain_edited_past_MaxDepth_is_refused_on_save_and_stopped_when_it_runs()
+    {
+        foreach (var id in new[] { "deep-0", "deep-1", "deep-2", "deep-3" })
+        {
+            await CreateAsync(id, [Call("work", $"/deep/{id}")], []);
+        }
+
+        // Edited from the top down, each save looks shallow from the pipeline being saved; the pipelines above count too.
+        foreach (var (id, next) in new[] { ("deep-0", "deep-1"), ("deep-1", "deep-2") })
+        {
+            var saved = await admin.PutAsync($"/api/pipelines/{id}", ApiClient.Json(new { name = id, nodes = new[] { Sub("next", next) } }));
+            Assert.That(saved.StatusCode, Is.EqualTo(HttpStatusCode.OK), await saved.Content.ReadAsStringAsync());
+        }
+
+        var tooDeep = await admin.PutAsync("/api/pipelines/deep-2", ApiClient.Json(new { name = "deep-2", nodes = new[] { Sub("next", "deep-3") } }));
+        var problem = await ApiAssertions.AssertProblemAsync(tooDeep, HttpStatusCode.UnprocessableEntity);
+        Assert.That(problem.GetProperty("errors").GetProperty("nodes.next.pipeline")[0].GetString(),
+            Does.Contain("deeper than 2 levels").And.Contain("deep-0 → deep-1 → deep-2 → deep-3"));
+
+        await StoreVersionBehindTheValidatorsBackAsync("deep-2", [Sub("next", "deep-3")]);
+        var detail = await FinishedAsync(await RunAsync("deep-0"));
+        Assert.That(detail.GetProperty("run").GetProperty("status").GetString(), Is.EqualTo("failed"), detail.ToString());
+        var third = await OnlyRunOfAsync("deep-2");
+        Assert.That(Status(third, "next"), Is.EqualTo("failed"));
+        Assert.That(Node(third, "next").GetProperty("error").GetString(), Does.Contain("deeper than Orchestrator:Pipelines:MaxDepth (2)").And.Contain("deep-0 → deep-1 → deep-2 → deep-3"));
+        var runs = await admin.GetFromJsonAsync<JsonElement>("/api/pipelines/deep-3/runs");
+        Assert.That(runs.GetProperty("total").GetInt32(), Is.Zero, "the level past the limit was not started");
+        Assert.That(peer.RequestsTo("/deep/deep-3"), Is.Empty);
+    }
+
+    [Test]
+    public async Task Sub_pipelines_that_came_to_run_each_other_fail_the_run_instead_of_recursing()
+    {
+        await CreateAsync("cycle-b", [Call("work", "/cycle/b")], []);
+        await CreateAsync("cycle-a", [Sub("b", "cycle-b")], []);
+        // Saving cycle-b → cycle-a is refused; two saves at once (a → b, b → a) can both pass, so store it that way.
+        await StoreVersionBehindTheValidatorsBackAsync("cycle-b", [Sub("a", "cycle-a")]);
+
+        var detail = await FinishedAsync(await RunAsync("cycle-a"));
+        Assert.That(detail.GetProperty("run").GetProperty("status").GetString(), Is.EqualTo("failed"), detail.ToString());
+        var inner = await OnlyRunOfAsync("cycle-b");
+        Assert.That(Node(inner, "a").GetProperty("error").GetString(), Does.Contain("'cycle-a' is already running above this node (cycle-a → cycle-b → cycle-a)"));
+        await OnlyRunOfAsync("cycle-a");
+    }
+
+    [Test]
+    public async Task An_executor_whose_claim_was_taken_over_writes_nothing_more()
+    {
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        peer.Configure("/fence/held", new RecordingHttpServer.Behaviour(TimeSpan.Zero, Hold: release.Task));
+        await CreateAsync("fenced", [Call("held", "/fence/held"), Call("after", "/fence/after")], [Edge("held", "after")]);
+        var runId = await RunAsync("fenced");
+        await peer.WaitForRequestsAsync("/fence/held", 1, TimeSpan.FromSeconds(20), includeInFlight: true);
+
+        // A recovery on another node claims the run and records its view of the node. The executor here learns of it at
+        // its watcher's next poll (up to a second away), but its node finishes right now: its write must be refused.
+        await SqlAsync("""
+            UPDATE pipeline_runs SET attempt = attempt + 1, node = 'survivor' WHERE id = @id;
+            UPDATE pipeline_node_runs SET error = 'written by the survivor' WHERE pipeline_run_id = @id AND node_id = 'held';
+            """, runId);
+        release.SetResult();
+        await peer.WaitForRequestsAsync("/fence/held", 1, TimeSpan.FromSeconds(10));
+        await Task.Delay(TimeSpan.FromSeconds(2));
+
+        var detail = await admin.GetFromJsonAsync<JsonElement>($"/api/pipeline-runs/{runId}");
+        Assert.That(Node(detail, "held").GetProperty("error").GetString(), Is.EqualTo("written by the survivor"), detail.ToString());
+        Assert.That(Status(detail, "held"), Is.EqualTo("running"));
+        Assert.That(detail.GetProperty("run").GetProperty("status").GetString(), Is.EqualTo("running"));
+        Assert.That(peer.RequestsTo("/fence/after"), Is.Empty, "the superseded executor started nothing more");
+        await SqlAsync("UPDATE pipeline_runs SET status = 'Failed', finished_at = now() WHERE id = @id", runId);
+    }
+
+    [Test]
+    public async Task A_sub_pipeline_timing_out_while_its_child_starts_fails_only_that_node()
+    {
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        peer.Configure("/slow-start/gate", new RecordingHttpServer.Behaviour(TimeSpan.Zero, Hold: release.Task));
+        await CreateAsync("slow-start-child", [Call("work", "/slow-start/work")], []);
+        await CreateAsync("slow-start", [Call("gate", "/slow-start/gate"), Sub("sub", "slow-start-child", timeoutSeconds: 1), Call("beside", "/slow-start/beside")],
+            [Edge("gate", "sub"), Edge("gate", "beside")], "continue");
+        var runId = await RunAsync("slow-start");
+        await peer.WaitForRequestsAsync("/slow-start/gate", 1, TimeSpan.FromSeconds(20), includeInFlight: true);
+
+        // The child's start-up reads its definition; holding that table makes the start-up outlast the node's 1 s limit.
+        await using (var connection = new NpgsqlConnection(database))
+        {
+            await connection.OpenAsync();
+            await using var transaction = await connection.BeginTransactionAsync();
+            await using (var command = new NpgsqlCommand("LOCK TABLE pipeline_versions IN ACCESS EXCLUSIVE MODE", connection, transaction))
+            {
+                await command.ExecuteNonQueryAsync();
+            }
+
+            release.SetResult();
+            await Task.Delay(TimeSpan.FromSeconds(3));
+            await transaction.RollbackAsync();
+        }
+
+        var detail = await FinishedAsync(runId);
+        Assert.That(Status(detail, "sub"), Is.EqualTo("failed"), detail.ToString());
+        Assert.That(Node(detail, "sub").GetProperty("error").GetString(), Does.Contain("timed out after 1 s"));
+        Assert.That(Status(detail, "beside"), Is.EqualTo("succeeded"), "the parent run went on");
+        Assert.That(detail.GetProperty("run").GetProperty("error").GetString(), Is.EqualTo("node 'sub' failed"));
+        var child = await OnlyRunOfAsync("slow-start-child");
+        Assert.That(child.GetProperty("run").GetProperty("status").GetString(), Is.EqualTo("failed"), "the child is not left running with nobody executing it");
+    }
+
+    [Test]
+    public async Task An_interrupted_run_can_be_cancelled_and_then_stays_cancelled()
+    {
+        await CreateAsync("paused", [Call("first", "/paused/first"), Call("second", "/paused/second")], [Edge("first", "second")]);
+        var runId = await RunAsync("paused");
+        await FinishedAsync(runId);
+        // As a node shutting down leaves a run: interrupted, waiting for its job to run again, 'second' not done.
+        await SqlAsync("""
+            UPDATE pipeline_runs SET status = 'Interrupted', finished_at = NULL WHERE id = @id;
+            UPDATE pipeline_node_runs SET status = 'Pending', finished_at = NULL WHERE pipeline_run_id = @id AND node_id = 'second';
+            """, runId);
+
+        var accepted = await admin.PostForJsonAsync($"/api/pipeline-runs/{runId}/cancel", null, HttpStatusCode.Accepted);
+        Assert.That(accepted.GetProperty("status").GetString(), Is.EqualTo("cancelled"), accepted.ToString());
+        Assert.That(accepted.GetProperty("cancelRequested").GetBoolean(), Is.True, "a resume that read it before the cancel cannot claim it");
+        var detail = await admin.GetFromJsonAsync<JsonElement>($"/api/pipeline-runs/{runId}");
+        Assert.That(detail.GetProperty("run").GetProperty("finishedAt").ValueKind, Is.EqualTo(JsonValueKind.String));
+        Assert.That(Status(detail, "second"), Is.EqualTo("skipped"));
+        await ApiAssertions.AssertProblemAsync(await admin.PostAsync($"/api/pipeline-runs/{runId}/cancel", null), HttpStatusCode.Conflict);
     }
 }

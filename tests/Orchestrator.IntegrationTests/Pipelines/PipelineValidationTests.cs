@@ -50,6 +50,7 @@ public sealed class PipelineValidationTests
         yield return new TestCaseData(Bad([new { id = "a", type = "teleport" }]), "nodes.a.type", "not a node type").SetName("an unknown node type");
         yield return new TestCaseData(Bad([Noop("a"), new { id = "c", type = "condition", expression = "nodes.a.status == = 1" }], [new { from = "a", to = "c" }]), "nodes.c.expression", "position").SetName("a bad expression");
         yield return new TestCaseData(Bad([new { id = "c", type = "condition", expression = "System.IO.File.Delete('/x')" }]), "nodes.c.expression", "").SetName("code in an expression");
+        yield return new TestCaseData(Bad([new { id = "c", type = "condition", expression = new string('(', 1990) + "true" }]), "nodes.c.expression", "levels deep").SetName("parentheses nested 1,990 deep");
         yield return new TestCaseData(Bad([new { id = "me", type = "pipeline", pipeline = "bad" }]), "nodes.me.pipeline", "cannot run itself").SetName("a self-recursive sub-pipeline");
         yield return new TestCaseData(Bad([new { id = "s", type = "pipeline", pipeline = "ghost" }]), "nodes.s.pipeline", "no pipeline").SetName("an unknown sub-pipeline");
         yield return new TestCaseData(Bad([new { id = "a", type = "action", action = new { type = "call_api", config = new { url = "http://169.254.169.254/" } } }]), "nodes.a.action.config.url", "link-local").SetName("a config against the address policy");

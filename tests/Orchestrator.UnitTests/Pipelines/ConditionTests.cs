@@ -62,6 +62,54 @@ public sealed class ConditionTests
         Assert.Throws<ExpressionException>(() => Condition.Parse(string.Join(" && ", Enumerable.Repeat("true", 500))));
 
     [Test]
+    public void Parentheses_and_nots_nested_up_to_the_limit_parse()
+    {
+        var parens = new string('(', Condition.MaxNesting) + "inputs.limit > 5" + new string(')', Condition.MaxNesting);
+        Assert.That(Condition.Parse(parens).IsTrue(Context), Is.True);
+        var nots = new string('!', Condition.MaxNesting) + "true";
+        Assert.That(Condition.Parse(nots).IsTrue(Context), Is.True, "an even number of '!'");
+    }
+
+    [TestCase("(", ")")]
+    [TestCase("!", "")]
+    [TestCase("!(", ")")]
+    public void Nesting_one_level_past_the_limit_is_refused_with_a_reason(string open, string close)
+    {
+        var levels = (Condition.MaxNesting / (open.Length)) + 1;
+        var text = string.Concat(Enumerable.Repeat(open, levels)) + "true" + string.Concat(Enumerable.Repeat(close, levels));
+        var ex = Assert.Throws<ExpressionException>(() => Condition.Parse(text));
+        Assert.That(ex!.Message, Does.Contain($"more than {Condition.MaxNesting} levels"));
+    }
+
+    [TestCase('(')]
+    [TestCase('!')]
+    public void Absurdly_deep_nesting_is_a_parse_error_not_a_stack_overflow(char open)
+    {
+        // The longest text the parser accepts, nearly all of it one kind of nesting; parsed on a small stack, so an
+        // unbounded recursion would overflow here on any platform.
+        var text = new string(open, Condition.MaxLength - 4) + "true";
+        ExpressionException? thrown = null;
+        var thread = new Thread(() => thrown = Record(() => Condition.Parse(text)), maxStackSize: 256 * 1024);
+        thread.Start();
+        thread.Join();
+        Assert.That(thrown, Is.Not.Null, "refused with a parse error");
+        Assert.That(thrown!.Message, Does.Contain("levels deep"));
+    }
+
+    private static ExpressionException? Record(Action action)
+    {
+        try
+        {
+            action();
+            return null;
+        }
+        catch (ExpressionException ex)
+        {
+            return ex;
+        }
+    }
+
+    [Test]
     public void Paths_are_reported_so_validation_can_check_they_read_upstream_nodes()
     {
         var paths = Condition.Parse("nodes.a.output.x == 1 || !nodes.b.status").Paths.Select(p => p.NodeId).ToList();

@@ -1,0 +1,76 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Npgsql;
+using Orchestrator.IntegrationTests.Infrastructure;
+
+namespace Orchestrator.IntegrationTests.Pipelines;
+
+/// <summary>A run whose node died, resumed by the next node on the same database (Quartz recovers the run's job).</summary>
+[TestFixture]
+[NonParallelizable]
+public sealed class PipelineResumeTests
+{
+    [Test]
+    public async Task A_run_resumed_after_a_node_had_failed_under_stop_stays_stopped()
+    {
+        await using var peer = await RecordingHttpServer.StartAsync();
+        var hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        peer.Configure("/resume/broken", new RecordingHttpServer.Behaviour(TimeSpan.Zero, Hold: hold.Task));
+        peer.Configure("/resume/slow", new RecordingHttpServer.Behaviour(TimeSpan.Zero, Hold: hold.Task));
+        var database = await TestPostgres.CreateDatabaseAsync("piperesume");
+        var environment = PostgresNode.Environment(database, new Dictionary<string, string?> { ["Orchestrator__Outbound__AllowedHosts__0"] = "127.0.0.1" });
+        object Call(string id) => new { id, type = "action", action = new { type = "call_api", config = new { method = "POST", url = $"{peer.BaseUrl}/resume/{id}" } } };
+
+        string key;
+        string runId;
+        await using (var first = ServerProcess.Start(environment))
+        {
+            await first.WaitUntilReadyAsync();
+            key = first.PrintedAdminKey!;
+            using var api = first.CreateClient(key);
+            await api.PostForJsonAsync("/api/pipelines", new
+            {
+                id = "stopped",
+                name = "stopped",
+                failurePolicy = "stop",
+                nodes = new[] { Call("broken"), Call("slow"), Call("after-slow") },
+                edges = new[] { new { from = "slow", to = "after-slow" } },
+            }, HttpStatusCode.Created);
+            runId = (await api.PostForJsonAsync("/api/pipelines/stopped/run", new { inputs = new { } }, HttpStatusCode.Accepted)).GetProperty("id").GetString()!;
+            await peer.WaitForRequestsAsync("/resume/broken", 1, TimeSpan.FromSeconds(30), includeInFlight: true);
+            await peer.WaitForRequestsAsync("/resume/slow", 1, TimeSpan.FromSeconds(30), includeInFlight: true);
+            first.Kill();
+        }
+
+        // Make 'broken' what it is when the node dies just after recording that it failed past its retries, under 'stop',
+        // while 'slow' was still being cancelled: failed. Whatever runs again from here answers at once.
+        hold.SetResult();
+        await using (var connection = new NpgsqlConnection(database))
+        {
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand("""
+                UPDATE pipeline_node_runs SET status = 'Failed', error = 'HTTP 500', finished_at = now() WHERE pipeline_run_id = @id AND node_id = 'broken';
+                SELECT status FROM pipeline_runs WHERE id = @id;
+                """, connection);
+            command.Parameters.AddWithValue("id", Guid.Parse(runId));
+            Assert.That(await command.ExecuteScalarAsync(), Is.EqualTo("Running"));
+        }
+
+        await using var second = ServerProcess.Start(environment);
+        await second.WaitUntilReadyAsync();
+        using var api2 = second.CreateClient(key);
+        var finished = await Poll.UntilAsync(() => api2.GetFromJsonAsync<JsonElement>($"/api/pipeline-runs/{runId}"),
+            d => d.GetProperty("run").GetProperty("status").GetString() is not ("pending" or "running"), TimeSpan.FromSeconds(60), "the resumed run to finish");
+        JsonElement Node(string id) => finished.GetProperty("nodes").EnumerateArray().Single(n => n.GetProperty("nodeId").GetString() == id);
+
+        Assert.That(finished.GetProperty("run").GetProperty("status").GetString(), Is.EqualTo("failed"), finished.ToString());
+        Assert.That(finished.GetProperty("run").GetProperty("attempt").GetInt32(), Is.EqualTo(2), "it was resumed");
+        Assert.That(Node("slow").GetProperty("status").GetString(), Is.EqualTo("skipped"), finished.ToString());
+        Assert.That(Node("slow").GetProperty("error").GetString(), Does.Contain("the run stopped: node 'broken' failed"));
+        Assert.That(Node("after-slow").GetProperty("status").GetString(), Is.EqualTo("skipped"));
+        Assert.That(peer.RequestsTo("/resume/slow"), Has.Count.EqualTo(1), "not started again after the stop");
+        Assert.That(peer.RequestsTo("/resume/after-slow"), Is.Empty);
+        Assert.That(peer.RequestsTo("/resume/broken"), Has.Count.EqualTo(1));
+    }
+}
