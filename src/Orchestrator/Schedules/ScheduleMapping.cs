@@ -138,7 +138,10 @@ public static class ScheduleMapping
     public static IReadOnlyList<DateTimeOffset> NextFireTimes(ITrigger trigger, int count, DateTimeOffset after)
     {
         var times = new List<DateTimeOffset>(count);
+        // The whole second before 'after' (fire times are whole seconds): Quartz's calendar-interval trigger rounds a
+        // sub-second 'after' up to the next second, so a cursor one tick early would skip a fire time at 'after' itself.
         var cursor = after.AddTicks(-1);
+        cursor = cursor.AddTicks(-(cursor.UtcTicks % TimeSpan.TicksPerSecond));
         while (times.Count < count && trigger.GetFireTimeAfter(cursor) is { } next)
         {
             if (trigger.EndTimeUtc is { } end && next > end)
