@@ -1,8 +1,11 @@
 using Microsoft.Extensions.Http.Resilience;
+using Microsoft.Extensions.Options;
+using Orchestrator.Hosting;
 using Orchestrator.Actions.CallApi;
 using Orchestrator.Actions.Notifications;
 using Orchestrator.Runs;
 using Polly;
+using Polly.Timeout;
 
 namespace Orchestrator.Actions;
 
@@ -38,16 +41,26 @@ public static class ActionsServiceCollectionExtensions
                 MaxAutomaticRedirections = 5,
                 PooledConnectionLifetime = TimeSpan.FromMinutes(2),
             })
-            .AddResilienceHandler("call_api", pipeline =>
+            .AddResilienceHandler("call_api", (pipeline, context) =>
             {
+                var breaker = context.ServiceProvider.GetRequiredService<IOptions<OrchestratorOptions>>().Value.Outbound.CircuitBreaker;
                 // No retry here: retries belong to the schedule's Quartz retry policy, each one recorded in the ledger.
-                // A breaker per host stops hammering a target that keeps failing.
+                // A breaker per host stops hammering a target that keeps failing; a timeout (the strategy below throws
+                // TimeoutRejectedException) counts as a failure, so a host that hangs trips it as one that errors does.
                 pipeline.AddCircuitBreaker(new HttpCircuitBreakerStrategyOptions
                 {
-                    FailureRatio = 0.5,
-                    MinimumThroughput = 10,
-                    SamplingDuration = TimeSpan.FromSeconds(30),
-                    BreakDuration = TimeSpan.FromSeconds(15),
+                    FailureRatio = breaker.FailureRatio,
+                    MinimumThroughput = breaker.MinimumThroughput,
+                    SamplingDuration = breaker.SamplingDuration,
+                    BreakDuration = breaker.BreakDuration,
+                });
+                pipeline.AddTimeout(new TimeoutStrategyOptions
+                {
+                    // Each call's own timeout (call_api's timeoutSeconds), carried on the request; until the response headers.
+                    TimeoutGenerator = args => ValueTask.FromResult(
+                        args.Context.GetRequestMessage()?.Options.TryGetValue(HttpActionExecutor.TimeoutOption, out var timeout) == true
+                            ? timeout
+                            : TimeSpan.FromSeconds(HttpActionExecutor.DefaultTimeoutSeconds)),
                 });
             })
             .SelectPipelineByAuthority();

@@ -40,6 +40,24 @@ public sealed class OutboundOptions
 
     /// <summary>When true, only <see cref="AllowedHosts"/> may be called at all.</summary>
     public bool RestrictToAllowedHosts { get; set; }
+
+    /// <summary>The per-host circuit breaker of call_api, http tools and webhooks.</summary>
+    public CircuitBreakerOptions CircuitBreaker { get; set; } = new();
+}
+
+/// <summary>
+/// A host's breaker opens when at least <see cref="MinimumThroughput"/> calls in <see cref="SamplingDuration"/> saw
+/// <see cref="FailureRatio"/> or more failures (errors, timeouts, 5xx, 408, 429), and stays open for <see cref="BreakDuration"/>.
+/// </summary>
+public sealed class CircuitBreakerOptions
+{
+    public double FailureRatio { get; set; } = 0.5;
+
+    public int MinimumThroughput { get; set; } = 10;
+
+    public TimeSpan SamplingDuration { get; set; } = TimeSpan.FromSeconds(30);
+
+    public TimeSpan BreakDuration { get; set; } = TimeSpan.FromSeconds(15);
 }
 
 public sealed class EncryptionOptions

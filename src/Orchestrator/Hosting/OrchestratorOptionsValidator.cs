@@ -101,6 +101,27 @@ public sealed class OrchestratorOptionsValidator : IValidateOptions<Orchestrator
             }
         }
 
+        var breaker = options.Outbound.CircuitBreaker;
+        if (!(breaker.FailureRatio > 0 && breaker.FailureRatio <= 1))
+        {
+            failures.Add($"{Prefix}Outbound:CircuitBreaker:FailureRatio = {breaker.FailureRatio} must be more than 0 and at most 1 (default 0.5).");
+        }
+
+        if (breaker.MinimumThroughput < 2)
+        {
+            failures.Add($"{Prefix}Outbound:CircuitBreaker:MinimumThroughput = {breaker.MinimumThroughput} must be at least 2 (default 10).");
+        }
+
+        if (breaker.SamplingDuration < TimeSpan.FromSeconds(1) || breaker.SamplingDuration > TimeSpan.FromDays(1))
+        {
+            failures.Add($"{Prefix}Outbound:CircuitBreaker:SamplingDuration = {breaker.SamplingDuration} must be between 00:00:01 and 1.00:00:00 (default 00:00:30).");
+        }
+
+        if (breaker.BreakDuration < TimeSpan.FromSeconds(1) || breaker.BreakDuration > TimeSpan.FromDays(1))
+        {
+            failures.Add($"{Prefix}Outbound:CircuitBreaker:BreakDuration = {breaker.BreakDuration} must be between 00:00:01 and 1.00:00:00 (default 00:00:15).");
+        }
+
         if (options.Runs.Retention < TimeSpan.FromHours(1))
         {
             failures.Add($"{Prefix}Runs:Retention = {options.Runs.Retention} must be at least 01:00:00.");

@@ -7,8 +7,8 @@ using Quartz;
 namespace Orchestrator.Runs;
 
 /// <summary>
-/// Purges finished runs older than <c>Orchestrator:Runs:Retention</c>: ledger rows, and pipeline runs with their node
-/// runs. One node runs it per interval (it is a clustered Quartz job).
+/// Purges finished runs older than <c>Orchestrator:Runs:Retention</c>: ledger rows (and pending rows that never
+/// started), and pipeline runs with their node runs. One node runs it per interval (it is a clustered Quartz job).
 /// </summary>
 [DisallowConcurrentExecution]
 public sealed partial class RunHousekeepingJob(OrchestratorDbContext db, IOptions<OrchestratorOptions> options, TimeProvider time, ILogger<RunHousekeepingJob> logger) : IJob
@@ -21,6 +21,12 @@ public sealed partial class RunHousekeepingJob(OrchestratorDbContext db, IOption
         // Only finished runs: a run still pending or running is evidence the ledger needs for recovery.
         var purged = await db.Runs
             .Where(r => r.FinishedAt != null && r.FinishedAt < cutoff && r.Status != RunStatus.Running && r.Status != RunStatus.Pending)
+            .ExecuteDeleteAsync(cancellationToken);
+
+        // A pending row that never started past the retention is a run-now whose firing never came (its TriggerJob
+        // failed, or the schedule was deleted first): nothing will ever claim it. A manual row's fire time is its request time.
+        purged += await db.Runs
+            .Where(r => r.Status == RunStatus.Pending && r.StartedAt == null && r.ScheduledFireTime < cutoff)
             .ExecuteDeleteAsync(cancellationToken);
 
         // Pipeline runs: finished ones only (an interrupted run has no finish time: it is still to be resumed).

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.EntityFrameworkCore;
 using Orchestrator.Data;
+using Quartz;
 
 namespace Orchestrator.Runs;
 
@@ -28,9 +29,10 @@ public sealed record RunClaim(RunRecord? Run, string? SkipReason)
 /// <summary>
 /// The run ledger (one row per schedule and scheduled fire time, written before the action starts) and the
 /// decision every firing makes from it: a recovery firing whose row already succeeded does not run again;
-/// one whose row was left running by a dead node runs as the next attempt with the same idempotency key.
+/// one whose row was left running by a dead node runs as the next attempt with the same idempotency key; any other
+/// firing that finds the row still running on a live node does not run it a second time.
 /// </summary>
-public sealed partial class RunLedger(OrchestratorDbContext db, TimeProvider time, ILogger<RunLedger> logger)
+public sealed partial class RunLedger(OrchestratorDbContext db, ISchedulerFactory schedulers, TimeProvider time, ILogger<RunLedger> logger)
 {
     /// <summary>
     /// Ledger rows are keyed at whole-second precision: Quartz hands a recovering firing its original fire time
@@ -121,6 +123,11 @@ public sealed partial class RunLedger(OrchestratorDbContext db, TimeProvider tim
                 return new RunClaim(null, $"run {run.Id} already {run.Status.ToString().ToLowerInvariant()}");
             case RunStatus.Running when !start.Recovering && run.Node == start.Node && run.FireInstanceId == start.FireInstanceId:
                 return new RunClaim(null, "this firing is already running");
+            case RunStatus.Running when !start.Recovering && await IsStillRunningAsync(run, ct):
+                // E.g. a backfill of a fire time whose run has not finished, under concurrency 'allow': running the
+                // action again would be two executions of one fire time at once.
+                LogDuplicate(logger, run.Id, start.ScheduleId, run.Node);
+                return new RunClaim(null, $"duplicate firing: run {run.Id} is still running on node {run.Node}");
         }
 
         var previous = run.Status;
@@ -154,6 +161,30 @@ public sealed partial class RunLedger(OrchestratorDbContext db, TimeProvider tim
         }
 
         return new RunClaim(run, null);
+    }
+
+    /// <summary>
+    /// Whether the firing that owns a running row may still be executing: its node is a live scheduler instance
+    /// (Quartz's check-ins in SCHEDULER_STATE, judged as cluster recovery judges them) and, when that node is this
+    /// one, the firing is among those it is executing. A row of a node written off as failed is recovery's to take.
+    /// </summary>
+    private async Task<bool> IsStillRunningAsync(RunRecord run, CancellationToken ct)
+    {
+        var scheduler = await schedulers.GetScheduler(ct);
+        var nodes = await scheduler.QueryClusterNodes(ct);
+        if (!nodes.Any(n => n.InstanceId == run.Node && n.State != ClusterNodeState.Failed))
+        {
+            return false;
+        }
+
+        if (run.Node != scheduler.SchedulerInstanceId)
+        {
+            return true;
+        }
+
+        // This node with a fixed instance id may have restarted since it wrote the row; then the firing is gone.
+        var executing = await scheduler.QueryFireInstances(new FireInstanceQuery { SchedulerInstanceId = run.Node }, ct);
+        return executing.Items.Any(f => f.FireInstanceId == run.FireInstanceId);
     }
 
     public async Task CompleteAsync(RunRecord run, RunStatus status, string? result, string? error, CancellationToken ct)
@@ -194,6 +225,9 @@ public sealed partial class RunLedger(OrchestratorDbContext db, TimeProvider tim
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Run {RunId} of {ScheduleId} is already {Status}; the firing does not run the action again")]
     private static partial void LogNotRepeated(ILogger logger, Guid runId, string scheduleId, RunStatus status);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Run {RunId} of {ScheduleId} is still running on live node {Node}; a second firing of the same fire time does not run it again")]
+    private static partial void LogDuplicate(ILogger logger, Guid runId, string scheduleId, string? node);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Run {RunId} of {ScheduleId} was left running; taking it over as attempt {Attempt}")]
     private static partial void LogTakenOver(ILogger logger, Guid runId, string scheduleId, int attempt);

@@ -31,7 +31,7 @@ public static class ScheduleEndpoints
         group.MapPost("/", CreateSchedule).WithName("CreateSchedule").WithSummary("Create a schedule: a Quartz job and its trigger.").RequireAuthorization(Policies.Admin);
         group.MapPost("/preview", Preview).WithName("PreviewTrigger").WithSummary("Next fire times and a description of a trigger; nothing is saved.");
         group.MapGet("/{id}", GetSchedule).WithName("GetSchedule").WithSummary("One schedule with its state and next fire time.");
-        group.MapPut("/{id}", ReplaceSchedule).WithName("ReplaceSchedule").WithSummary("Replace a schedule's definition; its run history is kept.").RequireAuthorization(Policies.Admin);
+        group.MapPut("/{id}", ReplaceSchedule).WithName("ReplaceSchedule").WithSummary("Replace a schedule's definition; its run history is kept, an unchanged trigger keeps its timing, and an omitted 'enabled' keeps the paused/active state.").RequireAuthorization(Policies.Admin);
         group.MapDelete("/{id}", DeleteSchedule).WithName("DeleteSchedule").WithSummary("Delete a schedule; its run history is kept until retention purges it.").RequireAuthorization(Policies.Admin);
         group.MapPost("/{id}/pause", PauseSchedule).WithName("PauseSchedule").WithSummary("Stop firing until resumed.").RequireAuthorization(Policies.Operator);
         group.MapPost("/{id}/resume", ResumeSchedule).WithName("ResumeSchedule").WithSummary("Resume firing; missed times follow the misfire policy.").RequireAuthorization(Policies.Operator);
@@ -90,8 +90,31 @@ public static class ScheduleEndpoints
         }
 
         actions.TryGet(spec.ActionType, out var action);
-        var job = ScheduleMapping.BuildJob(spec, action!, ScheduleMapping.Document(spec, request));
-        await scheduler.ScheduleJob(job, [ScheduleMapping.BuildTrigger(spec, time.GetUtcNow())], new ScheduleJobOptions { Replace = true, Paused = !spec.Enabled }, ct);
+        var document = ScheduleMapping.Document(spec, request);
+        var job = ScheduleMapping.BuildJob(spec, action!, document);
+        var triggerKey = new TriggerKey(key.Name, key.Group);
+        var existing = await scheduler.GetTrigger(triggerKey, ct);
+        var paused = existing is not null && await scheduler.GetTriggerState(triggerKey, ct) == TriggerState.Paused;
+        // A replace that leaves 'enabled' out keeps the schedule paused or active as it is.
+        var options = new ScheduleJobOptions { Replace = true, Paused = request.Enabled is { } enabled ? !enabled : paused };
+        var stored = await scheduler.GetJobDetail(key, ct);
+        var previousTrigger = stored?.JobDataMap.GetString(JobDataKeys.Schedule) is { } json ? JsonNode.Parse(json)?["trigger"]?.ToJsonString() : null;
+        if (previousTrigger != document["trigger"]?.ToJsonString())
+        {
+            await scheduler.ScheduleJob(job, [ScheduleMapping.BuildTrigger(spec, time.GetUtcNow())], options, ct);
+        }
+        else if (existing is not null)
+        {
+            // Same trigger spec: the schedule goes on where it was (next fire time, previous fire time, runs left).
+            await scheduler.ScheduleJob(job, [ScheduleMapping.ContinueTrigger(existing, spec)], options, ct);
+        }
+        else
+        {
+            // Same trigger spec and the trigger has completed (a one-time schedule that ran, or maxRuns reached):
+            // replacing the definition must not make it fire again.
+            await scheduler.AddJob(job, AddJobOptions.Replacing, ct);
+        }
+
         return TypedResults.Ok((await reader.ReadAsync(key, ct))!);
     }
 
@@ -138,7 +161,14 @@ public static class ScheduleEndpoints
 
         var run = await ledger.CreatePendingAsync(ScheduleIds.Of(key), key.Group, job.JobDataMap.GetString(JobDataKeys.ActionType) ?? "unknown",
             RunTrigger.Manual, job.JobDataMap.GetString(JobDataKeys.Config) ?? "{}", ct);
-        await scheduler.TriggerJob(key, new JobDataMap { [JobDataKeys.RunId] = run.Id.ToString() }, ct);
+        // A completed schedule has no trigger left to copy from: its group is then the one its definition names.
+        var scheduleTrigger = await scheduler.GetTrigger(new TriggerKey(key.Name, key.Group), ct);
+        var definedGroup = JsonNode.Parse(job.JobDataMap.GetString(JobDataKeys.Schedule) ?? "{}")?["executionGroup"]?.GetValue<string>();
+        await scheduler.ScheduleJob(
+            ScheduleMapping.BuildRunNowTrigger(key, scheduleTrigger, definedGroup ?? job.JobDataMap.GetString(JobDataKeys.ActionType) ?? "unknown",
+                new JobDataMap { [JobDataKeys.RunId] = run.Id.ToString() }),
+            new ScheduleJobOptions(),
+            ct);
         return TypedResults.Accepted($"/api/runs/{run.Id}", RunResponse.From(run));
     }
 
@@ -181,6 +211,8 @@ public static class ScheduleEndpoints
 
         try
         {
+            // Each backfilled firing carries the schedule trigger's retry policy and execution group (Quartz copies both
+            // onto its one-shot triggers when BackfillOptions.ExecutionGroup is left unset).
             var result = await scheduler.Backfill(new TriggerKey(key.Name, key.Group), from!.Value, to!.Value, new BackfillOptions { MaxSlots = 1000 }, ct);
             return TypedResults.Ok(new JsonObject
             {

@@ -36,6 +36,61 @@ public static class ScheduleMapping
             .WithIdentity(spec.Name, spec.Project)
             .ForJob(spec.Name, spec.Project);
         Configure(builder, spec.Trigger, spec.Misfire, now);
+        ApplyFiringSettings(builder, spec);
+        return builder.Build();
+    }
+
+    /// <summary>
+    /// The schedule's trigger after a replace that kept its trigger spec: the same schedule (interval phase, end,
+    /// runs left) continuing from the existing trigger's next fire time, with the replace's misfire policy, threshold,
+    /// retry policy and execution group. Quartz keeps the previous fire time of a trigger replaced under the same key.
+    /// </summary>
+    public static ITrigger ContinueTrigger(ITrigger existing, ScheduleSpec spec)
+    {
+        var schedule = existing.GetScheduleBuilder();
+        switch (schedule)
+        {
+            case SimpleScheduleBuilder simple:
+                simple.WithMisfireInstruction(SimpleMisfire(spec.Misfire, spec.Trigger is OnceTriggerSpec));
+                if (existing is ISimpleTrigger { RepeatCount: >= 0 } counted)
+                {
+                    // The trigger restarts at its next fire time, so it may repeat only what it has not fired yet.
+                    simple.WithRepeatCount(Math.Max(0, counted.RepeatCount - counted.TimesTriggered));
+                }
+
+                break;
+            case CronScheduleBuilder cron:
+                cron.WithMisfireInstruction(CronMisfire(spec.Misfire));
+                break;
+            case CalendarIntervalScheduleBuilder calendar:
+                calendar.WithMisfireInstruction(CalendarMisfire(spec.Misfire));
+                break;
+        }
+
+        var builder = TriggerBuilder.Create()
+            .WithIdentity(existing.Key)
+            .ForJob(existing.JobKey)
+            .WithDescription(existing.Description)
+            .WithPriority(existing.Priority)
+            .WithSchedule(schedule)
+            // Starting at the next fire time keeps the phase: simple and calendar triggers count intervals from their
+            // start, and one stored with a start in the past would be treated as misfired and fire at once.
+            .StartAt(existing.NextFireTimeUtc ?? existing.StartTimeUtc);
+        if (existing.EndTimeUtc is { } end)
+        {
+            builder.EndAt(end);
+        }
+
+        ApplyFiringSettings(builder, spec);
+        return builder.Build();
+    }
+
+    /// <summary>
+    /// What every firing of a schedule carries, whether its own trigger's, a run-now's or a backfill's:
+    /// the misfire threshold, the retry policy and the execution group its limits count against.
+    /// </summary>
+    private static void ApplyFiringSettings(TriggerBuilder<IJob> builder, ScheduleSpec spec)
+    {
         if (spec.MisfireThreshold is { } threshold)
         {
             builder.WithMisfireThreshold(threshold);
@@ -49,6 +104,25 @@ public static class ScheduleMapping
         // Without an explicit group a schedule is in its action type's group, so an operator can cap, say, all
         // call_api work cluster-wide with Scheduler:ExecutionLimits:call_api and no per-schedule change.
         builder.WithExecutionGroup(spec.ExecutionGroup ?? spec.ActionType);
+    }
+
+    /// <summary>
+    /// A one-shot trigger that runs the schedule's job now (run-now), carrying the schedule trigger's retry policy and
+    /// execution group, so a manual run is retried and limited like a scheduled one. Quartz's TriggerJob would give
+    /// it neither the retry policy nor, once the job has triggers in more than one group, the execution group.
+    /// </summary>
+    public static ITrigger BuildRunNowTrigger(JobKey job, ITrigger? scheduleTrigger, string fallbackGroup, JobDataMap data)
+    {
+        var builder = TriggerBuilder.Create()
+            .ForJob(job)
+            .UsingJobData(data)
+            .StartNow()
+            .WithSimpleSchedule(x => x.WithRepeatCount(0).WithMisfireInstruction(SimpleTriggerMisfireInstruction.FireNow))
+            .WithExecutionGroup(scheduleTrigger?.ExecutionGroup ?? fallbackGroup);
+        if (scheduleTrigger?.RetryPolicy is { } retry)
+        {
+            builder.WithRetryPolicy(retry);
+        }
 
         return builder.Build();
     }
@@ -64,7 +138,10 @@ public static class ScheduleMapping
     public static IReadOnlyList<DateTimeOffset> NextFireTimes(ITrigger trigger, int count, DateTimeOffset after)
     {
         var times = new List<DateTimeOffset>(count);
+        // The whole second before 'after' (fire times are whole seconds): Quartz's calendar-interval trigger rounds a
+        // sub-second 'after' up to the next second, so a cursor one tick early would skip a fire time at 'after' itself.
         var cursor = after.AddTicks(-1);
+        cursor = cursor.AddTicks(-(cursor.UtcTicks % TimeSpan.TicksPerSecond));
         while (times.Count < count && trigger.GetFireTimeAfter(cursor) is { } next)
         {
             if (trigger.EndTimeUtc is { } end && next > end)
@@ -90,24 +167,14 @@ public static class ScheduleMapping
                 builder.WithCronSchedule(cron.Expression, x =>
                 {
                     x.InTimeZone(cron.TimeZone);
-                    _ = misfire switch
-                    {
-                        MisfirePolicy.CatchUp => x.WithMisfireInstruction(CronTriggerMisfireInstruction.IgnoreMisfires),
-                        MisfirePolicy.Skip => x.WithMisfireInstruction(CronTriggerMisfireInstruction.DoNothing),
-                        _ => x.WithMisfireInstruction(CronTriggerMisfireInstruction.FireAndProceed),
-                    };
+                    x.WithMisfireInstruction(CronMisfire(misfire));
                 });
                 break;
             case OnceTriggerSpec:
                 builder.WithSimpleSchedule(x =>
                 {
                     x.WithRepeatCount(0);
-                    _ = misfire switch
-                    {
-                        MisfirePolicy.CatchUp => x.WithMisfireInstruction(SimpleTriggerMisfireInstruction.IgnoreMisfires),
-                        MisfirePolicy.Skip => x.WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount),
-                        _ => x.WithMisfireInstruction(SimpleTriggerMisfireInstruction.FireNow),
-                    };
+                    x.WithMisfireInstruction(SimpleMisfire(misfire, once: true));
                 });
                 break;
             case IntervalTriggerSpec interval:
@@ -123,12 +190,7 @@ public static class ScheduleMapping
                         x.RepeatForever();
                     }
 
-                    _ = misfire switch
-                    {
-                        MisfirePolicy.CatchUp => x.WithMisfireInstruction(SimpleTriggerMisfireInstruction.IgnoreMisfires),
-                        MisfirePolicy.Skip => x.WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount),
-                        _ => x.WithMisfireInstruction(SimpleTriggerMisfireInstruction.NowWithRemainingCount),
-                    };
+                    x.WithMisfireInstruction(SimpleMisfire(misfire, once: false));
                 });
                 break;
             case CalendarTriggerSpec calendar:
@@ -139,12 +201,7 @@ public static class ScheduleMapping
                         // "Every day at 09:00" stays 09:00 across a DST change.
                         .PreserveHourOfDayAcrossDaylightSavings(true)
                         .SkipDayIfHourDoesNotExist(false);
-                    _ = misfire switch
-                    {
-                        MisfirePolicy.CatchUp => x.WithMisfireInstruction(CalendarIntervalTriggerMisfireInstruction.IgnoreMisfires),
-                        MisfirePolicy.Skip => x.WithMisfireInstruction(CalendarIntervalTriggerMisfireInstruction.DoNothing),
-                        _ => x.WithMisfireInstruction(CalendarIntervalTriggerMisfireInstruction.FireAndProceed),
-                    };
+                    x.WithMisfireInstruction(CalendarMisfire(misfire));
                 });
                 break;
         }
@@ -169,6 +226,27 @@ public static class ScheduleMapping
             builder.EndAt(end);
         }
     }
+
+    private static CronTriggerMisfireInstruction CronMisfire(MisfirePolicy misfire) => misfire switch
+    {
+        MisfirePolicy.CatchUp => CronTriggerMisfireInstruction.IgnoreMisfires,
+        MisfirePolicy.Skip => CronTriggerMisfireInstruction.DoNothing,
+        _ => CronTriggerMisfireInstruction.FireAndProceed,
+    };
+
+    private static SimpleTriggerMisfireInstruction SimpleMisfire(MisfirePolicy misfire, bool once) => misfire switch
+    {
+        MisfirePolicy.CatchUp => SimpleTriggerMisfireInstruction.IgnoreMisfires,
+        MisfirePolicy.Skip => SimpleTriggerMisfireInstruction.NextWithRemainingCount,
+        _ => once ? SimpleTriggerMisfireInstruction.FireNow : SimpleTriggerMisfireInstruction.NowWithRemainingCount,
+    };
+
+    private static CalendarIntervalTriggerMisfireInstruction CalendarMisfire(MisfirePolicy misfire) => misfire switch
+    {
+        MisfirePolicy.CatchUp => CalendarIntervalTriggerMisfireInstruction.IgnoreMisfires,
+        MisfirePolicy.Skip => CalendarIntervalTriggerMisfireInstruction.DoNothing,
+        _ => CalendarIntervalTriggerMisfireInstruction.FireAndProceed,
+    };
 
     private static DateTimeOffset CeilingToSecond(DateTimeOffset time)
     {

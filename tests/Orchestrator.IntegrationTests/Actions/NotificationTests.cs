@@ -13,12 +13,13 @@ public sealed class NotificationTests
     private ServerProcess server = null!;
     private RecordingHttpServer peer = null!;
     private HttpClient admin = null!;
+    private string database = null!;
 
     [OneTimeSetUp]
     public async Task StartAsync()
     {
         peer = await RecordingHttpServer.StartAsync();
-        var database = await TestPostgres.CreateDatabaseAsync("notify");
+        database = await TestPostgres.CreateDatabaseAsync("notify");
         server = ServerProcess.Start(PostgresNode.Environment(database, new Dictionary<string, string?> { ["Orchestrator__Outbound__AllowedHosts__0"] = "127.0.0.1" }));
         await server.WaitUntilReadyAsync();
         admin = server.CreateClient(server.PrintedAdminKey);
@@ -126,11 +127,39 @@ public sealed class NotificationTests
     [TestCase("{\"name\": \"x\", \"kind\": \"email\", \"email\": {\"host\": \"smtp.example.com\", \"from\": \"nope\", \"to\": [\"a@example.com\"]}}", "email.from")]
     [TestCase("{\"name\": \"x\", \"kind\": \"email\", \"email\": {\"host\": \"smtp.example.com\", \"from\": \"a@example.com\", \"to\": []}}", "email.to")]
     [TestCase("{\"name\": \"x\", \"kind\": \"email\", \"email\": {\"host\": \"smtp.example.com\", \"port\": 70000, \"from\": \"a@example.com\", \"to\": [\"b@example.com\"]}}", "email.port")]
+    [TestCase("{\"name\": \"x\", \"kind\": \"email\", \"email\": {\"host\": \"localhost\", \"from\": \"a@example.com\", \"to\": [\"b@example.com\"]}}", "email.host")]
+    [TestCase("{\"name\": \"x\", \"kind\": \"email\", \"email\": {\"host\": \"10.0.0.25\", \"from\": \"a@example.com\", \"to\": [\"b@example.com\"]}}", "email.host")]
+    [TestCase("{\"name\": \"x\", \"kind\": \"email\", \"email\": {\"host\": \"169.254.169.254\", \"from\": \"a@example.com\", \"to\": [\"b@example.com\"]}}", "email.host")]
     public async Task Invalid_channels_are_422_naming_the_field(string body, string field)
     {
         var response = await admin.PostAsync("/api/channels", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
         var problem = await ApiAssertions.AssertProblemAsync(response, HttpStatusCode.UnprocessableEntity);
         Assert.That(problem.GetProperty("errors").TryGetProperty(field, out _), Is.True, problem.ToString());
+    }
+
+    [Test]
+    public async Task An_email_channel_whose_host_resolves_to_a_refused_address_sends_nothing()
+    {
+        await using var smtp = await LoopbackSmtpServer.StartAsync();
+        await admin.PostForJsonAsync("/api/channels", new
+        {
+            name = "moved-mail",
+            kind = "email",
+            email = new { host = "127.0.0.1", port = smtp.Port, security = "none", from = "orchestrator@example.com", to = new[] { "ops@example.com" } },
+        }, HttpStatusCode.Created);
+        // A channel stored before email hosts were checked (or edited in the database): 'localhost' is not allowlisted here.
+        await using (var connection = new Npgsql.NpgsqlConnection(database))
+        {
+            await connection.OpenAsync();
+            await using var update = new Npgsql.NpgsqlCommand("UPDATE notification_channels SET settings = replace(settings, '\"127.0.0.1\"', '\"localhost\"') WHERE name = 'moved-mail'", connection);
+            Assert.That(await update.ExecuteNonQueryAsync(), Is.EqualTo(1));
+        }
+
+        await admin.CreateScheduleAsync(Notify("moved-mail-report", "moved-mail", "s", "m"));
+        var runs = await Poll.UntilAsync(() => admin.RunsAsync("default.moved-mail-report"), r => r.Count == 1 && r[0].Status() is "failed" or "succeeded", TimeSpan.FromSeconds(20), "the run");
+        Assert.That(runs[0].Status(), Is.EqualTo("failed"), runs[0].ToString());
+        Assert.That(runs[0].GetProperty("error").GetString(), Does.Contain("'localhost' resolves to").And.Contain("loopback"), runs[0].ToString());
+        Assert.That(smtp.Messages(), Is.Empty);
     }
 
     [Test]

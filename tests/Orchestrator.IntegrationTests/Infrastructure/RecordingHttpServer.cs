@@ -21,10 +21,14 @@ public sealed class RecordingHttpServer : IAsyncDisposable
     public sealed record RecordedRequest(string Method, string Path, string? IdempotencyKey, IReadOnlyDictionary<string, string> Headers, string Body, TimeSpan Started, TimeSpan Finished, bool Aborted);
 
     /// <summary>
-    /// How a path answers; <paramref name="Body"/> replaces the default JSON body. With <paramref name="Hold"/> the
-    /// answer waits (after the delay) until that task completes, so a test decides when a request finishes.
+    /// How a path answers; <paramref name="Body"/> replaces the default JSON body; <paramref name="Location"/> is sent
+    /// as the Location header (with a 3xx <paramref name="Status"/>, a redirect); <paramref name="StreamBytes"/> &gt; 0
+    /// sends that many bytes instead of a body, in 256 KiB chunks <paramref name="ChunkDelay"/> apart. With
+    /// <paramref name="Hold"/> the answer waits (after the delay) until that task completes, so a test decides when a
+    /// request finishes.
     /// </summary>
-    public sealed record Behaviour(TimeSpan Delay, int Status = 200, int FailFirst = 0, string? Body = null, Task? Hold = null);
+    public sealed record Behaviour(TimeSpan Delay, int Status = 200, int FailFirst = 0, string? Body = null, Task? Hold = null,
+        string? Location = null, long StreamBytes = 0, TimeSpan ChunkDelay = default);
 
     private RecordingHttpServer(WebApplication app) => this.app = app;
 
@@ -81,14 +85,35 @@ public sealed class RecordingHttpServer : IAsyncDisposable
             var previousCalls = requests.Count(r => r.Path == path);
             context.Response.StatusCode = previousCalls < behaviour.FailFirst ? 500 : behaviour.Status;
             context.Response.ContentType = "application/json";
+            if (behaviour.Location is not null)
+            {
+                context.Response.Headers.Location = behaviour.Location;
+            }
+
+            if (behaviour.StreamBytes > 0)
+            {
+                context.Response.ContentType = "text/plain; charset=utf-8";
+                var chunk = new byte[256 * 1024];
+                Array.Fill(chunk, (byte)'x');
+                for (long sent = 0; sent < behaviour.StreamBytes; sent += chunk.Length)
+                {
+                    await context.Response.Body.WriteAsync(chunk.AsMemory(0, (int)Math.Min(chunk.Length, behaviour.StreamBytes - sent)), context.RequestAborted);
+                    await context.Response.Body.FlushAsync(context.RequestAborted);
+                    await Task.Delay(behaviour.ChunkDelay, context.RequestAborted);
+                }
+
+                return;
+            }
+
             // Paths under /echo/ send back the Authorization header they received, so a test can see what a secret became.
             var answer = behaviour.Body ?? (path.StartsWith("/echo/", StringComparison.Ordinal)
                 ? System.Text.Json.JsonSerializer.Serialize(new { path, n = previousCalls + 1, authorization = context.Request.Headers.Authorization.ToString() })
                 : $$"""{"path":"{{path}}","n":{{previousCalls + 1}}}""");
             await context.Response.WriteAsync(answer);
         }
-        catch (OperationCanceledException)
+        catch (Exception ex) when (ex is OperationCanceledException or IOException)
         {
+            // The client went away (a cancel, a timeout, or a reader that stopped at its limit).
             aborted = true;
         }
         finally

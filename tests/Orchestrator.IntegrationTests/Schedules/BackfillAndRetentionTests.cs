@@ -51,6 +51,41 @@ public sealed class BackfillAndRetentionTests
     }
 
     [Test]
+    public async Task A_backfill_of_a_fire_time_whose_run_is_still_running_does_not_run_it_a_second_time()
+    {
+        await using var peer = await RecordingHttpServer.StartAsync();
+        peer.Configure("/long", new RecordingHttpServer.Behaviour(TimeSpan.FromSeconds(6)));
+        var database = await TestPostgres.CreateDatabaseAsync("backfillrunning");
+        await using var server = ServerProcess.Start(PostgresNode.Environment(database, new Dictionary<string, string?> { ["Orchestrator__Outbound__AllowedHosts__0"] = "127.0.0.1" }));
+        await server.WaitUntilReadyAsync();
+        using var api = server.CreateClient(server.PrintedAdminKey);
+
+        await api.CreateScheduleAsync(new
+        {
+            name = "long-call",
+            action = new { type = "call_api", config = new { url = peer.BaseUrl + "/long" } },
+            trigger = new { intervalSeconds = 3600, startAt = Iso(TimeProvider.System.GetUtcNow().AddSeconds(2)) },
+            // 'allow': Quartz itself would not hold the backfilled firing back while the first one runs.
+            concurrency = "allow",
+        });
+        var running = await Poll.UntilAsync(() => api.RunsAsync("default.long-call"), r => r.Count == 1 && r[0].Status() == "running", TimeSpan.FromSeconds(15), "the scheduled run");
+        var slot = running[0].GetProperty("scheduledFireTime").GetDateTimeOffset();
+        var key = running[0].GetProperty("idempotencyKey").GetString();
+        await Poll.UntilAsync(() => Task.FromResult(TimeProvider.System.GetUtcNow()), now => now > slot.AddSeconds(1.2), TimeSpan.FromSeconds(5), "the slot to be in the past");
+
+        var result = await api.PostForJsonAsync("/api/schedules/default.long-call/backfill", new { from = Iso(slot), to = Iso(slot.AddSeconds(1)) }, HttpStatusCode.OK);
+        Assert.That(result.GetProperty("scheduled").GetInt32(), Is.EqualTo(1), result.ToString());
+
+        var runs = await Poll.UntilAsync(() => api.RunsAsync("default.long-call"), r => r.Count == 1 && r[0].Status() != "running", TimeSpan.FromSeconds(20), "the run to finish");
+        await Task.Delay(1000);
+        Assert.That(peer.RequestsTo("/long").Count(r => r.IdempotencyKey == key), Is.EqualTo(1), "one call for the fire time, not one per firing");
+        Assert.That(peer.MaxInFlight, Is.EqualTo(1));
+        Assert.That(runs[0].Status(), Is.EqualTo("succeeded"), runs[0].ToString());
+        Assert.That(runs[0].GetProperty("attempt").GetInt32(), Is.EqualTo(1), "the backfilled firing did not take the running row over");
+        Assert.That(server.Output, Does.Contain("still running on live node"), "the duplicate firing is logged");
+    }
+
+    [Test]
     public async Task Housekeeping_purges_finished_runs_older_than_the_retention_and_keeps_the_rest()
     {
         var database = await TestPostgres.CreateDatabaseAsync("retention");
@@ -82,15 +117,21 @@ public sealed class BackfillAndRetentionTests
                 await insert.ExecuteNonQueryAsync();
             }
 
-            foreach (var (name, finishedDaysAgo, status) in new[] { ("old-done", 3.0, "Succeeded"), ("old-failed", 2.0, "Failed"), ("recent", 0.5, "Succeeded"), ("old-running", -1.0, "Running") })
+            // A negative age is a run that never finished; a pending one never started either (a run-now whose firing never came).
+            foreach (var (name, finishedDaysAgo, status) in new[]
+            {
+                ("old-done", 3.0, "Succeeded"), ("old-failed", 2.0, "Failed"), ("recent", 0.5, "Succeeded"), ("old-running", -1.0, "Running"),
+                ("old-pending", -3.0, "Pending"), ("recent-pending", -0.5, "Pending"),
+            })
             {
                 await using var insert = new NpgsqlCommand(
                     "INSERT INTO runs (id, schedule_id, project_id, action_type, status, triggered_by, scheduled_fire_time, started_at, finished_at, attempt, idempotency_key, version) " +
-                    "VALUES (@id, @schedule, 'default', 'call_api', @status, 'Schedule', @fire, @fire, @finished, 1, @key, 0)", connection);
+                    "VALUES (@id, @schedule, 'default', 'call_api', @status, 'Schedule', @fire, @started, @finished, 1, @key, 0)", connection);
                 insert.Parameters.AddWithValue("id", Guid.NewGuid());
                 insert.Parameters.AddWithValue("schedule", "default." + name);
                 insert.Parameters.AddWithValue("status", status);
                 insert.Parameters.AddWithValue("fire", now.AddDays(-Math.Abs(finishedDaysAgo) - 0.1));
+                insert.Parameters.AddWithValue("started", status == "Pending" ? DBNull.Value : now.AddDays(-Math.Abs(finishedDaysAgo) - 0.1));
                 insert.Parameters.AddWithValue("finished", finishedDaysAgo < 0 ? DBNull.Value : now.AddDays(-finishedDaysAgo));
                 insert.Parameters.AddWithValue("key", "seed-" + name);
                 await insert.ExecuteNonQueryAsync();
@@ -99,8 +140,8 @@ public sealed class BackfillAndRetentionTests
 
         async Task<List<string>> Schedules() =>
             [.. (await api.GetFromJsonAsync<JsonElement>("/api/runs?pageSize=50")).GetProperty("items").EnumerateArray().Select(r => r.GetProperty("scheduleId").GetString()!).Order()];
-        var remaining = await Poll.UntilAsync(Schedules, s => s.Count == 2, TimeSpan.FromSeconds(40), "the housekeeping pass");
-        Assert.That(remaining, Is.EqualTo(new[] { "default.old-running", "default.recent" }));
+        var remaining = await Poll.UntilAsync(Schedules, s => s.Count == 3, TimeSpan.FromSeconds(40), "the housekeeping pass");
+        Assert.That(remaining, Is.EqualTo(new[] { "default.old-running", "default.recent", "default.recent-pending" }));
         Assert.That((await api.GetAsync($"/api/pipeline-runs/{pipelineRuns["old"]}")).StatusCode, Is.EqualTo(HttpStatusCode.NotFound), "an old finished pipeline run is purged");
         Assert.That((await api.GetAsync($"/api/pipeline-runs/{pipelineRuns["recent"]}")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
         Assert.That((await api.GetAsync($"/api/pipeline-runs/{pipelineRuns["old-interrupted"]}")).StatusCode, Is.EqualTo(HttpStatusCode.OK), "an interrupted run is still to be resumed");

@@ -134,12 +134,17 @@ public sealed class CallApiScheduleTests
     [Test]
     public async Task Forbidden_concurrency_never_overlaps_calls_to_a_slow_endpoint()
     {
-        peer.Configure("/slow", new RecordingHttpServer.Behaviour(TimeSpan.FromMilliseconds(1500)));
-        await admin.CreateScheduleAsync(CallApi("slow", "/slow", new { cron = "* * * * * ?" }, new { concurrency = "forbid" }));
-        await peer.WaitForRequestsAsync("/slow", 3, TimeSpan.FromSeconds(20));
+        // A server of its own, so its in-flight high-water mark counts this schedule's calls only.
+        await using var slowPeer = await RecordingHttpServer.StartAsync();
+        slowPeer.Configure("/slow", new RecordingHttpServer.Behaviour(TimeSpan.FromMilliseconds(1500)));
+        var schedule = CallApi("slow", "/slow", new { cron = "* * * * * ?" }, new { concurrency = "forbid" });
+        schedule["action"] = new { type = "call_api", config = new { method = "POST", url = slowPeer.BaseUrl + "/slow" } };
+        await admin.CreateScheduleAsync(schedule);
+        await slowPeer.WaitForRequestsAsync("/slow", 3, TimeSpan.FromSeconds(20));
         await admin.PostAsync("/api/schedules/default.slow/pause", null);
 
-        var calls = peer.RequestsTo("/slow").OrderBy(r => r.Started).ToList();
+        Assert.That(slowPeer.MaxInFlight, Is.LessThanOrEqualTo(1), "never two calls in flight at once");
+        var calls = slowPeer.RequestsTo("/slow").OrderBy(r => r.Started).ToList();
         for (var i = 1; i < calls.Count; i++)
         {
             Assert.That(calls[i].Started, Is.GreaterThanOrEqualTo(calls[i - 1].Finished - TimeSpan.FromMilliseconds(50)),
@@ -197,6 +202,96 @@ public sealed class CallApiScheduleTests
         Assert.That(runs, Has.Count.EqualTo(1), "one ledger row for the fire time");
         Assert.That(runs[0].GetProperty("attempt").GetInt32(), Is.EqualTo(2));
         Assert.That(runs[0].GetProperty("triggeredBy").GetString(), Is.EqualTo("retry"));
+    }
+
+    [Test]
+    public async Task Run_now_of_a_schedule_whose_call_fails_once_is_retried_under_its_retry_policy_with_the_same_key()
+    {
+        peer.Configure("/flaky-manual", new RecordingHttpServer.Behaviour(TimeSpan.Zero, FailFirst: 1));
+        // A schedule that would not fire by itself during the test: only the run-now reaches the endpoint.
+        await admin.CreateScheduleAsync(CallApi("flaky-manual", "/flaky-manual", new { cron = "0 0 3 1 1 ? 2099" },
+            new { retry = new { maxAttempts = 3, backoff = "fixed", initialDelaySeconds = 1 } }));
+
+        var pending = await admin.PostForJsonAsync("/api/schedules/default.flaky-manual/run", null, HttpStatusCode.Accepted);
+        var runId = pending.GetProperty("id").GetString();
+        var run = await Poll.UntilAsync(() => admin.GetFromJsonAsync<JsonElement>($"/api/runs/{runId}"), r => r.Status() == "succeeded", TimeSpan.FromSeconds(20), "the retried manual run");
+        Assert.That(run.GetProperty("attempt").GetInt32(), Is.EqualTo(2), run.ToString());
+
+        var keys = peer.RequestsTo("/flaky-manual").Select(r => r.IdempotencyKey).ToList();
+        Assert.That(keys, Has.Count.EqualTo(2));
+        Assert.That(keys, Is.All.EqualTo(run.GetProperty("idempotencyKey").GetString()), "the retry sends the run's key again");
+        Assert.That(keys[0], Does.StartWith("manual-"));
+        Assert.That(await admin.RunsAsync("default.flaky-manual"), Has.Count.EqualTo(1), "one ledger row for the run-now");
+    }
+
+    [Test]
+    public async Task A_schedule_timeout_shorter_than_the_call_timeout_fails_the_run_as_timed_out()
+    {
+        peer.Configure("/slow-timeout", new RecordingHttpServer.Behaviour(TimeSpan.FromSeconds(20)));
+        var schedule = CallApi("slow-timeout", "/slow-timeout", new { at = InOneSecond() }, new { timeoutSeconds = 1 });
+        schedule["action"] = new { type = "call_api", config = new { method = "GET", url = peer.BaseUrl + "/slow-timeout", timeoutSeconds = 30 } };
+        await admin.CreateScheduleAsync(schedule);
+
+        var runs = await Poll.UntilAsync(() => admin.RunsAsync("default.slow-timeout"), r => r.Count == 1 && r[0].Status() is not ("running" or "pending"),
+            TimeSpan.FromSeconds(10), "the run to end well before the call's own 30 s timeout");
+        var run = runs[0];
+        Assert.That(run.Status(), Is.AnyOf("failed", "cancelled"), run.ToString());
+        Assert.That(run.GetProperty("error").GetString(), Does.Contain("timed out after 1 s"), run.ToString());
+        var took = run.GetProperty("finishedAt").GetDateTimeOffset() - run.GetProperty("startedAt").GetDateTimeOffset();
+        Assert.That(took, Is.LessThan(TimeSpan.FromSeconds(5)), run.ToString());
+    }
+
+    [Test]
+    public async Task Replacing_only_the_misfire_policy_keeps_the_trigger_timing_runs_left_and_history()
+    {
+        var definition = CallApi("replace-keep", "/replace-keep", new { intervalSeconds = 1, maxRuns = 5 });
+        await admin.CreateScheduleAsync(definition);
+        await peer.WaitForRequestsAsync("/replace-keep", 2, TimeSpan.FromSeconds(15));
+        var before = await admin.GetFromJsonAsync<JsonElement>("/api/schedules/default.replace-keep");
+        var runsBefore = (await admin.RunsAsync("default.replace-keep")).Select(r => r.GetProperty("id").GetString()).ToList();
+        Assert.That(before.GetProperty("previousFireTime").ValueKind, Is.EqualTo(JsonValueKind.String), before.ToString());
+
+        definition["misfire"] = new { policy = "catch_up" };
+        var response = await admin.PutAsync("/api/schedules/default.replace-keep", ApiClient.Json(definition));
+        var replaced = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), replaced.ToString());
+        Assert.That(replaced.GetProperty("misfire").GetProperty("policy").GetString(), Is.EqualTo("catch_up"));
+        Assert.That(replaced.GetProperty("previousFireTime").GetDateTimeOffset(), Is.GreaterThanOrEqualTo(before.GetProperty("previousFireTime").GetDateTimeOffset()),
+            "the trigger still knows when it last fired");
+        var runsAfter = (await admin.RunsAsync("default.replace-keep")).Select(r => r.GetProperty("id").GetString()).ToList();
+        Assert.That(runsAfter, Is.SupersetOf(runsBefore), "the run history is kept");
+
+        // maxRuns counts across the replace: five runs in all, not five more.
+        var runs = await Poll.UntilAsync(() => admin.RunsAsync("default.replace-keep"), r => r.Count >= 5 && r.All(x => x.Status() == "succeeded"), TimeSpan.FromSeconds(15), "five runs");
+        await Task.Delay(3000);
+        Assert.That(await admin.RunsAsync("default.replace-keep"), Has.Count.EqualTo(5), "no runs past maxRuns after the replace");
+        var times = runs.Select(r => r.GetProperty("scheduledFireTime").GetDateTimeOffset()).Order().ToList();
+        for (var i = 1; i < times.Count; i++)
+        {
+            Assert.That(times[i] - times[i - 1], Is.EqualTo(TimeSpan.FromSeconds(1)), "the interval's phase is kept: " + string.Join(", ", times));
+        }
+
+        var after = await admin.GetFromJsonAsync<JsonElement>("/api/schedules/default.replace-keep");
+        Assert.That(after.GetProperty("state").GetString(), Is.EqualTo("complete"), after.ToString());
+    }
+
+    [Test]
+    public async Task Replacing_a_paused_schedule_without_enabled_leaves_it_paused_and_enabled_true_resumes_it()
+    {
+        var definition = CallApi("replace-paused", "/replace-paused", new { cron = "0 0 3 * * ?" });
+        await admin.CreateScheduleAsync(definition);
+        await admin.PostForJsonAsync("/api/schedules/default.replace-paused/pause", null, HttpStatusCode.OK);
+
+        definition["description"] = "changed while paused";
+        var response = await admin.PutAsync("/api/schedules/default.replace-paused", ApiClient.Json(definition));
+        var replaced = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), replaced.ToString());
+        Assert.That(replaced.GetProperty("state").GetString(), Is.EqualTo("paused"), replaced.ToString());
+        Assert.That(replaced.GetProperty("description").GetString(), Is.EqualTo("changed while paused"));
+
+        definition["enabled"] = true;
+        var resumed = await (await admin.PutAsync("/api/schedules/default.replace-paused", ApiClient.Json(definition))).Content.ReadFromJsonAsync<JsonElement>();
+        Assert.That(resumed.GetProperty("state").GetString(), Is.EqualTo("active"), resumed.ToString());
     }
 
     [Test]

@@ -136,6 +136,11 @@ public sealed class ScheduleBadInputTests
         yield return Case("retry max delay below initial", "retry.maxDelaySeconds", s => s["retry"] = new JsonObject { ["initialDelaySeconds"] = 60, ["maxDelaySeconds"] = 5 });
         yield return Case("schedule timeout zero", "timeoutSeconds", s => s["timeoutSeconds"] = 0);
         yield return Case("execution group with spaces", "executionGroup", s => s["executionGroup"] = "a b");
+        yield return Case("notification to an unknown channel", "action.config.channel", s => s["action"] = new JsonObject
+        {
+            ["type"] = "send_notification",
+            ["config"] = new JsonObject { ["channel"] = "no-such-channel", ["message"] = "disk full" },
+        });
     }
 
     private async Task<string> ScheduleIdsAsync()
@@ -177,11 +182,13 @@ public sealed class ScheduleBadInputTests
     [Test]
     public async Task A_body_over_one_megabyte_is_413()
     {
+        var before = await ScheduleIdsAsync();
         var body = Valid();
         body["name"] = "huge";
         body["description"] = new string('x', 2 * 1024 * 1024);
         var response = await admin.PostAsync("/api/schedules", new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"));
-        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.RequestEntityTooLarge));
+        await ApiAssertions.AssertProblemAsync(response, HttpStatusCode.RequestEntityTooLarge);
+        Assert.That(await ScheduleIdsAsync(), Is.EqualTo(before));
     }
 
     [Test]
@@ -210,15 +217,27 @@ public sealed class ScheduleBadInputTests
         await ApiAssertions.AssertProblemAsync(response, HttpStatusCode.NotFound);
     }
 
-    [Test]
-    public async Task Replacing_with_an_invalid_definition_keeps_the_stored_one()
+    private static IEnumerable<TestCaseData> BadReplacements()
     {
+        yield return new TestCaseData((Action<JsonObject>)(s => Trigger(s)["cron"] = "not cron")).SetName("bad replace: cron");
+        yield return new TestCaseData((Action<JsonObject>)(s =>
+        {
+            s["misfire"] = new JsonObject { ["policy"] = "sometimes" };
+            s["enabled"] = false;
+        })).SetName("bad replace: misfire policy, with enabled false");
+        yield return new TestCaseData((Action<JsonObject>)(s => s["name"] = "renamed")).SetName("bad replace: name not the URL's");
+        yield return new TestCaseData((Action<JsonObject>)(s => Config(s)["url"] = "http://169.254.169.254/")).SetName("bad replace: url cloud metadata");
+    }
+
+    [TestCaseSource(nameof(BadReplacements))]
+    public async Task Replacing_with_an_invalid_definition_keeps_the_stored_one(Action<JsonObject> mutate)
+    {
+        var before = await admin.GetStringAsync("/api/schedules/default.existing");
         var bad = Valid();
-        Trigger(bad)["cron"] = "not cron";
+        mutate(bad);
         var response = await admin.PutAsync("/api/schedules/default.existing", new StringContent(bad.ToJsonString(), Encoding.UTF8, "application/json"));
         await ApiAssertions.AssertProblemAsync(response, HttpStatusCode.UnprocessableEntity);
-        var existing = await admin.GetFromJsonAsync<JsonElement>("/api/schedules/default.existing");
-        Assert.That(existing.GetProperty("trigger").GetProperty("cron").GetString(), Is.EqualTo("0 0 3 * * ?"));
+        Assert.That(await admin.GetStringAsync("/api/schedules/default.existing"), Is.EqualTo(before), "the schedule reads back exactly as before");
     }
 
     [TestCase("{\"count\": 5}", "trigger")]

@@ -60,6 +60,21 @@ public sealed class OrchestratorOptionsValidatorTests
         Assert.That(string.Join("\n", failures), Does.Not.Contain("hunter2"));
     }
 
+    [Test]
+    public void Circuit_breaker_thresholds_are_checked_by_name()
+    {
+        var options = new OrchestratorOptions();
+        options.Outbound.CircuitBreaker.FailureRatio = 0;
+        options.Outbound.CircuitBreaker.MinimumThroughput = 1;
+        options.Outbound.CircuitBreaker.SamplingDuration = TimeSpan.Zero;
+        options.Outbound.CircuitBreaker.BreakDuration = TimeSpan.FromDays(2);
+        var failures = OrchestratorOptionsValidator.Check(options);
+        foreach (var setting in new[] { "FailureRatio", "MinimumThroughput", "SamplingDuration", "BreakDuration" })
+        {
+            Assert.That(failures, Has.One.Contains("Orchestrator:Outbound:CircuitBreaker:" + setting));
+        }
+    }
+
     [TestCase(0, "Orchestrator:Scheduler:MaxConcurrency")]
     [TestCase(5000, "Orchestrator:Scheduler:MaxConcurrency")]
     public void Thread_pool_size_is_bounded(int size, string setting)

@@ -3,6 +3,8 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Polly.CircuitBreaker;
+using Polly.Timeout;
 
 namespace Orchestrator.Actions.CallApi;
 
@@ -16,6 +18,9 @@ public sealed class HttpActionExecutor(IHttpClientFactory clients, SecretTemplat
     public const string ClientName = "call_api";
     public const int DefaultTimeoutSeconds = 30;
     public const int DefaultMaxResponseChars = 4096;
+
+    /// <summary>The call's timeout, read by the client's resilience pipeline so that a timeout counts against the host's breaker.</summary>
+    public static readonly HttpRequestOptionsKey<TimeSpan> TimeoutOption = new("orchestrator.timeout");
 
     public async Task<ActionOutcome> ExecuteAsync(JsonElement config, string idempotencyKey, CancellationToken cancellationToken)
     {
@@ -52,6 +57,9 @@ public sealed class HttpActionExecutor(IHttpClientFactory clients, SecretTemplat
                 contentType ?? (body.ValueKind == JsonValueKind.String ? "text/plain; charset=utf-8" : "application/json"));
         }
 
+        // Until the response headers the pipeline's timeout strategy enforces the timeout (and the breaker counts it);
+        // this source bounds the whole call, reading the body included.
+        request.Options.Set(TimeoutOption, timeout);
         using var timeoutSource = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeoutSource.CancelAfter(timeout);
         var client = clients.CreateClient(ClientName);
@@ -59,9 +67,9 @@ public sealed class HttpActionExecutor(IHttpClientFactory clients, SecretTemplat
         HttpResponseMessage response;
         try
         {
-            response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeoutSource.Token);
+            response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        catch (TimeoutRejectedException)
         {
             throw new ActionFailedException($"{method} {url} timed out after {timeout.TotalSeconds:0} s.");
         }
@@ -70,22 +78,31 @@ public sealed class HttpActionExecutor(IHttpClientFactory clients, SecretTemplat
             var reason = ex.InnerException is OutboundRefusedException refused ? refused.Message : ex.Message;
             throw new ActionFailedException($"{method} {url} failed: {SecretTemplates.Redact(reason, usedSecrets)}");
         }
-        catch (Polly.CircuitBreaker.BrokenCircuitException ex)
+        catch (BrokenCircuitException ex)
         {
             throw new ActionFailedException($"{method} {url} not sent: {ex.Message}");
         }
 
         using (response)
         {
-            var content = await response.Content.ReadAsStringAsync(timeoutSource.Token);
-            var truncated = content.Length > maxChars;
+            string content;
+            bool truncated;
+            try
+            {
+                (content, truncated) = await ReadCappedAsync(response.Content, maxChars, timeoutSource.Token);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new ActionFailedException($"{method} {url} timed out after {timeout.TotalSeconds:0} s reading the response body.");
+            }
+
             var status = (int)response.StatusCode;
             var result = new JsonObject
             {
                 ["status"] = status,
                 ["durationMs"] = clock.ElapsedMilliseconds,
                 ["headers"] = SelectedHeaders(config, response, usedSecrets),
-                ["body"] = SecretTemplates.Redact(truncated ? content[..maxChars] : content, usedSecrets),
+                ["body"] = SecretTemplates.Redact(content, usedSecrets),
                 ["bodyTruncated"] = truncated,
             };
 
@@ -96,6 +113,43 @@ public sealed class HttpActionExecutor(IHttpClientFactory clients, SecretTemplat
                 ? new ActionOutcome(true, result)
                 : new ActionOutcome(false, result, $"{method} {url} answered {status}, which is not an accepted status.");
         }
+    }
+
+    /// <summary>
+    /// Reads at most <paramref name="maxChars"/> characters of the body, plus one to know whether there was more; the
+    /// rest is never read (disposing the response drops the connection), so a huge or endless body costs nothing.
+    /// </summary>
+    private static async Task<(string Text, bool Truncated)> ReadCappedAsync(HttpContent content, int maxChars, CancellationToken ct)
+    {
+        var encoding = Encoding.UTF8;
+        if (content.Headers.ContentType?.CharSet is { Length: > 0 } charset)
+        {
+            try
+            {
+                encoding = Encoding.GetEncoding(charset.Trim('"'));
+            }
+            catch (ArgumentException)
+            {
+                // An unknown charset is read as UTF-8, as ReadAsStringAsync would.
+            }
+        }
+
+        await using var stream = await content.ReadAsStreamAsync(ct);
+        using var reader = new StreamReader(stream, encoding, detectEncodingFromByteOrderMarks: true, bufferSize: 16 * 1024);
+        var buffer = new char[maxChars + 1];
+        var read = 0;
+        while (read < buffer.Length)
+        {
+            var n = await reader.ReadAsync(buffer.AsMemory(read), ct);
+            if (n == 0)
+            {
+                break;
+            }
+
+            read += n;
+        }
+
+        return read > maxChars ? (new string(buffer, 0, maxChars), true) : (new string(buffer, 0, read), false);
     }
 
     private static JsonObject SelectedHeaders(JsonElement config, HttpResponseMessage response, List<string> usedSecrets)

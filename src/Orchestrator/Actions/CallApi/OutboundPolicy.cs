@@ -28,6 +28,9 @@ public sealed class OutboundPolicy(IOptionsMonitor<OrchestratorOptions> options)
         (IPAddress.Parse("240.0.0.0"), 4, "a reserved"),
     ];
 
+    /// <summary>The well-known NAT64 prefix 64:ff9b::/96, whose last 32 bits are the IPv4 address.</summary>
+    private static readonly byte[] Nat64Prefix = [0x00, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0];
+
     public bool IsAllowedHost(string host)
     {
         host = host.Trim('[', ']');
@@ -56,23 +59,7 @@ public sealed class OutboundPolicy(IOptionsMonitor<OrchestratorOptions> options)
             return "must not carry credentials in the URL; use a header with a {{secret:NAME}} reference.";
         }
 
-        var host = uri.IdnHost;
-        if (IsAllowedHost(host))
-        {
-            return null;
-        }
-
-        if (options.CurrentValue.Outbound.RestrictToAllowedHosts)
-        {
-            return $"host '{host}' is not on Orchestrator:Outbound:AllowedHosts, and only those hosts may be called.";
-        }
-
-        if (string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase) || host.EndsWith(".localhost", StringComparison.OrdinalIgnoreCase))
-        {
-            return $"host '{host}' is a loopback name; add it to Orchestrator:Outbound:AllowedHosts to allow it.";
-        }
-
-        return IPAddress.TryParse(host.Trim('[', ']'), out var address) ? CheckAddress(address, host) : null;
+        return CheckHost(uri.IdnHost);
     }
 
     /// <summary>The reason an address may not be reached from this host name, or null.</summary>
@@ -94,9 +81,10 @@ public sealed class OutboundPolicy(IOptionsMonitor<OrchestratorOptions> options)
 
     internal static string? RestrictedKind(IPAddress address)
     {
-        if (address.IsIPv4MappedToIPv6)
+        if (EmbeddedIPv4(address) is { } embedded)
         {
-            address = address.MapToIPv4();
+            // Whatever reaches the IPv4 address behind the IPv6 form is what the call reaches.
+            address = embedded;
         }
 
         if (address.AddressFamily == AddressFamily.InterNetworkV6)
@@ -136,10 +124,78 @@ public sealed class OutboundPolicy(IOptionsMonitor<OrchestratorOptions> options)
         return bytes.All(b => b == 255) ? "a broadcast" : null;
     }
 
-    /// <summary>The socket connect used by the call_api HTTP client: resolve, check every address, connect to an allowed one.</summary>
-    public async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
+    /// <summary>
+    /// The IPv4 address an IPv6 form carries, or null: IPv4-mapped (<c>::ffff:a.b.c.d</c>), IPv4-compatible
+    /// (<c>::a.b.c.d</c>, deprecated but still routed by some stacks), NAT64 (<c>64:ff9b::/96</c>, RFC 6052) and 6to4
+    /// (<c>2002:AABB:CCDD::/16</c>, RFC 3056).
+    /// </summary>
+    internal static IPAddress? EmbeddedIPv4(IPAddress address)
     {
-        var host = context.DnsEndPoint.Host;
+        if (address.AddressFamily != AddressFamily.InterNetworkV6)
+        {
+            return null;
+        }
+
+        if (address.IsIPv4MappedToIPv6)
+        {
+            return address.MapToIPv4();
+        }
+
+        var bytes = address.GetAddressBytes();
+        if (bytes[0] == 0x20 && bytes[1] == 0x02)
+        {
+            return new IPAddress(bytes.AsSpan(2, 4));
+        }
+
+        var prefix = bytes.AsSpan(0, 12);
+        if (prefix.SequenceEqual(Nat64Prefix))
+        {
+            return new IPAddress(bytes.AsSpan(12, 4));
+        }
+
+        // ::a.b.c.d, but not :: (unspecified) or ::1 (loopback), which are IPv6 addresses of their own.
+        if (!prefix.ContainsAnyExcept((byte)0) && (bytes[12] | bytes[13] | bytes[14]) != 0)
+        {
+            return new IPAddress(bytes.AsSpan(12, 4));
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Checks a host (name or IP literal) that is not part of a URL, such as an SMTP server, as <see cref="CheckUrl"/>
+    /// checks a URL's host. Returns the reason it is refused.
+    /// </summary>
+    public string? CheckHost(string host)
+    {
+        if (IsAllowedHost(host))
+        {
+            return null;
+        }
+
+        if (options.CurrentValue.Outbound.RestrictToAllowedHosts)
+        {
+            return $"host '{host}' is not on Orchestrator:Outbound:AllowedHosts, and only those hosts may be called.";
+        }
+
+        if (string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase) || host.EndsWith(".localhost", StringComparison.OrdinalIgnoreCase))
+        {
+            return $"host '{host}' is a loopback name; add it to Orchestrator:Outbound:AllowedHosts to allow it.";
+        }
+
+        return IPAddress.TryParse(host.Trim('[', ']'), out var address) ? CheckAddress(address, host) : null;
+    }
+
+    /// <summary>The socket connect used by the call_api HTTP client: resolve, check every address, connect to an allowed one.</summary>
+    public async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken) =>
+        new NetworkStream(await ConnectSocketAsync(context.DnsEndPoint.Host, context.DnsEndPoint.Port, cancellationToken), ownsSocket: true);
+
+    /// <summary>
+    /// Resolves the host, checks every address it resolves to, and connects to them only if all are allowed, so the
+    /// addresses checked are the addresses connected to (no second resolution to re-bind). Throws <see cref="OutboundRefusedException"/>.
+    /// </summary>
+    public async Task<Socket> ConnectSocketAsync(string host, int port, CancellationToken cancellationToken)
+    {
         var addresses = IPAddress.TryParse(host.Trim('[', ']'), out var literal)
             ? [literal]
             : await Dns.GetHostAddressesAsync(host, cancellationToken);
@@ -154,8 +210,8 @@ public sealed class OutboundPolicy(IOptionsMonitor<OrchestratorOptions> options)
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {
-            await socket.ConnectAsync(addresses, context.DnsEndPoint.Port, cancellationToken);
-            return new NetworkStream(socket, ownsSocket: true);
+            await socket.ConnectAsync(addresses, port, cancellationToken);
+            return socket;
         }
         catch
         {

@@ -180,6 +180,10 @@ public static partial class ChannelEndpoints
                 {
                     errors.Add("email.host", "is required: the SMTP server's host name or IP address.");
                 }
+                else if (outbound.CheckHost(email.Host) is { } hostRefused)
+                {
+                    errors.Add("email.host", hostRefused);
+                }
 
                 var port = email.Port ?? 587;
                 if (port is < 1 or > 65535)

@@ -1,4 +1,5 @@
 using System.Net.Http.Json;
+using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using MailKit.Net.Smtp;
 using MailKit.Security;
@@ -13,7 +14,7 @@ namespace Orchestrator.Actions.Notifications;
 /// Sends a rendered notification to a named channel: a JSON (or Slack-compatible) POST through the same guarded
 /// HTTP client as call_api, or an email over SMTP with MailKit. Every notification carries the run's idempotency key.
 /// </summary>
-public sealed class NotificationSender(OrchestratorDbContext db, IHttpClientFactory clients, SecretBox box, TimeProvider time)
+public sealed class NotificationSender(OrchestratorDbContext db, IHttpClientFactory clients, SecretBox box, OutboundPolicy outbound, TimeProvider time)
 {
     private static readonly TimeSpan SendTimeout = TimeSpan.FromSeconds(30);
 
@@ -121,7 +122,28 @@ public sealed class NotificationSender(OrchestratorDbContext db, IHttpClientFact
                 "none" => SecureSocketOptions.None,
                 _ => SecureSocketOptions.StartTls,
             };
-            await smtp.ConnectAsync(settings.Host, settings.Port, security, ct);
+            // The SMTP server is reached through the outbound policy as call_api is: resolved and checked here, and
+            // MailKit is handed the checked connection (the host name still serves TLS certificate validation).
+            Socket socket;
+            try
+            {
+                socket = await outbound.ConnectSocketAsync(settings.Host, settings.Port, ct);
+            }
+            catch (OutboundRefusedException ex)
+            {
+                throw new ActionFailedException($"Email channel '{channel.Name}' not sent: {ex.Message}");
+            }
+
+            try
+            {
+                await smtp.ConnectAsync(socket, settings.Host, settings.Port, security, ct);
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+
             if (settings.Username is not null)
             {
                 await smtp.AuthenticateAsync(settings.Username, channel.SecretsFrom(box).Password ?? "", ct);
