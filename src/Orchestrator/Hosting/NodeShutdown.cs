@@ -40,7 +40,20 @@ public sealed partial class NodeShutdown(ISchedulerFactory schedulers, IOptions<
             LogInterrupting(logger, firing.JobKey?.ToString() ?? "?", options.Value.Scheduler.ShutdownTimeout);
             await scheduler.InterruptFireInstance(firing.FireInstanceId, CancellationToken.None);
         }
+
+        // Interrupted jobs still have work to do before the scheduler closes: record their runs as interrupted and,
+        // for a pipeline run, schedule its resumption. Quartz's own shutdown, which comes next, refuses new triggers,
+        // so wait here (briefly: an interrupted job only has to write its state) for them to return.
+        var grace = time.GetUtcNow() + InterruptGrace;
+        while (running.Count > 0 && time.GetUtcNow() < grace)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(100), time, CancellationToken.None);
+            running = (await scheduler.QueryFireInstances(query, CancellationToken.None)).Items;
+        }
     }
+
+    /// <summary>How long interrupted jobs get to record their state before the scheduler closes.</summary>
+    private static readonly TimeSpan InterruptGrace = TimeSpan.FromSeconds(10);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Shutdown: {Job} still running after {Timeout}; interrupting it")]
     private static partial void LogInterrupting(ILogger logger, string job, TimeSpan timeout);

@@ -73,4 +73,54 @@ public sealed class PipelineResumeTests
         Assert.That(peer.RequestsTo("/resume/after-slow"), Is.Empty);
         Assert.That(peer.RequestsTo("/resume/broken"), Has.Count.EqualTo(1));
     }
+
+    [Test]
+    public async Task A_run_interrupted_by_a_graceful_shutdown_is_resumed_when_a_node_comes_back()
+    {
+        await using var peer = await RecordingHttpServer.StartAsync();
+        var hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        peer.Configure("/handback/slow", new RecordingHttpServer.Behaviour(TimeSpan.Zero, Hold: hold.Task));
+        var database = await TestPostgres.CreateDatabaseAsync("pipehandback");
+        var environment = PostgresNode.Environment(database, new Dictionary<string, string?>
+        {
+            ["Orchestrator__Outbound__AllowedHosts__0"] = "127.0.0.1",
+            ["Orchestrator__Scheduler__ShutdownTimeout"] = "00:00:01",
+        });
+        object Call(string id) => new { id, type = "action", action = new { type = "call_api", config = new { method = "POST", url = $"{peer.BaseUrl}/handback/{id}" } } };
+
+        string key;
+        string runId;
+        await using (var first = ServerProcess.Start(environment))
+        {
+            await first.WaitUntilReadyAsync();
+            key = first.PrintedAdminKey!;
+            using var api = first.CreateClient(key);
+            await api.PostForJsonAsync("/api/pipelines", new
+            {
+                id = "handback",
+                name = "handback",
+                nodes = new[] { Call("first"), Call("slow"), Call("last") },
+                edges = new[] { new { from = "first", to = "slow" }, new { from = "slow", to = "last" } },
+            }, HttpStatusCode.Created);
+            runId = (await api.PostForJsonAsync("/api/pipelines/handback/run", new { inputs = new { } }, HttpStatusCode.Accepted)).GetProperty("id").GetString()!;
+            await peer.WaitForRequestsAsync("/handback/slow", 1, TimeSpan.FromSeconds(30), includeInFlight: true);
+            Assert.That(await first.StopGracefullyAsync(TimeSpan.FromSeconds(30)), Is.Zero, "SIGTERM is a clean shutdown");
+        }
+
+        // Whatever runs from here answers at once.
+        hold.SetResult();
+        await using var second = ServerProcess.Start(environment);
+        await second.WaitUntilReadyAsync();
+        using var api2 = second.CreateClient(key);
+        var finished = await Poll.UntilAsync(() => api2.GetFromJsonAsync<JsonElement>($"/api/pipeline-runs/{runId}"),
+            d => d.GetProperty("run").GetProperty("status").GetString() is "succeeded" or "failed" or "cancelled", TimeSpan.FromSeconds(60),
+            "the run handed back at shutdown to be resumed by the restarted node");
+        JsonElement Node(string id) => finished.GetProperty("nodes").EnumerateArray().Single(n => n.GetProperty("nodeId").GetString() == id);
+
+        Assert.That(finished.GetProperty("run").GetProperty("status").GetString(), Is.EqualTo("succeeded"), finished.ToString());
+        Assert.That(Node("slow").GetProperty("attempts").GetInt32(), Is.EqualTo(2), "the interrupted node runs again as its next attempt");
+        Assert.That(peer.RequestsTo("/handback/first"), Has.Count.EqualTo(1), "a node that had succeeded is not run again");
+        Assert.That(peer.RequestsTo("/handback/slow").Select(r => r.IdempotencyKey).Distinct().Count(), Is.EqualTo(1), "same key on both attempts");
+        Assert.That(peer.RequestsTo("/handback/last"), Has.Count.EqualTo(1));
+    }
 }
