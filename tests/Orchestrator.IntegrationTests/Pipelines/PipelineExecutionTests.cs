@@ -10,48 +10,21 @@ namespace Orchestrator.IntegrationTests.Pipelines;
 /// <summary>Pipelines on a real server process and PostgreSQL, their action nodes calling a real local HTTP server that logs requests.</summary>
 [TestFixture]
 [NonParallelizable]
-public sealed class PipelineExecutionTests
+public sealed class PipelineExecutionTests : ServerWithPeerFixture
 {
-    private ServerProcess server = null!;
-    private RecordingHttpServer peer = null!;
-    private HttpClient admin = null!;
-    private string database = null!;
+    protected override string DatabaseName => "pipelines";
 
-    [OneTimeSetUp]
-    public async Task StartAsync()
+    protected override IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?>
     {
-        peer = await RecordingHttpServer.StartAsync();
-        database = await TestPostgres.CreateDatabaseAsync("pipelines");
-        server = ServerProcess.Start(PostgresNode.Environment(database, new Dictionary<string, string?>
-        {
-            ["Orchestrator__Outbound__AllowedHosts__0"] = "127.0.0.1",
-            ["Orchestrator__Pipelines__MaxNodes"] = "1000",
-            ["Orchestrator__Pipelines__MaxDepth"] = "2",
-        }));
-        await server.WaitUntilReadyAsync();
-        admin = server.CreateClient(server.PrintedAdminKey);
-    }
-
-    [OneTimeTearDown]
-    public async Task StopAsync()
-    {
-        admin?.Dispose();
-        if (server is not null)
-        {
-            await server.DisposeAsync();
-        }
-
-        if (peer is not null)
-        {
-            await peer.DisposeAsync();
-        }
-    }
+        ["Orchestrator__Pipelines__MaxNodes"] = "1000",
+        ["Orchestrator__Pipelines__MaxDepth"] = "2",
+    };
 
     private object Call(string id, string path, object? body = null, object? retry = null, int? timeoutSeconds = null, string method = "POST") => new
     {
         id,
         type = "action",
-        action = new { type = "call_api", config = new { method, url = peer.BaseUrl + path, body } },
+        action = new { type = "call_api", config = new { method, url = Peer.BaseUrl + path, body } },
         retry,
         timeoutSeconds,
     };
@@ -59,13 +32,13 @@ public sealed class PipelineExecutionTests
     private static object Edge(string from, string to, bool? when = null) => new { from, to, when };
 
     private async Task CreateAsync(string id, object[] nodes, object[] edges, string failurePolicy = "stop", int maxParallelism = 4) =>
-        await admin.PostForJsonAsync("/api/pipelines", new { id, name = id, nodes, edges, failurePolicy, maxParallelism }, HttpStatusCode.Created);
+        await Admin.PostForJsonAsync("/api/pipelines", new { id, name = id, nodes, edges, failurePolicy, maxParallelism }, HttpStatusCode.Created);
 
     private async Task<string> RunAsync(string id, object? inputs = null) =>
-        (await admin.PostForJsonAsync($"/api/pipelines/{id}/run", new { inputs = inputs ?? new { } }, HttpStatusCode.Accepted)).GetProperty("id").GetString()!;
+        (await Admin.PostForJsonAsync($"/api/pipelines/{id}/run", new { inputs = inputs ?? new { } }, HttpStatusCode.Accepted)).GetProperty("id").GetString()!;
 
     private Task<JsonElement> FinishedAsync(string runId, int seconds = 30) =>
-        Poll.UntilAsync(() => admin.GetFromJsonAsync<JsonElement>($"/api/pipeline-runs/{runId}"),
+        Poll.UntilAsync(() => Admin.GetFromJsonAsync<JsonElement>($"/api/pipeline-runs/{runId}"),
             d => d.GetProperty("run").GetProperty("status").GetString() is not ("pending" or "running"), TimeSpan.FromSeconds(seconds), $"pipeline run {runId} to finish");
 
     private static JsonElement Node(JsonElement detail, string id) => detail.GetProperty("nodes").EnumerateArray().Single(n => n.GetProperty("nodeId").GetString() == id);
@@ -77,7 +50,7 @@ public sealed class PipelineExecutionTests
     /// <summary>SQL against the server's database, for states the API cannot produce on purpose (a race, another node's claim); @id is the run.</summary>
     private async Task SqlAsync(string sql, string runId = "00000000-0000-0000-0000-000000000000")
     {
-        await using var connection = new NpgsqlConnection(database);
+        await using var connection = new NpgsqlConnection(Database);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(sql, connection);
         command.Parameters.AddWithValue("id", Guid.Parse(runId));
@@ -101,16 +74,16 @@ public sealed class PipelineExecutionTests
 
     private async Task<JsonElement> OnlyRunOfAsync(string pipeline)
     {
-        var runs = await admin.GetFromJsonAsync<JsonElement>($"/api/pipelines/{pipeline}/runs");
+        var runs = await Admin.GetFromJsonAsync<JsonElement>($"/api/pipelines/{pipeline}/runs");
         Assert.That(runs.GetProperty("total").GetInt32(), Is.EqualTo(1), $"runs of {pipeline}: {runs}");
-        return await admin.GetFromJsonAsync<JsonElement>($"/api/pipeline-runs/{runs.GetProperty("items")[0].GetProperty("id").GetString()}");
+        return await Admin.GetFromJsonAsync<JsonElement>($"/api/pipeline-runs/{runs.GetProperty("items")[0].GetProperty("id").GetString()}");
     }
 
     [Test]
     public async Task A_diamond_runs_its_branches_in_parallel_and_feeds_both_outputs_to_the_join()
     {
-        peer.Configure("/diamond/b", new RecordingHttpServer.Behaviour(TimeSpan.FromSeconds(1), Body: """{"value":"from-b","items":[{"id":41}]}"""));
-        peer.Configure("/diamond/c", new RecordingHttpServer.Behaviour(TimeSpan.FromSeconds(1), Body: """{"value":"from-c"}"""));
+        Peer.Configure("/diamond/b", new RecordingHttpServer.Behaviour(TimeSpan.FromSeconds(1), Body: """{"value":"from-b","items":[{"id":41}]}"""));
+        Peer.Configure("/diamond/c", new RecordingHttpServer.Behaviour(TimeSpan.FromSeconds(1), Body: """{"value":"from-c"}"""));
         await CreateAsync("diamond",
         [
             Call("a", "/diamond/a"),
@@ -121,10 +94,10 @@ public sealed class PipelineExecutionTests
 
         var detail = await FinishedAsync(await RunAsync("diamond", new { region = "eu-west" }));
         Assert.That(detail.GetProperty("run").GetProperty("status").GetString(), Is.EqualTo("succeeded"), detail.ToString());
-        var b = peer.RequestsTo("/diamond/b").Single();
-        var c = peer.RequestsTo("/diamond/c").Single();
-        var d = peer.RequestsTo("/diamond/d").Single();
-        Assert.That(b.Started, Is.LessThan(c.Finished).And.GreaterThan(peer.RequestsTo("/diamond/a").Single().Finished - TimeSpan.FromMilliseconds(1)));
+        var b = Peer.RequestsTo("/diamond/b").Single();
+        var c = Peer.RequestsTo("/diamond/c").Single();
+        var d = Peer.RequestsTo("/diamond/d").Single();
+        Assert.That(b.Started, Is.LessThan(c.Finished).And.GreaterThan(Peer.RequestsTo("/diamond/a").Single().Finished - TimeSpan.FromMilliseconds(1)));
         Assert.That(c.Started, Is.LessThan(b.Finished), "B and C were in flight at the same time");
         Assert.That(d.Started, Is.GreaterThan(b.Finished).And.GreaterThan(c.Finished), "D starts after both");
         var body = JsonDocument.Parse(d.Body).RootElement;
@@ -138,7 +111,7 @@ public sealed class PipelineExecutionTests
     [Test]
     public async Task A_condition_takes_the_true_branch_and_records_the_other_as_skipped()
     {
-        peer.Configure("/cond/check", new RecordingHttpServer.Behaviour(TimeSpan.Zero, Body: """{"healthy":true,"count":3}"""));
+        Peer.Configure("/cond/check", new RecordingHttpServer.Behaviour(TimeSpan.Zero, Body: """{"healthy":true,"count":3}"""));
         await CreateAsync("branching",
         [
             Call("check", "/cond/check", method: "GET"),
@@ -155,19 +128,19 @@ public sealed class PipelineExecutionTests
         Assert.That(Status(detail, "yes"), Is.EqualTo("succeeded"));
         Assert.That(Status(detail, "no"), Is.EqualTo("skipped"));
         Assert.That(Status(detail, "after-no"), Is.EqualTo("skipped"), "everything behind the branch not taken is skipped");
-        Assert.That(peer.RequestsTo("/cond/no"), Is.Empty);
-        Assert.That(peer.RequestsTo("/cond/yes"), Has.Count.EqualTo(1));
+        Assert.That(Peer.RequestsTo("/cond/no"), Is.Empty);
+        Assert.That(Peer.RequestsTo("/cond/yes"), Has.Count.EqualTo(1));
     }
 
     [Test]
     public async Task A_node_failing_twice_then_succeeding_ends_succeeded_with_three_attempts_and_one_key()
     {
-        peer.Configure("/flaky", new RecordingHttpServer.Behaviour(TimeSpan.Zero, FailFirst: 2));
+        Peer.Configure("/flaky", new RecordingHttpServer.Behaviour(TimeSpan.Zero, FailFirst: 2));
         await CreateAsync("flaky", [Call("flaky", "/flaky", retry: new { maxAttempts = 3, backoff = "exponential", initialDelaySeconds = 0.2 })], []);
         var detail = await FinishedAsync(await RunAsync("flaky"));
         Assert.That(Status(detail, "flaky"), Is.EqualTo("succeeded"), detail.ToString());
         Assert.That(Node(detail, "flaky").GetProperty("attempts").GetInt32(), Is.EqualTo(3));
-        var calls = peer.RequestsTo("/flaky");
+        var calls = Peer.RequestsTo("/flaky");
         Assert.That(calls, Has.Count.EqualTo(3));
         Assert.That(calls.Select(c => c.IdempotencyKey).Distinct().Count(), Is.EqualTo(1), "retries carry the node's one key");
         // Polly's exponential backoff with jitter (decorrelated jitter V2) may wait almost nothing before the first retry;
@@ -201,8 +174,8 @@ public sealed class PipelineExecutionTests
     [Test]
     public async Task Under_stop_a_failure_past_its_retries_stops_the_run_and_under_continue_independent_branches_finish()
     {
-        peer.Configure("/policy/broken", new RecordingHttpServer.Behaviour(TimeSpan.Zero, Status: 500));
-        peer.Configure("/policy/slow-stop", new RecordingHttpServer.Behaviour(TimeSpan.FromSeconds(3)));
+        Peer.Configure("/policy/broken", new RecordingHttpServer.Behaviour(TimeSpan.Zero, Status: 500));
+        Peer.Configure("/policy/slow-stop", new RecordingHttpServer.Behaviour(TimeSpan.FromSeconds(3)));
         object[] Nodes(string prefix) =>
         [
             Call("broken", "/policy/broken", retry: new { maxAttempts = 2, initialDelaySeconds = 0.1 }),
@@ -220,7 +193,7 @@ public sealed class PipelineExecutionTests
         Assert.That(Status(stopped, "independent"), Is.EqualTo("cancelled"), "the running sibling is cancelled");
         Assert.That(Status(stopped, "after-broken"), Is.EqualTo("skipped"));
         Assert.That(Status(stopped, "after-independent"), Is.EqualTo("skipped"));
-        Assert.That(peer.RequestsTo("/policy/stop-after-independent"), Is.Empty);
+        Assert.That(Peer.RequestsTo("/policy/stop-after-independent"), Is.Empty);
 
         await CreateAsync("policy-continue", Nodes("continue"), edges, "continue");
         var continued = await FinishedAsync(await RunAsync("policy-continue"));
@@ -254,44 +227,44 @@ public sealed class PipelineExecutionTests
     [Test]
     public async Task A_hanging_node_times_out_and_cancelling_a_run_leaves_no_node_running()
     {
-        peer.Configure("/hang", new RecordingHttpServer.Behaviour(TimeSpan.FromSeconds(30)));
+        Peer.Configure("/hang", new RecordingHttpServer.Behaviour(TimeSpan.FromSeconds(30)));
         await CreateAsync("hangs", [Call("hang", "/hang", timeoutSeconds: 1)], []);
         var timedOut = await FinishedAsync(await RunAsync("hangs"));
         Assert.That(Status(timedOut, "hang"), Is.EqualTo("failed"));
         Assert.That(Node(timedOut, "hang").GetProperty("error").GetString(), Does.Contain("timed out"));
 
-        peer.Configure("/cancel/slow", new RecordingHttpServer.Behaviour(TimeSpan.FromSeconds(30)));
+        Peer.Configure("/cancel/slow", new RecordingHttpServer.Behaviour(TimeSpan.FromSeconds(30)));
         await CreateAsync("cancellable", [Call("first", "/cancel/first"), Call("slow", "/cancel/slow"), Call("later", "/cancel/later")],
             [Edge("first", "slow"), Edge("slow", "later")]);
         var runId = await RunAsync("cancellable");
-        await peer.WaitForRequestsAsync("/cancel/slow", 1, TimeSpan.FromSeconds(20), includeInFlight: true);
-        await admin.PostForJsonAsync($"/api/pipeline-runs/{runId}/cancel", null, HttpStatusCode.Accepted);
+        await Peer.WaitForRequestsAsync("/cancel/slow", 1, TimeSpan.FromSeconds(20), includeInFlight: true);
+        await Admin.PostForJsonAsync($"/api/pipeline-runs/{runId}/cancel", null, HttpStatusCode.Accepted);
         var cancelled = await FinishedAsync(runId, 15);
         Assert.That(cancelled.GetProperty("run").GetProperty("status").GetString(), Is.EqualTo("cancelled"));
         Assert.That(cancelled.GetProperty("nodes").EnumerateArray().Select(n => n.GetProperty("status").GetString()), Has.None.EqualTo("running").And.None.EqualTo("pending"));
         Assert.That(Status(cancelled, "first"), Is.EqualTo("succeeded"));
         Assert.That(Status(cancelled, "slow"), Is.EqualTo("cancelled"));
         Assert.That(Status(cancelled, "later"), Is.EqualTo("skipped"));
-        await ApiAssertions.AssertProblemAsync(await admin.PostAsync($"/api/pipeline-runs/{runId}/cancel", null), HttpStatusCode.Conflict);
+        await ApiAssertions.AssertProblemAsync(await Admin.PostAsync($"/api/pipeline-runs/{runId}/cancel", null), HttpStatusCode.Conflict);
     }
 
     [Test]
     public async Task An_execute_pipeline_schedule_runs_the_pipeline_and_records_it_in_the_ledger()
     {
         await CreateAsync("scheduled", [Call("ping", "/scheduled/ping", new { region = "{{inputs.region}}" })], []);
-        await admin.CreateScheduleAsync(new
+        await Admin.CreateScheduleAsync(new
         {
             name = "run-scheduled",
             action = new { type = "execute_pipeline", config = new { pipeline = "scheduled", inputs = new { region = "ap-south" } } },
             trigger = new { at = TimeProvider.System.GetUtcNow().AddSeconds(1).ToString("O", CultureInfo.InvariantCulture) },
         });
-        var runs = await Poll.UntilAsync(() => admin.RunsAsync("default.run-scheduled"), r => r.Count == 1 && r[0].Status() is "succeeded" or "failed", TimeSpan.FromSeconds(20), "the schedule's run");
+        var runs = await Poll.UntilAsync(() => Admin.RunsAsync("default.run-scheduled"), r => r.Count == 1 && r[0].Status() is "succeeded" or "failed", TimeSpan.FromSeconds(20), "the schedule's run");
         Assert.That(runs[0].Status(), Is.EqualTo("succeeded"), runs[0].ToString());
         var pipelineRunId = runs[0].GetProperty("result").GetProperty("pipelineRunId").GetString();
-        var detail = await admin.GetFromJsonAsync<JsonElement>($"/api/pipeline-runs/{pipelineRunId}");
+        var detail = await Admin.GetFromJsonAsync<JsonElement>($"/api/pipeline-runs/{pipelineRunId}");
         Assert.That(detail.GetProperty("run").GetProperty("triggeredBy").GetString(), Is.EqualTo("schedule"));
         Assert.That(detail.GetProperty("run").GetProperty("ledgerRunId").GetString(), Is.EqualTo(runs[0].GetProperty("id").GetString()));
-        Assert.That(peer.RequestsTo("/scheduled/ping").Single().Body, Does.Contain("ap-south"));
+        Assert.That(Peer.RequestsTo("/scheduled/ping").Single().Body, Does.Contain("ap-south"));
     }
 
     [Test]
@@ -301,15 +274,15 @@ public sealed class PipelineExecutionTests
         await CreateAsync("parent", [new { id = "sub", type = "pipeline", pipeline = "child", inputs = new { parent = "{{run.pipelineId}}" } }], []);
         var detail = await FinishedAsync(await RunAsync("parent"));
         Assert.That(Status(detail, "sub"), Is.EqualTo("succeeded"), detail.ToString());
-        Assert.That(peer.RequestsTo("/sub/work").Single().Body, Does.Contain("\"from\":\"parent\""));
+        Assert.That(Peer.RequestsTo("/sub/work").Single().Body, Does.Contain("\"from\":\"parent\""));
 
         // child → parent would close a loop: parent → child → parent.
-        var loop = await admin.PutAsync("/api/pipelines/child", ApiClient.Json(new { name = "child", nodes = new[] { new { id = "back", type = "pipeline", pipeline = "parent" } } }));
+        var loop = await Admin.PutAsync("/api/pipelines/child", ApiClient.Json(new { name = "child", nodes = new[] { new { id = "back", type = "pipeline", pipeline = "parent" } } }));
         var problem = await ApiAssertions.AssertProblemAsync(loop, HttpStatusCode.UnprocessableEntity);
         Assert.That(problem.GetProperty("errors").GetProperty("nodes.back.pipeline")[0].GetString(), Does.Contain("back to this pipeline"));
-        var self = await admin.PutAsync("/api/pipelines/child", ApiClient.Json(new { name = "child", nodes = new[] { new { id = "me", type = "pipeline", pipeline = "child" } } }));
+        var self = await Admin.PutAsync("/api/pipelines/child", ApiClient.Json(new { name = "child", nodes = new[] { new { id = "me", type = "pipeline", pipeline = "child" } } }));
         await ApiAssertions.AssertProblemAsync(self, HttpStatusCode.UnprocessableEntity);
-        Assert.That((await admin.GetFromJsonAsync<JsonElement>("/api/pipelines/child")).GetProperty("version").GetInt32(), Is.EqualTo(1), "nothing saved");
+        Assert.That((await Admin.GetFromJsonAsync<JsonElement>("/api/pipelines/child")).GetProperty("version").GetInt32(), Is.EqualTo(1), "nothing saved");
     }
 
     [Test]
@@ -317,23 +290,23 @@ public sealed class PipelineExecutionTests
     {
         await CreateAsync("versions", [Call("v", "/versions/one")], []);
         var first = await RunAsync("versions");
-        var replaced = await admin.PutAsync("/api/pipelines/versions", ApiClient.Json(new { name = "versions", nodes = new[] { Call("v", "/versions/two") } }));
+        var replaced = await Admin.PutAsync("/api/pipelines/versions", ApiClient.Json(new { name = "versions", nodes = new[] { Call("v", "/versions/two") } }));
         Assert.That(replaced.StatusCode, Is.EqualTo(HttpStatusCode.OK), await replaced.Content.ReadAsStringAsync());
         var second = await RunAsync("versions");
         Assert.That((await FinishedAsync(first)).GetProperty("run").GetProperty("version").GetInt32(), Is.EqualTo(1));
         Assert.That((await FinishedAsync(second)).GetProperty("run").GetProperty("version").GetInt32(), Is.EqualTo(2));
-        var v1 = await admin.GetFromJsonAsync<JsonElement>("/api/pipelines/versions?version=1");
+        var v1 = await Admin.GetFromJsonAsync<JsonElement>("/api/pipelines/versions?version=1");
         Assert.That(v1.GetProperty("nodes")[0].GetProperty("config").GetProperty("url").GetString(), Does.EndWith("/versions/one"));
 
         // What each run called, by the node's idempotency key ({runId}.{nodeId}): the first run only version 1's endpoint.
-        Assert.That(peer.RequestsTo("/versions/one").Select(r => r.IdempotencyKey), Is.EqualTo(new[] { $"{Guid.Parse(first):N}.v" }));
-        Assert.That(peer.RequestsTo("/versions/two").Select(r => r.IdempotencyKey), Is.EqualTo(new[] { $"{Guid.Parse(second):N}.v" }));
+        Assert.That(Peer.RequestsTo("/versions/one").Select(r => r.IdempotencyKey), Is.EqualTo(new[] { $"{Guid.Parse(first):N}.v" }));
+        Assert.That(Peer.RequestsTo("/versions/two").Select(r => r.IdempotencyKey), Is.EqualTo(new[] { $"{Guid.Parse(second):N}.v" }));
     }
 
     [Test]
     public async Task Under_continue_nothing_downstream_of_a_failure_runs_even_when_another_input_succeeded()
     {
-        peer.Configure("/down/a", new RecordingHttpServer.Behaviour(TimeSpan.Zero, Status: 500));
+        Peer.Configure("/down/a", new RecordingHttpServer.Behaviour(TimeSpan.Zero, Status: 500));
         await CreateAsync("downstream", [Call("a", "/down/a"), Call("b", "/down/b"), Call("d", "/down/d"), Call("c", "/down/c")],
             [Edge("a", "b"), Edge("b", "c"), Edge("d", "c")], "continue");
         var detail = await FinishedAsync(await RunAsync("downstream"));
@@ -342,13 +315,13 @@ public sealed class PipelineExecutionTests
         Assert.That(Status(detail, "d"), Is.EqualTo("succeeded"));
         Assert.That(Status(detail, "c"), Is.EqualTo("skipped"), Node(detail, "c").ToString());
         Assert.That(Node(detail, "c").GetProperty("error").GetString(), Does.Contain("'b'"));
-        Assert.That(peer.RequestsTo("/down/c"), Is.Empty);
+        Assert.That(Peer.RequestsTo("/down/c"), Is.Empty);
     }
 
     [Test]
     public async Task Task_and_notification_nodes_run_through_the_same_executors_as_schedules()
     {
-        await admin.PostForJsonAsync("/api/channels", new { name = "pipe-hook", kind = "webhook", webhook = new { url = $"{peer.BaseUrl}/pipe-hook" } }, HttpStatusCode.Created);
+        await Admin.PostForJsonAsync("/api/channels", new { name = "pipe-hook", kind = "webhook", webhook = new { url = $"{Peer.BaseUrl}/pipe-hook" } }, HttpStatusCode.Created);
         await CreateAsync("tasks", [
             new { id = "write", type = "action", action = new { type = "run_task", config = new { tool = "files.write", arguments = new { path = "pipeline-out/{{run.id}}.txt", content = "from {{inputs.who}}" } } } },
             new { id = "tell", type = "action", action = new { type = "send_notification", config = new { channel = "pipe-hook", subject = "wrote", message = "size {{nodes.write.output.size}}" } } },
@@ -356,9 +329,9 @@ public sealed class PipelineExecutionTests
         var runId = await RunAsync("tasks", new { who = "the pipeline" });
         var detail = await FinishedAsync(runId);
         Assert.That(detail.GetProperty("run").GetProperty("status").GetString(), Is.EqualTo("succeeded"), detail.ToString());
-        var file = await admin.GetAsync($"/api/projects/default/files/pipeline-out/{runId}.txt");
+        var file = await Admin.GetAsync($"/api/projects/default/files/pipeline-out/{runId}.txt");
         Assert.That(await file.Content.ReadAsStringAsync(), Is.EqualTo("from the pipeline"), "the tool ran in the pipeline's project root");
-        var hook = JsonDocument.Parse(peer.RequestsTo("/pipe-hook").Single().Body).RootElement;
+        var hook = JsonDocument.Parse(Peer.RequestsTo("/pipe-hook").Single().Body).RootElement;
         Assert.That(hook.GetProperty("message").GetString(), Is.EqualTo($"size {"from the pipeline".Length}"), "the node read the tool's output");
         Assert.That(hook.GetProperty("idempotencyKey").GetString(), Does.EndWith(".tell"));
     }
@@ -374,11 +347,11 @@ public sealed class PipelineExecutionTests
         // Edited from the top down, each save looks shallow from the pipeline being saved; the pipelines above count too.
         foreach (var (id, next) in new[] { ("deep-0", "deep-1"), ("deep-1", "deep-2") })
         {
-            var saved = await admin.PutAsync($"/api/pipelines/{id}", ApiClient.Json(new { name = id, nodes = new[] { Sub("next", next) } }));
+            var saved = await Admin.PutAsync($"/api/pipelines/{id}", ApiClient.Json(new { name = id, nodes = new[] { Sub("next", next) } }));
             Assert.That(saved.StatusCode, Is.EqualTo(HttpStatusCode.OK), await saved.Content.ReadAsStringAsync());
         }
 
-        var tooDeep = await admin.PutAsync("/api/pipelines/deep-2", ApiClient.Json(new { name = "deep-2", nodes = new[] { Sub("next", "deep-3") } }));
+        var tooDeep = await Admin.PutAsync("/api/pipelines/deep-2", ApiClient.Json(new { name = "deep-2", nodes = new[] { Sub("next", "deep-3") } }));
         var problem = await ApiAssertions.AssertProblemAsync(tooDeep, HttpStatusCode.UnprocessableEntity);
         Assert.That(problem.GetProperty("errors").GetProperty("nodes.next.pipeline")[0].GetString(),
             Does.Contain("deeper than 2 levels").And.Contain("deep-0 → deep-1 → deep-2 → deep-3"));
@@ -389,9 +362,9 @@ public sealed class PipelineExecutionTests
         var third = await OnlyRunOfAsync("deep-2");
         Assert.That(Status(third, "next"), Is.EqualTo("failed"));
         Assert.That(Node(third, "next").GetProperty("error").GetString(), Does.Contain("deeper than Orchestrator:Pipelines:MaxDepth (2)").And.Contain("deep-0 → deep-1 → deep-2 → deep-3"));
-        var runs = await admin.GetFromJsonAsync<JsonElement>("/api/pipelines/deep-3/runs");
+        var runs = await Admin.GetFromJsonAsync<JsonElement>("/api/pipelines/deep-3/runs");
         Assert.That(runs.GetProperty("total").GetInt32(), Is.Zero, "the level past the limit was not started");
-        Assert.That(peer.RequestsTo("/deep/deep-3"), Is.Empty);
+        Assert.That(Peer.RequestsTo("/deep/deep-3"), Is.Empty);
     }
 
     [Test]
@@ -413,10 +386,10 @@ public sealed class PipelineExecutionTests
     public async Task An_executor_whose_claim_was_taken_over_writes_nothing_more()
     {
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        peer.Configure("/fence/held", new RecordingHttpServer.Behaviour(TimeSpan.Zero, Hold: release.Task));
+        Peer.Configure("/fence/held", new RecordingHttpServer.Behaviour(TimeSpan.Zero, Hold: release.Task));
         await CreateAsync("fenced", [Call("held", "/fence/held"), Call("after", "/fence/after")], [Edge("held", "after")]);
         var runId = await RunAsync("fenced");
-        await peer.WaitForRequestsAsync("/fence/held", 1, TimeSpan.FromSeconds(20), includeInFlight: true);
+        await Peer.WaitForRequestsAsync("/fence/held", 1, TimeSpan.FromSeconds(20), includeInFlight: true);
 
         // A recovery on another node claims the run and records its view of the node. The executor here learns of it at
         // its watcher's next poll (up to a second away), but its node finishes right now: its write must be refused.
@@ -425,14 +398,14 @@ public sealed class PipelineExecutionTests
             UPDATE pipeline_node_runs SET error = 'written by the survivor' WHERE pipeline_run_id = @id AND node_id = 'held';
             """, runId);
         release.SetResult();
-        await peer.WaitForRequestsAsync("/fence/held", 1, TimeSpan.FromSeconds(10));
+        await Peer.WaitForRequestsAsync("/fence/held", 1, TimeSpan.FromSeconds(10));
         await Task.Delay(TimeSpan.FromSeconds(2));
 
-        var detail = await admin.GetFromJsonAsync<JsonElement>($"/api/pipeline-runs/{runId}");
+        var detail = await Admin.GetFromJsonAsync<JsonElement>($"/api/pipeline-runs/{runId}");
         Assert.That(Node(detail, "held").GetProperty("error").GetString(), Is.EqualTo("written by the survivor"), detail.ToString());
         Assert.That(Status(detail, "held"), Is.EqualTo("running"));
         Assert.That(detail.GetProperty("run").GetProperty("status").GetString(), Is.EqualTo("running"));
-        Assert.That(peer.RequestsTo("/fence/after"), Is.Empty, "the superseded executor started nothing more");
+        Assert.That(Peer.RequestsTo("/fence/after"), Is.Empty, "the superseded executor started nothing more");
         await SqlAsync("UPDATE pipeline_runs SET status = 'Failed', finished_at = now() WHERE id = @id", runId);
     }
 
@@ -440,15 +413,15 @@ public sealed class PipelineExecutionTests
     public async Task A_sub_pipeline_timing_out_while_its_child_starts_fails_only_that_node()
     {
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        peer.Configure("/slow-start/gate", new RecordingHttpServer.Behaviour(TimeSpan.Zero, Hold: release.Task));
+        Peer.Configure("/slow-start/gate", new RecordingHttpServer.Behaviour(TimeSpan.Zero, Hold: release.Task));
         await CreateAsync("slow-start-child", [Call("work", "/slow-start/work")], []);
         await CreateAsync("slow-start", [Call("gate", "/slow-start/gate"), Sub("sub", "slow-start-child", timeoutSeconds: 1), Call("beside", "/slow-start/beside")],
             [Edge("gate", "sub"), Edge("gate", "beside")], "continue");
         var runId = await RunAsync("slow-start");
-        await peer.WaitForRequestsAsync("/slow-start/gate", 1, TimeSpan.FromSeconds(20), includeInFlight: true);
+        await Peer.WaitForRequestsAsync("/slow-start/gate", 1, TimeSpan.FromSeconds(20), includeInFlight: true);
 
         // The child's start-up reads its definition; holding that table makes the start-up outlast the node's 1 s limit.
-        await using (var connection = new NpgsqlConnection(database))
+        await using (var connection = new NpgsqlConnection(Database))
         {
             await connection.OpenAsync();
             await using var transaction = await connection.BeginTransactionAsync();
@@ -483,12 +456,12 @@ public sealed class PipelineExecutionTests
             UPDATE pipeline_node_runs SET status = 'Pending', finished_at = NULL WHERE pipeline_run_id = @id AND node_id = 'second';
             """, runId);
 
-        var accepted = await admin.PostForJsonAsync($"/api/pipeline-runs/{runId}/cancel", null, HttpStatusCode.Accepted);
+        var accepted = await Admin.PostForJsonAsync($"/api/pipeline-runs/{runId}/cancel", null, HttpStatusCode.Accepted);
         Assert.That(accepted.GetProperty("status").GetString(), Is.EqualTo("cancelled"), accepted.ToString());
         Assert.That(accepted.GetProperty("cancelRequested").GetBoolean(), Is.True, "a resume that read it before the cancel cannot claim it");
-        var detail = await admin.GetFromJsonAsync<JsonElement>($"/api/pipeline-runs/{runId}");
+        var detail = await Admin.GetFromJsonAsync<JsonElement>($"/api/pipeline-runs/{runId}");
         Assert.That(detail.GetProperty("run").GetProperty("finishedAt").ValueKind, Is.EqualTo(JsonValueKind.String));
         Assert.That(Status(detail, "second"), Is.EqualTo("skipped"));
-        await ApiAssertions.AssertProblemAsync(await admin.PostAsync($"/api/pipeline-runs/{runId}/cancel", null), HttpStatusCode.Conflict);
+        await ApiAssertions.AssertProblemAsync(await Admin.PostAsync($"/api/pipeline-runs/{runId}/cancel", null), HttpStatusCode.Conflict);
     }
 }

@@ -8,44 +8,22 @@ namespace Orchestrator.IntegrationTests.Tools;
 /// <summary>http tools on a real server process and PostgreSQL, sending to a real HTTP server on 127.0.0.1: how arguments fill the request, and what they must never reach.</summary>
 [TestFixture]
 [NonParallelizable]
-public sealed class HttpToolTests
+public sealed class HttpToolTests : ServerWithPeerFixture
 {
     private const string Secret = "tok-83be1f0c-never-sent";
-    private ServerProcess server = null!;
-    private RecordingHttpServer peer = null!;
-    private HttpClient admin = null!;
-    private string database = null!;
 
-    [OneTimeSetUp]
-    public async Task StartAsync()
+    protected override string DatabaseName => "httptools";
+
+    protected override IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?>
     {
-        peer = await RecordingHttpServer.StartAsync();
-        database = await TestPostgres.CreateDatabaseAsync("httptools");
-        server = ServerProcess.Start(PostgresNode.Environment(database, new Dictionary<string, string?>
-        {
-            ["Orchestrator__Outbound__AllowedHosts__0"] = "127.0.0.1",
-            ["Orchestrator__Secrets__API_TOKEN"] = Secret,
-        }));
-        await server.WaitUntilReadyAsync();
-        admin = server.CreateClient(server.PrintedAdminKey);
-        await RegisterAsync("exfil-header", Text("note"), new { method = "GET", url = peer.BaseUrl + "/exfil-header", headers = new Dictionary<string, string> { ["X-Note"] = "note: {{args.note}}" } });
-        await RegisterAsync("exfil-body", Text("note"), new { method = "POST", url = peer.BaseUrl + "/exfil-body", body = new { note = "{{args.note}}" } });
-        await RegisterAsync("exfil-url", Text("note"), new { method = "GET", url = peer.BaseUrl + "/exfil-url?note={{args.note}}" });
-    }
+        ["Orchestrator__Secrets__API_TOKEN"] = Secret,
+    };
 
-    [OneTimeTearDown]
-    public async Task StopAsync()
+    protected override async Task StartedAsync()
     {
-        admin?.Dispose();
-        if (server is not null)
-        {
-            await server.DisposeAsync();
-        }
-
-        if (peer is not null)
-        {
-            await peer.DisposeAsync();
-        }
+        await RegisterAsync("exfil-header", Text("note"), new { method = "GET", url = Peer.BaseUrl + "/exfil-header", headers = new Dictionary<string, string> { ["X-Note"] = "note: {{args.note}}" } });
+        await RegisterAsync("exfil-body", Text("note"), new { method = "POST", url = Peer.BaseUrl + "/exfil-body", body = new { note = "{{args.note}}" } });
+        await RegisterAsync("exfil-url", Text("note"), new { method = "GET", url = Peer.BaseUrl + "/exfil-url?note={{args.note}}" });
     }
 
     private static object Text(params string[] names) => new
@@ -55,14 +33,14 @@ public sealed class HttpToolTests
     };
 
     private async Task RegisterAsync(string name, object parameters, object config) =>
-        await admin.PostForJsonAsync("/api/tools", new { name, kind = "http", parameters, config }, HttpStatusCode.Created);
+        await Admin.PostForJsonAsync("/api/tools", new { name, kind = "http", parameters, config }, HttpStatusCode.Created);
 
     private async Task<JsonElement> InvokeAsync(string tool, object arguments) =>
-        await admin.PostForJsonAsync($"/api/tools/{tool}/invoke", new { arguments }, HttpStatusCode.OK);
+        await Admin.PostForJsonAsync($"/api/tools/{tool}/invoke", new { arguments }, HttpStatusCode.OK);
 
     /// <summary>No request to <paramref name="path"/> (whatever its query) carried the secret; other tests send it on purpose elsewhere.</summary>
     private void AssertSecretNeverSentTo(string path) =>
-        Assert.That(peer.Requests.Where(r => r.Path.StartsWith(path, StringComparison.Ordinal)).Where(r => r.Body.Contains(Secret, StringComparison.Ordinal) || r.Headers.Values.Any(v => v.Contains(Secret, StringComparison.Ordinal)) ||
+        Assert.That(Peer.Requests.Where(r => r.Path.StartsWith(path, StringComparison.Ordinal)).Where(r => r.Body.Contains(Secret, StringComparison.Ordinal) || r.Headers.Values.Any(v => v.Contains(Secret, StringComparison.Ordinal)) ||
             r.Path.Contains(Secret, StringComparison.Ordinal)), Is.Empty, "the secret's value reached the peer");
 
     private static IEnumerable<TestCaseData> SecretReferencesInArguments()
@@ -81,7 +59,7 @@ public sealed class HttpToolTests
         var result = await InvokeAsync($"exfil-{where}", new { note = hostile });
         Assert.That(result.GetProperty("succeeded").GetBoolean(), Is.False, result.ToString());
         Assert.That(result.GetProperty("error").GetString(), Does.Contain("Argument 'note'").And.Contain("{{"));
-        Assert.That(peer.RequestsTo($"/exfil-{where}"), Is.Empty, "the request was refused before it was sent");
+        Assert.That(Peer.RequestsTo($"/exfil-{where}"), Is.Empty, "the request was refused before it was sent");
         AssertSecretNeverSentTo($"/exfil-{where}");
     }
 
@@ -89,16 +67,16 @@ public sealed class HttpToolTests
     public async Task An_argument_cannot_complete_a_secret_reference_the_template_leaves_open()
     {
         // "{{{args.x}}" puts one brace before the argument; "{secret:API_TOKEN}}" has no "{{" of its own but would finish the reference.
-        await RegisterAsync("open-brace", Text("x"), new { method = "GET", url = peer.BaseUrl + "/open-brace", headers = new Dictionary<string, string> { ["X-Note"] = "{{{args.x}}" } });
+        await RegisterAsync("open-brace", Text("x"), new { method = "GET", url = Peer.BaseUrl + "/open-brace", headers = new Dictionary<string, string> { ["X-Note"] = "{{{args.x}}" } });
         var result = await InvokeAsync("open-brace", new { x = "{secret:API_TOKEN}}" });
         Assert.That(result.GetProperty("succeeded").GetBoolean(), Is.False, result.ToString());
         Assert.That(result.GetProperty("error").GetString(), Does.Contain("X-Note").And.Contain("secret reference"));
-        Assert.That(peer.RequestsTo("/open-brace"), Is.Empty);
+        Assert.That(Peer.RequestsTo("/open-brace"), Is.Empty);
         AssertSecretNeverSentTo("/open-brace");
 
         var harmless = await InvokeAsync("open-brace", new { x = "plain" });
         Assert.That(harmless.GetProperty("succeeded").GetBoolean(), Is.True, harmless.ToString());
-        Assert.That(peer.RequestsTo("/open-brace").Single().Headers["X-Note"], Is.EqualTo("{plain"));
+        Assert.That(Peer.RequestsTo("/open-brace").Single().Headers["X-Note"], Is.EqualTo("{plain"));
     }
 
     [Test]
@@ -107,12 +85,12 @@ public sealed class HttpToolTests
         await RegisterAsync("authorized", Text("who"), new
         {
             method = "GET",
-            url = peer.BaseUrl + "/authorized",
+            url = Peer.BaseUrl + "/authorized",
             headers = new Dictionary<string, string> { ["Authorization"] = "Bearer {{secret:API_TOKEN}}", ["X-Who"] = "{{args.who}}" },
         });
         var result = await InvokeAsync("authorized", new { who = "me" });
         Assert.That(result.GetProperty("succeeded").GetBoolean(), Is.True, result.ToString());
-        var request = peer.RequestsTo("/authorized").Single();
+        var request = Peer.RequestsTo("/authorized").Single();
         Assert.That(request.Headers["Authorization"], Is.EqualTo("Bearer " + Secret));
         Assert.That(request.Headers["X-Who"], Is.EqualTo("me"));
     }
@@ -120,10 +98,10 @@ public sealed class HttpToolTests
     [Test]
     public async Task Line_breaks_in_an_argument_are_removed_from_a_header_so_it_cannot_add_headers()
     {
-        await RegisterAsync("tagged", Text("tag"), new { method = "GET", url = peer.BaseUrl + "/tagged", headers = new Dictionary<string, string> { ["X-Tag"] = "tag={{args.tag}}" } });
+        await RegisterAsync("tagged", Text("tag"), new { method = "GET", url = Peer.BaseUrl + "/tagged", headers = new Dictionary<string, string> { ["X-Tag"] = "tag={{args.tag}}" } });
         var result = await InvokeAsync("tagged", new { tag = "a\r\nX-Injected: yes\nb" });
         Assert.That(result.GetProperty("succeeded").GetBoolean(), Is.True, result.ToString());
-        var request = peer.RequestsTo("/tagged").Single();
+        var request = Peer.RequestsTo("/tagged").Single();
         Assert.That(request.Headers["X-Tag"], Is.EqualTo("tag=aX-Injected: yesb"));
         Assert.That(request.Headers.ContainsKey("X-Injected"), Is.False);
     }
@@ -138,7 +116,7 @@ public sealed class HttpToolTests
         }, new
         {
             method = "POST",
-            url = peer.BaseUrl + "/search",
+            url = Peer.BaseUrl + "/search",
             body = new Dictionary<string, object>
             {
                 ["query"] = "{{args.q}}",
@@ -152,7 +130,7 @@ public sealed class HttpToolTests
         var result = await InvokeAsync("search", new { q = "a \"quoted\" {x}", n = 5, tags = new[] { "x", "y" }, who = "me", strict = true });
         Assert.That(result.GetProperty("succeeded").GetBoolean(), Is.True, result.ToString());
 
-        var request = peer.RequestsTo("/search").Single();
+        var request = Peer.RequestsTo("/search").Single();
         Assert.That(request.Headers["Content-Type"], Does.StartWith("application/json"));
         var body = JsonDocument.Parse(request.Body).RootElement;
         Assert.That(body.GetProperty("query").GetString(), Is.EqualTo("a \"quoted\" {x}"));
@@ -168,10 +146,10 @@ public sealed class HttpToolTests
     [Test]
     public async Task A_string_body_template_is_sent_as_text()
     {
-        await RegisterAsync("greet", Text("who"), new { method = "POST", url = peer.BaseUrl + "/greet", body = "hello {{args.who}}\n" });
+        await RegisterAsync("greet", Text("who"), new { method = "POST", url = Peer.BaseUrl + "/greet", body = "hello {{args.who}}\n" });
         var result = await InvokeAsync("greet", new { who = "{\"a\": 1}" });
         Assert.That(result.GetProperty("succeeded").GetBoolean(), Is.True, result.ToString());
-        var request = peer.RequestsTo("/greet").Single();
+        var request = Peer.RequestsTo("/greet").Single();
         Assert.That(request.Body, Is.EqualTo("hello {\"a\": 1}\n"));
         Assert.That(request.Headers["Content-Type"], Does.StartWith("text/plain"));
     }
@@ -201,11 +179,11 @@ public sealed class HttpToolTests
     [TestCaseSource(nameof(BadConfigs))]
     public async Task An_http_tool_config_call_api_would_refuse_is_422_naming_the_field_and_nothing_is_stored(object config, string field)
     {
-        var before = await admin.GetStringAsync("/api/tools");
-        var response = await admin.PostAsync("/api/tools", ApiClient.Json(new { name = "bad-http", kind = "http", parameters = new { type = "object" }, config }));
+        var before = await Admin.GetStringAsync("/api/tools");
+        var response = await Admin.PostAsync("/api/tools", ApiClient.Json(new { name = "bad-http", kind = "http", parameters = new { type = "object" }, config }));
         var problem = await ApiAssertions.AssertProblemAsync(response, HttpStatusCode.UnprocessableEntity);
         Assert.That(problem.GetProperty("errors").TryGetProperty(field, out _), Is.True, problem.ToString());
-        Assert.That(await admin.GetStringAsync("/api/tools"), Is.EqualTo(before));
+        Assert.That(await Admin.GetStringAsync("/api/tools"), Is.EqualTo(before));
     }
 
     [Test]
@@ -214,7 +192,7 @@ public sealed class HttpToolTests
         await RegisterAsync("full", Text("q", "id"), new
         {
             method = "PUT",
-            url = peer.BaseUrl + "/items/{{args.id}}?q={{args.q}}",
+            url = Peer.BaseUrl + "/items/{{args.id}}?q={{args.q}}",
             headers = new Dictionary<string, string> { ["Authorization"] = "Bearer {{secret:API_TOKEN}}", ["X-Id"] = "{{args.id}}" },
             body = new { id = "{{args.id}}" },
             timeoutSeconds = 10,
@@ -224,7 +202,7 @@ public sealed class HttpToolTests
         });
         var result = await InvokeAsync("full", new { q = "x", id = "42" });
         Assert.That(result.GetProperty("succeeded").GetBoolean(), Is.True, result.ToString());
-        Assert.That(peer.RequestsTo("/items/42").Single().Method, Is.EqualTo("PUT"));
+        Assert.That(Peer.RequestsTo("/items/42").Single().Method, Is.EqualTo("PUT"));
     }
 
     [TestCase("http", """{"url": "http://127.0.0.1:1/x", "method": "NOT A METHOD"}""")]
@@ -238,10 +216,10 @@ public sealed class HttpToolTests
     public async Task A_stored_config_that_cannot_be_used_fails_the_invocation_instead_of_a_server_error(string kind, string storedConfig)
     {
         var name = $"stale-{kind}-{Guid.NewGuid():N}"[..30];
-        object config = kind == "http" ? new { url = peer.BaseUrl + "/stale" } : new { argv = new[] { "true" } };
-        await admin.PostForJsonAsync("/api/tools", new { name, kind, parameters = new { type = "object" }, config }, HttpStatusCode.Created);
+        object config = kind == "http" ? new { url = Peer.BaseUrl + "/stale" } : new { argv = new[] { "true" } };
+        await Admin.PostForJsonAsync("/api/tools", new { name, kind, parameters = new { type = "object" }, config }, HttpStatusCode.Created);
         // As a config stored before registration checked it, or edited in the database, would be.
-        await using (var connection = new NpgsqlConnection(database))
+        await using (var connection = new NpgsqlConnection(Database))
         {
             await connection.OpenAsync();
             await using var update = new NpgsqlCommand("UPDATE tools SET config = @config WHERE name = @name", connection);
@@ -250,7 +228,7 @@ public sealed class HttpToolTests
             Assert.That(await update.ExecuteNonQueryAsync(), Is.EqualTo(1));
         }
 
-        var response = await admin.PostAsync($"/api/tools/{name}/invoke", ApiClient.Json(new { arguments = new { } }));
+        var response = await Admin.PostAsync($"/api/tools/{name}/invoke", ApiClient.Json(new { arguments = new { } }));
         var body = await response.Content.ReadAsStringAsync();
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), body);
         var result = JsonDocument.Parse(body).RootElement;
