@@ -79,6 +79,10 @@ public sealed partial class PipelineExecutor(
             return await FinishUnstartedAsync(db, run, retryFailed, cancellationToken);
         }
 
+        // A version's definition never changes, so it is read before the claim: nothing can fail between the claim and
+        // the try below without the run being handed back or failed.
+        var definition = await LoadDefinitionAsync(db, run, cancellationToken);
+
         // Claim the run: one executor per attempt, by a conditional update. Of two executors for the same run (a
         // recovery while the first is alive but cut off), the later claim wins; from then on the earlier one's writes
         // match nothing (they are fenced on the attempt). The claim also requires the status it was read with and no
@@ -108,8 +112,29 @@ public sealed partial class PipelineExecutor(
 
         // Read after the claim: an earlier executor can no longer change them. New and reopened rows are written by the
         // coordinator's first (fenced) pass.
-        var definition = await LoadDefinitionAsync(db, run, cancellationToken);
-        var nodeRuns = await LoadNodeRunsAsync(db, run.Id, definition, reopen, retryFailed, cancellationToken);
+        Dictionary<string, NodeRun> nodeRuns;
+        try
+        {
+            nodeRuns = await LoadNodeRunsAsync(db, run.Id, definition, reopen, retryFailed, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Interrupted before any node started: handed back as interrupted (and so resumed), not left 'running'.
+            var mine = run.Attempt;
+            const string Reason = "interrupted before its nodes started; it resumes when its job runs again";
+            await db.PipelineRuns.Where(r => r.Id == runId && r.Attempt == mine).ExecuteUpdateAsync(s => s
+                .SetProperty(r => r.Status, PipelineRunStatus.Interrupted).SetProperty(r => r.Error, Reason), CancellationToken.None);
+            run.Status = PipelineRunStatus.Interrupted;
+            run.Error = Reason;
+            return run;
+        }
+        catch (Exception ex) when (ex is DbException or InvalidOperationException)
+        {
+            LogRunCrashed(logger, run.Id, ex);
+            await MarkFailedAsync(run.Id, run.Attempt, $"executor error: {ex.GetType().Name}: {ex.Message}");
+            run.Status = PipelineRunStatus.Failed;
+            return run;
+        }
 
         if (run.Attempt > 1)
         {

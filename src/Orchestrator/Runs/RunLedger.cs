@@ -165,8 +165,8 @@ public sealed partial class RunLedger(OrchestratorDbContext db, ISchedulerFactor
 
     /// <summary>
     /// Whether the firing that owns a running row may still be executing: its node is a live scheduler instance
-    /// (Quartz's check-ins in SCHEDULER_STATE, judged as cluster recovery judges them) and, when that node is this
-    /// one, the firing is among those it is executing. A row of a node written off as failed is recovery's to take.
+    /// (Quartz's check-ins in SCHEDULER_STATE, judged as cluster recovery judges them) and the firing is among those
+    /// that node is executing. A row of a node written off as failed is recovery's to take.
     /// </summary>
     private async Task<bool> IsStillRunningAsync(RunRecord run, CancellationToken ct)
     {
@@ -177,13 +177,9 @@ public sealed partial class RunLedger(OrchestratorDbContext db, ISchedulerFactor
             return false;
         }
 
-        if (run.Node != scheduler.SchedulerInstanceId)
-        {
-            return true;
-        }
-
-        // This node with a fixed instance id may have restarted since it wrote the row; then the firing is gone.
-        var executing = await scheduler.QueryFireInstances(new FireInstanceQuery { SchedulerInstanceId = run.Node }, ct);
+        // A live node is not enough: its firing may have ended without completing the row (a failed UPDATE), or the
+        // node restarted under a fixed instance id. The clustered store lists every node's executing firings.
+        var executing = await scheduler.QueryFireInstances(new FireInstanceQuery { SchedulerInstanceId = run.Node, Take = PagedQuery.All }, ct);
         return executing.Items.Any(f => f.FireInstanceId == run.FireInstanceId);
     }
 

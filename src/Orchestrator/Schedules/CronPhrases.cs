@@ -360,11 +360,19 @@ public static partial class CronPhrases
             {
                 c[i] = true;
                 p.DayPositions.Add(i);
-                // "monday to friday", "monday through friday", "monday-friday"
-                if (i + 2 < w.Count && w[i + 1] is "to" or "through" or "thru" or "-" && DayIndex(w[i + 2]) is { } to)
+                // "monday to friday", "monday through friday", "monday-friday", "from monday to friday",
+                // "between monday and friday": the opening word belongs to the range, not to a start or end date.
+                var opener = i > 0 && !c[i - 1] && w[i - 1] is "from" or "between" ? i - 1 : -1;
+                var joins = i + 2 < w.Count && (w[i + 1] is "to" or "through" or "thru" or "-" || (opener >= 0 && w[opener] == "between" && w[i + 1] == "and"));
+                if (joins && DayIndex(w[i + 2]) is { } to)
                 {
                     days.Add($"{DayCodes[from]}-{DayCodes[to]}");
                     c[i + 1] = c[i + 2] = true;
+                    if (opener >= 0)
+                    {
+                        c[opener] = true;
+                    }
+
                     i += 2;
                 }
                 else

@@ -69,6 +69,7 @@ public sealed class NotificationSender(OrchestratorDbContext db, IHttpClientFact
                 ["sentAt"] = time.GetUtcNow(),
             };
         using var request = new HttpRequestMessage(HttpMethod.Post, settings.Url) { Content = JsonContent.Create(payload) };
+        request.Options.Set(HttpActionExecutor.TimeoutOption, SendTimeout);
         request.Headers.TryAddWithoutValidation("Idempotency-Key", key);
         foreach (var (name, value) in channel.SecretsFrom(box).Headers ?? new Dictionary<string, string>())
         {
@@ -83,6 +84,15 @@ public sealed class NotificationSender(OrchestratorDbContext db, IHttpClientFact
         catch (HttpRequestException ex)
         {
             throw new ActionFailedException($"Webhook channel '{channel.Name}' failed: {(ex.InnerException as OutboundRefusedException)?.Message ?? ex.Message}");
+        }
+        catch (Polly.Timeout.TimeoutRejectedException)
+        {
+            throw new ActionFailedException($"Webhook channel '{channel.Name}' timed out after {SendTimeout.TotalSeconds:0} s.");
+        }
+        catch (Polly.CircuitBreaker.BrokenCircuitException)
+        {
+            // The per-host breaker shared with call_api: the host has been failing, so no request was sent.
+            throw new ActionFailedException($"Webhook channel '{channel.Name}' was not called: its host is failing and its circuit is open.");
         }
 
         using (response)

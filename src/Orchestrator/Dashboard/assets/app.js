@@ -333,6 +333,8 @@ const unfinished = (status) => status === "running" || status === "pending";
 async function renderRun(id) {
   const token = generation;
   let shown = null;
+  // One chain of polls at a time: a poll still on its way when Cancel starts a new one must not schedule its own.
+  let chain = 0;
   const paint = (run) => {
     view.innerHTML = `
     <h1>Run ${esc(run.id.slice(0, 8))} ${badge(run.status)}</h1>
@@ -354,14 +356,15 @@ async function renderRun(id) {
         toast("Cancel requested.");
         if (stale(token)) return;
         clearTimeout(refreshTimer);
-        refreshTimer = setTimeout(poll, 500);
+        const mine = ++chain;
+        refreshTimer = setTimeout(() => poll(mine), 500);
       } catch (error) {
         toast(error.message);
       }
     });
   };
   // Repaints only when the run changed, so a focused button or a selection survives the polls in between.
-  const load = async () => {
+  const load = async (mine) => {
     const run = await api("GET", `/api/runs/${encodeURIComponent(id)}`);
     if (stale(token)) return;
     const snapshot = JSON.stringify(run);
@@ -369,14 +372,14 @@ async function renderRun(id) {
       shown = snapshot;
       paint(run);
     }
-    if (unfinished(run.status)) refreshTimer = setTimeout(poll, 2000);
+    if (unfinished(run.status) && mine === chain) refreshTimer = setTimeout(() => poll(mine), 2000);
   };
   // Like the runs list, a failed poll (a restarting node, say) is retried rather than shown over the page.
-  const poll = () => {
-    if (stale(token)) return;
-    load().catch(() => { if (!stale(token)) refreshTimer = setTimeout(poll, 2000); });
+  const poll = (mine) => {
+    if (stale(token) || mine !== chain) return;
+    load(mine).catch(() => { if (!stale(token) && mine === chain) refreshTimer = setTimeout(() => poll(mine), 2000); });
   };
-  await load();
+  await load(chain);
 }
 
 // ---- Pipelines ---------------------------------------------------------------------------------------------------
