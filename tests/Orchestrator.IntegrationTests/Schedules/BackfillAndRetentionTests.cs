@@ -86,6 +86,59 @@ public sealed class BackfillAndRetentionTests
     }
 
     [Test]
+    public async Task A_row_left_running_by_a_live_node_whose_firing_has_ended_is_taken_over_by_the_next_firing()
+    {
+        // As another live node leaves a row when its firing ended but the completing UPDATE failed (a database blip):
+        // the node is alive, its firing is not. The next firing of that fire time must run it, not skip it as a
+        // duplicate. The other node is a check-in row of a node that is alive for the next hour and runs nothing.
+        await using var peer = await RecordingHttpServer.StartAsync();
+        var database = await TestPostgres.CreateDatabaseAsync("backfillstale");
+        await using var server = ServerProcess.Start(PostgresNode.Environment(database, new Dictionary<string, string?> { ["Orchestrator__Outbound__AllowedHosts__0"] = "127.0.0.1" }));
+        await server.WaitUntilReadyAsync();
+        using var api = server.CreateClient(server.PrintedAdminKey);
+
+        var now = TimeProvider.System.GetUtcNow();
+        var minute = new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, now.Minute, 0, TimeSpan.Zero);
+        await api.CreateScheduleAsync(new
+        {
+            name = "stale-row",
+            action = new { type = "call_api", config = new { url = peer.BaseUrl + "/stale" } },
+            trigger = new { cron = "0 * * * * ?", startAt = Iso(minute.AddMinutes(-30)) },
+            misfire = new { policy = "skip" },
+        });
+        await api.PostAsync("/api/schedules/default.stale-row/pause", null);
+        const string Node = "live-but-idle-node";
+        var slot = minute.AddMinutes(-5);
+        await using (var connection = new NpgsqlConnection(database))
+        {
+            await connection.OpenAsync();
+            await using (var checkIn = new NpgsqlCommand(
+                "INSERT INTO qrtz_scheduler_state (sched_name, instance_name, last_checkin_time, checkin_interval, quartz_version) " +
+                "SELECT sched_name, @node, (extract(epoch FROM now()) * 10000000)::bigint + 621355968000000000, 3600000, quartz_version FROM qrtz_scheduler_state LIMIT 1", connection))
+            {
+                checkIn.Parameters.AddWithValue("node", Node);
+                Assert.That(await checkIn.ExecuteNonQueryAsync(), Is.EqualTo(1));
+            }
+
+            await using var insert = new NpgsqlCommand(
+                "INSERT INTO runs (id, schedule_id, project_id, action_type, status, triggered_by, scheduled_fire_time, started_at, node, fire_instance_id, attempt, idempotency_key, version) " +
+                "VALUES (@id, 'default.stale-row', 'default', 'call_api', 'Running', 'Schedule', @fire, @fire, @node, 'ended-long-ago', 1, 'stale-key', 0)", connection);
+            insert.Parameters.AddWithValue("id", Guid.NewGuid());
+            insert.Parameters.AddWithValue("fire", slot);
+            insert.Parameters.AddWithValue("node", Node);
+            await insert.ExecuteNonQueryAsync();
+        }
+
+        var other = (await api.GetFromJsonAsync<JsonElement>("/api/cluster/nodes")).EnumerateArray().Single(n => n.GetProperty("instanceId").GetString() == Node);
+        Assert.That(other.GetProperty("state").GetString(), Is.EqualTo("alive"), "the row's node counts as alive");
+        await api.PostForJsonAsync("/api/schedules/default.stale-row/backfill", new { from = Iso(slot), to = Iso(slot.AddSeconds(1)) }, HttpStatusCode.OK);
+        var runs = await Poll.UntilAsync(() => api.RunsAsync("default.stale-row"), r => r.Count == 1 && r[0].Status() == "succeeded", TimeSpan.FromSeconds(20), "the stale row to be run");
+        Assert.That(runs[0].GetProperty("attempt").GetInt32(), Is.EqualTo(2), runs[0].ToString());
+        Assert.That(peer.RequestsTo("/stale").Select(r => r.IdempotencyKey), Is.EqualTo(new[] { "stale-key" }), "run once, with the row's key");
+        Assert.That(server.Output, Does.Not.Contain("still running on live node"));
+    }
+
+    [Test]
     public async Task Housekeeping_purges_finished_runs_older_than_the_retention_and_keeps_the_rest()
     {
         var database = await TestPostgres.CreateDatabaseAsync("retention");
