@@ -11,6 +11,29 @@ namespace Orchestrator.IntegrationTests.Pipelines;
 [NonParallelizable]
 public sealed class PipelineResumeTests
 {
+    private static object CallNode(RecordingHttpServer peer, string prefix, string id) =>
+        new { id, type = "action", action = new { type = "call_api", config = new { method = "POST", url = $"{peer.BaseUrl}/{prefix}/{id}" } } };
+
+    /// <summary>Starts a first node, saves the pipeline (its id is the definition's) and starts a run of it; the caller ends the node.</summary>
+    private static async Task<(ServerProcess Server, string Key, string RunId)> StartRunAsync(IReadOnlyDictionary<string, string?> environment, object pipeline)
+    {
+        var server = ServerProcess.Start(environment);
+        try
+        {
+            await server.WaitUntilReadyAsync();
+            var key = server.PrintedAdminKey!;
+            using var api = server.CreateClient(key);
+            var saved = await api.PostForJsonAsync("/api/pipelines", pipeline, HttpStatusCode.Created);
+            var run = await api.PostForJsonAsync($"/api/pipelines/{saved.GetProperty("id").GetString()}/run", new { inputs = new { } }, HttpStatusCode.Accepted);
+            return (server, key, run.GetProperty("id").GetString()!);
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+    }
+
     [Test]
     public async Task A_run_resumed_after_a_node_had_failed_under_stop_stays_stopped()
     {
@@ -20,24 +43,18 @@ public sealed class PipelineResumeTests
         peer.Configure("/resume/slow", new RecordingHttpServer.Behaviour(TimeSpan.Zero, Hold: hold.Task));
         var database = await TestPostgres.CreateDatabaseAsync("piperesume");
         var environment = PostgresNode.Environment(database, new Dictionary<string, string?> { ["Orchestrator__Outbound__AllowedHosts__0"] = "127.0.0.1" });
-        object Call(string id) => new { id, type = "action", action = new { type = "call_api", config = new { method = "POST", url = $"{peer.BaseUrl}/resume/{id}" } } };
+        object Call(string id) => CallNode(peer, "resume", id);
 
-        string key;
-        string runId;
-        await using (var first = ServerProcess.Start(environment))
+        var (first, key, runId) = await StartRunAsync(environment, new
         {
-            await first.WaitUntilReadyAsync();
-            key = first.PrintedAdminKey!;
-            using var api = first.CreateClient(key);
-            await api.PostForJsonAsync("/api/pipelines", new
-            {
-                id = "stopped",
-                name = "stopped",
-                failurePolicy = "stop",
-                nodes = new[] { Call("broken"), Call("slow"), Call("after-slow") },
-                edges = new[] { new { from = "slow", to = "after-slow" } },
-            }, HttpStatusCode.Created);
-            runId = (await api.PostForJsonAsync("/api/pipelines/stopped/run", new { inputs = new { } }, HttpStatusCode.Accepted)).GetProperty("id").GetString()!;
+            id = "stopped",
+            name = "stopped",
+            failurePolicy = "stop",
+            nodes = new[] { Call("broken"), Call("slow"), Call("after-slow") },
+            edges = new[] { new { from = "slow", to = "after-slow" } },
+        });
+        await using (first)
+        {
             await peer.WaitForRequestsAsync("/resume/broken", 1, TimeSpan.FromSeconds(30), includeInFlight: true);
             await peer.WaitForRequestsAsync("/resume/slow", 1, TimeSpan.FromSeconds(30), includeInFlight: true);
             first.Kill();
@@ -86,23 +103,17 @@ public sealed class PipelineResumeTests
             ["Orchestrator__Outbound__AllowedHosts__0"] = "127.0.0.1",
             ["Orchestrator__Scheduler__ShutdownTimeout"] = "00:00:01",
         });
-        object Call(string id) => new { id, type = "action", action = new { type = "call_api", config = new { method = "POST", url = $"{peer.BaseUrl}/handback/{id}" } } };
+        object Call(string id) => CallNode(peer, "handback", id);
 
-        string key;
-        string runId;
-        await using (var first = ServerProcess.Start(environment))
+        var (first, key, runId) = await StartRunAsync(environment, new
         {
-            await first.WaitUntilReadyAsync();
-            key = first.PrintedAdminKey!;
-            using var api = first.CreateClient(key);
-            await api.PostForJsonAsync("/api/pipelines", new
-            {
-                id = "handback",
-                name = "handback",
-                nodes = new[] { Call("first"), Call("slow"), Call("last") },
-                edges = new[] { new { from = "first", to = "slow" }, new { from = "slow", to = "last" } },
-            }, HttpStatusCode.Created);
-            runId = (await api.PostForJsonAsync("/api/pipelines/handback/run", new { inputs = new { } }, HttpStatusCode.Accepted)).GetProperty("id").GetString()!;
+            id = "handback",
+            name = "handback",
+            nodes = new[] { Call("first"), Call("slow"), Call("last") },
+            edges = new[] { new { from = "first", to = "slow" }, new { from = "slow", to = "last" } },
+        });
+        await using (first)
+        {
             await peer.WaitForRequestsAsync("/handback/slow", 1, TimeSpan.FromSeconds(30), includeInFlight: true);
             Assert.That(await first.StopGracefullyAsync(TimeSpan.FromSeconds(30)), Is.Zero, "SIGTERM is a clean shutdown");
         }

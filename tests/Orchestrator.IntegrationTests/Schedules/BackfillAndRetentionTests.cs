@@ -12,6 +12,26 @@ public sealed class BackfillAndRetentionTests
 {
     private static string Iso(DateTimeOffset t) => t.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
 
+    /// <summary>
+    /// A call_api schedule firing every minute, started half an hour ago and paused, so past fire times exist and only
+    /// a backfill runs them ('skip', so creating it does not fire for the times already gone). Returns the current
+    /// whole minute.
+    /// </summary>
+    private static async Task<DateTimeOffset> CreatePausedMinuteScheduleAsync(HttpClient api, string name, string url)
+    {
+        var now = TimeProvider.System.GetUtcNow();
+        var minute = new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, now.Minute, 0, TimeSpan.Zero);
+        await api.CreateScheduleAsync(new
+        {
+            name,
+            action = new { type = "call_api", config = new { url } },
+            trigger = new { cron = "0 * * * * ?", startAt = Iso(minute.AddMinutes(-30)) },
+            misfire = new { policy = "skip" },
+        });
+        await api.PostAsync($"/api/schedules/default.{name}/pause", null);
+        return minute;
+    }
+
     [Test]
     public async Task Backfill_runs_every_past_fire_time_in_the_range_once_each_marked_as_backfill()
     {
@@ -21,17 +41,7 @@ public sealed class BackfillAndRetentionTests
         await server.WaitUntilReadyAsync();
         using var api = server.CreateClient(server.PrintedAdminKey);
 
-        var now = TimeProvider.System.GetUtcNow();
-        var minute = new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, now.Minute, 0, TimeSpan.Zero);
-        await api.CreateScheduleAsync(new
-        {
-            name = "hourly-report",
-            action = new { type = "call_api", config = new { url = peer.BaseUrl + "/report" } },
-            // Every minute, started in the past; 'skip' so creation does not fire for the time already gone.
-            trigger = new { cron = "0 * * * * ?", startAt = Iso(minute.AddMinutes(-30)) },
-            misfire = new { policy = "skip" },
-        });
-        await api.PostAsync("/api/schedules/default.hourly-report/pause", null);
+        var minute = await CreatePausedMinuteScheduleAsync(api, "hourly-report", peer.BaseUrl + "/report");
 
         var from = minute.AddMinutes(-10);
         var to = minute.AddMinutes(-7); // [from, to) holds the fire times at -10, -9 and -8 minutes
@@ -97,16 +107,7 @@ public sealed class BackfillAndRetentionTests
         await server.WaitUntilReadyAsync();
         using var api = server.CreateClient(server.PrintedAdminKey);
 
-        var now = TimeProvider.System.GetUtcNow();
-        var minute = new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, now.Minute, 0, TimeSpan.Zero);
-        await api.CreateScheduleAsync(new
-        {
-            name = "stale-row",
-            action = new { type = "call_api", config = new { url = peer.BaseUrl + "/stale" } },
-            trigger = new { cron = "0 * * * * ?", startAt = Iso(minute.AddMinutes(-30)) },
-            misfire = new { policy = "skip" },
-        });
-        await api.PostAsync("/api/schedules/default.stale-row/pause", null);
+        var minute = await CreatePausedMinuteScheduleAsync(api, "stale-row", peer.BaseUrl + "/stale");
         const string Node = "live-but-idle-node";
         var slot = minute.AddMinutes(-5);
         await using (var connection = new NpgsqlConnection(database))
