@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Orchestrator.Hosting;
@@ -9,7 +10,7 @@ public sealed record CronDescribeRequest(string? Expression, string? TimeZone, i
 
 public sealed record CronParseRequest(string? Text, string? TimeZone, int? Count);
 
-/// <summary>Authoring helpers: describe a cron expression in words with its next fire times, and turn an English phrase into one.</summary>
+/// <summary>Authoring helpers: describe a cron expression in words with its next fire times, and turn an English phrase into a schedule trigger.</summary>
 public static class CronEndpoints
 {
     public const int MaxTextLength = 300;
@@ -19,7 +20,7 @@ public static class CronEndpoints
         var group = app.MapGroup("/api/cron").WithTags("Cron").RequireAuthorization(Policies.Viewer);
         group.MapPost("/describe", Describe).WithName("DescribeCron").WithSummary("{expression, timeZone, count}: a description in words and the next fire times.");
         group.MapPost("/parse", Parse).WithName("ParseCronPhrase")
-            .WithSummary("{text, timeZone, count}: an English phrase ('every weekday at 9:30') as a Quartz cron expression, its description and next fire times.");
+            .WithSummary("{text, timeZone, count}: an English phrase ('every weekday at 9:30', 'every 90 minutes', 'every other monday at 10', 'tomorrow at 9') as a schedule trigger (cron, interval, calendar interval or one-time), the reading chosen, the other readings, its description and next fire times.");
         return app;
     }
 
@@ -32,7 +33,8 @@ public static class CronEndpoints
             return errors.ToProblem();
         }
 
-        return Explain(request.Expression, request.TimeZone, request.Count, "expression", validator, time, new JsonObject());
+        var trigger = new TriggerRequest(request.Expression, request.TimeZone ?? "UTC", null, null, null, null, null, null, null, null);
+        return Explain(trigger, request.TimeZone ?? "UTC", request.Count, "expression", validator, time, new JsonObject());
     }
 
     public static Results<Ok<JsonObject>, ProblemHttpResult> Parse(CronParseRequest request, ScheduleValidator validator, TimeProvider time)
@@ -44,8 +46,14 @@ public static class CronEndpoints
             return errors.ToProblem();
         }
 
-        var result = CronPhrases.Parse(request.Text);
-        if (result.Cron is null)
+        var zone = ScheduleValidator.ParseZone(request.TimeZone, "timeZone", errors);
+        if (zone is null)
+        {
+            return errors.ToProblem();
+        }
+
+        var result = CronPhrases.Parse(request.Text, zone, time.GetUtcNow());
+        if (result.Answer is not { } answer)
         {
             errors.Add("text", $"'{request.Text}': {result.Problem} Try: {string.Join("; ", result.Suggestions.Select(s => $"'{s}'"))}.");
             var problem = (HttpValidationProblemDetails)errors.ToProblem().ProblemDetails;
@@ -54,11 +62,34 @@ public static class CronEndpoints
             return TypedResults.Problem(problem);
         }
 
-        return Explain(result.Cron, request.TimeZone, request.Count, "text", validator, time, new JsonObject { ["text"] = request.Text });
+        // Every reading is checked as a schedule's trigger would be (Quartz parses it and it must fire); an alternative
+        // that does not pass is left out rather than offered.
+        var alternatives = new JsonArray();
+        foreach (var alternative in result.Alternatives)
+        {
+            if (validator.ValidateTrigger(alternative.Trigger, "trigger", MisfirePolicy.FireOnce, new FieldErrors()) is { } checkedAlternative)
+            {
+                alternatives.Add(new JsonObject
+                {
+                    ["reading"] = alternative.Reading,
+                    ["trigger"] = JsonSerializer.SerializeToNode(alternative.Trigger, ScheduleJson.Options),
+                    ["description"] = TriggerDescription.Describe(checkedAlternative),
+                });
+            }
+        }
+
+        var reply = new JsonObject
+        {
+            ["text"] = request.Text,
+            ["reading"] = answer.Reading,
+            ["trigger"] = JsonSerializer.SerializeToNode(answer.Trigger, ScheduleJson.Options),
+            ["alternatives"] = alternatives,
+        };
+        return Explain(answer.Trigger, answer.Trigger.TimeZone ?? zone.Id, request.Count, "text", validator, time, reply);
     }
 
-    /// <summary>Validates the expression as a schedule's trigger would be (so the zone and "never fires" checks are the same) and previews it.</summary>
-    private static Results<Ok<JsonObject>, ProblemHttpResult> Explain(string expression, string? timeZone, int? count, string field, ScheduleValidator validator, TimeProvider time, JsonObject answer)
+    /// <summary>Validates the trigger as a schedule's would be (so the zone and "never fires" checks are the same) and previews it.</summary>
+    private static Results<Ok<JsonObject>, ProblemHttpResult> Explain(TriggerRequest trigger, string timeZone, int? count, string field, ScheduleValidator validator, TimeProvider time, JsonObject answer)
     {
         var errors = new FieldErrors();
         var n = count ?? 5;
@@ -68,7 +99,7 @@ public static class CronEndpoints
         }
 
         var checkedErrors = new FieldErrors();
-        var spec = validator.ValidateTrigger(new TriggerRequest(expression, timeZone ?? "UTC", null, null, null, null, null, null, null, null), "trigger", MisfirePolicy.FireOnce, checkedErrors);
+        var spec = validator.ValidateTrigger(trigger, "trigger", MisfirePolicy.FireOnce, checkedErrors);
         foreach (var (key, reasons) in checkedErrors.Entries)
         {
             foreach (var reason in reasons)
@@ -89,8 +120,13 @@ public static class CronEndpoints
             times.Add(t);
         }
 
-        answer["expression"] = expression;
-        answer["timeZone"] = timeZone ?? "UTC";
+        if (trigger.Cron is not null)
+        {
+            // Clients written before the parser answered other trigger forms read the cron here.
+            answer["expression"] = trigger.Cron;
+        }
+
+        answer["timeZone"] = timeZone;
         answer["description"] = TriggerDescription.Describe(spec);
         answer["nextFireTimes"] = times;
         return TypedResults.Ok(answer);

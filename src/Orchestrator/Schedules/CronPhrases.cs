@@ -1,29 +1,44 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Quartz;
 
 namespace Orchestrator.Schedules;
 
-/// <summary>The outcome of reading a phrase: a Quartz cron expression, or the words that could not be placed and the closest supported forms.</summary>
-public sealed record PhraseResult(string? Cron, IReadOnlyList<string> Unplaced, string? Problem, IReadOnlyList<string> Suggestions);
+/// <summary>One reading of a phrase: the trigger exactly as a schedule takes it (SPEC §4), and that reading in words.</summary>
+public sealed record PhraseReading(string Reading, TriggerRequest Trigger);
 
 /// <summary>
-/// Turns the phrases operators type ("every weekday at 9:30", "on the 1st of every month at 6am", "every hour between
-/// 9 and 17 on weekdays") into Quartz cron expressions. Deterministic: the phrase is cut into words, each word is
-/// claimed by one rule (a time, a day, a step, a range…), and the claims are assembled into the six fields. A word
-/// no rule claims is reported, with the supported forms closest to what was typed.
+/// The outcome of reading a phrase: the trigger chosen and, when the phrase could mean something else, the other readings;
+/// or the words that could not be placed, why, and the closest supported forms.
+/// </summary>
+public sealed record PhraseResult(PhraseReading? Answer, IReadOnlyList<PhraseReading> Alternatives, IReadOnlyList<string> Unplaced, string? Problem, IReadOnlyList<string> Suggestions)
+{
+    /// <summary>The Quartz cron expression when the answer is a cron trigger.</summary>
+    public string? Cron => Answer?.Trigger.Cron;
+}
+
+/// <summary>
+/// Turns the phrases operators type ("every weekday at 9:30", "every 90 minutes", "every other monday at 10", "tomorrow
+/// at 9") into a schedule trigger: cron, interval, calendar interval or one-time. Deterministic: the phrase is cut into
+/// words, each word is claimed by one rule (a time, a day, a step, a range, a zone…), and the claims are assembled into
+/// the trigger. A word no rule claims is reported, with the supported forms closest to what was typed. The clock and
+/// the time zone are inputs, because "tomorrow at 9" and "every other monday" depend on both.
 /// </summary>
 public static partial class CronPhrases
 {
     /// <summary>The forms the parser understands, one example each; also the suggestions offered for a phrase it cannot read.</summary>
     public static readonly IReadOnlyList<string> Examples =
     [
-        "every 30 seconds", "every minute", "every 5 minutes", "every hour", "every 2 hours", "every day at 9:30",
-        "every weekday at 17:00", "every weekend at 10am", "mondays and thursdays at 08:15", "monday to friday at 7:45",
-        "on the 1st of every month at 6am", "at 23:59 on the last day of the month", "on the last weekday of the month at 18:00",
-        "on the first monday of the month at 9am", "every hour between 9 and 17 on weekdays", "every 15 minutes between 8:00 and 18:00",
-        "every day at noon", "every day at 9:00 and 17:00", "every year on january 1st at midnight", "every day in december at 8pm",
+        "every 30 seconds", "every minute", "every 5 minutes", "every 5 min during business hours", "every hour", "every 2 hours",
+        "every 90 minutes", "every day at 9:30", "daily", "every night at midnight", "twice a day", "every weekday at 17:00",
+        "every weekend at 10am", "mondays and thursdays at 08:15", "monday to friday at 7:45", "weekly", "every other week",
+        "every other monday at 10", "every 3 days at 6:00", "on the 1st of every month at 6am", "every 3 months", "quarterly",
+        "at 23:59 on the last day of the month", "on the last weekday of the month at 18:00", "on the first monday of the month at 9am",
+        "every hour between 9 and 17 on weekdays", "every 15 minutes between 8:00 and 18:00", "every day at noon",
+        "every day at 9:00 and 17:00", "every year on january 1st at midnight", "every day in december at 8pm",
         "every hour at minute 15", "every minute on sundays", "every day at 9:00 from january to march",
-        "every second tuesday of the month at 10:00",
+        "every second tuesday of the month at 10:00", "every day at 9 Paris time", "tomorrow at 9", "next friday at 17:00",
+        "in 2 hours",
     ];
 
     private static readonly string[] DayNames = ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"];
@@ -36,29 +51,84 @@ public static partial class CronPhrases
     private static readonly HashSet<string> Filler =
     [
         "at", "on", "the", "of", "every", "each", "in", "and", ",", "a", "an", "day", "days", "month", "months", "o'clock", "oclock", "run", "runs",
-        "please", "time", "times", "daily", "per", "s",
+        "please", "time", "times", "per", "s",
     ];
 
     /// <summary>
     /// Words that bound a schedule in time ("until march", "starting next week"). Left unclaimed they mean a start or end
-    /// date, which one cron expression cannot hold; they are claimed only as part of a range ("from 9 to 17", "january
-    /// through march") or a first firing ("every 2 hours starting at 8").
+    /// date, which the phrase box does not set; they are claimed only as part of a range ("from 9 to 17", "january
+    /// through march"), a first firing ("every 2 hours starting at 8") or a one-time phrase ("tomorrow at 9").
     /// </summary>
     private static readonly HashSet<string> Bounds = ["from", "to", "through", "thru", "till", "until", "between", "starting", "since", "before", "after", "next", "tomorrow", "today"];
 
-    public static PhraseResult Parse(string text)
+    /// <summary>Zone abbreviations operators write after a time, as the IANA zone meant (and the others it could mean).</summary>
+    private static readonly Dictionary<string, (string Zone, string[] Others)> ZoneAbbreviations = new(StringComparer.Ordinal)
+    {
+        ["utc"] = ("UTC", []), ["gmt"] = ("UTC", ["Europe/London"]), ["bst"] = ("Europe/London", []),
+        ["cet"] = ("Europe/Paris", []), ["cest"] = ("Europe/Paris", []), ["eet"] = ("Europe/Athens", []), ["eest"] = ("Europe/Athens", []),
+        ["msk"] = ("Europe/Moscow", []), ["est"] = ("America/New_York", []), ["edt"] = ("America/New_York", []),
+        ["cst"] = ("America/Chicago", ["Asia/Shanghai"]), ["cdt"] = ("America/Chicago", []), ["mst"] = ("America/Denver", ["America/Phoenix"]),
+        ["mdt"] = ("America/Denver", []), ["pst"] = ("America/Los_Angeles", []), ["pdt"] = ("America/Los_Angeles", []),
+        ["ist"] = ("Asia/Kolkata", ["Europe/Dublin", "Asia/Jerusalem"]), ["jst"] = ("Asia/Tokyo", []), ["kst"] = ("Asia/Seoul", []),
+        ["sgt"] = ("Asia/Singapore", []), ["hkt"] = ("Asia/Hong_Kong", []), ["aest"] = ("Australia/Sydney", ["Australia/Brisbane"]),
+        ["aedt"] = ("Australia/Sydney", []), ["nzst"] = ("Pacific/Auckland", []), ["nzdt"] = ("Pacific/Auckland", []),
+    };
+
+    /// <summary>IANA zones by lower-case id and by city ("paris", "new york"), read once from the system's zone list.</summary>
+    private static readonly Lazy<(Dictionary<string, string> ById, Dictionary<string, string> ByCity)> Zones = new(() =>
+    {
+        var byId = new Dictionary<string, string>(StringComparer.Ordinal);
+        var byCity = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var zone in TimeZoneInfo.GetSystemTimeZones())
+        {
+            byId.TryAdd(zone.Id.ToLowerInvariant(), zone.Id);
+            var slash = zone.Id.LastIndexOf('/');
+            // Region/City ids only: "US/Eastern" or "Etc/GMT+5" are not cities.
+            if (slash > 0 && !zone.Id.StartsWith("Etc/", StringComparison.Ordinal) && !zone.Id.StartsWith("US/", StringComparison.Ordinal))
+            {
+                byCity.TryAdd(zone.Id[(slash + 1)..].Replace('_', ' ').ToLowerInvariant(), zone.Id);
+            }
+        }
+
+        byId.TryAdd("utc", "UTC");
+        return (byId, byCity);
+    });
+
+    /// <summary>Reads <paramref name="text"/> in <paramref name="zone"/> (unless the phrase names one) at <paramref name="now"/>.</summary>
+    public static PhraseResult Parse(string text, TimeZoneInfo zone, DateTimeOffset now)
+    {
+        var result = Parse(text, zone, now, zoneOverride: null);
+        if (result.Answer is null || result.ZoneOthers.Count == 0)
+        {
+            return result.Result;
+        }
+
+        // "at 9 CST": Chicago is chosen, Shanghai is offered, each as the trigger it would be.
+        var alternatives = result.Result.Alternatives.ToList();
+        foreach (var other in result.ZoneOthers)
+        {
+            if (TryFindZone(other) is { } otherZone && Parse(text, otherZone, now, otherZone).Result.Answer is { } reading)
+            {
+                alternatives.Add(reading with { Reading = $"{reading.Reading}, reading '{result.ZoneWord}' as {otherZone.Id}" });
+            }
+        }
+
+        return result.Result with { Alternatives = alternatives };
+    }
+
+    private static (PhraseResult Result, PhraseReading? Answer, IReadOnlyList<string> ZoneOthers, string? ZoneWord) Parse(string text, TimeZoneInfo zone, DateTimeOffset now, TimeZoneInfo? zoneOverride)
     {
         var words = Tokenize(text);
         if (words.Count == 0)
         {
-            return new PhraseResult(null, [], "the phrase is empty.", Suggest(words));
+            return (Refused("the phrase is empty.", [], words), null, [], null);
         }
 
         var claimed = new bool[words.Count];
-        var parts = new Parts();
+        var parts = new Parts { Zone = zone };
         string? problem = null;
-        Action<List<string>, bool[], Parts>[] rules = [ClaimSteps, ClaimMinuteOfHour, ClaimRanges, ClaimMonthDays, ClaimWeekdays, ClaimMonths, ClaimTimes, ClaimPeriods];
-        foreach (var rule in rules)
+
+        void Run(Action<List<string>, bool[], Parts> rule)
         {
             try
             {
@@ -66,7 +136,7 @@ public static partial class CronPhrases
             }
             catch (PhraseException ex)
             {
-                // The words were understood but mean something cron cannot do: they are not "unplaced". Later rules still
+                // The words were understood but mean something no trigger can do: they are not "unplaced". Later rules still
                 // run, so a word no rule knows is named as well.
                 problem ??= ex.Message;
                 foreach (var i in ex.Words)
@@ -74,6 +144,23 @@ public static partial class CronPhrases
                     claimed[i] = true;
                 }
             }
+        }
+
+        Run(ClaimZone);
+        if (zoneOverride is not null)
+        {
+            parts.Zone = zoneOverride;
+        }
+
+        if (problem is null && Once(words, claimed, parts.Zone, now) is { } once)
+        {
+            return (once, once.Answer, parts.ZoneOthers, parts.ZoneWord);
+        }
+
+        Action<List<string>, bool[], Parts>[] rules = [ClaimPeriodWords, ClaimSteps, ClaimMinuteOfHour, ClaimRanges, ClaimMonthDays, ClaimWeekdays, ClaimMonths, ClaimTimes, ClaimPeriods];
+        foreach (var rule in rules)
+        {
+            Run(rule);
         }
 
         var unplacedAt = Enumerable.Range(0, words.Count).Where(i => !claimed[i] && !Filler.Contains(words[i])).ToList();
@@ -85,14 +172,18 @@ public static partial class CronPhrases
             if (bound >= 0)
             {
                 var said = string.Join(" ", words.Skip(bound).TakeWhile((_, k) => unplacedAt.Contains(bound + k)));
-                notPlaced += $": '{said}' reads as a start or end date, which a cron expression cannot hold; give the schedule a start or end time (trigger startAt/endAt) instead";
+                notPlaced += $": '{said}' reads as a start or end date, which the phrase does not set; give the schedule a start or end time (trigger startAt/endAt) instead";
             }
 
-            return new PhraseResult(null, unplaced, problem is null ? notPlaced + "." : $"{problem} Also {notPlaced}.", Suggest(words));
+            var refused = new PhraseResult(null, [], unplaced, problem is null ? notPlaced + "." : $"{problem} Also {notPlaced}.", Suggest(words));
+            return (refused, null, [], null);
         }
 
-        return problem is null ? Assemble(parts, words) : new PhraseResult(null, [], problem, Suggest(words));
+        var result = problem is null ? Assemble(parts, words, now) : Refused(problem, [], words);
+        return (result, result.Answer, parts.ZoneOthers, parts.ZoneWord);
     }
+
+    private static PhraseResult Refused(string why, IReadOnlyList<string> unplaced, List<string> words) => new(null, [], unplaced, why, Suggest(words));
 
     private sealed class Parts
     {
@@ -111,6 +202,24 @@ public static partial class CronPhrases
         public bool Yearly;
         public List<int> DayPositions = [];
         public List<int> TimePositions = [];
+        public TimeZoneInfo Zone = TimeZoneInfo.Utc;
+        public string? ZoneWord;
+        public List<string> ZoneOthers = [];
+        /// <summary>A step no cron field can hold evenly ("every 90 minutes"): an interval trigger.</summary>
+        public TimeSpan? Interval;
+        /// <summary>Every N days, weeks, months or years counted from a start: a calendar-interval trigger.</summary>
+        public (int Every, IntervalUnit Unit)? Calendar;
+        /// <summary>"every second monday": also the second Monday of each month, offered as the other reading.</summary>
+        public int? NthOfMonthToo;
+        public bool EveryDay;
+        public bool Weekly;
+        public bool Biweekly;
+        /// <summary>Every N months where N divides the year: one cron on the 1st of those months ("quarterly" is 3).</summary>
+        public int? MonthStep;
+        public bool Quarterly;
+        public int? TimesPerDay;
+
+        public Parts Copy() => (Parts)MemberwiseClone();
     }
 
     /// <summary>A rule understood <paramref name="Words"/> (their positions) but cron cannot do what they say.</summary>
@@ -127,9 +236,345 @@ public static partial class CronPhrases
     private static List<string> Tokenize(string text)
     {
         var normalized = text.ToLowerInvariant().Replace(",", " , ", StringComparison.Ordinal).Replace(".", " ", StringComparison.Ordinal);
-        // "9am" → "9 am", "6:15pm" → "6:15 pm"; "1st" stays whole.
+        // "9am" → "9 am", "6:15pm" → "6:15 pm"; "1st" stays whole; "5min" → "5 min".
         normalized = AmPm().Replace(normalized, "$1 $2");
-        return [.. normalized.Split([' ', '\t', '\n', '\r'], StringSplitOptions.RemoveEmptyEntries)];
+        normalized = NumberUnit().Replace(normalized, "$1 $2");
+        // "once a day" is "every day"; "every single day" is "every day".
+        normalized = OncePer().Replace(normalized, "every");
+        var words = new List<string>();
+        foreach (var word in normalized.Split([' ', '\t', '\n', '\r'], StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (word == "single" && words.Count > 0 && words[^1] is "every" or "each")
+            {
+                continue;
+            }
+
+            words.Add(word switch
+            {
+                "min" or "mins" => "minutes",
+                "hr" or "hrs" => "hours",
+                "sec" or "secs" => "seconds",
+                "wk" or "wks" => "weeks",
+                "fortnightly" => "biweekly",
+                "annually" => "yearly",
+                _ => word,
+            });
+        }
+
+        return words;
+    }
+
+    /// <summary>A zone in the phrase: "CET", "Paris time", "in new york", "Europe/Paris". The phrase's zone wins over the request's.</summary>
+    private static void ClaimZone(List<string> w, bool[] c, Parts p)
+    {
+        for (var i = 0; i < w.Count; i++)
+        {
+            string? id = null;
+            var from = i;
+            var to = i;
+            if (ZoneAbbreviations.TryGetValue(w[i], out var abbreviation))
+            {
+                id = abbreviation.Zone;
+                p.ZoneOthers = [.. abbreviation.Others];
+                to = i + 1 < w.Count && w[i + 1] == "time" ? i + 1 : i;
+            }
+            else if (w[i].Contains('/', StringComparison.Ordinal) && Zones.Value.ById.TryGetValue(w[i], out var byId))
+            {
+                id = byId;
+                from = i > 0 && w[i - 1] == "in" ? i - 1 : i;
+            }
+            else if (w[i] == "time" && City(w, i, -1) is { } before)
+            {
+                (id, from) = (before.Zone, before.At);
+            }
+            else if (w[i] == "in" && City(w, i, +1) is { } after)
+            {
+                (id, to) = (after.Zone, after.At);
+            }
+
+            if (id is null || TryFindZone(id) is not { } zone)
+            {
+                continue;
+            }
+
+            if (p.ZoneWord is not null && p.Zone.Id != zone.Id)
+            {
+                throw new PhraseException($"the phrase names two time zones ({p.Zone.Id} and {zone.Id}).", [.. Enumerable.Range(from, to - from + 1)]);
+            }
+
+            p.Zone = zone;
+            p.ZoneWord = string.Join(" ", w.Skip(from).Take(to - from + 1));
+            for (var k = from; k <= to; k++)
+            {
+                c[k] = true;
+            }
+
+            i = to;
+        }
+    }
+
+    /// <summary>A city of one to three words just before (direction -1) or after (+1) position <paramref name="at"/>.</summary>
+    private static (string Zone, int At)? City(List<string> w, int at, int direction)
+    {
+        for (var length = 3; length >= 1; length--)
+        {
+            var start = direction < 0 ? at - length : at + 1;
+            if (start < 0 || start + length > w.Count)
+            {
+                continue;
+            }
+
+            var name = string.Join(" ", w.Skip(start).Take(length));
+            if (MonthIndex(name) is null && Zones.Value.ByCity.TryGetValue(name, out var zone))
+            {
+                return (zone, direction < 0 ? start : start + length - 1);
+            }
+        }
+
+        return null;
+    }
+
+    private static TimeZoneInfo? TryFindZone(string id)
+    {
+        try
+        {
+            return TimeZoneInfo.FindSystemTimeZoneById(id);
+        }
+        catch (Exception ex) when (ex is TimeZoneNotFoundException or InvalidTimeZoneException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// A one-time phrase: "tomorrow at 9", "today at 17:30", "next friday at 17:00", "on 2026-12-24 at 18:00", "once at 8",
+    /// "in 2 hours". Only when every word is part of it; otherwise the recurring rules read the phrase.
+    /// </summary>
+    private static PhraseResult? Once(List<string> w, bool[] c, TimeZoneInfo zone, DateTimeOffset now)
+    {
+        var local = TimeZoneInfo.ConvertTime(now, zone);
+        var today = DateOnly.FromDateTime(local.DateTime);
+        DateOnly? date = null;
+        DateOnly? otherDate = null;
+        (int Hour, int Minute)? time = null;
+        DateTimeOffset? exact = null;
+        var once = false;
+        var dates = 0;
+        for (var i = 0; i < w.Count; i++)
+        {
+            if (c[i] || w[i] is "at" or "on" or "the" or "please" or "run" or "only" or "just" or "," or "of")
+            {
+                continue;
+            }
+
+            if (w[i] == "once")
+            {
+                once = true;
+            }
+            else if (w[i] is "today" or "tomorrow")
+            {
+                date = w[i] == "today" ? today : today.AddDays(1);
+                dates++;
+            }
+            else if (w[i] is "next" or "this" && i + 1 < w.Count && DayIndex(w[i + 1]) is { } day)
+            {
+                // The coming one (never today); "next friday" could also mean the Friday of next week, offered as the other reading.
+                var ahead = ((day - (int)today.DayOfWeek + 7) % 7) is var d && d == 0 ? (w[i] == "this" ? 0 : 7) : d;
+                date = today.AddDays(ahead);
+                otherDate = w[i] == "next" && ahead < 7 ? date.Value.AddDays(7) : null;
+                dates++;
+                i++;
+            }
+            else if (w[i] == "in" && i + 2 < w.Count && (int.TryParse(w[i + 1], NumberStyles.None, CultureInfo.InvariantCulture, out var n) || (w[i + 1] is "a" or "an" && (n = 1) == 1) || Words(w[i + 1]) is { } nw && (n = nw) > 0)
+                && UnitSeconds(w[i + 2]) is { } unit && n is > 0 and <= 1_000_000)
+            {
+                exact = now.AddSeconds((double)n * unit);
+                dates++;
+                i += 2;
+            }
+            else if (IsoDate().IsMatch(w[i]) && DateOnly.TryParseExact(w[i], "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var iso))
+            {
+                date = iso;
+                dates++;
+            }
+            else
+            {
+                var at = i;
+                var bare = int.TryParse(w[i], NumberStyles.None, CultureInfo.InvariantCulture, out _) && (i + 1 >= w.Count || w[i + 1] is not ("am" or "pm"));
+                if (time is not null || (bare && (i == 0 || w[i - 1] != "at")) || !TryTimeQuietly(w, ref at, out var t, out var length))
+                {
+                    return null;
+                }
+
+                time = t;
+                i += length - 1;
+            }
+        }
+
+        if (dates > 1 || (dates == 0 && !(once && time is not null)) || (exact is not null && (time is not null || once)))
+        {
+            return null;
+        }
+
+        if (exact is { } inSpan)
+        {
+            var atInstant = CeilingToSecond(inSpan);
+            return new PhraseResult(new PhraseReading($"once at {Local(atInstant, zone)}", new TriggerRequest(null, null, null, null, Iso(atInstant, zone), null, null, null, null, null)), [], [], null, []);
+        }
+
+        var clock = time ?? (0, 0);
+        // "once at 8": the next 08:00.
+        var day1 = date ?? (new TimeOnly(clock.Hour, clock.Minute) > TimeOnly.FromDateTime(local.DateTime) ? today : today.AddDays(1));
+        if (!TryInstant(day1, clock, zone, out var instant, out var why))
+        {
+            return new PhraseResult(null, [], [], why, Suggest(w));
+        }
+
+        if (instant <= now)
+        {
+            return new PhraseResult(null, [], [], $"{Local(instant, zone)} has already passed (it is {local:yyyy-MM-dd HH:mm} there); say tomorrow, or a later time.", Suggest(w));
+        }
+
+        var alternatives = new List<PhraseReading>();
+        if (otherDate is { } other && TryInstant(other, clock, zone, out var later, out _))
+        {
+            alternatives.Add(new PhraseReading($"once at {Local(later, zone)} (the {other.DayOfWeek} of the week after)", new TriggerRequest(null, null, null, null, Iso(later, zone), null, null, null, null, null)));
+        }
+
+        var note = time is null ? " (no time given: midnight)" : "";
+        return new PhraseResult(new PhraseReading($"once at {Local(instant, zone)}{note}", new TriggerRequest(null, null, null, null, Iso(instant, zone), null, null, null, null, null)), alternatives, [], null, []);
+    }
+
+    private static bool TryTimeQuietly(List<string> w, ref int at, out (int Hour, int Minute) time, out int length)
+    {
+        try
+        {
+            return TryTime(w, ref at, out time, out length);
+        }
+        catch (PhraseException)
+        {
+            (time, length) = (default, 0);
+            return false;
+        }
+    }
+
+    /// <summary>A wall-clock time on a day in a zone, refused when a daylight-saving change skips it.</summary>
+    private static bool TryInstant(DateOnly day, (int Hour, int Minute) clock, TimeZoneInfo zone, out DateTimeOffset instant, out string? why)
+    {
+        var wall = day.ToDateTime(new TimeOnly(clock.Hour, clock.Minute));
+        if (zone.IsInvalidTime(wall))
+        {
+            (instant, why) = (default, $"{wall:yyyy-MM-dd HH:mm} does not exist in {zone.Id} (the clocks skip it for daylight saving).");
+            return false;
+        }
+
+        instant = new DateTimeOffset(wall, zone.GetUtcOffset(wall)).ToUniversalTime();
+        why = null;
+        return true;
+    }
+
+    private static int? UnitSeconds(string word) => word.TrimEnd('s') switch
+    {
+        "second" => 1,
+        "minute" => 60,
+        "hour" => 3600,
+        "day" => 86_400,
+        "week" => 604_800,
+        _ => null,
+    };
+
+    private static DateTimeOffset CeilingToSecond(DateTimeOffset time)
+    {
+        var remainder = time.UtcTicks % TimeSpan.TicksPerSecond;
+        return remainder == 0 ? time : time.AddTicks(TimeSpan.TicksPerSecond - remainder);
+    }
+
+    /// <summary>An instant as the zone's wall clock with its offset, the form a schedule's "at" and "startAt" take.</summary>
+    private static string Iso(DateTimeOffset instant, TimeZoneInfo zone) =>
+        TimeZoneInfo.ConvertTime(instant, zone).ToString("yyyy-MM-dd'T'HH:mm:sszzz", CultureInfo.InvariantCulture);
+
+    private static string Local(DateTimeOffset instant, TimeZoneInfo zone) =>
+        TimeZoneInfo.ConvertTime(instant, zone).ToString("dddd yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture) + $" ({zone.Id})";
+
+    /// <summary>Words that name how often without a step: daily, nightly, weekly, biweekly, quarterly, twice a day, business hours.</summary>
+    private static void ClaimPeriodWords(List<string> w, bool[] c, Parts p)
+    {
+        for (var i = 0; i < w.Count; i++)
+        {
+            if (c[i])
+            {
+                continue;
+            }
+
+            switch (w[i])
+            {
+                case "daily" or "nightly":
+                    p.EveryDay = c[i] = true;
+                    break;
+                case "weekly":
+                    p.Weekly = c[i] = true;
+                    break;
+                case "biweekly":
+                    p.Calendar = (2, IntervalUnit.Week);
+                    p.Biweekly = c[i] = true;
+                    break;
+                case "quarterly":
+                    p.MonthStep = 3;
+                    p.Quarterly = c[i] = true;
+                    break;
+                case "semiannually" or "biannually":
+                    p.MonthStep = 6;
+                    c[i] = true;
+                    break;
+                case "twice" or "thrice" or "two" or "three" or "four" or "2" or "3" or "4" when Times(w, i) is { } perDay:
+                    p.TimesPerDay = perDay.Count;
+                    for (var k = i; k <= perDay.Last; k++)
+                    {
+                        c[k] = true;
+                    }
+
+                    break;
+                case "business" or "working" or "office" or "work" when i + 1 < w.Count && w[i + 1] is "hours" or "hour":
+                    // Business hours: 09:00–17:00, Monday to Friday.
+                    if (p.HourRange is { } range && range != (9, 17))
+                    {
+                        throw new PhraseException("the phrase names the hours twice.", i, i + 1);
+                    }
+
+                    p.HourRange = (9, 17);
+                    Set(ref p.DayOfWeek, "MON-FRI", "day of the week", i, i + 1);
+                    c[i] = c[i + 1] = true;
+                    if (i > 0 && w[i - 1] is "during" or "in" or "within" or "over")
+                    {
+                        c[i - 1] = true;
+                    }
+
+                    break;
+            }
+        }
+
+        // "twice a day": "twice", "a"/"per", "day"/"daily"; "3 times a day".
+        static (int Count, int Last)? Times(List<string> w, int i)
+        {
+            var count = w[i] switch { "twice" or "two" or "2" => 2, "thrice" or "three" or "3" => 3, _ => 4 };
+            var at = i + 1;
+            if (w[i] is not ("twice" or "thrice"))
+            {
+                if (at >= w.Count || w[at] != "times")
+                {
+                    return null;
+                }
+
+                at++;
+            }
+
+            if (at < w.Count && w[at] == "daily")
+            {
+                return (count, at);
+            }
+
+            return at + 1 < w.Count && w[at] is "a" or "per" or "every" or "each" && w[at + 1] == "day" ? (count, at + 1) : null;
+        }
     }
 
     private static void ClaimSteps(List<string> w, bool[] c, Parts p)
@@ -142,74 +587,146 @@ public static partial class CronPhrases
             }
 
             var next = i + 1 < w.Count ? w[i + 1] : "";
-            var hasNumber = int.TryParse(next, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || Words(next) is { } nw && (n = nw) > 0;
+            // "every other monday", "every second monday", "every 3rd friday": every N weeks on that day, unless "of the month" follows.
+            if (NthWord(next) is { } nth && i + 2 < w.Count && DayIndex(w[i + 2]) is not null && !OfEachMonth(w, i + 3))
+            {
+                p.Calendar = (nth, IntervalUnit.Week);
+                p.NthOfMonthToo = next == "other" || nth > 5 ? null : nth;
+                c[i] = c[i + 1] = true;
+                continue;
+            }
+
+            var hasNumber = int.TryParse(next, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || Words(next) is { } nw && (n = nw) > 0
+                || (OrdinalNumber().Match(next) is { Success: true } o && int.TryParse(o.Groups[1].Value, NumberStyles.None, CultureInfo.InvariantCulture, out n));
             var unitAt = hasNumber ? i + 2 : i + 1;
             if (unitAt >= w.Count)
             {
                 continue;
             }
 
-            var unit = w[unitAt].TrimEnd('s');
-            if (unit is not ("second" or "minute" or "hour"))
+            var unit = w[unitAt].TrimEnd('s') switch { "night" => "day", "fortnight" => "week", var u => u };
+            if (w[unitAt].TrimEnd('s') == "fortnight")
+            {
+                n = (hasNumber ? n : 1) * 2;
+                hasNumber = true;
+            }
+
+            if (unit is not ("second" or "minute" or "hour" or "day" or "week" or "month" or "year"))
             {
                 continue;
             }
 
             if (unit == "second" && !hasNumber && unitAt + 1 < w.Count && DayIndex(w[unitAt + 1]) is not null)
             {
-                if (OfEachMonth(w, unitAt + 2))
-                {
-                    // "every second tuesday of the month" is the ordinal: the second Tuesday of every month (TUE#2).
-                    continue;
-                }
-
-                throw new PhraseException($"'every second {w[unitAt + 1]}' could mean every other week, which cron cannot express (use a calendar trigger: every 2 weeks); for once a second on that day say 'every second on {w[unitAt + 1]}', for the second {w[unitAt + 1]} of each month say 'every second {w[unitAt + 1]} of the month'.", i, unitAt, unitAt + 1);
+                // "every second tuesday of the month" is the ordinal: the second Tuesday of every month (TUE#2).
+                continue;
             }
 
             int[] said = hasNumber ? [i, i + 1, unitAt] : [i, unitAt];
-
             if (hasNumber && n <= 0)
             {
                 throw new PhraseException($"'every {next} {w[unitAt]}' needs a positive number.", said);
             }
 
-            var (limit, name) = unit switch { "second" => (59, "seconds"), "minute" => (59, "minutes"), _ => (23, "hours") };
-            if (hasNumber && n > limit)
+            var count = hasNumber ? n : 1;
+            if (unit is "month" or "year" && count == 1)
             {
-                throw new PhraseException($"'every {n} {name}' cannot be a cron step (at most {limit}); use an interval trigger instead.", said);
+                // "every month", "every year": the month and year rules read them with the day they need.
+                continue;
             }
 
-            if (hasNumber && n > 1 && (limit + 1) % n != 0)
+            foreach (var k in said)
             {
-                // 0/45 fires at :00 and :45 — gaps of 45 and 15 minutes. Say so instead of scheduling something else.
-                throw new PhraseException($"'every {n} {name}' does not divide {(unit == "hour" ? "a day" : unit == "minute" ? "an hour" : "a minute")} evenly, so cron would leave uneven gaps; use an interval trigger (every {n} {name}) instead.", said);
+                c[k] = true;
             }
 
-            c[i] = true;
-            c[unitAt] = true;
-            if (hasNumber)
-            {
-                c[i + 1] = true;
-            }
-
-            var step = hasNumber && n > 1 ? n : (int?)null;
             switch (unit)
             {
-                case "second":
-                    p.SecondStep = step;
-                    p.EverySecond = step is null;
+                case "day":
+                    if (count == 1)
+                    {
+                        p.EveryDay = true;
+                    }
+                    else
+                    {
+                        p.Calendar = (count, IntervalUnit.Day);
+                    }
+
                     break;
-                case "minute":
-                    p.MinuteStep = step;
-                    p.EveryMinute = step is null;
+                case "week":
+                    if (count == 1)
+                    {
+                        p.Weekly = true;
+                    }
+                    else
+                    {
+                        p.Calendar = (count, IntervalUnit.Week);
+                    }
+
+                    break;
+                case "month":
+                    // Every 2, 3, 4 or 6 months fits the year: the 1st of those months, one cron. Any other N counts from a start.
+                    if (12 % count == 0)
+                    {
+                        p.MonthStep = count;
+                    }
+                    else
+                    {
+                        p.Calendar = (count, IntervalUnit.Month);
+                    }
+
+                    break;
+                case "year":
+                    p.Calendar = (count, IntervalUnit.Year);
                     break;
                 default:
-                    p.HourStep = step;
-                    p.EveryHour = step is null;
+                    var seconds = (long)count * (unit switch { "second" => 1, "minute" => 60, _ => 3600 });
+                    if (seconds > 31_536_000)
+                    {
+                        throw new PhraseException($"'every {count} {unit}s' is longer than a year, the longest interval a schedule takes.", said);
+                    }
+
+                    Step(p, seconds);
                     break;
             }
         }
     }
+
+    /// <summary>
+    /// A step of seconds, minutes or hours: a cron step when it divides the minute, hour or day evenly (every 20 minutes,
+    /// every 120 minutes = every 2 hours), otherwise an interval trigger (every 90 minutes, every 45 minutes, every 7 hours).
+    /// </summary>
+    private static void Step(Parts p, long seconds)
+    {
+        if (seconds % 3600 == 0 && seconds / 3600 <= 23 && 24 % (seconds / 3600) == 0)
+        {
+            var hours = (int)(seconds / 3600);
+            p.HourStep = hours > 1 ? hours : null;
+            p.EveryHour = hours == 1;
+        }
+        else if (seconds % 60 == 0 && seconds / 60 <= 59 && 60 % (seconds / 60) == 0)
+        {
+            var minutes = (int)(seconds / 60);
+            p.MinuteStep = minutes > 1 ? minutes : null;
+            p.EveryMinute = minutes == 1;
+        }
+        else if (seconds <= 59 && 60 % seconds == 0)
+        {
+            p.SecondStep = seconds > 1 ? (int)seconds : null;
+            p.EverySecond = seconds == 1;
+        }
+        else
+        {
+            p.Interval = TimeSpan.FromSeconds(seconds);
+        }
+    }
+
+    /// <summary>"other" (2), "second", "third"…, "2nd", "3rd": how many weeks apart in "every other monday".</summary>
+    private static int? NthWord(string word) =>
+        word == "other" ? 2
+        : Array.IndexOf(Ordinals, word) is var o and > 0 ? o + 1
+        : OrdinalNumber().Match(word) is { Success: true } m && int.TryParse(m.Groups[1].Value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 1 ? n
+        : null;
 
     private static void ClaimMinuteOfHour(List<string> w, bool[] c, Parts p)
     {
@@ -267,6 +784,11 @@ public static partial class CronPhrases
             if (to.Hour < from.Hour)
             {
                 throw new PhraseException($"the range {from.Hour}–{to.Hour} ends before it starts.", said);
+            }
+
+            if (p.HourRange is { } named && named != (from.Hour, to.Hour))
+            {
+                throw new PhraseException("the phrase names the hours twice.", said);
             }
 
             p.HourRange = (from.Hour, to.Hour);
@@ -543,10 +1065,224 @@ public static partial class CronPhrases
         }
     }
 
-    private static PhraseResult Assemble(Parts p, List<string> words)
+    /// <summary>The trigger the parts make: an interval, a calendar interval anchored on its first fire time, or a cron.</summary>
+    private static PhraseResult Assemble(Parts p, List<string> words, DateTimeOffset now)
     {
-        PhraseResult Refuse(string why) => new(null, [], why, Suggest(words));
+        PhraseResult Refuse(string why) => Refused(why, [], words);
+        if (p.Interval is { } interval)
+        {
+            if (p.Times.Count > 0 || p.HourRange is not null || p.DayOfWeek is not null || p.DayOfMonth is not null || p.Month is not null || p.MinuteOfHour is not null
+                || p.Calendar is not null || p.MonthStep is not null || p.Weekly || p.TimesPerDay is not null)
+            {
+                return Refuse($"'every {Span(interval)}' does not divide the hour or the day evenly, so it is an interval trigger, and an interval cannot be limited to times, hours or days; use a step that divides the hour or the day (e.g. every 30 minutes between 9 and 17), or drop the limit.");
+            }
+
+            var seconds = (long)interval.TotalSeconds;
+            return Answer(new PhraseReading($"every {Span(interval)}, counted from when the schedule is saved", new TriggerRequest(null, null, seconds, null, null, null, null, null, null, null)), []);
+        }
+
+        if (p.Calendar is { } calendar)
+        {
+            return Calendar(p, calendar, words, now);
+        }
+
+        var alternatives = new List<PhraseReading>();
+        string? note = null;
+        if (p.MonthStep is { } monthStep)
+        {
+            var months = string.Join(",", Enumerable.Range(0, 12 / monthStep).Select(k => MonthCodes[k * monthStep]));
+            if (p.Month is not null && p.Month != months)
+            {
+                return Refuse($"the phrase names the months twice ({p.Month} and {months}).");
+            }
+
+            p.Month = months;
+            if (p.DayOfWeek is null)
+            {
+                p.DayOfMonth ??= "1";
+            }
+        }
+
+        if (p.Weekly && p.DayOfWeek is null && p.DayOfMonth is null)
+        {
+            // A week starts on Monday (ISO 8601); cron's @weekly is Sunday, offered as the other reading.
+            p.DayOfWeek = "SUN";
+            if (Cron(p).Cron is { } sunday)
+            {
+                alternatives.Add(new PhraseReading($"{TriggerDescription.DescribeCron(sunday)} ({p.Zone.Id}), the week starting on Sunday as cron's @weekly does", CronTrigger(sunday, p.Zone)));
+            }
+
+            p.DayOfWeek = "MON";
+            note = "'weekly' read as Monday (the week starts on Monday)";
+        }
+
+        var (cron, why) = Cron(p);
+        if (cron is null)
+        {
+            return Refuse(why!);
+        }
+
+        if (p.MonthStep is { } step && !p.Quarterly && p.DayOfMonth is { } dom && int.TryParse(dom, NumberStyles.None, CultureInfo.InvariantCulture, out _)
+            && Cron(WithMonth(p, null)).Cron is { } anyMonth && NextFire(anyMonth, p.Zone, now) is { } first)
+        {
+            // "every 3 months" could also count from the next occurrence (December, March, June…) instead of January.
+            alternatives.Add(CalendarReading(step, IntervalUnit.Month, first, p.Zone, "counted from the next one instead of from January"));
+        }
+
+        if (p.TimesPerDay is { } perDay && p.Times.Count == 0)
+        {
+            var every = TimeSpan.FromHours(24.0 / perDay);
+            alternatives.Add(new PhraseReading($"every {Span(every)}, counted from when the schedule is saved", new TriggerRequest(null, null, (long)every.TotalSeconds, null, null, null, null, null, null, null)));
+            note = $"{perDay} times a day read as {string.Join(" and ", Enumerable.Range(0, perDay).Select(k => $"{k * 24 / perDay:00}:00"))}";
+        }
+
+        var reading = $"{TriggerDescription.DescribeCron(cron)} ({p.Zone.Id})";
+        return Answer(new PhraseReading(note is null ? reading : $"{reading}; {note}", CronTrigger(cron, p.Zone)), alternatives);
+    }
+
+    /// <summary>Every N days, weeks, months or years from the first time the phrase names ("every other monday at 10": the next Monday at 10:00).</summary>
+    private static PhraseResult Calendar(Parts p, (int Every, IntervalUnit Unit) calendar, List<string> words, DateTimeOffset now)
+    {
+        PhraseResult Refuse(string why) => Refused(why, [], words);
+        var unit = calendar.Unit.ToString().ToLowerInvariant();
+        var said = $"every {calendar.Every} {unit}s";
+        if (p.EverySecond || p.SecondStep is not null || p.EveryMinute || p.MinuteStep is not null || p.EveryHour || p.HourStep is not null || p.HourRange is not null
+            || p.MinuteOfHour is not null || p.Times.Distinct().Count() > 1 || p.TimesPerDay is not null || p.MonthStep is not null)
+        {
+            return Refuse($"'{said}' is a calendar trigger, which fires once per period at one time of day; it cannot also step through the day or fire at several times. Make one schedule per time.");
+        }
+
+        var alternatives = new List<PhraseReading>();
+        string? note = null;
+        switch (calendar.Unit)
+        {
+            case IntervalUnit.Day:
+                if (p.DayOfWeek is not null || p.DayOfMonth is not null || p.Month is not null)
+                {
+                    return Refuse($"'{said}' counts days from its start, so it cannot also name days of the week or month.");
+                }
+
+                p.EveryDay = true;
+                break;
+            case IntervalUnit.Week:
+                if (p.DayOfMonth is not null || p.Month is not null || (p.DayOfWeek is not null && Array.IndexOf(DayCodes, p.DayOfWeek) < 0))
+                {
+                    return Refuse($"'{said}' fires on one day of the week; for several days make one schedule per day.");
+                }
+
+                if (p.DayOfWeek is null)
+                {
+                    p.DayOfWeek = "MON";
+                    note = "on Monday (no day given; the week starts on Monday)";
+                }
+
+                break;
+            case IntervalUnit.Month:
+                if (p.DayOfWeek is not null || p.Month is not null || (p.DayOfMonth is not null && !int.TryParse(p.DayOfMonth, NumberStyles.None, CultureInfo.InvariantCulture, out _)))
+                {
+                    return Refuse($"'{said}' fires on one date of the month (e.g. on the 1st); it cannot name a weekday or the last day.");
+                }
+
+                p.DayOfMonth ??= "1";
+                break;
+            default:
+                if (p.DayOfWeek is not null || (p.Month is not null && Array.IndexOf(MonthCodes, p.Month) < 0) || (p.DayOfMonth is not null && !int.TryParse(p.DayOfMonth, NumberStyles.None, CultureInfo.InvariantCulture, out _)))
+                {
+                    return Refuse($"'{said}' fires on one date of the year (e.g. on january 1st).");
+                }
+
+                p.Month ??= "JAN";
+                p.DayOfMonth ??= "1";
+                break;
+        }
+
+        var (cron, why) = Cron(p);
+        if (cron is null)
+        {
+            return Refuse(why!);
+        }
+
+        if (NextFire(cron, p.Zone, now) is not { } first)
+        {
+            return Refuse($"'{said}' never reaches its first day.");
+        }
+
+        if (calendar.Unit == IntervalUnit.Week && NextFire(cron, p.Zone, first) is { } following)
+        {
+            // "every other monday": this coming Monday or the one after; both are every two weeks.
+            alternatives.Add(CalendarReading(calendar.Every, calendar.Unit, following, p.Zone, "starting a week later"));
+        }
+
+        if (p.NthOfMonthToo is { } nth && p.DayOfWeek is { } day)
+        {
+            var nthCron = Cron(WithDay(p, $"{day}#{nth}")).Cron;
+            if (nthCron is not null)
+            {
+                alternatives.Add(new PhraseReading($"{TriggerDescription.DescribeCron(nthCron)} ({p.Zone.Id})", CronTrigger(nthCron, p.Zone)));
+            }
+        }
+
+        if (p.Biweekly && Cron(WithDay(p, "MON,THU")).Cron is { } twiceAWeek)
+        {
+            // "biweekly" also means twice a week.
+            alternatives.Add(new PhraseReading($"{TriggerDescription.DescribeCron(twiceAWeek)} ({p.Zone.Id}), reading 'biweekly' as twice a week", CronTrigger(twiceAWeek, p.Zone)));
+        }
+
+        return Answer(CalendarReading(calendar.Every, calendar.Unit, first, p.Zone, note), alternatives);
+    }
+
+    private static PhraseReading CalendarReading(int every, IntervalUnit unit, DateTimeOffset first, TimeZoneInfo zone, string? note)
+    {
+        var name = unit.ToString().ToLowerInvariant();
+        var reading = $"every {(every == 1 ? name : $"{every} {name}s")} from {Local(first, zone)}{(note is null ? "" : $", {note}")}";
+        return new PhraseReading(reading, new TriggerRequest(null, zone.Id, null, null, null, every, name, Iso(first, zone), null, null));
+    }
+
+    private static TriggerRequest CronTrigger(string cron, TimeZoneInfo zone) => new(cron, zone.Id, null, null, null, null, null, null, null, null);
+
+    private static PhraseResult Answer(PhraseReading answer, IReadOnlyList<PhraseReading> alternatives) => new(answer, alternatives, [], null, []);
+
+    private static DateTimeOffset? NextFire(string cron, TimeZoneInfo zone, DateTimeOffset after) =>
+        new CronExpression(cron, zone).GetNextValidTimeAfter(after);
+
+    private static Parts WithMonth(Parts p, string? month)
+    {
+        var copy = p.Copy();
+        copy.Month = month;
+        return copy;
+    }
+
+    private static Parts WithDay(Parts p, string dayOfWeek)
+    {
+        var copy = p.Copy();
+        copy.DayOfWeek = dayOfWeek;
+        return copy;
+    }
+
+    private static string Span(TimeSpan span) =>
+        span.TotalHours >= 1 && span.TotalHours % 1 == 0 ? Plural((int)span.TotalHours, "hour")
+        : span.TotalMinutes >= 1 && span.TotalMinutes % 1 == 0 ? Plural((int)span.TotalMinutes, "minute")
+        : Plural((int)span.TotalSeconds, "second");
+
+    private static string Plural(int n, string unit) => n == 1 ? unit : $"{n} {unit}s";
+
+    /// <summary>The parts as one Quartz cron expression, or why one cannot hold them.</summary>
+    private static (string? Cron, string? Why) Cron(Parts p)
+    {
+        static (string?, string?) Refuse(string why) => (null, why);
         var times = p.Times.Distinct().ToList();
+        if (p.TimesPerDay is { } perDay)
+        {
+            if (times.Count == 0)
+            {
+                // "twice a day" with no times: spread over the day from midnight (00:00 and 12:00).
+                times = [.. Enumerable.Range(0, perDay).Select(k => (k * 24 / perDay, 0))];
+            }
+            else if (times.Count != perDay)
+            {
+                return Refuse($"the phrase says {perDay} times a day but names {times.Count} time{(times.Count == 1 ? "" : "s")}.");
+            }
+        }
         if (times.Count > 1 && p.DayPositions.Any(d => d > p.TimePositions.Min() && d < p.TimePositions.Max()))
         {
             // "every monday at 9 and friday at 5pm": one cron would also fire on Monday at 17:00 and Friday at 09:00.
@@ -602,20 +1338,25 @@ public static partial class CronPhrases
         }
         else if (times.Count > 0)
         {
-            if (times.Select(t => t.Minute).Distinct().Count() > 1)
+            // One cron fires at every listed minute of every listed hour: 8:15 and 8:45 fit (minutes 15,45 of hour 8),
+            // 8:15 and 17:45 do not (it would also fire at 8:45 and 17:15).
+            var hours = times.Select(t => t.Hour).Distinct().Order().ToList();
+            var minutes = times.Select(t => t.Minute).Distinct().Order().ToList();
+            if (hours.Count * minutes.Count != times.Count)
             {
-                return Refuse($"the times {string.Join(", ", times.Select(t => $"{t.Hour:00}:{t.Minute:00}"))} have different minutes, which one cron expression cannot hold; make one schedule per time.");
+                var extra = hours.SelectMany(h => minutes.Select(m => (Hour: h, Minute: m))).Except(times).Select(t => $"{t.Hour:00}:{t.Minute:00}");
+                return Refuse($"the times {string.Join(", ", times.Select(t => $"{t.Hour:00}:{t.Minute:00}"))} have different minutes, which one cron expression cannot hold (it would also fire at {string.Join(", ", extra)}); make one schedule per time.");
             }
 
-            minute = times[0].Minute.ToString(CultureInfo.InvariantCulture);
-            hour = string.Join(",", times.Select(t => t.Hour).Order());
+            minute = string.Join(",", minutes);
+            hour = string.Join(",", hours);
         }
         else if (p.MinuteOfHour is { } mh)
         {
             minute = mh.ToString(CultureInfo.InvariantCulture);
             hour = "*";
         }
-        else if (p.DayOfWeek is not null || p.DayOfMonth is not null || p.Month is not null)
+        else if (p.DayOfWeek is not null || p.DayOfMonth is not null || p.Month is not null || p.EveryDay)
         {
             // A day without a time: midnight.
             minute = "0";
@@ -638,7 +1379,7 @@ public static partial class CronPhrases
             return Refuse("a phrase can name days of the week or a day of the month, not both (Quartz cannot combine them).");
         }
 
-        return new PhraseResult($"{second} {minute} {hour} {dom} {p.Month ?? "*"} {dow}", [], null, []);
+        return ($"{second} {minute} {hour} {dom} {p.Month ?? "*"} {dow}", null);
     }
 
     /// <summary>Reads a time at <paramref name="at"/>: "9:30", "9", "9 am", "6:15 pm", "noon", "midnight", "17h".</summary>
@@ -741,13 +1482,23 @@ public static partial class CronPhrases
         _ => null,
     };
 
-    [GeneratedRegex(@"\b(\d{1,2}(?::\d{2})?)(am|pm)\b", RegexOptions.CultureInvariant)]
+    // [0-9], not \d: \d also matches other scripts' digits ("٥"), which int.Parse refuses. Those stay words no rule places.
+    [GeneratedRegex(@"\b([0-9]{1,2}(?::[0-9]{2})?)(am|pm)\b", RegexOptions.CultureInvariant)]
     private static partial Regex AmPm();
 
-    [GeneratedRegex(@"^(\d{1,2})(?:[:h](\d{2}))?h?$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"\b([0-9]{1,6})(min|mins|sec|secs|hr|hrs)\b", RegexOptions.CultureInvariant)]
+    private static partial Regex NumberUnit();
+
+    [GeneratedRegex(@"\bonce (?:a|an|per|every)\b", RegexOptions.CultureInvariant)]
+    private static partial Regex OncePer();
+
+    [GeneratedRegex(@"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", RegexOptions.CultureInvariant)]
+    private static partial Regex IsoDate();
+
+    [GeneratedRegex(@"^([0-9]{1,2})(?:[:h]([0-9]{2}))?h?$", RegexOptions.CultureInvariant)]
     private static partial Regex Clock();
 
-    [GeneratedRegex(@"^(\d{1,2})(?:st|nd|rd|th)$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^([0-9]{1,2})(?:st|nd|rd|th)$", RegexOptions.CultureInvariant)]
     private static partial Regex OrdinalNumber();
 
     [GeneratedRegex(@"^([a-z]+)-([a-z]+)$", RegexOptions.CultureInvariant)]

@@ -61,6 +61,15 @@ public static partial class TriggerDescription
             return minutes is not null && Window(hour) is { } window ? (minutes + window, false) : null;
         }
 
+        if (min.Split(',').Select(x => Number(x, 59)).ToList() is var minuteList && minuteList.Count > 1 && minuteList.All(x => x is not null)
+            && hour.Split(',').Select(h => Number(h, 23)).ToList() is var listed && listed.All(h => h is not null))
+        {
+            // "at 8:15 and 8:45": every listed minute of every listed hour.
+            var clocks = listed.Select(h => h!.Value).Distinct().Order()
+                .SelectMany(h => minuteList.Select(x => x!.Value).Distinct().Order().Select(x => Clock(h, x, s))).ToList();
+            return ("at " + List(clocks), true);
+        }
+
         if (Number(min, 59) is not { } m)
         {
             return null;

@@ -45,12 +45,15 @@ public sealed class TriggerDescriptionTests
     [TestCase("0 0 9 15W * ?", "at 09:00 on the weekday nearest day 15 of the month")]
     [TestCase("0 0 9 ? * TUE-THU", "at 09:00 on Tuesday to Thursday")]
     [TestCase("0 0 9 ? * mon-fri", "at 09:00 on weekdays")]
+    [TestCase("0 0,30 9 * * ?", "at 09:00 and 09:30 every day")]
+    [TestCase("0 15,45 8,17 ? * MON-FRI", "at 08:15, 08:45, 17:15 and 17:45 on weekdays")]
+    [TestCase("0 0 0 1 JAN,APR,JUL,OCT ?", "at 00:00 on day 1 of the month in January, April, July and October")]
     public void Month_step_hour_list_and_nth_day_shapes_read_as_words(string cron, string words) =>
         Assert.That(TriggerDescription.DescribeCron(cron), Is.EqualTo(words));
 
     [TestCase("0 0 12 1 * MON")]
     [TestCase("0 0 12 * * ? 2030")]
-    [TestCase("0 0,30 9 * * ?")]
+    [TestCase("0 0,30 * * * ?")]
     [TestCase("not a cron")]
     public void Shapes_without_words_are_quoted(string cron) =>
         Assert.That(TriggerDescription.DescribeCron(cron), Is.EqualTo($"cron '{cron}'"));
@@ -58,10 +61,13 @@ public sealed class TriggerDescriptionTests
     [Test]
     public void Every_form_the_phrase_parser_suggests_reads_as_words()
     {
+        var now = new DateTimeOffset(2026, 11, 30, 15, 40, 0, TimeSpan.Zero);
         foreach (var example in CronPhrases.Examples)
         {
-            var cron = CronPhrases.Parse(example).Cron!;
-            Assert.That(TriggerDescription.DescribeCron(cron), Does.Not.StartWith("cron '"), $"{example} → {cron}");
+            if (CronPhrases.Parse(example, TimeZoneInfo.Utc, now).Cron is { } cron)
+            {
+                Assert.That(TriggerDescription.DescribeCron(cron), Does.Not.StartWith("cron '"), $"{example} → {cron}");
+            }
         }
     }
 
