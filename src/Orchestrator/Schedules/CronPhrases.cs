@@ -175,6 +175,11 @@ public static partial class CronPhrases
                 notPlaced += $": '{said}' reads as a start or end date, which the phrase does not set; give the schedule a start or end time (trigger startAt/endAt) instead";
             }
 
+            if (unplaced.Any(ForeignDigits))
+            {
+                notPlaced += " (write numbers with the digits 0–9)";
+            }
+
             var refused = new PhraseResult(null, [], unplaced, problem is null ? notPlaced + "." : $"{problem} Also {notPlaced}.", Suggest(words));
             return (refused, null, [], null);
         }
@@ -283,6 +288,12 @@ public static partial class CronPhrases
                 id = byId;
                 from = i > 0 && w[i - 1] == "in" ? i - 1 : i;
             }
+            else if (w[i] == "time" && i > 0 && w[i - 1] == "local")
+            {
+                // "at 9 local time": the zone the request gives.
+                c[i - 1] = c[i] = true;
+                continue;
+            }
             else if (w[i] == "time" && City(w, i, -1) is { } before)
             {
                 (id, from) = (before.Zone, before.At);
@@ -386,7 +397,7 @@ public static partial class CronPhrases
                 i++;
             }
             else if (w[i] == "in" && i + 2 < w.Count && (int.TryParse(w[i + 1], NumberStyles.None, CultureInfo.InvariantCulture, out var n) || (w[i + 1] is "a" or "an" && (n = 1) == 1) || Words(w[i + 1]) is { } nw && (n = nw) > 0)
-                && UnitSeconds(w[i + 2]) is { } unit && n is > 0 and <= 1_000_000)
+                && UnitSeconds(w[i + 2]) is { } unit && n > 0 && (long)n * unit <= MaxAhead)
             {
                 exact = now.AddSeconds((double)n * unit);
                 dates++;
@@ -468,10 +479,22 @@ public static partial class CronPhrases
             return false;
         }
 
-        instant = new DateTimeOffset(wall, zone.GetUtcOffset(wall)).ToUniversalTime();
+        var offset = zone.GetUtcOffset(wall);
+        if (wall.Ticks - offset.Ticks > DateTime.MaxValue.Ticks || wall.Ticks - offset.Ticks < 0)
+        {
+            (instant, why) = (default, $"{wall:yyyy-MM-dd HH:mm} is outside the calendar this server can hold.");
+            return false;
+        }
+
+        instant = new DateTimeOffset(wall, offset).ToUniversalTime();
         why = null;
         return true;
     }
+
+    /// <summary>How far ahead "in N units" may reach (100 years): the rest is not a schedule, and beyond year 9999 not a date.</summary>
+    private const long MaxAhead = 100L * 366 * 86_400;
+
+    private static bool ForeignDigits(string word) => word.Any(ch => char.IsDigit(ch) && !char.IsAsciiDigit(ch));
 
     private static int? UnitSeconds(string word) => word.TrimEnd('s') switch
     {
@@ -593,6 +616,13 @@ public static partial class CronPhrases
                 p.Calendar = (nth, IntervalUnit.Week);
                 p.NthOfMonthToo = next == "other" || nth > 5 ? null : nth;
                 c[i] = c[i + 1] = true;
+                continue;
+            }
+
+            if (ForeignDigits(next) && i + 2 < w.Count && UnitSeconds(w[i + 2]) is not null)
+            {
+                // "every ٥ minutes": the unit is understood, the number is not; only the number is named.
+                c[i + 2] = true;
                 continue;
             }
 

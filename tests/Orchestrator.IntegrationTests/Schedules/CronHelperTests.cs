@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json;
 using Orchestrator.IntegrationTests.Infrastructure;
 
@@ -12,12 +13,14 @@ public sealed class CronHelperTests
 {
     private ServerProcess server = null!;
     private HttpClient viewer = null!;
+    private HttpClient admin = null!;
 
     [OneTimeSetUp]
     public async Task StartAsync()
     {
         server = ServerProcess.Start();
         await server.WaitUntilReadyAsync();
+        admin = server.CreateClient(server.PrintedAdminKey!);
         var (exitCode, output) = await ServerProcess.RunCommandAsync(null, server.WorkingDirectory, "keys", "create", "--role", "viewer");
         Assert.That(exitCode, Is.Zero, output);
         viewer = server.CreateClient(output.Split('\n').Select(l => l.Trim()).Single(l => l.StartsWith("orch_", StringComparison.Ordinal)));
@@ -27,6 +30,7 @@ public sealed class CronHelperTests
     public async Task StopAsync()
     {
         viewer?.Dispose();
+        admin?.Dispose();
         if (server is not null)
         {
             await server.DisposeAsync();
@@ -88,15 +92,112 @@ public sealed class CronHelperTests
     }
 
     [Test]
-    public async Task A_phrase_cron_cannot_hold_is_refused_with_the_reason_and_only_the_words_not_understood()
+    public async Task A_phrase_no_trigger_can_hold_is_refused_with_the_reason_and_only_the_words_not_understood()
     {
         var until = await ApiAssertions.AssertProblemAsync(await viewer.PostAsync("/api/cron/parse", ApiClient.Json(new { text = "every day at 9 until march" })), HttpStatusCode.UnprocessableEntity);
         Assert.That(until.GetProperty("unplaced").EnumerateArray().Select(u => u.GetString()), Is.EqualTo(new[] { "until", "march" }));
         Assert.That(until.GetProperty("errors").GetProperty("text")[0].GetString(), Does.Contain("start or end"));
 
-        var uneven = await ApiAssertions.AssertProblemAsync(await viewer.PostAsync("/api/cron/parse", ApiClient.Json(new { text = "every 45 minutes" })), HttpStatusCode.UnprocessableEntity);
-        Assert.That(uneven.GetProperty("unplaced").GetArrayLength(), Is.Zero, "45 and minutes were understood");
-        Assert.That(uneven.GetProperty("errors").GetProperty("text")[0].GetString(), Does.Contain("does not divide"));
+        var limited = await ApiAssertions.AssertProblemAsync(await viewer.PostAsync("/api/cron/parse", ApiClient.Json(new { text = "every 90 minutes on weekdays" })), HttpStatusCode.UnprocessableEntity);
+        Assert.That(limited.GetProperty("unplaced").GetArrayLength(), Is.Zero, "90, minutes and weekdays were understood");
+        Assert.That(limited.GetProperty("errors").GetProperty("text")[0].GetString(), Does.Contain("interval cannot be limited"));
+    }
+
+    [TestCase("every ٥ minutes", "٥")]
+    [TestCase("at ٩:٣٠ every day", "٩:٣٠")]
+    public async Task Parse_with_non_ascii_digits_is_a_422_naming_them_not_a_500(string text, string word)
+    {
+        // Issue 10, item 5: "every ٥ minutes" answered 500 (a regex's \d matched the digit, int.Parse refused it).
+        var problem = await ApiAssertions.AssertProblemAsync(await viewer.PostAsync("/api/cron/parse", ApiClient.Json(new { text })), HttpStatusCode.UnprocessableEntity);
+        Assert.That(problem.GetProperty("unplaced").EnumerateArray().Select(u => u.GetString()), Is.EqualTo(new[] { word }));
+        Assert.That(problem.GetProperty("errors").GetProperty("text")[0].GetString(), Does.Contain($"'{word}'"));
+    }
+
+    [TestCase("every 5 min during business hours", "cron", "0 0/5 9-16 ? * MON-FRI")]
+    [TestCase("every 90 minutes", "intervalSeconds", "5400")]
+    [TestCase("every other monday at 10", "every", "2")]
+    [TestCase("tomorrow at 9", "at", null)]
+    public async Task A_phrase_answers_the_trigger_form_it_means_checked_and_previewed(string text, string form, string? value)
+    {
+        var result = await viewer.PostForJsonAsync("/api/cron/parse", new { text, timeZone = "Europe/Paris" }, HttpStatusCode.OK);
+        var trigger = result.GetProperty("trigger");
+        Assert.That(trigger.TryGetProperty(form, out var formValue), Is.True, trigger.ToString());
+        if (value is not null)
+        {
+            Assert.That(formValue.ToString(), Is.EqualTo(value));
+        }
+
+        Assert.That(result.TryGetProperty("expression", out var expression), Is.EqualTo(form == "cron"), "expression is kept for cron answers only");
+        if (form == "cron")
+        {
+            Assert.That(expression.GetString(), Is.EqualTo(trigger.GetProperty("cron").GetString()));
+        }
+
+        Assert.That(result.GetProperty("reading").GetString(), Is.Not.Empty);
+        Assert.That(result.GetProperty("description").GetString(), Is.Not.Empty.And.Not.StartWith("cron '"));
+        var times = result.GetProperty("nextFireTimes").EnumerateArray().Select(t => t.GetDateTimeOffset()).ToList();
+        Assert.That(times, Is.Not.Empty.And.Ordered);
+        Assert.That(times[0], Is.GreaterThan(TimeProvider.System.GetUtcNow().AddMinutes(-1)));
+        var paris = TimeZoneInfo.FindSystemTimeZoneById("Europe/Paris");
+        switch (form)
+        {
+            case "intervalSeconds":
+                Assert.That(times[1] - times[0], Is.EqualTo(TimeSpan.FromMinutes(90)));
+                break;
+            case "every":
+                Assert.That(times.Select(t => TimeZoneInfo.ConvertTime(t, paris)).Select(t => (t.DayOfWeek, t.Hour, t.Minute)), Has.All.EqualTo((DayOfWeek.Monday, 10, 0)));
+                Assert.That(times[1] - times[0], Is.EqualTo(TimeSpan.FromDays(14)));
+                Assert.That(trigger.GetProperty("timeZone").GetString(), Is.EqualTo("Europe/Paris"));
+                break;
+            case "at":
+                Assert.That(times, Has.Count.EqualTo(1));
+                Assert.That(TimeZoneInfo.ConvertTime(times[0], paris).Date, Is.EqualTo(TimeZoneInfo.ConvertTime(TimeProvider.System.GetUtcNow(), paris).Date.AddDays(1)));
+                Assert.That(TimeZoneInfo.ConvertTime(times[0], paris).Hour, Is.EqualTo(9));
+                break;
+        }
+    }
+
+    [Test]
+    public async Task An_ambiguous_phrase_returns_the_reading_chosen_and_the_alternatives_as_triggers()
+    {
+        var result = await viewer.PostForJsonAsync("/api/cron/parse", new { text = "every second monday at 10", timeZone = "UTC" }, HttpStatusCode.OK);
+        Assert.That(result.GetProperty("trigger").GetProperty("unit").GetString(), Is.EqualTo("week"));
+        Assert.That(result.GetProperty("reading").GetString(), Does.StartWith("every 2 weeks from Monday"));
+        var alternatives = result.GetProperty("alternatives").EnumerateArray().ToList();
+        Assert.That(alternatives.Select(a => a.GetProperty("trigger").TryGetProperty("cron", out var c) ? c.GetString() : null), Does.Contain("0 0 10 ? * MON#2"));
+        Assert.That(alternatives.Select(a => a.GetProperty("description").GetString()), Has.All.Not.Empty);
+
+        var zone = await viewer.PostForJsonAsync("/api/cron/parse", new { text = "every day at 9 CST" }, HttpStatusCode.OK);
+        Assert.That(zone.GetProperty("trigger").GetProperty("timeZone").GetString(), Is.EqualTo("America/Chicago"));
+        Assert.That(zone.GetProperty("timeZone").GetString(), Is.EqualTo("America/Chicago"), "the phrase's zone is the answer's");
+        Assert.That(zone.GetProperty("alternatives").EnumerateArray().Select(a => a.GetProperty("trigger").GetProperty("timeZone").GetString()), Does.Contain("Asia/Shanghai"));
+    }
+
+    [TestCase("every weekday at 9:30")]
+    [TestCase("at 9 Paris time")]
+    [TestCase("every 90 minutes")]
+    [TestCase("every other monday at 10")]
+    [TestCase("every 3 months")]
+    [TestCase("tomorrow at 9")]
+    [TestCase("in 2 hours")]
+    public async Task Each_trigger_a_phrase_answers_is_taken_as_it_is_by_POST_schedules(string text)
+    {
+        var result = await viewer.PostForJsonAsync("/api/cron/parse", new { text, timeZone = "Europe/Paris" }, HttpStatusCode.OK);
+        var triggers = new[] { result.GetProperty("trigger") }.Concat(result.GetProperty("alternatives").EnumerateArray().Select(a => a.GetProperty("trigger"))).ToList();
+        for (var i = 0; i < triggers.Count; i++)
+        {
+            var name = $"phrase-{Guid.NewGuid():N}"[..30];
+            var created = await admin.CreateScheduleAsync(new { name, action = new { type = "noop", config = new { } }, trigger = triggers[i] });
+            Assert.That(JsonElement.DeepEquals(created.GetProperty("trigger"), triggers[i]), Is.True, $"{text} #{i}: {triggers[i]} → {created.GetProperty("trigger")}");
+            if (i == 0 && !triggers[i].TryGetProperty("intervalSeconds", out _))
+            {
+                // The schedule fires when the preview said (an interval counts from its creation instead).
+                var stored = await admin.GetFromJsonAsync<JsonElement>($"/api/schedules/default.{name}");
+                Assert.That(stored.GetProperty("nextFireTime").GetDateTimeOffset(), Is.EqualTo(result.GetProperty("nextFireTimes")[0].GetDateTimeOffset()), text);
+            }
+
+            Assert.That((await admin.DeleteAsync($"/api/schedules/default.{name}")).IsSuccessStatusCode, Is.True);
+        }
     }
 
     [Test]

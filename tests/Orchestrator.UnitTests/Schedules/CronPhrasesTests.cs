@@ -221,6 +221,7 @@ public sealed class CronPhrasesTests
     [TestCase("every day at 9 europe/london", """{"cron":"0 0 9 * * ?","timeZone":"Europe/London"}""")]
     [TestCase("every day at 17:00 EST", """{"cron":"0 0 17 * * ?","timeZone":"America/New_York"}""")]
     [TestCase("every day at 9 utc", """{"cron":"0 0 9 * * ?","timeZone":"UTC"}""")]
+    [TestCase("every day at 6 local time", """{"cron":"0 0 6 * * ?","timeZone":"UTC"}""")]
     [TestCase("every monday at 9 PST", """{"cron":"0 0 9 ? * MON","timeZone":"America/Los_Angeles"}""")]
     public void Phrases_become_the_trigger_an_operator_means(string phrase, string trigger)
     {
@@ -307,11 +308,13 @@ public sealed class CronPhrasesTests
     [TestCase("at ٩:٣٠", "٩:٣٠")]
     [TestCase("in ٥ hours", "٥")]
     [TestCase("every 5 minutes on the ٣rd", "٣rd")]
+    [TestCase("in 1000000 weeks", "1000000")]
     public void Words_no_rule_can_place_are_named_and_supported_forms_suggested(string phrase, string word)
     {
         var result = Parse(phrase);
         Assert.That(result.Answer, Is.Null);
         Assert.That(result.Unplaced, Does.Contain(word));
+        Assert.That(result.Problem, Does.Contain($"'{word}'"));
         Assert.That(result.Suggestions, Is.Not.Empty);
         Assert.That(result.Suggestions, Is.SubsetOf(CronPhrases.Examples));
     }
@@ -343,6 +346,7 @@ public sealed class CronPhrasesTests
     [TestCase("today at 9", "already passed")]
     [TestCase("on 2027-03-28 at 2:30 Paris time", "does not exist in Europe/Paris")]
     [TestCase("every business hours on saturday", "day of the week twice")]
+    [TestCase("on 9999-12-31 at 23:59 new york time", "outside the calendar")]
     [TestCase("every 3 months in december", "months twice")]
     public void Phrases_no_trigger_can_hold_say_why(string phrase, string reason)
     {
@@ -362,6 +366,15 @@ public sealed class CronPhrasesTests
         Assert.That(result.Answer, Is.Null, "a cron would fire only in that month, or from today");
         Assert.That(result.Unplaced, Is.EqualTo(unplaced));
         Assert.That(result.Problem, Does.Contain(quoted).And.Contain("start or end"));
+    }
+
+    [Test]
+    public void Digits_of_other_scripts_are_named_alone_and_the_digits_to_use_are_said()
+    {
+        // Issue 10, item 5: "every ٥ minutes" was a 500.
+        var result = Parse("every ٥ minutes");
+        Assert.That(result.Unplaced, Is.EqualTo(new[] { "٥" }));
+        Assert.That(result.Problem, Does.Contain("digits 0–9"));
     }
 
     [Test]
