@@ -248,6 +248,69 @@ public sealed class DashboardTests
     }
 
     [Test]
+    public async Task Schedules_are_created_from_phrases_that_are_not_cron()
+    {
+        var (page, errors) = await OpenAsync();
+        var names = new[] { "ninety-minutes", "other-monday", "second-monday", "tomorrow-nine" };
+        try
+        {
+            await SignInAsync(page);
+            var when = page.GetByLabel("When (an English phrase or a cron expression)");
+            async Task CreateAsync(string name, string phrase, string previewed)
+            {
+                await page.GetByRole(AriaRole.Link, new() { Name = "New schedule" }).ClickAsync();
+                await page.GetByLabel("Name").FillAsync(name);
+                await page.GetByLabel("Time zone").FillAsync("Europe/Paris");
+                await when.FillAsync(phrase);
+                await Assertions.Expect(page.Locator("#preview")).ToContainTextAsync(previewed);
+            }
+
+            async Task<JsonElement> SavedAsync(string name)
+            {
+                await page.GetByRole(AriaRole.Button, new() { Name = "Create" }).ClickAsync();
+                await Assertions.Expect(page.Locator($"tr[data-schedule='default.{name}']")).ToHaveCountAsync(1);
+                return (await admin.GetFromJsonAsync<JsonElement>($"/api/schedules/default.{name}")).GetProperty("trigger");
+            }
+
+            // An interval: 90 minutes does not divide the day, so no cron can hold it.
+            await CreateAsync("ninety-minutes", "every 90 minutes", "interval");
+            var interval = await SavedAsync("ninety-minutes");
+            Assert.That(interval.GetProperty("intervalSeconds").GetInt64(), Is.EqualTo(5400));
+            await Assertions.Expect(page.Locator("tr[data-schedule='default.ninety-minutes']")).ToContainTextAsync("every 90 minutes");
+
+            // A calendar interval anchored on the next Monday at 10:00 in the form's zone.
+            await CreateAsync("other-monday", "every other monday at 10", "calendar interval");
+            var calendar = await SavedAsync("other-monday");
+            Assert.That((calendar.GetProperty("every").GetInt32(), calendar.GetProperty("unit").GetString(), calendar.GetProperty("timeZone").GetString()), Is.EqualTo((2, "week", "Europe/Paris")));
+            var start = TimeZoneInfo.ConvertTime(calendar.GetProperty("startAt").GetDateTimeOffset(), TimeZoneInfo.FindSystemTimeZoneById("Europe/Paris"));
+            Assert.That((start.DayOfWeek, start.Hour, start.Minute), Is.EqualTo((DayOfWeek.Monday, 10, 0)));
+            await ShotAsync(page, "schedule-calendar-interval");
+
+            // An ambiguous phrase lists its other readings; the operator picks the second Monday of each month instead.
+            await CreateAsync("second-monday", "every second monday at 10", "Could also mean");
+            await page.Locator("#preview li", new() { HasText = "second Monday of the month" }).GetByRole(AriaRole.Button, new() { Name = "Use this" }).ClickAsync();
+            await Assertions.Expect(page.Locator("#preview")).ToContainTextAsync("0 0 10 ? * MON#2");
+            var chosen = await SavedAsync("second-monday");
+            Assert.That(chosen.GetProperty("cron").GetString(), Is.EqualTo("0 0 10 ? * MON#2"));
+
+            // A one-time trigger.
+            await CreateAsync("tomorrow-nine", "tomorrow at 9", "one time");
+            var once = await SavedAsync("tomorrow-nine");
+            Assert.That(once.GetProperty("at").GetDateTimeOffset(), Is.GreaterThan(TimeProvider.System.GetUtcNow()));
+            Assert.That(errors, Is.Empty, string.Join("\n", errors));
+        }
+        finally
+        {
+            foreach (var name in names)
+            {
+                await admin.DeleteAsync($"/api/schedules/default.{name}");
+            }
+
+            await page.CloseAsync();
+        }
+    }
+
+    [Test]
     public async Task Validation_errors_from_the_api_appear_beside_their_fields()
     {
         var (page, errors) = await OpenAsync();

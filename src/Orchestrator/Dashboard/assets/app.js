@@ -197,26 +197,47 @@ async function renderScheduleForm(id) {
       <a class="button" href="#/schedules">Cancel</a>
     </form>`;
 
-  let cron = existing?.trigger?.cron ?? null;
+  // The trigger the form will save: the parse answer's (any form a schedule takes), or {cron, timeZone} for a typed cron.
+  let trigger = existing?.trigger?.cron ? existing.trigger : null;
+  let alternativeChosen = false;
   let timer = null;
   let asked = 0;
   const whenInput = document.getElementById("f-when");
   const zoneInput = document.getElementById("f-zone");
   const preview = document.getElementById("preview");
+  const kind = (t) => (t.cron ? `cron <code>${esc(t.cron)}</code>`
+    : t.at ? "one time"
+    : t.every ? `calendar interval (every ${esc(t.every)} ${esc(t.unit)}${t.every === 1 ? "" : "s"} from ${esc(t.startAt)})`
+    : "interval");
   const showPreview = async () => {
     const text = whenInput.value.trim();
     if (!text) return;
     const mine = ++asked;
-    const body = looksLikeCron(text) ? { expression: text, timeZone: zoneInput.value, count: 5 } : { text, timeZone: zoneInput.value, count: 5 };
+    alternativeChosen = false;
+    const typedCron = looksLikeCron(text);
+    const body = typedCron ? { expression: text, timeZone: zoneInput.value, count: 5 } : { text, timeZone: zoneInput.value, count: 5 };
     try {
-      const result = await api("POST", looksLikeCron(text) ? "/api/cron/describe" : "/api/cron/parse", body);
+      const result = await api("POST", typedCron ? "/api/cron/describe" : "/api/cron/parse", body);
       if (mine !== asked) return; // a newer preview was asked for while this one was on its way
-      cron = result.expression;
-      preview.innerHTML = `<strong>${esc(result.description)}</strong> — cron <code>${esc(result.expression)}</code><ol>${result.nextFireTimes.map((t) => `<li>${whenIn(t, body.timeZone)}</li>`).join("")}</ol>`;
+      trigger = typedCron ? { cron: result.expression, timeZone: result.timeZone } : result.trigger;
+      const zone = result.timeZone ?? body.timeZone;
+      const alternatives = result.alternatives ?? [];
+      // The reading chosen is said; a phrase that could mean something else lists the other readings, each usable as is.
+      preview.innerHTML = `<strong>${esc(result.description)}</strong> — ${kind(trigger)}`
+        + (result.reading && result.reading !== result.description ? `<div class="reading">Read as: ${esc(result.reading)}</div>` : "")
+        + `<ol>${result.nextFireTimes.map((t) => `<li>${whenIn(t, zone)}</li>`).join("")}</ol>`
+        + (alternatives.length ? `<div class="alternatives">Could also mean:<ul>${alternatives.map((a, i) =>
+          `<li>${esc(a.reading)} <button type="button" data-alternative="${i}">Use this</button></li>`).join("")}</ul></div>` : "");
+      preview.querySelectorAll("[data-alternative]").forEach((button) => button.addEventListener("click", () => {
+        const chosen = alternatives[Number(button.dataset.alternative)];
+        trigger = chosen.trigger;
+        alternativeChosen = true;
+        preview.innerHTML = `<strong>${esc(chosen.description)}</strong> — ${kind(trigger)}<div class="reading">Read as: ${esc(chosen.reading)}</div>`;
+      }));
       setError("trigger", "");
     } catch (error) {
       if (mine !== asked) return;
-      cron = null;
+      trigger = null;
       const errors = error.problem?.errors ?? {};
       preview.textContent = "No preview.";
       setError("trigger.timeZone", (errors.timeZone ?? []).join(" "));
@@ -234,8 +255,9 @@ async function renderScheduleForm(id) {
     document.getElementById("form-error").textContent = "";
     const keepTrigger = existing && !existing.trigger?.cron && !whenInput.value.trim();
     if (!keepTrigger) {
-      await showPreview();
-      if (!cron) return;
+      // A chosen alternative stays chosen; otherwise read the phrase once more, as it is now.
+      if (!alternativeChosen) await showPreview();
+      if (!trigger) return;
     }
     let config;
     try {
@@ -249,9 +271,9 @@ async function renderScheduleForm(id) {
       project: document.getElementById("f-project").value,
       description: document.getElementById("f-description").value || null,
       action: { type: document.getElementById("f-type").value, config },
-      // Editing keeps what the form does not show (startAt, endAt, maxRuns); a non-cron trigger stays unless replaced.
-      trigger: keepTrigger ? existing.trigger
-        : { ...(existing?.trigger ?? {}), intervalSeconds: undefined, interval: undefined, at: undefined, every: undefined, unit: undefined, cron, timeZone: zoneInput.value },
+      // Editing keeps what the form does not show (startAt, endAt, maxRuns) where the new form takes them: a calendar
+      // interval brings its own start, a one-time trigger takes none. A trigger stays unless replaced.
+      trigger: keepTrigger ? existing.trigger : withKept(trigger, existing?.trigger),
     };
     try {
       if (existing) await api("PUT", `/api/schedules/${encodeURIComponent(existing.id)}`, { ...existing, ...body, id: undefined, state: undefined, nextFireTime: undefined, previousFireTime: undefined, lastRun: undefined, triggerDescription: undefined });
@@ -262,6 +284,12 @@ async function renderScheduleForm(id) {
       showProblem(error);
     }
   });
+}
+
+function withKept(trigger, previous) {
+  if (!previous || trigger.at) return trigger;
+  const kept = { endAt: previous.endAt, maxRuns: previous.maxRuns };
+  return trigger.every ? { ...kept, ...trigger } : { startAt: previous.startAt, ...kept, ...trigger };
 }
 
 function setError(field, message) {
