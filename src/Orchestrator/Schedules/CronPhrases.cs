@@ -1313,7 +1313,7 @@ public static partial class CronPhrases
                 return Refuse($"the phrase says {perDay} times a day but names {times.Count} time{(times.Count == 1 ? "" : "s")}.");
             }
         }
-        if (times.Count > 1 && p.DayPositions.Any(d => d > p.TimePositions.Min() && d < p.TimePositions.Max()))
+        if (times.Count > 1 && p.TimePositions.Count > 1 && p.DayPositions.Any(d => d > p.TimePositions.Min() && d < p.TimePositions.Max()))
         {
             // "every monday at 9 and friday at 5pm": one cron would also fire on Monday at 17:00 and Friday at 09:00.
             return Refuse("the phrase pairs different days with different times, which one cron expression cannot hold; make one schedule per day and time.");

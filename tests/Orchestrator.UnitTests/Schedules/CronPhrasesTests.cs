@@ -400,6 +400,54 @@ public sealed class CronPhrasesTests
         }
     }
 
+    [Test]
+    public void Any_mix_of_the_words_it_knows_answers_a_trigger_quartz_takes_or_refuses_never_throws()
+    {
+        // A server error on a phrase is a bug: every combination is an answer or a refusal with a reason.
+        string[] vocabulary =
+        [
+            "every", "each", "other", "second", "2nd", "3", "90", "0", "100000", "٥", "minutes", "min", "hours", "hrs", "days", "weeks", "months",
+            "years", "fortnight", "at", "9", "9:30", "17:45", "25:00", "noon", "midnight", "pm", "am", "and", "on", "monday", "fridays",
+            "weekdays", "weekend", "the", "1st", "31st", "last", "day", "of", "month", "between", "to", "from", "january", "march", "in",
+            "tomorrow", "today", "next", "this", "once", "twice", "a", "daily", "nightly", "weekly", "biweekly", "quarterly", "hourly",
+            "business", "during", "paris", "time", "cet", "cst", "europe/london", "local", "until", "starting", "2026-12-24",
+            "9999-12-31", "0001-01-01", "minute", "15", "times", "night", "single", ",", "-", "mon-fri", "jan-mar",
+        ];
+        var random = new Random(16);
+        for (var n = 0; n < 20_000; n++)
+        {
+            var phrase = string.Join(" ", Enumerable.Range(0, random.Next(1, 8)).Select(_ => vocabulary[random.Next(vocabulary.Length)]));
+            PhraseResult result;
+            try
+            {
+                result = Parse(phrase);
+            }
+            catch (Exception ex)
+            {
+                Assert.Fail($"'{phrase}' threw {ex}");
+                return;
+            }
+
+            if (result.Answer is null)
+            {
+                Assert.That(result.Problem, Is.Not.Empty, phrase);
+                continue;
+            }
+
+            foreach (var trigger in result.Alternatives.Select(a => a.Trigger).Prepend(result.Answer.Trigger))
+            {
+                try
+                {
+                    AssertQuartzFires(trigger);
+                }
+                catch (Exception ex) when (ex is not NUnit.Framework.AssertionException)
+                {
+                    Assert.Fail($"'{phrase}' → {Json(trigger)}: Quartz refused it: {ex.Message}");
+                }
+            }
+        }
+    }
+
     /// <summary>The clock every case reads: Monday 2026-11-30 15:40 UTC.</summary>
     private static readonly DateTimeOffset Now = new(2026, 11, 30, 15, 40, 0, TimeSpan.Zero);
 
