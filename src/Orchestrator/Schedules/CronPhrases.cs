@@ -97,8 +97,8 @@ public static partial class CronPhrases
     /// <summary>Reads <paramref name="text"/> in <paramref name="zone"/> (unless the phrase names one) at <paramref name="now"/>.</summary>
     public static PhraseResult Parse(string text, TimeZoneInfo zone, DateTimeOffset now)
     {
-        var result = Parse(text, zone, now, zoneOverride: null);
-        if (result.Answer is null || result.ZoneOthers.Count == 0)
+        var result = Read(text, zone, now, zoneOverride: null);
+        if (result.Result.Answer is null || result.ZoneOthers.Count == 0)
         {
             return result.Result;
         }
@@ -107,7 +107,7 @@ public static partial class CronPhrases
         var alternatives = result.Result.Alternatives.ToList();
         foreach (var other in result.ZoneOthers)
         {
-            if (TryFindZone(other) is { } otherZone && Parse(text, otherZone, now, otherZone).Result.Answer is { } reading)
+            if (TryFindZone(other) is { } otherZone && Read(text, otherZone, now, otherZone).Result.Answer is { } reading)
             {
                 alternatives.Add(reading with { Reading = $"{reading.Reading}, reading '{result.ZoneWord}' as {otherZone.Id}" });
             }
@@ -116,12 +116,13 @@ public static partial class CronPhrases
         return result.Result with { Alternatives = alternatives };
     }
 
-    private static (PhraseResult Result, PhraseReading? Answer, IReadOnlyList<string> ZoneOthers, string? ZoneWord) Parse(string text, TimeZoneInfo zone, DateTimeOffset now, TimeZoneInfo? zoneOverride)
+    /// <summary>One reading of the phrase, with the zones its zone word could also mean; <paramref name="zoneOverride"/> reads it in one of those.</summary>
+    private static (PhraseResult Result, IReadOnlyList<string> ZoneOthers, string? ZoneWord) Read(string text, TimeZoneInfo zone, DateTimeOffset now, TimeZoneInfo? zoneOverride)
     {
         var words = Tokenize(text);
         if (words.Count == 0)
         {
-            return (Refused("the phrase is empty.", [], words), null, [], null);
+            return (Refused("the phrase is empty.", [], words), [], null);
         }
 
         var claimed = new bool[words.Count];
@@ -154,7 +155,7 @@ public static partial class CronPhrases
 
         if (problem is null && Once(words, claimed, parts.Zone, now) is { } once)
         {
-            return (once, once.Answer, parts.ZoneOthers, parts.ZoneWord);
+            return (once, parts.ZoneOthers, parts.ZoneWord);
         }
 
         Action<List<string>, bool[], Parts>[] rules = [ClaimPeriodWords, ClaimSteps, ClaimMinuteOfHour, ClaimRanges, ClaimMonthDays, ClaimWeekdays, ClaimMonths, ClaimTimes, ClaimPeriods];
@@ -181,11 +182,11 @@ public static partial class CronPhrases
             }
 
             var refused = new PhraseResult(null, [], unplaced, problem is null ? notPlaced + "." : $"{problem} Also {notPlaced}.", Suggest(words));
-            return (refused, null, [], null);
+            return (refused, [], null);
         }
 
         var result = problem is null ? Assemble(parts, words, now) : Refused(problem, [], words);
-        return (result, result.Answer, parts.ZoneOthers, parts.ZoneWord);
+        return (result, parts.ZoneOthers, parts.ZoneWord);
     }
 
     private static PhraseResult Refused(string why, IReadOnlyList<string> unplaced, List<string> words) => new(null, [], unplaced, why, Suggest(words));
