@@ -224,6 +224,8 @@ public static partial class CronPhrases
         public int? MonthStep;
         public bool Quarterly;
         public int? TimesPerDay;
+        /// <summary>"morning", "afternoon", "evening" or "night": a time without am/pm is read in that part of the day.</summary>
+        public string? PartOfDay;
 
         public Parts Copy() => (Parts)MemberwiseClone();
     }
@@ -534,6 +536,13 @@ public static partial class CronPhrases
             {
                 case "daily" or "nightly":
                     p.EveryDay = c[i] = true;
+                    p.PartOfDay = w[i] == "nightly" ? "night" : p.PartOfDay;
+                    break;
+                case "morning" or "mornings" or "afternoon" or "afternoons" or "evening" or "evenings" or "night" or "nights"
+                    when i > 0 && (DayIndex(w[i - 1]) is not null || w[i - 1] is "weekday" or "weekdays" or "weekend" or "weekends"):
+                    // "sunday night at 11", "weekday mornings at 7": the part of the day the time is in.
+                    p.PartOfDay = w[i].TrimEnd('s');
+                    c[i] = true;
                     break;
                 case "weekly":
                     p.Weekly = c[i] = true;
@@ -635,7 +644,12 @@ public static partial class CronPhrases
                 continue;
             }
 
-            var unit = w[unitAt].TrimEnd('s') switch { "night" => "day", "fortnight" => "week", var u => u };
+            var unit = w[unitAt].TrimEnd('s') switch { "night" or "morning" or "afternoon" or "evening" => "day", "fortnight" => "week", var u => u };
+            if (w[unitAt].TrimEnd('s') is "night" or "morning" or "afternoon" or "evening")
+            {
+                p.PartOfDay = w[unitAt].TrimEnd('s');
+            }
+
             if (w[unitAt].TrimEnd('s') == "fortnight")
             {
                 n = (hasNumber ? n : 1) * 2;
@@ -861,6 +875,14 @@ public static partial class CronPhrases
                 continue;
             }
 
+            // "the first of the month", "the second day of every month"
+            if (Array.IndexOf(Ordinals, w[i]) is var which and >= 0 && i + 1 < w.Count && (w[i + 1] == "day" || OfEachMonth(w, i + 1)))
+            {
+                AddDayOfMonth(p, which + 1, i);
+                c[i] = true;
+                continue;
+            }
+
             // "the 1st", "the 15th", "on day 3"
             var ordinal = OrdinalNumber().Match(w[i]);
             if (ordinal.Success && i + 1 < w.Count && w[i + 1] is "day" or "days" && i > 0 && w[i - 1] is "every" or "each")
@@ -877,7 +899,7 @@ public static partial class CronPhrases
                     throw new PhraseException($"day {number} of a month does not exist (1–31).", said);
                 }
 
-                Set(ref p.DayOfMonth, number.ToString(CultureInfo.InvariantCulture), "day of the month", said);
+                AddDayOfMonth(p, number, said);
                 c[i] = true;
                 if (!ordinal.Success)
                 {
@@ -885,6 +907,18 @@ public static partial class CronPhrases
                 }
             }
         }
+    }
+
+    /// <summary>"the 1st and 15th": days of the month add up to a list; a day next to "last day" is named twice.</summary>
+    private static void AddDayOfMonth(Parts p, int day, params int[] said)
+    {
+        var days = p.DayOfMonth is null ? [] : p.DayOfMonth.Split(',').Select(d => int.TryParse(d, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : -1).ToList();
+        if (days.Contains(-1))
+        {
+            throw new PhraseException($"the phrase names the day of the month twice ({p.DayOfMonth} and {day}).", said);
+        }
+
+        p.DayOfMonth = string.Join(",", days.Append(day).Distinct().Order());
     }
 
     private static void ClaimWeekdays(List<string> w, bool[] c, Parts p)
@@ -1067,6 +1101,18 @@ public static partial class CronPhrases
 
             if (TryTime(w, ref at, out var time, out var length))
             {
+                if (length == 1 && Clock().IsMatch(w[i]))
+                {
+                    // No am/pm: "every evening at 6" is 18:00, "sunday night at 11" is 23:00.
+                    time = p.PartOfDay switch
+                    {
+                        "afternoon" or "evening" when time.Hour is >= 1 and <= 11 => (time.Hour + 12, time.Minute),
+                        "night" when time.Hour is >= 6 and <= 11 => (time.Hour + 12, time.Minute),
+                        "night" when time.Hour == 12 => (0, time.Minute),
+                        _ => time,
+                    };
+                }
+
                 p.Times.Add(time);
                 p.TimePositions.Add(i);
                 ClaimStarting(w, c, i);
@@ -1204,7 +1250,7 @@ public static partial class CronPhrases
                 if (p.DayOfWeek is null)
                 {
                     p.DayOfWeek = "MON";
-                    note = "on Monday (no day given; the week starts on Monday)";
+                    note = "Monday, as no day was given (the week starts on Monday)";
                 }
 
                 break;
@@ -1302,6 +1348,12 @@ public static partial class CronPhrases
     {
         static (string?, string?) Refuse(string why) => (null, why);
         var times = p.Times.Distinct().ToList();
+        if (times.Count == 0 && p.TimesPerDay is null && (p.PartOfDay is "morning" or "afternoon" or "evening" || (p.PartOfDay == "night" && p.DayOfWeek is not null)))
+        {
+            // "every night" alone is midnight, as nightly is; a morning or "sunday night" has no such obvious time.
+            return Refuse($"'{p.PartOfDay}' needs a time (e.g. every {p.PartOfDay} at {(p.PartOfDay == "morning" ? "8" : p.PartOfDay == "night" ? "11pm" : "6pm")}).");
+        }
+
         if (p.TimesPerDay is { } perDay)
         {
             if (times.Count == 0)

@@ -18,6 +18,15 @@ public sealed class CronPhrasesTests
     [TestCase("nightly at 2am", "0 0 2 * * ?")]
     [TestCase("every night at midnight", "0 0 0 * * ?")]
     [TestCase("every night at 11pm", "0 0 23 * * ?")]
+    [TestCase("every night at 11", "0 0 23 * * ?")]
+    [TestCase("every morning at 8", "0 0 8 * * ?")]
+    [TestCase("every evening at 6:30", "0 30 18 * * ?")]
+    [TestCase("every afternoon at 3", "0 0 15 * * ?")]
+    [TestCase("sunday night at 11", "0 0 23 ? * SUN")]
+    [TestCase("weekday mornings at 7", "0 0 7 ? * MON-FRI")]
+    [TestCase("on the first of the month at 6", "0 0 6 1 * ?")]
+    [TestCase("every first day of the month", "0 0 0 1 * ?")]
+    [TestCase("on the 1st and 15th at 9", "0 0 9 1,15 * ?")]
     [TestCase("weekly", "0 0 0 ? * MON")]
     [TestCase("every week", "0 0 0 ? * MON")]
     [TestCase("weekly on friday at 17:00", "0 0 17 ? * FRI")]
@@ -348,6 +357,9 @@ public sealed class CronPhrasesTests
     [TestCase("every business hours on saturday", "day of the week twice")]
     [TestCase("on 9999-12-31 at 23:59 new york time", "outside the calendar")]
     [TestCase("every 3 months in december", "months twice")]
+    [TestCase("every morning", "needs a time")]
+    [TestCase("sunday night", "needs a time")]
+    [TestCase("on the 1st and the last day at 9", "day of the month twice")]
     public void Phrases_no_trigger_can_hold_say_why(string phrase, string reason)
     {
         var result = Parse(phrase);
@@ -411,7 +423,7 @@ public sealed class CronPhrasesTests
             "weekdays", "weekend", "the", "1st", "31st", "last", "day", "of", "month", "between", "to", "from", "january", "march", "in",
             "tomorrow", "today", "next", "this", "once", "twice", "a", "daily", "nightly", "weekly", "biweekly", "quarterly", "hourly",
             "business", "during", "paris", "time", "cet", "cst", "europe/london", "local", "until", "starting", "2026-12-24",
-            "9999-12-31", "0001-01-01", "minute", "15", "times", "night", "single", ",", "-", "mon-fri", "jan-mar",
+            "9999-12-31", "0001-01-01", "minute", "15", "times", "night", "morning", "evening", "first", "single", ",", "-", "mon-fri", "jan-mar",
         ];
         var random = new Random(16);
         for (var n = 0; n < 20_000; n++)
