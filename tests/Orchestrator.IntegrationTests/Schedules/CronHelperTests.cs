@@ -180,6 +180,15 @@ public sealed class CronHelperTests
     [TestCase("every 3 months")]
     [TestCase("tomorrow at 9")]
     [TestCase("in 2 hours")]
+    // The ten phrases a new user tried (issue 16).
+    [TestCase("daily")]
+    [TestCase("weekly")]
+    [TestCase("every night at midnight")]
+    [TestCase("twice a day")]
+    [TestCase("every 5 min")]
+    [TestCase("every 5 min during business hours")]
+    [TestCase("quarterly")]
+    [TestCase("every other week")]
     public async Task Each_trigger_a_phrase_answers_is_taken_as_it_is_by_POST_schedules(string text)
     {
         var result = await viewer.PostForJsonAsync("/api/cron/parse", new { text, timeZone = "Europe/Paris" }, HttpStatusCode.OK);
