@@ -12,6 +12,11 @@ using Orchestrator.Security;
 using Orchestrator.Tools;
 
 var command = ServerCommand.Parse(args);
+if (command.ExitWithoutRunning(Console.Out, Console.Error) is { } exitCode)
+{
+    return exitCode;
+}
+
 var builder = WebApplication.CreateBuilder(command.HostArgs);
 
 var storage = builder.AddOrchestratorSettings(Console.Error);
