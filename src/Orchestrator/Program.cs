@@ -51,10 +51,13 @@ if (!await app.Services.TryPrepareDatabaseAsync(storage, Console.Error))
 
 app.Services.GetRequiredService<SecretBox>().ReportMode();
 app.UseSecurityHeaders();
+app.UseApiNoStore();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseAuthentication();
+app.UseApiAuthenticationFirst();
 app.UseAuthorization();
+app.UseJsonObjectBodies();
 
 app.MapOpenApi();
 app.MapHealth();
