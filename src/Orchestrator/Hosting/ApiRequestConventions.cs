@@ -64,9 +64,9 @@ public static class ApiRequestConventions
 
     /// <summary>
     /// After authorization: a route whose handler takes a JSON body gets a 400 problem saying "a JSON object body is
-    /// required" when the body is empty, <c>null</c> or another JSON value than an object, instead of the binder's
-    /// "Implicit body inferred for parameter …". Only the first non-blank byte is looked at; the body is rewound for
-    /// the binder.
+    /// required" when the body is empty, blank or <c>null</c>, instead of the binder's "Implicit body inferred for
+    /// parameter …". Other bodies go to the binder, which names the JSON path of what it cannot read. Only the start of
+    /// the body is looked at; it is rewound for the binder.
     /// </summary>
     public static IApplicationBuilder UseJsonObjectBodies(this IApplicationBuilder app) => app.Use(async (context, next) =>
     {
@@ -74,17 +74,8 @@ public static class ApiRequestConventions
         if (accepts is { RequestType: not null, IsOptional: false }
             && accepts.ContentTypes.Any(t => t.Contains("json", StringComparison.OrdinalIgnoreCase))
             && (context.Request.ContentType is null || context.Request.HasJsonContentType())
-            && await FirstNonBlankByteAsync(context.Request, context.RequestAborted) is var first
-            && first != '{')
+            && await MissingBodyAsync(context.Request, context.RequestAborted) is { } got)
         {
-            var got = first switch
-            {
-                -1 => "the body is empty",
-                'n' => "the body is null",
-                '[' => "the body is an array",
-                '"' => "the body is a string",
-                _ => "the body is not a JSON object",
-            };
             context.Response.StatusCode = StatusCodes.Status400BadRequest;
             await context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
             {
@@ -102,16 +93,20 @@ public static class ApiRequestConventions
         await next(context);
     });
 
-    /// <summary>The first byte of the body that is not JSON whitespace, or -1 for an empty or blank body; the body is left readable from the start.</summary>
-    private static async Task<int> FirstNonBlankByteAsync(HttpRequest request, CancellationToken cancellationToken)
+    /// <summary>
+    /// "the body is empty" or "the body is null" when the body holds no JSON object for certain, else null. Reads at
+    /// most the first non-blank bytes and leaves the body readable from the start.
+    /// </summary>
+    private static async Task<string?> MissingBodyAsync(HttpRequest request, CancellationToken cancellationToken)
     {
         if (request.ContentLength == 0)
         {
-            return -1;
+            return "the body is empty";
         }
 
         request.EnableBuffering();
         var buffer = new byte[256];
+        var text = new List<byte>();
         try
         {
             int read;
@@ -121,12 +116,18 @@ public static class ApiRequestConventions
                 {
                     if (b is not ((byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n'))
                     {
-                        return b;
+                        text.Add(b);
+                    }
+
+                    // Anything longer than "null" is for the binder to judge.
+                    if (text.Count > 4 || (text.Count > 0 && text[0] != (byte)'n'))
+                    {
+                        return null;
                     }
                 }
             }
 
-            return -1;
+            return text.Count == 0 ? "the body is empty" : text.SequenceEqual("null"u8.ToArray()) ? "the body is null" : null;
         }
         finally
         {
