@@ -56,8 +56,8 @@ public sealed record StorageChoice(
 
     /// <summary>
     /// The data directory when none is configured: the account's local application data (<c>$XDG_DATA_HOME</c> or
-    /// <c>~/.local/share</c> on Linux and macOS, <c>%LOCALAPPDATA%</c> on Windows) + <c>orchestrator</c>; null when the
-    /// account has none. Services set theirs explicitly (deploy/).
+    /// <c>~/.local/share</c> on Linux, <c>~/Library/Application Support</c> on macOS, <c>%LOCALAPPDATA%</c> on Windows)
+    /// + <c>orchestrator</c>; null when the account has none. Services set theirs explicitly (deploy/).
     /// </summary>
     public static string? DefaultDataDirectory()
     {
