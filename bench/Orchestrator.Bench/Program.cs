@@ -272,6 +272,8 @@ internal static class OrchestratorServer
         info.Environment["Orchestrator__Database__Provider"] = "Postgres";
         info.Environment["Orchestrator__Database__ConnectionString"] = database;
         info.Environment["Orchestrator__Database__MigrateOnStart"] = "true";
+        // Never the account's own data directory (the server's default): the default project's workspace goes here.
+        info.Environment["Orchestrator__DataDirectory"] = Path.Combine(workDir, "data");
         info.Environment["Orchestrator__Scheduler__MaxConcurrency"] = concurrency.ToString(CultureInfo.InvariantCulture);
         info.Environment["Orchestrator__Outbound__AllowedHosts__0"] = "127.0.0.1";
         info.Environment["Logging__LogLevel__Default"] = "Warning";

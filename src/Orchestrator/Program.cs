@@ -12,6 +12,11 @@ using Orchestrator.Security;
 using Orchestrator.Tools;
 
 var command = ServerCommand.Parse(args);
+if (command.ExitWithoutRunning(Console.Out, Console.Error) is { } exitCode)
+{
+    return exitCode;
+}
+
 var builder = WebApplication.CreateBuilder(command.HostArgs);
 
 var storage = builder.AddOrchestratorSettings(Console.Error);
@@ -46,10 +51,13 @@ if (!await app.Services.TryPrepareDatabaseAsync(storage, Console.Error))
 
 app.Services.GetRequiredService<SecretBox>().ReportMode();
 app.UseSecurityHeaders();
+app.UseApiNoStore();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseAuthentication();
+app.UseApiAuthenticationFirst();
 app.UseAuthorization();
+app.UseJsonObjectBodies();
 
 app.MapOpenApi();
 app.MapHealth();

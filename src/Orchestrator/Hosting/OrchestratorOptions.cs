@@ -5,8 +5,12 @@ public sealed class OrchestratorOptions
 {
     public const string SectionName = "Orchestrator";
 
-    /// <summary>Where the embedded database and default workspaces live; relative paths are under the content root.</summary>
-    public string DataDirectory { get; set; } = "data";
+    /// <summary>
+    /// Where the embedded database and default workspaces live; relative paths are under the content root. Unset, a
+    /// per-user directory outside any source tree (<see cref="StorageChoice.DefaultDataDirectory"/>), so cleaning a
+    /// checkout (<c>git clean -fdx</c>) cannot delete the keys and schedules.
+    /// </summary>
+    public string? DataDirectory { get; set; }
 
     public DatabaseOptions Database { get; set; } = new();
 

@@ -80,9 +80,13 @@ public sealed class OrchestratorOptionsValidator : IValidateOptions<Orchestrator
             failures.Add($"{Prefix}Scheduler:ShutdownTimeout = {options.Scheduler.ShutdownTimeout} must be between 00:00:00 and 01:00:00.");
         }
 
-        if (string.IsNullOrWhiteSpace(options.DataDirectory))
+        if (options.DataDirectory is not null && string.IsNullOrWhiteSpace(options.DataDirectory))
         {
-            failures.Add($"{Prefix}DataDirectory must not be empty (default 'data').");
+            failures.Add($"{Prefix}DataDirectory must not be empty; give a directory, or leave it unset for the per-user default.");
+        }
+        else if (options.DataDirectory is null && StorageChoice.DefaultDataDirectory() is null)
+        {
+            failures.Add($"{Prefix}DataDirectory is not set and this account has no per-user data directory (HOME or LOCALAPPDATA is unset); set it to a directory.");
         }
 
         for (var i = 0; i < options.Workspaces.Roots.Count; i++)

@@ -18,7 +18,13 @@ public static class ServiceHosting
     {
         builder.Services.AddWindowsService(o => o.ServiceName = "Orchestrator");
         builder.Services.AddSystemd();
-        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = MaxRequestBodyBytes);
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Limits.MaxRequestBodySize = MaxRequestBodyBytes;
+            // The product and its version are nobody's business but the operator's.
+            k.AddServerHeader = false;
+            k.ConfigureEndpointDefaults(KestrelErrorBodies.Use);
+        });
         builder.Services.AddSingleton(TimeProvider.System);
         return builder;
     }
@@ -26,6 +32,7 @@ public static class ServiceHosting
     public static IServiceCollection AddApiConventions(this IServiceCollection services)
     {
         services.AddProblemDetails();
+        services.RemoveContentTypeEndpointSelection();
         services.AddExceptionHandler<BadRequestExceptionHandler>();
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.Configure<JsonOptions>(o =>

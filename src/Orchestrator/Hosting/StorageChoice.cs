@@ -16,7 +16,9 @@ public sealed record StorageChoice(
 {
     public static StorageChoice Resolve(OrchestratorOptions options, string contentRoot)
     {
-        var dataDirectory = Path.GetFullPath(options.DataDirectory, contentRoot);
+        var dataDirectory = options.DataDirectory is { } configured
+            ? Path.GetFullPath(configured, contentRoot)
+            : DefaultDataDirectory() ?? throw new InvalidOperationException("No per-user data directory; the options validator refuses this.");
         var isPostgres = string.Equals(options.Database.Provider, DatabaseProviders.Postgres, StringComparison.OrdinalIgnoreCase);
 
         string connectionString;
@@ -50,5 +52,28 @@ public sealed record StorageChoice(
             MigrateOnStart: options.Database.MigrateOnStart ?? !isPostgres,
             dataDirectory,
             roots.Select(r => Path.TrimEndingDirectorySeparator(r)).ToList());
+    }
+
+    /// <summary>
+    /// The data directory when none is configured: the account's local application data (<c>$XDG_DATA_HOME</c> or
+    /// <c>~/.local/share</c> on Linux, <c>~/Library/Application Support</c> on macOS, <c>%LOCALAPPDATA%</c> on Windows)
+    /// + <c>orchestrator</c>; null when the account has none. Services set theirs explicitly (deploy/).
+    /// </summary>
+    public static string? DefaultDataDirectory()
+    {
+        var local = Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.DoNotVerify);
+        return string.IsNullOrEmpty(local) ? null : Path.Combine(local, OperatingSystem.IsWindows() ? "Orchestrator" : "orchestrator");
+    }
+
+    /// <summary>Where the data is, in words for the console: the SQLite file, or the PostgreSQL host and database (never a password).</summary>
+    public string DescribeDatabase()
+    {
+        if (!IsPostgres)
+        {
+            return $"SQLite file {new SqliteConnectionStringBuilder(ConnectionString).DataSource}";
+        }
+
+        var postgres = new Npgsql.NpgsqlConnectionStringBuilder(ConnectionString);
+        return $"PostgreSQL database '{postgres.Database}' on {postgres.Host}:{postgres.Port}";
     }
 }

@@ -73,7 +73,9 @@ public static class RunQueries
 
         var paging = Paging.From(query.Page, query.PageSize);
         var total = await runs.CountAsync(ct);
-        var items = await runs.OrderByDescending(r => r.ScheduledFireTime).Skip(paging.Skip).Take(paging.Size).ToListAsync(ct);
+        // Many rows share a fire time (every schedule due at 09:00, a backfill of several schedules): the id breaks the
+        // tie, or the database may order tied rows differently for each page and skip or repeat some.
+        var items = await runs.OrderByDescending(r => r.ScheduledFireTime).ThenByDescending(r => r.Id).Skip(paging.Skip).Take(paging.Size).ToListAsync(ct);
         return new PagedList<RunResponse>([.. items.Select(RunResponse.From)], paging.Number, paging.Size, total);
     }
 }

@@ -172,7 +172,8 @@ public static class ScheduleEndpoints
         return TypedResults.Accepted($"/api/runs/{run.Id}", RunResponse.From(run));
     }
 
-    public static async Task<Results<Ok<JsonObject>, ProblemHttpResult>> Backfill(string id, BackfillRequest request, ISchedulerFactory schedulers, TimeProvider time, CancellationToken ct)
+    public static async Task<Results<Ok<JsonObject>, ProblemHttpResult>> Backfill(
+        string id, BackfillRequest request, ISchedulerFactory schedulers, OrchestratorDbContext db, TimeProvider time, CancellationToken ct)
     {
         var errors = new FieldErrors();
         var from = ScheduleValidator.ParseInstant(request.From, "from", errors);
@@ -211,14 +212,13 @@ public static class ScheduleEndpoints
 
         try
         {
-            // Each backfilled firing carries the schedule trigger's retry policy and execution group (Quartz copies both
-            // onto its one-shot triggers when BackfillOptions.ExecutionGroup is left unset).
-            var result = await scheduler.Backfill(new TriggerKey(key.Name, key.Group), from!.Value, to!.Value, new BackfillOptions { MaxSlots = 1000 }, ct);
+            var result = await ScheduleBackfill.RunAsync(scheduler, db, key, from!.Value, to!.Value, ct);
             return TypedResults.Ok(new JsonObject
             {
                 ["slotsFound"] = result.SlotsFound,
                 ["scheduled"] = result.Scheduled,
                 ["alreadyScheduled"] = result.AlreadyScheduled,
+                ["alreadyRun"] = result.AlreadyRun,
                 ["firstSlot"] = result.FirstSlot,
                 ["lastSlot"] = result.LastSlot,
             });

@@ -49,6 +49,8 @@ public sealed class ScheduleReader(ISchedulerFactory schedulers, OrchestratorDbC
             .Where(j => project is null || j.Key.Group == project)
             .Where(j => actionType is null || actions.TypeOfJob(j.JobTypeName) == actionType)
             .Select(j => j.Key)
+            // Quartz pages in this order already; a job key is unique, so a page never skips or repeats a schedule.
+            .OrderBy(k => k.Group, StringComparer.Ordinal).ThenBy(k => k.Name, StringComparer.Ordinal)
             .ToList();
 
         var matching = new List<JsonObject>();

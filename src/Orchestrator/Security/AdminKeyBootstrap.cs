@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Orchestrator.Hosting;
 
 namespace Orchestrator.Security;
 
@@ -6,7 +7,7 @@ namespace Orchestrator.Security;
 /// On the very first start (no keys at all) creates an admin key and prints it once to standard output.
 /// It is never logged: logs are shipped and kept, the console of a first start is seen once.
 /// </summary>
-public sealed class AdminKeyBootstrap(IServiceScopeFactory scopes, TextWriter? console = null)
+public sealed class AdminKeyBootstrap(IServiceScopeFactory scopes, StorageChoice storage, TextWriter? console = null)
 {
     public async Task RunAsync(CancellationToken cancellationToken)
     {
@@ -33,6 +34,8 @@ public sealed class AdminKeyBootstrap(IServiceScopeFactory scopes, TextWriter? c
         await output.WriteLineAsync("No API keys existed, so an admin key was created. It is shown once:");
         await output.WriteLineAsync($"  Admin API key: {plain}");
         await output.WriteLineAsync("Keep it somewhere safe; make more with 'Orchestrator keys create --role <role>'.");
+        // The keys, schedules and runs live there: say where, so nobody deletes it by accident (Orchestrator:DataDirectory moves it).
+        await output.WriteLineAsync($"Database: {storage.DescribeDatabase()}");
         await output.WriteLineAsync("==================================================================");
         await output.FlushAsync(cancellationToken);
     }

@@ -2,11 +2,16 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.Json.Nodes;
 using Orchestrator.Actions;
+using Orchestrator.Projects;
 
 namespace Orchestrator.Tools;
 
-/// <summary>A process to start from an argv array: no shell, an explicit environment (nothing inherited), a working directory and a time limit.</summary>
-public sealed record ProcessRequest(IReadOnlyList<string> Argv, string WorkingDirectory, IReadOnlyDictionary<string, string> Environment, TimeSpan Timeout, string? StandardInput = null);
+/// <summary>
+/// A process to start from an argv array: no shell, an explicit environment (nothing inherited), a working directory
+/// inside <paramref name="ProjectRoot"/> and a time limit.
+/// </summary>
+public sealed record ProcessRequest(
+    IReadOnlyList<string> Argv, string ProjectRoot, string WorkingDirectory, IReadOnlyDictionary<string, string> Environment, TimeSpan Timeout, string? StandardInput = null);
 
 /// <summary>
 /// Runs a process for a tool and records exit code, stdout and stderr (each capped), and duration. A process past its
@@ -91,16 +96,56 @@ public static class ProcessRunner
     }
 
     /// <summary>
+    /// Why <paramref name="program"/> (an argv[0]) can never be started, judged from its text alone, or null: a path
+    /// must be relative (no leading '/', '~' or drive letter) and stay inside the project ('..' is refused), and a backslash is
+    /// not a separator here. The full check, symlinks included, is made when the process starts.
+    /// </summary>
+    public static string? ProgramError(string program)
+    {
+        if (program.Contains('\\', StringComparison.Ordinal))
+        {
+            return $"'{program}' must not contain '\\'; a program is a name looked up on PATH, or a path with '/' inside the project root.";
+        }
+
+        if (program.Contains('/', StringComparison.Ordinal) || Path.IsPathRooted(program))
+        {
+            var (_, error) = WorkspacePathResolver.Resolve(LexicalRoot, WithoutDotSegments(program));
+            if (error is not null)
+            {
+                return $"'{program}' {error} A program with '/' is a path inside the project root (e.g. 'bin/build.sh'); a program elsewhere is named without '/' and looked up on PATH.";
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>A root that does not exist: only the lexical rules of <see cref="WorkspacePathResolver"/> apply to it.</summary>
+    private static readonly string LexicalRoot = Path.Combine(Path.GetTempPath(), "orchestrator-no-such-root-" + Guid.NewGuid().ToString("N"));
+
+    /// <summary>'./build.sh' means 'build.sh'; '.' segments change nothing, while '..' stays for the resolver to refuse.</summary>
+    private static string WithoutDotSegments(string path) => string.Join('/', path.Split('/').Where(s => s != "."));
+
+    /// <summary>
     /// The program to start, resolved here rather than by <see cref="Process"/>, which would also look in the server's own
-    /// directory and working directory: a path with '/' is taken relative to the working directory (which the caller
-    /// has already confined to the project), a bare name is searched on the child's PATH only.
+    /// directory and working directory: a bare name is searched on the child's PATH only; a path with '/' is taken
+    /// relative to the working directory and must resolve inside the project root through
+    /// <see cref="WorkspacePathResolver"/>, so an absolute path ('/bin/cat'), '..' or a symlink leading out is refused.
     /// </summary>
     private static string ResolveProgram(ProcessRequest request)
     {
         var program = request.Argv[0];
+        if (ProgramError(program) is { } refused)
+        {
+            throw new ActionFailedException($"argv[0]: {refused}");
+        }
+
         if (program.Contains('/', StringComparison.Ordinal))
         {
-            return Path.IsPathRooted(program) ? program : Path.GetFullPath(Path.Combine(request.WorkingDirectory, program));
+            var directory = Path.GetRelativePath(request.ProjectRoot, request.WorkingDirectory).Replace('\\', '/');
+            var relative = WithoutDotSegments(directory == "." ? program : $"{directory}/{program}");
+            var (full, error) = WorkspacePathResolver.Resolve(request.ProjectRoot, relative);
+            return full ?? throw new ActionFailedException(
+                $"argv[0]: '{program}' {error} A program with '/' is a path inside the project root; a program elsewhere is named without '/' and looked up on PATH.");
         }
 
         var path = request.Environment.TryGetValue("PATH", out var p) ? p : "";

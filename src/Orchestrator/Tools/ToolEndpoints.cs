@@ -302,6 +302,10 @@ public static partial class ToolEndpoints
             {
                 errors.Add("config.argv[0]", "must name the program literally; it cannot come from an argument.");
             }
+            else if (ProcessRunner.ProgramError(argv[0].GetString()!) is { } program)
+            {
+                errors.Add("config.argv[0]", program);
+            }
         }
         else
         {

@@ -73,7 +73,7 @@ public sealed partial class ToolInvoker(HttpActionExecutor http, BuiltinToolCata
             ["ORCHESTRATOR_IDEMPOTENCY_KEY"] = context.IdempotencyKey,
         };
         var timeout = TimeSpan.FromSeconds(config.TryGetProperty("timeoutSeconds", out var t) && t.TryGetInt32(out var s) ? Math.Clamp(s, 1, 3600) : DefaultTimeoutSeconds);
-        return ProcessRunner.RunAsync(new ProcessRequest(argv, context.ProjectRoot, environment, timeout), cancellationToken);
+        return ProcessRunner.RunAsync(new ProcessRequest(argv, context.ProjectRoot, context.ProjectRoot, environment, timeout), cancellationToken);
     }
 
     /// <summary>

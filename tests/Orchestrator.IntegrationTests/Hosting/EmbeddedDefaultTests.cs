@@ -16,9 +16,9 @@ public sealed class EmbeddedDefaultTests
         using var http = server.CreateClient();
         Assert.That((await http.GetAsync("/healthz")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
         Assert.That((await http.GetAsync("/readyz")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
-        Assert.That(File.Exists(Path.Combine(server.WorkingDirectory, "data", "orchestrator.db")), Is.True,
-            "the embedded database is a file under ./data of the working directory");
-        Assert.That(Directory.Exists(Path.Combine(server.WorkingDirectory, "data", "workspaces", "default")), Is.True,
+        Assert.That(File.Exists(Path.Combine(server.DefaultDataDirectory, "orchestrator.db")), Is.True,
+            "the embedded database is a file in the per-user data directory");
+        Assert.That(Directory.Exists(Path.Combine(server.DefaultDataDirectory, "workspaces", "default")), Is.True,
             "the default project's root is created under the default workspace root");
 
         var key = server.PrintedAdminKey;
@@ -26,6 +26,29 @@ public sealed class EmbeddedDefaultTests
         using var admin = server.CreateClient(key);
         var nodes = await admin.GetStringAsync("/api/cluster/nodes");
         Assert.That(nodes, Does.Contain("\"isThisNode\":true"));
+    }
+
+    [Test]
+    public async Task Default_database_is_kept_out_of_the_working_directory_and_the_first_start_says_where_it_is()
+    {
+        // It used to be ./data under the content root, i.e. src/Orchestrator/data for 'dotnet run', where
+        // 'git clean -fdx' deletes the keys and every schedule.
+        await using var server = ServerProcess.Start();
+        await server.WaitUntilReadyAsync();
+
+        var database = Path.Combine(server.DefaultDataDirectory, "orchestrator.db");
+        Assert.That(File.Exists(database), Is.True, "the default is the per-user data directory ($XDG_DATA_HOME/orchestrator)");
+        Assert.That(Directory.Exists(Path.Combine(server.WorkingDirectory, "data")), Is.False, "nothing is written under the content root");
+        Assert.That(server.Output, Does.Contain($"Database: SQLite file {database}"), "the first-start banner names the database file");
+    }
+
+    [Test]
+    public async Task An_explicit_relative_data_directory_is_still_under_the_content_root()
+    {
+        await using var server = ServerProcess.Start(new Dictionary<string, string?> { ["Orchestrator__DataDirectory"] = "state" });
+        await server.WaitUntilReadyAsync();
+        Assert.That(File.Exists(Path.Combine(server.WorkingDirectory, "state", "orchestrator.db")), Is.True);
+        Assert.That(Directory.Exists(server.DefaultDataDirectory), Is.False, "an explicit setting is used instead of the per-user default");
     }
 
     [Test]

@@ -30,6 +30,14 @@ public sealed partial class ServerProcess : IAsyncDisposable
 
     public string WorkingDirectory { get; }
 
+    /// <summary>
+    /// Where a server started without <c>Orchestrator:DataDirectory</c> keeps its data: the per-user default under this
+    /// process's own <c>XDG_DATA_HOME</c> (inside its working directory), never the developer's real home.
+    /// </summary>
+    public string DefaultDataDirectory => DefaultDataDirectoryOf(WorkingDirectory);
+
+    public static string DefaultDataDirectoryOf(string workingDirectory) => Path.Combine(workingDirectory, "xdg-data", "orchestrator");
+
     public bool HasExited => process.HasExited;
 
     public int ExitCode => process.ExitCode;
@@ -98,6 +106,9 @@ public sealed partial class ServerProcess : IAsyncDisposable
         }
 
         info.Environment["TZ"] = TestPostgres.SessionTimeZone;
+        // The server's default data directory is per-user (LocalApplicationData = $XDG_DATA_HOME on Linux): a test
+        // server that sets no DataDirectory must write into its own working directory, not the developer's home.
+        info.Environment["XDG_DATA_HOME"] = Path.Combine(workingDirectory, "xdg-data");
         foreach (var (key, value) in environment ?? new Dictionary<string, string?>())
         {
             if (value is null)

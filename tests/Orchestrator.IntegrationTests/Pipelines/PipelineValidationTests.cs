@@ -21,7 +21,7 @@ public sealed class PipelineValidationTests
         await server.WaitUntilReadyAsync();
         admin = server.CreateClient(server.PrintedAdminKey);
         await admin.PostForJsonAsync("/api/pipelines", new { id = "existing", name = "existing", nodes = new[] { Noop("x") } }, HttpStatusCode.Created);
-        var otherRoot = Path.Combine(server.WorkingDirectory, "data", "workspaces", "other");
+        var otherRoot = Path.Combine(server.DefaultDataDirectory, "workspaces", "other");
         await admin.PostForJsonAsync("/api/projects", new { id = "other", name = "other", rootPath = otherRoot }, HttpStatusCode.Created);
         await admin.PostForJsonAsync("/api/pipelines", new { id = "elsewhere", name = "elsewhere", project = "other", nodes = new[] { Noop("x") } }, HttpStatusCode.Created);
     }

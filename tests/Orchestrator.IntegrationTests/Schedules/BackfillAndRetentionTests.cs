@@ -61,6 +61,39 @@ public sealed class BackfillAndRetentionTests
     }
 
     [Test]
+    public async Task A_repeated_backfill_reports_fire_times_that_already_ran_as_already_scheduled_not_scheduled()
+    {
+        // The same range again answered "scheduled: 4, alreadyScheduled: 0" though the ledger then skipped all four.
+        await using var peer = await RecordingHttpServer.StartAsync();
+        var database = await TestPostgres.CreateDatabaseAsync("backfillagain");
+        await using var server = ServerProcess.Start(PostgresNode.Environment(database, new Dictionary<string, string?> { ["Orchestrator__Outbound__AllowedHosts__0"] = "127.0.0.1" }));
+        await server.WaitUntilReadyAsync();
+        using var api = server.CreateClient(server.PrintedAdminKey);
+        var minute = await CreatePausedMinuteScheduleAsync(api, "again", peer.BaseUrl + "/again");
+
+        var from = minute.AddMinutes(-10);
+        var to = minute.AddMinutes(-6); // four fire times: -10 … -7
+        var first = await api.PostForJsonAsync("/api/schedules/default.again/backfill", new { from = Iso(from), to = Iso(to) }, HttpStatusCode.OK);
+        Assert.That(first.GetProperty("scheduled").GetInt32(), Is.EqualTo(4), first.ToString());
+        await Poll.UntilAsync(() => api.RunsAsync("default.again", "succeeded"), r => r.Count == 4, TimeSpan.FromSeconds(20), "four backfilled runs");
+
+        var again = await api.PostForJsonAsync("/api/schedules/default.again/backfill", new { from = Iso(from), to = Iso(to) }, HttpStatusCode.OK);
+        Assert.That(again.GetProperty("slotsFound").GetInt32(), Is.EqualTo(4), again.ToString());
+        Assert.That(again.GetProperty("scheduled").GetInt32(), Is.EqualTo(0), again.ToString());
+        Assert.That(again.GetProperty("alreadyScheduled").GetInt32(), Is.EqualTo(4), again.ToString());
+
+        // A wider range schedules only the fire times around those that ran: -12, -11 and -6.
+        var wider = await api.PostForJsonAsync("/api/schedules/default.again/backfill", new { from = Iso(from.AddMinutes(-2)), to = Iso(to.AddMinutes(1)) }, HttpStatusCode.OK);
+        Assert.That((wider.GetProperty("slotsFound").GetInt32(), wider.GetProperty("scheduled").GetInt32(), wider.GetProperty("alreadyScheduled").GetInt32()),
+            Is.EqualTo((7, 3, 4)), wider.ToString());
+        Assert.That(wider.GetProperty("firstSlot").GetDateTimeOffset(), Is.EqualTo(from.AddMinutes(-2)));
+        Assert.That(wider.GetProperty("lastSlot").GetDateTimeOffset(), Is.EqualTo(to));
+        var runs = await Poll.UntilAsync(() => api.RunsAsync("default.again", "succeeded"), r => r.Count == 7, TimeSpan.FromSeconds(20), "seven runs");
+        Assert.That(runs.Select(r => r.GetProperty("attempt").GetInt32()), Is.All.EqualTo(1), "no fire time ran twice");
+        Assert.That(peer.RequestsTo("/again"), Has.Count.EqualTo(7));
+    }
+
+    [Test]
     public async Task A_backfill_of_a_fire_time_whose_run_is_still_running_does_not_run_it_a_second_time()
     {
         await using var peer = await RecordingHttpServer.StartAsync();

@@ -479,6 +479,49 @@ public sealed class BuiltinToolsTests
         Assert.That(missing.GetProperty("error").GetString(), Does.Contain("not found on the PATH"));
     }
 
+    [TestCase("/bin/cat")]
+    [TestCase("../ws/hello.sh")]
+    [TestCase("docs/../../x")]
+    [TestCase("~/bin/cat")]
+    public async Task Shell_run_with_an_absolute_or_escaping_argv0_is_refused_naming_argv0(string program)
+    {
+        // '/bin/cat' used to run: a path in argv[0] was taken as it was, though it must lie inside the project root.
+        var problem = await InvokeRefusedAsync("shell.run", new { argv = new[] { program, "/etc/hostname" } });
+        Assert.That(problem.GetProperty("errors").TryGetProperty("arguments.argv[0]", out var reasons), Is.True, problem.ToString());
+        Assert.That(reasons[0].GetString(), Does.Contain($"'{program}'").And.Contain("PATH"));
+    }
+
+    [Test]
+    public async Task Shell_run_program_through_a_symlink_leading_out_of_the_project_is_refused_when_it_runs()
+    {
+        var evil = Path.Combine(outside, "evil.sh");
+        await File.WriteAllTextAsync(evil, "#!/bin/sh\necho escaped\n");
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(evil, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+
+        var invoked = await InvokeAsync("shell.run", new { argv = new[] { "escape/evil.sh" } });
+        Assert.That(invoked.GetProperty("succeeded").GetBoolean(), Is.False, invoked.ToString());
+        Assert.That(invoked.GetProperty("error").GetString(), Does.Contain("argv[0]").And.Contain("'escape/evil.sh'").And.Contain("symbolic link"));
+    }
+
+    [Test]
+    public async Task Shell_run_program_path_is_relative_to_its_working_directory_inside_the_project()
+    {
+        var script = Path.Combine(root, "docs", "here.sh");
+        await File.WriteAllTextAsync(script, "#!/bin/sh\necho from docs\n");
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+
+        var result = await InvokeSucceededAsync("shell.run", new { argv = new[] { "./here.sh" }, workingDirectory = "docs" });
+        Assert.That(result.GetProperty("stdout").GetString(), Is.EqualTo("from docs\n"));
+        var fromRoot = await InvokeSucceededAsync("shell.run", new { argv = new[] { "docs/here.sh" } });
+        Assert.That(fromRoot.GetProperty("stdout").GetString(), Is.EqualTo("from docs\n"));
+    }
+
     [Test]
     public async Task Schedule_fields_of_the_wrong_type_are_a_422_not_a_server_error()
     {

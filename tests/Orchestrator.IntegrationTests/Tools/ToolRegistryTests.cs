@@ -105,6 +105,8 @@ public sealed class ToolRegistryTests
         yield return Case("remote ref", new Dictionary<string, object> { ["name"] = "x", ["kind"] = "command", ["parameters"] = new Dictionary<string, string> { ["$ref"] = "http://169.254.169.254/schema.json" }, ["config"] = new { argv = new[] { "ls" } } }, "parameters.$ref");
         yield return Case("schema not an object", new { name = "x", kind = "command", parameters = "object", config = new { argv = new[] { "ls" } } }, "parameters");
         yield return Case("argv missing", new { name = "x", kind = "command", parameters = ok }, "config.argv");
+        yield return Case("absolute program", new { name = "x", kind = "command", parameters = ok, config = new { argv = new[] { "/bin/cat", "/etc/passwd" } } }, "config.argv[0]");
+        yield return Case("program outside the project", new { name = "x", kind = "command", parameters = ok, config = new { argv = new[] { "../bin/tool" } } }, "config.argv[0]");
         yield return Case("program from an argument", new { name = "x", kind = "command", parameters = ok, config = new { argv = new[] { "{{args.cmd}}" } } }, "config.argv[0]");
         yield return Case("http without url", new { name = "x", kind = "http", parameters = ok, config = new { } }, "config.url");
         yield return Case("invalid result schema", new { name = "x", kind = "command", parameters = ok, result = new { type = "obj" }, config = new { argv = new[] { "ls" } } }, "result.type");

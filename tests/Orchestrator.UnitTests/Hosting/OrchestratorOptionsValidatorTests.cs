@@ -13,6 +13,17 @@ public sealed class OrchestratorOptionsValidatorTests
         Assert.That(storage.IsPostgres, Is.False);
         Assert.That(storage.Clustered, Is.False);
         Assert.That(storage.MigrateOnStart, Is.True);
+        // The per-user data directory, never the content root (a source tree that 'git clean -fdx' empties).
+        var perUser = StorageChoice.DefaultDataDirectory()!;
+        Assert.That(storage.DataDirectory, Is.EqualTo(perUser));
+        Assert.That(storage.ConnectionString, Does.Contain(Path.Combine(perUser, "orchestrator.db")).And.Not.Contain("/srv/orchestrator"));
+        Assert.That(storage.WorkspaceRoots, Is.EqualTo(new[] { Path.Combine(perUser, "workspaces") }));
+    }
+
+    [Test]
+    public void A_relative_data_directory_is_under_the_content_root()
+    {
+        var storage = StorageChoice.Resolve(new OrchestratorOptions { DataDirectory = "data" }, "/srv/orchestrator");
         Assert.That(storage.ConnectionString, Does.Contain("/srv/orchestrator/data/orchestrator.db"));
         Assert.That(storage.WorkspaceRoots, Is.EqualTo(new[] { "/srv/orchestrator/data/workspaces" }));
     }

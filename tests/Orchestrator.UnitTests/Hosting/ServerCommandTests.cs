@@ -28,4 +28,31 @@ public sealed class ServerCommandTests
         Assert.That(command.CommandArgs, Is.EqualTo(new[] { "--role", "viewer", "--name", "ci" }));
         Assert.That(command.HostArgs, Is.EqualTo(new[] { "--Orchestrator:DataDirectory=/d" }));
     }
+
+    [Test]
+    public void Configuration_keys_pass_to_the_host_with_their_values_in_either_form()
+    {
+        var command = ServerCommand.Parse(["--urls", "http://x", "--environment", "Production", "--contentRoot=/srv", "--Orchestrator:Database:Provider", "Postgres", "--Logging:LogLevel:Default=Warning"]);
+        Assert.That(command.Verb, Is.EqualTo(ServerCommand.Serve), command.Error);
+        Assert.That(command.HostArgs, Is.EqualTo(new[] { "--urls", "http://x", "--environment", "Production", "--contentRoot=/srv", "--Orchestrator:Database:Provider", "Postgres", "--Logging:LogLevel:Default=Warning" }));
+    }
+
+    [TestCase("--help")]
+    [TestCase("-h")]
+    [TestCase("keys", "create", "--help")]
+    public void Help_anywhere_asks_for_the_usage(params string[] args) =>
+        Assert.That(ServerCommand.Parse(args).Verb, Is.EqualTo(ServerCommand.Help));
+
+    [TestCase("frobnicate")]
+    [TestCase("--frobnicate")]
+    [TestCase("--frobnicate=1")]
+    [TestCase("keys")]
+    [TestCase("migrate", "extra")]
+    [TestCase("--urls")]
+    public void Unknown_verbs_options_and_missing_values_are_refused(params string[] args)
+    {
+        var command = ServerCommand.Parse(args);
+        Assert.That(command.Verb, Is.EqualTo(ServerCommand.Invalid));
+        Assert.That(command.ExitWithoutRunning(TextWriter.Null, TextWriter.Null), Is.EqualTo(2));
+    }
 }

@@ -44,6 +44,10 @@ public sealed class ShellRunTool(IOptionsMonitor<OrchestratorOptions> options) :
         {
             errors.Add($"{prefix}.argv[0]", "must name the program to run.");
         }
+        else if (ProcessRunner.ProgramError(arguments.GetProperty("argv")[0].GetString()!) is { } program)
+        {
+            errors.Add($"{prefix}.argv[0]", program);
+        }
 
         if (arguments.TryGetProperty("argv", out var argv) && argv.EnumerateArray().Any(a => a.GetString()!.Contains('\0', StringComparison.Ordinal)))
         {
@@ -106,6 +110,6 @@ public sealed class ShellRunTool(IOptionsMonitor<OrchestratorOptions> options) :
 
         var seconds = arguments.TryGetProperty("timeoutSeconds", out var t) ? Math.Min(t.GetInt32(), settings.MaxTimeoutSeconds) : DefaultTimeoutSeconds;
         var argv = arguments.GetProperty("argv").EnumerateArray().Select(a => a.GetString()!).ToList();
-        return ProcessRunner.RunAsync(new ProcessRequest(argv, directory, environment, TimeSpan.FromSeconds(seconds), OptionalString(arguments, "stdin")), cancellationToken);
+        return ProcessRunner.RunAsync(new ProcessRequest(argv, context.ProjectRoot, directory, environment, TimeSpan.FromSeconds(seconds), OptionalString(arguments, "stdin")), cancellationToken);
     }
 }

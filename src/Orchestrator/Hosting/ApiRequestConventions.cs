@@ -1,0 +1,261 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Text;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Http.Metadata;
+using Microsoft.AspNetCore.Routing.Matching;
+
+namespace Orchestrator.Hosting;
+
+/// <summary>
+/// What every <c>/api</c> request goes through besides its handler: the caller is authenticated before anything else
+/// is said about the request (not even 404, 405 or 415), responses are not cached, and a route that takes a JSON body
+/// is told in the product's words when the body is missing or is not an object.
+/// </summary>
+public static class ApiRequestConventions
+{
+    public const string ApiPrefix = "/api";
+
+    /// <summary>
+    /// Routing picks a "415 Unsupported Media Type" endpoint by Content-Type before authorization runs, so a caller with
+    /// no key (or too small a role) learned about the content type first. Without that policy the route's own endpoint
+    /// is selected, authorization answers 401/403 first, and the body binder still answers 415 for a non-JSON body.
+    /// Called after routing is registered (WebApplication.CreateBuilder registers it).
+    /// </summary>
+    public static IServiceCollection RemoveContentTypeEndpointSelection(this IServiceCollection services)
+    {
+        foreach (var descriptor in services.Where(d => d.ServiceType == typeof(MatcherPolicy) && d.ImplementationType?.Name == "AcceptsMatcherPolicy").ToList())
+        {
+            services.Remove(descriptor);
+        }
+
+        return services;
+    }
+
+    /// <summary>Marks every /api response <c>Cache-Control: no-store</c>: it carries data only a key may read.</summary>
+    public static IApplicationBuilder UseApiNoStore(this IApplicationBuilder app) => app.Use(async (context, next) =>
+    {
+        if (context.Request.Path.StartsWithSegments(ApiPrefix))
+        {
+            context.Response.Headers.CacheControl = "no-store";
+        }
+
+        await next(context);
+    });
+
+    /// <summary>
+    /// After authentication, before authorization: an /api request without a valid key is challenged (401) whatever
+    /// it asked for, so a route that does not exist (404), a method it does not have (405) or a body it cannot read
+    /// says nothing to a caller who is not signed in.
+    /// </summary>
+    public static IApplicationBuilder UseApiAuthenticationFirst(this IApplicationBuilder app) => app.Use(async (context, next) =>
+    {
+        if (context.Request.Path.StartsWithSegments(ApiPrefix)
+            && context.User.Identity?.IsAuthenticated != true
+            && context.GetEndpoint()?.Metadata.GetMetadata<IAllowAnonymous>() is null)
+        {
+            await context.ChallengeAsync();
+            return;
+        }
+
+        await next(context);
+    });
+
+    /// <summary>
+    /// After authorization: a route whose handler takes a JSON body gets a 400 problem saying "a JSON object body is
+    /// required" when the body is empty, blank or <c>null</c>, instead of the binder's "Implicit body inferred for
+    /// parameter …". Other bodies go to the binder, which names the JSON path of what it cannot read. Only the start of
+    /// the body is looked at; it is rewound for the binder.
+    /// </summary>
+    public static IApplicationBuilder UseJsonObjectBodies(this IApplicationBuilder app) => app.Use(async (context, next) =>
+    {
+        var accepts = context.GetEndpoint()?.Metadata.GetMetadata<IAcceptsMetadata>();
+        if (accepts is { RequestType: not null, IsOptional: false }
+            && accepts.ContentTypes.Any(t => t.Contains("json", StringComparison.OrdinalIgnoreCase))
+            && (context.Request.ContentType is null || context.Request.HasJsonContentType())
+            && await MissingBodyAsync(context.Request, context.RequestAborted) is { } got)
+        {
+            context.Response.StatusCode = StatusCodes.Status400BadRequest;
+            await context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+            {
+                HttpContext = context,
+                ProblemDetails = new HttpValidationProblemDetails(new Dictionary<string, string[]> { ["body"] = [$"A JSON object body is required; {got}."] })
+                {
+                    Status = StatusCodes.Status400BadRequest,
+                    Title = "The request could not be read.",
+                    Detail = $"A JSON object body is required; {got}.",
+                },
+            });
+            return;
+        }
+
+        await next(context);
+    });
+
+    /// <summary>
+    /// "the body is empty" or "the body is null" when the body holds no JSON object for certain, else null. Reads at
+    /// most the first non-blank bytes and leaves the body readable from the start.
+    /// </summary>
+    private static async Task<string?> MissingBodyAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        if (request.ContentLength == 0)
+        {
+            return "the body is empty";
+        }
+
+        request.EnableBuffering();
+        var buffer = new byte[256];
+        var text = new List<byte>();
+        try
+        {
+            int read;
+            while ((read = await request.Body.ReadAsync(buffer, cancellationToken)) > 0)
+            {
+                foreach (var b in buffer.AsSpan(0, read))
+                {
+                    if (b is not ((byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n'))
+                    {
+                        text.Add(b);
+                    }
+
+                    // Anything longer than "null" is for the binder to judge.
+                    if (text.Count > 4 || (text.Count > 0 && text[0] != (byte)'n'))
+                    {
+                        return null;
+                    }
+                }
+            }
+
+            return text.Count == 0 ? "the body is empty" : text.SequenceEqual("null"u8.ToArray()) ? "the body is null" : null;
+        }
+        finally
+        {
+            request.Body.Position = 0;
+        }
+    }
+}
+
+/// <summary>
+/// Kestrel answers a request it cannot parse (a NUL in the path as <c>%00</c>, a malformed request line or header,
+/// headers too large or too slow) itself, before any middleware, with an empty body and <c>Connection: close</c>.
+/// This connection middleware gives such an answer an RFC 9457 problem body: it watches what the connection writes,
+/// and a write that is exactly such a head (HTTP/1.x, status 4xx/5xx, <c>Content-Length: 0</c>,
+/// <c>Connection: close</c>; the application's own errors always carry a body) gets a problem document. Anything else
+/// (other responses, TLS or HTTP/2 bytes) passes through untouched.
+/// </summary>
+public static class KestrelErrorBodies
+{
+    private static readonly byte[] ContentLengthZero = "\r\nContent-Length: 0\r\n"u8.ToArray();
+    private static readonly byte[] ConnectionClose = "\r\nConnection: close\r\n"u8.ToArray();
+
+    public static void Use(Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions listen) => listen.Use(next => async connection =>
+    {
+        var original = connection.Transport;
+        var output = new Pipe();
+        connection.Transport = new DuplexPipe(original.Input, output.Writer);
+        var pump = PumpAsync(output.Reader, original.Output);
+        try
+        {
+            await next(connection);
+        }
+        finally
+        {
+            await output.Writer.CompleteAsync();
+            await pump;
+            // Kestrel completed our pipe, not the socket's: close it the same way once everything written has gone out.
+            await original.Output.CompleteAsync();
+            connection.Transport = original;
+        }
+    });
+
+    private static async Task PumpAsync(PipeReader reader, PipeWriter target)
+    {
+        try
+        {
+            while (true)
+            {
+                var result = await reader.ReadAsync();
+                var buffer = result.Buffer;
+                if (buffer.Length is > 0 and < 2048 && WithProblemBody(buffer.ToArray()) is { } rewritten)
+                {
+                    target.Write(rewritten);
+                }
+                else
+                {
+                    foreach (var segment in buffer)
+                    {
+                        target.Write(segment.Span);
+                    }
+                }
+
+                reader.AdvanceTo(buffer.End);
+                var flushed = buffer.IsEmpty ? default : await target.FlushAsync();
+                if (result.IsCompleted || result.IsCanceled || flushed.IsCompleted)
+                {
+                    break;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or InvalidOperationException or OperationCanceledException or System.Net.Sockets.SocketException)
+        {
+            // The client went away; there is nobody left to answer.
+        }
+        finally
+        {
+            await reader.CompleteAsync();
+        }
+    }
+
+    /// <summary>The response head with a problem body, when <paramref name="written"/> is one of Kestrel's empty error answers; otherwise null.</summary>
+    internal static byte[]? WithProblemBody(byte[] written)
+    {
+        var span = written.AsSpan();
+        if (!span.StartsWith("HTTP/1."u8) || span.Length < 16 || span[9] is not ((byte)'4' or (byte)'5') || !span.EndsWith("\r\n\r\n"u8)
+            || span.IndexOf(ContentLengthZero) < 0 || span.IndexOf(ConnectionClose) < 0 || span[..^4].IndexOf("\r\n\r\n"u8) >= 0)
+        {
+            return null;
+        }
+
+        if (!int.TryParse(span.Slice(9, 3), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var status))
+        {
+            return null;
+        }
+
+        var detail = status switch
+        {
+            400 => "The request line or a header could not be read: a path with a NUL or control character (such as %00), invalid percent-encoding, or a malformed header.",
+            408 => "The request headers did not arrive in time.",
+            413 => "The request body is larger than the server accepts.",
+            414 => "The request target is longer than the server accepts.",
+            431 => "The request headers are larger than the server accepts.",
+            _ => "The server could not read the request.",
+        };
+        var body = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object>
+        {
+            ["type"] = status == 431 ? "https://www.rfc-editor.org/rfc/rfc6585#section-5" : $"https://tools.ietf.org/html/rfc9110#section-15.{(status >= 500 ? 6 : 5)}.{SectionOf(status)}",
+            ["title"] = Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status),
+            ["status"] = status,
+            ["detail"] = detail,
+        });
+        var head = Encoding.ASCII.GetString(span[..^2]).Replace("\r\nContent-Length: 0\r\n", $"\r\nContent-Type: application/problem+json\r\nContent-Length: {body.Length}\r\n", StringComparison.Ordinal);
+        return [.. Encoding.ASCII.GetBytes(head + "\r\n"), .. body];
+    }
+
+    private static int SectionOf(int status) => status switch
+    {
+        400 => 1,
+        408 => 9,
+        413 => 14,
+        414 => 15,
+        505 => 6,
+        _ => 1,
+    };
+
+    private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
+    {
+        public PipeReader Input => input;
+
+        public PipeWriter Output => output;
+    }
+}

@@ -1,0 +1,103 @@
+using Microsoft.EntityFrameworkCore;
+using Orchestrator.Data;
+using Orchestrator.Runs;
+using Quartz;
+
+namespace Orchestrator.Schedules;
+
+/// <summary>What a backfill found in its range and what it did, in the words the API answers with.</summary>
+public sealed record BackfillSummary(int SlotsFound, int Scheduled, int AlreadyScheduled, int AlreadyRun, DateTimeOffset? FirstSlot, DateTimeOffset? LastSlot);
+
+/// <summary>
+/// A backfill through Quartz's, minus the fire times that already ran. Quartz skips only a slot whose backfill trigger
+/// is still stored; once that trigger has fired it is gone, so the same range again would schedule every slot anew,
+/// report them as scheduled, and then have the ledger skip each one. A slot whose ledger row is final (succeeded,
+/// skipped, cancelled: the ledger would never run it again) is therefore left out and counted as already scheduled;
+/// a failed, interrupted or running row is still scheduled, and the ledger decides (a retry, a takeover, or nothing
+/// while the run is alive).
+/// </summary>
+public static class ScheduleBackfill
+{
+    public const int MaxSlots = 1000;
+
+    private static readonly RunStatus[] Final = [RunStatus.Succeeded, RunStatus.Skipped, RunStatus.Cancelled];
+
+    /// <exception cref="ArgumentException">The range holds more than <see cref="MaxSlots"/> fire times, or Quartz refuses it.</exception>
+    /// <exception cref="SchedulerException">The schedule's trigger is gone.</exception>
+    public static async Task<BackfillSummary> RunAsync(IScheduler scheduler, OrchestratorDbContext db, JobKey key, DateTimeOffset from, DateTimeOffset to, CancellationToken ct)
+    {
+        var triggerKey = new TriggerKey(key.Name, key.Group);
+        var trigger = await scheduler.GetTrigger(triggerKey, ct) ?? throw new ObjectDoesNotExistException($"Schedule '{ScheduleIds.Of(key)}' has no trigger left to backfill (it has completed).");
+        var scheduleId = ScheduleIds.Of(key);
+        var finished = await db.Runs.AsNoTracking()
+            .Where(r => r.ScheduleId == scheduleId && r.ScheduledFireTime >= from && r.ScheduledFireTime < to && Final.Contains(r.Status))
+            .Select(r => r.ScheduledFireTime)
+            .ToListAsync(ct);
+        var ran = finished.Select(RunLedger.KeyTime).Where(t => IsSlot(trigger, t)).Distinct().Order().ToList();
+
+        // Without a fire time that ran, the range goes to Quartz whole, which also enforces the slot limit.
+        if (ran.Count > 0 && CountSlots(trigger, from, to, MaxSlots + 1) > MaxSlots)
+        {
+            throw new ArgumentException($"The range holds more than {MaxSlots} fire times; backfill at most {MaxSlots} at a time.", nameof(from));
+        }
+
+        // The range in pieces around the fire times that ran: [from, ran0), (ran0, ran1), … (ranN, to).
+        var scheduled = 0;
+        var pending = 0;
+        var found = ran.Count;
+        DateTimeOffset? first = ran.Count > 0 ? ran[0] : null;
+        DateTimeOffset? last = ran.Count > 0 ? ran[^1] : null;
+        var start = from;
+        foreach (var end in ran.Append(to))
+        {
+            if (end > start)
+            {
+                // Each backfilled firing carries the schedule trigger's retry policy and execution group (Quartz copies
+                // both onto its one-shot triggers when BackfillOptions.ExecutionGroup is left unset).
+                var piece = await scheduler.Backfill(triggerKey, start, end, new BackfillOptions { MaxSlots = MaxSlots }, ct);
+                scheduled += piece.Scheduled;
+                pending += piece.AlreadyScheduled;
+                found += piece.SlotsFound;
+                first = Min(first, piece.FirstSlot);
+                last = Max(last, piece.LastSlot);
+            }
+
+            start = end.AddTicks(1);
+        }
+
+        return new BackfillSummary(found, scheduled, pending + ran.Count, ran.Count, first, last);
+    }
+
+    /// <summary>Whether <paramref name="time"/> is one of the trigger's fire times (stepping from just before it, as Quartz's backfill walks).</summary>
+    private static bool IsSlot(ITrigger trigger, DateTimeOffset time)
+    {
+        var next = trigger.GetFireTimeAfter(time.AddSeconds(-2));
+        while (next is { } n && n < time)
+        {
+            next = trigger.GetFireTimeAfter(n);
+        }
+
+        return next == time;
+    }
+
+    private static int CountSlots(ITrigger trigger, DateTimeOffset from, DateTimeOffset to, int upTo)
+    {
+        var count = 0;
+        var next = trigger.GetFireTimeAfter(from.AddSeconds(-2));
+        while (next is { } n && n < to && count < upTo)
+        {
+            if (n >= from)
+            {
+                count++;
+            }
+
+            next = trigger.GetFireTimeAfter(n);
+        }
+
+        return count;
+    }
+
+    private static DateTimeOffset? Min(DateTimeOffset? a, DateTimeOffset? b) => a is null ? b : b is null ? a : a < b ? a : b;
+
+    private static DateTimeOffset? Max(DateTimeOffset? a, DateTimeOffset? b) => a is null ? b : b is null ? a : a > b ? a : b;
+}
