@@ -275,6 +275,11 @@ public static class SchemaChecks
 
     public static async Task<JsonSchema?> ParseAsync(JsonElement schema, string field, FieldErrors errors)
     {
+        foreach (var (path, _) in JsonNumbers.OutOfRangeIntegers(schema, field))
+        {
+            errors.Add(path, JsonNumbers.OutOfRange);
+        }
+
         CheckSchema(schema, field, errors);
         if (errors.Any)
         {
@@ -292,8 +297,14 @@ public static class SchemaChecks
         }
     }
 
-    public static IReadOnlyList<ArgumentError> Validate(JsonSchema schema, JsonElement arguments) =>
-        [.. Flatten(schema.Validate(arguments.GetRawText())).Select(e => new ArgumentError(PathOf(e.Path), Keyword(e.Kind), Message(e)))];
+    public static IReadOnlyList<ArgumentError> Validate(JsonSchema schema, JsonElement arguments)
+    {
+        List<ArgumentError> outOfRange = [.. JsonNumbers.OutOfRangeIntegers(arguments, "$")
+            .Select(n => new ArgumentError(n.Path, n.Negative ? "minimum" : "maximum", JsonNumbers.OutOfRange))];
+        return outOfRange.Count > 0
+            ? outOfRange
+            : [.. Flatten(schema.Validate(arguments.GetRawText())).Select(e => new ArgumentError(PathOf(e.Path), Keyword(e.Kind), Message(e)))];
+    }
 
     /// <summary>
     /// Errors with children are replaced by their children (an allOf or an item says more through its parts), except
