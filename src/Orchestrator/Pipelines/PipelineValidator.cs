@@ -4,9 +4,12 @@ using System.Text.RegularExpressions;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Orchestrator.Actions;
+using Orchestrator.Actions.CallApi;
+using Orchestrator.Actions.Notifications;
 using Orchestrator.Data;
 using Orchestrator.Hosting;
 using Orchestrator.Projects;
+using Orchestrator.Schedules;
 
 namespace Orchestrator.Pipelines;
 
@@ -16,7 +19,7 @@ namespace Orchestrator.Pipelines;
 /// edges between existing nodes, no cycle, sub-pipelines that exist and do not recurse, and the size caps. Every
 /// problem is reported, keyed by the node (<c>nodes.fetch.…</c>) or edge (<c>edges[2].…</c>) it concerns.
 /// </summary>
-public sealed partial class PipelineValidator(ActionCatalog actions, OrchestratorDbContext db, IOptionsMonitor<OrchestratorOptions> options)
+public sealed partial class PipelineValidator(ActionCatalog actions, OrchestratorDbContext db, IOptionsMonitor<OrchestratorOptions> options, SecretTemplates secrets)
 {
     public const int MaxNameLength = 200;
     public const int MaxDescriptionLength = 2000;
@@ -300,7 +303,8 @@ public sealed partial class PipelineValidator(ActionCatalog actions, Orchestrato
             errors.Add($"{key}.action.config.tool", "must name the tool literally; templates are not allowed here.");
         }
 
-        // Templated values are only known when the node runs (it is checked again then); judge the rest now.
+        // Values with a pipeline placeholder are only known when the node runs (they are checked again then); judge the
+        // rest now, with the schedules' own checks, so an unknown secret or placeholder is refused here as it is there.
         var found = new FieldErrors();
         await action.ValidateAsync(config, "config", found, ct, project);
         foreach (var (field, reasons) in found.Entries.Where(e => !IsTemplated(config, e.Key)))
@@ -311,7 +315,73 @@ public sealed partial class PipelineValidator(ActionCatalog actions, Orchestrato
             }
         }
 
+        if (config.ValueKind == JsonValueKind.Object)
+        {
+            CheckTemplatedRemainders(type, config, $"{key}.action.config", errors);
+        }
+
         return (type, config);
+    }
+
+    /// <summary>
+    /// A value mixing a pipeline placeholder with a secret reference or a notification placeholder ("Bearer {{secret:X}}
+    /// {{inputs.t}}") is deferred above as a whole; what surrounds the pipeline placeholders is known now and gets the
+    /// same checks a schedule's value gets: secrets configured, notification placeholders known.
+    /// </summary>
+    private void CheckTemplatedRemainders(string type, JsonElement config, string key, FieldErrors errors)
+    {
+        foreach (var (path, text) in Strings(config, key))
+        {
+            if (!PipelineTemplates.HasPlaceholder(text))
+            {
+                continue;
+            }
+
+            var rest = PipelineTemplates.WithoutPlaceholders(text);
+            foreach (var unknown in secrets.UnknownReferences(rest).Distinct(StringComparer.Ordinal))
+            {
+                errors.Add(path, $"references secret '{unknown}', which is not configured under Orchestrator:Secrets.");
+            }
+
+            if (type == SendNotificationAction.TypeName && path is var p && (p == $"{key}.subject" || p == $"{key}.message"))
+            {
+                foreach (var unknown in RunTemplate.UnknownPlaceholders(rest))
+                {
+                    errors.Add(path, $"'{{{{{unknown}}}}}' is not a known placeholder; use {string.Join(", ", RunTemplate.Names.Select(n => "{{" + n + "}}"))} or a pipeline template ({{{{nodes.<id>.output…}}}}, {{{{inputs…}}}}).");
+                }
+            }
+        }
+    }
+
+    private static IEnumerable<(string Path, string Text)> Strings(JsonElement element, string path)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.String:
+                yield return (path, element.GetString()!);
+                break;
+            case JsonValueKind.Object:
+                foreach (var property in element.EnumerateObject())
+                {
+                    foreach (var inner in Strings(property.Value, $"{path}.{property.Name}"))
+                    {
+                        yield return inner;
+                    }
+                }
+
+                break;
+            case JsonValueKind.Array:
+                var i = 0;
+                foreach (var item in element.EnumerateArray())
+                {
+                    foreach (var inner in Strings(item, $"{path}[{i++}]"))
+                    {
+                        yield return inner;
+                    }
+                }
+
+                break;
+        }
     }
 
     /// <summary>The action types a node can run: the executors every schedule uses.</summary>
@@ -447,9 +517,10 @@ public sealed partial class PipelineValidator(ActionCatalog actions, Orchestrato
         }
 
         var attempts = retry.MaxAttempts ?? 3;
-        if (attempts is < 1 or > 20)
+        if (attempts is < 1 or > RetrySpec.MaxAttemptsLimit)
         {
-            errors.Add($"{key}.maxAttempts", "must be between 1 and 20.");
+            // The schedules' limit: a node's retries are no more open-ended than a schedule's.
+            errors.Add($"{key}.maxAttempts", $"must be between 1 and {RetrySpec.MaxAttemptsLimit} (1 means no retry).");
         }
 
         var backoff = retry.Backoff ?? "exponential";
@@ -527,7 +598,9 @@ public sealed partial class PipelineValidator(ActionCatalog actions, Orchestrato
             }
         }
 
-        return current.ValueKind == JsonValueKind.String && current.GetString()!.Contains("{{", StringComparison.Ordinal);
+        // Only a pipeline placeholder makes a value unknown until the run: a '{{secret:…}}' or a notification
+        // placeholder is as known here as in a schedule, and an error about it stands.
+        return current.ValueKind == JsonValueKind.String && PipelineTemplates.HasPlaceholder(current.GetString()!);
     }
 
     [GeneratedRegex("^[A-Za-z][A-Za-z0-9_-]{0,63}$", RegexOptions.CultureInvariant)]

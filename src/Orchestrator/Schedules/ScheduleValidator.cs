@@ -329,9 +329,9 @@ public sealed partial class ScheduleValidator(ActionCatalog actions, Orchestrato
         }
 
         var attempts = retry.MaxAttempts ?? 3;
-        if (attempts is < 1 or > 20)
+        if (attempts is < 1 or > RetrySpec.MaxAttemptsLimit)
         {
-            errors.Add("retry.maxAttempts", "must be between 1 and 20 (1 means no retry).");
+            errors.Add("retry.maxAttempts", $"must be between 1 and {RetrySpec.MaxAttemptsLimit} (1 means no retry).");
         }
 
         var exponential = true;
