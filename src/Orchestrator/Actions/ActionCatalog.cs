@@ -24,18 +24,16 @@ public abstract class ActionDefinition
     /// <param name="projectId">The project the config will run in, when known (a schedule's), for checks that depend on it.</param>
     public async ValueTask ValidateAsync(JsonElement config, string prefix, FieldErrors errors, CancellationToken cancellationToken, string? projectId = null)
     {
-        var outOfRange = JsonNumbers.OutOfRangeIntegers(config, prefix).ToList();
-        foreach (var (path, _) in outOfRange)
+        if (!JsonNumbers.TryValidate(Schema, config, out var schemaErrors))
         {
-            errors.Add(path, JsonNumbers.OutOfRange);
-        }
+            foreach (var (path, _) in JsonNumbers.OutOfRangeIntegers(config, prefix))
+            {
+                errors.Add(path, JsonNumbers.OutOfRange);
+            }
 
-        if (outOfRange.Count > 0)
-        {
             return;
         }
 
-        var schemaErrors = Schema.Validate(config.GetRawText());
         foreach (var error in Flatten(schemaErrors))
         {
             errors.Add(FieldPath(prefix, error.Path), $"{Describe(error)} (keyword: {Keyword(error.Kind)}).");

@@ -297,14 +297,10 @@ public static class SchemaChecks
         }
     }
 
-    public static IReadOnlyList<ArgumentError> Validate(JsonSchema schema, JsonElement arguments)
-    {
-        List<ArgumentError> outOfRange = [.. JsonNumbers.OutOfRangeIntegers(arguments, "$")
-            .Select(n => new ArgumentError(n.Path, n.Negative ? "minimum" : "maximum", JsonNumbers.OutOfRange))];
-        return outOfRange.Count > 0
-            ? outOfRange
-            : [.. Flatten(schema.Validate(arguments.GetRawText())).Select(e => new ArgumentError(PathOf(e.Path), Keyword(e.Kind), Message(e)))];
-    }
+    public static IReadOnlyList<ArgumentError> Validate(JsonSchema schema, JsonElement arguments) =>
+        JsonNumbers.TryValidate(schema, arguments, out var errors)
+            ? [.. Flatten(errors).Select(e => new ArgumentError(PathOf(e.Path), Keyword(e.Kind), Message(e)))]
+            : [.. JsonNumbers.OutOfRangeIntegers(arguments, "$").Select(n => new ArgumentError(n.Path, n.Negative ? "minimum" : "maximum", JsonNumbers.OutOfRange))];
 
     /// <summary>
     /// Errors with children are replaced by their children (an allOf or an item says more through its parts), except

@@ -86,6 +86,16 @@ public sealed class ScheduleRefusalTests
         await AssertRefusedOnCreateAndReplaceAsync(schedule, expected);
     }
 
+    [Test]
+    public async Task A_call_api_body_may_still_carry_integers_beyond_64_bits()
+    {
+        // No schema check reads a body's numbers, so such a number is data to send, not a field to refuse.
+        var schedule = Valid("big-body");
+        schedule["action"]!["config"]!["body"] = JsonNode.Parse("""{"id": 123456789012345678901234567890}""");
+        var created = await admin.CreateScheduleAsync(JsonSerializer.Deserialize<JsonElement>(schedule.ToJsonString()));
+        Assert.That(created.GetProperty("action").GetProperty("config").GetProperty("body").GetProperty("id").GetRawText(), Is.EqualTo("123456789012345678901234567890"));
+    }
+
     [TestCase("P1000000000D")]
     [TestCase("PT99999999999999999999S")]
     public async Task Interval_of_a_billion_days_is_a_422_not_a_500(string interval)

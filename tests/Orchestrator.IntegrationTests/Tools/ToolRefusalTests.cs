@@ -105,6 +105,19 @@ public sealed class ToolRefusalTests
     }
 
     [Test]
+    public async Task An_integer_argument_beyond_64_bits_is_a_422_naming_it_not_a_500()
+    {
+        var parameters = new JsonObject { ["type"] = "object", ["properties"] = new JsonObject { ["n"] = new JsonObject { ["type"] = "integer", ["maximum"] = 10 } } };
+        await RegisterAsync("count", parameters, new JsonObject { ["argv"] = new JsonArray("echo", "{{args.n}}") }, HttpStatusCode.Created);
+        foreach (var route in new[] { "/api/tools/count/validate", "/api/tools/count/invoke" })
+        {
+            var response = await admin.PostAsync(route, new StringContent("""{"arguments": {"n": 9223372036854775808}}""", Encoding.UTF8, "application/json"));
+            var problem = await ApiAssertions.AssertProblemAsync(response, HttpStatusCode.UnprocessableEntity);
+            Assert.That(problem.GetProperty("errors").TryGetProperty("arguments.n", out _), Is.True, problem.ToString());
+        }
+    }
+
+    [Test]
     public async Task A_run_task_run_whose_argument_has_a_NUL_fails_naming_the_argument()
     {
         // Created while the tool did not pass 'note' to its process, so the schedule was valid then; the tool's new
