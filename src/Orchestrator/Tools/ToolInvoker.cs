@@ -75,7 +75,7 @@ public sealed partial class ToolInvoker(HttpActionExecutor http, BuiltinToolCata
         try
         {
             using var config = JsonDocument.Parse(configJson);
-            if (!config.RootElement.TryGetProperty("argv", out var argv) || argv.ValueKind != JsonValueKind.Array)
+            if (config.RootElement.ValueKind != JsonValueKind.Object || !config.RootElement.TryGetProperty("argv", out var argv) || argv.ValueKind != JsonValueKind.Array)
             {
                 return [];
             }
