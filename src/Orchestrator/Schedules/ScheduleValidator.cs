@@ -173,7 +173,9 @@ public sealed partial class ScheduleValidator(ActionCatalog actions, Orchestrato
         DateTimeOffset? first;
         try
         {
-            first = ((Quartz.Extensibility.IOperableTrigger)ScheduleMapping.BuildPreviewTrigger(spec, time.GetUtcNow())).ComputeFirstFireTimeUtc(null);
+            // maxRuns only moves the end past the first fire time, and computing that end walks every run: left out here.
+            var probe = spec is CronTriggerSpec or CalendarTriggerSpec ? spec with { MaxRuns = null } : spec;
+            first = ((Quartz.Extensibility.IOperableTrigger)ScheduleMapping.BuildPreviewTrigger(probe, time.GetUtcNow())).ComputeFirstFireTimeUtc(null);
         }
         catch (ArgumentException)
         {
