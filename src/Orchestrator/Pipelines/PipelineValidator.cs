@@ -340,14 +340,14 @@ public sealed partial class PipelineValidator(ActionCatalog actions, Orchestrato
             var rest = PipelineTemplates.WithoutPlaceholders(text);
             foreach (var unknown in secrets.UnknownReferences(rest).Distinct(StringComparer.Ordinal))
             {
-                errors.Add(path, $"references secret '{unknown}', which is not configured under Orchestrator:Secrets.");
+                errors.Add(path, SecretTemplates.NotConfigured(unknown));
             }
 
             if (type == SendNotificationAction.TypeName && path is var p && (p == $"{key}.subject" || p == $"{key}.message"))
             {
                 foreach (var unknown in RunTemplate.UnknownPlaceholders(rest))
                 {
-                    errors.Add(path, $"'{{{{{unknown}}}}}' is not a known placeholder; use {string.Join(", ", RunTemplate.Names.Select(n => "{{" + n + "}}"))} or a pipeline template ({{{{nodes.<id>.output…}}}}, {{{{inputs…}}}}).");
+                    errors.Add(path, RunTemplate.NotKnown(unknown));
                 }
             }
         }

@@ -46,7 +46,7 @@ public sealed class SendNotificationAction(IServiceScopeFactory scopes) : Action
             {
                 foreach (var unknown in RunTemplate.UnknownPlaceholders(template.GetString()!))
                 {
-                    errors.Add($"{prefix}.{field}", $"'{{{{{unknown}}}}}' is not a known placeholder; use {string.Join(", ", RunTemplate.Names.Select(n => "{{" + n + "}}"))}.");
+                    errors.Add($"{prefix}.{field}", RunTemplate.NotKnown(unknown));
                 }
             }
         }
