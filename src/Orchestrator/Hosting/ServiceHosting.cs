@@ -26,6 +26,7 @@ public static class ServiceHosting
     public static IServiceCollection AddApiConventions(this IServiceCollection services)
     {
         services.AddProblemDetails();
+        services.AddExceptionHandler<NulCharacterExceptionHandler>();
         services.AddExceptionHandler<BadRequestExceptionHandler>();
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.Configure<JsonOptions>(o =>

@@ -37,14 +37,19 @@ public sealed partial class PipelineValidator(ActionCatalog actions, Orchestrato
             errors.Add("id", "must be lowercase letters, digits and '-' (up to 63).");
         }
 
-        if (string.IsNullOrWhiteSpace(request.Name) || request.Name.Length > MaxNameLength)
+        // PostgreSQL text cannot hold NUL: storing one failed (reported as a conflict), so it is refused by name here.
+        if (string.IsNullOrWhiteSpace(request.Name) || request.Name.Length > MaxNameLength || request.Name.Any(char.IsControl))
         {
-            errors.Add("name", $"is required: 1–{MaxNameLength} characters.");
+            errors.Add("name", $"is required: 1–{MaxNameLength} printable characters.");
         }
 
         if (request.Description is { Length: > MaxDescriptionLength })
         {
             errors.Add("description", $"must be at most {MaxDescriptionLength} characters.");
+        }
+        else if (request.Description?.Contains('\0', StringComparison.Ordinal) == true)
+        {
+            errors.Add("description", "must not contain NUL characters.");
         }
 
         var project = request.Project ?? Project.DefaultId;
@@ -410,6 +415,13 @@ public sealed partial class PipelineValidator(ActionCatalog actions, Orchestrato
 
     private async Task ValidateSubPipelineAsync(NodeRequest node, string key, string? pipelineId, string project, FieldErrors errors, CancellationToken ct)
     {
+        if (node.Pipeline is { } named && !ProjectEndpoints.IsSlug(named))
+        {
+            // Not a pipeline id at all (a NUL, say, which the database cannot even look up): no need to ask it.
+            errors.Add($"{key}.pipeline", $"no pipeline with id '{named}'.");
+            return;
+        }
+
         if (node.Pipeline is { } target && await db.Pipelines.Where(p => p.Id == target).Select(p => p.ProjectId).FirstOrDefaultAsync(ct) is { } childProject && childProject != project)
         {
             errors.Add($"{key}.pipeline", $"'{target}' belongs to project '{childProject}'; a sub-pipeline must be in the same project ('{project}').");

@@ -53,6 +53,11 @@ public sealed partial class ScheduleValidator(ActionCatalog actions, Orchestrato
         {
             errors.Add("description", $"must be at most {MaxDescriptionLength} characters.");
         }
+        else if (request.Description?.Contains('\0', StringComparison.Ordinal) == true)
+        {
+            // PostgreSQL text cannot hold NUL: storing it failed as a 500.
+            errors.Add("description", "must not contain NUL characters.");
+        }
 
         var (actionType, config) = await ValidateActionAsync(request.Action, errors.Entries.ContainsKey("project") ? null : project, errors, ct);
         var misfire = ValidateMisfire(request.Misfire, errors, out var threshold);

@@ -77,7 +77,10 @@ public static partial class ToolEndpoints
         }
 
         var projectId = request.Project ?? Projects.Project.DefaultId;
-        var root = await db.Projects.AsNoTracking().Where(p => p.Id == projectId).Select(p => p.RootPath).FirstOrDefaultAsync(ct);
+        // Only a project id is looked up: anything else (a NUL, which the database cannot even compare) is no project.
+        var root = Projects.ProjectEndpoints.IsSlug(projectId)
+            ? await db.Projects.AsNoTracking().Where(p => p.Id == projectId).Select(p => p.RootPath).FirstOrDefaultAsync(ct)
+            : null;
         if (root is null)
         {
             errors.Add("project", $"no project with id '{projectId}'.");
@@ -249,6 +252,11 @@ public static partial class ToolEndpoints
         if (request.Description is { Length: > 2000 })
         {
             errors.Add("description", "must be at most 2000 characters.");
+        }
+        else if (request.Description?.Contains('\0', StringComparison.Ordinal) == true)
+        {
+            // PostgreSQL text cannot hold NUL: storing it failed as a 500.
+            errors.Add("description", "must not contain NUL characters.");
         }
 
         ToolKind kind;

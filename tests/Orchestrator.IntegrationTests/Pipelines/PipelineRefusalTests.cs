@@ -73,9 +73,24 @@ public sealed class PipelineRefusalTests
             new JsonObject { ["id"] = "n", ["type"] = "action", ["action"] = Notify("{{run.id}} {{schedule.nmae}}", "finished") }, "nodes.n.action.config.subject");
         yield return Case("retry maxAttempts above the schedules' limit",
             new JsonObject { ["id"] = "n", ["type"] = "action", ["action"] = Noop(), ["retry"] = new JsonObject { ["maxAttempts"] = 21 } }, "nodes.n.retry.maxAttempts");
+        yield return Case("NUL in a sub-pipeline id",
+            new JsonObject { ["id"] = "n", ["type"] = "pipeline", ["pipeline"] = "existing\0" }, "nodes.n.pipeline");
         yield return Case("integer beyond 64 bits in a config",
             new JsonObject { ["id"] = "n", ["type"] = "action", ["action"] = new JsonObject { ["type"] = "call_api", ["config"] = new JsonObject { ["url"] = "https://api.example.com/", ["timeoutSeconds"] = JsonNode.Parse("9223372036854775808") } } },
             "nodes.n.action.config.timeoutSeconds");
+    }
+
+    [TestCase("name", "a\0b")]
+    [TestCase("description", "a\0b")]
+    public async Task A_NUL_in_a_pipeline_text_field_is_a_422_not_a_500_or_a_conflict(string field, string value)
+    {
+        var before = await admin.GetStringAsync("/api/pipelines");
+        var body = Pipeline("nul", new JsonObject { ["id"] = "a", ["type"] = "action", ["action"] = Noop() });
+        body[field] = value;
+        var response = await admin.PostAsync("/api/pipelines", new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"));
+        var problem = await ApiAssertions.AssertProblemAsync(response, HttpStatusCode.UnprocessableEntity);
+        Assert.That(problem.GetProperty("errors").TryGetProperty(field, out _), Is.True, problem.ToString());
+        Assert.That(await admin.GetStringAsync("/api/pipelines"), Is.EqualTo(before));
     }
 
     [TestCaseSource(nameof(Corpus))]

@@ -96,6 +96,36 @@ public sealed class ScheduleRefusalTests
         Assert.That(created.GetProperty("action").GetProperty("config").GetProperty("body").GetProperty("id").GetRawText(), Is.EqualTo("123456789012345678901234567890"));
     }
 
+    [Test]
+    public async Task A_NUL_in_a_description_is_a_422_not_a_500()
+    {
+        var schedule = Valid("nul-description");
+        schedule["description"] = "a\0b";
+        await AssertRefusedOnCreateAndReplaceAsync(schedule, "description");
+    }
+
+    [TestCase("send_notification", "channel")]
+    [TestCase("run_task", "tool")]
+    public async Task A_NUL_in_a_name_the_action_looks_up_is_a_422_not_a_500(string type, string field)
+    {
+        var schedule = Valid("nul-lookup");
+        schedule["action"] = new JsonObject
+        {
+            ["type"] = type,
+            ["config"] = type == "run_task" ? new JsonObject { ["tool"] = "files.list\0" } : new JsonObject { ["channel"] = "ops\0", ["message"] = "m" },
+        };
+        await AssertRefusedOnCreateAndReplaceAsync(schedule, $"action.config.{field}");
+    }
+
+    [TestCase("/api/runs?scheduleId=default.a%00b")]
+    [TestCase("/api/runs?project=a%00b")]
+    [TestCase("/api/pipelines?project=a%00b")]
+    public async Task A_NUL_that_reaches_a_database_query_is_a_400_problem_not_a_500(string path)
+    {
+        var problem = await ApiAssertions.AssertProblemAsync(await admin.GetAsync(path), HttpStatusCode.BadRequest);
+        Assert.That(problem.GetProperty("detail").GetString(), Does.Contain("NUL"));
+    }
+
     [TestCase("P1000000000D")]
     [TestCase("PT99999999999999999999S")]
     public async Task Interval_of_a_billion_days_is_a_422_not_a_500(string interval)

@@ -89,6 +89,20 @@ public sealed class ToolRefusalTests
     }
 
     [Test]
+    public async Task A_NUL_in_a_tool_description_or_invoke_project_is_a_422_not_a_500()
+    {
+        var before = await admin.GetStringAsync("/api/tools");
+        var body = new JsonObject { ["name"] = "described", ["description"] = "a\0b", ["kind"] = "command", ["parameters"] = new JsonObject { ["type"] = "object" }, ["config"] = new JsonObject { ["argv"] = new JsonArray("true") } };
+        var problem = await ApiAssertions.AssertProblemAsync(await SendAsync(HttpMethod.Post, "/api/tools", body), HttpStatusCode.UnprocessableEntity);
+        Assert.That(problem.GetProperty("errors").TryGetProperty("description", out _), Is.True, problem.ToString());
+        Assert.That(await admin.GetStringAsync("/api/tools"), Is.EqualTo(before));
+
+        var invoke = await SendAsync(HttpMethod.Post, "/api/tools/say/invoke", new JsonObject { ["project"] = "default\0", ["arguments"] = new JsonObject { ["text"] = "x" } });
+        problem = await ApiAssertions.AssertProblemAsync(invoke, HttpStatusCode.UnprocessableEntity);
+        Assert.That(problem.GetProperty("errors").TryGetProperty("project", out _), Is.True, problem.ToString());
+    }
+
+    [Test]
     public async Task A_NUL_in_a_command_argument_is_a_422_naming_it_not_an_argument_cut_short()
     {
         foreach (var route in new[] { "/api/tools/say/validate", "/api/tools/say/invoke" })
