@@ -335,7 +335,7 @@ public sealed partial class PipelineValidator(ActionCatalog actions, Orchestrato
     /// </summary>
     private void CheckTemplatedRemainders(string type, JsonElement config, string key, FieldErrors errors)
     {
-        foreach (var (path, text) in Strings(config, key))
+        foreach (var (path, text) in JsonStrings.WithPaths(config, key))
         {
             if (!PipelineTemplates.HasPlaceholder(text))
             {
@@ -355,37 +355,6 @@ public sealed partial class PipelineValidator(ActionCatalog actions, Orchestrato
                     errors.Add(path, RunTemplate.NotKnown(unknown));
                 }
             }
-        }
-    }
-
-    private static IEnumerable<(string Path, string Text)> Strings(JsonElement element, string path)
-    {
-        switch (element.ValueKind)
-        {
-            case JsonValueKind.String:
-                yield return (path, element.GetString()!);
-                break;
-            case JsonValueKind.Object:
-                foreach (var property in element.EnumerateObject())
-                {
-                    foreach (var inner in Strings(property.Value, $"{path}.{property.Name}"))
-                    {
-                        yield return inner;
-                    }
-                }
-
-                break;
-            case JsonValueKind.Array:
-                var i = 0;
-                foreach (var item in element.EnumerateArray())
-                {
-                    foreach (var inner in Strings(item, $"{path}[{i++}]"))
-                    {
-                        yield return inner;
-                    }
-                }
-
-                break;
         }
     }
 

@@ -380,44 +380,13 @@ public static partial class ToolEndpoints
         var declared = parameters.TryGetProperty("properties", out var properties) && properties.ValueKind == JsonValueKind.Object
             ? properties.EnumerateObject().Select(p => p.Name).ToHashSet(StringComparer.Ordinal)
             : [];
-        foreach (var (path, text) in Strings(config, "config"))
+        foreach (var (path, text) in JsonStrings.WithPaths(config, "config"))
         {
             foreach (var name in TemplatePlaceholder().Matches(text).Select(m => m.Groups[1].Value).Distinct(StringComparer.Ordinal).Where(n => !declared.Contains(n)))
             {
                 errors.Add(path, $"'{{{{args.{name}}}}}' names no parameter of this tool; declare '{name}' under parameters.properties"
                     + (declared.Count == 0 ? "." : $" or use one of {string.Join(", ", declared.Order(StringComparer.Ordinal))}."));
             }
-        }
-    }
-
-    private static IEnumerable<(string Path, string Text)> Strings(JsonElement element, string path)
-    {
-        switch (element.ValueKind)
-        {
-            case JsonValueKind.String:
-                yield return (path, element.GetString()!);
-                break;
-            case JsonValueKind.Object:
-                foreach (var property in element.EnumerateObject())
-                {
-                    foreach (var inner in Strings(property.Value, $"{path}.{property.Name}"))
-                    {
-                        yield return inner;
-                    }
-                }
-
-                break;
-            case JsonValueKind.Array:
-                var i = 0;
-                foreach (var item in element.EnumerateArray())
-                {
-                    foreach (var inner in Strings(item, $"{path}[{i++}]"))
-                    {
-                        yield return inner;
-                    }
-                }
-
-                break;
         }
     }
 
