@@ -24,7 +24,16 @@ public abstract class ActionDefinition
     /// <param name="projectId">The project the config will run in, when known (a schedule's), for checks that depend on it.</param>
     public async ValueTask ValidateAsync(JsonElement config, string prefix, FieldErrors errors, CancellationToken cancellationToken, string? projectId = null)
     {
-        var schemaErrors = Schema.Validate(config.GetRawText());
+        if (!JsonNumbers.TryValidate(Schema, config, out var schemaErrors))
+        {
+            foreach (var (path, _) in JsonNumbers.OutOfRangeIntegers(config, prefix))
+            {
+                errors.Add(path, JsonNumbers.OutOfRange);
+            }
+
+            return;
+        }
+
         foreach (var error in Flatten(schemaErrors))
         {
             errors.Add(FieldPath(prefix, error.Path), $"{Describe(error)} (keyword: {Keyword(error.Kind)}).");

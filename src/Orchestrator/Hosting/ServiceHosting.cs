@@ -33,6 +33,7 @@ public static class ServiceHosting
     {
         services.AddProblemDetails();
         services.RemoveContentTypeEndpointSelection();
+        services.AddExceptionHandler<NulCharacterExceptionHandler>();
         services.AddExceptionHandler<BadRequestExceptionHandler>();
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.Configure<JsonOptions>(o =>
@@ -40,6 +41,9 @@ public static class ServiceHosting
             o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.CamelCase;
             o.SerializerOptions.AllowTrailingCommas = false;
             o.SerializerOptions.UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Skip;
+            // A name given twice is refused, in the record and in every JSON object under it (configs, arguments, schemas):
+            // "last one wins" would let a reviewer read one value while the server stores another.
+            o.SerializerOptions.AllowDuplicateProperties = false;
         });
         services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
         {
@@ -95,10 +99,19 @@ internal sealed partial class BadRequestExceptionHandler(IProblemDetailsService 
             return "the value has the wrong JSON type for this field.";
         }
 
+        // "Duplicate property 'x' encountered during deserialization of type '…'": the .NET type means nothing to the caller.
+        if (DuplicateProperty().Match(message) is { Success: true } duplicate)
+        {
+            return $"the property '{duplicate.Groups[1].Value}' is given more than once; each property of a JSON object may appear only once.";
+        }
+
         // It also appends "Path: $.x | LineNumber…", which we already report.
         var cut = message.IndexOf(" Path:", StringComparison.Ordinal);
         return cut > 0 ? message[..cut] : message;
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex("^Duplicate property '(.*?)' encountered", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex DuplicateProperty();
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled exception for {Method} {Path}")]
     private static partial void LogUnhandled(ILogger logger, Exception exception, string method, string path);

@@ -4,9 +4,12 @@ using System.Text.RegularExpressions;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Orchestrator.Actions;
+using Orchestrator.Actions.CallApi;
+using Orchestrator.Actions.Notifications;
 using Orchestrator.Data;
 using Orchestrator.Hosting;
 using Orchestrator.Projects;
+using Orchestrator.Schedules;
 
 namespace Orchestrator.Pipelines;
 
@@ -16,7 +19,7 @@ namespace Orchestrator.Pipelines;
 /// edges between existing nodes, no cycle, sub-pipelines that exist and do not recurse, and the size caps. Every
 /// problem is reported, keyed by the node (<c>nodes.fetch.…</c>) or edge (<c>edges[2].…</c>) it concerns.
 /// </summary>
-public sealed partial class PipelineValidator(ActionCatalog actions, OrchestratorDbContext db, IOptionsMonitor<OrchestratorOptions> options)
+public sealed partial class PipelineValidator(ActionCatalog actions, OrchestratorDbContext db, IOptionsMonitor<OrchestratorOptions> options, SecretTemplates secrets)
 {
     public const int MaxNameLength = 200;
     public const int MaxDescriptionLength = 2000;
@@ -34,14 +37,19 @@ public sealed partial class PipelineValidator(ActionCatalog actions, Orchestrato
             errors.Add("id", "must be lowercase letters, digits and '-' (up to 63).");
         }
 
-        if (string.IsNullOrWhiteSpace(request.Name) || request.Name.Length > MaxNameLength)
+        // PostgreSQL text cannot hold NUL: storing one failed (reported as a conflict), so it is refused by name here.
+        if (string.IsNullOrWhiteSpace(request.Name) || request.Name.Length > MaxNameLength || request.Name.Any(char.IsControl))
         {
-            errors.Add("name", $"is required: 1–{MaxNameLength} characters.");
+            errors.Add("name", $"is required: 1–{MaxNameLength} printable characters.");
         }
 
         if (request.Description is { Length: > MaxDescriptionLength })
         {
             errors.Add("description", $"must be at most {MaxDescriptionLength} characters.");
+        }
+        else if (request.Description?.Contains('\0', StringComparison.Ordinal) == true)
+        {
+            errors.Add("description", "must not contain NUL characters.");
         }
 
         var project = request.Project ?? Project.DefaultId;
@@ -300,7 +308,8 @@ public sealed partial class PipelineValidator(ActionCatalog actions, Orchestrato
             errors.Add($"{key}.action.config.tool", "must name the tool literally; templates are not allowed here.");
         }
 
-        // Templated values are only known when the node runs (it is checked again then); judge the rest now.
+        // Values with a pipeline placeholder are only known when the node runs (they are checked again then); judge the
+        // rest now, with the schedules' own checks, so an unknown secret or placeholder is refused here as it is there.
         var found = new FieldErrors();
         await action.ValidateAsync(config, "config", found, ct, project);
         foreach (var (field, reasons) in found.Entries.Where(e => !IsTemplated(config, e.Key)))
@@ -311,7 +320,42 @@ public sealed partial class PipelineValidator(ActionCatalog actions, Orchestrato
             }
         }
 
+        if (config.ValueKind == JsonValueKind.Object)
+        {
+            CheckTemplatedRemainders(type, config, $"{key}.action.config", errors);
+        }
+
         return (type, config);
+    }
+
+    /// <summary>
+    /// A value mixing a pipeline placeholder with a secret reference or a notification placeholder ("Bearer {{secret:X}}
+    /// {{inputs.t}}") is deferred above as a whole; what surrounds the pipeline placeholders is known now and gets the
+    /// same checks a schedule's value gets: secrets configured, notification placeholders known.
+    /// </summary>
+    private void CheckTemplatedRemainders(string type, JsonElement config, string key, FieldErrors errors)
+    {
+        foreach (var (path, text) in JsonStrings.WithPaths(config, key))
+        {
+            if (!PipelineTemplates.HasPlaceholder(text))
+            {
+                continue;
+            }
+
+            var rest = PipelineTemplates.WithoutPlaceholders(text);
+            foreach (var unknown in secrets.UnknownReferences(rest).Distinct(StringComparer.Ordinal))
+            {
+                errors.Add(path, SecretTemplates.NotConfigured(unknown));
+            }
+
+            if (type == SendNotificationAction.TypeName && path is var p && (p == $"{key}.subject" || p == $"{key}.message"))
+            {
+                foreach (var unknown in RunTemplate.UnknownPlaceholders(rest))
+                {
+                    errors.Add(path, RunTemplate.NotKnown(unknown));
+                }
+            }
+        }
     }
 
     /// <summary>The action types a node can run: the executors every schedule uses.</summary>
@@ -340,6 +384,13 @@ public sealed partial class PipelineValidator(ActionCatalog actions, Orchestrato
 
     private async Task ValidateSubPipelineAsync(NodeRequest node, string key, string? pipelineId, string project, FieldErrors errors, CancellationToken ct)
     {
+        if (node.Pipeline is { } named && !ProjectEndpoints.IsSlug(named))
+        {
+            // Not a pipeline id at all (a NUL, say, which the database cannot even look up): no need to ask it.
+            errors.Add($"{key}.pipeline", $"no pipeline with id '{named}'.");
+            return;
+        }
+
         if (node.Pipeline is { } target && await db.Pipelines.Where(p => p.Id == target).Select(p => p.ProjectId).FirstOrDefaultAsync(ct) is { } childProject && childProject != project)
         {
             errors.Add($"{key}.pipeline", $"'{target}' belongs to project '{childProject}'; a sub-pipeline must be in the same project ('{project}').");
@@ -447,9 +498,10 @@ public sealed partial class PipelineValidator(ActionCatalog actions, Orchestrato
         }
 
         var attempts = retry.MaxAttempts ?? 3;
-        if (attempts is < 1 or > 20)
+        if (attempts is < 1 or > RetrySpec.MaxAttemptsLimit)
         {
-            errors.Add($"{key}.maxAttempts", "must be between 1 and 20.");
+            // The schedules' limit: a node's retries are no more open-ended than a schedule's.
+            errors.Add($"{key}.maxAttempts", $"must be between 1 and {RetrySpec.MaxAttemptsLimit} (1 means no retry).");
         }
 
         var backoff = retry.Backoff ?? "exponential";
@@ -527,7 +579,9 @@ public sealed partial class PipelineValidator(ActionCatalog actions, Orchestrato
             }
         }
 
-        return current.ValueKind == JsonValueKind.String && current.GetString()!.Contains("{{", StringComparison.Ordinal);
+        // Only a pipeline placeholder makes a value unknown until the run: a '{{secret:…}}' or a notification
+        // placeholder is as known here as in a schedule, and an error about it stands.
+        return current.ValueKind == JsonValueKind.String && PipelineTemplates.HasPlaceholder(current.GetString()!);
     }
 
     [GeneratedRegex("^[A-Za-z][A-Za-z0-9_-]{0,63}$", RegexOptions.CultureInvariant)]

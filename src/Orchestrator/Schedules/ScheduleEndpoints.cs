@@ -69,6 +69,10 @@ public static class ScheduleEndpoints
         {
             return ApiProblems.Conflict($"A schedule named '{spec.Name}' already exists in project '{spec.Project}'.");
         }
+        catch (SchedulerException ex) when (IsNeverFires(ex))
+        {
+            return NeverFiresProblem();
+        }
 
         return TypedResults.Created($"/api/schedules/{spec.Id}", (await reader.ReadAsync(key, ct))!);
     }
@@ -99,23 +103,45 @@ public static class ScheduleEndpoints
         var options = new ScheduleJobOptions { Replace = true, Paused = request.Enabled is { } enabled ? !enabled : paused };
         var stored = await scheduler.GetJobDetail(key, ct);
         var previousTrigger = stored?.JobDataMap.GetString(JobDataKeys.Schedule) is { } json ? JsonNode.Parse(json)?["trigger"]?.ToJsonString() : null;
-        if (previousTrigger != document["trigger"]?.ToJsonString())
+        try
         {
-            await scheduler.ScheduleJob(job, [ScheduleMapping.BuildTrigger(spec, time.GetUtcNow())], options, ct);
+            if (previousTrigger != document["trigger"]?.ToJsonString())
+            {
+                await scheduler.ScheduleJob(job, [ScheduleMapping.BuildTrigger(spec, time.GetUtcNow())], options, ct);
+            }
+            else if (existing is not null)
+            {
+                // Same trigger spec: the schedule goes on where it was (next fire time, previous fire time, runs left).
+                await scheduler.ScheduleJob(job, [ScheduleMapping.ContinueTrigger(existing, spec)], options, ct);
+            }
+            else
+            {
+                // Same trigger spec and the trigger has completed (a one-time schedule that ran, or maxRuns reached):
+                // replacing the definition must not make it fire again.
+                await scheduler.AddJob(job, AddJobOptions.Replacing, ct);
+            }
         }
-        else if (existing is not null)
+        catch (SchedulerException ex) when (IsNeverFires(ex))
         {
-            // Same trigger spec: the schedule goes on where it was (next fire time, previous fire time, runs left).
-            await scheduler.ScheduleJob(job, [ScheduleMapping.ContinueTrigger(existing, spec)], options, ct);
-        }
-        else
-        {
-            // Same trigger spec and the trigger has completed (a one-time schedule that ran, or maxRuns reached):
-            // replacing the definition must not make it fire again.
-            await scheduler.AddJob(job, AddJobOptions.Replacing, ct);
+            // Quartz refuses before it stores anything, so the schedule is as it was.
+            return NeverFiresProblem();
         }
 
         return TypedResults.Ok((await reader.ReadAsync(key, ct))!);
+    }
+
+    /// <summary>
+    /// Quartz's refusal of a trigger with no fire time left. The validator checks the same trigger first, so this is the
+    /// last line (a trigger built differently on a replace), answered as the bad input it is rather than a 500.
+    /// </summary>
+    private static bool IsNeverFires(SchedulerException ex) =>
+        ex is not ObjectAlreadyExistsException && ex.Message.Contains("will never fire", StringComparison.Ordinal);
+
+    private static ProblemHttpResult NeverFiresProblem()
+    {
+        var errors = new FieldErrors();
+        errors.Add("trigger", ScheduleValidator.NeverFires);
+        return errors.ToProblem();
     }
 
     public static async Task<Ok<PagedList<JsonObject>>> ListSchedules(

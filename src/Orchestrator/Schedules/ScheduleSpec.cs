@@ -31,6 +31,9 @@ public enum MisfirePolicy
 
 public sealed record RetrySpec(int MaxAttempts, bool Exponential, TimeSpan InitialDelay, TimeSpan? MaxDelay)
 {
+    /// <summary>The most attempts a schedule or a pipeline node may ask for (1 means no retry).</summary>
+    public const int MaxAttemptsLimit = 20;
+
     public RetryPolicy ToQuartz() => MaxAttempts <= 1
         ? RetryPolicy.None
         : Exponential

@@ -53,6 +53,11 @@ public sealed partial class ScheduleValidator(ActionCatalog actions, Orchestrato
         {
             errors.Add("description", $"must be at most {MaxDescriptionLength} characters.");
         }
+        else if (request.Description?.Contains('\0', StringComparison.Ordinal) == true)
+        {
+            // PostgreSQL text cannot hold NUL: storing it failed as a 500.
+            errors.Add("description", "must not contain NUL characters.");
+        }
 
         var (actionType, config) = await ValidateActionAsync(request.Action, errors.Entries.ContainsKey("project") ? null : project, errors, ct);
         var misfire = ValidateMisfire(request.Misfire, errors, out var threshold);
@@ -162,6 +167,45 @@ public sealed partial class ScheduleValidator(ActionCatalog actions, Orchestrato
     /// <summary>Also used by preview, where no misfire policy is given.</summary>
     public TriggerSpec? ValidateTrigger(TriggerRequest? trigger, string prefix, MisfirePolicy misfire, FieldErrors errors)
     {
+        var spec = ValidateTriggerForm(trigger, prefix, misfire, errors);
+        if (spec is null || errors.Entries.Keys.Any(k => k == prefix || k.StartsWith(prefix + ".", StringComparison.Ordinal)))
+        {
+            return spec;
+        }
+
+        // What Quartz itself would refuse when the trigger is stored ("will never fire") or cannot compute, judged on the
+        // same trigger the schedule would get, so every form (and every route that stores one) answers 422, not 500.
+        DateTimeOffset? first;
+        try
+        {
+            // maxRuns only moves the end past the first fire time, and computing that end walks every run: left out here.
+            var probe = spec is CronTriggerSpec or CalendarTriggerSpec ? spec with { MaxRuns = null } : spec;
+            first = ((Quartz.Extensibility.IOperableTrigger)ScheduleMapping.BuildPreviewTrigger(probe, time.GetUtcNow())).ComputeFirstFireTimeUtc(null);
+        }
+        catch (ArgumentException)
+        {
+            first = null;
+        }
+
+        if (first is null)
+        {
+            var field = spec switch
+            {
+                CronTriggerSpec => $"{prefix}.cron",
+                OnceTriggerSpec => $"{prefix}.at",
+                _ when trigger!.StartAt is not null => $"{prefix}.startAt",
+                _ => prefix,
+            };
+            errors.Add(field, NeverFires);
+        }
+
+        return spec;
+    }
+
+    public const string NeverFires = "never fires after the start time (check startAt, endAt, maxRuns and, for cron, the year field).";
+
+    private TriggerSpec? ValidateTriggerForm(TriggerRequest? trigger, string prefix, MisfirePolicy misfire, FieldErrors errors)
+    {
         if (trigger is null)
         {
             errors.Add(prefix, "is required: one of {cron, timeZone}, {intervalSeconds} or {interval}, {at}, {every, unit}.");
@@ -232,7 +276,13 @@ public sealed partial class ScheduleValidator(ActionCatalog actions, Orchestrato
                 }
                 catch (FormatException)
                 {
-                    errors.Add($"{prefix}.interval", $"'{trigger.Interval}' is not an ISO-8601 duration such as PT30S, PT5M or P1D.");
+                    errors.Add($"{prefix}.interval", $"'{Truncate(trigger.Interval!)}' is not an ISO-8601 duration such as PT30S, PT5M or P1D.");
+                    return null;
+                }
+                catch (OverflowException)
+                {
+                    // "P1000000000D" is a well-formed duration that no TimeSpan holds: too long, like any other beyond the cap.
+                    errors.Add($"{prefix}.interval", "must be whole seconds between PT1S and P365D.");
                     return null;
                 }
 
@@ -286,9 +336,9 @@ public sealed partial class ScheduleValidator(ActionCatalog actions, Orchestrato
         }
 
         var attempts = retry.MaxAttempts ?? 3;
-        if (attempts is < 1 or > 20)
+        if (attempts is < 1 or > RetrySpec.MaxAttemptsLimit)
         {
-            errors.Add("retry.maxAttempts", "must be between 1 and 20 (1 means no retry).");
+            errors.Add("retry.maxAttempts", $"must be between 1 and {RetrySpec.MaxAttemptsLimit} (1 means no retry).");
         }
 
         var exponential = true;
@@ -353,16 +403,57 @@ public sealed partial class ScheduleValidator(ActionCatalog actions, Orchestrato
             return TimeZoneInfo.Utc;
         }
 
+        TimeZoneInfo zone;
         try
         {
-            return id.Length is > 0 and <= 64 ? TimeZoneInfo.FindSystemTimeZoneById(id) : throw new TimeZoneNotFoundException();
+            zone = id.Length is > 0 and <= 64 ? TimeZoneInfo.FindSystemTimeZoneById(id) : throw new TimeZoneNotFoundException();
         }
         catch (Exception ex) when (ex is TimeZoneNotFoundException or InvalidTimeZoneException)
         {
-            errors.Add(field, $"'{id}' is not a known IANA time zone (e.g. 'Europe/Paris', 'America/New_York', 'UTC').");
+            errors.Add(field, $"'{Truncate(id)}' is not a known IANA time zone (e.g. 'Europe/Paris', 'America/New_York', 'UTC').");
             return null;
         }
+
+        // The lookup goes through the file system and the case-insensitive zone list: it finds "Europe//Paris",
+        // "europe/paris", "posix/Europe/Paris" or a Windows id too, and the schedule would then store (and show) a name
+        // that is not the zone's. Only the IANA id itself, spelled as the zone database spells it, is accepted.
+        if (!zone.HasIanaId)
+        {
+            errors.Add(field, TimeZoneInfo.TryConvertWindowsIdToIanaId(id, out var iana)
+                ? $"'{id}' is a Windows time zone id; use the IANA id '{iana}'."
+                : $"'{Truncate(id)}' is not an IANA time zone id (e.g. 'Europe/Paris', 'America/New_York', 'UTC').");
+            return null;
+        }
+
+        if (!string.Equals(zone.Id, id, StringComparison.Ordinal))
+        {
+            errors.Add(field, $"'{Truncate(id)}' is not spelled as the IANA id; use '{zone.Id}'.");
+            return null;
+        }
+
+        if (!IsIanaName(zone.Id))
+        {
+            errors.Add(field, $"'{Truncate(id)}' is not an IANA time zone id (e.g. 'Europe/Paris', 'America/New_York', 'UTC').");
+            return null;
+        }
+
+        return zone;
     }
+
+    /// <summary>
+    /// A name of the IANA database (a zone or one of its links, such as 'US/Eastern'), not merely a file under the
+    /// zoneinfo directory ('Europe//Paris', 'posix/Europe/Paris', 'localtime').
+    /// </summary>
+    private static bool IsIanaName(string id) =>
+        ZoneIdPattern().IsMatch(id)
+        && !id.StartsWith("posix/", StringComparison.Ordinal) && !id.StartsWith("right/", StringComparison.Ordinal) && id is not ("localtime" or "posixrules")
+        // ICU knows every zone and link with a Windows equivalent; the few without one (Antarctica/Troll) are in the zone list.
+        && (TimeZoneInfo.TryConvertIanaIdToWindowsId(id, out _) || TimeZoneInfo.GetSystemTimeZones().Any(z => string.Equals(z.Id, id, StringComparison.Ordinal)));
+
+    /// <summary>The earliest and latest instants a trigger may name: outside them Quartz's arithmetic overflows or never fires.</summary>
+    public static readonly DateTimeOffset EarliestInstant = new(1970, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    public static readonly DateTimeOffset LatestInstant = new(2999, 12, 31, 23, 59, 59, TimeSpan.Zero);
 
     public static DateTimeOffset? ParseInstant(string? text, string field, FieldErrors errors)
     {
@@ -374,6 +465,12 @@ public sealed partial class ScheduleValidator(ActionCatalog actions, Orchestrato
         if (!OffsetSuffix().IsMatch(text) || !DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.None, out var value))
         {
             errors.Add(field, $"'{Truncate(text)}' is not an ISO-8601 time with an offset, e.g. 2026-12-01T09:00:00Z or 2026-12-01T10:00:00+01:00.");
+            return null;
+        }
+
+        if (value < EarliestInstant || value > LatestInstant)
+        {
+            errors.Add(field, $"'{Truncate(text)}' is out of range: a time between {EarliestInstant:yyyy-MM-dd'T'HH:mm:ss'Z'} and {LatestInstant:yyyy-MM-dd'T'HH:mm:ss'Z'}.");
             return null;
         }
 
@@ -403,6 +500,10 @@ public sealed partial class ScheduleValidator(ActionCatalog actions, Orchestrato
 
     [GeneratedRegex("^[A-Za-z0-9:_.-]{1,200}$", RegexOptions.CultureInvariant)]
     private static partial Regex GroupPattern();
+
+    // Area/Location[/Sub] as the zone database writes them: no empty, '.' or '..' segments, no leading or trailing '/'.
+    [GeneratedRegex(@"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+){0,2}$", RegexOptions.CultureInvariant)]
+    private static partial Regex ZoneIdPattern();
 
     [GeneratedRegex(@"T.*(Z|[+-]\d{2}:?\d{2})$", RegexOptions.CultureInvariant)]
     private static partial Regex OffsetSuffix();

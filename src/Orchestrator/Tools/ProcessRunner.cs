@@ -26,6 +26,21 @@ public static class ProcessRunner
 
     public static async Task<ActionOutcome> RunAsync(ProcessRequest request, CancellationToken cancellationToken)
     {
+        // The operating system ends a C string at NUL, so "a\0b" would silently run as "a": refused, never cut short.
+        // Callers refuse such input first with a field name; this is the last line for every process this server starts.
+        for (var i = 0; i < request.Argv.Count; i++)
+        {
+            if (request.Argv[i].Contains('\0', StringComparison.Ordinal))
+            {
+                throw new ActionFailedException($"argv[{i}] contains a NUL character, which a process argument cannot carry; nothing was run.");
+            }
+        }
+
+        if (request.Environment.FirstOrDefault(v => v.Value.Contains('\0', StringComparison.Ordinal)) is { Key: { } variable })
+        {
+            throw new ActionFailedException($"The environment variable '{variable}' contains a NUL character, which it cannot carry; nothing was run.");
+        }
+
         var info = new ProcessStartInfo
         {
             FileName = ResolveProgram(request),

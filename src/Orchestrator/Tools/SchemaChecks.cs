@@ -275,6 +275,11 @@ public static class SchemaChecks
 
     public static async Task<JsonSchema?> ParseAsync(JsonElement schema, string field, FieldErrors errors)
     {
+        foreach (var (path, _) in JsonNumbers.OutOfRangeIntegers(schema, field))
+        {
+            errors.Add(path, JsonNumbers.OutOfRange);
+        }
+
         CheckSchema(schema, field, errors);
         if (errors.Any)
         {
@@ -293,7 +298,9 @@ public static class SchemaChecks
     }
 
     public static IReadOnlyList<ArgumentError> Validate(JsonSchema schema, JsonElement arguments) =>
-        [.. Flatten(schema.Validate(arguments.GetRawText())).Select(e => new ArgumentError(PathOf(e.Path), Keyword(e.Kind), Message(e)))];
+        JsonNumbers.TryValidate(schema, arguments, out var errors)
+            ? [.. Flatten(errors).Select(e => new ArgumentError(PathOf(e.Path), Keyword(e.Kind), Message(e)))]
+            : [.. JsonNumbers.OutOfRangeIntegers(arguments, "$").Select(n => new ArgumentError(n.Path, n.Negative ? "minimum" : "maximum", JsonNumbers.OutOfRange))];
 
     /// <summary>
     /// Errors with children are replaced by their children (an allOf or an item says more through its parts), except

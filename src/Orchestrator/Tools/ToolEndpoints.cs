@@ -77,7 +77,10 @@ public static partial class ToolEndpoints
         }
 
         var projectId = request.Project ?? Projects.Project.DefaultId;
-        var root = await db.Projects.AsNoTracking().Where(p => p.Id == projectId).Select(p => p.RootPath).FirstOrDefaultAsync(ct);
+        // Only a project id is looked up: anything else (a NUL, which the database cannot even compare) is no project.
+        var root = Projects.ProjectEndpoints.IsSlug(projectId)
+            ? await db.Projects.AsNoTracking().Where(p => p.Id == projectId).Select(p => p.RootPath).FirstOrDefaultAsync(ct)
+            : null;
         if (root is null)
         {
             errors.Add("project", $"no project with id '{projectId}'.");
@@ -250,6 +253,11 @@ public static partial class ToolEndpoints
         {
             errors.Add("description", "must be at most 2000 characters.");
         }
+        else if (request.Description?.Contains('\0', StringComparison.Ordinal) == true)
+        {
+            // PostgreSQL text cannot hold NUL: storing it failed as a 500.
+            errors.Add("description", "must not contain NUL characters.");
+        }
 
         ToolKind kind;
         switch (request.Kind)
@@ -281,6 +289,13 @@ public static partial class ToolEndpoints
         }
 
         await SchemaChecks.ParseAsync(parameters, "parameters", errors);
+        if (parameters.ValueKind == JsonValueKind.Object
+            && !(parameters.TryGetProperty("type", out var parametersType) && parametersType.ValueKind == JsonValueKind.String && parametersType.GetString() == "object"))
+        {
+            // Arguments are always a JSON object whose properties the templates name; a schema for anything else can never match.
+            errors.Add("parameters.type", "must be \"object\": a tool's arguments are a JSON object, each '{{args.x}}' naming one of its properties.");
+        }
+
         if (request.Result is { } result)
         {
             await SchemaChecks.ParseAsync(result, "result", errors);
@@ -293,19 +308,7 @@ public static partial class ToolEndpoints
         }
         else if (kind == ToolKind.Command)
         {
-            if (!config.TryGetProperty("argv", out var argv) || argv.ValueKind != JsonValueKind.Array || argv.GetArrayLength() is 0 or > 100
-                || argv.EnumerateArray().Any(a => a.ValueKind != JsonValueKind.String))
-            {
-                errors.Add("config.argv", "is required: an array of 1–100 strings; each '{{args.x}}' becomes exactly one argument.");
-            }
-            else if (string.IsNullOrWhiteSpace(argv[0].GetString()) || argv[0].GetString()!.Contains("{{", StringComparison.Ordinal))
-            {
-                errors.Add("config.argv[0]", "must name the program literally; it cannot come from an argument.");
-            }
-            else if (ProcessRunner.ProgramError(argv[0].GetString()!) is { } program)
-            {
-                errors.Add("config.argv[0]", program);
-            }
+            CheckCommandConfig(config, errors);
         }
         else
         {
@@ -313,6 +316,11 @@ public static partial class ToolEndpoints
             // An http tool is a call_api config with placeholders, so it is held to call_api's schema and checks (method,
             // headers, body size, timeouts, outbound policy, known secrets) with each placeholder standing in as a plain value.
             await callApi.ValidateAsync(WithPlaceholdersFilled(config), "config", errors, ct);
+        }
+
+        if (config.ValueKind == JsonValueKind.Object && parameters.ValueKind == JsonValueKind.Object)
+        {
+            CheckPlaceholdersNameParameters(config, parameters, errors);
         }
 
         return new ToolDefinition
@@ -325,6 +333,65 @@ public static partial class ToolEndpoints
             ConfigJson = config.GetRawText(),
             Enabled = request.Enabled ?? true,
         };
+    }
+
+    /// <summary>The whole of a command tool's config: an argv template and a timeout; anything else would be ignored, so it is refused.</summary>
+    private static void CheckCommandConfig(JsonElement config, FieldErrors errors)
+    {
+        foreach (var property in config.EnumerateObject().Where(p => p.Name is not ("argv" or "timeoutSeconds")))
+        {
+            errors.Add($"config.{property.Name}", "is not a property of a command tool's config; it has 'argv' and 'timeoutSeconds' only (no shell is ever used).");
+        }
+
+        if (!config.TryGetProperty("argv", out var argv) || argv.ValueKind != JsonValueKind.Array || argv.GetArrayLength() is 0 or > 100
+            || argv.EnumerateArray().Any(a => a.ValueKind != JsonValueKind.String))
+        {
+            errors.Add("config.argv", "is required: an array of 1–100 strings; each '{{args.x}}' becomes exactly one argument.");
+        }
+        else
+        {
+            if (string.IsNullOrWhiteSpace(argv[0].GetString()) || argv[0].GetString()!.Contains("{{", StringComparison.Ordinal))
+            {
+                errors.Add("config.argv[0]", "must name the program literally; it cannot come from an argument.");
+            }
+            else if (ProcessRunner.ProgramError(argv[0].GetString()!) is { } program)
+            {
+                errors.Add("config.argv[0]", program);
+            }
+
+            var i = 0;
+            foreach (var item in argv.EnumerateArray())
+            {
+                if (item.GetString()!.Contains('\0', StringComparison.Ordinal))
+                {
+                    errors.Add($"config.argv[{i}]", "must not contain NUL characters (the process would get the argument cut short there).");
+                }
+
+                i++;
+            }
+        }
+
+        if (config.TryGetProperty("timeoutSeconds", out var timeout)
+            && (timeout.ValueKind != JsonValueKind.Number || !timeout.TryGetInt32(out var seconds) || seconds is < 1 or > ToolInvoker.MaxTimeoutSeconds))
+        {
+            errors.Add("config.timeoutSeconds", $"must be a whole number of seconds between 1 and {ToolInvoker.MaxTimeoutSeconds}.");
+        }
+    }
+
+    /// <summary>Each '{{args.x}}' of a template must name a property of the parameters schema: otherwise no valid arguments could ever fill it.</summary>
+    private static void CheckPlaceholdersNameParameters(JsonElement config, JsonElement parameters, FieldErrors errors)
+    {
+        var declared = parameters.TryGetProperty("properties", out var properties) && properties.ValueKind == JsonValueKind.Object
+            ? properties.EnumerateObject().Select(p => p.Name).ToHashSet(StringComparer.Ordinal)
+            : [];
+        foreach (var (path, text) in JsonStrings.WithPaths(config, "config"))
+        {
+            foreach (var name in TemplatePlaceholder().Matches(text).Select(m => m.Groups[1].Value).Distinct(StringComparer.Ordinal).Where(n => !declared.Contains(n)))
+            {
+                errors.Add(path, $"'{{{{args.{name}}}}}' names no parameter of this tool; declare '{name}' under parameters.properties"
+                    + (declared.Count == 0 ? "." : $" or use one of {string.Join(", ", declared.Order(StringComparer.Ordinal))}."));
+            }
+        }
     }
 
     private static JsonElement WithPlaceholdersFilled(JsonElement config)
@@ -343,6 +410,6 @@ public static partial class ToolEndpoints
     [GeneratedRegex("^[a-z][a-z0-9._-]{0,99}$", RegexOptions.CultureInvariant)]
     private static partial Regex NamePattern();
 
-    [GeneratedRegex(@"\{\{\s*args\.[A-Za-z0-9_]+\s*\}\}", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"\{\{\s*args\.([A-Za-z0-9_]+)\s*\}\}", RegexOptions.CultureInvariant)]
     private static partial Regex TemplatePlaceholder();
 }

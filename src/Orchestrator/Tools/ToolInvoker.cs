@@ -17,6 +17,7 @@ public sealed partial class ToolInvoker(HttpActionExecutor http, BuiltinToolCata
 {
     public const int MaxOutputChars = ProcessRunner.MaxOutputChars;
     public const int DefaultTimeoutSeconds = 60;
+    public const int MaxTimeoutSeconds = 3600;
 
     public async Task<ActionOutcome> InvokeAsync(ToolDefinition tool, ToolContext context, JsonElement arguments, CancellationToken cancellationToken)
     {
@@ -60,6 +61,37 @@ public sealed partial class ToolInvoker(HttpActionExecutor http, BuiltinToolCata
         }
     }
 
+    /// <summary>
+    /// Arguments a command tool cannot pass on: a string with a NUL that fills an argv element (the process would get it cut
+    /// short there). Checked with the schema, so validate and invoke answer 422 and a run_task run fails naming the argument.
+    /// </summary>
+    internal static IReadOnlyList<ArgumentError> CommandArgumentProblems(string configJson, JsonElement arguments)
+    {
+        if (arguments.ValueKind != JsonValueKind.Object)
+        {
+            return [];
+        }
+
+        try
+        {
+            using var config = JsonDocument.Parse(configJson);
+            if (config.RootElement.ValueKind != JsonValueKind.Object || !config.RootElement.TryGetProperty("argv", out var argv) || argv.ValueKind != JsonValueKind.Array)
+            {
+                return [];
+            }
+
+            return [.. argv.EnumerateArray().Where(a => a.ValueKind == JsonValueKind.String)
+                .SelectMany(a => Placeholder().Matches(a.GetString()!)).Select(m => m.Groups[1].Value).Distinct(StringComparer.Ordinal)
+                .Where(name => arguments.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String && value.GetString()!.Contains('\0', StringComparison.Ordinal))
+                .Select(name => new ArgumentError($"$.{name}", "semantic", "contains a NUL character, which a command argument cannot carry (it would be cut short there)."))];
+        }
+        catch (JsonException)
+        {
+            // A stored config that does not parse fails the run when it is invoked, with its own message.
+            return [];
+        }
+    }
+
     private static Task<ActionOutcome> RunCommandAsync(JsonElement config, ToolContext context, JsonElement arguments, CancellationToken cancellationToken)
     {
         // Each placeholder fills part of one argv element; nothing is interpreted, so the text goes in as it is.
@@ -72,7 +104,7 @@ public sealed partial class ToolInvoker(HttpActionExecutor http, BuiltinToolCata
             ["LANG"] = "C.UTF-8",
             ["ORCHESTRATOR_IDEMPOTENCY_KEY"] = context.IdempotencyKey,
         };
-        var timeout = TimeSpan.FromSeconds(config.TryGetProperty("timeoutSeconds", out var t) && t.TryGetInt32(out var s) ? Math.Clamp(s, 1, 3600) : DefaultTimeoutSeconds);
+        var timeout = TimeSpan.FromSeconds(config.TryGetProperty("timeoutSeconds", out var t) && t.TryGetInt32(out var s) ? Math.Clamp(s, 1, MaxTimeoutSeconds) : DefaultTimeoutSeconds);
         return ProcessRunner.RunAsync(new ProcessRequest(argv, context.ProjectRoot, context.ProjectRoot, environment, timeout), cancellationToken);
     }
 

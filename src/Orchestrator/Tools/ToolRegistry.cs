@@ -33,9 +33,14 @@ public sealed class ToolRegistry(OrchestratorDbContext db, BuiltinToolCatalog bu
         var builtin = tool.Kind == ToolKind.Builtin ? builtins.Find(tool.Name) : null;
         var schema = builtin?.Schema ?? await NJsonSchema.JsonSchema.FromJsonAsync(tool.ParametersSchema, cancellationToken);
         var problems = SchemaChecks.Validate(schema, arguments);
-        if (problems.Count > 0 || builtin is null)
+        if (problems.Count > 0)
         {
             return problems;
+        }
+
+        if (builtin is null)
+        {
+            return tool.Kind == ToolKind.Command ? ToolInvoker.CommandArgumentProblems(tool.ConfigJson, arguments) : problems;
         }
 
         var errors = new FieldErrors();

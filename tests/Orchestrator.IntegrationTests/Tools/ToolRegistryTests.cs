@@ -141,7 +141,7 @@ public sealed class ToolRegistryTests
     [Test]
     public async Task Replacing_a_tool_makes_a_new_version_and_duplicates_are_409()
     {
-        var body = new { name = "echo", kind = "command", parameters = new { type = "object" }, config = new { argv = new[] { "echo", "{{args.text}}" } } };
+        var body = new { name = "echo", kind = "command", parameters = new { type = "object", properties = new { text = new { type = "string" } } }, config = new { argv = new[] { "echo", "{{args.text}}" } } };
         var created = await admin.PostForJsonAsync("/api/tools", body, HttpStatusCode.Created);
         Assert.That(created.GetProperty("version").GetInt32(), Is.EqualTo(1));
         await ApiAssertions.AssertProblemAsync(await admin.PostAsync("/api/tools", ApiClient.Json(body)), HttpStatusCode.Conflict);

@@ -57,7 +57,7 @@ public sealed partial class CallApiAction(OutboundPolicy outbound, SecretTemplat
 
                 foreach (var unknown in secrets.UnknownReferences(header.Value.GetString()!))
                 {
-                    errors.Add($"{prefix}.headers.{header.Name}", $"references secret '{unknown}', which is not configured under Orchestrator:Secrets.");
+                    errors.Add($"{prefix}.headers.{header.Name}", SecretTemplates.NotConfigured(unknown));
                 }
             }
         }

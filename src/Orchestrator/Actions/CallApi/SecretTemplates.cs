@@ -13,6 +13,9 @@ public sealed partial class SecretTemplates(IOptionsMonitor<OrchestratorOptions>
 {
     public const string Mask = "***";
 
+    /// <summary>Why a reference to <paramref name="name"/> is refused, the same words wherever a config is checked.</summary>
+    public static string NotConfigured(string name) => $"references secret '{name}', which is not configured under Orchestrator:Secrets.";
+
     public IEnumerable<string> UnknownReferences(string template) =>
         Reference().Matches(template).Select(m => m.Groups[1].Value).Where(n => !options.CurrentValue.Secrets.ContainsKey(n));
 

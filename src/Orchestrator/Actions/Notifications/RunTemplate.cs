@@ -14,6 +14,10 @@ public static partial class RunTemplate
         "schedule.name", "schedule.id", "schedule.project", "run.id", "run.scheduledFireTime", "run.attempt", "run.idempotencyKey",
     ];
 
+    /// <summary>Why <paramref name="name"/> is refused, the same words wherever a template is checked.</summary>
+    public static string NotKnown(string name) =>
+        $"'{{{{{name}}}}}' is not a known placeholder; use {string.Join(", ", Names.Select(n => "{{" + n + "}}"))}.";
+
     public static IEnumerable<string> UnknownPlaceholders(string template) =>
         Placeholder().Matches(template).Select(m => m.Groups[1].Value).Where(n => !Names.Contains(n)).Distinct();
 

@@ -22,7 +22,7 @@ public sealed class SendNotificationAction(IServiceScopeFactory scopes) : Action
           "additionalProperties": false,
           "required": ["channel", "message"],
           "properties": {
-            "channel": { "type": "string", "minLength": 1, "maxLength": 63 },
+            "channel": { "type": "string", "minLength": 1, "maxLength": 63, "pattern": "^[a-z0-9][a-z0-9_-]{0,62}$" },
             "subject": { "type": "string", "maxLength": 500 },
             "message": { "type": "string", "minLength": 1, "maxLength": 20000 },
             "severity": { "type": "string", "enum": ["info", "warning", "error", "critical"] }
@@ -46,7 +46,7 @@ public sealed class SendNotificationAction(IServiceScopeFactory scopes) : Action
             {
                 foreach (var unknown in RunTemplate.UnknownPlaceholders(template.GetString()!))
                 {
-                    errors.Add($"{prefix}.{field}", $"'{{{{{unknown}}}}}' is not a known placeholder; use {string.Join(", ", RunTemplate.Names.Select(n => "{{" + n + "}}"))}.");
+                    errors.Add($"{prefix}.{field}", RunTemplate.NotKnown(unknown));
                 }
             }
         }

@@ -23,7 +23,7 @@ public sealed class RunTaskAction(IServiceScopeFactory scopes) : ActionDefinitio
           "additionalProperties": false,
           "required": ["tool"],
           "properties": {
-            "tool": { "type": "string", "minLength": 1, "maxLength": 100 },
+            "tool": { "type": "string", "minLength": 1, "maxLength": 100, "pattern": "^[a-z][a-z0-9._-]{0,99}$" },
             "arguments": { "type": "object" }
           }
         }

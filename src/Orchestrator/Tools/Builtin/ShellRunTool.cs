@@ -60,6 +60,11 @@ public sealed class ShellRunTool(IOptionsMonitor<OrchestratorOptions> options) :
             {
                 errors.Add($"{prefix}.env.{variable.Name}", $"is not on the environment allowlist (Orchestrator:Tools:Shell:EnvironmentAllowlist: {string.Join(", ", settings.EnvironmentAllowlist)}).");
             }
+
+            foreach (var variable in env.EnumerateObject().Where(v => v.Value.GetString()!.Contains('\0', StringComparison.Ordinal)))
+            {
+                errors.Add($"{prefix}.env.{variable.Name}", "must not contain NUL characters (the value would be cut short there).");
+            }
         }
 
         if (arguments.TryGetProperty("timeoutSeconds", out var timeout) && timeout.GetInt32() > settings.MaxTimeoutSeconds)
