@@ -9,7 +9,7 @@ public sealed class ProcessRunnerNulTests
     [Test]
     public void A_NUL_in_an_argument_is_refused_not_cut_short()
     {
-        var request = new ProcessRequest(["printf", "%s", "a\0b"], Path.GetTempPath(), new Dictionary<string, string>(), TimeSpan.FromSeconds(5));
+        var request = new ProcessRequest(["printf", "%s", "a\0b"], Path.GetTempPath(), Path.GetTempPath(), new Dictionary<string, string>(), TimeSpan.FromSeconds(5));
         var failure = Assert.ThrowsAsync<ActionFailedException>(() => ProcessRunner.RunAsync(request, CancellationToken.None));
         Assert.That(failure!.Message, Does.Contain("argv[2]").And.Contain("NUL"));
     }
@@ -17,7 +17,7 @@ public sealed class ProcessRunnerNulTests
     [Test]
     public void A_NUL_in_an_environment_value_is_refused_not_cut_short()
     {
-        var request = new ProcessRequest(["true"], Path.GetTempPath(), new Dictionary<string, string> { ["LANG"] = "C\0x" }, TimeSpan.FromSeconds(5));
+        var request = new ProcessRequest(["true"], Path.GetTempPath(), Path.GetTempPath(), new Dictionary<string, string> { ["LANG"] = "C\0x" }, TimeSpan.FromSeconds(5));
         var failure = Assert.ThrowsAsync<ActionFailedException>(() => ProcessRunner.RunAsync(request, CancellationToken.None));
         Assert.That(failure!.Message, Does.Contain("LANG").And.Contain("NUL"));
     }
