@@ -1,0 +1,123 @@
+using System.Net;
+
+namespace Orchestrator.Actions.CallApi;
+
+/// <summary>
+/// Follows redirects for every outbound HTTP call (call_api, http tools, pipeline nodes, webhooks), in place of the
+/// socket handler's own following, which forwards every custom header to wherever a peer points. Only http and https
+/// targets are followed; anything else (<c>file:</c>, <c>gopher:</c>, <c>ftp:</c>…) or an unreadable Location fails
+/// the call with the reason. When a redirect leaves the first request's origin (scheme, host and port), the
+/// credential headers (Authorization, Proxy-Authorization, Cookie) and every header the caller marked as carrying a
+/// secret (<see cref="SecretHeaders"/>) are dropped for that hop and every later one, and a 307/308 that would re-send
+/// a body carrying a secret (<see cref="SecretBody"/>) to the other origin is refused. Each hop's connection still
+/// goes through the outbound address policy.
+/// </summary>
+public sealed class RedirectHandler : DelegatingHandler
+{
+    public const int MaxRedirects = 5;
+
+    /// <summary>Names of request headers whose values carry secrets, so they never follow a redirect to another origin.</summary>
+    public static readonly HttpRequestOptionsKey<IReadOnlyCollection<string>> SecretHeaders = new("orchestrator.secretHeaders");
+
+    /// <summary>Set when the request body carries a secret: it is not re-sent to another origin.</summary>
+    public static readonly HttpRequestOptionsKey<bool> SecretBody = new("orchestrator.secretBody");
+
+    private static readonly string[] CredentialHeaders = ["Authorization", "Proxy-Authorization", "Cookie"];
+
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        var origin = request.RequestUri!;
+        // Buffered once, so a 307/308 can send the same bytes again (and every hop has a Content-Length).
+        var body = request.Content is null ? null : await request.Content.ReadAsByteArrayAsync(cancellationToken);
+        var secretHeaders = request.Options.TryGetValue(SecretHeaders, out var names) ? names : [];
+        var secretBody = request.Options.TryGetValue(SecretBody, out var carries) && carries;
+
+        var current = request;
+        var leftOrigin = false;
+        var response = await base.SendAsync(current, cancellationToken);
+        for (var hop = 0; hop < MaxRedirects && IsRedirect(response.StatusCode); hop++)
+        {
+            if (!response.Headers.NonValidated.TryGetValues("Location", out var locations) || locations.Count == 0)
+            {
+                // A 3xx without a target is the answer itself.
+                break;
+            }
+
+            var location = locations.First();
+            var from = current.RequestUri!;
+            if (!Uri.TryCreate(from, location.Trim(), out var target))
+            {
+                response.Dispose();
+                throw Refused($"{Show(from)} redirected to '{Shorten(location)}', which is not a URL; the redirect was not followed.");
+            }
+
+            if (target.Scheme != Uri.UriSchemeHttp && target.Scheme != Uri.UriSchemeHttps)
+            {
+                response.Dispose();
+                throw Refused($"{Show(from)} redirected to a {target.Scheme}: URL; only http and https redirects are followed.");
+            }
+
+            var status = (int)response.StatusCode;
+            var method = ForcesGet(status, current.Method) ? HttpMethod.Get : current.Method;
+            var resend = body is not null && method == current.Method;
+            leftOrigin |= !SameOrigin(origin, target);
+            if (leftOrigin && resend && secretBody)
+            {
+                response.Dispose();
+                throw Refused($"{Show(from)} answered {status}, redirecting to another origin ({target.GetLeftPart(UriPartial.Authority)}); " +
+                              "the request body carries a secret, so it is not sent there.");
+            }
+
+            var next = new HttpRequestMessage(method, target) { Version = current.Version, VersionPolicy = current.VersionPolicy };
+            foreach (var (key, value) in current.Options)
+            {
+                ((IDictionary<string, object?>)next.Options)[key] = value;
+            }
+
+            foreach (var header in current.Headers)
+            {
+                var secret = CredentialHeaders.Contains(header.Key, StringComparer.OrdinalIgnoreCase) || secretHeaders.Contains(header.Key, StringComparer.OrdinalIgnoreCase);
+                if (!(leftOrigin && secret))
+                {
+                    next.Headers.TryAddWithoutValidation(header.Key, header.Value);
+                }
+            }
+
+            if (resend)
+            {
+                next.Content = new ByteArrayContent(body!);
+                foreach (var header in request.Content!.Headers.Where(h => !string.Equals(h.Key, "Content-Length", StringComparison.OrdinalIgnoreCase)))
+                {
+                    next.Content.Headers.TryAddWithoutValidation(header.Key, header.Value);
+                }
+            }
+
+            response.Dispose();
+            if (!ReferenceEquals(current, request))
+            {
+                current.Dispose();
+            }
+
+            current = next;
+            response = await base.SendAsync(current, cancellationToken);
+        }
+
+        return response;
+    }
+
+    private static bool IsRedirect(HttpStatusCode status) => (int)status is 301 or 302 or 303 or 307 or 308;
+
+    /// <summary>As browsers and the socket handler do: 303 turns anything but HEAD into GET; 301 and 302 turn POST into GET.</summary>
+    private static bool ForcesGet(int status, HttpMethod method) =>
+        (status == 303 && method != HttpMethod.Head) || (status is 301 or 302 && method == HttpMethod.Post);
+
+    private static bool SameOrigin(Uri a, Uri b) =>
+        Uri.Compare(a, b, UriComponents.SchemeAndServer, UriFormat.SafeUnescaped, StringComparison.OrdinalIgnoreCase) == 0;
+
+    /// <summary>Where the redirect came from, without its query (which may carry more than an operator wants in a record).</summary>
+    private static string Show(Uri uri) => uri.GetLeftPart(UriPartial.Path);
+
+    private static string Shorten(string text) => text.Length <= 200 ? text : text[..200] + "…";
+
+    private static HttpRequestException Refused(string message) => new(message, new OutboundRefusedException(message));
+}
