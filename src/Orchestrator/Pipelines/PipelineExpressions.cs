@@ -435,6 +435,9 @@ public static partial class PipelineTemplates
         }
     }
 
+    /// <summary>Whether <paramref name="text"/> holds a placeholder filled in when the node runs.</summary>
+    public static bool HasPlaceholder(string text) => Placeholder().IsMatch(text);
+
     public static JsonNode? Render(JsonElement config, JsonNode context) => Render(JsonNode.Parse(config.GetRawText()), context);
 
     private static JsonNode? Render(JsonNode? node, JsonNode context)

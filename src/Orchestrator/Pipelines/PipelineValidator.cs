@@ -527,7 +527,8 @@ public sealed partial class PipelineValidator(ActionCatalog actions, Orchestrato
             }
         }
 
-        return current.ValueKind == JsonValueKind.String && current.GetString()!.Contains("{{", StringComparison.Ordinal);
+        // Only a pipeline placeholder is filled in later; a {{secret:…}} reference (or any other text) is judged now.
+        return current.ValueKind == JsonValueKind.String && PipelineTemplates.HasPlaceholder(current.GetString()!);
     }
 
     [GeneratedRegex("^[A-Za-z][A-Za-z0-9_-]{0,63}$", RegexOptions.CultureInvariant)]

@@ -33,9 +33,22 @@ public sealed class ToolRegistry(OrchestratorDbContext db, BuiltinToolCatalog bu
         var builtin = tool.Kind == ToolKind.Builtin ? builtins.Find(tool.Name) : null;
         var schema = builtin?.Schema ?? await NJsonSchema.JsonSchema.FromJsonAsync(tool.ParametersSchema, cancellationToken);
         var problems = SchemaChecks.Validate(schema, arguments);
-        if (problems.Count > 0 || builtin is null)
+        if (problems.Count > 0)
         {
             return problems;
+        }
+
+        // Only http.request (call_api's rules, below) resolves secrets in its arguments; any other tool would get the
+        // reference as text (a command's argv, a file's content, an http tool's argument), so it is refused.
+        if (builtin is not Builtin.ActionTool)
+        {
+            var misplaced = Actions.CallApi.SecretTemplates.MisplacedReferences(arguments, "$", _ => false)
+                .Select(path => new ArgumentError(path, "secret", $"cannot reference a secret in a tool argument: {Actions.CallApi.SecretTemplates.WhereSecretsGo}."))
+                .ToList();
+            if (misplaced.Count > 0 || builtin is null)
+            {
+                return misplaced;
+            }
         }
 
         var errors = new FieldErrors();
