@@ -92,6 +92,11 @@ public sealed class HttpActionExecutor(IHttpClientFactory clients, SecretTemplat
             var reason = ex.InnerException is OutboundRefusedException refused ? refused.Message : ex.Message;
             throw new ActionFailedException($"{method} {url} failed: {SecretMask.Redact(reason, usedSecrets)}");
         }
+        catch (OutboundRefusedException ex)
+        {
+            // A redirect the policy does not follow (another scheme, or a secret body bound for another origin).
+            throw new ActionFailedException($"{method} {url} failed: {SecretMask.Redact(ex.Message, usedSecrets)}");
+        }
         catch (BrokenCircuitException ex)
         {
             throw new ActionFailedException($"{method} {url} not sent: {ex.Message}");

@@ -6,7 +6,7 @@ namespace Orchestrator.Actions.CallApi;
 /// Follows redirects for every outbound HTTP call (call_api, http tools, pipeline nodes, webhooks), in place of the
 /// socket handler's own following, which forwards every custom header to wherever a peer points. Only http and https
 /// targets are followed; anything else (<c>file:</c>, <c>gopher:</c>, <c>ftp:</c>…) or an unreadable Location fails
-/// the call with the reason. When a redirect leaves the first request's origin (scheme, host and port), the
+/// the call with the reason (an <see cref="OutboundRefusedException"/>). When a redirect leaves the first request's origin (scheme, host and port), the
 /// credential headers (Authorization, Proxy-Authorization, Cookie) and every header the caller marked as carrying a
 /// secret (<see cref="SecretHeaders"/>) are dropped for that hop and every later one, and a 307/308 that would re-send
 /// a body carrying a secret (<see cref="SecretBody"/>) to the other origin is refused. Each hop's connection still
@@ -119,5 +119,9 @@ public sealed class RedirectHandler : DelegatingHandler
 
     private static string Shorten(string text) => text.Length <= 200 ? text : text[..200] + "…";
 
-    private static HttpRequestException Refused(string message) => new(message, new OutboundRefusedException(message));
+    /// <summary>
+    /// Not an <see cref="HttpRequestException"/>: the host answered, and it is our policy that stops here, so the refusal
+    /// does not count as a failure of the host for its circuit breaker.
+    /// </summary>
+    private static OutboundRefusedException Refused(string message) => new(message);
 }

@@ -94,6 +94,11 @@ public sealed class NotificationSender(OrchestratorDbContext db, IHttpClientFact
             var reason = (ex.InnerException as OutboundRefusedException)?.Message ?? ex.Message;
             throw new ActionFailedException($"Webhook channel '{channel.Name}' failed: {SecretMask.Redact(reason, headers.Values)}");
         }
+        catch (OutboundRefusedException ex)
+        {
+            // A redirect the policy does not follow.
+            throw new ActionFailedException($"Webhook channel '{channel.Name}' failed: {SecretMask.Redact(ex.Message, headers.Values)}");
+        }
         catch (Polly.Timeout.TimeoutRejectedException)
         {
             throw new ActionFailedException($"Webhook channel '{channel.Name}' timed out after {SendTimeout.TotalSeconds:0} s.");
