@@ -435,10 +435,13 @@ public static partial class PipelineTemplates
         }
     }
 
-    /// <summary>Whether <paramref name="text"/> holds a placeholder filled in when the node runs.</summary>
+    public static JsonNode? Render(JsonElement config, JsonNode context) => Render(JsonNode.Parse(config.GetRawText()), context);
+
+    /// <summary>Whether <paramref name="text"/> holds a pipeline placeholder (<c>{{nodes…}}</c>, <c>{{inputs…}}</c>, <c>{{run…}}</c>), filled only when the node runs.</summary>
     public static bool HasPlaceholder(string text) => Placeholder().IsMatch(text);
 
-    public static JsonNode? Render(JsonElement config, JsonNode context) => Render(JsonNode.Parse(config.GetRawText()), context);
+    /// <summary><paramref name="text"/> without its pipeline placeholders: what is left is checked on save like a schedule's value.</summary>
+    public static string WithoutPlaceholders(string text) => Placeholder().Replace(text, "");
 
     private static JsonNode? Render(JsonNode? node, JsonNode context)
     {

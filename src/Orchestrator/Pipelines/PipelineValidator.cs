@@ -527,7 +527,8 @@ public sealed partial class PipelineValidator(ActionCatalog actions, Orchestrato
             }
         }
 
-        // Only a pipeline placeholder is filled in later; a {{secret:…}} reference (or any other text) is judged now.
+        // Only a pipeline placeholder makes a value unknown until the run: a '{{secret:…}}' or a notification
+        // placeholder is as known here as in a schedule, and an error about it stands.
         return current.ValueKind == JsonValueKind.String && PipelineTemplates.HasPlaceholder(current.GetString()!);
     }
 

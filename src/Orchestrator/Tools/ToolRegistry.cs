@@ -25,30 +25,33 @@ public sealed class ToolRegistry(OrchestratorDbContext db, BuiltinToolCatalog bu
     public bool IsBuiltin(string name) => builtins.Find(name) is not null;
 
     /// <summary>
+    /// Only <c>http.request</c> resolves secrets in its arguments (where call_api does; its own checks judge them). Any
+    /// other tool would get a <c>{{secret:…}}</c> reference as text (a command's argv, a file's content, an http tool's
+    /// argument), so it is refused wherever it stands in the arguments.
+    /// </summary>
+    private List<ArgumentError> MisplacedSecrets(ToolDefinition tool, JsonElement arguments) =>
+        tool.Kind == ToolKind.Builtin && builtins.Find(tool.Name) is Builtin.ActionTool
+            ? []
+            : [.. Actions.CallApi.SecretTemplates.MisplacedReferences(arguments, "$", _ => false)
+                .Select(path => new ArgumentError(path, "secret", $"cannot reference a secret in a tool argument: {Actions.CallApi.SecretTemplates.WhereSecretsGo}."))];
+
+    /// <summary>
     /// Every problem with <paramref name="arguments"/> for <paramref name="tool"/>: schema errors with path and keyword,
     /// then a built-in tool's own checks (only when the schema passed, so they can trust the shape).
     /// </summary>
     public async Task<IReadOnlyList<ArgumentError>> ValidateAsync(ToolDefinition tool, JsonElement arguments, string? projectId, IServiceProvider services, CancellationToken cancellationToken)
     {
+        if (MisplacedSecrets(tool, arguments) is { Count: > 0 } misplaced)
+        {
+            return misplaced;
+        }
+
         var builtin = tool.Kind == ToolKind.Builtin ? builtins.Find(tool.Name) : null;
         var schema = builtin?.Schema ?? await NJsonSchema.JsonSchema.FromJsonAsync(tool.ParametersSchema, cancellationToken);
         var problems = SchemaChecks.Validate(schema, arguments);
-        if (problems.Count > 0)
+        if (problems.Count > 0 || builtin is null)
         {
             return problems;
-        }
-
-        // Only http.request (call_api's rules, below) resolves secrets in its arguments; any other tool would get the
-        // reference as text (a command's argv, a file's content, an http tool's argument), so it is refused.
-        if (builtin is not Builtin.ActionTool)
-        {
-            var misplaced = Actions.CallApi.SecretTemplates.MisplacedReferences(arguments, "$", _ => false)
-                .Select(path => new ArgumentError(path, "secret", $"cannot reference a secret in a tool argument: {Actions.CallApi.SecretTemplates.WhereSecretsGo}."))
-                .ToList();
-            if (misplaced.Count > 0 || builtin is null)
-            {
-                return misplaced;
-            }
         }
 
         var errors = new FieldErrors();
