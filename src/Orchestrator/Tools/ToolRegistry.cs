@@ -25,12 +25,13 @@ public sealed class ToolRegistry(OrchestratorDbContext db, BuiltinToolCatalog bu
     public bool IsBuiltin(string name) => builtins.Find(name) is not null;
 
     /// <summary>
-    /// Only <c>http.request</c> resolves secrets in its arguments (where call_api does; its own checks judge them). Any
-    /// other tool would get a <c>{{secret:…}}</c> reference as text (a command's argv, a file's content, an http tool's
-    /// argument), so it is refused wherever it stands in the arguments.
+    /// Only a built-in tool whose arguments are an action config (<c>http.request</c>, <c>notify</c>) or a schedule
+    /// (<c>schedules.create</c>) judges secret references itself, by the action's rules. Any other tool would get a
+    /// <c>{{secret:…}}</c> reference as text (a command's argv, a file's content, an http tool's argument), so it is
+    /// refused wherever it stands in the arguments.
     /// </summary>
     private List<ArgumentError> MisplacedSecrets(ToolDefinition tool, JsonElement arguments) =>
-        tool.Kind == ToolKind.Builtin && builtins.Find(tool.Name) is Builtin.ActionTool
+        tool.Kind == ToolKind.Builtin && builtins.Find(tool.Name) is { JudgesSecretReferences: true }
             ? []
             : [.. Actions.CallApi.SecretTemplates.MisplacedReferences(arguments, "$", _ => false)
                 .Select(path => new ArgumentError(path, "secret", $"cannot reference a secret in a tool argument: {Actions.CallApi.SecretTemplates.WhereSecretsGo}."))];

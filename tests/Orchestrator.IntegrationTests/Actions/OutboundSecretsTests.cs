@@ -325,6 +325,31 @@ public sealed class OutboundSecretsTests : ServerWithPeerFixture
         Assert.That(problem.ToString(), Does.Contain("cannot reference a secret"), problem.ToString());
     }
 
+    [Test]
+    public async Task The_schedules_create_tool_takes_secrets_where_a_schedule_does_and_refuses_them_elsewhere()
+    {
+        await EnsureChannelAsync();
+        var created = await InvokeToolAsync("schedules.create", new
+        {
+            name = "tool-made-secret",
+            action = new { type = "call_api", config = new { url = Peer.BaseUrl + "/tool-made", headers = new Dictionary<string, string> { ["X-Api-Token"] = "{{secret:API_TOKEN}}" } } },
+            trigger = new { intervalSeconds = 3600 },
+        });
+        Assert.That(created.StatusCode, Is.EqualTo(HttpStatusCode.OK), await created.Content.ReadAsStringAsync());
+
+        var refused = await InvokeToolAsync("schedules.create", new
+        {
+            name = "tool-made-leak",
+            action = new { type = "send_notification", config = new { channel = "refs", message = "{{secret:API_TOKEN}}" } },
+            trigger = new { intervalSeconds = 3600 },
+        });
+        var problem = await ApiAssertions.AssertProblemAsync(refused, HttpStatusCode.UnprocessableEntity);
+        Assert.That(problem.ToString(), Does.Contain("header values and body string values"), problem.ToString());
+    }
+
+    private Task<HttpResponseMessage> InvokeToolAsync(string tool, object arguments) =>
+        Admin.PostAsync($"/api/tools/{tool}/invoke", ApiClient.Json(new { project = "default", arguments }));
+
     private static IEnumerable<TestCaseData> LineBreaksInUrls()
     {
         foreach (var bad in new[] { "\r\n", "\n", "\0" })
