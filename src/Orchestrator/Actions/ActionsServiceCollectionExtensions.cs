@@ -31,7 +31,7 @@ public static class ActionsServiceCollectionExtensions
         services.AddScoped<Tasks.TaskExecutor>();
         services.AddSingleton<ActionDispatcher>();
 
-        var client = services.AddHttpClient(HttpActionExecutor.ClientName, c => c.Timeout = Timeout.InfiniteTimeSpan)
+        services.AddHttpClient(HttpActionExecutor.ClientName, c => c.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(sp => new SocketsHttpHandler
             {
                 // Every connection, including after a redirect, goes through the outbound policy after DNS resolution.
@@ -40,31 +40,33 @@ public static class ActionsServiceCollectionExtensions
                 // Redirects are followed by RedirectHandler (below), which keeps secrets from following them elsewhere.
                 AllowAutoRedirect = false,
                 PooledConnectionLifetime = TimeSpan.FromMinutes(2),
-            });
-        client.AddResilienceHandler("call_api", (pipeline, context) =>
-        {
-            var breaker = context.ServiceProvider.GetRequiredService<IOptions<OrchestratorOptions>>().Value.Outbound.CircuitBreaker;
-            // No retry here: retries belong to the schedule's Quartz retry policy, each one recorded in the ledger.
-            // A breaker per host stops hammering a target that keeps failing; a timeout (the strategy below throws
-            // TimeoutRejectedException) counts as a failure, so a host that hangs trips it as one that errors does.
-            pipeline.AddCircuitBreaker(new HttpCircuitBreakerStrategyOptions
+            })
+            .AddResilienceHandler("call_api", (pipeline, context) =>
             {
-                FailureRatio = breaker.FailureRatio,
-                MinimumThroughput = breaker.MinimumThroughput,
-                SamplingDuration = breaker.SamplingDuration,
-                BreakDuration = breaker.BreakDuration,
-            });
-            pipeline.AddTimeout(new TimeoutStrategyOptions
-            {
-                // Each call's own timeout (call_api's timeoutSeconds), carried on the request; until the response headers.
-                TimeoutGenerator = args => ValueTask.FromResult(
-                    args.Context.GetRequestMessage()?.Options.TryGetValue(HttpActionExecutor.TimeoutOption, out var timeout) == true
-                        ? timeout
-                        : TimeSpan.FromSeconds(HttpActionExecutor.DefaultTimeoutSeconds)),
-            });
-        }).SelectPipelineByAuthority();
-        // Inside the resilience handler: a chain of redirects is one call for the timeout and the first host's breaker.
-        client.AddHttpMessageHandler(() => new RedirectHandler());
+                var breaker = context.ServiceProvider.GetRequiredService<IOptions<OrchestratorOptions>>().Value.Outbound.CircuitBreaker;
+                // No retry here: retries belong to the schedule's Quartz retry policy, each one recorded in the ledger.
+                // A breaker per host stops hammering a target that keeps failing; a timeout (the strategy below throws
+                // TimeoutRejectedException) counts as a failure, so a host that hangs trips it as one that errors does.
+                pipeline.AddCircuitBreaker(new HttpCircuitBreakerStrategyOptions
+                {
+                    FailureRatio = breaker.FailureRatio,
+                    MinimumThroughput = breaker.MinimumThroughput,
+                    SamplingDuration = breaker.SamplingDuration,
+                    BreakDuration = breaker.BreakDuration,
+                });
+                pipeline.AddTimeout(new TimeoutStrategyOptions
+                {
+                    // Each call's own timeout (call_api's timeoutSeconds), carried on the request; until the response headers.
+                    TimeoutGenerator = args => ValueTask.FromResult(
+                        args.Context.GetRequestMessage()?.Options.TryGetValue(HttpActionExecutor.TimeoutOption, out var timeout) == true
+                            ? timeout
+                            : TimeSpan.FromSeconds(HttpActionExecutor.DefaultTimeoutSeconds)),
+                });
+            })
+            .SelectPipelineByAuthority();
+        // Registered after the resilience handler, so inside it: a chain of redirects is one call for the timeout and
+        // for the first host's breaker, and a redirect the policy refuses is not counted against any host.
+        services.AddHttpClient(HttpActionExecutor.ClientName).AddHttpMessageHandler(() => new RedirectHandler());
         return services;
     }
 }

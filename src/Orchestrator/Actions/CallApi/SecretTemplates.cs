@@ -15,6 +15,8 @@ namespace Orchestrator.Actions.CallApi;
 /// </summary>
 public sealed partial class SecretTemplates(IOptionsMonitor<OrchestratorOptions> options)
 {
+    public const string Mask = "***";
+
     public IEnumerable<string> UnknownReferences(string template) =>
         Reference().Matches(template).Select(m => m.Groups[1].Value).Where(n => !options.CurrentValue.Secrets.ContainsKey(n));
 
