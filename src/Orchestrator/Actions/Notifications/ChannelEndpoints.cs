@@ -273,7 +273,7 @@ public static partial class ChannelEndpoints
     {
         if (SecretTemplates.MentionsSecret(value))
         {
-            errors.Add(field, $"cannot reference a secret: put the value itself here (it is write-only and never shown); {SecretTemplates.WhereSecretsGo}.");
+            errors.Add(field, $"cannot reference a secret: a channel sends its values as stored (its password and header values are write-only and never shown, so put the value itself there); {SecretTemplates.WhereSecretsGo}.");
         }
     }
 
