@@ -48,13 +48,13 @@ public sealed class RedirectHandler : DelegatingHandler
             if (!Uri.TryCreate(from, location.Trim(), out var target))
             {
                 response.Dispose();
-                throw Refused($"{Show(from)} redirected to '{Shorten(location)}', which is not a URL; the redirect was not followed.");
+                throw Refused($"{Show(origin, hop)} redirected to a Location that is not a URL; the redirect was not followed.");
             }
 
             if (target.Scheme != Uri.UriSchemeHttp && target.Scheme != Uri.UriSchemeHttps)
             {
                 response.Dispose();
-                throw Refused($"{Show(from)} redirected to a {target.Scheme}: URL; only http and https redirects are followed.");
+                throw Refused($"{Show(origin, hop)} redirected to {SchemeOf(target)} URL; only http and https redirects are followed.");
             }
 
             var status = (int)response.StatusCode;
@@ -64,7 +64,7 @@ public sealed class RedirectHandler : DelegatingHandler
             if (leftOrigin && resend && secretBody)
             {
                 response.Dispose();
-                throw Refused($"{Show(from)} answered {status}, redirecting to another origin ({target.GetLeftPart(UriPartial.Authority)}); " +
+                throw Refused($"{Show(origin, hop)} answered {status}, redirecting to another origin; " +
                               "the request body carries a secret, so it is not sent there.");
             }
 
@@ -114,14 +114,22 @@ public sealed class RedirectHandler : DelegatingHandler
     private static bool SameOrigin(Uri a, Uri b) =>
         Uri.Compare(a, b, UriComponents.SchemeAndServer, UriFormat.SafeUnescaped, StringComparison.OrdinalIgnoreCase) == 0;
 
-    /// <summary>Where the redirect came from, without its query (which may carry more than an operator wants in a record).</summary>
-    private static string Show(Uri uri) => uri.GetLeftPart(UriPartial.Path);
-
-    private static string Shorten(string text) => text.Length <= 200 ? text : text[..200] + "…";
+    /// <summary>
+    /// Which server redirected, named by the origin the operator configured, never by a later hop's URL or the Location:
+    /// a peer chooses those, and could put in them what the call sent (the message reaches logs through the resilience
+    /// pipeline, where nothing masks it).
+    /// </summary>
+    private static string Show(Uri origin, int hop) => hop == 0 ? "the server" : $"the server reached after {hop} redirect(s) from {origin.GetLeftPart(UriPartial.Authority)}";
 
     /// <summary>
     /// Not an <see cref="HttpRequestException"/>: the host answered, and it is our policy that stops here, so the refusal
     /// does not count as a failure of the host for its circuit breaker.
     /// </summary>
+    private static readonly string[] KnownSchemes = ["file", "ftp", "ftps", "sftp", "gopher", "dict", "ldap", "ldaps", "mailto", "data", "javascript", "ws", "wss", "smb", "telnet", "tftp", "jar", "netdoc"];
+
+    /// <summary>A scheme is named only when it is a known one: the peer writes it, and it reaches logs unmasked.</summary>
+    private static string SchemeOf(Uri target) =>
+        KnownSchemes.Contains(target.Scheme, StringComparer.OrdinalIgnoreCase) ? $"a {target.Scheme}:" : "a non-HTTP";
+
     private static OutboundRefusedException Refused(string message) => new(message);
 }
