@@ -41,9 +41,21 @@ public abstract class ActionDefinition
 
         if (schemaErrors.Count == 0)
         {
+            // A reference anywhere else would be sent as written (a subject reading "{{secret:X}}"): refused here instead.
+            foreach (var field in CallApi.SecretTemplates.MisplacedReferences(config, prefix, AcceptsSecretAt))
+            {
+                errors.Add(field, $"cannot reference a secret here: {CallApi.SecretTemplates.WhereSecretsGo}.");
+            }
+
             await ValidateSemanticsAsync(config, prefix, projectId, errors, cancellationToken);
         }
     }
+
+    /// <summary>
+    /// Whether a <c>{{secret:NAME}}</c> reference may stand at <paramref name="path"/> of the config (relative, such as
+    /// <c>headers.X-Token</c>): only where the executor resolves it. Nowhere, unless an action type says so.
+    /// </summary>
+    protected virtual bool AcceptsSecretAt(string path) => false;
 
     protected virtual ValueTask ValidateSemanticsAsync(JsonElement config, string prefix, string? projectId, FieldErrors errors, CancellationToken cancellationToken) =>
         ValueTask.CompletedTask;

@@ -37,8 +37,8 @@ public static class ActionsServiceCollectionExtensions
                 // Every connection, including after a redirect, goes through the outbound policy after DNS resolution.
                 ConnectCallback = sp.GetRequiredService<OutboundPolicy>().ConnectAsync,
                 UseProxy = false,
-                AllowAutoRedirect = true,
-                MaxAutomaticRedirections = 5,
+                // Redirects are followed by RedirectHandler (below), which keeps secrets from following them elsewhere.
+                AllowAutoRedirect = false,
                 PooledConnectionLifetime = TimeSpan.FromMinutes(2),
             })
             .AddResilienceHandler("call_api", (pipeline, context) =>
@@ -64,6 +64,9 @@ public static class ActionsServiceCollectionExtensions
                 });
             })
             .SelectPipelineByAuthority();
+        // Registered after the resilience handler, so inside it: a chain of redirects is one call for the timeout and
+        // for the first host's breaker, and a redirect the policy refuses is not counted against any host.
+        services.AddHttpClient(HttpActionExecutor.ClientName).AddHttpMessageHandler(() => new RedirectHandler());
         return services;
     }
 }

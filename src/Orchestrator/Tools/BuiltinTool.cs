@@ -39,6 +39,12 @@ public abstract class BuiltinTool
     /// </summary>
     public virtual ApiRole RequiredRole => ApiRole.Operator;
 
+    /// <summary>
+    /// Whether the tool's own validation decides where a <c>{{secret:NAME}}</c> may stand in its arguments (they are an
+    /// action config, or a schedule with one). Otherwise a reference anywhere in them is refused: the tool would get it as text.
+    /// </summary>
+    public virtual bool JudgesSecretReferences => false;
+
     public JsonSchema Schema => schema ??= JsonSchema.FromJsonAsync(ParametersSchema).GetAwaiter().GetResult();
 
     /// <summary>Checks beyond the schema, reported under <paramref name="prefix"/>; <paramref name="projectId"/> is null when not yet known.</summary>

@@ -123,16 +123,7 @@ public sealed partial class ToolInvoker(HttpActionExecutor http, BuiltinToolCata
             foreach (var header in headers.EnumerateObject())
             {
                 var template = header.Value.GetString()!;
-                var value = FillForHttp(template, arguments, StripLineBreaks);
-                // The executor expands {{secret:NAME}} in header values after this. Arguments cannot contain "{{", but
-                // one could still complete a reference the template leaves open ("{{secret:{{args.x}}}}"); only
-                // references written in the template itself may reach the executor.
-                if (!SecretTemplates.ReferencedNames(value).SequenceEqual(SecretTemplates.ReferencedNames(Placeholder().Replace(template, ""))))
-                {
-                    throw new ActionFailedException($"Header '{header.Name}': the arguments would form a secret reference; only the tool's own template may reference secrets.");
-                }
-
-                h[header.Name] = value;
+                h[header.Name] = RefuseFormedReference($"Header '{header.Name}'", template, FillForHttp(template, arguments, StripLineBreaks));
             }
 
             filled["headers"] = h;
@@ -142,7 +133,7 @@ public sealed partial class ToolInvoker(HttpActionExecutor http, BuiltinToolCata
         {
             if (body.ValueKind == JsonValueKind.String)
             {
-                filled["body"] = FillForHttp(body.GetString()!, arguments, v => v);
+                filled["body"] = RefuseFormedReference("The body", body.GetString()!, FillForHttp(body.GetString()!, arguments, v => v));
             }
             else if (body.ValueKind is JsonValueKind.Object or JsonValueKind.Array)
             {
@@ -181,11 +172,21 @@ public sealed partial class ToolInvoker(HttpActionExecutor http, BuiltinToolCata
                     return JsonNode.Parse(argument.GetRawText());
                 }
 
-                return JsonValue.Create(FillForHttp(text, arguments, v => v));
+                return JsonValue.Create(RefuseFormedReference("A body value", text, FillForHttp(text, arguments, v => v)));
             default:
                 return node;
         }
     }
+
+    /// <summary>
+    /// The executor expands {{secret:NAME}} in header values and body strings after this. Arguments cannot contain "{{",
+    /// but one could still complete a reference the template leaves open ("{{secret:{{args.x}}}}"); only references
+    /// written in the template itself may reach the executor.
+    /// </summary>
+    private static string RefuseFormedReference(string where, string template, string filled) =>
+        SecretTemplates.ReferencedNames(filled).SequenceEqual(SecretTemplates.ReferencedNames(Placeholder().Replace(template, "")))
+            ? filled
+            : throw new ActionFailedException($"{where}: the arguments would form a secret reference; only the tool's own template may reference secrets.");
 
     private static string StripLineBreaks(string value) =>
         value.Replace("\r", "", StringComparison.Ordinal).Replace("\n", "", StringComparison.Ordinal).Replace("\0", "", StringComparison.Ordinal);

@@ -25,11 +25,28 @@ public sealed class ToolRegistry(OrchestratorDbContext db, BuiltinToolCatalog bu
     public bool IsBuiltin(string name) => builtins.Find(name) is not null;
 
     /// <summary>
+    /// Only a built-in tool whose arguments are an action config (<c>http.request</c>, <c>notify</c>) or a schedule
+    /// (<c>schedules.create</c>) judges secret references itself, by the action's rules. Any other tool would get a
+    /// <c>{{secret:…}}</c> reference as text (a command's argv, a file's content, an http tool's argument), so it is
+    /// refused wherever it stands in the arguments.
+    /// </summary>
+    private List<ArgumentError> MisplacedSecrets(ToolDefinition tool, JsonElement arguments) =>
+        tool.Kind == ToolKind.Builtin && builtins.Find(tool.Name) is { JudgesSecretReferences: true }
+            ? []
+            : [.. Actions.CallApi.SecretTemplates.MisplacedReferences(arguments, "$", _ => false)
+                .Select(path => new ArgumentError(path, "secret", $"cannot reference a secret in a tool argument: {Actions.CallApi.SecretTemplates.WhereSecretsGo}."))];
+
+    /// <summary>
     /// Every problem with <paramref name="arguments"/> for <paramref name="tool"/>: schema errors with path and keyword,
     /// then a built-in tool's own checks (only when the schema passed, so they can trust the shape).
     /// </summary>
     public async Task<IReadOnlyList<ArgumentError>> ValidateAsync(ToolDefinition tool, JsonElement arguments, string? projectId, IServiceProvider services, CancellationToken cancellationToken)
     {
+        if (MisplacedSecrets(tool, arguments) is { Count: > 0 } misplaced)
+        {
+            return misplaced;
+        }
+
         var builtin = tool.Kind == ToolKind.Builtin ? builtins.Find(tool.Name) : null;
         var schema = builtin?.Schema ?? await NJsonSchema.JsonSchema.FromJsonAsync(tool.ParametersSchema, cancellationToken);
         var problems = SchemaChecks.Validate(schema, arguments);

@@ -140,4 +140,86 @@ public sealed class NotificationTests : ServerWithPeerFixture
         Assert.That(problem.GetProperty("errors").TryGetProperty("action.config.channel", out _), Is.True, problem.ToString());
         Assert.That(problem.GetProperty("errors").TryGetProperty("action.config.subject", out _), Is.True, problem.ToString());
     }
+
+    [Test]
+    public async Task Webhooks_are_sent_with_a_content_length_so_a_simple_receiver_reads_the_body()
+    {
+        await using var receiver = await PythonHttpReceiver.StartAsync();
+        await Admin.PostForJsonAsync("/api/channels", new { name = "py-hook", kind = "webhook", webhook = new { url = receiver.BaseUrl + "/py" } }, HttpStatusCode.Created);
+        await Admin.CreateScheduleAsync(Notify("py-hook-send", "py-hook", "to python", "read me"));
+
+        var requests = await Poll.UntilAsync(() => Task.FromResult(receiver.Requests), r => r.Count == 1, TimeSpan.FromSeconds(20), "the webhook at http.server");
+        var runs = await Poll.UntilAsync(() => Admin.RunsAsync("default.py-hook-send"), r => r.Count == 1 && r[0].Status() is "failed" or "succeeded", TimeSpan.FromSeconds(10), "the run");
+
+        var request = requests[0];
+        Assert.That(request.TransferEncoding, Is.Null, "not chunked");
+        Assert.That(request.ContentLength, Is.Not.Null, "a Content-Length header");
+        Assert.That(int.Parse(request.ContentLength!, System.Globalization.CultureInfo.InvariantCulture), Is.EqualTo(System.Text.Encoding.UTF8.GetByteCount(request.Body)));
+        Assert.That(JsonDocument.Parse(request.Body).RootElement.GetProperty("message").GetString(), Is.EqualTo("read me"));
+        Assert.That(runs[0].Status(), Is.EqualTo("succeeded"), runs[0].ToString());
+    }
+
+    [Test]
+    public async Task A_username_against_an_smtp_server_without_auth_fails_saying_the_server_offers_no_authentication()
+    {
+        await using var smtp = await LoopbackSmtpServer.StartAsync();
+        await Admin.PostForJsonAsync("/api/channels", new
+        {
+            name = "noauth-mail",
+            kind = "email",
+            email = new { host = "127.0.0.1", port = smtp.Port, security = "none", username = "bot", password = "pw-5e1d-noauth", from = "orchestrator@example.com", to = new[] { "ops@example.com" } },
+        }, HttpStatusCode.Created);
+        await Admin.CreateScheduleAsync(Notify("noauth-report", "noauth-mail", "s", "m"));
+
+        var runs = await Poll.UntilAsync(() => Admin.RunsAsync("default.noauth-report"), r => r.Count == 1 && r[0].Status() is "failed" or "succeeded", TimeSpan.FromSeconds(20), "the run");
+
+        Assert.That(runs[0].Status(), Is.EqualTo("failed"), runs[0].ToString());
+        var error = runs[0].GetProperty("error").GetString();
+        Assert.That(error, Does.Contain($"the SMTP server at 127.0.0.1:{smtp.Port} does not offer authentication (AUTH)").And.Contain("remove the username"), error);
+        Assert.That(error, Does.Not.Contain("unexpected").And.Not.Contain("NotSupportedException"), error);
+        Assert.That(smtp.Messages(), Is.Empty);
+    }
+
+    private static IEnumerable<TestCaseData> BadChannelInput()
+    {
+        TestCaseData Case(string name, object channel, string field) => new TestCaseData(channel, field).SetName("A channel is refused naming the field: " + name);
+        object Hook(Dictionary<string, string> headers) => new { name = "bad-hook", kind = "webhook", webhook = new { url = "https://hooks.example.com/x", headers } };
+        object Mail(string? username = "bot", string from = "a@example.com", string? password = null) =>
+            new { name = "bad-mail", kind = "email", email = new { host = "smtp.example.com", username, password, from, to = new[] { "b@example.com" } } };
+        yield return Case("webhook Host header", Hook(new() { ["Host"] = "evil.example.com" }), "webhook.headers.Host");
+        yield return Case("webhook Content-Length header", Hook(new() { ["Content-Length"] = "0" }), "webhook.headers.Content-Length");
+        yield return Case("webhook Transfer-Encoding header", Hook(new() { ["Transfer-Encoding"] = "chunked" }), "webhook.headers.Transfer-Encoding");
+        yield return Case("webhook Idempotency-Key header", Hook(new() { ["Idempotency-Key"] = "x" }), "webhook.headers.Idempotency-Key");
+        yield return Case("1000 webhook headers", Hook(Enumerable.Range(0, 1000).ToDictionary(i => $"X-H{i}", i => "v")), "webhook.headers");
+        yield return Case("webhook header value too long", Hook(new() { ["X-Big"] = new string('v', 5000) }), "webhook.headers.X-Big");
+        yield return Case("webhook header with a secret reference", Hook(new() { ["X-Token"] = "{{secret:API_TOKEN}}" }), "webhook.headers.X-Token");
+        yield return Case("webhook url with a line break", new { name = "bad-hook", kind = "webhook", webhook = new { url = "https://hooks.example.com/x\r\nX-Injected: 1" } }, "webhook.url");
+        yield return Case("email username with CR LF", Mail("bot\r\nRCPT TO:<x@evil.example>"), "email.username");
+        yield return Case("email username with NUL", Mail("bot\0admin"), "email.username");
+        yield return Case("email password with NUL", Mail(password: "pw\0x"), "email.password");
+        yield return Case("email password as a secret reference", Mail(password: "{{secret:SMTP}}"), "email.password");
+        yield return Case("email from with LF", Mail(from: "a@example.com\nBcc: x@evil.example"), "email.from");
+    }
+
+    [TestCaseSource(nameof(BadChannelInput))]
+    public async Task A_channel_with_bad_input_is_refused_naming_the_field_and_nothing_is_stored(object channel, string field)
+    {
+        var before = await Admin.GetStringAsync("/api/channels");
+        var response = await Admin.PostAsync("/api/channels", ApiClient.Json(channel));
+        var problem = await ApiAssertions.AssertProblemAsync(response, HttpStatusCode.UnprocessableEntity);
+        Assert.That(problem.GetProperty("errors").TryGetProperty(field, out _), Is.True, problem.ToString());
+        Assert.That(await Admin.GetStringAsync("/api/channels"), Is.EqualTo(before));
+    }
+
+    [TestCase("line\r\nBcc: x@evil.example", "subject")]
+    [TestCase("line\nbreak", "subject")]
+    [TestCase("nul\0byte", "subject")]
+    [TestCase("nul\0byte", "message")]
+    public async Task A_notification_subject_with_a_line_break_or_nul_is_refused(string text, string field)
+    {
+        await Admin.PostAsync("/api/channels", ApiClient.Json(new { name = "crlf-hook", kind = "webhook", webhook = new { url = Peer.BaseUrl + "/crlf" } }));
+        var response = await Admin.PostAsync("/api/schedules", ApiClient.Json(Notify("crlf-notify", "crlf-hook", field == "subject" ? text : "s", field == "message" ? text : "m")));
+        var problem = await ApiAssertions.AssertProblemAsync(response, HttpStatusCode.UnprocessableEntity);
+        Assert.That(problem.GetProperty("errors").TryGetProperty("action.config." + field, out _), Is.True, problem.ToString());
+    }
 }

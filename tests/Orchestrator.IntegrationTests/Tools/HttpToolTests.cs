@@ -54,11 +54,13 @@ public sealed class HttpToolTests : ServerWithPeerFixture
     }
 
     [TestCaseSource(nameof(SecretReferencesInArguments))]
-    public async Task An_argument_that_could_reference_a_secret_fails_the_run_naming_it_and_nothing_is_sent(string where, string hostile)
+    public async Task An_argument_that_could_reference_a_secret_is_refused_naming_it_and_nothing_is_sent(string where, string hostile)
     {
-        var result = await InvokeAsync($"exfil-{where}", new { note = hostile });
-        Assert.That(result.GetProperty("succeeded").GetBoolean(), Is.False, result.ToString());
-        Assert.That(result.GetProperty("error").GetString(), Does.Contain("Argument 'note'").And.Contain("{{"));
+        // Refused when the arguments are validated (a schedule's or pipeline's too), before the template is even filled.
+        var response = await Admin.PostAsync($"/api/tools/exfil-{where}/invoke", ApiClient.Json(new { arguments = new { note = hostile } }));
+        var problem = await ApiAssertions.AssertProblemAsync(response, HttpStatusCode.UnprocessableEntity);
+        Assert.That(problem.GetProperty("errors").TryGetProperty("arguments.note", out var reasons), Is.True, problem.ToString());
+        Assert.That(reasons.ToString(), Does.Contain("cannot reference a secret"));
         Assert.That(Peer.RequestsTo($"/exfil-{where}"), Is.Empty, "the request was refused before it was sent");
         AssertSecretNeverSentTo($"/exfil-{where}");
     }
@@ -77,6 +79,22 @@ public sealed class HttpToolTests : ServerWithPeerFixture
         var harmless = await InvokeAsync("open-brace", new { x = "plain" });
         Assert.That(harmless.GetProperty("succeeded").GetBoolean(), Is.True, harmless.ToString());
         Assert.That(Peer.RequestsTo("/open-brace").Single().Headers["X-Note"], Is.EqualTo("{plain"));
+    }
+
+    [Test]
+    public async Task An_argument_cannot_complete_a_secret_reference_the_template_leaves_open_in_the_body()
+    {
+        // Body strings resolve secrets too, so the same trick must not work there, in a JSON body or a text body.
+        await RegisterAsync("open-brace-json", Text("x"), new { method = "POST", url = Peer.BaseUrl + "/open-brace-json", body = new { note = "{{{args.x}}" } });
+        await RegisterAsync("open-brace-text", Text("x"), new { method = "POST", url = Peer.BaseUrl + "/open-brace-text", body = "note {{{args.x}}" });
+        foreach (var tool in new[] { "open-brace-json", "open-brace-text" })
+        {
+            var result = await InvokeAsync(tool, new { x = "{secret:API_TOKEN}}" });
+            Assert.That(result.GetProperty("succeeded").GetBoolean(), Is.False, result.ToString());
+            Assert.That(result.GetProperty("error").GetString(), Does.Contain("secret reference"), result.ToString());
+            Assert.That(Peer.RequestsTo("/" + tool), Is.Empty);
+            AssertSecretNeverSentTo("/" + tool);
+        }
     }
 
     [Test]

@@ -1,11 +1,13 @@
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using Orchestrator.Hosting;
 
 namespace Orchestrator.Actions.CallApi;
 
-/// <summary>The <c>call_api</c> action type: its config schema and the checks beyond it (URL policy, secrets, header names).</summary>
-public sealed partial class CallApiAction(OutboundPolicy outbound, SecretTemplates secrets) : ActionDefinition
+/// <summary>
+/// The <c>call_api</c> action type: its config schema and the checks beyond it (URL policy, header names, secrets:
+/// allowed in header values and body string values, and each must be configured).
+/// </summary>
+public sealed class CallApiAction(OutboundPolicy outbound, SecretTemplates secrets) : ActionDefinition
 {
     public const string TypeName = "call_api";
     public const int MaxBodyBytes = 256 * 1024;
@@ -45,16 +47,8 @@ public sealed partial class CallApiAction(OutboundPolicy outbound, SecretTemplat
         {
             foreach (var header in headers.EnumerateObject())
             {
-                if (!HeaderName().IsMatch(header.Name) || Reserved.Contains(header.Name))
-                {
-                    errors.Add($"{prefix}.headers.{header.Name}", "is not a header name that can be set (a token; not Host, Content-Length, Transfer-Encoding, Connection or Idempotency-Key).");
-                }
-
-                if (header.Value.GetString()!.Any(c => c is '\r' or '\n' or '\0'))
-                {
-                    errors.Add($"{prefix}.headers.{header.Name}", "must not contain CR, LF or NUL.");
-                }
-
+                // The schema already bounds the count and the value's length; the same rules hold for webhook channels.
+                RequestHeaderRules.Check($"{prefix}.headers.{header.Name}", header.Name, header.Value.GetString()!, errors);
                 foreach (var unknown in secrets.UnknownReferences(header.Value.GetString()!))
                 {
                     errors.Add($"{prefix}.headers.{header.Name}", SecretTemplates.NotConfigured(unknown));
@@ -62,19 +56,49 @@ public sealed partial class CallApiAction(OutboundPolicy outbound, SecretTemplat
             }
         }
 
-        if (config.TryGetProperty("body", out var body) && body.GetRawText().Length > MaxBodyBytes)
+        if (config.TryGetProperty("body", out var body))
         {
-            errors.Add($"{prefix}.body", $"is larger than {MaxBodyBytes / 1024} KiB.");
+            if (body.GetRawText().Length > MaxBodyBytes)
+            {
+                errors.Add($"{prefix}.body", $"is larger than {MaxBodyBytes / 1024} KiB.");
+            }
+
+            CheckBodySecrets(body, $"{prefix}.body", errors);
         }
 
         return ValueTask.CompletedTask;
     }
 
-    private static readonly HashSet<string> Reserved = new(StringComparer.OrdinalIgnoreCase)
-    {
-        "Host", "Content-Length", "Transfer-Encoding", "Connection", "Idempotency-Key",
-    };
+    /// <summary>Header values and the body's string values are where the executor resolves secrets.</summary>
+    protected override bool AcceptsSecretAt(string path) =>
+        path.StartsWith("headers.", StringComparison.Ordinal) || path == "body" || path.StartsWith("body.", StringComparison.Ordinal) || path.StartsWith("body[", StringComparison.Ordinal);
 
-    [GeneratedRegex("^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$", RegexOptions.CultureInvariant)]
-    private static partial Regex HeaderName();
+    private void CheckBodySecrets(JsonElement element, string field, FieldErrors errors)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.String:
+                foreach (var unknown in secrets.UnknownReferences(element.GetString()!))
+                {
+                    errors.Add(field, $"references secret '{unknown}', which is not configured under Orchestrator:Secrets.");
+                }
+
+                break;
+            case JsonValueKind.Object:
+                foreach (var property in element.EnumerateObject())
+                {
+                    CheckBodySecrets(property.Value, $"{field}.{property.Name}", errors);
+                }
+
+                break;
+            case JsonValueKind.Array:
+                var i = 0;
+                foreach (var item in element.EnumerateArray())
+                {
+                    CheckBodySecrets(item, $"{field}[{i++}]", errors);
+                }
+
+                break;
+        }
+    }
 }

@@ -10,14 +10,18 @@ namespace Orchestrator.Actions.CallApi;
 
 /// <summary>
 /// Makes the HTTP call of a <c>call_api</c> action (also used by tools and pipeline nodes): sends the
-/// idempotency key, resolves secret headers at the last moment, and records status, selected headers and a
-/// truncated body — with any secret value masked.
+/// idempotency key, resolves secrets in headers and body at the last moment, marks what carries them so no redirect
+/// takes them to another origin (<see cref="RedirectHandler"/>), and records status, selected headers and a truncated
+/// body — masked before they are cut, so neither a whole secret nor a piece of one is recorded (<see cref="SecretMask"/>).
 /// </summary>
 public sealed class HttpActionExecutor(IHttpClientFactory clients, SecretTemplates secrets)
 {
     public const string ClientName = "call_api";
     public const int DefaultTimeoutSeconds = 30;
     public const int DefaultMaxResponseChars = 4096;
+
+    /// <summary>How far past <c>maxResponseChars</c> a body is read at most to see a secret at the cut whole.</summary>
+    private const int MaxLookAheadChars = 64 * 1024;
 
     /// <summary>The call's timeout, read by the client's resilience pipeline so that a timeout counts against the host's breaker.</summary>
     public static readonly HttpRequestOptionsKey<TimeSpan> TimeoutOption = new("orchestrator.timeout");
@@ -29,6 +33,7 @@ public sealed class HttpActionExecutor(IHttpClientFactory clients, SecretTemplat
         var timeout = TimeSpan.FromSeconds(config.TryGetProperty("timeoutSeconds", out var t) ? t.GetInt32() : DefaultTimeoutSeconds);
         var maxChars = config.TryGetProperty("maxResponseChars", out var mc) ? mc.GetInt32() : DefaultMaxResponseChars;
         var usedSecrets = new List<string>();
+        var secretHeaders = new List<string>();
 
         using var request = new HttpRequestMessage(method, url);
         request.Headers.TryAddWithoutValidation("Idempotency-Key", idempotencyKey);
@@ -37,7 +42,13 @@ public sealed class HttpActionExecutor(IHttpClientFactory clients, SecretTemplat
         {
             foreach (var header in headers.EnumerateObject())
             {
+                var before = usedSecrets.Count;
                 var value = secrets.Resolve(header.Value.GetString()!, usedSecrets);
+                if (usedSecrets.Count > before)
+                {
+                    secretHeaders.Add(header.Name);
+                }
+
                 if (string.Equals(header.Name, "Content-Type", StringComparison.OrdinalIgnoreCase))
                 {
                     contentType = value;
@@ -51,7 +62,9 @@ public sealed class HttpActionExecutor(IHttpClientFactory clients, SecretTemplat
 
         if (config.TryGetProperty("body", out var body) && body.ValueKind is not JsonValueKind.Null and not JsonValueKind.Undefined)
         {
-            var text = body.ValueKind == JsonValueKind.String ? body.GetString()! : body.GetRawText();
+            var before = usedSecrets.Count;
+            var text = secrets.ResolveBody(body, usedSecrets);
+            request.Options.Set(RedirectHandler.SecretBody, usedSecrets.Count > before);
             request.Content = new StringContent(text, Encoding.UTF8);
             request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse(
                 contentType ?? (body.ValueKind == JsonValueKind.String ? "text/plain; charset=utf-8" : "application/json"));
@@ -60,6 +73,7 @@ public sealed class HttpActionExecutor(IHttpClientFactory clients, SecretTemplat
         // Until the response headers the pipeline's timeout strategy enforces the timeout (and the breaker counts it);
         // this source bounds the whole call, reading the body included.
         request.Options.Set(TimeoutOption, timeout);
+        request.Options.Set(RedirectHandler.SecretHeaders, secretHeaders);
         using var timeoutSource = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeoutSource.CancelAfter(timeout);
         var client = clients.CreateClient(ClientName);
@@ -76,7 +90,12 @@ public sealed class HttpActionExecutor(IHttpClientFactory clients, SecretTemplat
         catch (HttpRequestException ex)
         {
             var reason = ex.InnerException is OutboundRefusedException refused ? refused.Message : ex.Message;
-            throw new ActionFailedException($"{method} {url} failed: {SecretTemplates.Redact(reason, usedSecrets)}");
+            throw new ActionFailedException($"{method} {url} failed: {SecretMask.Redact(reason, usedSecrets)}");
+        }
+        catch (OutboundRefusedException ex)
+        {
+            // A redirect the policy does not follow (another scheme, or a secret body bound for another origin).
+            throw new ActionFailedException($"{method} {url} failed: {SecretMask.Redact(ex.Message, usedSecrets)}");
         }
         catch (BrokenCircuitException ex)
         {
@@ -89,7 +108,16 @@ public sealed class HttpActionExecutor(IHttpClientFactory clients, SecretTemplat
             bool truncated;
             try
             {
-                (content, truncated) = await ReadCappedAsync(response.Content, maxChars, timeoutSource.Token);
+                // Read past the cap by the longest spelling of a secret sent, so a value the cap cuts is seen whole and
+                // masked before the text is cut (a cut-off beginning alone would not match the value).
+                var lookAhead = Math.Min(SecretMask.LongestForm(usedSecrets), MaxLookAheadChars);
+                (content, truncated) = await ReadCappedAsync(response.Content, maxChars + lookAhead, timeoutSource.Token);
+                content = SecretMask.Redact(content, usedSecrets);
+                truncated |= content.Length > maxChars;
+                if (content.Length > maxChars)
+                {
+                    content = SecretMask.Redact(content[..maxChars], usedSecrets);
+                }
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
@@ -102,7 +130,7 @@ public sealed class HttpActionExecutor(IHttpClientFactory clients, SecretTemplat
                 ["status"] = status,
                 ["durationMs"] = clock.ElapsedMilliseconds,
                 ["headers"] = SelectedHeaders(config, response, usedSecrets),
-                ["body"] = SecretTemplates.Redact(content, usedSecrets),
+                ["body"] = content,
                 ["bodyTruncated"] = truncated,
             };
 
@@ -160,7 +188,7 @@ public sealed class HttpActionExecutor(IHttpClientFactory clients, SecretTemplat
         {
             if (response.Headers.TryGetValues(name, out var values) || response.Content.Headers.TryGetValues(name, out values))
             {
-                selected[name] = SecretTemplates.Redact(string.Join(", ", values), usedSecrets);
+                selected[name] = SecretMask.Redact(string.Join(", ", values), usedSecrets);
             }
         }
 

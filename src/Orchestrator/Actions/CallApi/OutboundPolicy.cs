@@ -49,6 +49,12 @@ public sealed class OutboundPolicy(IOptionsMonitor<OrchestratorOptions> options)
     /// <summary>Checks a URL before it is stored: scheme, allowlist mode, and literal addresses. Returns the reason it is refused.</summary>
     public string? CheckUrl(string url)
     {
+        // Uri would quietly drop or escape them; a URL with a line break or NUL is refused as written, never rewritten.
+        if (url.Any(char.IsControl))
+        {
+            return "must not contain control characters (CR, LF, NUL, tab…).";
+        }
+
         if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
         {
             return "must be an absolute http:// or https:// URL.";

@@ -1,3 +1,5 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
 using Orchestrator.Hosting;
@@ -5,9 +7,11 @@ using Orchestrator.Hosting;
 namespace Orchestrator.Actions.CallApi;
 
 /// <summary>
-/// <c>{{secret:NAME}}</c> references in header values, resolved from <c>Orchestrator:Secrets</c> only at send
-/// time. Configs, run snapshots and API responses keep the reference, never the value; recorded responses
-/// have any resolved value masked in case the peer echoes it back.
+/// <c>{{secret:NAME}}</c> references, resolved from <c>Orchestrator:Secrets</c> only at send time, in the two places a
+/// secret can go: call_api header values and the string values of a call_api body (the same fields of http tools and
+/// <c>http.request</c>). Anywhere else a reference is refused when the config is saved (<see cref="ActionDefinition"/>),
+/// never sent as written. Configs, run snapshots and API responses keep the reference, never the value; recorded
+/// responses and errors have what a peer echoes of it masked (<see cref="SecretMask"/>).
 /// </summary>
 public sealed partial class SecretTemplates(IOptionsMonitor<OrchestratorOptions> options)
 {
@@ -33,8 +37,117 @@ public sealed partial class SecretTemplates(IOptionsMonitor<OrchestratorOptions>
         return value;
     });
 
-    public static string Redact(string text, IEnumerable<string> secrets) =>
-        secrets.Where(s => s.Length >= 4).Aggregate(text, (current, secret) => current.Replace(secret, Mask, StringComparison.Ordinal));
+    /// <summary>What a refusal says: where secrets may be used, so the operator knows where to move the reference.</summary>
+    public const string WhereSecretsGo =
+        "a {{secret:NAME}} reference may be used only in call_api header values and body string values (and the same fields of http tools and http.request); " +
+        "notification channels keep their own secrets (write-only)";
+
+    /// <summary>
+    /// The places in <paramref name="config"/> (under <paramref name="prefix"/>) that mention a secret where
+    /// <paramref name="accepts"/> (given the path relative to the config, such as <c>headers.X-Token</c> or
+    /// <c>body.items[0]</c>) does not allow one; property names never may.
+    /// </summary>
+    public static IEnumerable<string> MisplacedReferences(JsonElement config, string prefix, Func<string, bool> accepts)
+    {
+        var found = new List<string>();
+        Walk(config, "");
+        return found;
+
+        void Walk(JsonElement element, string path)
+        {
+            switch (element.ValueKind)
+            {
+                case JsonValueKind.Object:
+                    foreach (var property in element.EnumerateObject())
+                    {
+                        var child = path.Length == 0 ? property.Name : $"{path}.{property.Name}";
+                        if (MentionsSecret(property.Name))
+                        {
+                            found.Add(Join(prefix, child));
+                        }
+
+                        Walk(property.Value, child);
+                    }
+
+                    break;
+                case JsonValueKind.Array:
+                    var i = 0;
+                    foreach (var item in element.EnumerateArray())
+                    {
+                        Walk(item, $"{path}[{i++}]");
+                    }
+
+                    break;
+                case JsonValueKind.String when MentionsSecret(element.GetString()!) && !accepts(path):
+                    found.Add(Join(prefix, path));
+                    break;
+            }
+        }
+
+        static string Join(string prefix, string path) => path.Length == 0 ? prefix : path.StartsWith('[') ? prefix + path : $"{prefix}.{path}";
+    }
+
+    /// <summary>Whether <paramref name="text"/> holds anything that reads as a secret reference (even a malformed name).</summary>
+    public static bool MentionsSecret(string text) => Mention().IsMatch(text);
+
+    /// <summary>
+    /// The body text a call sends: a string body with its references resolved; a JSON body with the references in its
+    /// string values resolved (re-serialized only then, so a body without secrets goes out byte for byte as written).
+    /// </summary>
+    public string ResolveBody(JsonElement body, ICollection<string> used)
+    {
+        if (body.ValueKind == JsonValueKind.String)
+        {
+            return Resolve(body.GetString()!, used);
+        }
+
+        var raw = body.GetRawText();
+        if (!Reference().IsMatch(raw))
+        {
+            return raw;
+        }
+
+        return ResolveStrings(JsonNode.Parse(raw), used)?.ToJsonString(BodyJson) ?? "null";
+    }
+
+    private JsonNode? ResolveStrings(JsonNode? node, ICollection<string> used)
+    {
+        switch (node)
+        {
+            case JsonObject obj:
+                foreach (var name in obj.Select(p => p.Key).ToList())
+                {
+                    var child = obj[name];
+                    if (ResolveStrings(child, used) is var resolved && !ReferenceEquals(resolved, child))
+                    {
+                        obj[name] = resolved;
+                    }
+                }
+
+                return obj;
+            case JsonArray array:
+                for (var i = 0; i < array.Count; i++)
+                {
+                    var child = array[i];
+                    if (ResolveStrings(child, used) is var resolved && !ReferenceEquals(resolved, child))
+                    {
+                        array[i] = resolved;
+                    }
+                }
+
+                return array;
+            case JsonValue value when value.GetValueKind() == JsonValueKind.String:
+                return JsonValue.Create(Resolve(value.GetValue<string>(), used));
+            default:
+                return node;
+        }
+    }
+
+    /// <summary>Non-ASCII text and HTML-sensitive characters go out as written, as in a body sent without secrets.</summary>
+    private static readonly JsonSerializerOptions BodyJson = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    [GeneratedRegex(@"\{\{\s*secret\s*:", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
+    private static partial Regex Mention();
 
     [GeneratedRegex(@"\{\{\s*secret:([A-Za-z0-9_.-]{1,100})\s*\}\}", RegexOptions.CultureInvariant)]
     private static partial Regex Reference();

@@ -144,6 +144,10 @@ public static partial class ChannelEndpoints
                 {
                     errors.Add("webhook.url", reason);
                 }
+                else
+                {
+                    RefuseSecretReference("webhook.url", webhook.Url, errors);
+                }
 
                 var format = webhook.Format ?? "json";
                 if (format is not "json" and not "slack")
@@ -151,12 +155,21 @@ public static partial class ChannelEndpoints
                     errors.Add("webhook.format", "must be 'json' or 'slack'.");
                 }
 
+                if (webhook.Headers is { Count: > RequestHeaderRules.MaxHeaders })
+                {
+                    errors.Add("webhook.headers", $"has {webhook.Headers.Count} headers; at most {RequestHeaderRules.MaxHeaders} are allowed.");
+                }
+
                 foreach (var (headerName, value) in webhook.Headers ?? [])
                 {
-                    if (!HeaderName().IsMatch(headerName) || value.Any(c => c is '\r' or '\n' or '\0'))
+                    // The same rules as call_api's headers, plus Content-Type: a webhook's body is always JSON.
+                    RequestHeaderRules.Check($"webhook.headers.{headerName}", headerName, value, errors);
+                    if (string.Equals(headerName, "Content-Type", StringComparison.OrdinalIgnoreCase))
                     {
-                        errors.Add($"webhook.headers.{headerName}", "must be a header token with a value free of CR, LF and NUL.");
+                        errors.Add($"webhook.headers.{headerName}", "is set by the webhook itself (application/json).");
                     }
+
+                    RefuseSecretReference($"webhook.headers.{headerName}", value, errors);
                 }
 
                 // Header values are secrets (tokens); omitted on replace means "keep the ones stored".
@@ -174,6 +187,27 @@ public static partial class ChannelEndpoints
                 {
                     errors.Add("email", "is required for an email channel: {host, port, security, username, password, from, to}.");
                     return null;
+                }
+
+                // Each of these ends up in an SMTP command line (or, for username and password, in AUTH's NUL-separated
+                // PLAIN form): a line break or NUL would let the value add commands or credentials of its own.
+                foreach (var (field, value) in new[] { ("email.username", email.Username), ("email.password", email.Password), ("email.from", email.From) }
+                             .Concat((email.To ?? []).Select((to, i) => ($"email.to[{i}]", (string?)to))))
+                {
+                    if (value is not null && value.Any(c => c is '\r' or '\n' or '\0'))
+                    {
+                        errors.Add(field, "must not contain CR, LF or NUL.");
+                    }
+
+                    if (value is not null)
+                    {
+                        RefuseSecretReference(field, value, errors);
+                    }
+                }
+
+                if (email.Username is { Length: 0 or > 256 })
+                {
+                    errors.Add("email.username", "must be 1 to 256 characters, or left out when the server needs no authentication.");
                 }
 
                 if (string.IsNullOrWhiteSpace(email.Host) || Uri.CheckHostName(email.Host) == UriHostNameType.Unknown)
@@ -231,13 +265,22 @@ public static partial class ChannelEndpoints
         }
     }
 
+    /// <summary>
+    /// A channel's secrets are its own (write-only, sealed at rest) and sent as stored, so a <c>{{secret:NAME}}</c> written
+    /// into one would go out as that text: refused, saying where references do work.
+    /// </summary>
+    private static void RefuseSecretReference(string field, string value, FieldErrors errors)
+    {
+        if (SecretTemplates.MentionsSecret(value))
+        {
+            errors.Add(field, $"cannot reference a secret: a channel sends its values as stored (its password and header values are write-only and never shown, so put the value itself there); {SecretTemplates.WhereSecretsGo}.");
+        }
+    }
+
     /// <summary>MimeKit alone accepts a bare local part ("ops"); a channel needs a deliverable address with a domain.</summary>
     private static bool IsEmailAddress(string? text) =>
         MailboxAddress.TryParse(text ?? "", out var address) && address.Address.IndexOf('@', StringComparison.Ordinal) is > 0 and var at && at < address.Address.Length - 1;
 
     [GeneratedRegex("^[a-z0-9][a-z0-9_-]{0,62}$", RegexOptions.CultureInvariant)]
     private static partial Regex NamePattern();
-
-    [GeneratedRegex("^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$", RegexOptions.CultureInvariant)]
-    private static partial Regex HeaderName();
 }

@@ -1,5 +1,5 @@
-using System.Net.Http.Json;
 using System.Net.Sockets;
+using System.Text;
 using System.Text.Json.Nodes;
 using MailKit.Net.Smtp;
 using MailKit.Security;
@@ -68,13 +68,21 @@ public sealed class NotificationSender(OrchestratorDbContext db, IHttpClientFact
                 ["idempotencyKey"] = key,
                 ["sentAt"] = time.GetUtcNow(),
             };
-        using var request = new HttpRequestMessage(HttpMethod.Post, settings.Url) { Content = JsonContent.Create(payload) };
+        // A buffered body with its Content-Length: simple receivers (Python's http.server) read nothing of a chunked one.
+        using var request = new HttpRequestMessage(HttpMethod.Post, settings.Url)
+        {
+            Content = new StringContent(payload.ToJsonString(), Encoding.UTF8, "application/json"),
+        };
         request.Options.Set(HttpActionExecutor.TimeoutOption, SendTimeout);
         request.Headers.TryAddWithoutValidation("Idempotency-Key", key);
-        foreach (var (name, value) in channel.SecretsFrom(box).Headers ?? new Dictionary<string, string>())
+        var headers = channel.SecretsFrom(box).Headers ?? new Dictionary<string, string>();
+        foreach (var (name, value) in headers)
         {
             request.Headers.TryAddWithoutValidation(name, value);
         }
+
+        // Every header value of a channel is a secret (write-only): none follows a redirect to another origin.
+        request.Options.Set(RedirectHandler.SecretHeaders, [.. headers.Keys]);
 
         HttpResponseMessage response;
         try
@@ -83,7 +91,13 @@ public sealed class NotificationSender(OrchestratorDbContext db, IHttpClientFact
         }
         catch (HttpRequestException ex)
         {
-            throw new ActionFailedException($"Webhook channel '{channel.Name}' failed: {(ex.InnerException as OutboundRefusedException)?.Message ?? ex.Message}");
+            var reason = (ex.InnerException as OutboundRefusedException)?.Message ?? ex.Message;
+            throw new ActionFailedException($"Webhook channel '{channel.Name}' failed: {SecretMask.Redact(reason, headers.Values)}");
+        }
+        catch (OutboundRefusedException ex)
+        {
+            // A redirect the policy does not follow.
+            throw new ActionFailedException($"Webhook channel '{channel.Name}' failed: {SecretMask.Redact(ex.Message, headers.Values)}");
         }
         catch (Polly.Timeout.TimeoutRejectedException)
         {
@@ -156,6 +170,15 @@ public sealed class NotificationSender(OrchestratorDbContext db, IHttpClientFact
 
             if (settings.Username is not null)
             {
+                if (!smtp.Capabilities.HasFlag(SmtpCapabilities.Authentication))
+                {
+                    // MailKit would throw NotSupportedException; the operator needs to know which setting is wrong.
+                    throw new ActionFailedException(
+                        $"Email channel '{channel.Name}': the SMTP server at {settings.Host}:{settings.Port} does not offer authentication (AUTH) " +
+                        $"over this connection (security '{settings.Security}'), but the channel has a username; remove the username if the server " +
+                        "needs none, or use security 'starttls' or 'tls' if it offers AUTH only over TLS.");
+                }
+
                 await smtp.AuthenticateAsync(settings.Username, channel.SecretsFrom(box).Password ?? "", ct);
             }
 
@@ -166,7 +189,15 @@ public sealed class NotificationSender(OrchestratorDbContext db, IHttpClientFact
         catch (Exception ex) when (ex is MailKit.ServiceNotConnectedException or MailKit.Net.Smtp.SmtpCommandException or MailKit.Net.Smtp.SmtpProtocolException
                                        or MailKit.Security.AuthenticationException or System.Net.Sockets.SocketException or IOException)
         {
-            throw new ActionFailedException($"Email channel '{channel.Name}' failed: {ex.Message}");
+            // A server's reply can quote what it was sent; the password is masked like a call's secrets.
+            throw new ActionFailedException($"Email channel '{channel.Name}' failed: {SecretMask.Redact(ex.Message, PasswordOf(channel))}");
+        }
+        catch (NotSupportedException ex)
+        {
+            // MailKit's way of saying the server and the channel's settings do not fit (no SASL mechanism both know).
+            throw new ActionFailedException($"Email channel '{channel.Name}': the SMTP server at {settings.Host}:{settings.Port} does not support what the channel asks: {ex.Message}");
         }
     }
+
+    private string[] PasswordOf(NotificationChannel channel) => channel.SecretsFrom(box).Password is { } password ? [password] : [];
 }

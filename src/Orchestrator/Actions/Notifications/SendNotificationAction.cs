@@ -40,6 +40,17 @@ public sealed class SendNotificationAction(IServiceScopeFactory scopes) : Action
             errors.Add($"{prefix}.channel", $"no notification channel named '{channel}' (see /api/channels).");
         }
 
+        if (config.TryGetProperty("subject", out var subject) && subject.GetString()!.Any(c => c is '\r' or '\n' or '\0'))
+        {
+            // A subject is one header line of an email: a line break would start a header of the sender's choosing.
+            errors.Add($"{prefix}.subject", "must not contain CR, LF or NUL (it is one line; put longer text in the message).");
+        }
+
+        if (config.GetProperty("message").GetString()!.Contains('\0', StringComparison.Ordinal))
+        {
+            errors.Add($"{prefix}.message", "must not contain NUL.");
+        }
+
         foreach (var field in new[] { "subject", "message" })
         {
             if (config.TryGetProperty(field, out var template))

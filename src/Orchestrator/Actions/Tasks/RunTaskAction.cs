@@ -29,6 +29,9 @@ public sealed class RunTaskAction(IServiceScopeFactory scopes) : ActionDefinitio
         }
         """;
 
+    /// <summary>The arguments are the tool's to judge: an <c>http.request</c> takes secrets where call_api does, other tools none.</summary>
+    protected override bool AcceptsSecretAt(string path) => path == "arguments" || path.StartsWith("arguments.", StringComparison.Ordinal) || path.StartsWith("arguments[", StringComparison.Ordinal);
+
     protected override async ValueTask ValidateSemanticsAsync(JsonElement config, string prefix, string? projectId, FieldErrors errors, CancellationToken cancellationToken)
     {
         var name = config.GetProperty("tool").GetString()!;

@@ -18,6 +18,9 @@ public abstract class ActionTool(ActionDefinition action) : BuiltinTool
     /// </summary>
     public override Security.ApiRole RequiredRole => Security.ApiRole.Admin;
 
+    /// <summary>The action's own checks: call_api takes secrets in headers and body strings, a notification nowhere.</summary>
+    public override bool JudgesSecretReferences => true;
+
     public override string ParametersSchema => action.SchemaJson;
 
     public override ValueTask ValidateAsync(JsonElement arguments, string? projectId, string prefix, IServiceProvider services, FieldErrors errors, CancellationToken cancellationToken) =>

@@ -48,6 +48,9 @@ public sealed class SchedulesCreateTool : ScheduleTool
 {
     public override string Name => "schedules.create";
 
+    /// <summary>The schedule validator applies the action's rules, as for a schedule created through the API.</summary>
+    public override bool JudgesSecretReferences => true;
+
     public override string Description => "Create a schedule in the task's project (the fields of POST /api/schedules).";
 
     /// <summary>Creating a schedule is an admin route; the tool must not be a way around it.</summary>
