@@ -45,12 +45,17 @@ public static class SchedulerHosting
             q.UsePersistentStore(store =>
             {
                 store.ConfigureStore(s => s.TablePrefix = options.Database.TablePrefix);
+                // Quartz's own dialects, with one change: a dead node's recovered firings are acquired before any
+                // backlog (RecoveryFirstAcquisition says why and how). The delegate is named before the database:
+                // UsePostgres/UseSqlite keep a delegate already chosen, while one named after them is ignored.
                 if (storage.IsPostgres)
                 {
+                    store.UseDriverDelegate<RecoveryFirstPostgresDialect>();
                     store.UsePostgres(storage.ConnectionString);
                 }
                 else
                 {
+                    store.UseDriverDelegate<RecoveryFirstSqliteDialect>();
                     store.UseSqlite(storage.ConnectionString);
                 }
 
