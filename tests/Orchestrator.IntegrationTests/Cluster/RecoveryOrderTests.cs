@@ -105,6 +105,66 @@ public sealed class RecoveryOrderTests
             $"the recovered firing should run before the backlog's later firings; only {startedAfter} of {BacklogSize} started after it\n" + dump);
     }
 
+    [Test]
+    public async Task A_node_killed_under_the_default_check_in_settings_is_recovered_well_before_the_old_15_seconds()
+    {
+        await using var peer = await RecordingHttpServer.StartAsync();
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        peer.Configure("/held", new RecordingHttpServer.Behaviour(TimeSpan.Zero, Hold: release.Task));
+
+        // The shipped check-in settings, not the tests' fast ones.
+        var database = await TestPostgres.CreateDatabaseAsync("recoverydefaults");
+        var environment = PostgresNode.Environment(database, new Dictionary<string, string?>
+        {
+            ["Orchestrator__Outbound__AllowedHosts__0"] = "127.0.0.1",
+            ["Orchestrator__Cluster__CheckinInterval"] = null,
+            ["Orchestrator__Cluster__CheckinMisfireThreshold"] = null,
+        });
+        await using var first = ServerProcess.Start(environment);
+        await first.WaitUntilReadyAsync();
+        var key = first.PrintedAdminKey!;
+        await using var second = ServerProcess.Start(environment);
+        await second.WaitUntilReadyAsync();
+        var nodes = new Dictionary<string, ServerProcess>
+        {
+            [await InstanceIdAsync(first, key)] = first,
+            [await InstanceIdAsync(second, key)] = second,
+        };
+
+        using var api = first.CreateClient(key);
+        await api.CreateScheduleAsync(new
+        {
+            name = "held",
+            action = new { type = "call_api", config = new { method = "POST", url = peer.BaseUrl + "/held", timeoutSeconds = 120 } },
+            trigger = new { at = TimeProvider.System.GetUtcNow().AddSeconds(2).ToString("O", CultureInfo.InvariantCulture) },
+        });
+        var running = await Poll.UntilAsync(() => api.RunsAsync("default.held"), r => r.Count == 1 && r[0].Status() == "running" && peer.InFlightTo("/held") == 1,
+            TimeSpan.FromSeconds(30), "the held call to be in flight");
+        var victimId = running[0].GetProperty("node").GetString()!;
+        var survivor = nodes.Single(n => n.Key != victimId).Value;
+        nodes[victimId].Kill();
+        release.SetResult();
+
+        var dump = "";
+        try
+        {
+            await Poll.UntilAsync(() => Task.FromResult(peer.RequestsTo("/held").Count), n => n >= 2, TimeSpan.FromSeconds(60), "the recovered call");
+        }
+        finally
+        {
+            dump = await DatabaseDump.QuartzAndLedgerAsync(database) + Timeline(peer);
+        }
+
+        // The killed call is recorded when its connection drops (the kill); the recovered one when it arrives.
+        var calls = peer.RequestsTo("/held").OrderBy(r => r.Started).ToList();
+        var recoveredAfter = calls[1].Started - calls[0].Finished;
+        await TestContext.Out.WriteLineAsync($"recovered {recoveredAfter.TotalSeconds:0.0} s after the kill");
+        // 1 s / 5 s recovers a concurrency-forbid firing within 3 × 1 + 5 = 8 s of the victim's last check-in (7.5 s
+        // measured); the old 5 s / 10 s never took less than 15 s (16.8 s measured). The bound leaves room for a loaded
+        // machine and still fails the old defaults.
+        Assert.That(recoveredAfter, Is.LessThan(TimeSpan.FromSeconds(14)), dump);
+    }
+
     private static async Task<string> InstanceIdAsync(ServerProcess server, string key)
     {
         using var http = server.CreateClient(key);
