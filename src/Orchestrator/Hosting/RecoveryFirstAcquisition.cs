@@ -22,14 +22,14 @@ namespace Orchestrator.Hosting;
 /// ranks recovery triggers before the rest. Execution limits, misfire handling and locking stay Quartz's own.
 /// The <c>CASE</c> expression is plain SQL that PostgreSQL and SQLite both run. If a later Quartz stops producing an
 /// <c>ORDER BY</c> here, the node refuses to build the statement rather than silently losing the ordering
-/// (the unit tests pin the shape).
+/// (the unit tests pin the shape). Recovery triggers also pass the misfire window whatever their age (see
+/// <see cref="Apply"/>).
 /// </para>
 /// </remarks>
 public static class RecoveryFirstAcquisition
 {
     /// <summary>The first ordering key: 0 for a recovery trigger, 1 for any other.</summary>
-    public const string RecoveryFirstKey =
-        $"CASE WHEN t.{AdoConstants.ColumnTriggerGroup} = '{SchedulerConstants.DefaultRecoveryGroup}' THEN 0 ELSE 1 END, ";
+    public const string RecoveryFirstKey = $"CASE WHEN {IsRecoveryTrigger} THEN 0 ELSE 1 END, ";
 
     private const string OrderBy = "ORDER BY";
 
@@ -40,9 +40,35 @@ public static class RecoveryFirstAcquisition
     /// </summary>
     public const bool CoversFireOnAcquire = true;
 
-    /// <summary>Rewrites Quartz's acquisition statement so that its order starts with <see cref="RecoveryFirstKey"/>.</summary>
+    private const string IsRecoveryTrigger = $"t.{AdoConstants.ColumnTriggerGroup} = '{SchedulerConstants.DefaultRecoveryGroup}'";
+
+    /// <summary>Quartz's misfire window: a trigger that ignores misfires, or one still inside its threshold.</summary>
+    private const string MisfireWindow = "(MISFIRE_INSTR = -1 OR";
+
+    /// <summary>
+    /// Rewrites Quartz's acquisition statement so that recovery triggers are due whatever their age and its order
+    /// starts with <see cref="RecoveryFirstKey"/>.
+    /// </summary>
+    /// <remarks>
+    /// A recovery trigger's fire time is when the dead node started the firing, so one cut off after more than the
+    /// store's misfire threshold (60 s) is "misfired" and outside the window until Quartz's misfire handler, which scans
+    /// once per threshold, applies its instruction — fire now. Measured: a call killed 70 s into its run was recovered
+    /// 47 s after the kill. Letting recovery triggers through the window fires them now at once, which is what that
+    /// instruction would do.
+    /// </remarks>
     public static string Apply(string acquisitionSql)
     {
+        var window = acquisitionSql.IndexOf(MisfireWindow, StringComparison.Ordinal);
+        if (window < 0)
+        {
+            throw new InvalidOperationException(
+                "Quartz's trigger acquisition statement has no misfire window 'MISFIRE_INSTR = -1 OR', so recovery firings cannot be let through it; " +
+                "this Quartz version is not the one RecoveryFirstAcquisition was written for.");
+        }
+
+        window += MisfireWindow.Length;
+        acquisitionSql = acquisitionSql.Insert(window, $" {IsRecoveryTrigger} OR");
+
         var orderBy = acquisitionSql.LastIndexOf(OrderBy, StringComparison.OrdinalIgnoreCase);
         if (orderBy < 0)
         {

@@ -22,7 +22,12 @@ public sealed class RecoveryFirstAcquisitionTests
         Assert.That(order, Does.EndWith("LIMIT 5"));
     }
 
-    [Test]
-    public void A_statement_without_an_order_is_refused_rather_than_silently_unordered() =>
-        Assert.Throws<InvalidOperationException>(() => RecoveryFirstAcquisition.Apply("SELECT 1 FROM t"));
+    [TestCaseSource(nameof(Dialects))]
+    public void A_recovery_trigger_older_than_the_misfire_threshold_is_still_acquired(Func<TriggerAcquisitionSqlShape, string> sql) =>
+        Assert.That(sql(new TriggerAcquisitionSqlShape(1, 0)), Does.Contain("(MISFIRE_INSTR = -1 OR t.TRIGGER_GROUP = 'RECOVERING_JOBS' OR (MISFIRE_INSTR <> -1 AND"));
+
+    [TestCase("SELECT 1 FROM t WHERE (MISFIRE_INSTR = -1 OR x)")]
+    [TestCase("SELECT 1 FROM t ORDER BY x")]
+    public void A_statement_of_another_shape_is_refused_rather_than_silently_left_as_it_is(string statement) =>
+        Assert.Throws<InvalidOperationException>(() => RecoveryFirstAcquisition.Apply(statement));
 }
