@@ -66,8 +66,9 @@ public abstract partial class ActionJob(ActionJobServices services) : IJob
         {
             // Interrupted: a cancel request, or a shutdown that gave up waiting. Recorded, not lost.
             var shuttingDown = services.Shutdown.IsStopping || context.Scheduler.Status is SchedulerStatus.ShuttingDown or SchedulerStatus.Shutdown;
-            await ledger.CompleteAsync(run, shuttingDown ? RunStatus.Interrupted : RunStatus.Cancelled, null,
-                shuttingDown ? "interrupted by shutdown" : "cancelled", CancellationToken.None);
+            var reason = shuttingDown ? "interrupted by shutdown" : "cancelled";
+            await ledger.CompleteAsync(run, shuttingDown ? RunStatus.Interrupted : RunStatus.Cancelled, null, reason, CancellationToken.None);
+            LogStopped(logger, scheduleId, run.Id, run.Attempt, reason);
             return;
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested)
@@ -97,7 +98,9 @@ public abstract partial class ActionJob(ActionJobServices services) : IJob
         }
 
         LogFailed(logger, scheduleId, run.Id, run.Attempt, outcome.Error ?? "failed");
-        // Thrown so Quartz's retry policy and execution history see the failure.
+        // Thrown so Quartz's retry policy and execution history see the failure. The line above is its log entry:
+        // JobRunShell's own report of a JobExecutionException, an error with this method's stack trace, is dropped
+        // (SchedulerHosting.QuietHandledJobFailures).
         throw new JobExecutionException(outcome.Error ?? "The action failed.");
     }
 
@@ -130,6 +133,9 @@ public abstract partial class ActionJob(ActionJobServices services) : IJob
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Schedule {ScheduleId} run {RunId} failed unexpectedly")]
     private static partial void LogUnexpected(ILogger logger, string scheduleId, Guid runId, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Schedule {ScheduleId} run {RunId} attempt {Attempt} {Reason}")]
+    private static partial void LogStopped(ILogger logger, string scheduleId, Guid runId, int attempt, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Schedule {ScheduleId} run {RunId} attempt {Attempt} failed: {Error}")]
     private static partial void LogFailed(ILogger logger, string scheduleId, Guid runId, int attempt, string error);

@@ -31,6 +31,18 @@ public static class ActionsServiceCollectionExtensions
         services.AddScoped<Tasks.TaskExecutor>();
         services.AddSingleton<ActionDispatcher>();
 
+        // Polly logs "Resilience pipeline executed" with the exception's stack trace for a call the caller cancelled (a
+        // run cancelled through the API, a shutdown). The run records and logs that cancellation itself, so Polly's
+        // entry for it drops to Debug; every other outcome keeps its severity.
+        services.Configure<Polly.Telemetry.TelemetryOptions>(telemetry =>
+        {
+            var previous = telemetry.SeverityProvider;
+            telemetry.SeverityProvider = args =>
+                args.Event.EventName == "PipelineExecuted" && args.Context.CancellationToken.IsCancellationRequested
+                    ? Polly.Telemetry.ResilienceEventSeverity.Debug
+                    : previous?.Invoke(args) ?? args.Event.Severity;
+        });
+
         services.AddHttpClient(HttpActionExecutor.ClientName, c => c.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(sp => new SocketsHttpHandler
             {

@@ -57,12 +57,12 @@ public sealed class OrchestratorOptionsValidator : IValidateOptions<Orchestrator
         var cluster = options.Cluster;
         if (cluster.CheckinInterval < TimeSpan.FromMilliseconds(500) || cluster.CheckinInterval > TimeSpan.FromMinutes(10))
         {
-            failures.Add($"{Prefix}Cluster:CheckinInterval = {cluster.CheckinInterval} must be between 00:00:00.5 and 00:10:00.");
+            failures.Add($"{Prefix}Cluster:CheckinInterval = {cluster.CheckinInterval} must be between 00:00:00.5 and 00:10:00 (default 00:00:01).");
         }
 
         if (cluster.CheckinMisfireThreshold < TimeSpan.FromSeconds(1) || cluster.CheckinMisfireThreshold > TimeSpan.FromHours(1))
         {
-            failures.Add($"{Prefix}Cluster:CheckinMisfireThreshold = {cluster.CheckinMisfireThreshold} must be between 00:00:01 and 01:00:00.");
+            failures.Add($"{Prefix}Cluster:CheckinMisfireThreshold = {cluster.CheckinMisfireThreshold} must be between 00:00:01 and 01:00:00 (default 00:00:05).");
         }
 
         if (cluster.InstanceId is { } id && (id.Length is 0 or > 200 || id.Any(char.IsControl)))

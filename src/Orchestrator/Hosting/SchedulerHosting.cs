@@ -45,12 +45,17 @@ public static class SchedulerHosting
             q.UsePersistentStore(store =>
             {
                 store.ConfigureStore(s => s.TablePrefix = options.Database.TablePrefix);
+                // Quartz's own dialects, with one change: a dead node's recovered firings are acquired before any
+                // backlog (RecoveryFirstAcquisition says why and how). The delegate is named before the database:
+                // UsePostgres/UseSqlite keep a delegate already chosen, while one named after them is ignored.
                 if (storage.IsPostgres)
                 {
+                    store.UseDriverDelegate<RecoveryFirstPostgresDialect>();
                     store.UsePostgres(storage.ConnectionString);
                 }
                 else
                 {
+                    store.UseDriverDelegate<RecoveryFirstSqliteDialect>();
                     store.UseSqlite(storage.ConnectionString);
                 }
 
@@ -72,6 +77,7 @@ public static class SchedulerHosting
             });
         });
 
+        builder.QuietHandledJobFailures();
         builder.Services.AddQuartzHostedService(h =>
         {
             // Running jobs get to finish; the host's shutdown timeout (below) bounds how long.
@@ -84,4 +90,27 @@ public static class SchedulerHosting
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = options.Scheduler.ShutdownTimeout + TimeSpan.FromSeconds(15));
         return builder;
     }
+
+    /// <summary>Quartz's JobRunShell: its event for a job that threw a <see cref="JobExecutionException"/>.</summary>
+    public const int JobThrewJobExecutionExceptionEvent = 1052;
+
+    /// <summary>Quartz's JobRunShell: its event for a failure whose retries are used up, which carries the exception again.</summary>
+    public const int RetriesExhaustedEvent = 1057;
+
+    /// <summary>
+    /// An action job reports a failed action to Quartz by throwing <see cref="JobExecutionException"/> — the only way
+    /// Quartz's retry policy sees a failure — after logging it itself as one warning. JobRunShell would log the same
+    /// failure again as an error with the job's stack trace (and once more with the trace when retries run out), so
+    /// those two events are dropped. Nothing else throws JobExecutionException here; an unexpected exception in any
+    /// job is still logged by JobRunShell under its own event, and the retry-scheduled line (1056) stays.
+    /// </summary>
+    private static void QuietHandledJobFailures(this WebApplicationBuilder builder) =>
+        builder.Logging.AddRandomProbabilisticSampler(sampling =>
+        {
+            foreach (var eventId in new[] { JobThrewJobExecutionExceptionEvent, RetriesExhaustedEvent })
+            {
+                sampling.Rules.Add(new Microsoft.Extensions.Diagnostics.Sampling.RandomProbabilisticSamplerFilterRule(
+                    probability: 0, categoryName: "Quartz.Core.JobRunShell", logLevel: null, eventId: eventId, eventName: null));
+            }
+        });
 }

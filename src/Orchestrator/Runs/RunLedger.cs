@@ -82,6 +82,16 @@ public sealed partial class RunLedger(OrchestratorDbContext db, ISchedulerFactor
             return pending is null ? new RunClaim(null, $"run {pendingId} no longer exists") : await TakeOverAsync(pending, start, now, ct);
         }
 
+        // A retry, a recovery or a backfill of a fire time that already ran finds its row here. Looking first, rather
+        // than letting the INSERT hit the unique key, keeps a handled condition out of the error log: EF Core logs every
+        // failed command as an error with a stack trace, even one the catch below resolves. Only two nodes inserting
+        // the same fire time at the same instant still meet the key, and the catch resolves that race.
+        var found = await db.Runs.FirstOrDefaultAsync(r => r.ScheduleId == start.ScheduleId && r.ScheduledFireTime == start.ScheduledFireTime, ct);
+        if (found is not null)
+        {
+            return await TakeOverAsync(found, start, now, ct);
+        }
+
         var fresh = new RunRecord
         {
             Id = Guid.CreateVersion7(now),

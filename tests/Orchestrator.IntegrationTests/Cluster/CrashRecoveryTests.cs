@@ -131,6 +131,11 @@ public sealed class CrashRecoveryTests
         Assert.That(runs, Has.Count.EqualTo(1), dump);
         Assert.That(runs[0].Status(), Is.EqualTo("succeeded"));
         Assert.That(runs[0].GetProperty("attempt").GetInt32(), Is.EqualTo(1));
+
+        // Finding the fire time's row is the ledger doing its job, not a database error (it used to log EF Core's
+        // duplicate-key failure with a stack trace).
+        var lines = survivor.Output.Split('\n');
+        Assert.That(lines.Where(l => l.StartsWith("fail:", StringComparison.Ordinal) || l.StartsWith("   at ", StringComparison.Ordinal)), Is.Empty, survivor.Output);
     }
 
     [Test]
