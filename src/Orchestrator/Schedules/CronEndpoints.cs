@@ -73,7 +73,7 @@ public static class CronEndpoints
                 {
                     ["reading"] = alternative.Reading,
                     ["trigger"] = JsonSerializer.SerializeToNode(alternative.Trigger, ScheduleJson.Options),
-                    ["description"] = TriggerDescription.Describe(checkedAlternative),
+                    ["description"] = TriggerDescription.Describe(checkedAlternative, time.GetUtcNow()),
                 });
             }
         }
@@ -127,7 +127,7 @@ public static class CronEndpoints
         }
 
         answer["timeZone"] = timeZone;
-        answer["description"] = TriggerDescription.Describe(spec);
+        answer["description"] = TriggerDescription.Describe(spec, now);
         answer["nextFireTimes"] = times;
         return TypedResults.Ok(answer);
     }

@@ -77,6 +77,17 @@ public static partial class CronPhrases
             note = $"{perDay} times a day read as {string.Join(" and ", Enumerable.Range(0, perDay).Select(k => $"{k * 24 / perDay:00}:00"))}";
         }
 
+        if (p.BusinessHours)
+        {
+            note ??= "business hours are 09:00 up to but not including 17:00";
+            var untilFive = p.Copy();
+            untilFive.BusinessHours = false;
+            if ((p.EveryHour || p.HourStep is not null) && Cron(untilFive).Cron is { } withFive && withFive != cron)
+            {
+                alternatives.Add(new PhraseReading($"{TriggerDescription.DescribeCron(withFive)} ({p.Zone.Id}), firing at 17:00 as well", CronTrigger(withFive, p.Zone)));
+            }
+        }
+
         var reading = $"{TriggerDescription.DescribeCron(cron)} ({p.Zone.Id})";
         return Answer(new PhraseReading(note is null ? reading : $"{reading}; {note}", CronTrigger(cron, p.Zone)), alternatives);
     }
@@ -277,7 +288,8 @@ public static partial class CronPhrases
 
             minute = (p.MinuteOfHour ?? (times.Count == 1 ? times[0].Minute : 0)).ToString(CultureInfo.InvariantCulture);
             var first = times.Count == 1 ? times[0].Hour : p.HourRange?.From ?? 0;
-            hour = p.HourStep is { } h ? (p.HourRange is { } r ? $"{r.From}-{r.To}/{h}" : $"{first}/{h}") : p.HourRange is { } range ? Hours(range, endExclusive: false) : "*";
+            // "every hour between 9 and 17" fires at 17:00 too; business hours end before 17:00 whatever the step.
+            hour = p.HourStep is { } h ? (p.HourRange is { } r ? $"{Hours(r, p.BusinessHours)}/{h}" : $"{first}/{h}") : p.HourRange is { } range ? Hours(range, p.BusinessHours) : "*";
         }
         else if (p.HourRange is not null)
         {

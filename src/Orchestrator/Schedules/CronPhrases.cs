@@ -120,6 +120,8 @@ public static partial class CronPhrases
             parts.Zone = zoneOverride;
         }
 
+        var claimedByZone = (bool[])claimed.Clone();
+
         if (problem is null && Once(words, claimed, parts.Zone, now) is { } once)
         {
             return (once, parts.ZoneOthers, parts.ZoneWord);
@@ -153,8 +155,21 @@ public static partial class CronPhrases
         }
 
         var result = problem is null ? Assemble(parts, words, now) : Refused(problem, [], words);
+        if (result.Answer is not null && IsBareTime(parts, words)
+            && Once(["once", .. words], [false, .. claimedByZone], parts.Zone, now)?.Answer is { } oneTime)
+        {
+            // "at 9" alone reads as every day at 09:00 (as cron's bare time does); it could also mean the next 09:00 only.
+            result = result with { Alternatives = [.. result.Alternatives, oneTime with { Reading = $"{oneTime.Reading}, reading the bare time as one time only" }] };
+        }
+
         return (result, parts.ZoneOthers, parts.ZoneWord);
     }
+
+    /// <summary>One time of day and nothing else: no "every", no day, no step, no range ("at 9", "9:30 Paris time").</summary>
+    private static bool IsBareTime(Parts p, List<string> words) =>
+        p.Times.Distinct().Count() == 1 && !words.Any(w => w is "every" or "each" or "daily" or "nightly" or "day" or "days")
+        && p is { EveryDay: false, DayOfWeek: null, DayOfMonth: null, Month: null, HourRange: null, TimesPerDay: null, PartOfDay: null, Calendar: null, Interval: null, MonthStep: null, Weekly: false, Yearly: false }
+        && p is { EverySecond: false, SecondStep: null, EveryMinute: false, MinuteStep: null, EveryHour: false, HourStep: null, MinuteOfHour: null };
 
     private static PhraseResult Refused(string why, IReadOnlyList<string> unplaced, List<string> words) => new(null, [], unplaced, why, Suggest(words));
 
@@ -193,6 +208,8 @@ public static partial class CronPhrases
         public int? TimesPerDay;
         /// <summary>"morning", "afternoon", "evening" or "night": a time without am/pm is read in that part of the day.</summary>
         public string? PartOfDay;
+        /// <summary>"during business hours": 09:00 up to but not including 17:00, whatever the step, so the last hour that fires is 16.</summary>
+        public bool BusinessHours;
 
         public Parts Copy() => (Parts)MemberwiseClone();
     }
@@ -292,6 +309,7 @@ public static partial class CronPhrases
                     }
 
                     p.HourRange = (9, 17);
+                    p.BusinessHours = true;
                     Set(ref p.DayOfWeek, "MON-FRI", "day of the week", i, i + 1);
                     c[i] = c[i + 1] = true;
                     if (i > 0 && w[i - 1] is "during" or "in" or "within" or "over")

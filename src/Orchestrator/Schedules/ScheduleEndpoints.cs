@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
@@ -59,8 +60,9 @@ public static class ScheduleEndpoints
         }
 
         actions.TryGet(spec.ActionType, out var action);
-        var job = ScheduleMapping.BuildJob(spec, action!, ScheduleMapping.Document(spec, request));
-        var trigger = ScheduleMapping.BuildTrigger(spec, time.GetUtcNow());
+        var now = time.GetUtcNow();
+        var job = ScheduleMapping.BuildJob(spec, action!, ScheduleMapping.Document(spec, request, now));
+        var trigger = ScheduleMapping.BuildTrigger(spec, now);
         try
         {
             await scheduler.ScheduleJob(job, [trigger], new ScheduleJobOptions { Paused = !spec.Enabled }, ct);
@@ -94,8 +96,7 @@ public static class ScheduleEndpoints
         }
 
         actions.TryGet(spec.ActionType, out var action);
-        var document = ScheduleMapping.Document(spec, request);
-        var job = ScheduleMapping.BuildJob(spec, action!, document);
+        var now = time.GetUtcNow();
         var triggerKey = new TriggerKey(key.Name, key.Group);
         var existing = await scheduler.GetTrigger(triggerKey, ct);
         var paused = existing is not null && await scheduler.GetTriggerState(triggerKey, ct) == TriggerState.Paused;
@@ -103,11 +104,15 @@ public static class ScheduleEndpoints
         var options = new ScheduleJobOptions { Replace = true, Paused = request.Enabled is { } enabled ? !enabled : paused };
         var stored = await scheduler.GetJobDetail(key, ct);
         var previousTrigger = stored?.JobDataMap.GetString(JobDataKeys.Schedule) is { } json ? JsonNode.Parse(json)?["trigger"]?.ToJsonString() : null;
+        var sameTrigger = previousTrigger == JsonSerializer.SerializeToNode(request.Trigger, ScheduleJson.Options)?.ToJsonString();
+        // An unchanged trigger goes on from where it started, so its description keeps that start's weekday and time.
+        var document = ScheduleMapping.Document(spec, request, sameTrigger && existing is not null ? existing.StartTimeUtc : now);
+        var job = ScheduleMapping.BuildJob(spec, action!, document);
         try
         {
-            if (previousTrigger != document["trigger"]?.ToJsonString())
+            if (!sameTrigger)
             {
-                await scheduler.ScheduleJob(job, [ScheduleMapping.BuildTrigger(spec, time.GetUtcNow())], options, ct);
+                await scheduler.ScheduleJob(job, [ScheduleMapping.BuildTrigger(spec, now)], options, ct);
             }
             else if (existing is not null)
             {
@@ -323,6 +328,6 @@ public static class ScheduleEndpoints
             times.Add(t);
         }
 
-        return TypedResults.Ok(new JsonObject { ["description"] = TriggerDescription.Describe(spec), ["nextFireTimes"] = times });
+        return TypedResults.Ok(new JsonObject { ["description"] = TriggerDescription.Describe(spec, now), ["nextFireTimes"] = times });
     }
 }

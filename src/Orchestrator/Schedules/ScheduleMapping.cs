@@ -254,8 +254,11 @@ public static class ScheduleMapping
         return remainder == 0 ? time.ToUniversalTime() : new DateTimeOffset(time.UtcTicks - remainder + TimeSpan.TicksPerSecond, TimeSpan.Zero);
     }
 
-    /// <summary>The normalized schedule document kept in the job and returned by the API.</summary>
-    public static JsonObject Document(ScheduleSpec spec, ScheduleRequest request) => new()
+    /// <summary>
+    /// The normalized schedule document kept in the job and returned by the API; <paramref name="startedAt"/> is when a
+    /// trigger without a startAt starts, which a calendar interval's description names (its weekday and time).
+    /// </summary>
+    public static JsonObject Document(ScheduleSpec spec, ScheduleRequest request, DateTimeOffset startedAt) => new()
     {
         ["id"] = spec.Id,
         ["name"] = spec.Name,
@@ -263,7 +266,7 @@ public static class ScheduleMapping
         ["description"] = spec.Description,
         ["action"] = new JsonObject { ["type"] = spec.ActionType, ["config"] = JsonNode.Parse(spec.Config.GetRawText()) },
         ["trigger"] = JsonSerializer.SerializeToNode(request.Trigger, ScheduleJson.Options),
-        ["triggerDescription"] = TriggerDescription.Describe(spec.Trigger),
+        ["triggerDescription"] = TriggerDescription.Describe(spec.Trigger, CeilingToSecond(startedAt)),
         ["misfire"] = new JsonObject
         {
             ["policy"] = spec.Misfire switch { MisfirePolicy.CatchUp => "catch_up", MisfirePolicy.Skip => "skip", _ => "fire_once" },

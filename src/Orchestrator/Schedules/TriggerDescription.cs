@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Quartz;
 
 namespace Orchestrator.Schedules;
 
@@ -10,14 +11,42 @@ public static partial class TriggerDescription
     private static readonly string[] Months = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
     private static readonly string[] Ordinals = ["first", "second", "third", "fourth", "fifth"];
 
-    public static string Describe(TriggerSpec trigger) => trigger switch
+    /// <summary>
+    /// The trigger in words. A calendar interval repeats its first fire time, so it is described by that start's weekday,
+    /// day or date and wall-clock time; <paramref name="startedAt"/> is that start when the trigger leaves it out (a schedule
+    /// saved without startAt starts when it is saved).
+    /// </summary>
+    public static string Describe(TriggerSpec trigger, DateTimeOffset? startedAt = null) => trigger switch
     {
         CronTriggerSpec c => $"{DescribeCron(c.Expression)} ({c.TimeZone.Id})",
         IntervalTriggerSpec i => $"every {Span(i.Interval)}",
         OnceTriggerSpec o => $"once at {o.At.ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture)}",
-        CalendarTriggerSpec k => $"every {(k.Every == 1 ? "" : k.Every.ToString(CultureInfo.InvariantCulture) + " ")}{k.Unit.ToString().ToLowerInvariant()}{(k.Every == 1 ? "" : "s")} ({k.TimeZone.Id})",
+        CalendarTriggerSpec k => $"{DescribeCalendar(k, k.StartAt ?? startedAt)} ({k.TimeZone.Id})",
         _ => "unknown trigger",
     } + (trigger.MaxRuns is { } max && trigger is not OnceTriggerSpec ? $", at most {max} time{(max == 1 ? "" : "s")}" : "");
+
+    /// <summary>"every 2 weeks on Monday at 10:00": the period, then what of the start each period repeats, read in the trigger's zone.</summary>
+    private static string DescribeCalendar(CalendarTriggerSpec k, DateTimeOffset? start)
+    {
+        var unit = k.Unit.ToString().ToLowerInvariant();
+        var every = k.Every == 1 ? $"every {unit}" : $"every {k.Every} {unit}s";
+        if (start is not { } anchor)
+        {
+            return every;
+        }
+
+        var local = TimeZoneInfo.ConvertTime(anchor, k.TimeZone);
+        var at = $"at {Clock(local.Hour, local.Minute, local.Second)}";
+        return k.Unit switch
+        {
+            IntervalUnit.Day => $"{every} {at}",
+            IntervalUnit.Week => $"{every} on {Days[(int)local.DayOfWeek]} {at}",
+            IntervalUnit.Month => $"{every} on day {local.Day} {at}",
+            IntervalUnit.Year => $"{every} on {Months[local.Month - 1]} {Ordinal(local.Day)} {at}",
+            IntervalUnit.Hour when local.Second == 0 => $"{every} at minute {local.Minute}",
+            _ => every,
+        };
+    }
 
     public static string DescribeCron(string expression)
     {

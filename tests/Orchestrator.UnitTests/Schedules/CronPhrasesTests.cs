@@ -48,8 +48,9 @@ public sealed class CronPhrasesTests
     [TestCase("every 60 minutes", "0 0 * * * ?")]
     [TestCase("every 60 seconds", "0 * * * * ?")]
     [TestCase("every 5 min during business hours", "0 0/5 9-16 ? * MON-FRI")]
-    [TestCase("every hour during business hours", "0 0 9-17 ? * MON-FRI")]
-    [TestCase("hourly during business hours", "0 0 9-17 ? * MON-FRI")]
+    [TestCase("every hour during business hours", "0 0 9-16 ? * MON-FRI")]
+    [TestCase("hourly during business hours", "0 0 9-16 ? * MON-FRI")]
+    [TestCase("every 2 hours during business hours", "0 0 9-16/2 ? * MON-FRI")]
     [TestCase("every 30 minutes during working hours", "0 0/30 9-16 ? * MON-FRI")]
     [TestCase("every 15 minutes in office hours", "0 0/15 9-16 ? * MON-FRI")]
     [TestCase("quarterly", "0 0 0 1 JAN,APR,JUL,OCT ?")]
@@ -271,6 +272,12 @@ public sealed class CronPhrasesTests
     [TestCase("twice a day", """{"intervalSeconds":43200}""")]
     [TestCase("biweekly", """{"cron":"0 0 0 ? * MON,THU","timeZone":"UTC"}""")]
     [TestCase("at 9 CST", """{"cron":"0 0 9 * * ?","timeZone":"Asia/Shanghai"}""")]
+    // A bare time is every day at that time, or the next one only (it is 16:40 in Paris, 15:40 in UTC).
+    [TestCase("at 9 Paris time", """{"at":"2026-12-01T09:00:00+01:00"}""")]
+    [TestCase("at 9", """{"at":"2026-12-01T09:00:00+00:00"}""")]
+    [TestCase("at 16:00", """{"at":"2026-11-30T16:00:00+00:00"}""")]
+    [TestCase("9:30pm", """{"at":"2026-11-30T21:30:00+00:00"}""")]
+    [TestCase("every hour during business hours", """{"cron":"0 0 9-17 ? * MON-FRI","timeZone":"UTC"}""")]
     [TestCase("every day at 9 gmt", """{"cron":"0 0 9 * * ?","timeZone":"Europe/London"}""")]
     public void An_ambiguous_phrase_answers_one_reading_and_offers_the_others(string phrase, string alternative)
     {
@@ -280,6 +287,46 @@ public sealed class CronPhrasesTests
         Assert.That(offered.Any(o => JsonNode.DeepEquals(JsonNode.Parse(o), JsonNode.Parse(alternative))), Is.True, string.Join("\n", offered));
         Assert.That(offered, Does.Not.Contain(Json(result.Answer!.Trigger)), "the chosen reading is not offered again");
         Assert.That(result.Alternatives.Select(a => a.Reading), Has.All.Not.Empty);
+    }
+
+    [Test]
+    public void A_bare_time_reads_as_every_day_and_offers_the_next_one_only()
+    {
+        var result = CronPhrases.Parse("at 9 Paris time", TimeZoneInfo.Utc, Now);
+        Assert.That(Json(result.Answer!.Trigger), Is.EqualTo("""{"cron":"0 0 9 * * ?","timeZone":"Europe/Paris"}"""));
+        Assert.That(result.Answer.Reading, Does.Contain("every day"));
+        var once = result.Alternatives.Single();
+        Assert.That(once.Trigger.At, Is.EqualTo("2026-12-01T09:00:00+01:00"));
+        Assert.That(once.Reading, Does.StartWith("once at Tuesday 2026-12-01 09:00 (Europe/Paris)").And.Contain("one time only"));
+    }
+
+    [TestCase("every 10 seconds during business hours")]
+    [TestCase("every 5 min during business hours")]
+    [TestCase("every 30 minutes during working hours")]
+    [TestCase("every hour during business hours")]
+    [TestCase("hourly in office hours")]
+    [TestCase("every 2 hours during business hours")]
+    public void Business_hours_fire_from_09_00_up_to_but_not_including_17_00_whatever_the_step(string phrase)
+    {
+        var result = Parse(phrase);
+        var monday = new DateTimeOffset(2026, 12, 7, 0, 0, 0, TimeSpan.Zero);
+        var expression = new CronExpression(result.Cron!, TimeZoneInfo.Utc);
+        var firings = new List<DateTimeOffset>();
+        for (var t = expression.GetNextValidTimeAfter(monday); t is { } at && at < monday.AddDays(1); t = expression.GetNextValidTimeAfter(at))
+        {
+            firings.Add(at);
+        }
+
+        Assert.That(firings[0], Is.EqualTo(monday.AddHours(9)), result.Cron);
+        Assert.That(firings[^1], Is.LessThan(monday.AddHours(17)).And.GreaterThanOrEqualTo(monday.AddHours(15)), result.Cron);
+        Assert.That(result.Answer!.Reading, Does.Contain("up to but not including 17:00"));
+    }
+
+    [Test]
+    public void A_range_of_hours_outside_business_hours_still_fires_at_its_last_hour()
+    {
+        Assert.That(Parse("every hour between 9 and 17").Cron, Is.EqualTo("0 0 9-17 * * ?"));
+        Assert.That(Parse("every 30 minutes between 9 and 17").Cron, Is.EqualTo("0 0/30 9-16 * * ?"));
     }
 
     [Test]
@@ -296,6 +343,12 @@ public sealed class CronPhrasesTests
         Assert.That(Parse("every weekday at 9:30").Alternatives, Is.Empty);
         Assert.That(Parse("every 90 minutes").Alternatives, Is.Empty);
         Assert.That(Parse("tomorrow at 9").Alternatives, Is.Empty);
+        // A day or "every" makes a time recurring, with no one-time reading.
+        Assert.That(Parse("every day at 9 Paris time").Alternatives, Is.Empty);
+        Assert.That(Parse("daily at 9").Alternatives, Is.Empty);
+        Assert.That(Parse("at 9 every day").Alternatives, Is.Empty);
+        Assert.That(Parse("every monday at 9").Alternatives, Is.Empty);
+        Assert.That(Parse("every 5 min during business hours").Alternatives, Is.Empty);
     }
 
     [Test]

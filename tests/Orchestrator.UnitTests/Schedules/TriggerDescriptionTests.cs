@@ -75,7 +75,43 @@ public sealed class TriggerDescriptionTests
     public void Other_triggers_read_as_words_with_their_zone_and_limits()
     {
         Assert.That(TriggerDescription.Describe(new IntervalTriggerSpec(TimeSpan.FromMinutes(5), null, null, 3)), Is.EqualTo("every 5 minutes, at most 3 times"));
-        Assert.That(TriggerDescription.Describe(new CalendarTriggerSpec(2, IntervalUnit.Week, TimeZoneInfo.Utc, null, null, null)), Is.EqualTo("every 2 weeks (UTC)"));
+        Assert.That(TriggerDescription.Describe(new CalendarTriggerSpec(2, IntervalUnit.Week, TimeZoneInfo.Utc, null, null, null)), Is.EqualTo("every 2 weeks (UTC)"), "no start known yet");
         Assert.That(TriggerDescription.Describe(new OnceTriggerSpec(new DateTimeOffset(2027, 1, 2, 3, 4, 5, TimeSpan.Zero))), Is.EqualTo("once at 2027-01-02 03:04:05Z"));
+    }
+
+    // A calendar interval repeats its start: the start's weekday, day or date and wall-clock time, in the trigger's zone.
+    [TestCase(2, "week", "Europe/Paris", "2026-12-07T10:00:00+01:00", "every 2 weeks on Monday at 10:00 (Europe/Paris)")]
+    [TestCase(1, "week", "UTC", "2026-12-04T09:30:00+00:00", "every week on Friday at 09:30 (UTC)")]
+    [TestCase(3, "month", "UTC", "2026-12-15T06:00:00+00:00", "every 3 months on day 15 at 06:00 (UTC)")]
+    [TestCase(2, "day", "UTC", "2026-12-01T06:00:00+00:00", "every 2 days at 06:00 (UTC)")]
+    [TestCase(1, "day", "America/New_York", "2026-12-01T06:00:00+00:00", "every day at 01:00 (America/New_York)")]
+    [TestCase(2, "year", "UTC", "2027-03-01T09:00:00+00:00", "every 2 years on March 1st at 09:00 (UTC)")]
+    [TestCase(2, "week", "Asia/Tokyo", "2026-12-06T23:30:00+00:00", "every 2 weeks on Monday at 08:30 (Asia/Tokyo)")]
+    [TestCase(2, "day", "UTC", "2026-12-01T06:00:15+00:00", "every 2 days at 06:00:15 (UTC)")]
+    [TestCase(3, "hour", "UTC", "2026-12-01T06:20:00+00:00", "every 3 hours at minute 20 (UTC)")]
+    public void A_calendar_interval_reads_as_its_start_repeated(int every, string unit, string zone, string startAt, string words)
+    {
+        var trigger = new CalendarTriggerSpec(every, Enum.Parse<IntervalUnit>(unit, ignoreCase: true), TimeZoneInfo.FindSystemTimeZoneById(zone), DateTimeOffset.Parse(startAt, System.Globalization.CultureInfo.InvariantCulture), null, null);
+        Assert.That(TriggerDescription.Describe(trigger), Is.EqualTo(words));
+    }
+
+    [Test]
+    public void A_calendar_interval_without_a_start_reads_from_when_it_starts()
+    {
+        var trigger = new CalendarTriggerSpec(2, IntervalUnit.Week, TimeZoneInfo.FindSystemTimeZoneById("Europe/Paris"), null, null, 4);
+        var saved = new DateTimeOffset(2026, 11, 30, 15, 40, 0, TimeSpan.Zero);
+        Assert.That(TriggerDescription.Describe(trigger, saved), Is.EqualTo("every 2 weeks on Monday at 16:40 (Europe/Paris), at most 4 times"));
+        var given = trigger with { StartAt = new DateTimeOffset(2026, 12, 3, 8, 0, 0, TimeSpan.Zero) };
+        Assert.That(TriggerDescription.Describe(given, saved), Is.EqualTo("every 2 weeks on Thursday at 09:00 (Europe/Paris), at most 4 times"), "the trigger's own start wins");
+    }
+
+    [Test]
+    public void The_phrase_every_other_monday_at_10_is_described_with_its_day_and_time()
+    {
+        var now = new DateTimeOffset(2026, 11, 30, 15, 40, 0, TimeSpan.Zero);
+        var paris = TimeZoneInfo.FindSystemTimeZoneById("Europe/Paris");
+        var t = CronPhrases.Parse("every other monday at 10", paris, now).Answer!.Trigger;
+        var spec = new CalendarTriggerSpec(t.Every!.Value, IntervalUnit.Week, paris, DateTimeOffset.Parse(t.StartAt!, System.Globalization.CultureInfo.InvariantCulture), null, null);
+        Assert.That(TriggerDescription.Describe(spec), Is.EqualTo("every 2 weeks on Monday at 10:00 (Europe/Paris)"));
     }
 }
