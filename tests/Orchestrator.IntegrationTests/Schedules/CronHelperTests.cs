@@ -210,6 +210,56 @@ public sealed class CronHelperTests
     }
 
     [Test]
+    public async Task A_calendar_interval_is_described_by_its_weekday_and_time_in_the_parse_the_preview_and_the_schedule()
+    {
+        // "every other monday at 10" was described as "every 2 weeks (UTC)", which drops the day and the time.
+        const string words = "every 2 weeks on Monday at 10:00 (Europe/Paris)";
+        var parsed = await viewer.PostForJsonAsync("/api/cron/parse", new { text = "every other monday at 10", timeZone = "Europe/Paris" }, HttpStatusCode.OK);
+        Assert.That(parsed.GetProperty("description").GetString(), Is.EqualTo(words));
+        var preview = await viewer.PostForJsonAsync("/api/schedules/preview", new { trigger = parsed.GetProperty("trigger"), count = 2 }, HttpStatusCode.OK);
+        Assert.That(preview.GetProperty("description").GetString(), Is.EqualTo(words));
+        var name = $"calendar-{Guid.NewGuid():N}"[..30];
+        var created = await admin.CreateScheduleAsync(new { name, action = new { type = "noop", config = new { } }, trigger = parsed.GetProperty("trigger") });
+        Assert.That(created.GetProperty("triggerDescription").GetString(), Is.EqualTo(words));
+        Assert.That((await admin.DeleteAsync($"/api/schedules/default.{name}")).IsSuccessStatusCode, Is.True);
+    }
+
+    [Test]
+    public async Task A_calendar_interval_saved_without_a_start_is_described_by_when_it_was_saved_and_keeps_it_when_replaced_unchanged()
+    {
+        var name = $"unanchored-{Guid.NewGuid():N}"[..30];
+        var schedule = new { name, action = new { type = "noop", config = new { } }, trigger = new { every = 3, unit = "day", timeZone = "Asia/Tokyo" } };
+        var created = await admin.CreateScheduleAsync(schedule);
+        var next = created.GetProperty("nextFireTime").GetDateTimeOffset();
+        var tokyo = TimeZoneInfo.ConvertTime(next, TimeZoneInfo.FindSystemTimeZoneById("Asia/Tokyo"));
+        var words = $"every 3 days at {tokyo:HH:mm}{(tokyo.Second == 0 ? "" : $":{tokyo:ss}")} (Asia/Tokyo)";
+        Assert.That(created.GetProperty("triggerDescription").GetString(), Is.EqualTo(words), "the first firing is when it was saved");
+
+        await Task.Delay(TimeSpan.FromSeconds(1.1));
+        var replaced = await admin.PutAsync($"/api/schedules/default.{name}", ApiClient.Json(schedule));
+        Assert.That(replaced.StatusCode, Is.EqualTo(HttpStatusCode.OK), await replaced.Content.ReadAsStringAsync());
+        var stored = await admin.GetFromJsonAsync<JsonElement>($"/api/schedules/default.{name}");
+        Assert.That(stored.GetProperty("triggerDescription").GetString(), Is.EqualTo(words), "an unchanged trigger goes on from its first start");
+        Assert.That((await admin.DeleteAsync($"/api/schedules/default.{name}")).IsSuccessStatusCode, Is.True);
+    }
+
+    [Test]
+    public async Task Business_hours_and_a_bare_time_answer_their_other_reading()
+    {
+        var hourly = await viewer.PostForJsonAsync("/api/cron/parse", new { text = "every hour during business hours", timeZone = "UTC" }, HttpStatusCode.OK);
+        Assert.That(hourly.GetProperty("expression").GetString(), Is.EqualTo("0 0 9-16 ? * MON-FRI"));
+        Assert.That(hourly.GetProperty("reading").GetString(), Does.Contain("up to but not including 17:00"));
+        Assert.That(hourly.GetProperty("alternatives").EnumerateArray().Select(a => a.GetProperty("trigger").GetProperty("cron").GetString()), Is.EqualTo(new[] { "0 0 9-17 ? * MON-FRI" }));
+
+        var bare = await viewer.PostForJsonAsync("/api/cron/parse", new { text = "at 9 Paris time", timeZone = "UTC" }, HttpStatusCode.OK);
+        Assert.That(bare.GetProperty("expression").GetString(), Is.EqualTo("0 0 9 * * ?"));
+        var once = bare.GetProperty("alternatives").EnumerateArray().Single().GetProperty("trigger").GetProperty("at").GetDateTimeOffset();
+        var paris = TimeZoneInfo.ConvertTime(once, TimeZoneInfo.FindSystemTimeZoneById("Europe/Paris"));
+        Assert.That((paris.Hour, paris.Minute), Is.EqualTo((9, 0)));
+        Assert.That(once, Is.GreaterThan(TimeProvider.System.GetUtcNow()).And.LessThan(TimeProvider.System.GetUtcNow().AddDays(1)));
+    }
+
+    [Test]
     public async Task A_month_range_reads_back_in_words()
     {
         var result = await viewer.PostForJsonAsync("/api/cron/parse", new { text = "every day at 8pm from january to march", timeZone = "UTC" }, HttpStatusCode.OK);
