@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 using Orchestrator.IntegrationTests.Infrastructure;
@@ -306,6 +307,108 @@ public sealed class DashboardTests
                 await admin.DeleteAsync($"/api/schedules/default.{name}");
             }
 
+            await page.CloseAsync();
+        }
+    }
+
+    [Test]
+    public async Task A_chosen_reading_is_saved_with_its_start_as_of_saving_not_as_of_reading()
+    {
+        // The form is kept open while a reading's start passes: the parse answers are made stale (a start and a one time in
+        // 2020) until the operator has chosen; saving must read the phrase again and take the same reading, fresh.
+        var (page, errors) = await OpenAsync();
+        var stale = true;
+        await page.RouteAsync("**/api/cron/parse", async route =>
+        {
+            var response = await route.FetchAsync();
+            var body = JsonNode.Parse(await response.TextAsync())!;
+            foreach (var alternative in stale ? body["alternatives"]?.AsArray() ?? [] : [])
+            {
+                var trigger = alternative!["trigger"]!.AsObject();
+                foreach (var instant in new[] { "startAt", "at" }.Where(trigger.ContainsKey))
+                {
+                    trigger[instant] = "2020-01-06T10:00:00+01:00";
+                }
+            }
+
+            await route.FulfillAsync(new RouteFulfillOptions { Response = response, Body = body.ToJsonString() });
+        });
+        var names = new[] { "stale-monday", "stale-once" };
+        try
+        {
+            await SignInAsync(page);
+            var when = page.GetByLabel("When (an English phrase or a cron expression)");
+            async Task<JsonElement> ChooseAndSaveAsync(string name, string phrase, string reading)
+            {
+                stale = true;
+                await page.GetByRole(AriaRole.Link, new() { Name = "New schedule" }).ClickAsync();
+                await page.GetByLabel("Name").FillAsync(name);
+                await page.GetByLabel("Time zone").FillAsync("Europe/Paris");
+                await when.FillAsync(phrase);
+                await page.Locator("#preview li", new() { HasText = reading }).GetByRole(AriaRole.Button, new() { Name = "Use this" }).ClickAsync();
+                await Assertions.Expect(page.Locator("#preview .alternatives")).ToHaveCountAsync(0);
+                stale = false;
+                await page.GetByRole(AriaRole.Button, new() { Name = "Create" }).ClickAsync();
+                await Assertions.Expect(page.Locator($"tr[data-schedule='default.{name}']")).ToHaveCountAsync(1);
+                return (await admin.GetFromJsonAsync<JsonElement>($"/api/schedules/default.{name}")).GetProperty("trigger");
+            }
+
+            var fresh = await admin.PostForJsonAsync("/api/cron/parse", new { text = "every other monday at 10", timeZone = "Europe/Paris" }, HttpStatusCode.OK);
+            var later = fresh.GetProperty("alternatives").EnumerateArray().Single(a => a.GetProperty("reading").GetString()!.Contains("starting a week later", StringComparison.Ordinal));
+            var monday = await ChooseAndSaveAsync("stale-monday", "every other monday at 10", "starting a week later");
+            Assert.That((monday.GetProperty("every").GetInt32(), monday.GetProperty("unit").GetString()), Is.EqualTo((2, "week")));
+            Assert.That(monday.GetProperty("startAt").GetDateTimeOffset(), Is.EqualTo(later.GetProperty("trigger").GetProperty("startAt").GetDateTimeOffset()), "the reading chosen, as of saving");
+
+            var once = await ChooseAndSaveAsync("stale-once", "at 9", "one time only");
+            var at = once.GetProperty("at").GetDateTimeOffset();
+            Assert.That(at, Is.GreaterThan(TimeProvider.System.GetUtcNow()).And.LessThan(TimeProvider.System.GetUtcNow().AddDays(1)));
+            Assert.That(TimeZoneInfo.ConvertTime(at, TimeZoneInfo.FindSystemTimeZoneById("Europe/Paris")).Hour, Is.EqualTo(9));
+            Assert.That(errors, Is.Empty, string.Join("\n", errors));
+        }
+        finally
+        {
+            foreach (var name in names)
+            {
+                await admin.DeleteAsync($"/api/schedules/default.{name}");
+            }
+
+            await page.CloseAsync();
+        }
+    }
+
+    [Test]
+    public async Task Editing_with_a_phrase_keeps_the_start_and_end_the_phrase_does_not_set()
+    {
+        var startAt = TimeProvider.System.GetUtcNow().AddDays(30).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
+        var endAt = TimeProvider.System.GetUtcNow().AddDays(90).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
+        await admin.CreateScheduleAsync(new { name = "bounded", action = new { type = "noop", config = new { } }, trigger = new { cron = "0 0 3 * * ?", timeZone = "UTC", startAt, endAt } });
+        var (page, errors) = await OpenAsync();
+        // An answer that spells out what it does not set (startAt: null) must not clear the schedule's own.
+        await page.RouteAsync("**/api/cron/parse", async route =>
+        {
+            var response = await route.FetchAsync();
+            var body = JsonNode.Parse(await response.TextAsync())!;
+            body["trigger"]!["startAt"] = null;
+            body["trigger"]!["endAt"] = null;
+            await route.FulfillAsync(new RouteFulfillOptions { Response = response, Body = body.ToJsonString() });
+        });
+        try
+        {
+            await SignInAsync(page);
+            await page.GetByRole(AriaRole.Link, new() { Name = "Edit bounded" }).ClickAsync();
+            await page.GetByLabel("When (an English phrase or a cron expression)").FillAsync("every day at 4:15");
+            await Assertions.Expect(page.Locator("#preview")).ToContainTextAsync("0 15 4 * * ?");
+            await page.GetByRole(AriaRole.Button, new() { Name = "Save" }).ClickAsync();
+            await Assertions.Expect(page.Locator("tr[data-schedule='default.bounded']")).ToContainTextAsync("at 04:15 every day");
+            var trigger = (await admin.GetFromJsonAsync<JsonElement>("/api/schedules/default.bounded")).GetProperty("trigger");
+            Assert.That(trigger.GetProperty("cron").GetString(), Is.EqualTo("0 15 4 * * ?"));
+            Assert.That(trigger.GetProperty("startAt").GetDateTimeOffset(), Is.EqualTo(DateTimeOffset.Parse(startAt, System.Globalization.CultureInfo.InvariantCulture)));
+            Assert.That(trigger.GetProperty("endAt").GetDateTimeOffset(), Is.EqualTo(DateTimeOffset.Parse(endAt, System.Globalization.CultureInfo.InvariantCulture)));
+            Assert.That(errors, Is.Empty, string.Join("\n", errors));
+        }
+        finally
+        {
+            await admin.DeleteAsync("/api/schedules/default.bounded");
             await page.CloseAsync();
         }
     }

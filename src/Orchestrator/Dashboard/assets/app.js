@@ -199,7 +199,8 @@ async function renderScheduleForm(id) {
 
   // The trigger the form will save: the parse answer's (any form a schedule takes), or {cron, timeZone} for a typed cron.
   let trigger = existing?.trigger?.cron ? existing.trigger : null;
-  let alternativeChosen = false;
+  // The other reading the operator picked, if any: its place in the list and the trigger it was.
+  let chosen = null;
   let timer = null;
   let asked = 0;
   const whenInput = document.getElementById("f-when");
@@ -213,7 +214,7 @@ async function renderScheduleForm(id) {
     const text = whenInput.value.trim();
     if (!text) return;
     const mine = ++asked;
-    alternativeChosen = false;
+    chosen = null;
     const typedCron = looksLikeCron(text);
     const body = typedCron ? { expression: text, timeZone: zoneInput.value, count: 5 } : { text, timeZone: zoneInput.value, count: 5 };
     try {
@@ -229,10 +230,11 @@ async function renderScheduleForm(id) {
         + (alternatives.length ? `<div class="alternatives">Could also mean:<ul>${alternatives.map((a, i) =>
           `<li>${esc(a.reading)} <button type="button" data-alternative="${i}">Use this</button></li>`).join("")}</ul></div>` : "");
       preview.querySelectorAll("[data-alternative]").forEach((button) => button.addEventListener("click", () => {
-        const chosen = alternatives[Number(button.dataset.alternative)];
-        trigger = chosen.trigger;
-        alternativeChosen = true;
-        preview.innerHTML = `<strong>${esc(chosen.description)}</strong> — ${kind(trigger)}<div class="reading">Read as: ${esc(chosen.reading)}</div>`;
+        const index = Number(button.dataset.alternative);
+        const alternative = alternatives[index];
+        trigger = alternative.trigger;
+        chosen = { index, trigger };
+        preview.innerHTML = `<strong>${esc(alternative.description)}</strong> — ${kind(trigger)}<div class="reading">Read as: ${esc(alternative.reading)}</div>`;
       }));
       setError("trigger", "");
     } catch (error) {
@@ -243,6 +245,28 @@ async function renderScheduleForm(id) {
       setError("trigger.timeZone", (errors.timeZone ?? []).join(" "));
       setError("trigger", [...(errors.text ?? []), ...(errors.expression ?? []), ...(errors.count ?? [])].join(" ") || (errors.timeZone ? "" : error.message));
     }
+  };
+  // A reading's start ("every 2 weeks from Monday 10:00") or one time ("once at 09:00") was worked out when the phrase
+  // was read; by the time the form is saved it may have passed, and Quartz would fire a past start at once or refuse a
+  // past one time. So the phrase is read again and the same reading taken, with its instants as of now: the very trigger
+  // if it is still offered, else the alternative in the same place of the same shape, else any of that shape.
+  const shape = (t) => JSON.stringify(Object.keys(t).filter((k) => k !== "startAt" && k !== "at" && t[k] != null).sort().map((k) => [k, t[k]]));
+  const chosenAgain = async () => {
+    try {
+      const result = await api("POST", "/api/cron/parse", { text: whenInput.value.trim(), timeZone: zoneInput.value, count: 1 });
+      const readings = [{ trigger: result.trigger }, ...(result.alternatives ?? [])];
+      const alternatives = result.alternatives ?? [];
+      const sameShape = (a) => a && shape(a.trigger) === shape(chosen.trigger);
+      const again = readings.find((a) => JSON.stringify(a.trigger) === JSON.stringify(chosen.trigger))
+        ?? (sameShape(alternatives[chosen.index]) ? alternatives[chosen.index] : alternatives.find(sameShape));
+      if (again) return again.trigger;
+    } catch {
+      // Read below as "no longer offered": the preview is shown afresh with the reason.
+    }
+    await showPreview();
+    // When the phrase itself is refused now, the preview has already said why.
+    if (trigger) setError("trigger", "The reading you chose is no longer offered for this phrase; check the preview and choose again.");
+    return null;
   };
   const schedulePreview = () => { clearTimeout(timer); timer = setTimeout(showPreview, 300); };
   whenInput.addEventListener("input", schedulePreview);
@@ -255,8 +279,9 @@ async function renderScheduleForm(id) {
     document.getElementById("form-error").textContent = "";
     const keepTrigger = existing && !existing.trigger?.cron && !whenInput.value.trim();
     if (!keepTrigger) {
-      // A chosen alternative stays chosen; otherwise read the phrase once more, as it is now.
-      if (!alternativeChosen) await showPreview();
+      // Read the phrase once more, as it is now; a chosen alternative stays chosen, with fresh instants.
+      if (chosen) trigger = await chosenAgain();
+      else await showPreview();
       if (!trigger) return;
     }
     let config;
@@ -287,9 +312,11 @@ async function renderScheduleForm(id) {
 }
 
 function withKept(trigger, previous) {
-  if (!previous || trigger.at) return trigger;
+  // A null in the answer is a field the phrase did not set, not an order to clear what the schedule had.
+  const given = Object.fromEntries(Object.entries(trigger).filter(([, value]) => value != null));
+  if (!previous || given.at) return given;
   const kept = { endAt: previous.endAt, maxRuns: previous.maxRuns };
-  return trigger.every ? { ...kept, ...trigger } : { startAt: previous.startAt, ...kept, ...trigger };
+  return given.every ? { ...kept, ...given } : { startAt: previous.startAt, ...kept, ...given };
 }
 
 function setError(field, message) {
