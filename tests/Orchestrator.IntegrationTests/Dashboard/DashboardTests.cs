@@ -377,6 +377,44 @@ public sealed class DashboardTests
     }
 
     [Test]
+    public async Task A_chosen_reading_no_longer_offered_when_saving_is_not_saved_and_says_so()
+    {
+        var (page, errors) = await OpenAsync();
+        var offered = true;
+        await page.RouteAsync("**/api/cron/parse", async route =>
+        {
+            var response = await route.FetchAsync();
+            var body = JsonNode.Parse(await response.TextAsync())!;
+            if (!offered)
+            {
+                body["alternatives"] = new JsonArray();
+            }
+
+            await route.FulfillAsync(new RouteFulfillOptions { Response = response, Body = body.ToJsonString() });
+        });
+        try
+        {
+            await SignInAsync(page);
+            await page.GetByRole(AriaRole.Link, new() { Name = "New schedule" }).ClickAsync();
+            await page.GetByLabel("Name").FillAsync("gone-reading");
+            await page.GetByLabel("When (an English phrase or a cron expression)").FillAsync("every hour during business hours");
+            await page.Locator("#preview li", new() { HasText = "firing at 17:00 as well" }).GetByRole(AriaRole.Button, new() { Name = "Use this" }).ClickAsync();
+            await Assertions.Expect(page.Locator("#preview")).ToContainTextAsync("0 0 9-17 ? * MON-FRI");
+            offered = false;
+            await page.GetByRole(AriaRole.Button, new() { Name = "Create" }).ClickAsync();
+            await Assertions.Expect(page.Locator("[data-error='trigger']")).ToContainTextAsync("no longer offered");
+            await Assertions.Expect(page.Locator("#preview")).ToContainTextAsync("0 0 9-16 ? * MON-FRI");
+            Assert.That((await admin.GetAsync("/api/schedules/default.gone-reading")).StatusCode, Is.EqualTo(HttpStatusCode.NotFound), "nothing the operator did not choose is saved");
+            Assert.That(errors, Is.Empty, string.Join("\n", errors));
+        }
+        finally
+        {
+            await admin.DeleteAsync("/api/schedules/default.gone-reading");
+            await page.CloseAsync();
+        }
+    }
+
+    [Test]
     public async Task Editing_with_a_phrase_keeps_the_start_and_end_the_phrase_does_not_set()
     {
         var startAt = TimeProvider.System.GetUtcNow().AddDays(30).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);

@@ -252,16 +252,17 @@ async function renderScheduleForm(id) {
   // if it is still offered, else the alternative in the same place of the same shape, else any of that shape.
   const shape = (t) => JSON.stringify(Object.keys(t).filter((k) => k !== "startAt" && k !== "at" && t[k] != null).sort().map((k) => [k, t[k]]));
   const chosenAgain = async () => {
+    const wanted = chosen; // typing while the answer is on its way starts a new preview, which forgets the choice
     try {
       const result = await api("POST", "/api/cron/parse", { text: whenInput.value.trim(), timeZone: zoneInput.value, count: 1 });
       const readings = [{ trigger: result.trigger }, ...(result.alternatives ?? [])];
       const alternatives = result.alternatives ?? [];
-      const sameShape = (a) => a && shape(a.trigger) === shape(chosen.trigger);
-      const again = readings.find((a) => JSON.stringify(a.trigger) === JSON.stringify(chosen.trigger))
-        ?? (sameShape(alternatives[chosen.index]) ? alternatives[chosen.index] : alternatives.find(sameShape));
+      const sameShape = (a) => a && shape(a.trigger) === shape(wanted.trigger);
+      const again = readings.find((a) => JSON.stringify(a.trigger) === JSON.stringify(wanted.trigger))
+        ?? (sameShape(alternatives[wanted.index]) ? alternatives[wanted.index] : alternatives.find(sameShape));
       if (again) return again.trigger;
     } catch {
-      // Read below as "no longer offered": the preview is shown afresh with the reason.
+      // Not offered any more, or the phrase is refused now: the fresh preview below says which.
     }
     await showPreview();
     // When the phrase itself is refused now, the preview has already said why.
