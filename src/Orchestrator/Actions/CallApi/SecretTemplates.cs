@@ -42,8 +42,8 @@ public sealed partial class SecretTemplates(IOptionsMonitor<OrchestratorOptions>
 
     /// <summary>What a refusal says: where secrets may be used, so the operator knows where to move the reference.</summary>
     public const string WhereSecretsGo =
-        "a {{secret:NAME}} reference may be used only in call_api header values other than Content-Type and in body string values " +
-        "(and the same fields of http tools and http.request); notification channels keep their own secrets (write-only)";
+        "a {{secret:NAME}} reference may be used only in call_api header values and body string values (not in Content-Type, " +
+        "which a redirect carries on with the body; and the same fields of http tools and http.request); notification channels keep their own secrets (write-only)";
 
     /// <summary>Why a reference is refused where none may stand.</summary>
     public const string Misplaced = $"cannot reference a secret here: {WhereSecretsGo}.";
