@@ -513,16 +513,13 @@ public static partial class PipelineTemplates
 
         // A value from an upstream response or from run inputs must not smuggle in a secret reference that a later step
         // (a header) would resolve and send: '{{secret:…}}' may only be written in the definition itself.
-        if (value is not null && SecretReference().IsMatch(value.ToJsonString()))
+        if (value is not null && SecretTemplates.MentionsSecret(value.ToJsonString()))
         {
             throw new ExpressionException($"the value of '{{{{{path}}}}}' contains a '{{{{secret:…}}}}' reference, which is refused in template values.");
         }
 
         return value;
     }
-
-    [GeneratedRegex(@"\{\{\s*secret\s*:", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
-    private static partial Regex SecretReference();
 
     private static IEnumerable<string> Strings(JsonElement element)
     {
