@@ -44,9 +44,14 @@ public sealed partial class ToolInvoker(HttpActionExecutor http, BuiltinToolCata
     {
         JsonObject obj => MaskProperties(obj, configured),
         JsonArray array => new JsonArray([.. array.Select(item => item is null ? null : MaskStrings(item, configured))]),
-        JsonValue value when value.GetValueKind() == JsonValueKind.String => JsonValue.Create(SecretMask.Redact(value.GetValue<string>(), configured)),
+        JsonValue value when value.GetValueKind() == JsonValueKind.String && TextOf(value) is var text && SecretMask.Redact(text, configured) is var masked
+                             && !ReferenceEquals(masked, text) => JsonValue.Create(masked),
         _ => node.DeepClone(),
     };
+
+    /// <summary>A string value's text, also when it holds a value written as a string (a DateTimeOffset, a Guid).</summary>
+    private static string TextOf(JsonValue value) =>
+        value.TryGetValue<string>(out var text) ? text : JsonDocument.Parse(value.ToJsonString()).RootElement.GetString()!;
 
     private static JsonObject MaskProperties(JsonObject obj, IReadOnlyCollection<string> configured)
     {
