@@ -124,6 +124,42 @@ public sealed class SecretReferenceTests : ServerWithPeerFixture
     }
 
     [Test]
+    public async Task An_upstream_response_that_completes_a_secret_reference_fails_the_node_and_sends_nothing()
+    {
+        Peer.Configure("/parts", new RecordingHttpServer.Behaviour(TimeSpan.Zero, Body: """{"open":"{{","rest":"secret:API_TOKEN}}"}"""));
+        await Admin.PostForJsonAsync("/api/pipelines", new
+        {
+            id = "upstream-formed",
+            name = "upstream-formed",
+            nodes = new object[]
+            {
+                new { id = "up", type = "action", action = new { type = "call_api", config = new { url = Peer.BaseUrl + "/parts" } } },
+                new
+                {
+                    id = "send", type = "action", action = new
+                    {
+                        type = "call_api",
+                        config = new
+                        {
+                            url = Peer.BaseUrl + "/upstream-formed",
+                            headers = new Dictionary<string, string> { ["X-Token"] = "{{nodes.up.output.body.open}}{{nodes.up.output.body.rest}}" },
+                        },
+                    },
+                },
+            },
+            edges = new object[] { new { from = "up", to = "send" } },
+        }, HttpStatusCode.Created);
+
+        var runId = (await Admin.PostForJsonAsync("/api/pipelines/upstream-formed/run", new { inputs = new { } }, HttpStatusCode.Accepted)).GetProperty("id").GetString();
+        var detail = await Poll.UntilAsync(() => Admin.GetFromJsonAsync<JsonElement>($"/api/pipeline-runs/{runId}"),
+            d => d.GetProperty("run").GetProperty("status").GetString() is not ("pending" or "running"), TimeSpan.FromSeconds(30), "the pipeline run");
+
+        Assert.That(detail.GetProperty("run").GetProperty("status").GetString(), Is.EqualTo("failed"), detail.ToString());
+        Assert.That(detail.GetRawText(), Does.Contain("would form a '{{secret:"), detail.ToString());
+        Assert.That(Peer.RequestsTo("/upstream-formed"), Is.Empty, "the secret was sent");
+    }
+
+    [Test]
     public async Task A_redirect_Location_carrying_a_secret_is_not_written_to_the_server_log()
     {
         // The peer points the call at a URL holding what it was sent; the client's per-hop logging wrote that URL.
@@ -167,6 +203,28 @@ public sealed class SecretReferenceTests : ServerWithPeerFixture
         Assert.That(runs[0].GetRawText(), Does.Contain("Orchestrator__Secrets__API_TOKEN=***"), runs[0].ToString());
         AssertNoSecret(runs[0].GetRawText(), "the run list the dashboard reads");
         AssertNoSecret(await Admin.GetStringAsync("/api/runs/" + runs[0].GetProperty("id").GetString()), "the run");
+    }
+
+    [Test]
+    public async Task A_pipeline_task_node_that_prints_the_servers_secrets_has_them_masked_in_its_output()
+    {
+        await Admin.PostForJsonAsync("/api/pipelines", new
+        {
+            id = "leak-node",
+            name = "leak-node",
+            nodes = new object[]
+            {
+                new { id = "n", type = "action", action = new { type = "run_task", config = new { tool = "shell.run", arguments = new { argv = new[] { "sh", "-c", PrintServerSecrets } } } } },
+            },
+            edges = Array.Empty<object>(),
+        }, HttpStatusCode.Created);
+
+        var runId = (await Admin.PostForJsonAsync("/api/pipelines/leak-node/run", new { inputs = new { } }, HttpStatusCode.Accepted)).GetProperty("id").GetString();
+        var detail = await Poll.UntilAsync(() => Admin.GetFromJsonAsync<JsonElement>($"/api/pipeline-runs/{runId}"),
+            d => d.GetProperty("run").GetProperty("status").GetString() is not ("pending" or "running"), TimeSpan.FromSeconds(30), "the pipeline run");
+
+        Assert.That(detail.GetRawText(), Does.Contain("Orchestrator__Secrets__API_TOKEN=***"), detail.ToString());
+        AssertNoSecret(detail.GetRawText(), "the pipeline run");
     }
 
     [Test]
