@@ -41,10 +41,11 @@ public abstract class ActionDefinition
 
         if (schemaErrors.Count == 0)
         {
-            // A reference anywhere else would be sent as written (a subject reading "{{secret:X}}"): refused here instead.
-            foreach (var field in CallApi.SecretTemplates.MisplacedReferences(config, prefix, AcceptsSecretAt))
+            // A reference anywhere else, or a malformed one ("{{secret: X}}") where secrets go, would be sent as written
+            // (a subject reading "{{secret:X}}"): refused here instead.
+            foreach (var (field, reason) in CallApi.SecretTemplates.ReferenceProblems(config, prefix, AcceptsSecretAt))
             {
-                errors.Add(field, $"cannot reference a secret here: {CallApi.SecretTemplates.WhereSecretsGo}.");
+                errors.Add(field, reason);
             }
 
             await ValidateSemanticsAsync(config, prefix, projectId, errors, cancellationToken);
@@ -56,6 +57,13 @@ public abstract class ActionDefinition
     /// <c>headers.X-Token</c>): only where the executor resolves it. Nowhere, unless an action type says so.
     /// </summary>
     protected virtual bool AcceptsSecretAt(string path) => false;
+
+    /// <summary>
+    /// What is wrong with the secret references in <paramref name="text"/> standing at <paramref name="path"/> of the
+    /// config (relative, as for <see cref="AcceptsSecretAt"/>), or null: for the text a pipeline node's value keeps
+    /// around its placeholders, judged when it is saved by the rule its action type applies to a whole value.
+    /// </summary>
+    public string? SecretReferenceProblem(string path, string text) => CallApi.SecretTemplates.ReferenceProblem(text, AcceptsSecretAt(path));
 
     protected virtual ValueTask ValidateSemanticsAsync(JsonElement config, string prefix, string? projectId, FieldErrors errors, CancellationToken cancellationToken) =>
         ValueTask.CompletedTask;

@@ -44,6 +44,9 @@ public static class ActionsServiceCollectionExtensions
         });
 
         services.AddHttpClient(HttpActionExecutor.ClientName, c => c.Timeout = Timeout.InfiniteTimeSpan)
+            // The factory's loggers write every hop's URL ("Sending HTTP request …"): a Location a peer chose, which can
+            // carry what the call sent. The run records each call (masked); nothing logs its URLs.
+            .RemoveAllLoggers()
             .ConfigurePrimaryHttpMessageHandler(sp => new SocketsHttpHandler
             {
                 // Every connection, including after a redirect, goes through the outbound policy after DNS resolution.

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using Orchestrator.Actions.CallApi;
 
 namespace Orchestrator.Pipelines;
 
@@ -440,8 +441,12 @@ public static partial class PipelineTemplates
     /// <summary>Whether <paramref name="text"/> holds a pipeline placeholder (<c>{{nodes…}}</c>, <c>{{inputs…}}</c>, <c>{{run…}}</c>), filled only when the node runs.</summary>
     public static bool HasPlaceholder(string text) => Placeholder().IsMatch(text);
 
-    /// <summary><paramref name="text"/> without its pipeline placeholders: what is left is checked on save like a schedule's value.</summary>
-    public static string WithoutPlaceholders(string text) => Placeholder().Replace(text, "");
+    /// <summary>
+    /// <paramref name="text"/> without its pipeline placeholders, each cut out as a break no reference can span: what is
+    /// left is what the definition writes itself, checked on save like a schedule's value (so an opened
+    /// <c>{{secret:{{inputs.x}}}}</c> is a malformed reference there, not one a run input completes).
+    /// </summary>
+    public static string WithoutPlaceholders(string text) => Placeholder().Replace(text, SecretTemplates.PlaceholderBreak);
 
     private static JsonNode? Render(JsonNode? node, JsonNode context)
     {
@@ -478,12 +483,21 @@ public static partial class PipelineTemplates
                     return Lookup(whole.Groups[1].Value, context)?.DeepClone();
                 }
 
-                return JsonValue.Create(Placeholder().Replace(text, m => Lookup(m.Groups[1].Value, context) switch
+                var filled = Placeholder().Replace(text, m => Lookup(m.Groups[1].Value, context) switch
                 {
                     null => "",
                     JsonValue v when v.GetValueKind() == JsonValueKind.String => v.GetValue<string>(),
                     var other => other.ToJsonString(),
-                }));
+                });
+
+                // Values without a reference of their own can still complete one with the text around them ("{{" and
+                // "secret:X}}" from two inputs): the filled-in text must reference exactly the secrets the definition wrote.
+                if (SecretTemplates.FillingChangesReferences(WithoutPlaceholders(text), filled))
+                {
+                    throw new ExpressionException("the filled-in values would form a '{{secret:…}}' reference the definition does not write; only the definition itself may reference secrets.");
+                }
+
+                return JsonValue.Create(filled);
             default:
                 return node;
         }
@@ -499,16 +513,13 @@ public static partial class PipelineTemplates
 
         // A value from an upstream response or from run inputs must not smuggle in a secret reference that a later step
         // (a header) would resolve and send: '{{secret:…}}' may only be written in the definition itself.
-        if (value is not null && SecretReference().IsMatch(value.ToJsonString()))
+        if (value is not null && SecretTemplates.MentionsSecret(value.ToJsonString()))
         {
             throw new ExpressionException($"the value of '{{{{{path}}}}}' contains a '{{{{secret:…}}}}' reference, which is refused in template values.");
         }
 
         return value;
     }
-
-    [GeneratedRegex(@"\{\{\s*secret\s*:", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
-    private static partial Regex SecretReference();
 
     private static IEnumerable<string> Strings(JsonElement element)
     {

@@ -322,7 +322,7 @@ public sealed partial class PipelineValidator(ActionCatalog actions, Orchestrato
 
         if (config.ValueKind == JsonValueKind.Object)
         {
-            CheckTemplatedRemainders(type, config, $"{key}.action.config", errors);
+            CheckTemplatedRemainders(action, config, $"{key}.action.config", errors);
         }
 
         return (type, config);
@@ -331,9 +331,11 @@ public sealed partial class PipelineValidator(ActionCatalog actions, Orchestrato
     /// <summary>
     /// A value mixing a pipeline placeholder with a secret reference or a notification placeholder ("Bearer {{secret:X}}
     /// {{inputs.t}}") is deferred above as a whole; what surrounds the pipeline placeholders is known now and gets the
-    /// same checks a schedule's value gets: secrets configured, notification placeholders known.
+    /// same checks a schedule's value gets: a secret only where the action type takes one (not a notification message,
+    /// not a URL), well formed (an opened "{{secret:{{inputs.x}}}}" is not a reference a run input may complete), and
+    /// configured; notification placeholders known.
     /// </summary>
-    private void CheckTemplatedRemainders(string type, JsonElement config, string key, FieldErrors errors)
+    private void CheckTemplatedRemainders(ActionDefinition action, JsonElement config, string key, FieldErrors errors)
     {
         foreach (var (path, text) in JsonStrings.WithPaths(config, key))
         {
@@ -343,12 +345,17 @@ public sealed partial class PipelineValidator(ActionCatalog actions, Orchestrato
             }
 
             var rest = PipelineTemplates.WithoutPlaceholders(text);
+            if (action.SecretReferenceProblem(path[(key.Length + 1)..], rest) is { } problem)
+            {
+                errors.Add(path, problem);
+            }
+
             foreach (var unknown in secrets.UnknownReferences(rest).Distinct(StringComparer.Ordinal))
             {
                 errors.Add(path, SecretTemplates.NotConfigured(unknown));
             }
 
-            if (type == SendNotificationAction.TypeName && path is var p && (p == $"{key}.subject" || p == $"{key}.message"))
+            if (action.Type == SendNotificationAction.TypeName && path is var p && (p == $"{key}.subject" || p == $"{key}.message"))
             {
                 foreach (var unknown in RunTemplate.UnknownPlaceholders(rest))
                 {

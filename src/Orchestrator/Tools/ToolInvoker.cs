@@ -13,13 +13,59 @@ namespace Orchestrator.Tools;
 /// truncated output. An <c>http</c> tool is a request template sent through the call_api executor (same outbound
 /// policy and secrets). Arguments have been validated against the tool's schema before this is called.
 /// </summary>
-public sealed partial class ToolInvoker(HttpActionExecutor http, BuiltinToolCatalog builtins)
+public sealed partial class ToolInvoker(HttpActionExecutor http, BuiltinToolCatalog builtins, SecretTemplates secrets)
 {
     public const int MaxOutputChars = ProcessRunner.MaxOutputChars;
     public const int DefaultTimeoutSeconds = 60;
     public const int MaxTimeoutSeconds = 3600;
 
+    /// <summary>
+    /// Runs the tool and masks every configured secret value in what it produced (stdout, stderr, result, error) before
+    /// any caller records or returns it: a command or a file can print what the server's own environment holds
+    /// (<c>/proc/$PPID/environ</c>), and a run record, a node output or an invoke response is readable by viewers.
+    /// Masking stops an accidental echo, not a tool that encodes the value on purpose.
+    /// </summary>
     public async Task<ActionOutcome> InvokeAsync(ToolDefinition tool, ToolContext context, JsonElement arguments, CancellationToken cancellationToken)
+    {
+        var configured = secrets.ConfiguredValues.ToList();
+        try
+        {
+            var outcome = await InvokeUnmaskedAsync(tool, context, arguments, cancellationToken);
+            return outcome with { Result = MaskStrings(outcome.Result, configured).AsObject(), Error = outcome.Error is null ? null : SecretMask.Redact(outcome.Error, configured) };
+        }
+        catch (ActionFailedException ex)
+        {
+            throw new ActionFailedException(SecretMask.Redact(ex.Message, configured), ex.Result is null ? null : MaskStrings(ex.Result, configured).AsObject());
+        }
+    }
+
+    /// <summary>A copy of <paramref name="node"/> with every string value and property name masked.</summary>
+    private static JsonNode MaskStrings(JsonNode node, IReadOnlyCollection<string> configured) => node switch
+    {
+        JsonObject obj => MaskProperties(obj, configured),
+        JsonArray array => new JsonArray([.. array.Select(item => item is null ? null : MaskStrings(item, configured))]),
+        JsonValue value when value.GetValueKind() == JsonValueKind.String && TextOf(value) is var text && SecretMask.Redact(text, configured) is var masked
+                             && !ReferenceEquals(masked, text) => JsonValue.Create(masked),
+        _ => node.DeepClone(),
+    };
+
+    /// <summary>A string value's text, also when it holds a value written as a string (a DateTimeOffset, a Guid).</summary>
+    private static string TextOf(JsonValue value) =>
+        value.TryGetValue<string>(out var text) ? text : JsonDocument.Parse(value.ToJsonString()).RootElement.GetString()!;
+
+    private static JsonObject MaskProperties(JsonObject obj, IReadOnlyCollection<string> configured)
+    {
+        var masked = new JsonObject();
+        foreach (var (name, value) in obj)
+        {
+            // Two names masked alike keep the later value: a name that held a secret is no field anyone relies on.
+            masked[SecretMask.Redact(name, configured)] = value is null ? null : MaskStrings(value, configured);
+        }
+
+        return masked;
+    }
+
+    private async Task<ActionOutcome> InvokeUnmaskedAsync(ToolDefinition tool, ToolContext context, JsonElement arguments, CancellationToken cancellationToken)
     {
         if (tool.Kind == ToolKind.Builtin)
         {
@@ -184,7 +230,7 @@ public sealed partial class ToolInvoker(HttpActionExecutor http, BuiltinToolCata
     /// written in the template itself may reach the executor.
     /// </summary>
     private static string RefuseFormedReference(string where, string template, string filled) =>
-        SecretTemplates.ReferencedNames(filled).SequenceEqual(SecretTemplates.ReferencedNames(Placeholder().Replace(template, "")))
+        !SecretTemplates.FillingChangesReferences(Placeholder().Replace(template, SecretTemplates.PlaceholderBreak), filled)
             ? filled
             : throw new ActionFailedException($"{where}: the arguments would form a secret reference; only the tool's own template may reference secrets.");
 

@@ -33,8 +33,8 @@ public sealed class ToolRegistry(OrchestratorDbContext db, BuiltinToolCatalog bu
     private List<ArgumentError> MisplacedSecrets(ToolDefinition tool, JsonElement arguments) =>
         tool.Kind == ToolKind.Builtin && builtins.Find(tool.Name) is { JudgesSecretReferences: true }
             ? []
-            : [.. Actions.CallApi.SecretTemplates.MisplacedReferences(arguments, "$", _ => false)
-                .Select(path => new ArgumentError(path, "secret", $"cannot reference a secret in a tool argument: {Actions.CallApi.SecretTemplates.WhereSecretsGo}."))];
+            : [.. Actions.CallApi.SecretTemplates.ReferenceProblems(arguments, "$", _ => false)
+                .Select(problem => new ArgumentError(problem.Field, "secret", $"cannot reference a secret in a tool argument: {Actions.CallApi.SecretTemplates.WhereSecretsGo}."))];
 
     /// <summary>
     /// Every problem with <paramref name="arguments"/> for <paramref name="tool"/>: schema errors with path and keyword,

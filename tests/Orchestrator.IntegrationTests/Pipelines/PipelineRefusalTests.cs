@@ -67,6 +67,22 @@ public sealed class PipelineRefusalTests
             new JsonObject { ["id"] = "n", ["type"] = "action", ["action"] = CallApi(new JsonObject { ["X-Token"] = "{{secret:NOPE}}" }) }, "nodes.n.action.config.headers.X-Token");
         yield return Case("unconfigured secret beside an input",
             new JsonObject { ["id"] = "n", ["type"] = "action", ["action"] = CallApi(new JsonObject { ["Authorization"] = "Bearer {{secret:NOPE}} {{inputs.tenant}}" }) }, "nodes.n.action.config.headers.Authorization");
+        yield return Case("secret reference opened around an input",
+            new JsonObject { ["id"] = "n", ["type"] = "action", ["action"] = CallApi(new JsonObject { ["X-Token"] = "{{secret:{{inputs.name}}}}" }) }, "nodes.n.action.config.headers.X-Token");
+        yield return Case("secret name completed by an input",
+            new JsonObject { ["id"] = "n", ["type"] = "action", ["action"] = CallApi(new JsonObject { ["X-Token"] = "{{secret:KNOWN{{inputs.suffix}}}}" }) }, "nodes.n.action.config.headers.X-Token");
+        yield return Case("malformed secret reference beside an input",
+            new JsonObject { ["id"] = "n", ["type"] = "action", ["action"] = CallApi(new JsonObject { ["X-Token"] = "{{Secret:KNOWN}} {{inputs.tenant}}" }) }, "nodes.n.action.config.headers.X-Token");
+        yield return Case("secret in Content-Type",
+            new JsonObject { ["id"] = "n", ["type"] = "action", ["action"] = CallApi(new JsonObject { ["Content-Type"] = "text/{{secret:KNOWN}}" }) }, "nodes.n.action.config.headers.Content-Type");
+        yield return Case("secret in a notification message beside an input",
+            new JsonObject { ["id"] = "n", ["type"] = "action", ["action"] = Notify("done", "{{secret:KNOWN}} {{inputs.y}}") }, "nodes.n.action.config.message");
+        yield return Case("secret in a URL beside an input",
+            new JsonObject
+            {
+                ["id"] = "n", ["type"] = "action",
+                ["action"] = new JsonObject { ["type"] = "call_api", ["config"] = new JsonObject { ["url"] = "https://api.example.com/{{inputs.p}}?k={{secret:KNOWN}}" } },
+            }, "nodes.n.action.config.url");
         yield return Case("unknown placeholder in a notification message",
             new JsonObject { ["id"] = "n", ["type"] = "action", ["action"] = Notify("done", "finished {{nope}}") }, "nodes.n.action.config.message");
         yield return Case("unknown placeholder beside a pipeline template",

@@ -97,6 +97,9 @@ public sealed class ScheduleBadInputTests
         yield return Case("header CRLF injection", "action.config.headers.X-Evil", s => Config(s)["headers"] = new JsonObject { ["X-Evil"] = "a\r\nSet-Cookie: x=1" });
         yield return Case("header overriding Host", "action.config.headers.Host", s => Config(s)["headers"] = new JsonObject { ["Host"] = "internal" });
         yield return Case("header with unknown secret", "action.config.headers.X-Token", s => Config(s)["headers"] = new JsonObject { ["X-Token"] = "{{secret:NOPE}}" });
+        yield return Case("header with a malformed secret reference", "action.config.headers.X-Token", s => Config(s)["headers"] = new JsonObject { ["X-Token"] = "{{secret: KNOWN}}" });
+        yield return Case("body with a malformed secret reference", "action.config.body.t", s => Config(s)["body"] = new JsonObject { ["t"] = "{{Secret:KNOWN}}" });
+        yield return Case("secret in Content-Type", "action.config.headers.Content-Type", s => Config(s)["headers"] = new JsonObject { ["Content-Type"] = "{{secret:KNOWN}}" });
         yield return Case("unknown config property", "action.config.foo", s => Config(s)["foo"] = 1);
         yield return Case("accepted status out of range", "action.config.acceptedStatusCodes", s => Config(s)["acceptedStatusCodes"] = new JsonArray(200, 700));
         yield return Case("body over 256 KiB", "action.config.body", s => Config(s)["body"] = new string('b', 300 * 1024));

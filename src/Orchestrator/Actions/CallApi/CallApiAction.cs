@@ -69,9 +69,13 @@ public sealed class CallApiAction(OutboundPolicy outbound, SecretTemplates secre
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>Header values and the body's string values are where the executor resolves secrets.</summary>
+    /// <summary>
+    /// Header values and the body's string values are where the executor resolves secrets; not Content-Type, a content
+    /// header that a 307/308 redirect carries to another origin with the body (and that a call without a body drops).
+    /// </summary>
     protected override bool AcceptsSecretAt(string path) =>
-        path.StartsWith("headers.", StringComparison.Ordinal) || path == "body" || path.StartsWith("body.", StringComparison.Ordinal) || path.StartsWith("body[", StringComparison.Ordinal);
+        (path.StartsWith("headers.", StringComparison.Ordinal) && !string.Equals(path, "headers.Content-Type", StringComparison.OrdinalIgnoreCase))
+        || path == "body" || path.StartsWith("body.", StringComparison.Ordinal) || path.StartsWith("body[", StringComparison.Ordinal);
 
     private void CheckBodySecrets(JsonElement element, string field, FieldErrors errors)
     {
@@ -80,7 +84,7 @@ public sealed class CallApiAction(OutboundPolicy outbound, SecretTemplates secre
             case JsonValueKind.String:
                 foreach (var unknown in secrets.UnknownReferences(element.GetString()!))
                 {
-                    errors.Add(field, $"references secret '{unknown}', which is not configured under Orchestrator:Secrets.");
+                    errors.Add(field, SecretTemplates.NotConfigured(unknown));
                 }
 
                 break;

@@ -20,6 +20,9 @@ public sealed partial class SecretTemplates(IOptionsMonitor<OrchestratorOptions>
     /// <summary>Why a reference to <paramref name="name"/> is refused, the same words wherever a config is checked.</summary>
     public static string NotConfigured(string name) => $"references secret '{name}', which is not configured under Orchestrator:Secrets.";
 
+    /// <summary>The configured secret values, for masking what a tool or a peer echoes of them.</summary>
+    public IEnumerable<string> ConfiguredValues => options.CurrentValue.Secrets.Values;
+
     public IEnumerable<string> UnknownReferences(string template) =>
         Reference().Matches(template).Select(m => m.Groups[1].Value).Where(n => !options.CurrentValue.Secrets.ContainsKey(n));
 
@@ -39,17 +42,38 @@ public sealed partial class SecretTemplates(IOptionsMonitor<OrchestratorOptions>
 
     /// <summary>What a refusal says: where secrets may be used, so the operator knows where to move the reference.</summary>
     public const string WhereSecretsGo =
-        "a {{secret:NAME}} reference may be used only in call_api header values and body string values (and the same fields of http tools and http.request); " +
-        "notification channels keep their own secrets (write-only)";
+        "a {{secret:NAME}} reference may be used only in call_api header values and body string values (not in Content-Type, " +
+        "which a redirect carries on with the body; and the same fields of http tools and http.request); notification channels keep their own secrets (write-only)";
+
+    /// <summary>Why a reference is refused where none may stand.</summary>
+    public const string Misplaced = $"cannot reference a secret here: {WhereSecretsGo}.";
 
     /// <summary>
-    /// The places in <paramref name="config"/> (under <paramref name="prefix"/>) that mention a secret where
-    /// <paramref name="accepts"/> (given the path relative to the config, such as <c>headers.X-Token</c> or
-    /// <c>body.items[0]</c>) does not allow one; property names never may.
+    /// Why text that reads as a reference but is not one (<c>{{secret: X}}</c>, <c>{{Secret:X}}</c>, <c>{{secret:MY X}}</c>,
+    /// an opened <c>{{secret:</c>) is refused where secrets may stand: it would be sent as written.
     /// </summary>
-    public static IEnumerable<string> MisplacedReferences(JsonElement config, string prefix, Func<string, bool> accepts)
+    public const string Malformed = "malformed secret reference (write {{secret:NAME}}, NAME being letters, digits, '_', '.' or '-').";
+
+    /// <summary>
+    /// What is wrong with the secret references in one value, or null: <see cref="Misplaced"/> when it mentions a secret
+    /// where none is <paramref name="accepted"/>, <see cref="Malformed"/> when, where one is, anything reads as a
+    /// reference that is not a complete one.
+    /// </summary>
+    public static string? ReferenceProblem(string text, bool accepted) =>
+        !MentionsSecret(text) ? null
+        : !accepted ? Misplaced
+        : MentionsSecret(Reference().Replace(text, "")) ? Malformed
+        : null;
+
+    /// <summary>
+    /// The places in <paramref name="config"/> (under <paramref name="prefix"/>) whose secret references are refused,
+    /// with the reason: a mention where <paramref name="accepts"/> (given the path relative to the config, such as
+    /// <c>headers.X-Token</c> or <c>body.items[0]</c>) does not allow one, or a malformed one where it does; property
+    /// names never may.
+    /// </summary>
+    public static IEnumerable<(string Field, string Reason)> ReferenceProblems(JsonElement config, string prefix, Func<string, bool> accepts)
     {
-        var found = new List<string>();
+        var found = new List<(string, string)>();
         Walk(config, "");
         return found;
 
@@ -63,7 +87,7 @@ public sealed partial class SecretTemplates(IOptionsMonitor<OrchestratorOptions>
                         var child = path.Length == 0 ? property.Name : $"{path}.{property.Name}";
                         if (MentionsSecret(property.Name))
                         {
-                            found.Add(Join(prefix, child));
+                            found.Add((Join(prefix, child), Misplaced));
                         }
 
                         Walk(property.Value, child);
@@ -78,14 +102,25 @@ public sealed partial class SecretTemplates(IOptionsMonitor<OrchestratorOptions>
                     }
 
                     break;
-                case JsonValueKind.String when MentionsSecret(element.GetString()!) && !accepts(path):
-                    found.Add(Join(prefix, path));
+                case JsonValueKind.String when ReferenceProblem(element.GetString()!, accepts(path)) is { } reason:
+                    found.Add((Join(prefix, path), reason));
                     break;
             }
         }
 
         static string Join(string prefix, string path) => path.Length == 0 ? prefix : path.StartsWith('[') ? prefix + path : $"{prefix}.{path}";
     }
+
+    /// <summary>
+    /// Whether filling a template's placeholders formed a secret reference the template did not write itself, or undid
+    /// one it did: <paramref name="written"/> is the template with each placeholder cut out as a break
+    /// (<see cref="PlaceholderBreak"/>), so a reference a placeholder is part of (<c>{{secret:{{inputs.x}}}}</c>) counts as
+    /// none. Run inputs, upstream responses and tool arguments must never choose which secret is sent.
+    /// </summary>
+    public static bool FillingChangesReferences(string written, string filled) => !ReferencedNames(written).SequenceEqual(ReferencedNames(filled));
+
+    /// <summary>What stands for a placeholder in a template's written text: a character no reference can span.</summary>
+    public const string PlaceholderBreak = "\0";
 
     /// <summary>Whether <paramref name="text"/> holds anything that reads as a secret reference (even a malformed name).</summary>
     public static bool MentionsSecret(string text) => Mention().IsMatch(text);
