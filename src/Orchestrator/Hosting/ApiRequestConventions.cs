@@ -73,7 +73,7 @@ public static class ApiRequestConventions
             && ControlCharacterIn(context.Request.Query) is { } refused)
         {
             var (name, character) = refused;
-            var reason = $"contains the control character U+{(int)character:X4}, which is not accepted in a query value; remove it.";
+            var reason = $"contains {(character == '\0' ? "a NUL character" : "a control character")} (U+{(int)character:X4}), which is not accepted in a query value; remove it.";
             context.Response.StatusCode = StatusCodes.Status400BadRequest;
             await context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
             {

@@ -56,7 +56,7 @@ internal sealed partial class BadRequestExceptionHandler(IProblemDetailsService 
     {
         var field = FieldOf(json.Path);
         var reason = await ReasonAsync(request, json);
-        return (field, reason, field == "body" ? $"The body is not valid for this request: {reason}" : $"The body is not valid for this request at '{field}': {reason}");
+        return (field, reason, $"The body is not valid for this request at '{json.Path ?? "$"}': {reason}");
     }
 
     private static async Task<string> ReasonAsync(HttpRequest request, JsonException json)
@@ -73,6 +73,11 @@ internal sealed partial class BadRequestExceptionHandler(IProblemDetailsService 
             if (json.Message.Contains("trailing comma", StringComparison.Ordinal))
             {
                 return "the JSON has a trailing comma, which is not allowed.";
+            }
+
+            if (json.Message.Contains("Expected depth to be zero", StringComparison.Ordinal))
+            {
+                return "the JSON ends before every object and array it opens is closed.";
             }
 
             var cut = json.Message.IndexOf(". ", StringComparison.Ordinal);

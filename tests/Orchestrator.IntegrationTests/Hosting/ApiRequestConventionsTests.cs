@@ -210,7 +210,7 @@ public sealed class ApiRequestConventionsTests
         var problem = await ApiAssertions.AssertProblemAsync(await admin.SendAsync(Request("POST", "/api/schedules", body, "application/json")), HttpStatusCode.BadRequest);
 
         Assert.That(problem.GetProperty("errors").GetProperty(field)[0].GetString(), Is.EqualTo(reason));
-        Assert.That(problem.GetProperty("detail").GetString(), Does.Contain($"'{field}'").And.Contain(reason));
+        Assert.That(problem.GetProperty("detail").GetString(), Does.Contain($"'$.{field}'").And.Contain(reason));
         Assert.That(problem.GetProperty("detail").GetString(), Does.Not.Contain("System.").And.Not.Contain("JSON type"));
         await ApiAssertions.AssertProblemAsync(await admin.GetAsync("/api/schedules/binder-probe"), HttpStatusCode.NotFound);
     }
