@@ -57,6 +57,7 @@ app.UseStatusCodePages();
 app.UseAuthentication();
 app.UseApiAuthenticationFirst();
 app.UseAuthorization();
+app.UseApiQueryWithoutControlCharacters();
 app.UseJsonObjectBodies();
 
 app.MapOpenApi();

@@ -16,11 +16,14 @@ public static class HealthEndpoints
         return services;
     }
 
+    private static readonly string[] ReadMethods = [HttpMethods.Get, HttpMethods.Head];
+
     public static IEndpointRouteBuilder MapHealth(this IEndpointRouteBuilder app)
     {
         // Liveness answers from the process alone, so a slow database never gets a healthy node restarted.
-        app.MapHealthChecks("/healthz", new() { Predicate = _ => false }).WithTags("Health");
-        app.MapHealthChecks("/readyz", new() { Predicate = c => c.Tags.Contains(ReadyTag) }).WithTags("Health");
+        // MapHealthChecks answers every method; a probe only reads (405 with a problem body otherwise).
+        app.MapHealthChecks("/healthz", new() { Predicate = _ => false }).WithTags("Health").WithMetadata(new HttpMethodMetadata(ReadMethods));
+        app.MapHealthChecks("/readyz", new() { Predicate = c => c.Tags.Contains(ReadyTag) }).WithTags("Health").WithMetadata(new HttpMethodMetadata(ReadMethods));
         return app;
     }
 }

@@ -20,8 +20,9 @@ public static class DashboardEndpoints
     public static IEndpointRouteBuilder MapDashboard(this IEndpointRouteBuilder app)
     {
         var assets = LoadAssets();
-        app.MapGet("/", (HttpContext context) => Serve(context, assets, "index.html")).ExcludeFromDescription();
-        app.MapGet("/dashboard/{file}", (HttpContext context, string file) => Serve(context, assets, file)).ExcludeFromDescription();
+        string[] read = [HttpMethods.Get, HttpMethods.Head];
+        app.MapMethods("/", read, (HttpContext context) => Serve(context, assets, "index.html")).ExcludeFromDescription();
+        app.MapMethods("/dashboard/{file}", read, (HttpContext context, string file) => Serve(context, assets, file)).ExcludeFromDescription();
         return app;
     }
 

@@ -63,6 +63,57 @@ public static class ApiRequestConventions
     });
 
     /// <summary>
+    /// After authorization: a query-string name or value with a control character (U+0000–U+001F, U+007F; <c>%00</c>
+    /// decoded) is refused with a 400 problem naming the parameter, before any handler or database sees it. PostgreSQL
+    /// refused a NUL only by accident and SQLite not at all; no filter, id or paging value has a use for one.
+    /// </summary>
+    public static IApplicationBuilder UseApiQueryWithoutControlCharacters(this IApplicationBuilder app) => app.Use(async (context, next) =>
+    {
+        if (context.Request.Path.StartsWithSegments(ApiPrefix) && context.Request.QueryString.HasValue
+            && ControlCharacterIn(context.Request.Query) is { } refused)
+        {
+            var (name, character) = refused;
+            var reason = $"contains {(character == '\0' ? "a NUL character" : "a control character")} (U+{(int)character:X4}), which is not accepted in a query value; remove it.";
+            context.Response.StatusCode = StatusCodes.Status400BadRequest;
+            await context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+            {
+                HttpContext = context,
+                ProblemDetails = new HttpValidationProblemDetails(new Dictionary<string, string[]> { [name] = [reason] })
+                {
+                    Status = StatusCodes.Status400BadRequest,
+                    Title = "The request could not be read.",
+                    Detail = $"The query parameter '{name}' {reason}",
+                },
+            });
+            return;
+        }
+
+        await next(context);
+    });
+
+    /// <summary>The first parameter whose name or value holds a control character (the name shown without it), or null.</summary>
+    private static (string Name, char Character)? ControlCharacterIn(IQueryCollection query)
+    {
+        static bool Refused(char c) => c < 0x20 || c == 0x7F;
+        foreach (var (name, values) in query)
+        {
+            var printable = new string([.. name.Select(c => Refused(c) ? '\uFFFD' : c)]);
+            foreach (var text in values.Prepend(name))
+            {
+                foreach (var c in text ?? "")
+                {
+                    if (Refused(c))
+                    {
+                        return (printable, c);
+                    }
+                }
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
     /// After authorization: a route whose handler takes a JSON body gets a 400 problem saying "a JSON object body is
     /// required" when the body is empty, blank or <c>null</c>, instead of the binder's "Implicit body inferred for
     /// parameter …". Other bodies go to the binder, which names the JSON path of what it cannot read. Only the start of
@@ -139,10 +190,13 @@ public static class ApiRequestConventions
 /// <summary>
 /// Kestrel answers a request it cannot parse (a NUL in the path as <c>%00</c>, a malformed request line or header,
 /// headers too large or too slow) itself, before any middleware, with an empty body and <c>Connection: close</c>.
-/// This connection middleware gives such an answer an RFC 9457 problem body: it watches what the connection writes,
-/// and a write that is exactly such a head (HTTP/1.x, status 4xx/5xx, <c>Content-Length: 0</c>,
-/// <c>Connection: close</c>; the application's own errors always carry a body) gets a problem document. Anything else
-/// (other responses, TLS or HTTP/2 bytes) passes through untouched.
+/// This connection middleware gives such an answer an RFC 9457 problem body and <c>Cache-Control: no-store</c>: it
+/// watches what the connection writes, and rewrites a write only when it is the first thing the connection sends (so no
+/// request was dispatched to the application before it), the connection's first request is not a HEAD (whose answer
+/// must not carry a body), and it is exactly such a head (HTTP/1.x, status 4xx/5xx, <c>Content-Length: 0</c>,
+/// <c>Connection: close</c>). Anything else passes through untouched: other responses, later requests on a kept-alive
+/// connection, and TLS or HTTP/2 bytes (the middleware sits below TLS, so on an HTTPS listener it only ever sees
+/// ciphertext and Kestrel's answers keep their empty body).
 /// </summary>
 public static class KestrelErrorBodies
 {
@@ -153,8 +207,9 @@ public static class KestrelErrorBodies
     {
         var original = connection.Transport;
         var output = new Pipe();
-        connection.Transport = new DuplexPipe(original.Input, output.Writer);
-        var pump = PumpAsync(output.Reader, original.Output);
+        var input = new FirstRequestMethodReader(original.Input);
+        connection.Transport = new DuplexPipe(input, output.Writer);
+        var pump = PumpAsync(output.Reader, original.Output, input);
         try
         {
             await next(connection);
@@ -169,15 +224,16 @@ public static class KestrelErrorBodies
         }
     });
 
-    private static async Task PumpAsync(PipeReader reader, PipeWriter target)
+    private static async Task PumpAsync(PipeReader reader, PipeWriter target, FirstRequestMethodReader input)
     {
+        var first = true;
         try
         {
             while (true)
             {
                 var result = await reader.ReadAsync();
                 var buffer = result.Buffer;
-                if (buffer.Length is > 0 and < 2048 && WithProblemBody(buffer.ToArray()) is { } rewritten)
+                if (first && !buffer.IsEmpty && input.FirstRequestIsNotHead && MayBeErrorHead(buffer) && WithProblemBody(buffer.ToArray()) is { } rewritten)
                 {
                     target.Write(rewritten);
                 }
@@ -189,6 +245,7 @@ public static class KestrelErrorBodies
                     }
                 }
 
+                first &= buffer.IsEmpty;
                 reader.AdvanceTo(buffer.End);
                 var flushed = buffer.IsEmpty ? default : await target.FlushAsync();
                 if (result.IsCompleted || result.IsCanceled || flushed.IsCompleted)
@@ -205,6 +262,13 @@ public static class KestrelErrorBodies
         {
             await reader.CompleteAsync();
         }
+    }
+
+    /// <summary>A cheap look at the start before copying: short, HTTP/1.x, status 4xx or 5xx.</summary>
+    private static bool MayBeErrorHead(ReadOnlySequence<byte> buffer)
+    {
+        var start = buffer.FirstSpan;
+        return buffer.Length < 2048 && start.Length >= 10 && start.StartsWith("HTTP/1."u8) && start[9] is ((byte)'4' or (byte)'5');
     }
 
     /// <summary>The response head with a problem body, when <paramref name="written"/> is one of Kestrel's empty error answers; otherwise null.</summary>
@@ -238,7 +302,8 @@ public static class KestrelErrorBodies
             ["status"] = status,
             ["detail"] = detail,
         });
-        var head = Encoding.ASCII.GetString(span[..^2]).Replace("\r\nContent-Length: 0\r\n", $"\r\nContent-Type: application/problem+json\r\nContent-Length: {body.Length}\r\n", StringComparison.Ordinal);
+        var head = Encoding.ASCII.GetString(span[..^2]).Replace(
+            "\r\nContent-Length: 0\r\n", $"\r\nContent-Type: application/problem+json\r\nCache-Control: no-store\r\nContent-Length: {body.Length}\r\n", StringComparison.Ordinal);
         return [.. Encoding.ASCII.GetBytes(head + "\r\n"), .. body];
     }
 
@@ -251,6 +316,69 @@ public static class KestrelErrorBodies
         505 => 6,
         _ => 1,
     };
+
+    /// <summary>
+    /// Passes the connection's input through untouched, noting from the first bytes whether its first request is a HEAD:
+    /// the one request whose error answer is rewritten is the first, and a HEAD's answer never carries a body.
+    /// </summary>
+    private sealed class FirstRequestMethodReader(PipeReader inner) : PipeReader
+    {
+        private static readonly byte[] Head = "HEAD "u8.ToArray();
+        private volatile bool notHead;
+        private bool decided;
+
+        /// <summary>True once the first request line is known to start with a method other than HEAD.</summary>
+        public bool FirstRequestIsNotHead => notHead;
+
+        public override async ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
+        {
+            var result = await inner.ReadAsync(cancellationToken);
+            Note(result.Buffer);
+            return result;
+        }
+
+        public override bool TryRead(out ReadResult result)
+        {
+            var read = inner.TryRead(out result);
+            if (read)
+            {
+                Note(result.Buffer);
+            }
+
+            return read;
+        }
+
+        public override void AdvanceTo(SequencePosition consumed) => inner.AdvanceTo(consumed);
+
+        public override void AdvanceTo(SequencePosition consumed, SequencePosition examined) => inner.AdvanceTo(consumed, examined);
+
+        public override void CancelPendingRead() => inner.CancelPendingRead();
+
+        public override void Complete(Exception? exception = null) => inner.Complete(exception);
+
+        public override ValueTask CompleteAsync(Exception? exception = null) => inner.CompleteAsync(exception);
+
+        private void Note(ReadOnlySequence<byte> buffer)
+        {
+            if (decided || buffer.IsEmpty)
+            {
+                return;
+            }
+
+            Span<byte> start = stackalloc byte[Head.Length];
+            var length = (int)Math.Min(buffer.Length, start.Length);
+            buffer.Slice(0, length).CopyTo(start);
+            var seen = start[..length];
+            if (!Head.AsSpan().StartsWith(seen))
+            {
+                (notHead, decided) = (true, true);
+            }
+            else if (length == Head.Length)
+            {
+                decided = true;
+            }
+        }
+    }
 
     private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
     {

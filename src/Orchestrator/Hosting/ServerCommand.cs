@@ -54,7 +54,7 @@ public sealed record ServerCommand(string Verb, IReadOnlyList<string> CommandArg
 
     public static ServerCommand Parse(string[] args)
     {
-        if (args.Any(a => a is "-h" or "--help" or "-?" or "/?" or "/h"))
+        if (AsksForHelp(args))
         {
             return new(Help, [], []);
         }
@@ -125,6 +125,29 @@ public sealed record ServerCommand(string Verb, IReadOnlyList<string> CommandArg
         }
 
         return new(verb, own, [.. host]);
+    }
+
+    /// <summary>
+    /// Help is asked for by an argument in option position only: <c>--contentRoot /h</c> names a directory called /h.
+    /// Any <c>--Key</c> without '=' takes the next argument as its value (the host's reading, and --role/--name's).
+    /// </summary>
+    private static bool AsksForHelp(string[] args)
+    {
+        for (var i = 0; i < args.Length; i++)
+        {
+            var argument = args[i];
+            if (argument is "-h" or "--help" or "-?" or "/?" or "/h")
+            {
+                return true;
+            }
+
+            if (argument.StartsWith("--", StringComparison.Ordinal) && argument.Length > 2 && !argument.Contains('=', StringComparison.Ordinal))
+            {
+                i++;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.OpenApi;
 
@@ -61,58 +60,4 @@ public static class ServiceHosting
         }));
         return services;
     }
-}
-
-/// <summary>
-/// Turns malformed bodies (bad JSON, wrong types, oversized) into a 400/413 problem that says where and why,
-/// instead of an empty 400. Anything else becomes a 500 problem without internals.
-/// </summary>
-internal sealed partial class BadRequestExceptionHandler(IProblemDetailsService problems, ILogger<BadRequestExceptionHandler> logger) : IExceptionHandler
-{
-    public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
-    {
-        if (exception is not BadHttpRequestException bad)
-        {
-            LogUnhandled(logger, exception, context.Request.Method, context.Request.Path);
-            return false;
-        }
-
-        var detail = bad.InnerException switch
-        {
-            JsonException json => $"The body is not valid for this request at '{json.Path ?? "$"}': {FirstSentence(json.Message)}",
-            _ => bad.Message,
-        };
-        context.Response.StatusCode = bad.StatusCode;
-        return await problems.TryWriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = context,
-            Exception = exception,
-            ProblemDetails = { Status = bad.StatusCode, Title = "The request could not be read.", Detail = detail },
-        });
-    }
-
-    private static string FirstSentence(string message)
-    {
-        // System.Text.Json names the .NET type it wanted; the caller only needs to know the JSON type was wrong.
-        if (message.Contains("could not be converted to", StringComparison.Ordinal))
-        {
-            return "the value has the wrong JSON type for this field.";
-        }
-
-        // "Duplicate property 'x' encountered during deserialization of type '…'": the .NET type means nothing to the caller.
-        if (DuplicateProperty().Match(message) is { Success: true } duplicate)
-        {
-            return $"the property '{duplicate.Groups[1].Value}' is given more than once; each property of a JSON object may appear only once.";
-        }
-
-        // It also appends "Path: $.x | LineNumber…", which we already report.
-        var cut = message.IndexOf(" Path:", StringComparison.Ordinal);
-        return cut > 0 ? message[..cut] : message;
-    }
-
-    [System.Text.RegularExpressions.GeneratedRegex("^Duplicate property '(.*?)' encountered", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
-    private static partial System.Text.RegularExpressions.Regex DuplicateProperty();
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled exception for {Method} {Path}")]
-    private static partial void LogUnhandled(ILogger logger, Exception exception, string method, string path);
 }

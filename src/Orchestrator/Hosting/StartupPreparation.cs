@@ -4,7 +4,7 @@ using Orchestrator.Security;
 
 namespace Orchestrator.Hosting;
 
-public static class StartupPreparation
+public static partial class StartupPreparation
 {
     /// <summary>Schema first (migrate or verify), then the first admin key and the default project — before Quartz starts.</summary>
     public static async Task<bool> TryPrepareDatabaseAsync(this IServiceProvider services, StorageChoice storage, TextWriter errors)
@@ -23,6 +23,11 @@ public static class StartupPreparation
 
     private static async Task PrepareDatabaseAsync(IServiceProvider services, StorageChoice storage, CancellationToken cancellationToken)
     {
+        // Every start, not only the first (whose admin-key banner also says it): which database this node uses is the first
+        // thing to check when keys, schedules or runs seem to be missing.
+        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(StartupPreparation).FullName!);
+        var database = storage.DescribeDatabase();
+        LogDatabase(logger, database, storage.DataDirectory);
         var initializer = services.GetRequiredService<DatabaseInitializer>();
         if (storage.MigrateOnStart)
         {
@@ -37,4 +42,7 @@ public static class StartupPreparation
         await using var scope = services.CreateAsyncScope();
         await scope.ServiceProvider.GetRequiredService<DefaultProjectSeeder>().EnsureAsync(cancellationToken);
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Database: {Database} (data directory {DataDirectory})")]
+    private static partial void LogDatabase(ILogger logger, string database, string dataDirectory);
 }

@@ -18,11 +18,19 @@ public sealed record BackfillSummary(int SlotsFound, int Scheduled, int AlreadyS
 /// </summary>
 public static class ScheduleBackfill
 {
-    public const int MaxSlots = 1000;
+    /// <summary>
+    /// The most fire times one backfill runs: Quartz's <see cref="BackfillOptions.DefaultMaxSlots"/> (1,000), passed
+    /// explicitly. Not a setting: a larger range is done in parts, each one request of bounded size.
+    /// </summary>
+    public const int MaxSlots = BackfillOptions.DefaultMaxSlots;
+
+    /// <summary>How far a range is counted before the refusal says "more than" instead of the exact count.</summary>
+    private const int CountCeiling = 1_000_000;
 
     private static readonly RunStatus[] Final = [RunStatus.Succeeded, RunStatus.Skipped, RunStatus.Cancelled];
 
-    /// <exception cref="ArgumentException">The range holds more than <see cref="MaxSlots"/> fire times, or Quartz refuses it.</exception>
+    /// <exception cref="BackfillTooLargeException">The range holds more than <see cref="MaxSlots"/> fire times.</exception>
+    /// <exception cref="ArgumentException">Quartz refuses the range.</exception>
     /// <exception cref="SchedulerException">The schedule's trigger is gone.</exception>
     public static async Task<BackfillSummary> RunAsync(IScheduler scheduler, OrchestratorDbContext db, JobKey key, DateTimeOffset from, DateTimeOffset to, CancellationToken ct)
     {
@@ -35,13 +43,17 @@ public static class ScheduleBackfill
             .ToListAsync(ct);
         var ran = finished.Select(RunLedger.KeyTime).Where(t => IsSlot(trigger, t)).Distinct().Order().ToList();
 
-        // Without a fire time that ran, the range goes to Quartz whole, which also enforces the slot limit.
-        if (ran.Count > 0 && CountSlots(trigger, from, to, MaxSlots + 1) > MaxSlots)
+        // Counted here, not left to Quartz, so the refusal is in the product's words (Quartz's names its options parameter)
+        // and says where a range of the allowed size would end.
+        var (count, firstOver) = CountSlots(trigger, from, to, CountCeiling);
+        if (count > MaxSlots)
         {
-            throw new ArgumentException($"The range holds more than {MaxSlots} fire times; backfill at most {MaxSlots} at a time.", nameof(from));
+            throw new BackfillTooLargeException(count, count >= CountCeiling, firstOver!.Value);
         }
 
-        // The range in pieces around the fire times that ran: [from, ran0), (ran0, ran1), … (ranN, to).
+        // The range in pieces around the fire times that ran: [from, ran0), (ran0, ran1), … (ranN, to). Quartz's
+        // BackfillOptions cannot leave fire times out (MaxSlots, Spacing and ExecutionGroup are all it takes), so each
+        // gap is its own call; the gaps together hold at most MaxSlots fire times.
         var scheduled = 0;
         var pending = 0;
         var found = ran.Count;
@@ -80,24 +92,40 @@ public static class ScheduleBackfill
         return next == time;
     }
 
-    private static int CountSlots(ITrigger trigger, DateTimeOffset from, DateTimeOffset to, int upTo)
+    /// <summary>The fire times in [from, to), counted up to <paramref name="upTo"/>, and the first one past <see cref="MaxSlots"/>.</summary>
+    private static (int Count, DateTimeOffset? FirstOverLimit) CountSlots(ITrigger trigger, DateTimeOffset from, DateTimeOffset to, int upTo)
     {
         var count = 0;
+        DateTimeOffset? firstOver = null;
         var next = trigger.GetFireTimeAfter(from.AddSeconds(-2));
         while (next is { } n && n < to && count < upTo)
         {
             if (n >= from)
             {
                 count++;
+                if (count == MaxSlots + 1)
+                {
+                    firstOver = n;
+                }
             }
 
             next = trigger.GetFireTimeAfter(n);
         }
 
-        return count;
+        return (count, firstOver);
     }
 
     private static DateTimeOffset? Min(DateTimeOffset? a, DateTimeOffset? b) => a is null ? b : b is null ? a : a < b ? a : b;
 
     private static DateTimeOffset? Max(DateTimeOffset? a, DateTimeOffset? b) => a is null ? b : b is null ? a : a > b ? a : b;
+}
+
+/// <summary>A backfill range holding more fire times than <see cref="ScheduleBackfill.MaxSlots"/>; nothing was scheduled.</summary>
+public sealed class BackfillTooLargeException(int slots, bool atLeast, DateTimeOffset firstOverLimit)
+    : Exception($"The range holds {(atLeast ? "more than " : "")}{slots.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} fire times; "
+        + $"a backfill runs at most {ScheduleBackfill.MaxSlots.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} at a time. "
+        + $"Backfill it in parts: 'to' up to {firstOverLimit.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture)} covers the first "
+        + $"{ScheduleBackfill.MaxSlots.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)}; nothing was scheduled.")
+{
+    public int Slots { get; } = slots;
 }

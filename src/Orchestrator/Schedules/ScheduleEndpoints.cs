@@ -254,7 +254,18 @@ public static class ScheduleEndpoints
                 ["lastSlot"] = result.LastSlot,
             });
         }
-        catch (Exception ex) when (ex is SchedulerException or ArgumentException)
+        catch (BackfillTooLargeException ex)
+        {
+            errors.Add("to", ex.Message);
+            return errors.ToProblem();
+        }
+        catch (ArgumentException ex)
+        {
+            // Quartz's own refusals end with " (Parameter 'options')", which means nothing to the caller.
+            errors.Add("from", ex.ParamName is { } name ? ex.Message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal) : ex.Message);
+            return errors.ToProblem();
+        }
+        catch (SchedulerException ex)
         {
             errors.Add("from", ex.Message);
             return errors.ToProblem();

@@ -410,7 +410,7 @@ public sealed partial class ScheduleValidator(ActionCatalog actions, Orchestrato
         }
         catch (Exception ex) when (ex is TimeZoneNotFoundException or InvalidTimeZoneException)
         {
-            errors.Add(field, $"'{Truncate(id)}' is not a known IANA time zone (e.g. 'Europe/Paris', 'America/New_York', 'UTC').");
+            errors.Add(field, NotAnIanaId(id, "a known IANA time zone"));
             return null;
         }
 
@@ -421,24 +421,68 @@ public sealed partial class ScheduleValidator(ActionCatalog actions, Orchestrato
         {
             errors.Add(field, TimeZoneInfo.TryConvertWindowsIdToIanaId(id, out var iana)
                 ? $"'{id}' is a Windows time zone id; use the IANA id '{iana}'."
-                : $"'{Truncate(id)}' is not an IANA time zone id (e.g. 'Europe/Paris', 'America/New_York', 'UTC').");
+                : NotAnIanaId(id, "an IANA time zone id"));
             return null;
         }
 
-        if (!string.Equals(zone.Id, id, StringComparison.Ordinal))
+        if (!string.Equals(zone.Id, id, StringComparison.Ordinal) || !IsIanaName(zone.Id))
         {
-            errors.Add(field, $"'{Truncate(id)}' is not spelled as the IANA id; use '{zone.Id}'.");
-            return null;
-        }
-
-        if (!IsIanaName(zone.Id))
-        {
-            errors.Add(field, $"'{Truncate(id)}' is not an IANA time zone id (e.g. 'Europe/Paris', 'America/New_York', 'UTC').");
+            errors.Add(field, NotAnIanaId(id, "an IANA time zone id"));
             return null;
         }
 
         return zone;
     }
+
+    /// <summary>
+    /// The refusal of a zone spelling, with the id to use whenever one can be derived from it (repeated slashes
+    /// collapsed, a <c>posix/</c> or <c>right/</c> prefix removed, letter case ignored); the generic examples otherwise.
+    /// </summary>
+    private static string NotAnIanaId(string id, string what) => CanonicalZoneIdFor(id) is { } canonical
+        ? $"'{Truncate(id)}' is not spelled as the IANA id; use '{canonical}'."
+        : $"'{Truncate(id)}' is not {what} (e.g. 'Europe/Paris', 'America/New_York', 'UTC').";
+
+    internal static string? CanonicalZoneIdFor(string id)
+    {
+        if (id.Length is 0 or > 128)
+        {
+            return null;
+        }
+
+        var candidate = RepeatedSlashes().Replace(id.Trim(), "/").Trim('/');
+        foreach (var prefix in (string[])["posix/", "right/"])
+        {
+            if (candidate.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
+            {
+                candidate = candidate[prefix.Length..];
+            }
+        }
+
+        if (candidate.Length == 0 || candidate.Length > 64)
+        {
+            return null;
+        }
+
+        if (TimeZoneInfo.GetSystemTimeZones().FirstOrDefault(z => string.Equals(z.Id, candidate, StringComparison.OrdinalIgnoreCase)) is { } listed
+            && IsIanaName(listed.Id))
+        {
+            return listed.Id;
+        }
+
+        // A link ('US/Eastern') is not in the zone list; the lookup finds it as spelled (the file system is case-sensitive).
+        try
+        {
+            var zone = TimeZoneInfo.FindSystemTimeZoneById(candidate);
+            return zone.HasIanaId && string.Equals(zone.Id, candidate, StringComparison.Ordinal) && IsIanaName(zone.Id) ? zone.Id : null;
+        }
+        catch (Exception ex) when (ex is TimeZoneNotFoundException or InvalidTimeZoneException)
+        {
+            return null;
+        }
+    }
+
+    [GeneratedRegex("/{2,}", RegexOptions.CultureInvariant)]
+    private static partial Regex RepeatedSlashes();
 
     /// <summary>
     /// A name of the IANA database (a zone or one of its links, such as 'US/Eastern'), not merely a file under the

@@ -141,6 +141,109 @@ public sealed class ApiRequestConventionsTests
         Assert.That(problem.RootElement.GetProperty("status").GetInt32(), Is.EqualTo(400));
         Assert.That(problem.RootElement.GetProperty("detail").GetString(), Does.Contain("%00"));
         Assert.That(raw, Does.Contain($"Content-Length: {Encoding.UTF8.GetByteCount(body)}"));
+        Assert.That(raw, Does.Contain("\r\nCache-Control: no-store\r\n"), "the problem body is the same answer an /api route gives: not cached");
+    }
+
+    [Test]
+    public async Task Kestrel_error_answer_to_a_HEAD_request_carries_no_body()
+    {
+        var raw = await SendRawAsync("HEAD /api/runs/a%00b HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+
+        Assert.That(raw, Does.StartWith("HTTP/1.1 400 "));
+        Assert.That(raw, Does.EndWith("\r\n\r\n"), "a HEAD answer ends with its head");
+        Assert.That(raw, Does.Contain("Content-Length: 0"));
+        Assert.That(raw, Does.Not.Contain("problem+json"));
+    }
+
+    [Test]
+    public async Task Kestrel_error_answer_after_a_dispatched_request_passes_through_untouched()
+    {
+        // The second request's answer is not the connection's first write, so it is left as Kestrel wrote it.
+        var raw = await SendRawAsync("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /api/runs/a%00b HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+
+        Assert.That(raw, Does.StartWith("HTTP/1.1 200 "));
+        var second = raw[raw.LastIndexOf("HTTP/1.1 ", StringComparison.Ordinal)..];
+        Assert.That(second, Does.StartWith("HTTP/1.1 400 "));
+        Assert.That(second, Does.EndWith("\r\n\r\n"));
+    }
+
+    private async Task<string> SendRawAsync(string request)
+    {
+        using var client = new TcpClient();
+        await client.ConnectAsync("127.0.0.1", server.Port);
+        await using var stream = client.GetStream();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(request));
+        using var reader = new StreamReader(stream, Encoding.ASCII);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        return await reader.ReadToEndAsync(timeout.Token);
+    }
+
+    [TestCase("/api/runs?scheduleId=a%00b", "scheduleId", "U+0000")]
+    [TestCase("/api/runs?project=x&status=a%0Ab", "status", "U+000A")]
+    [TestCase("/api/schedules?project=%1F", "project", "U+001F")]
+    [TestCase("/api/projects?page=1%7F", "page", "U+007F")]
+    [TestCase("/api/pipelines?pro%00ject=x", "pro\uFFFDject", "U+0000")]
+    public async Task Control_character_in_a_query_value_is_a_400_naming_the_parameter_on_every_provider(string uri, string parameter, string character)
+    {
+        var problem = await ApiAssertions.AssertProblemAsync(await admin.GetAsync(uri), HttpStatusCode.BadRequest);
+        Assert.That(problem.GetProperty("errors").GetProperty(parameter)[0].GetString(), Does.Contain(character));
+        Assert.That(problem.GetProperty("detail").GetString(), Does.Contain($"'{parameter}'"));
+
+        // Who is asking still comes first.
+        await ApiAssertions.AssertProblemAsync(await anonymous.GetAsync(uri), HttpStatusCode.Unauthorized);
+    }
+
+    [TestCase("\"timeoutSeconds\": 9223372036854775808", "timeoutSeconds", "must be a whole number between -2147483648 and 2147483647; 9223372036854775808 is not.")]
+    [TestCase("\"timeoutSeconds\": 2147483648", "timeoutSeconds", "must be a whole number between -2147483648 and 2147483647; 2147483648 is not.")]
+    [TestCase("\"timeoutSeconds\": 1e3", "timeoutSeconds", "must be a whole number between -2147483648 and 2147483647; 1e3 is not.")]
+    [TestCase("\"timeoutSeconds\": 1.5", "timeoutSeconds", "must be a whole number between -2147483648 and 2147483647; 1.5 is not.")]
+    [TestCase("\"timeoutSeconds\": \"soon\"", "timeoutSeconds", "must be a whole number between -2147483648 and 2147483647, not a string.")]
+    [TestCase("\"timeoutSeconds\": [1]", "timeoutSeconds", "must be a whole number between -2147483648 and 2147483647, not an array.")]
+    [TestCase("\"enabled\": 1", "enabled", "must be true or false, not a number.")]
+    [TestCase("\"description\": 7", "description", "must be a string, not a number.")]
+    [TestCase("\"trigger\": { \"intervalSeconds\": 9223372036854775808 }", "trigger.intervalSeconds", "must be a whole number between -9223372036854775808 and 9223372036854775807; 9223372036854775808 is not.")]
+    [TestCase("\"trigger\": { \"intervalSeconds\": true }", "trigger.intervalSeconds", "must be a whole number between -9223372036854775808 and 9223372036854775807, not true/false.")]
+    [TestCase("\"trigger\": 5", "trigger", "must be a JSON object, not a number.")]
+    public async Task Value_the_binder_cannot_read_is_a_400_saying_what_the_field_takes_with_an_errors_map(string member, string field, string reason)
+    {
+        var body = $$"""{ "name": "binder-probe", "action": { "type": "noop", "config": {} }, {{member}} }""";
+        var problem = await ApiAssertions.AssertProblemAsync(await admin.SendAsync(Request("POST", "/api/schedules", body, "application/json")), HttpStatusCode.BadRequest);
+
+        Assert.That(problem.GetProperty("errors").GetProperty(field)[0].GetString(), Is.EqualTo(reason));
+        Assert.That(problem.GetProperty("detail").GetString(), Does.Contain($"'$.{field}'").And.Contain(reason));
+        Assert.That(problem.GetProperty("detail").GetString(), Does.Not.Contain("System.").And.Not.Contain("JSON type"));
+        await ApiAssertions.AssertProblemAsync(await admin.GetAsync("/api/schedules/binder-probe"), HttpStatusCode.NotFound);
+    }
+
+    [Test]
+    public async Task Query_value_the_binder_cannot_read_is_a_400_naming_the_parameter_with_an_errors_map()
+    {
+        var problem = await ApiAssertions.AssertProblemAsync(await admin.GetAsync("/api/projects?page=abc"), HttpStatusCode.BadRequest);
+        Assert.That(problem.GetProperty("errors").GetProperty("page")[0].GetString(), Does.StartWith("must be a whole number between -2147483648 and 2147483647"));
+        Assert.That(problem.GetProperty("detail").GetString(), Does.Contain("'page'").And.Not.Contain("int?"));
+    }
+
+    [TestCase("PUT", "/healthz")]
+    [TestCase("POST", "/readyz")]
+    [TestCase("DELETE", "/healthz")]
+    [TestCase("POST", "/")]
+    [TestCase("PUT", "/dashboard/app.js")]
+    [TestCase("POST", "/openapi/v1.json")]
+    public async Task Read_only_route_outside_api_refuses_other_methods_with_a_405_problem(string method, string path)
+    {
+        var problem = await ApiAssertions.AssertProblemAsync(await anonymous.SendAsync(Request(method, path, method == "DELETE" ? null : "{}", "application/json")), HttpStatusCode.MethodNotAllowed);
+        Assert.That(problem.GetProperty("status").GetInt32(), Is.EqualTo(405));
+    }
+
+    [TestCase("/healthz")]
+    [TestCase("/readyz")]
+    [TestCase("/")]
+    public async Task Read_only_route_outside_api_answers_GET_and_HEAD(string path)
+    {
+        using var get = await anonymous.GetAsync(path);
+        Assert.That(get.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        using var head = await anonymous.SendAsync(new HttpRequestMessage(HttpMethod.Head, path));
+        Assert.That(head.StatusCode, Is.EqualTo(HttpStatusCode.OK));
     }
 
     [Test]

@@ -72,6 +72,23 @@ public sealed class EmbeddedDefaultTests
     }
 
     [Test]
+    public async Task Every_start_logs_where_the_database_is_not_only_the_first_that_creates_the_admin_key()
+    {
+        string workingDirectory;
+        await using (var first = ServerProcess.Start())
+        {
+            await first.WaitUntilReadyAsync();
+            workingDirectory = first.WorkingDirectory;
+        }
+
+        await using var second = ServerProcess.Start(workingDirectory: workingDirectory);
+        await second.WaitUntilReadyAsync();
+        Assert.That(second.PrintedAdminKey, Is.Null, "no banner on the second start");
+        var database = Path.Combine(ServerProcess.DefaultDataDirectoryOf(workingDirectory), "orchestrator.db");
+        Assert.That(second.Output, Does.Contain($"Database: SQLite file {database} (data directory {ServerProcess.DefaultDataDirectoryOf(workingDirectory)})"));
+    }
+
+    [Test]
     public async Task OpenApi_document_is_served_without_a_key_and_lists_the_routes()
     {
         await using var server = ServerProcess.Start();

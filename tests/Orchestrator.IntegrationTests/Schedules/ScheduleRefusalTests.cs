@@ -187,6 +187,30 @@ public sealed class ScheduleRefusalTests
         Assert.That(problem.GetProperty("errors").TryGetProperty("from", out _), Is.True, problem.ToString());
     }
 
+    [Test]
+    public async Task Backfill_past_the_slot_limit_is_refused_in_the_products_words_naming_the_limit_not_quartzs_parameter()
+    {
+        var now = TimeProvider.System.GetUtcNow();
+        var minute = new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, now.Minute, 0, TimeSpan.Zero);
+        var schedule = Valid("every-minute");
+        schedule["trigger"] = new JsonObject { ["cron"] = "0 * * * * ?", ["startAt"] = minute.AddDays(-30).ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture) };
+        schedule["misfire"] = new JsonObject { ["policy"] = "skip" };
+        schedule["enabled"] = false;
+        Assert.That((await admin.PostAsync("/api/schedules", Body(schedule.ToJsonString()))).StatusCode, Is.EqualTo(HttpStatusCode.Created));
+        var from = minute.AddDays(-29);
+
+        // 29 days of minutes: 41,760 fire times.
+        var response = await admin.PostAsync("/api/schedules/default.every-minute/backfill", Body(
+            $$"""{"from": "{{from:yyyy-MM-ddTHH:mm:ssZ}}", "to": "{{minute:yyyy-MM-ddTHH:mm:ssZ}}"}"""));
+        var problem = await ApiAssertions.AssertProblemAsync(response, HttpStatusCode.UnprocessableEntity);
+        var reason = problem.GetProperty("errors").GetProperty("to")[0].GetString();
+        Assert.That(reason, Does.Contain("41,760 fire times").And.Contain("at most 1,000 at a time"), problem.ToString());
+        Assert.That(reason, Does.Contain($"'to' up to {from.AddMinutes(1000):yyyy-MM-ddTHH:mm:ssZ}"), problem.ToString());
+        Assert.That(problem.GetProperty("detail").GetString(), Does.Not.Contain("Parameter").And.Not.Contain("BackfillOptions"));
+        var runs = await admin.GetFromJsonAsync<JsonElement>("/api/schedules/default.every-minute/runs");
+        Assert.That(runs.GetProperty("total").GetInt32(), Is.Zero, "nothing was scheduled");
+    }
+
     [TestCase("Europe//Paris")]
     [TestCase("europe/paris")]
     [TestCase("posix/Europe/Paris")]

@@ -43,6 +43,23 @@ public sealed class ServerCommandTests
     public void Help_anywhere_asks_for_the_usage(params string[] args) =>
         Assert.That(ServerCommand.Parse(args).Verb, Is.EqualTo(ServerCommand.Help));
 
+    [TestCase("/?")]
+    [TestCase("--urls", "http://x", "/h")]
+    [TestCase("keys", "create", "--role", "viewer", "-h")]
+    public void Help_in_option_position_asks_for_the_usage(params string[] args) =>
+        Assert.That(ServerCommand.Parse(args).Verb, Is.EqualTo(ServerCommand.Help));
+
+    [TestCase("--contentRoot", "/h")]
+    [TestCase("--urls", "-h")]
+    [TestCase("--Orchestrator:DataDirectory", "/?")]
+    [TestCase("keys", "create", "--role", "viewer", "--name", "-h")]
+    public void A_value_that_looks_like_help_is_a_value_not_a_request_for_the_usage(params string[] args)
+    {
+        var command = ServerCommand.Parse(args);
+        Assert.That(command.Verb, Is.Not.EqualTo(ServerCommand.Help));
+        Assert.That(command.Verb, Is.Not.EqualTo(ServerCommand.Invalid), command.Error);
+    }
+
     [TestCase("frobnicate")]
     [TestCase("--frobnicate")]
     [TestCase("--frobnicate=1")]

@@ -28,6 +28,32 @@ public sealed class TimeZoneSpellingTests
         Assert.That(errors.Summary, Does.Contain("'Europe/Paris'"));
     }
 
+    // These got only the generic examples though the id to use is plain from the spelling.
+    [TestCase("Europe//London", "Europe/London")]
+    [TestCase("posix/Europe/Paris", "Europe/Paris")]
+    [TestCase("right/Europe/Paris", "Europe/Paris")]
+    [TestCase("POSIX/europe//paris", "Europe/Paris")]
+    [TestCase("/Europe/Paris", "Europe/Paris")]
+    [TestCase("posix/US/Eastern", "US/Eastern")]
+    [TestCase("america/new_york", "America/New_York")]
+    public void A_misspelled_zone_is_told_the_canonical_id_whenever_one_can_be_derived(string id, string canonical)
+    {
+        var errors = new FieldErrors();
+        Assert.That(ScheduleValidator.ParseZone(id, "timeZone", errors), Is.Null);
+        Assert.That(errors.Summary, Does.Contain($"use '{canonical}'"));
+        Assert.That(errors.Summary, Does.Not.Contain("e.g."));
+    }
+
+    [TestCase("Europe/Atlantis")]
+    [TestCase("localtime")]
+    [TestCase("posix/nowhere")]
+    public void A_zone_with_no_id_to_derive_gets_the_generic_examples(string id)
+    {
+        var errors = new FieldErrors();
+        Assert.That(ScheduleValidator.ParseZone(id, "timeZone", errors), Is.Null);
+        Assert.That(errors.Summary, Does.Contain("e.g. 'Europe/Paris'"));
+    }
+
     [TestCase("Europe/Paris")]
     [TestCase("UTC")]
     [TestCase("Etc/UTC")]
