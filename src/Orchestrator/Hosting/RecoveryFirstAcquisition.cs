@@ -18,20 +18,35 @@ namespace Orchestrator.Hosting;
 /// <para>
 /// The least invasive change is to the one statement Quartz lets a dialect rewrite: the acquisition SQL
 /// (<c>GetSelectNextTriggerToAcquireSql</c>). Its <c>WHERE</c> clause — state, due time, misfire window, node affinity,
-/// execution-group routing and job-type exclusions — is Quartz's, untouched; only the order gains a first key that
-/// ranks recovery triggers before the rest. Execution limits, misfire handling and locking stay Quartz's own.
-/// The <c>CASE</c> expression is plain SQL that PostgreSQL and SQLite both run. If a later Quartz stops producing an
-/// <c>ORDER BY</c> here, the node refuses to build the statement rather than silently losing the ordering
-/// (the unit tests pin the shape). Recovery triggers also pass the misfire window whatever their age (see
-/// <see cref="Apply"/>).
+/// execution-group routing and job-type exclusions — is Quartz's, untouched; the statement runs twice, once for the
+/// recovery group and once for everything else, each with Quartz's own order and row limit, and the two are put
+/// together recovery first (<see cref="RecoveryRank"/>), cut to the same limit. Execution limits, misfire handling and
+/// locking stay Quartz's own; Quartz's reader reads its columns by name, so the two extra ones are ignored.
+/// </para>
+/// <para>
+/// Why two queries rather than one <c>ORDER BY CASE WHEN recovery THEN 0 ELSE 1 END, NEXT_FIRE_TIME</c>: no index
+/// serves that order, so PostgreSQL read and sorted every due trigger on each acquisition — during exactly the
+/// catch-up this targets. Measured with 20,000 due triggers (bench/README.md): about 60 ms per acquisition against
+/// 0.44 ms for Quartz's own statement, which reads its index in order and stops at the limit. Each branch here is
+/// Quartz's statement plus one filter on the trigger group, so it keeps that plan, and the outer sort sees at most
+/// twice the limit.
+/// </para>
+/// <para>
+/// If a later Quartz produces a statement of another shape (no <c>SELECT</c> first, no <c>ORDER BY</c> … <c>LIMIT</c>
+/// last, no misfire window), the node refuses to build it rather than silently losing the ordering (the unit tests pin
+/// the shape). Recovery triggers also pass the misfire window whatever their age (see <see cref="Apply"/>).
 /// </para>
 /// </remarks>
 public static class RecoveryFirstAcquisition
 {
-    /// <summary>The first ordering key: 0 for a recovery trigger, 1 for any other.</summary>
-    public const string RecoveryFirstKey = $"CASE WHEN {IsRecoveryTrigger} THEN 0 ELSE 1 END, ";
+    /// <summary>The column that puts the recovery branch first: 0 for a recovery trigger, 1 for any other.</summary>
+    public const string RecoveryRank = "RECOVERY_RANK";
+
+    private const string Select = "SELECT";
 
     private const string OrderBy = "ORDER BY";
+
+    private const string Limit = "LIMIT";
 
     /// <summary>
     /// Quartz turns its fire-on-acquire rounds off for a subclass of its dialects, in case the subclass overrides a
@@ -42,12 +57,14 @@ public static class RecoveryFirstAcquisition
 
     private const string IsRecoveryTrigger = $"t.{AdoConstants.ColumnTriggerGroup} = '{SchedulerConstants.DefaultRecoveryGroup}'";
 
+    private const string IsOtherTrigger = $"t.{AdoConstants.ColumnTriggerGroup} <> '{SchedulerConstants.DefaultRecoveryGroup}'";
+
     /// <summary>Quartz's misfire window: a trigger that ignores misfires, or one still inside its threshold.</summary>
     private const string MisfireWindow = "(MISFIRE_INSTR = -1 OR";
 
     /// <summary>
-    /// Rewrites Quartz's acquisition statement so that recovery triggers are due whatever their age and its order
-    /// starts with <see cref="RecoveryFirstKey"/>.
+    /// Rewrites Quartz's acquisition statement so that recovery triggers are due whatever their age and come before
+    /// every other due trigger (see the type's remarks for the shape).
     /// </summary>
     /// <remarks>
     /// A recovery trigger's fire time is when the dead node started the firing, so one cut off after more than the
@@ -58,7 +75,8 @@ public static class RecoveryFirstAcquisition
     /// </remarks>
     public static string Apply(string acquisitionSql)
     {
-        var window = acquisitionSql.IndexOf(MisfireWindow, StringComparison.Ordinal);
+        var sql = acquisitionSql.Trim();
+        var window = sql.IndexOf(MisfireWindow, StringComparison.Ordinal);
         if (window < 0)
         {
             throw new InvalidOperationException(
@@ -66,24 +84,36 @@ public static class RecoveryFirstAcquisition
                 "this Quartz version is not the one RecoveryFirstAcquisition was written for.");
         }
 
-        window += MisfireWindow.Length;
-        acquisitionSql = acquisitionSql.Insert(window, $" {IsRecoveryTrigger} OR");
-
-        var orderBy = acquisitionSql.LastIndexOf(OrderBy, StringComparison.OrdinalIgnoreCase);
-        if (orderBy < 0)
+        var orderBy = sql.LastIndexOf(OrderBy, StringComparison.OrdinalIgnoreCase);
+        var limit = sql.LastIndexOf(Limit, StringComparison.OrdinalIgnoreCase);
+        if (!sql.StartsWith(Select, StringComparison.OrdinalIgnoreCase) || orderBy < 0 || limit < orderBy)
         {
             throw new InvalidOperationException(
-                "Quartz's trigger acquisition statement has no ORDER BY, so recovery firings cannot be put first; " +
+                "Quartz's trigger acquisition statement is not 'SELECT … ORDER BY … LIMIT n', so recovery firings cannot be put first; " +
                 "this Quartz version is not the one RecoveryFirstAcquisition was written for.");
         }
 
-        var at = orderBy + OrderBy.Length;
-        while (at < acquisitionSql.Length && char.IsWhiteSpace(acquisitionSql[at]))
-        {
-            at++;
-        }
+        // "<columns> FROM … WHERE …", Quartz's "ORDER BY …" and its "LIMIT n".
+        var body = sql[Select.Length..orderBy].TrimEnd();
+        var order = sql[orderBy..limit].TrimEnd();
+        var rowLimit = sql[limit..];
+        var outerOrder = order[OrderBy.Length..].Trim();
 
-        return string.Concat(acquisitionSql.AsSpan(0, at), RecoveryFirstKey, acquisitionSql.AsSpan(at));
+        var at = window - Select.Length + MisfireWindow.Length;
+        var recoveryBody = body.Insert(at, $" {IsRecoveryTrigger} OR");
+
+        return $"""
+            SELECT * FROM (
+              SELECT * FROM (SELECT 0 AS {RecoveryRank}, t.PRIORITY, {recoveryBody}
+                AND {IsRecoveryTrigger}
+              {order} {rowLimit}) recovering
+              UNION ALL
+              SELECT * FROM (SELECT 1 AS {RecoveryRank}, t.PRIORITY, {body}
+                AND {IsOtherTrigger}
+              {order} {rowLimit}) due
+            ) acquirable
+            {OrderBy} {RecoveryRank}, {outerOrder} {rowLimit}
+            """;
     }
 }
 

@@ -1,7 +1,9 @@
-using System.Data.Common;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Metadata;
+using Microsoft.EntityFrameworkCore.Storage;
 using Orchestrator.Data;
 using Quartz;
 
@@ -82,16 +84,6 @@ public sealed partial class RunLedger(OrchestratorDbContext db, ISchedulerFactor
             return pending is null ? new RunClaim(null, $"run {pendingId} no longer exists") : await TakeOverAsync(pending, start, now, ct);
         }
 
-        // A retry, a recovery or a backfill of a fire time that already ran finds its row here. Looking first, rather
-        // than letting the INSERT hit the unique key, keeps a handled condition out of the error log: EF Core logs every
-        // failed command as an error with a stack trace, even one the catch below resolves. Only two nodes inserting
-        // the same fire time at the same instant still meet the key, and the catch resolves that race.
-        var found = await db.Runs.FirstOrDefaultAsync(r => r.ScheduleId == start.ScheduleId && r.ScheduledFireTime == start.ScheduledFireTime, ct);
-        if (found is not null)
-        {
-            return await TakeOverAsync(found, start, now, ct);
-        }
-
         var fresh = new RunRecord
         {
             Id = Guid.CreateVersion7(now),
@@ -108,20 +100,55 @@ public sealed partial class RunLedger(OrchestratorDbContext db, ISchedulerFactor
             IdempotencyKey = IdempotencyKeyFor(start.ScheduleId, start.ScheduledFireTime),
             ConfigSnapshot = start.ConfigSnapshot,
         };
-        db.Runs.Add(fresh);
-        try
+        if (await TryInsertAsync(fresh, ct))
         {
-            await db.SaveChangesAsync(ct);
+            db.Runs.Attach(fresh);
             return new RunClaim(fresh, null);
         }
-        catch (DbUpdateException ex) when (IsUniqueViolation(ex))
-        {
-            // A row for this fire time exists: an earlier attempt (recovery or retry) or a racing node.
-            db.ChangeTracker.Clear();
-        }
 
+        // A row for this fire time exists: an earlier attempt (a retry, a recovery, a backfill of a time that already
+        // ran) or a node that inserted it a moment before this one.
         var existing = await db.Runs.FirstAsync(r => r.ScheduleId == start.ScheduleId && r.ScheduledFireTime == start.ScheduledFireTime, ct);
         return await TakeOverAsync(existing, start, now, ct);
+    }
+
+    /// <summary>
+    /// Inserts <paramref name="run"/> unless a row with one of its unique keys (this schedule and fire time) is there,
+    /// and says whether it did.
+    /// </summary>
+    /// <remarks>
+    /// Letting <c>SaveChanges</c> hit the unique key and catching the violation resolves the race, but EF Core logs
+    /// every failed command as an error with a stack trace first, and two nodes inserting the same fire time at the same
+    /// instant cannot avoid it by looking first. <c>INSERT … ON CONFLICT DO NOTHING</c> (PostgreSQL, and SQLite since
+    /// 3.24) never raises it. No conflict target: every unique index arbitrates, so a racing insert that meets the
+    /// idempotency-key index first is ignored too rather than raised. The statement is written from EF Core's own model
+    /// — table, column names and each column's type mapping, value converters included (SQLite stores
+    /// <see cref="DateTimeOffset"/> as a binary integer) — so the row is stored exactly as <c>SaveChanges</c> would
+    /// store it and reads back equal.
+    /// </remarks>
+    private async Task<bool> TryInsertAsync(RunRecord run, CancellationToken ct)
+    {
+        var entity = db.Model.FindEntityType(typeof(RunRecord))!;
+        var table = StoreObjectIdentifier.Table(entity.GetTableName()!, entity.GetSchema());
+        var sql = db.GetService<ISqlGenerationHelper>();
+        var columns = new List<string>();
+        var placeholders = new List<string>();
+        var parameters = new List<object>();
+        await using (var command = db.Database.GetDbConnection().CreateCommand())
+        {
+            foreach (var property in entity.GetProperties())
+            {
+                var name = sql.GenerateParameterName($"p{parameters.Count}");
+                columns.Add(sql.DelimitIdentifier(property.GetColumnName(table)!));
+                placeholders.Add(sql.GenerateParameterNamePlaceholder($"p{parameters.Count}"));
+                // CreateParameter applies the property's value converter and sets the provider type, as SaveChanges does.
+                parameters.Add(property.GetRelationalTypeMapping().CreateParameter(command, name, property.GetGetter().GetClrValue(run), property.IsNullable));
+            }
+        }
+
+        // Only identifiers from the model and parameter placeholders go into the text; every value is a parameter.
+        var insert = $"INSERT INTO {sql.DelimitIdentifier(table.Name, table.Schema)} ({string.Join(", ", columns)}) VALUES ({string.Join(", ", placeholders)}) ON CONFLICT DO NOTHING";
+        return await db.Database.ExecuteSqlRawAsync(insert, parameters, ct) == 1;
     }
 
     private async Task<RunClaim> TakeOverAsync(RunRecord run, RunStart start, DateTimeOffset now, CancellationToken ct)
@@ -220,14 +247,6 @@ public sealed partial class RunLedger(OrchestratorDbContext db, ISchedulerFactor
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Run {RunId} attempt {Attempt} finished after another node took the run over; its outcome is not recorded")]
     private static partial void LogSuperseded(ILogger logger, Guid runId, int attempt);
-
-    private static bool IsUniqueViolation(DbUpdateException ex) => ex.InnerException switch
-    {
-        Npgsql.PostgresException pg => pg.SqlState == Npgsql.PostgresErrorCodes.UniqueViolation,
-        Microsoft.Data.Sqlite.SqliteException sqlite => sqlite.SqliteErrorCode == 19, // SQLITE_CONSTRAINT
-        DbException => false,
-        _ => false,
-    };
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Run {RunId} of {ScheduleId} is already {Status}; the firing does not run the action again")]
     private static partial void LogNotRepeated(ILogger logger, Guid runId, string scheduleId, RunStatus status);

@@ -36,13 +36,6 @@ public sealed class HandledConditionLoggingTests : ServerWithPeerFixture
     /// <summary>The server's output from <paramref name="mark"/> on.</summary>
     private string OutputSince(int mark) => Server.Output[mark..];
 
-    private static void AssertNoFailureOrTrace(string output, string what)
-    {
-        var lines = output.Split('\n');
-        Assert.That(lines.Where(l => l.StartsWith("fail:", StringComparison.Ordinal) || l.StartsWith("crit:", StringComparison.Ordinal)), Is.Empty, $"{what} logged a failure:\n{output}");
-        Assert.That(lines.Where(l => l.StartsWith("   at ", StringComparison.Ordinal) || l.TrimStart().StartsWith("at ", StringComparison.Ordinal) && l.Contains(" in ", StringComparison.Ordinal)), Is.Empty, $"{what} logged a stack trace:\n{output}");
-    }
-
     [Test]
     public async Task A_failed_call_and_its_retry_that_finds_the_ledger_row_log_one_warning_each_without_a_trace()
     {
@@ -56,7 +49,7 @@ public sealed class HandledConditionLoggingTests : ServerWithPeerFixture
         await Task.Delay(500);
         var output = OutputSince(mark);
 
-        AssertNoFailureOrTrace(output, "a failed call_api and its retry");
+        ServerLog.AssertNoFailureOrTrace(output, "a failed call_api and its retry");
         var failedLines = output.Split('\n').Count(l => l.Contains("failed: POST", StringComparison.Ordinal) && l.Contains(runs[0].GetProperty("id").GetString()!, StringComparison.Ordinal));
         Assert.That(failedLines, Is.EqualTo(2), "one line per failed attempt, naming the run\n" + output);
         Assert.That(output, Does.Contain("warn: Orchestrator.Actions.ActionJob"), output);
@@ -77,7 +70,7 @@ public sealed class HandledConditionLoggingTests : ServerWithPeerFixture
         await Task.Delay(500);
         var output = OutputSince(mark);
 
-        AssertNoFailureOrTrace(output, "a cancelled call_api");
+        ServerLog.AssertNoFailureOrTrace(output, "a cancelled call_api");
         Assert.That(output.Split('\n').Count(l => l.Contains("cancelled", StringComparison.OrdinalIgnoreCase) && l.Contains(runId!, StringComparison.Ordinal)), Is.EqualTo(1),
             "one line says the run was cancelled\n" + output);
     }

@@ -1,0 +1,204 @@
+using System.Collections.Concurrent;
+using System.Reflection;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Orchestrator.Data;
+using Orchestrator.Hosting;
+using Orchestrator.Runs;
+using Orchestrator.IntegrationTests.Infrastructure;
+using Quartz;
+
+namespace Orchestrator.IntegrationTests.Runs;
+
+/// <summary>
+/// Two firings that begin the same fire time at the same instant both tried to INSERT its ledger row; the loser hit
+/// the unique key, and although the ledger resolved it, EF Core logged the failed command as <c>fail:</c> with a stack
+/// trace. The ledger now inserts with <c>ON CONFLICT DO NOTHING</c>, written from EF Core's model; these tests drive
+/// the real <see cref="RunLedger"/> in-process against the real databases.
+/// </summary>
+[TestFixture]
+[NonParallelizable]
+public sealed class LedgerInsertRaceTests
+{
+    private const int Occurrences = 100;
+
+    private static readonly DateTimeOffset FirstFireTime = new(2026, 11, 30, 9, 0, 0, TimeSpan.Zero);
+
+    // Not a whole second, so a lost fraction shows; whole 100 µs, the finest both stores keep (PostgreSQL's timestamptz
+    // keeps microseconds, EF Core's binary DateTimeOffset on SQLite units of 1,000 ticks).
+    private static readonly DateTimeOffset Now = new DateTimeOffset(2026, 11, 30, 9, 0, 1, TimeSpan.Zero).AddTicks(1_234_000);
+
+    [Test]
+    public async Task Two_concurrent_begins_of_one_fire_time_make_one_row_resolve_both_and_log_no_failure_on_postgres()
+    {
+        var logs = new RecordingLoggerProvider();
+        await using var services = await LedgerServicesAsync(await PostgresAsync("ledgerrace"), logs);
+
+        var claims = new List<RunClaim[]>();
+        for (var i = 0; i < Occurrences; i++)
+        {
+            var start = Start("default.race", FirstFireTime.AddMinutes(i), node: "node-a", fireInstanceId: $"fire-{i}");
+            claims.Add(await Task.WhenAll(BeginInOwnScopeAsync(services, start), BeginInOwnScopeAsync(services, start)));
+        }
+
+        Assert.Multiple(() =>
+        {
+            foreach (var pair in claims)
+            {
+                // One begin inserted the row and runs it; the other found it and knows this firing is already running.
+                Assert.That(pair.Count(c => c.ShouldRun), Is.EqualTo(1));
+                Assert.That(pair.Single(c => c.ShouldRun).Run!.Attempt, Is.EqualTo(1));
+                Assert.That(pair.Single(c => !c.ShouldRun).SkipReason, Is.EqualTo("this firing is already running"));
+            }
+        });
+
+        await using var scope = services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>();
+        var rows = await db.Runs.Where(r => r.ScheduleId == "default.race").ToListAsync();
+        Assert.That(rows, Has.Count.EqualTo(Occurrences));
+        Assert.That(rows.Select(r => r.Attempt), Is.All.EqualTo(1));
+        Assert.That(logs.Entries.Where(e => e.Level >= LogLevel.Error || e.Exception is not null), Is.Empty,
+            "a handled race logged a failure:\n" + string.Join('\n', logs.Entries.Where(e => e.Level >= LogLevel.Error).Select(e => $"{e.Category}: {e.Message}")));
+    }
+
+    [TestCase("Postgres")]
+    [TestCase("Sqlite")]
+    public async Task A_row_the_ledger_inserts_reads_back_through_ef_core_as_the_row_ef_core_saves(string provider)
+    {
+        var logs = new RecordingLoggerProvider();
+        await using var services = await LedgerServicesAsync(provider == "Postgres" ? await PostgresAsync("ledgerinsert") : Sqlite(), logs);
+        var fireTime = FirstFireTime.ToOffset(TimeSpan.FromHours(13.75));
+
+        var claim = await BeginInOwnScopeAsync(services, Start("default.inserted", fireTime, "node-a", "fire-1"));
+        Assert.That(claim.ShouldRun, Is.True);
+
+        // The same values through SaveChanges, for comparison.
+        await using (var scope = services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>();
+            db.Runs.Add(new RunRecord
+            {
+                Id = Guid.CreateVersion7(Now),
+                ScheduleId = "default.saved",
+                ProjectId = "default",
+                ActionType = "call_api",
+                Status = RunStatus.Running,
+                TriggeredBy = RunTrigger.Schedule,
+                ScheduledFireTime = RunLedger.KeyTime(fireTime),
+                StartedAt = Now,
+                Node = "node-a",
+                FireInstanceId = "fire-1",
+                Attempt = 1,
+                IdempotencyKey = RunLedger.IdempotencyKeyFor("default.saved", RunLedger.KeyTime(fireTime)),
+                ConfigSnapshot = "{}",
+            });
+            await db.SaveChangesAsync();
+        }
+
+        await using (var scope = services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>();
+            // Found by the same equality the ledger looks rows up with, and by a range, as run queries filter.
+            var inserted = await db.Runs.AsNoTracking().SingleAsync(r => r.ScheduleId == "default.inserted" && r.ScheduledFireTime == RunLedger.KeyTime(fireTime));
+            var saved = await db.Runs.AsNoTracking().SingleAsync(r => r.ScheduleId == "default.saved");
+            var inRange = await db.Runs.CountAsync(r => r.StartedAt >= Now && r.StartedAt <= Now);
+
+            Assert.Multiple(() =>
+            {
+                Assert.That(inserted.Id, Is.EqualTo(claim.Run!.Id));
+                Assert.That(inserted.ScheduledFireTime, Is.EqualTo(saved.ScheduledFireTime));
+                Assert.That(inserted.ScheduledFireTime.UtcTicks, Is.EqualTo(FirstFireTime.UtcTicks));
+                Assert.That(inserted.StartedAt, Is.EqualTo(saved.StartedAt));
+                Assert.That(inserted.StartedAt!.Value.UtcTicks, Is.EqualTo(Now.UtcTicks));
+                Assert.That(inserted.StartedAt.Value.Offset, Is.EqualTo(saved.StartedAt!.Value.Offset));
+                Assert.That(inserted.FinishedAt, Is.Null);
+                Assert.That(inserted.Status, Is.EqualTo(RunStatus.Running));
+                Assert.That(inserted.TriggeredBy, Is.EqualTo(RunTrigger.Schedule));
+                Assert.That(inserted.Attempt, Is.EqualTo(1));
+                Assert.That(inserted.Version, Is.EqualTo(saved.Version));
+                Assert.That(inserted.IdempotencyKey, Is.EqualTo(RunLedger.IdempotencyKeyFor("default.inserted", RunLedger.KeyTime(fireTime))));
+                Assert.That(inserted.ConfigSnapshot, Is.EqualTo("{}"));
+                Assert.That(inRange, Is.EqualTo(2));
+            });
+        }
+
+        // A second firing of the fire time (here, a recovery) finds the row the ledger inserted, and takes it over.
+        var recovery = await BeginInOwnScopeAsync(services, Start("default.inserted", fireTime, "node-b", "fire-2") with { Recovering = true });
+        Assert.That(recovery.Run?.Id, Is.EqualTo(claim.Run!.Id));
+        Assert.That(recovery.Run!.Attempt, Is.EqualTo(2));
+        Assert.That(logs.Entries.Where(e => e.Level >= LogLevel.Error), Is.Empty);
+    }
+
+    private static RunStart Start(string scheduleId, DateTimeOffset fireTime, string node, string fireInstanceId) =>
+        new(scheduleId, "default", "call_api", fireTime, RunTrigger.Schedule, Recovering: false, node, fireInstanceId, "{}", PendingRunId: null);
+
+    private static async Task<RunClaim> BeginInOwnScopeAsync(IServiceProvider services, RunStart start)
+    {
+        await using var scope = services.CreateAsyncScope();
+        return await scope.ServiceProvider.GetRequiredService<RunLedger>().BeginAsync(start, CancellationToken.None);
+    }
+
+    private static async Task<StorageChoice> PostgresAsync(string name) =>
+        new(IsPostgres: true, await TestPostgres.CreateDatabaseAsync(name), Clustered: true, MigrateOnStart: true, Path.GetTempPath(), []);
+
+    private static StorageChoice Sqlite()
+    {
+        var directory = Directory.CreateTempSubdirectory("orchestrator-ledger-").FullName;
+        return new(IsPostgres: false, $"Data Source={Path.Combine(directory, "orchestrator.db")};Pooling=False", Clustered: false, MigrateOnStart: true, directory, []);
+    }
+
+    /// <summary>The ledger as the server composes it (EF Core data, migrated), with its logs recorded.</summary>
+    private static async Task<ServiceProvider> LedgerServicesAsync(StorageChoice storage, RecordingLoggerProvider logs)
+    {
+        var services = new ServiceCollection();
+        services.AddLogging(logging => logging.AddProvider(logs).SetMinimumLevel(LogLevel.Debug));
+        services.AddSingleton(storage);
+        services.AddOrchestratorData(storage);
+        services.AddSingleton<TimeProvider>(new FixedTime(Now));
+        // The ledger asks the scheduler only whether another node's running firing is still alive; no firing here needs that.
+        services.AddSingleton(DispatchProxy.Create<ISchedulerFactory, NoScheduler>());
+        services.AddScoped<RunLedger>();
+        var provider = services.BuildServiceProvider();
+        await provider.GetRequiredService<DatabaseInitializer>().MigrateAsync(CancellationToken.None);
+        return provider;
+    }
+
+    /// <summary>Fails the test if the ledger asks for a scheduler.</summary>
+    public class NoScheduler : DispatchProxy
+    {
+        protected override object? Invoke(MethodInfo? targetMethod, object?[]? args) =>
+            throw new AssertionException($"the ledger asked the scheduler ({targetMethod?.Name}); these firings should not need it");
+    }
+
+    private sealed class FixedTime(DateTimeOffset now) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => now;
+    }
+
+    private sealed record LogEntry(string Category, LogLevel Level, EventId EventId, string Message, Exception? Exception);
+
+    private sealed class RecordingLoggerProvider : ILoggerProvider
+    {
+        private readonly ConcurrentQueue<LogEntry> entries = new();
+
+        public IReadOnlyList<LogEntry> Entries => [.. entries];
+
+        public ILogger CreateLogger(string categoryName) => new Recorder(categoryName, entries);
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class Recorder(string category, ConcurrentQueue<LogEntry> entries) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state)
+                where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => true;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+                entries.Enqueue(new LogEntry(category, logLevel, eventId, formatter(state, exception), exception));
+        }
+    }
+}
