@@ -191,23 +191,27 @@ public static class ApiRequestConventions
 /// Kestrel answers a request it cannot parse (a NUL in the path as <c>%00</c>, a malformed request line or header,
 /// headers too large or too slow) itself, before any middleware, with an empty body and <c>Connection: close</c>.
 /// This connection middleware gives such an answer an RFC 9457 problem body and <c>Cache-Control: no-store</c>: it
-/// watches what the connection writes, and rewrites a write only when it is the first thing the connection sends (so no
-/// request was dispatched to the application before it), the connection's first request is not a HEAD (whose answer
-/// must not carry a body), and it is exactly such a head (HTTP/1.x, status 4xx/5xx, <c>Content-Length: 0</c>,
-/// <c>Connection: close</c>). Anything else passes through untouched: other responses, later requests on a kept-alive
-/// connection, and TLS or HTTP/2 bytes (the middleware sits below TLS, so on an HTTPS listener it only ever sees
-/// ciphertext and Kestrel's answers keep their empty body).
+/// watches what the connection writes and rewrites a write only when it is exactly such a head (HTTP/1.x, status
+/// 4xx/5xx, <c>Content-Length: 0</c>, <c>Connection: close</c>, without the header every application answer carries)
+/// and the request being answered is not a HEAD (whose answer must not carry a body). Anything else passes through
+/// untouched: the application's responses, and TLS or HTTP/2 bytes (the middleware sits below TLS, so on an HTTPS
+/// listener it only ever sees ciphertext and Kestrel's answers keep their empty body).
 /// </summary>
 public static class KestrelErrorBodies
 {
     private static readonly byte[] ContentLengthZero = "\r\nContent-Length: 0\r\n"u8.ToArray();
     private static readonly byte[] ConnectionClose = "\r\nConnection: close\r\n"u8.ToArray();
 
+    // Every answer the application writes passes UseSecurityHeaders, which sets this header; Kestrel's own answers to
+    // requests it could not parse never reach the application, so they lack it. That tells them apart on any request of
+    // a kept-alive connection, not only its first.
+    private static readonly byte[] AppResponseMarker = "\r\nX-Content-Type-Options: nosniff\r\n"u8.ToArray();
+
     public static void Use(Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions listen) => listen.Use(next => async connection =>
     {
         var original = connection.Transport;
         var output = new Pipe();
-        var input = new FirstRequestMethodReader(original.Input);
+        var input = new RequestMethodReader(original.Input);
         connection.Transport = new DuplexPipe(input, output.Writer);
         var pump = PumpAsync(output.Reader, original.Output, input);
         try
@@ -224,28 +228,26 @@ public static class KestrelErrorBodies
         }
     });
 
-    private static async Task PumpAsync(PipeReader reader, PipeWriter target, FirstRequestMethodReader input)
+    private static async Task PumpAsync(PipeReader reader, PipeWriter target, RequestMethodReader input)
     {
-        var first = true;
         try
         {
             while (true)
             {
                 var result = await reader.ReadAsync();
                 var buffer = result.Buffer;
-                if (first && !buffer.IsEmpty && input.FirstRequestIsNotHead && MayBeErrorHead(buffer) && WithProblemBody(buffer.ToArray()) is { } rewritten)
+                var tail = buffer.IsEmpty || input.LatestRequestIsHead ? -1 : ErrorHeadStart(buffer);
+                var rewritten = tail < 0 ? null : WithProblemBody(buffer.Slice(tail).ToArray());
+                foreach (var segment in rewritten is null ? buffer : buffer.Slice(0, tail))
+                {
+                    target.Write(segment.Span);
+                }
+
+                if (rewritten is not null)
                 {
                     target.Write(rewritten);
                 }
-                else
-                {
-                    foreach (var segment in buffer)
-                    {
-                        target.Write(segment.Span);
-                    }
-                }
 
-                first &= buffer.IsEmpty;
                 reader.AdvanceTo(buffer.End);
                 var flushed = buffer.IsEmpty ? default : await target.FlushAsync();
                 if (result.IsCompleted || result.IsCanceled || flushed.IsCompleted)
@@ -264,11 +266,34 @@ public static class KestrelErrorBodies
         }
     }
 
-    /// <summary>A cheap look at the start before copying: short, HTTP/1.x, status 4xx or 5xx.</summary>
-    private static bool MayBeErrorHead(ReadOnlySequence<byte> buffer)
+    /// <summary>
+    /// Where a write's last response head starts, when the write ends with a head (a blank line) whose status is 4xx or
+    /// 5xx; else -1. A cheap look before any copy. The head may follow earlier responses in the same write (pipelined
+    /// requests, or a pump that fell behind), so it is searched for in the write's last 2 KB.
+    /// </summary>
+    private static int ErrorHeadStart(ReadOnlySequence<byte> buffer)
     {
-        var start = buffer.FirstSpan;
-        return buffer.Length < 2048 && start.Length >= 10 && start.StartsWith("HTTP/1."u8) && start[9] is ((byte)'4' or (byte)'5');
+        if (buffer.Length < 16)
+        {
+            return -1;
+        }
+
+        var window = buffer.Length > 2048 ? buffer.Slice(buffer.Length - 2048) : buffer;
+        Span<byte> last = stackalloc byte[4];
+        window.Slice(window.Length - 4).CopyTo(last);
+        if (!last.SequenceEqual("\r\n\r\n"u8))
+        {
+            return -1;
+        }
+
+        var bytes = window.ToArray();
+        var at = bytes.AsSpan().LastIndexOf("HTTP/1."u8);
+        if (at < 0 || bytes.Length - at < 16 || bytes[at + 9] is not ((byte)'4' or (byte)'5'))
+        {
+            return -1;
+        }
+
+        return (int)(buffer.Length - window.Length) + at;
     }
 
     /// <summary>The response head with a problem body, when <paramref name="written"/> is one of Kestrel's empty error answers; otherwise null.</summary>
@@ -276,7 +301,8 @@ public static class KestrelErrorBodies
     {
         var span = written.AsSpan();
         if (!span.StartsWith("HTTP/1."u8) || span.Length < 16 || span[9] is not ((byte)'4' or (byte)'5') || !span.EndsWith("\r\n\r\n"u8)
-            || span.IndexOf(ContentLengthZero) < 0 || span.IndexOf(ConnectionClose) < 0 || span[..^4].IndexOf("\r\n\r\n"u8) >= 0)
+            || span.IndexOf(ContentLengthZero) < 0 || span.IndexOf(ConnectionClose) < 0 || span[..^4].IndexOf("\r\n\r\n"u8) >= 0
+            || span.IndexOf(AppResponseMarker) >= 0)
         {
             return null;
         }
@@ -318,17 +344,17 @@ public static class KestrelErrorBodies
     };
 
     /// <summary>
-    /// Passes the connection's input through untouched, noting from the first bytes whether its first request is a HEAD:
-    /// the one request whose error answer is rewritten is the first, and a HEAD's answer never carries a body.
+    /// Passes the connection's input through untouched, noting whether the latest bytes read start with a HEAD request
+    /// line. Kestrel reads a request only after it has answered the one before, so when it rejects a request the latest
+    /// read normally starts with that request; an answer to a HEAD never carries a body.
     /// </summary>
-    private sealed class FirstRequestMethodReader(PipeReader inner) : PipeReader
+    private sealed class RequestMethodReader(PipeReader inner) : PipeReader
     {
         private static readonly byte[] Head = "HEAD "u8.ToArray();
-        private volatile bool notHead;
-        private bool decided;
+        private volatile bool latestIsHead;
 
-        /// <summary>True once the first request line is known to start with a method other than HEAD.</summary>
-        public bool FirstRequestIsNotHead => notHead;
+        /// <summary>True when the latest bytes read start with (a prefix of) "HEAD ".</summary>
+        public bool LatestRequestIsHead => latestIsHead;
 
         public override async ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
         {
@@ -360,7 +386,7 @@ public static class KestrelErrorBodies
 
         private void Note(ReadOnlySequence<byte> buffer)
         {
-            if (decided || buffer.IsEmpty)
+            if (buffer.IsEmpty)
             {
                 return;
             }
@@ -368,15 +394,7 @@ public static class KestrelErrorBodies
             Span<byte> start = stackalloc byte[Head.Length];
             var length = (int)Math.Min(buffer.Length, start.Length);
             buffer.Slice(0, length).CopyTo(start);
-            var seen = start[..length];
-            if (!Head.AsSpan().StartsWith(seen))
-            {
-                (notHead, decided) = (true, true);
-            }
-            else if (length == Head.Length)
-            {
-                decided = true;
-            }
+            latestIsHead = Head.AsSpan().StartsWith(start[..length]);
         }
     }
 

@@ -156,15 +156,27 @@ public sealed class ApiRequestConventionsTests
     }
 
     [Test]
-    public async Task Kestrel_error_answer_after_a_dispatched_request_passes_through_untouched()
+    public async Task Kestrel_error_answer_on_a_kept_alive_connection_after_a_dispatched_request_has_a_problem_body()
     {
-        // The second request's answer is not the connection's first write, so it is left as Kestrel wrote it.
+        // Clients reuse connections: the %00 request is the second on this one, after a request the application answered.
         var raw = await SendRawAsync("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /api/runs/a%00b HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
 
         Assert.That(raw, Does.StartWith("HTTP/1.1 200 "));
         var second = raw[raw.LastIndexOf("HTTP/1.1 ", StringComparison.Ordinal)..];
         Assert.That(second, Does.StartWith("HTTP/1.1 400 "));
-        Assert.That(second, Does.EndWith("\r\n\r\n"));
+        Assert.That(second, Does.Contain("Content-Type: application/problem+json"));
+        Assert.That(second, Does.Contain("Cache-Control: no-store"));
+        Assert.That(second[(second.IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4)..], Does.Contain("\"status\":400"));
+    }
+
+    [Test]
+    public async Task Nul_in_a_route_through_a_reused_http_client_connection_has_a_problem_body()
+    {
+        using var client = new HttpClient { BaseAddress = server.BaseAddress };
+        Assert.That((await client.GetAsync("/healthz")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        var response = await client.GetAsync("/api/schedules/a%00b");
+        var problem = await ApiAssertions.AssertProblemAsync(response, HttpStatusCode.BadRequest);
+        Assert.That(problem.GetProperty("detail").GetString(), Does.Contain("%00"));
     }
 
     private async Task<string> SendRawAsync(string request)
