@@ -12,7 +12,14 @@ public static class HealthEndpoints
     {
         services.AddHealthChecks()
             .AddCheck<DatabaseHealthCheck>("database", tags: [ReadyTag])
-            .AddCheck<SchedulerHealthCheck>("scheduler", tags: [ReadyTag]);
+            // Quartz's own check: running and its store answers. Standby is degraded by default (a 200), but a node
+            // in standby is one that is shutting down (NodeShutdown) and must leave the load balancer's rotation.
+            .AddQuartz(o =>
+            {
+                o.Name = "scheduler";
+                o.Tags.Add(ReadyTag);
+                o.StandbyStatus = HealthStatus.Unhealthy;
+            });
         return services;
     }
 
@@ -28,21 +35,13 @@ public static class HealthEndpoints
     }
 }
 
+/// <summary>
+/// The run ledger's database through EF Core's own connection: Quartz's check probes only its job store.
+/// </summary>
 internal sealed class DatabaseHealthCheck(OrchestratorDbContext db) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
         await db.Database.CanConnectAsync(cancellationToken)
             ? HealthCheckResult.Healthy()
             : HealthCheckResult.Unhealthy("The database is not reachable.");
-}
-
-internal sealed class SchedulerHealthCheck(ISchedulerFactory schedulers) : IHealthCheck
-{
-    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
-    {
-        var scheduler = await schedulers.GetScheduler(cancellationToken);
-        return scheduler.Status == SchedulerStatus.Running
-            ? HealthCheckResult.Healthy()
-            : HealthCheckResult.Unhealthy($"The scheduler is {scheduler.Status}, not running.");
-    }
 }
