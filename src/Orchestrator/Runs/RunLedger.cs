@@ -32,7 +32,8 @@ public sealed record RunClaim(RunRecord? Run, string? SkipReason)
 /// The run ledger (one row per schedule and scheduled fire time, written before the action starts) and the
 /// decision every firing makes from it: a recovery firing whose row already succeeded does not run again;
 /// one whose row was left running by a dead node runs as the next attempt with the same idempotency key; any other
-/// firing that finds the row still running on a live node does not run it a second time.
+/// firing that finds the row still running on a live node does not run it a second time. The table itself is
+/// <see cref="LedgerDecisions"/>; this class reads the row and the cluster for it and acts on its answer.
 /// </summary>
 public sealed partial class RunLedger(OrchestratorDbContext db, ISchedulerFactory schedulers, TimeProvider time, ILogger<RunLedger> logger)
 {
@@ -81,7 +82,7 @@ public sealed partial class RunLedger(OrchestratorDbContext db, ISchedulerFactor
         if (start.PendingRunId is { } pendingId)
         {
             var pending = await db.Runs.FirstOrDefaultAsync(r => r.Id == pendingId, ct);
-            return pending is null ? new RunClaim(null, $"run {pendingId} no longer exists") : await TakeOverAsync(pending, start, now, ct);
+            return await TakeOverAsync(pending, start, now, ct);
         }
 
         var fresh = new RunRecord
@@ -151,18 +152,27 @@ public sealed partial class RunLedger(OrchestratorDbContext db, ISchedulerFactor
         return await db.Database.ExecuteSqlRawAsync(insert, parameters, ct) == 1;
     }
 
-    private async Task<RunClaim> TakeOverAsync(RunRecord run, RunStart start, DateTimeOffset now, CancellationToken ct)
+    /// <summary>Acts on <see cref="LedgerDecisions.Decide"/> for the row a firing found (none: a run-now row deleted since).</summary>
+    private async Task<RunClaim> TakeOverAsync(RunRecord? run, RunStart start, DateTimeOffset now, CancellationToken ct)
     {
-        switch (run.Status)
+        var row = run is null ? null : LedgerRow.Of(run);
+        var firing = LedgerFiring.Of(start);
+        var ownerExecutingIt = row is not null && LedgerDecisions.DependsOnOwner(row, firing) && await IsStillRunningAsync(run!, ct);
+        var decision = LedgerDecisions.Decide(row, firing, ownerExecutingIt);
+        if (run is null)
         {
-            case RunStatus.Succeeded or RunStatus.Skipped or RunStatus.Cancelled:
+            // Only SkipRunGone gets here: a firing with no row of its own inserted one instead (ClaimFirstAttempt).
+            return new RunClaim(null, $"run {start.PendingRunId} no longer exists");
+        }
+
+        switch (decision)
+        {
+            case LedgerDecision.SkipFinished:
                 LogNotRepeated(logger, run.Id, start.ScheduleId, run.Status);
                 return new RunClaim(null, $"run {run.Id} already {run.Status.ToString().ToLowerInvariant()}");
-            case RunStatus.Running when !start.Recovering && run.Node == start.Node && run.FireInstanceId == start.FireInstanceId:
+            case LedgerDecision.SkipSameFiring:
                 return new RunClaim(null, "this firing is already running");
-            case RunStatus.Running when !start.Recovering && await IsStillRunningAsync(run, ct):
-                // E.g. a backfill of a fire time whose run has not finished, under concurrency 'allow': running the
-                // action again would be two executions of one fire time at once.
+            case LedgerDecision.SkipStillRunning:
                 LogDuplicate(logger, run.Id, start.ScheduleId, run.Node);
                 return new RunClaim(null, $"duplicate firing: run {run.Id} is still running on node {run.Node}");
         }
@@ -175,10 +185,12 @@ public sealed partial class RunLedger(OrchestratorDbContext db, ISchedulerFactor
         run.StartedAt = now;
         run.FinishedAt = null;
         run.Error = null;
-        if (previous != RunStatus.Pending)
+        run.TriggeredBy = decision switch
         {
-            run.TriggeredBy = start.Recovering ? RunTrigger.Recovery : RunTrigger.Retry;
-        }
+            LedgerDecision.TakeOverAsRecovery => RunTrigger.Recovery,
+            LedgerDecision.TakeOverAsRetry => RunTrigger.Retry,
+            _ => run.TriggeredBy,
+        };
 
         run.Version += 1;
         try
