@@ -149,7 +149,7 @@ public static class SchemaChecks
         }
         catch (Exception ex) when (ex is JsonSchemaException or RefResolutionException or ArgumentException or FormatException or InvalidOperationException)
         {
-            // What the meta-schema cannot see: a local reference to nothing, a regular expression .NET cannot compile.
+            // What the meta-schema cannot see, such as a reference that a nested "$id" leads nowhere.
             errors.Add(field, $"is not a usable JSON Schema: {ex.Message}");
             return null;
         }
@@ -160,9 +160,21 @@ public static class SchemaChecks
     {
         // The built schema reads the document it came from: a copy of its own outlives the request that carried it.
         var document = schema.Clone();
-        // A registry of its own per schema: two tools may use the same "$id" and must not see each other's definitions.
-        return new(JsonSchema.Build(document, new BuildOptions { Dialect = Dialect.Draft202012, SchemaRegistry = new SchemaRegistry() }), document);
+        try
+        {
+            return new(Build(document, Dialect.Draft202012), document);
+        }
+        catch (JsonSchemaException) when (!(document.ValueKind == JsonValueKind.Object && document.TryGetProperty("$schema", out _)))
+        {
+            // A tool registered while draft 7 was the default may use its forms (the array form of "items"), which
+            // 2020-12 cannot read: such a stored schema is read as the draft it was written for.
+            return new(Build(document, Dialect.Draft07), document);
+        }
     }
+
+    // A registry of its own per schema: two tools may use the same "$id" and must not see each other's definitions.
+    private static JsonSchema Build(JsonElement document, Dialect dialect) =>
+        JsonSchema.Build(document, new BuildOptions { Dialect = dialect, SchemaRegistry = new SchemaRegistry() });
 
     public static CheckedSchema Build(string schema) => Build(JsonSerializer.Deserialize<JsonElement>(schema));
 

@@ -216,6 +216,14 @@ public sealed class SchemaChecksTests
         Assert.That(errors.Select(e => (e.Path, e.Keyword)), Is.EqualTo(new[] { ("$[0]", "type") }));
     }
 
+    [Test]
+    public void A_stored_draft_7_tuple_without_schema_keyword_is_still_read_as_a_tuple()
+    {
+        // Registered before 2020-12 was the default: the array form of "items" cannot be read as 2020-12.
+        var errors = Validate("""{"type": "array", "items": [{"type": "integer"}], "additionalItems": false}""", "[1, 2]");
+        Assert.That(errors.Select(e => (e.Path, e.Keyword)), Is.EqualTo(new[] { ("$[1]", "additionalItems") }));
+    }
+
     [TestCase("""{"const": 1}""", "123456789012345678901234567890", "$")]
     [TestCase("""{"properties": {"n": {"enum": [1, 2]}}}""", """{"n": -123456789012345678901234567890}""", "$.n")]
     public void An_integer_beyond_64_bits_is_refused_by_name_not_a_crash(string schema, string instance, string path)
