@@ -1,42 +1,34 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
-using NJsonSchema;
-using NJsonSchema.Validation;
 using Orchestrator.Hosting;
+using Orchestrator.Tools;
 
 namespace Orchestrator.Actions;
 
 /// <summary>One action type: its name, the Quartz job that runs it, and the JSON Schema its config must satisfy.</summary>
 public abstract class ActionDefinition
 {
-    private JsonSchema? schema;
+    private CheckedSchema? schema;
 
     public abstract string Type { get; }
 
     public abstract Type JobType { get; }
 
-    /// <summary>The JSON Schema (draft 7) of the config, as text so it can be served as is.</summary>
+    /// <summary>The JSON Schema (draft 2020-12) of the config, as text so it can be served as is.</summary>
     public abstract string SchemaJson { get; }
 
-    public JsonSchema Schema => schema ??= JsonSchema.FromJsonAsync(SchemaJson).GetAwaiter().GetResult();
+    public CheckedSchema Schema => schema ??= SchemaChecks.Build(SchemaJson);
 
     /// <summary>Schema validation, then the checks a schema cannot express (e.g. which hosts may be called).</summary>
     /// <param name="projectId">The project the config will run in, when known (a schedule's), for checks that depend on it.</param>
     public async ValueTask ValidateAsync(JsonElement config, string prefix, FieldErrors errors, CancellationToken cancellationToken, string? projectId = null)
     {
-        if (!JsonNumbers.TryValidate(Schema, config, out var schemaErrors))
+        var schemaErrors = SchemaChecks.Validate(Schema, config);
+        foreach (var error in schemaErrors)
         {
-            foreach (var (path, _) in JsonNumbers.OutOfRangeIntegers(config, prefix))
-            {
-                errors.Add(path, JsonNumbers.OutOfRange);
-            }
-
-            return;
-        }
-
-        foreach (var error in Flatten(schemaErrors))
-        {
-            errors.Add(FieldPath(prefix, error.Path), $"{Describe(error)} (keyword: {Keyword(error.Kind)}).");
+            // "$.headers.X-Token" under the prefix "action.config" is "action.config.headers.X-Token". An integer beyond
+            // 64 bits is refused with the sentence that says so, which needs no keyword after it.
+            errors.Add(prefix + error.Path[1..], error.Message == JsonNumbers.OutOfRange ? error.Message : $"{error.Message.TrimEnd('.')} (keyword: {error.Keyword}).");
         }
 
         if (schemaErrors.Count == 0)
@@ -68,67 +60,6 @@ public abstract class ActionDefinition
     protected virtual ValueTask ValidateSemanticsAsync(JsonElement config, string prefix, string? projectId, FieldErrors errors, CancellationToken cancellationToken) =>
         ValueTask.CompletedTask;
 
-    private static IEnumerable<ValidationError> Flatten(IEnumerable<ValidationError> errors)
-    {
-        foreach (var error in errors)
-        {
-            if (error is ChildSchemaValidationError child && child.Errors.Count > 0)
-            {
-                foreach (var inner in Flatten(child.Errors.SelectMany(e => e.Value)))
-                {
-                    yield return inner;
-                }
-            }
-            else
-            {
-                yield return error;
-            }
-        }
-    }
-
-    private static string FieldPath(string prefix, string? path)
-    {
-        // NJsonSchema paths look like "#/headers.X-Token" or "#/acceptedStatusCodes[0]".
-        var relative = (path ?? "#").TrimStart('#').TrimStart('/').Replace('/', '.');
-        return relative.Length == 0 ? prefix : $"{prefix}.{relative}";
-    }
-
-    private static string Describe(ValidationError error) => error.Kind switch
-    {
-        ValidationErrorKind.PropertyRequired => "is required",
-        ValidationErrorKind.NoAdditionalPropertiesAllowed => "is not a known property",
-        ValidationErrorKind.NotInEnumeration => "is not one of the allowed values",
-        ValidationErrorKind.StringTooLong => "is too long",
-        ValidationErrorKind.StringTooShort => "is too short",
-        ValidationErrorKind.NumberTooBig => "is too large",
-        ValidationErrorKind.NumberTooSmall => "is too small",
-        ValidationErrorKind.TooManyItems => "has too many items",
-        ValidationErrorKind.TooManyProperties => "has too many properties",
-        ValidationErrorKind.UriExpected => "must be an absolute URI",
-        ValidationErrorKind.IntegerExpected => "must be an integer",
-        ValidationErrorKind.StringExpected => "must be a string",
-        ValidationErrorKind.ObjectExpected => "must be an object",
-        ValidationErrorKind.ArrayExpected => "must be an array",
-        ValidationErrorKind.PatternMismatch => "does not match the required pattern",
-        _ => error.Kind.ToString(),
-    };
-
-    private static string Keyword(ValidationErrorKind kind) => kind switch
-    {
-        ValidationErrorKind.PropertyRequired => "required",
-        ValidationErrorKind.NoAdditionalPropertiesAllowed => "additionalProperties",
-        ValidationErrorKind.NotInEnumeration => "enum",
-        ValidationErrorKind.StringTooLong => "maxLength",
-        ValidationErrorKind.StringTooShort => "minLength",
-        ValidationErrorKind.NumberTooBig => "maximum",
-        ValidationErrorKind.NumberTooSmall => "minimum",
-        ValidationErrorKind.TooManyItems => "maxItems",
-        ValidationErrorKind.TooManyProperties => "maxProperties",
-        ValidationErrorKind.UriExpected => "format",
-        ValidationErrorKind.PatternMismatch => "pattern",
-        _ when kind.ToString().EndsWith("Expected", StringComparison.Ordinal) => "type",
-        _ => kind.ToString(),
-    };
 }
 
 /// <summary>The action types this server knows, by name.</summary>

@@ -1,36 +1,15 @@
 using System.Text.Json;
-using NJsonSchema;
-using NJsonSchema.Validation;
 
 namespace Orchestrator.Hosting;
 
 /// <summary>
-/// Integers a JSON Schema check cannot take. NJsonSchema reads documents through Newtonsoft.Json, which turns an
-/// integer beyond 64 bits into a BigInteger that its number checks cannot convert (an InvalidCastException, a 500):
-/// when that happens, each such number is refused by name instead. Where no number check applies (a call_api body),
-/// such a number is left alone.
+/// Integers beyond 64 bits. Bounds checks compare them fine, but the comparisons that convert a number to decimal
+/// (const, enum, multipleOf) cannot: where a schema check fails on one, each such number is refused by name instead
+/// of a 500. Where no schema check reads a number (a call_api body), it is left alone.
 /// </summary>
 public static class JsonNumbers
 {
     public const string OutOfRange = "is an integer outside the range this server accepts (-9223372036854775808 to 9223372036854775807).";
-
-    /// <summary>
-    /// Validates <paramref name="document"/>; false when the validator could not, because of an integer beyond 64 bits
-    /// (then <see cref="OutOfRangeIntegers"/> names them).
-    /// </summary>
-    public static bool TryValidate(JsonSchema schema, JsonElement document, out ICollection<ValidationError> errors)
-    {
-        try
-        {
-            errors = schema.Validate(document.GetRawText());
-            return true;
-        }
-        catch (Exception ex) when (ex is InvalidCastException or OverflowException && OutOfRangeIntegers(document, "$").Any())
-        {
-            errors = [];
-            return false;
-        }
-    }
 
     /// <summary>
     /// Paths (<c>prefix.a.b[0]</c>) of every integer literal in <paramref name="element"/> that does not fit in 64 bits,

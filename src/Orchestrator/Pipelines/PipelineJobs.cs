@@ -58,7 +58,7 @@ public sealed class ExecutePipelineAction(IServiceScopeFactory scopes) : ActionD
 
     public override string SchemaJson => """
         {
-          "$schema": "http://json-schema.org/draft-07/schema#",
+          "$schema": "https://json-schema.org/draft/2020-12/schema",
           "title": "execute_pipeline config",
           "type": "object",
           "additionalProperties": false,

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Microsoft.Extensions.Options;
-using NJsonSchema;
 using Orchestrator.Actions;
 using Orchestrator.Hosting;
 using Orchestrator.Security;
@@ -24,7 +23,7 @@ public sealed record ToolContext(string ProjectId, string ProjectRoot, ActionInv
 /// </summary>
 public abstract class BuiltinTool
 {
-    private JsonSchema? schema;
+    private CheckedSchema? schema;
 
     public abstract string Name { get; }
 
@@ -45,7 +44,7 @@ public abstract class BuiltinTool
     /// </summary>
     public virtual bool JudgesSecretReferences => false;
 
-    public JsonSchema Schema => schema ??= JsonSchema.FromJsonAsync(ParametersSchema).GetAwaiter().GetResult();
+    public CheckedSchema Schema => schema ??= SchemaChecks.Build(ParametersSchema);
 
     /// <summary>Checks beyond the schema, reported under <paramref name="prefix"/>; <paramref name="projectId"/> is null when not yet known.</summary>
     public virtual ValueTask ValidateAsync(JsonElement arguments, string? projectId, string prefix, IServiceProvider services, FieldErrors errors, CancellationToken cancellationToken) =>

@@ -1,7 +1,6 @@
+using System.Globalization;
 using System.Text.Json;
-using System.Text.RegularExpressions;
-using NJsonSchema;
-using NJsonSchema.Validation;
+using Json.Schema;
 using Orchestrator.Hosting;
 
 namespace Orchestrator.Tools;
@@ -9,15 +8,16 @@ namespace Orchestrator.Tools;
 /// <summary>One argument problem: where (a JSON path from <c>$</c>), which schema keyword, and what to do about it.</summary>
 public sealed record ArgumentError(string Path, string Keyword, string Message);
 
+/// <summary>A built JSON Schema together with the document it was built from, which the error messages quote.</summary>
+public sealed record CheckedSchema(JsonSchema Schema, JsonElement Document);
+
 /// <summary>
-/// Checks that a tool's schema is itself a usable JSON Schema, and validates arguments against it, reporting
-/// every error with its path and keyword rather than "invalid parameters".
+/// Checks that a schema is itself a valid JSON Schema (draft 2020-12 unless its <c>$schema</c> names another draft),
+/// and validates instances against it, reporting every error with its path and keyword rather than "invalid parameters".
 /// </summary>
 public static class SchemaChecks
 {
-    private static readonly HashSet<string> Types = ["object", "array", "string", "number", "integer", "boolean", "null"];
-
-    private static readonly string[] NonNegativeIntegers = ["minLength", "maxLength", "minItems", "maxItems", "minProperties", "maxProperties"];
+    private const string Draft202012 = "https://json-schema.org/draft/2020-12/schema";
 
     // Keywords whose values are instance data, not schemas: a "$ref" inside them is just data and is never resolved.
     private static readonly HashSet<string> DataKeywords = ["enum", "const", "default", "examples"];
@@ -26,24 +26,30 @@ public static class SchemaChecks
     // chosen by the author, so a property called "default" there is a schema, not data.
     private static readonly HashSet<string> NameMaps = ["properties", "patternProperties", "definitions", "$defs", "dependencies", "dependentSchemas", "dependentRequired"];
 
+    private static readonly EvaluationOptions Evaluation = new() { OutputFormat = OutputFormat.Hierarchical, RequireFormatValidation = true };
+
     /// <summary>
-    /// Everything NJsonSchema's parser lets through that must not reach it: a <c>$ref</c> that is not local anywhere
-    /// in the document (it would make parsing fetch a URL), and structural mistakes (unknown types, non-array
-    /// 'required', bad regexes…) in every subschema.
+    /// Refuses what must never reach the validator: a <c>$ref</c> or <c>$dynamicRef</c> that is not local anywhere in
+    /// the document (resolving it would mean fetching a URL), and a <c>$schema</c> naming a dialect this server does not carry.
     /// </summary>
-    public static void CheckSchema(JsonElement schema, string field, FieldErrors errors)
+    public static void CheckReferences(JsonElement schema, string field, FieldErrors errors)
     {
-        // The reference scan walks the whole tree rather than the keywords the structural check knows: a keyword
-        // this code does not list (or a future draft adds) must not become a way to smuggle a remote reference in.
-        CheckReferences(schema, field, inNameMap: false, errors, depth: 0);
-        CheckStructure(schema, field, errors, depth: 0);
+        // The scan walks the whole tree rather than the keywords a draft defines: an unknown keyword must not become a
+        // way to smuggle a remote reference in.
+        // A pointer is followed from the document's root unless a subschema starts a resource of its own ("$id").
+        var nestedResources = schema.GetRawText().Split("\"$id\"").Length - 1 > (schema.ValueKind == JsonValueKind.Object && schema.TryGetProperty("$id", out _) ? 1 : 0);
+        CheckReferences(schema, nestedResources ? null : schema, field, inNameMap: false, errors, depth: 0);
+        if (schema.ValueKind == JsonValueKind.Object && schema.TryGetProperty("$schema", out var dialect) && MetaSchemaFor(dialect) is null)
+        {
+            errors.Add($"{field}.$schema", $"must be \"{Draft202012}\" (the default when omitted), or the draft-07 or 2019-09 meta-schema URI.");
+        }
     }
 
-    private static void CheckReferences(JsonElement node, string at, bool inNameMap, FieldErrors errors, int depth)
+    private static void CheckReferences(JsonElement node, JsonElement? root, string at, bool inNameMap, FieldErrors errors, int depth)
     {
         if (depth > 64)
         {
-            // CheckStructure reports the depth; this only has to stop.
+            errors.Add(at, "nests deeper than 64 levels.");
             return;
         }
 
@@ -52,7 +58,7 @@ public static class SchemaChecks
             var i = 0;
             foreach (var item in node.EnumerateArray())
             {
-                CheckReferences(item, $"{at}[{i++}]", inNameMap: false, errors, depth + 1);
+                CheckReferences(item, root, $"{at}[{i++}]", inNameMap: false, errors, depth + 1);
             }
 
             return;
@@ -66,9 +72,16 @@ public static class SchemaChecks
         foreach (var property in node.EnumerateObject())
         {
             var path = $"{at}.{property.Name}";
-            if (property.Name == "$ref" && property.Value.ValueKind != JsonValueKind.Object && !IsLocalReference(property.Value))
+            if (!inNameMap && property.Name is "$ref" or "$dynamicRef" && !IsLocalReference(property.Value))
             {
                 errors.Add(path, "must be a local reference ('#/…'); remote references are refused.");
+                continue;
+            }
+
+            if (!inNameMap && property.Name == "$ref" && root is { } document && property.Value.GetString()!.StartsWith("#/", StringComparison.Ordinal)
+                && At(document, Uri.UnescapeDataString(property.Value.GetString()![1..])) is null)
+            {
+                errors.Add(path, $"points at nothing in this schema: there is no {property.Value.GetString()}.");
                 continue;
             }
 
@@ -77,210 +90,54 @@ public static class SchemaChecks
                 continue;
             }
 
-            CheckReferences(property.Value, path, inNameMap: !inNameMap && NameMaps.Contains(property.Name), errors, depth + 1);
+            CheckReferences(property.Value, root, path, inNameMap: !inNameMap && NameMaps.Contains(property.Name), errors, depth + 1);
         }
     }
 
     private static bool IsLocalReference(JsonElement value) =>
-        value.ValueKind == JsonValueKind.String && value.GetString()!.StartsWith("#/", StringComparison.Ordinal);
+        value.ValueKind == JsonValueKind.String && value.GetString()!.StartsWith('#');
 
-    /// <summary>Keywords NJsonSchema accepts but does not validate, with what to write instead.</summary>
-    private static readonly Dictionary<string, string> Unenforced = new(StringComparer.Ordinal)
+    private static JsonSchema? MetaSchemaFor(JsonElement dialect) => dialect.ValueKind != JsonValueKind.String ? null : dialect.GetString()!.TrimEnd('#') switch
     {
-        ["const"] = "use \"enum\" with the one value.",
-        ["contains"] = "describe every item with \"items\" instead.",
-        ["propertyNames"] = "list the properties under \"properties\" with \"additionalProperties\": false, or use \"patternProperties\".",
-        ["if"] = "express the alternatives with \"anyOf\" or \"oneOf\".",
-        ["then"] = "express the alternatives with \"anyOf\" or \"oneOf\".",
-        ["else"] = "express the alternatives with \"anyOf\" or \"oneOf\".",
-        ["prefixItems"] = "use the array form of \"items\" (one schema per position).",
-        ["unevaluatedItems"] = "use \"additionalItems\" with the array form of \"items\".",
-        ["unevaluatedProperties"] = "use \"additionalProperties\".",
-        ["dependencies"] = "express the combinations with \"anyOf\"/\"oneOf\" and \"required\".",
-        ["dependentRequired"] = "express the combinations with \"anyOf\"/\"oneOf\" and \"required\".",
-        ["dependentSchemas"] = "express the combinations with \"anyOf\"/\"oneOf\".",
+        Draft202012 => MetaSchemas.Draft202012,
+        "https://json-schema.org/draft/2019-09/schema" => MetaSchemas.Draft201909,
+        "http://json-schema.org/draft-07/schema" => MetaSchemas.Draft7,
+        _ => null,
     };
 
-    private static void CheckStructure(JsonElement schema, string field, FieldErrors errors, int depth)
-    {
-        if (depth > 32)
-        {
-            errors.Add(field, "nests deeper than 32 levels.");
-            return;
-        }
-
-        if (schema.ValueKind != JsonValueKind.Object)
-        {
-            errors.Add(field, "must be a JSON Schema object.");
-            return;
-        }
-
-        foreach (var property in schema.EnumerateObject())
-        {
-            var at = $"{field}.{property.Name}";
-            var value = property.Value;
-            if (Unenforced.TryGetValue(property.Name, out var instead))
-            {
-                // NJsonSchema parses these but never checks them: a schema relying on one would accept anything there.
-                errors.Add(at, $"is not enforced by this server's validator, so it is refused rather than silently ignored; {instead}");
-            }
-
-            switch (property.Name)
-            {
-                case "type":
-                    var types = value.ValueKind == JsonValueKind.Array ? value.EnumerateArray().ToList() : [value];
-                    if (types.Count == 0 || types.Any(t => t.ValueKind != JsonValueKind.String || !Types.Contains(t.GetString()!)))
-                    {
-                        errors.Add(at, $"must be one of {string.Join(", ", Types)} (or an array of them).");
-                    }
-
-                    break;
-                case "properties" or "patternProperties" or "definitions" or "$defs" or "dependentSchemas":
-                    if (value.ValueKind != JsonValueKind.Object)
-                    {
-                        errors.Add(at, "must be an object of schemas.");
-                        break;
-                    }
-
-                    foreach (var child in value.EnumerateObject())
-                    {
-                        CheckSubschema(child.Value, $"{at}.{child.Name}", errors, depth, allowBoolean: false);
-                    }
-
-                    break;
-                case "dependencies":
-                    if (value.ValueKind != JsonValueKind.Object)
-                    {
-                        errors.Add(at, "must be an object of schemas or property-name arrays.");
-                        break;
-                    }
-
-                    foreach (var child in value.EnumerateObject())
-                    {
-                        if (child.Value.ValueKind == JsonValueKind.Array)
-                        {
-                            CheckNameArray(child.Value, $"{at}.{child.Name}", errors);
-                        }
-                        else
-                        {
-                            CheckSubschema(child.Value, $"{at}.{child.Name}", errors, depth, allowBoolean: false);
-                        }
-                    }
-
-                    break;
-                case "dependentRequired":
-                    if (value.ValueKind != JsonValueKind.Object)
-                    {
-                        errors.Add(at, "must be an object of property-name arrays.");
-                        break;
-                    }
-
-                    foreach (var child in value.EnumerateObject())
-                    {
-                        CheckNameArray(child.Value, $"{at}.{child.Name}", errors);
-                    }
-
-                    break;
-                case "items" when value.ValueKind == JsonValueKind.Array:
-                    // The tuple form (draft 7): one schema per position.
-                    CheckSchemaArray(value, at, errors, depth, allowEmpty: true);
-                    break;
-                case "prefixItems":
-                    CheckSchemaArray(value, at, errors, depth, allowEmpty: true);
-                    break;
-                case "items" or "additionalItems" or "unevaluatedItems" or "additionalProperties" or "unevaluatedProperties"
-                    or "not" or "contains" or "propertyNames" or "if" or "then" or "else":
-                    CheckSubschema(value, at, errors, depth);
-                    break;
-                case "allOf" or "anyOf" or "oneOf":
-                    CheckSchemaArray(value, at, errors, depth, allowEmpty: false);
-                    break;
-                case "required":
-                    CheckNameArray(value, at, errors);
-                    break;
-                case "enum":
-                    if (value.ValueKind != JsonValueKind.Array || value.GetArrayLength() == 0)
-                    {
-                        errors.Add(at, "must be a non-empty array.");
-                    }
-
-                    break;
-                case "pattern":
-                    if (value.ValueKind != JsonValueKind.String || !IsRegex(value.GetString()!))
-                    {
-                        errors.Add(at, "must be a valid regular expression.");
-                    }
-
-                    break;
-                case "minimum" or "maximum" or "exclusiveMinimum" or "exclusiveMaximum" or "multipleOf":
-                    if (value.ValueKind != JsonValueKind.Number)
-                    {
-                        errors.Add(at, "must be a number.");
-                    }
-
-                    break;
-                case var n when NonNegativeIntegers.Contains(n):
-                    if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt32(out var count) || count < 0)
-                    {
-                        errors.Add(at, "must be a non-negative integer.");
-                    }
-
-                    break;
-            }
-        }
-    }
-
     /// <summary>
-    /// A keyword whose value is one schema. NJsonSchema reads true/false (match anything / nothing) only where a
-    /// single schema keyword stands alone (additionalProperties, items…); inside maps and arrays it fails to parse them.
+    /// Builds <paramref name="schema"/> after checking it against its meta-schema; every problem is reported under
+    /// <paramref name="field"/> at the place in the schema where it is, and null is returned.
     /// </summary>
-    private static void CheckSubschema(JsonElement value, string at, FieldErrors errors, int depth, bool allowBoolean = true)
-    {
-        if (value.ValueKind == JsonValueKind.Object)
-        {
-            CheckStructure(value, at, errors, depth + 1);
-        }
-        else if (!allowBoolean)
-        {
-            errors.Add(at, "must be a JSON Schema object.");
-        }
-        else if (value.ValueKind is not JsonValueKind.True and not JsonValueKind.False)
-        {
-            errors.Add(at, "must be a schema (an object) or a boolean.");
-        }
-    }
-
-    private static void CheckSchemaArray(JsonElement value, string at, FieldErrors errors, int depth, bool allowEmpty)
-    {
-        if (value.ValueKind != JsonValueKind.Array || (!allowEmpty && value.GetArrayLength() == 0))
-        {
-            errors.Add(at, allowEmpty ? "must be an array of schemas." : "must be a non-empty array of schemas.");
-            return;
-        }
-
-        var i = 0;
-        foreach (var item in value.EnumerateArray())
-        {
-            CheckSubschema(item, $"{at}[{i++}]", errors, depth, allowBoolean: false);
-        }
-    }
-
-    private static void CheckNameArray(JsonElement value, string at, FieldErrors errors)
-    {
-        if (value.ValueKind != JsonValueKind.Array || value.EnumerateArray().Any(r => r.ValueKind != JsonValueKind.String))
-        {
-            errors.Add(at, "must be an array of property names.");
-        }
-    }
-
-    public static async Task<JsonSchema?> ParseAsync(JsonElement schema, string field, FieldErrors errors)
+    public static CheckedSchema? Parse(JsonElement schema, string field, FieldErrors errors)
     {
         foreach (var (path, _) in JsonNumbers.OutOfRangeIntegers(schema, field))
         {
             errors.Add(path, JsonNumbers.OutOfRange);
         }
 
-        CheckSchema(schema, field, errors);
+        if (schema.ValueKind is not JsonValueKind.Object and not JsonValueKind.True and not JsonValueKind.False)
+        {
+            errors.Add(field, "must be a JSON Schema object.");
+            return null;
+        }
+
+        CheckReferences(schema, field, errors);
+        if (errors.Any)
+        {
+            return null;
+        }
+
+        var metaSchema = schema.ValueKind == JsonValueKind.Object && schema.TryGetProperty("$schema", out var dialect) ? MetaSchemaFor(dialect)! : MetaSchemas.Draft202012;
+        var metaErrors = Collect(metaSchema.Evaluate(schema, Evaluation), schema: null, schema);
+        foreach (var error in metaErrors.DistinctBy(e => e.Path))
+        {
+            var at = error.Path == "$" ? field : field + error.Path[1..];
+            errors.Add(at, at.EndsWith(".type", StringComparison.Ordinal) && error.Keyword is "anyOf" or "enum" or "type"
+                ? "must be one of object, array, string, number, integer, boolean, null (or an array of them)."
+                : $"is not valid JSON Schema here ({error.Keyword}): {error.Message}");
+        }
+
         if (errors.Any)
         {
             return null;
@@ -288,164 +145,323 @@ public static class SchemaChecks
 
         try
         {
-            return await JsonSchema.FromJsonAsync(schema.GetRawText());
+            return Build(schema);
         }
-        catch (Exception ex) when (ex is JsonException or InvalidOperationException or NotSupportedException or ArgumentException or Newtonsoft.Json.JsonException)
+        catch (Exception ex) when (ex is JsonSchemaException or RefResolutionException or ArgumentException or FormatException or InvalidOperationException)
         {
+            // What the meta-schema cannot see, such as a reference that a nested "$id" leads nowhere.
             errors.Add(field, $"is not a usable JSON Schema: {ex.Message}");
             return null;
         }
     }
 
-    public static IReadOnlyList<ArgumentError> Validate(JsonSchema schema, JsonElement arguments) =>
-        JsonNumbers.TryValidate(schema, arguments, out var errors)
-            ? [.. Flatten(errors).Select(e => new ArgumentError(PathOf(e.Path), Keyword(e.Kind), Message(e)))]
-            : [.. JsonNumbers.OutOfRangeIntegers(arguments, "$").Select(n => new ArgumentError(n.Path, n.Negative ? "minimum" : "maximum", JsonNumbers.OutOfRange))];
+    /// <summary>Builds a schema this server wrote or already checked; a schema without <c>$schema</c> is draft 2020-12.</summary>
+    public static CheckedSchema Build(JsonElement schema)
+    {
+        // The built schema reads the document it came from: a copy of its own outlives the request that carried it.
+        var document = schema.Clone();
+        try
+        {
+            return new(Build(document, Dialect.Draft202012), document);
+        }
+        catch (JsonSchemaException) when (!(document.ValueKind == JsonValueKind.Object && document.TryGetProperty("$schema", out _)))
+        {
+            // A tool registered while draft 7 was the default may use its forms (the array form of "items"), which
+            // 2020-12 cannot read: such a stored schema is read as the draft it was written for.
+            return new(Build(document, Dialect.Draft07), document);
+        }
+    }
+
+    // A registry of its own per schema: two tools may use the same "$id" and must not see each other's definitions.
+    private static JsonSchema Build(JsonElement document, Dialect dialect) =>
+        JsonSchema.Build(document, new BuildOptions { Dialect = dialect, SchemaRegistry = new SchemaRegistry() });
+
+    public static CheckedSchema Build(string schema) => Build(JsonSerializer.Deserialize<JsonElement>(schema));
+
+    /// <summary>Every way <paramref name="instance"/> fails <paramref name="schema"/>, with paths from <c>$</c>.</summary>
+    public static IReadOnlyList<ArgumentError> Validate(CheckedSchema schema, JsonElement instance)
+    {
+        EvaluationResults results;
+        try
+        {
+            results = schema.Schema.Evaluate(instance, Evaluation);
+        }
+        catch (Exception ex) when (ex is FormatException or OverflowException or InvalidCastException && JsonNumbers.OutOfRangeIntegers(instance, "$").Any())
+        {
+            // A few comparisons (const, enum, multipleOf) convert numbers to decimal, which an integer beyond 64 bits
+            // can overflow: each such number is refused by name rather than answered with a 500.
+            return [.. JsonNumbers.OutOfRangeIntegers(instance, "$").Select(n => new ArgumentError(n.Path, n.Negative ? "minimum" : "maximum", JsonNumbers.OutOfRange))];
+        }
+
+        return [.. Collect(results, schema.Document, instance).Distinct()];
+    }
+
+    /// <summary>What an evaluation is checked against: the schema document (null for the meta-schema) and the instance.</summary>
+    private sealed record Evaluated(JsonElement? Schema, JsonElement Instance);
+
+    private static List<ArgumentError> Collect(EvaluationResults root, JsonElement? schema, JsonElement instance) =>
+        Collect(root, "", schema, new Evaluated(schema, instance));
 
     /// <summary>
-    /// Errors with children are replaced by their children (an allOf or an item says more through its parts), except
-    /// where the children are alternatives: for anyOf, oneOf and a list of types each alternative failed for its own
-    /// reason, so the useful report is one error at the value saying none (or several) matched.
+    /// The errors under a failed evaluation node. Alternatives (anyOf, oneOf) become one error at the value saying none
+    /// (or several) matched, with each alternative's reason; a passing "not" is an error of its own; everything else
+    /// (allOf, properties, items, $ref, if/then/else…) is replaced by its parts, which say more.
     /// </summary>
-    private static IEnumerable<ValidationError> Flatten(IEnumerable<ValidationError> errors)
+    /// <param name="location">The node's instance location. JsonSchema.Net 8.0.5 numbers the items "items" checks after
+    /// "prefixItems" from 0 rather than from the first position "items" covers, so locations are rebuilt here.</param>
+    /// <param name="schemaNode">The subschema the node ran, followed down the evaluation path (the library's schema
+    /// locations are wrong below "items"), or null where it cannot be followed.</param>
+    private static List<ArgumentError> Collect(EvaluationResults node, string location, JsonElement? schemaNode, Evaluated context)
     {
-        foreach (var error in errors)
+        var found = new List<ArgumentError>();
+        if (node.IsValid)
         {
-            if (error is ChildSchemaValidationError child && child.Errors.Count > 0 && !IsAlternatives(error.Kind))
+            return found;
+        }
+
+        var path = PathOf(location);
+        foreach (var (keyword, message) in node.Errors ?? new Dictionary<string, string>())
+        {
+            if (keyword.Length == 0)
             {
-                foreach (var inner in Flatten(child.Errors.SelectMany(e => e.Value)))
-                {
-                    yield return inner;
-                }
+                // A false schema: the keyword that applied it is the one the author wrote.
+                var applier = ApplyingKeyword(node);
+                found.Add(new ArgumentError(path, applier, FalseSchemaMessage(applier, path)));
             }
             else
             {
-                yield return error;
+                found.AddRange(Explain(path, keyword, message, schemaNode, At(context.Instance, location)));
             }
         }
-    }
 
-    private static bool IsAlternatives(ValidationErrorKind kind) => kind is ValidationErrorKind.NotAnyOf or ValidationErrorKind.NotOneOf or ValidationErrorKind.NoTypeValidates;
-
-    /// <summary>"#/files[0].name", "#/files.0.name" and "#/[1]" become "$.files[0].name", "$.files[0].name" and "$[1]".</summary>
-    internal static string PathOf(string? errorPath)
-    {
-        var path = (errorPath ?? "#").TrimStart('#').TrimStart('/').Replace('/', '.');
-        path = Regex.Replace(path, @"\.(\d+)(?=\.|\[|$)", "[$1]");
-        path = Regex.Replace(path, @"^(\d+)(?=\.|\[|$)", "[$1]");
-        return path.Length == 0 ? "$" : path.StartsWith('[') ? "$" + path : "$." + path;
-    }
-
-    /// <summary>The JSON Schema keyword that failed, so a client can react to it without parsing messages.</summary>
-    internal static string Keyword(ValidationErrorKind kind) => kind switch
-    {
-        ValidationErrorKind.StringExpected or ValidationErrorKind.NumberExpected or ValidationErrorKind.IntegerExpected or ValidationErrorKind.BooleanExpected
-            or ValidationErrorKind.ObjectExpected or ValidationErrorKind.ArrayExpected or ValidationErrorKind.NullExpected or ValidationErrorKind.NoTypeValidates => "type",
-        ValidationErrorKind.PropertyRequired => "required",
-        ValidationErrorKind.NoAdditionalPropertiesAllowed or ValidationErrorKind.AdditionalPropertiesNotValid => "additionalProperties",
-        ValidationErrorKind.NotInEnumeration => "enum",
-        ValidationErrorKind.StringTooLong => "maxLength",
-        ValidationErrorKind.StringTooShort => "minLength",
-        ValidationErrorKind.NumberTooBig or ValidationErrorKind.IntegerTooBig => "maximum",
-        ValidationErrorKind.NumberTooSmall => "minimum",
-        ValidationErrorKind.TooManyItems => "maxItems",
-        ValidationErrorKind.TooFewItems => "minItems",
-        ValidationErrorKind.TooManyProperties => "maxProperties",
-        ValidationErrorKind.TooFewProperties => "minProperties",
-        ValidationErrorKind.PatternMismatch => "pattern",
-        ValidationErrorKind.ItemsNotUnique => "uniqueItems",
-        ValidationErrorKind.ArrayItemNotValid => "items",
-        ValidationErrorKind.TooManyItemsInTuple or ValidationErrorKind.AdditionalItemNotValid => "additionalItems",
-        ValidationErrorKind.NotAnyOf => "anyOf",
-        ValidationErrorKind.NotAllOf => "allOf",
-        ValidationErrorKind.NotOneOf => "oneOf",
-        ValidationErrorKind.ExcludedSchemaValidates => "not",
-        ValidationErrorKind.NumberNotMultipleOf or ValidationErrorKind.IntegerNotMultipleOf => "multipleOf",
-        ValidationErrorKind.DateTimeExpected or ValidationErrorKind.DateExpected or ValidationErrorKind.TimeExpected or ValidationErrorKind.TimeSpanExpected
-            or ValidationErrorKind.UriExpected or ValidationErrorKind.IpV4Expected or ValidationErrorKind.IpV6Expected or ValidationErrorKind.GuidExpected
-            or ValidationErrorKind.UuidExpected or ValidationErrorKind.EmailExpected or ValidationErrorKind.HostnameExpected or ValidationErrorKind.Base64Expected => "format",
-        _ => "schema",
-    };
-
-    internal static string Message(ValidationError error) => error.Kind switch
-    {
-        ValidationErrorKind.PropertyRequired => $"'{error.Property}' is required.",
-        ValidationErrorKind.NoAdditionalPropertiesAllowed => $"'{error.Property}' is not a parameter of this tool.",
-        ValidationErrorKind.AdditionalPropertiesNotValid => $"'{error.Property}' does not match the schema for additional properties.",
-        ValidationErrorKind.NotInEnumeration => $"is not one of the allowed values: {AllowedValues(error.Schema)}.",
-        ValidationErrorKind.StringTooLong => $"is longer than {error.Schema?.MaxLength} characters.",
-        ValidationErrorKind.StringTooShort => $"is shorter than {error.Schema?.MinLength} characters.",
-        ValidationErrorKind.NumberTooBig or ValidationErrorKind.IntegerTooBig => error.Schema is { ExclusiveMaximum: { } exclusive }
-            ? $"must be less than {exclusive}." : error.Schema is { IsExclusiveMaximum: true } ? $"must be less than {error.Schema.Maximum}." : $"is larger than {error.Schema?.Maximum}.",
-        ValidationErrorKind.NumberTooSmall => error.Schema is { ExclusiveMinimum: { } exclusive }
-            ? $"must be greater than {exclusive}." : error.Schema is { IsExclusiveMinimum: true } ? $"must be greater than {error.Schema.Minimum}." : $"is smaller than {error.Schema?.Minimum}.",
-        ValidationErrorKind.TooManyItems => $"has more than {error.Schema?.MaxItems} items.",
-        ValidationErrorKind.TooFewItems => $"has fewer than {error.Schema?.MinItems} items.",
-        ValidationErrorKind.TooManyProperties => $"has more than {error.Schema?.MaxProperties} properties.",
-        ValidationErrorKind.TooFewProperties => $"has fewer than {error.Schema?.MinProperties} properties.",
-        ValidationErrorKind.PatternMismatch => $"does not match the pattern {error.Schema?.Pattern}.",
-        ValidationErrorKind.ItemsNotUnique => "has duplicate items; each item must be unique.",
-        ValidationErrorKind.ArrayItemNotValid => "has an item that does not match the items schema.",
-        ValidationErrorKind.TooManyItemsInTuple => "is an item beyond the positions the tuple allows.",
-        ValidationErrorKind.AdditionalItemNotValid => "is an item beyond the tuple that does not match the additionalItems schema.",
-        ValidationErrorKind.NotAnyOf => $"matches none of the anyOf alternatives{AlternativeReasons(error)}.",
-        ValidationErrorKind.NotAllOf => "does not match every schema in allOf.",
-        ValidationErrorKind.NotOneOf when error is ChildSchemaValidationError child && child.Errors.Count(e => e.Value.Count == 0) > 1 =>
-            $"matches more than one of the oneOf alternatives ({string.Join(", ", MatchingAlternatives(child))}); it must match exactly one.",
-        ValidationErrorKind.NotOneOf => $"matches none of the oneOf alternatives{AlternativeReasons(error)}; it must match exactly one.",
-        ValidationErrorKind.NoTypeValidates => $"must be of type {string.Join(" or ", TypeNames(error.Schema?.Type ?? JsonObjectType.None))}.",
-        ValidationErrorKind.ExcludedSchemaValidates => "matches the schema under 'not', which it must not.",
-        ValidationErrorKind.NumberNotMultipleOf or ValidationErrorKind.IntegerNotMultipleOf => $"must be a multiple of {error.Schema?.MultipleOf}.",
-        ValidationErrorKind.DateTimeExpected => "must be a valid date-time (RFC 3339, e.g. 2026-01-31T09:30:00Z).",
-        ValidationErrorKind.DateExpected => "must be a valid date (e.g. 2026-01-31).",
-        ValidationErrorKind.TimeExpected => "must be a valid time (e.g. 09:30:00).",
-        ValidationErrorKind.TimeSpanExpected => "must be a valid time span (e.g. 01:30:00).",
-        ValidationErrorKind.UriExpected => "must be a valid absolute URI.",
-        ValidationErrorKind.IpV4Expected => "must be a valid IPv4 address (e.g. 192.0.2.10).",
-        ValidationErrorKind.IpV6Expected => "must be a valid IPv6 address (e.g. 2001:db8::1).",
-        ValidationErrorKind.GuidExpected or ValidationErrorKind.UuidExpected => "must be a valid UUID (e.g. 3f2504e0-4f89-41d3-9a0c-0305e82c3301).",
-        ValidationErrorKind.EmailExpected => "must be a valid email address.",
-        ValidationErrorKind.HostnameExpected => "must be a valid hostname.",
-        ValidationErrorKind.Base64Expected => "must be valid base64.",
-        var k when Keyword(k) == "type" => $"must be of type {k.ToString()[..^"Expected".Length].ToLowerInvariant()}.",
-        _ => $"does not match the schema ({error.Kind}).",
-    };
-
-    private static string AllowedValues(JsonSchema? schema)
-    {
-        var values = schema?.Enumeration.Select(v => v is null ? "null" : Newtonsoft.Json.JsonConvert.SerializeObject(v)).ToList() ?? [];
-        return values.Count <= 10 ? string.Join(", ", values) : string.Join(", ", values.Take(10)) + $" (and {values.Count - 10} more)";
-    }
-
-    /// <summary>Why each alternative failed, briefly, so the caller can pick the one they meant and fix it.</summary>
-    private static string AlternativeReasons(ValidationError error)
-    {
-        if (error is not ChildSchemaValidationError child || child.Errors.Count == 0)
+        var children = node.Details ?? [];
+        foreach (var group in children.GroupBy(c => RelativeSegments(node.EvaluationPath.ToString(), c.EvaluationPath.ToString()).FirstOrDefault() ?? ""))
         {
-            return "";
+            var branches = group.ToList();
+            switch (group.Key)
+            {
+                case "anyOf" when branches.All(b => !b.IsValid):
+                    found.Add(new ArgumentError(path, "anyOf", $"matches none of the anyOf alternatives{Reasons(node, branches, location, schemaNode, context)}."));
+                    break;
+                case "oneOf" when branches.Count(b => b.IsValid) > 1:
+                    var matching = branches.Select((b, i) => (b, Number: i + 1)).Where(x => x.b.IsValid).Select(x => $"#{x.Number}");
+                    found.Add(new ArgumentError(path, "oneOf", $"matches more than one of the oneOf alternatives ({string.Join(", ", matching)}); it must match exactly one."));
+                    break;
+                case "oneOf" when branches.All(b => !b.IsValid):
+                    found.Add(new ArgumentError(path, "oneOf", $"matches none of the oneOf alternatives{Reasons(node, branches, location, schemaNode, context)}; it must match exactly one."));
+                    break;
+                case "not" when branches.Any(b => b.IsValid):
+                    found.Add(new ArgumentError(path, "not", "matches the schema under 'not', which it must not."));
+                    break;
+                case "anyOf" or "oneOf" or "not" or "if" or "contains":
+                    // Passed as a whole, or only chooses (if) or counts (contains): a failing branch is no error of its own.
+                    break;
+                default:
+                    foreach (var branch in branches)
+                    {
+                        found.AddRange(CollectChild(node, branch, location, schemaNode, context));
+                    }
+
+                    break;
+            }
         }
 
-        var reasons = child.Errors.Select((alternative, i) =>
-            $"#{i + 1}: " + string.Join("; ", Flatten(alternative.Value).Take(3).Select(e => $"{PathOf(e.Path)} {Message(e).TrimEnd('.')}")));
+        return found;
+    }
+
+    private static List<ArgumentError> CollectChild(EvaluationResults parent, EvaluationResults child, string location, JsonElement? schemaNode, Evaluated context)
+    {
+        var segments = RelativeSegments(parent.EvaluationPath.ToString(), child.EvaluationPath.ToString());
+        var relative = RelativeSegments(parent.InstanceLocation.ToString(), child.InstanceLocation.ToString());
+        if (segments.FirstOrDefault() == "items" && relative.Count > 0 && int.TryParse(relative[0], NumberStyles.None, CultureInfo.InvariantCulture, out var index)
+            && schemaNode is { ValueKind: JsonValueKind.Object } parentSchema && parentSchema.TryGetProperty("prefixItems", out var prefix) && prefix.ValueKind == JsonValueKind.Array)
+        {
+            relative[0] = (index + prefix.GetArrayLength()).ToString(CultureInfo.InvariantCulture);
+        }
+
+        var childLocation = location + string.Concat(relative.Select(r => "/" + r.Replace("~", "~0", StringComparison.Ordinal).Replace("/", "~1", StringComparison.Ordinal)));
+        return Collect(child, childLocation, Follow(schemaNode, segments, context.Schema), context);
+    }
+
+    /// <summary>The subschema at <paramref name="segments"/> (an evaluation path) below <paramref name="schema"/>, through local references.</summary>
+    private static JsonElement? Follow(JsonElement? schema, List<string> segments, JsonElement? document)
+    {
+        var current = schema;
+        for (var i = 0; i < segments.Count && current is { } node; i++)
+        {
+            var segment = segments[i];
+            if (segment is "$ref" or "$dynamicRef")
+            {
+                current = document is { } root && node.ValueKind == JsonValueKind.Object && node.TryGetProperty(segment, out var reference)
+                    && reference.ValueKind == JsonValueKind.String && reference.GetString()!.StartsWith("#/", StringComparison.Ordinal)
+                    ? At(root, Uri.UnescapeDataString(reference.GetString()![1..]))
+                    : null;
+                continue;
+            }
+
+            // The library names an "items" check "items/items".
+            if (segment == "items" && i + 1 < segments.Count && segments[i + 1] == "items")
+            {
+                i++;
+            }
+
+            current = Step(node, segment);
+        }
+
+        return current;
+    }
+
+    private static List<string> RelativeSegments(string parent, string child)
+    {
+        var relative = child.StartsWith(parent, StringComparison.Ordinal) ? child[parent.Length..] : child;
+        return [.. relative.Split('/', StringSplitOptions.RemoveEmptyEntries).Select(Unescape)];
+    }
+
+    private static string Reasons(EvaluationResults parent, List<EvaluationResults> branches, string location, JsonElement? schemaNode, Evaluated context)
+    {
+        var reasons = branches.Select((branch, i) =>
+            $"#{i + 1}: " + string.Join("; ", CollectChild(parent, branch, location, schemaNode, context).Take(3).Select(e => $"{e.Path} {e.Message.TrimEnd('.')}")));
         return " (" + string.Join(" | ", reasons) + ")";
     }
 
-    private static IEnumerable<string> MatchingAlternatives(ChildSchemaValidationError child) =>
-        child.Errors.Select((alternative, i) => (alternative.Value.Count, Number: i + 1)).Where(a => a.Count == 0).Select(a => $"#{a.Number}");
-
-    private static IEnumerable<string> TypeNames(JsonObjectType type) =>
-        Enum.GetValues<JsonObjectType>().Where(t => t != JsonObjectType.None && type.HasFlag(t)).Select(t => t.ToString().ToLowerInvariant());
-
-    private static bool IsRegex(string pattern)
+    /// <summary>The keyword that applied a false schema: "additionalProperties" for ".../additionalProperties", "prefixItems" for ".../prefixItems/0".</summary>
+    private static string ApplyingKeyword(EvaluationResults node)
     {
-        try
+        var segments = node.EvaluationPath.ToString().Split('/', StringSplitOptions.RemoveEmptyEntries).Select(Unescape).ToList();
+        if (segments.Count >= 2 && segments[^2] is "properties" or "patternProperties" or "dependentSchemas" or "$defs" or "prefixItems" or "allOf" or "anyOf" or "oneOf")
         {
-            _ = new Regex(pattern, RegexOptions.None, TimeSpan.FromMilliseconds(100));
-            return true;
+            return segments[^2];
         }
-        catch (ArgumentException)
+
+        return segments.Count == 0 ? "schema" : segments[^1];
+    }
+
+    private static string FalseSchemaMessage(string keyword, string path) => keyword switch
+    {
+        "additionalProperties" or "unevaluatedProperties" => $"'{LastName(path)}' is not a known property; remove it or check its spelling.",
+        "items" or "unevaluatedItems" or "additionalItems" => "is an item beyond the positions the array allows.",
+        _ => $"is not allowed here (the schema under '{keyword}' is false).",
+    };
+
+    private static string LastName(string path)
+    {
+        var dot = path.LastIndexOf('.');
+        return dot < 0 ? path : path[(dot + 1)..];
+    }
+
+    private static IEnumerable<ArgumentError> Explain(string path, string keyword, string fallback, JsonElement? schema, JsonElement? instance)
+    {
+        JsonElement? value = schema is { ValueKind: JsonValueKind.Object } s && s.TryGetProperty(keyword, out var v) ? v : null;
+        var present = instance is { ValueKind: JsonValueKind.Object } o ? o.EnumerateObject().Select(p => p.Name).ToHashSet(StringComparer.Ordinal) : null;
+        switch (keyword)
         {
-            return false;
+            case "required" when value is { ValueKind: JsonValueKind.Array } names && present is not null:
+                foreach (var name in names.EnumerateArray().Select(n => n.GetString()).OfType<string>().Where(n => !present.Contains(n)))
+                {
+                    yield return new ArgumentError(Child(path, name), "required", $"'{name}' is required.");
+                }
+
+                yield break;
+            case "dependentRequired" when value is { ValueKind: JsonValueKind.Object } dependencies && present is not null:
+                foreach (var dependency in dependencies.EnumerateObject().Where(d => present.Contains(d.Name) && d.Value.ValueKind == JsonValueKind.Array))
+                {
+                    foreach (var name in dependency.Value.EnumerateArray().Select(n => n.GetString()).OfType<string>().Where(n => !present.Contains(n)))
+                    {
+                        yield return new ArgumentError(Child(path, name), "dependentRequired", $"'{name}' is required when '{dependency.Name}' is present.");
+                    }
+                }
+
+                yield break;
         }
+
+        yield return new ArgumentError(path, keyword, Message(keyword, value, fallback));
+    }
+
+    private static string Child(string path, string name) => $"{path}.{name}";
+
+    /// <summary>A message a person can act on, from the keyword and its value in the schema; the library's own when the value is unknown.</summary>
+    internal static string Message(string keyword, JsonElement? value, string fallback)
+    {
+        var v = value is { } known ? known.GetRawText() : null;
+        return (keyword, v) switch
+        {
+            ("type", { }) => $"must be of type {TypeNames(value!.Value)}.",
+            ("const", { }) => $"must be exactly {v}.",
+            ("enum", { }) => $"is not one of the allowed values: {AllowedValues(value!.Value)}.",
+            ("maxLength", { }) => $"is longer than {v} characters.",
+            ("minLength", { }) => $"is shorter than {v} characters.",
+            ("maximum", { }) => $"is larger than {v}.",
+            ("minimum", { }) => $"is smaller than {v}.",
+            ("exclusiveMaximum", { }) => $"must be less than {v}.",
+            ("exclusiveMinimum", { }) => $"must be greater than {v}.",
+            ("maxItems", { }) => $"has more than {v} items.",
+            ("minItems", { }) => $"has fewer than {v} items.",
+            ("maxProperties", { }) => $"has more than {v} properties.",
+            ("minProperties", { }) => $"has fewer than {v} properties.",
+            ("pattern", { }) => $"does not match the pattern {value!.Value.GetString()}.",
+            ("multipleOf", { }) => $"must be a multiple of {v}.",
+            ("uniqueItems", _) => "has duplicate items; each item must be unique.",
+            ("contains", _) => $"does not have the number of items matching 'contains' the schema asks for ({fallback.TrimEnd('.')}).",
+            ("format", { }) => FormatMessage(value!.Value.GetString()),
+            _ => fallback.EndsWith('.') ? fallback : fallback + ".",
+        };
+    }
+
+    private static string FormatMessage(string? format) => format switch
+    {
+        "date-time" => "must be a valid date-time (RFC 3339, e.g. 2026-01-31T09:30:00Z).",
+        "date" => "must be a valid date (e.g. 2026-01-31).",
+        "time" => "must be a valid time (RFC 3339, e.g. 09:30:00Z).",
+        "duration" => "must be a valid ISO-8601 duration (e.g. PT1H30M).",
+        "uri" => "must be a valid absolute URI.",
+        "uri-reference" => "must be a valid URI reference.",
+        "ipv4" => "must be a valid IPv4 address (e.g. 192.0.2.10).",
+        "ipv6" => "must be a valid IPv6 address (e.g. 2001:db8::1).",
+        "uuid" => "must be a valid UUID (e.g. 3f2504e0-4f89-41d3-9a0c-0305e82c3301).",
+        "email" => "must be a valid email address.",
+        "hostname" => "must be a valid hostname.",
+        "regex" => "must be a valid regular expression.",
+        _ => $"must be a valid {format}.",
+    };
+
+    private static string TypeNames(JsonElement type) => type.ValueKind == JsonValueKind.Array
+        ? string.Join(" or ", type.EnumerateArray().Select(t => t.GetString()))
+        : type.GetString() ?? type.GetRawText();
+
+    private static string AllowedValues(JsonElement values)
+    {
+        var all = values.ValueKind == JsonValueKind.Array ? values.EnumerateArray().Select(v => v.GetRawText()).ToList() : [values.GetRawText()];
+        return all.Count <= 10 ? string.Join(", ", all) : string.Join(", ", all.Take(10)) + $" (and {all.Count - 10} more)";
+    }
+
+    /// <summary>The value a JSON Pointer names in <paramref name="root"/>, or null.</summary>
+    private static JsonElement? At(JsonElement root, string pointer)
+    {
+        JsonElement? current = root;
+        foreach (var segment in pointer.Split('/', StringSplitOptions.RemoveEmptyEntries).Select(Unescape))
+        {
+            current = current is { } node ? Step(node, segment) : null;
+        }
+
+        return current;
+    }
+
+    private static JsonElement? Step(JsonElement node, string segment) =>
+        node.ValueKind == JsonValueKind.Object && node.TryGetProperty(segment, out var next) ? next
+        : node.ValueKind == JsonValueKind.Array && int.TryParse(segment, NumberStyles.None, CultureInfo.InvariantCulture, out var index) && index < node.GetArrayLength() ? node[index]
+        : null;
+
+    private static string Unescape(string segment) => segment.Replace("~1", "/", StringComparison.Ordinal).Replace("~0", "~", StringComparison.Ordinal);
+
+    /// <summary>A JSON Pointer ("/files/0/name") as the path clients see ("$.files[0].name").</summary>
+    internal static string PathOf(string pointer)
+    {
+        var path = "$";
+        foreach (var segment in pointer.Split('/', StringSplitOptions.RemoveEmptyEntries).Select(Unescape))
+        {
+            path += segment.Length > 0 && segment.All(char.IsAsciiDigit) ? $"[{segment}]" : $".{segment}";
+        }
+
+        return path;
     }
 }

@@ -9,7 +9,7 @@ public sealed class ToolDefinition
 
     public ToolKind Kind { get; set; }
 
-    /// <summary>JSON Schema (draft-07 subset NJsonSchema understands) that arguments must satisfy.</summary>
+    /// <summary>JSON Schema (draft 2020-12 unless its <c>$schema</c> says otherwise) that arguments must satisfy.</summary>
     public required string ParametersSchema { get; set; }
 
     public string? ResultSchema { get; set; }

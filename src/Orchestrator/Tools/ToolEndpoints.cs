@@ -288,7 +288,7 @@ public static partial class ToolEndpoints
             return null;
         }
 
-        await SchemaChecks.ParseAsync(parameters, "parameters", errors);
+        SchemaChecks.Parse(parameters, "parameters", errors);
         if (parameters.ValueKind == JsonValueKind.Object
             && !(parameters.TryGetProperty("type", out var parametersType) && parametersType.ValueKind == JsonValueKind.String && parametersType.GetString() == "object"))
         {
@@ -298,7 +298,7 @@ public static partial class ToolEndpoints
 
         if (request.Result is { } result)
         {
-            await SchemaChecks.ParseAsync(result, "result", errors);
+            SchemaChecks.Parse(result, "result", errors);
         }
 
         var config = request.Config ?? JsonDocument.Parse("{}").RootElement;

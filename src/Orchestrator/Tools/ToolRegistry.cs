@@ -48,7 +48,7 @@ public sealed class ToolRegistry(OrchestratorDbContext db, BuiltinToolCatalog bu
         }
 
         var builtin = tool.Kind == ToolKind.Builtin ? builtins.Find(tool.Name) : null;
-        var schema = builtin?.Schema ?? await NJsonSchema.JsonSchema.FromJsonAsync(tool.ParametersSchema, cancellationToken);
+        var schema = builtin?.Schema ?? SchemaChecks.Build(tool.ParametersSchema);
         var problems = SchemaChecks.Validate(schema, arguments);
         if (problems.Count > 0)
         {

@@ -32,6 +32,19 @@ public sealed class ToolInvocationTests
 
         var text = new { type = "object", required = new[] { "text" }, properties = new { text = new { type = "string", maxLength = 1000 } } };
         await admin.PostForJsonAsync("/api/tools", new { name = "say", kind = "command", parameters = text, config = new { argv = new[] { "printf", "[%s]\\n", "{{args.text}}" } } }, HttpStatusCode.Created);
+        await admin.PostForJsonAsync("/api/tools", new Dictionary<string, object>
+        {
+            ["name"] = "greet",
+            ["kind"] = "command",
+            ["parameters"] = new Dictionary<string, object>
+            {
+                ["type"] = "object",
+                ["properties"] = new { lang = new { @enum = new[] { "en", "fr" } }, text = new { type = "string" } },
+                ["if"] = new { properties = new { lang = new Dictionary<string, object> { ["const"] = "fr" } } },
+                ["then"] = new { required = new[] { "text" } },
+            },
+            ["config"] = new { argv = new[] { "printf", "[%s]\\n", "{{args.lang}}" } },
+        }, HttpStatusCode.Created);
         await admin.PostForJsonAsync("/api/tools", new { name = "where", kind = "command", parameters = new { type = "object" }, config = new { argv = new[] { "pwd" } } }, HttpStatusCode.Created);
         await admin.PostForJsonAsync("/api/tools", new { name = "env", kind = "command", parameters = new { type = "object" }, config = new { argv = new[] { "env" } } }, HttpStatusCode.Created);
         await admin.PostForJsonAsync("/api/tools", new
@@ -135,6 +148,18 @@ public sealed class ToolInvocationTests
         var output = result.GetProperty("result").GetProperty("stdout").GetString()!;
         Assert.That(output, Does.Not.Contain("secret-value-should-not-leak").And.Not.Contain("Orchestrator__").And.Not.Contain("Password"));
         Assert.That(output, Does.Contain("ORCHESTRATOR_IDEMPOTENCY_KEY=invoke-"));
+    }
+
+    [Test]
+    public async Task Invoking_with_arguments_that_fail_if_then_is_422_and_meeting_it_runs()
+    {
+        var response = await admin.PostAsync("/api/tools/greet/invoke", ApiClient.Json(new { project = "jobs", arguments = new { lang = "fr" } }));
+        var problem = await ApiAssertions.AssertProblemAsync(response, HttpStatusCode.UnprocessableEntity);
+        Assert.That(problem.GetProperty("argumentErrors")[0].GetProperty("path").GetString(), Is.EqualTo("$.text"));
+        Assert.That(problem.GetProperty("argumentErrors")[0].GetProperty("keyword").GetString(), Is.EqualTo("required"));
+
+        var result = await InvokeAsync("greet", new { lang = "en" });
+        Assert.That(result.GetProperty("result").GetProperty("stdout").GetString(), Does.Contain("[en]"));
     }
 
     [Test]

@@ -80,6 +80,73 @@ public sealed class ToolRegistryTests
         Assert.That(problem.GetProperty("detail").GetString(), Does.Contain("$.level"));
     }
 
+    // Draft 2020-12 keywords NJsonSchema parsed and then ignored (so they used to be refused at registration).
+    private static readonly object DeploySchema = new Dictionary<string, object>
+    {
+        ["type"] = "object",
+        ["required"] = new[] { "env", "kind" },
+        ["properties"] = new Dictionary<string, object>
+        {
+            ["env"] = new { @enum = new[] { "staging", "prod" } },
+            ["kind"] = new Dictionary<string, object> { ["const"] = "service" },
+            ["confirm"] = new { type = "boolean" },
+            ["pair"] = new Dictionary<string, object> { ["type"] = "array", ["prefixItems"] = new object[] { new { type = "string" }, new { type = "integer" } }, ["items"] = false },
+        },
+        ["if"] = new { properties = new { env = new Dictionary<string, object> { ["const"] = "prod" } } },
+        ["then"] = new Dictionary<string, object> { ["required"] = new[] { "confirm" }, ["properties"] = new { confirm = new Dictionary<string, object> { ["const"] = true } } },
+        ["unevaluatedProperties"] = false,
+    };
+
+    private static IEnumerable<TestCaseData> DeployViolations()
+    {
+        TestCaseData Case(string name, object arguments, params string[] expected) => new TestCaseData(arguments, expected).SetName("2020-12 violation: " + name);
+        yield return Case("const", new { env = "staging", kind = "job" }, "$.kind const");
+        yield return Case("then requires", new { env = "prod", kind = "service" }, "$.confirm required");
+        yield return Case("then const", new { env = "prod", kind = "service", confirm = false }, "$.confirm const");
+        yield return Case("prefixItems positions", new { env = "staging", kind = "service", pair = new object[] { 1, "x" } }, "$.pair[0] type", "$.pair[1] type");
+        yield return Case("items beyond prefixItems", new { env = "staging", kind = "service", pair = new object[] { "a", 1, 2 } }, "$.pair[2] items");
+        yield return Case("unevaluatedProperties", new { env = "staging", kind = "service", extra = 1 }, "$.extra unevaluatedProperties");
+    }
+
+    private async Task<string> RegisterDeployAsync()
+    {
+        if (!(await admin.GetAsync("/api/tools/deploy")).IsSuccessStatusCode)
+        {
+            await admin.PostForJsonAsync("/api/tools", new { name = "deploy", kind = "command", parameters = DeploySchema, config = new { argv = new[] { "true" } } }, HttpStatusCode.Created);
+        }
+
+        return "/api/tools/deploy/validate";
+    }
+
+    [TestCaseSource(nameof(DeployViolations))]
+    public async Task A_schema_with_const_if_then_prefixItems_and_unevaluatedProperties_is_accepted_and_enforced(object arguments, string[] expected)
+    {
+        var route = await RegisterDeployAsync();
+        var problem = await ApiAssertions.AssertProblemAsync(await admin.PostAsync(route, ApiClient.Json(new { arguments })), HttpStatusCode.UnprocessableEntity);
+        var errors = problem.GetProperty("argumentErrors").EnumerateArray().ToList();
+        Assert.That(errors.Select(e => $"{e.GetProperty("path").GetString()} {e.GetProperty("keyword").GetString()}"), Is.EquivalentTo(expected), problem.ToString());
+        Assert.That(errors.Select(e => e.GetProperty("message").GetString()), Has.All.Not.Empty);
+    }
+
+    [Test]
+    public async Task Arguments_that_meet_const_if_then_and_prefixItems_pass()
+    {
+        var route = await RegisterDeployAsync();
+        foreach (var arguments in new object[] { new { env = "prod", kind = "service", confirm = true, pair = new object[] { "a", 1 } }, new { env = "staging", kind = "service" } })
+        {
+            var result = await admin.PostForJsonAsync(route, new { arguments }, HttpStatusCode.OK);
+            Assert.That(result.GetProperty("valid").GetBoolean(), Is.True);
+        }
+    }
+
+    [Test]
+    public async Task A_const_violation_names_the_value_it_must_be()
+    {
+        var route = await RegisterDeployAsync();
+        var problem = await ApiAssertions.AssertProblemAsync(await admin.PostAsync(route, ApiClient.Json(new { arguments = new { env = "staging", kind = "job" } })), HttpStatusCode.UnprocessableEntity);
+        Assert.That(problem.GetProperty("argumentErrors")[0].GetProperty("message").GetString(), Is.EqualTo("must be exactly \"service\"."));
+    }
+
     [Test]
     public async Task Valid_arguments_pass_with_the_tool_version()
     {
@@ -99,6 +166,9 @@ public sealed class ToolRegistryTests
         yield return Case("no schema", new { name = "x", kind = "command", config = new { argv = new[] { "ls" } } }, "parameters");
         yield return Case("unknown type", new { name = "x", kind = "command", parameters = new { type = "strnig" }, config = new { argv = new[] { "ls" } } }, "parameters.type");
         yield return Case("nested unknown type", new { name = "x", kind = "command", parameters = new { type = "object", properties = new { a = new { type = "float" } } }, config = new { argv = new[] { "ls" } } }, "parameters.properties.a.type");
+        yield return Case("type a number", new { name = "x", kind = "command", parameters = new { type = "object", properties = new { a = new { type = 5 } } }, config = new { argv = new[] { "ls" } } }, "parameters.properties.a.type");
+        yield return Case("minimum a string", new { name = "x", kind = "command", parameters = new { type = "object", minimum = "x" }, config = new { argv = new[] { "ls" } } }, "parameters.minimum");
+        yield return Case("local ref to nothing", new { name = "x", kind = "command", parameters = new Dictionary<string, object> { ["type"] = "object", ["properties"] = new Dictionary<string, object> { ["a"] = new Dictionary<string, string> { ["$ref"] = "#/$defs/none" } } }, config = new { argv = new[] { "ls" } } }, "parameters.properties.a.$ref");
         yield return Case("required not an array", new { name = "x", kind = "command", parameters = new { type = "object", required = "a" }, config = new { argv = new[] { "ls" } } }, "parameters.required");
         yield return Case("bad regex", new { name = "x", kind = "command", parameters = new { type = "string", pattern = "([a-z" }, config = new { argv = new[] { "ls" } } }, "parameters.pattern");
         yield return Case("negative maxLength", new { name = "x", kind = "command", parameters = new { type = "string", maxLength = -1 }, config = new { argv = new[] { "ls" } } }, "parameters.maxLength");

@@ -18,7 +18,7 @@ public sealed class CallApiAction(OutboundPolicy outbound, SecretTemplates secre
 
     public override string SchemaJson => """
         {
-          "$schema": "http://json-schema.org/draft-07/schema#",
+          "$schema": "https://json-schema.org/draft/2020-12/schema",
           "title": "call_api config",
           "type": "object",
           "additionalProperties": false,

@@ -17,7 +17,7 @@ public sealed class NoOpAction : ActionDefinition
     public override Type JobType => typeof(NoOpJob);
 
     public override string SchemaJson => """
-        { "$schema": "http://json-schema.org/draft-07/schema#", "title": "noop config", "type": "object", "additionalProperties": false, "properties": {} }
+        { "$schema": "https://json-schema.org/draft/2020-12/schema", "title": "noop config", "type": "object", "additionalProperties": false, "properties": {} }
         """;
 }
 

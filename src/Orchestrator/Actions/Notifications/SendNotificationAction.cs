@@ -16,7 +16,7 @@ public sealed class SendNotificationAction(IServiceScopeFactory scopes) : Action
 
     public override string SchemaJson => """
         {
-          "$schema": "http://json-schema.org/draft-07/schema#",
+          "$schema": "https://json-schema.org/draft/2020-12/schema",
           "title": "send_notification config",
           "type": "object",
           "additionalProperties": false,

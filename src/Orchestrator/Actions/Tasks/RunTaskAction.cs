@@ -17,7 +17,7 @@ public sealed class RunTaskAction(IServiceScopeFactory scopes) : ActionDefinitio
 
     public override string SchemaJson => """
         {
-          "$schema": "http://json-schema.org/draft-07/schema#",
+          "$schema": "https://json-schema.org/draft/2020-12/schema",
           "title": "run_task config",
           "type": "object",
           "additionalProperties": false,
