@@ -65,6 +65,7 @@ app.MapHealth();
 app.MapCluster();
 app.MapProjects();
 app.MapProjectFiles();
+app.MapActions();
 app.MapSchedules();
 app.MapCronHelpers();
 app.MapRuns();

@@ -14,6 +14,22 @@ public abstract class ActionDefinition
 
     public abstract Type JobType { get; }
 
+    /// <summary>One line saying what the type does, served by <c>GET /api/actions</c> beside its schema.</summary>
+    public abstract string Description { get; }
+
+    /// <summary>
+    /// Whether a pipeline's action node can run this type (through <see cref="ActionDispatcher"/>, so
+    /// <see cref="ExecuteAsync"/> must run it). False for <c>execute_pipeline</c>: a sub-pipeline is a <c>pipeline</c> node.
+    /// </summary>
+    public virtual bool RunsInPipelineNodes => true;
+
+    /// <summary>
+    /// Runs the action outside its Quartz job, through the executor that job uses: for a pipeline's action nodes.
+    /// <paramref name="services"/> is the caller's scope, for the scoped executors.
+    /// </summary>
+    public virtual Task<ActionOutcome> ExecuteAsync(ActionInvocation invocation, IServiceProvider services, CancellationToken cancellationToken) =>
+        throw new ActionFailedException($"Action type '{Type}' cannot run here.");
+
     /// <summary>The JSON Schema (draft 2020-12) of the config, as text so it can be served as is.</summary>
     public abstract string SchemaJson { get; }
 
@@ -62,12 +78,22 @@ public abstract class ActionDefinition
 
 }
 
-/// <summary>The action types this server knows, by name.</summary>
+/// <summary>
+/// The action types this server knows, by name: the one list of them (each registered once as an
+/// <see cref="ActionDefinition"/>). Schedules, pipeline nodes, <see cref="ActionDispatcher"/> and <c>GET /api/actions</c>
+/// (hence the dashboard) all read it.
+/// </summary>
 public sealed class ActionCatalog(IEnumerable<ActionDefinition> definitions)
 {
     private readonly Dictionary<string, ActionDefinition> byType = definitions.ToDictionary(d => d.Type, StringComparer.Ordinal);
 
     public IReadOnlyCollection<string> Types => byType.Keys;
+
+    /// <summary>Every action type, ordered by name.</summary>
+    public IReadOnlyList<ActionDefinition> All => [.. byType.Values.OrderBy(d => d.Type, StringComparer.Ordinal)];
+
+    /// <summary>The types a pipeline's action node can run, ordered by name.</summary>
+    public IReadOnlyList<string> PipelineNodeTypes => [.. All.Where(d => d.RunsInPipelineNodes).Select(d => d.Type)];
 
     public bool TryGet(string type, [NotNullWhen(true)] out ActionDefinition? definition) => byType.TryGetValue(type, out definition);
 

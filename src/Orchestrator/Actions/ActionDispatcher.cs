@@ -1,22 +1,17 @@
-using Orchestrator.Actions.CallApi;
-using Orchestrator.Actions.NoOp;
-using Orchestrator.Actions.Notifications;
-using Orchestrator.Actions.Tasks;
-
 namespace Orchestrator.Actions;
 
 /// <summary>
 /// Runs an action by type through the executor its Quartz job uses, for callers that are not that job: a pipeline's
-/// action nodes. <paramref name="services"/> is the caller's scope, for the scoped executors.
+/// action nodes. <paramref name="services"/> is the caller's scope, for the scoped executors. The types it runs are the
+/// catalog's (<see cref="ActionCatalog.PipelineNodeTypes"/>); each runs through its own <see cref="ActionDefinition"/>.
 /// </summary>
-public sealed class ActionDispatcher(HttpActionExecutor http)
+public sealed class ActionDispatcher(ActionCatalog actions)
 {
-    public Task<ActionOutcome> ExecuteAsync(string actionType, ActionInvocation invocation, IServiceProvider services, CancellationToken cancellationToken) => actionType switch
-    {
-        CallApiAction.TypeName => http.ExecuteAsync(invocation.Config, invocation.IdempotencyKey, cancellationToken),
-        SendNotificationAction.TypeName => services.GetRequiredService<NotificationSender>().SendAsync(invocation, cancellationToken),
-        RunTaskAction.TypeName => services.GetRequiredService<TaskExecutor>().ExecuteAsync(invocation, cancellationToken),
-        NoOpAction.TypeName => Task.FromResult(new ActionOutcome(true, [])),
-        _ => throw new ActionFailedException($"Action type '{actionType}' cannot run here."),
-    };
+    /// <summary>Whether <see cref="ExecuteAsync"/> runs <paramref name="actionType"/>.</summary>
+    public bool CanRun(string actionType) => actions.TryGet(actionType, out var action) && action.RunsInPipelineNodes;
+
+    public Task<ActionOutcome> ExecuteAsync(string actionType, ActionInvocation invocation, IServiceProvider services, CancellationToken cancellationToken) =>
+        actions.TryGet(actionType, out var action) && action.RunsInPipelineNodes
+            ? action.ExecuteAsync(invocation, services, cancellationToken)
+            : throw new ActionFailedException($"Action type '{actionType}' cannot run here.");
 }

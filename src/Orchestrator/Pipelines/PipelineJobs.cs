@@ -56,6 +56,11 @@ public sealed class ExecutePipelineAction(IServiceScopeFactory scopes) : ActionD
 
     public override Type JobType => typeof(ExecutePipelineJob);
 
+    public override string Description => "Starts a run of a pipeline of the schedule's project with the given inputs.";
+
+    /// <summary>A pipeline runs another as a <c>pipeline</c> node, not as an action node.</summary>
+    public override bool RunsInPipelineNodes => false;
+
     public override string SchemaJson => """
         {
           "$schema": "https://json-schema.org/draft/2020-12/schema",

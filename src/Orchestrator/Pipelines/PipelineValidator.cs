@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using Orchestrator.Actions;
 using Orchestrator.Actions.CallApi;
 using Orchestrator.Actions.Notifications;
+using Orchestrator.Actions.Tasks;
 using Orchestrator.Data;
 using Orchestrator.Hosting;
 using Orchestrator.Projects;
@@ -290,18 +291,18 @@ public sealed partial class PipelineValidator(ActionCatalog actions, Orchestrato
     {
         if (node.Action?.Type is not { } type)
         {
-            errors.Add($"{key}.action.type", $"is required; one of {string.Join(", ", ActionTypes)}.");
+            errors.Add($"{key}.action.type", $"is required; one of {string.Join(", ", actions.PipelineNodeTypes)}.");
             return (null, null);
         }
 
-        if (!ActionTypes.Contains(type) || !actions.TryGet(type, out var action))
+        if (!actions.TryGet(type, out var action) || !action.RunsInPipelineNodes)
         {
-            errors.Add($"{key}.action.type", $"'{type}' is not an action a pipeline node can run; use {string.Join(", ", ActionTypes)} (a sub-pipeline is a 'pipeline' node).");
+            errors.Add($"{key}.action.type", $"'{type}' is not an action a pipeline node can run; use {string.Join(", ", actions.PipelineNodeTypes)} (a sub-pipeline is a 'pipeline' node).");
             return (null, null);
         }
 
         var config = node.Action.Config ?? JsonDocument.Parse("{}").RootElement;
-        if (type == "run_task" && config.ValueKind == JsonValueKind.Object && config.TryGetProperty("tool", out var tool)
+        if (type == RunTaskAction.TypeName && config.ValueKind == JsonValueKind.Object && config.TryGetProperty("tool", out var tool)
             && tool.ValueKind == JsonValueKind.String && tool.GetString()!.Contains("{{", StringComparison.Ordinal))
         {
             // Which tool runs is the definition's decision (an admin's), never a run input's.
@@ -364,9 +365,6 @@ public sealed partial class PipelineValidator(ActionCatalog actions, Orchestrato
             }
         }
     }
-
-    /// <summary>The action types a node can run: the executors every schedule uses.</summary>
-    public static readonly IReadOnlyList<string> ActionTypes = ["call_api", "send_notification", "run_task", "noop"];
 
     private static void ValidateCondition(NodeRequest node, string key, HashSet<string>? ancestors, FieldErrors errors)
     {

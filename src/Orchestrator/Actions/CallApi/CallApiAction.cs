@@ -16,6 +16,11 @@ public sealed class CallApiAction(OutboundPolicy outbound, SecretTemplates secre
 
     public override Type JobType => typeof(CallApiJob);
 
+    public override string Description => "Calls an HTTP API: method, URL, headers and body, with the run's idempotency key as a header.";
+
+    public override Task<ActionOutcome> ExecuteAsync(ActionInvocation invocation, IServiceProvider services, CancellationToken cancellationToken) =>
+        services.GetRequiredService<HttpActionExecutor>().ExecuteAsync(invocation.Config, invocation.IdempotencyKey, cancellationToken);
+
     public override string SchemaJson => """
         {
           "$schema": "https://json-schema.org/draft/2020-12/schema",

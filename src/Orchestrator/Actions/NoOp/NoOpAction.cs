@@ -16,6 +16,11 @@ public sealed class NoOpAction : ActionDefinition
 
     public override Type JobType => typeof(NoOpJob);
 
+    public override string Description => "Records a run and does nothing else: for trying out a trigger, heartbeats and benchmarks.";
+
+    public override Task<ActionOutcome> ExecuteAsync(ActionInvocation invocation, IServiceProvider services, CancellationToken cancellationToken) =>
+        Task.FromResult(new ActionOutcome(true, []));
+
     public override string SchemaJson => """
         { "$schema": "https://json-schema.org/draft/2020-12/schema", "title": "noop config", "type": "object", "additionalProperties": false, "properties": {} }
         """;

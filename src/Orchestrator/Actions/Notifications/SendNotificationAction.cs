@@ -14,6 +14,11 @@ public sealed class SendNotificationAction(IServiceScopeFactory scopes) : Action
 
     public override Type JobType => typeof(SendNotificationJob);
 
+    public override string Description => "Sends a message through a notification channel (webhook or email).";
+
+    public override Task<ActionOutcome> ExecuteAsync(ActionInvocation invocation, IServiceProvider services, CancellationToken cancellationToken) =>
+        services.GetRequiredService<NotificationSender>().SendAsync(invocation, cancellationToken);
+
     public override string SchemaJson => """
         {
           "$schema": "https://json-schema.org/draft/2020-12/schema",

@@ -15,6 +15,11 @@ public sealed class RunTaskAction(IServiceScopeFactory scopes) : ActionDefinitio
 
     public override Type JobType => typeof(RunTaskJob);
 
+    public override string Description => "Runs a registered tool with arguments checked against the tool's parameter schema.";
+
+    public override Task<ActionOutcome> ExecuteAsync(ActionInvocation invocation, IServiceProvider services, CancellationToken cancellationToken) =>
+        services.GetRequiredService<TaskExecutor>().ExecuteAsync(invocation, cancellationToken);
+
     public override string SchemaJson => """
         {
           "$schema": "https://json-schema.org/draft/2020-12/schema",

@@ -168,21 +168,22 @@ const looksLikeCron = (text) => {
 
 async function renderScheduleForm(id) {
   const token = generation;
-  const [projects, existing] = await Promise.all([
+  // The action types are the server's (GET /api/actions), never a list kept here.
+  const [projects, existing, actions] = await Promise.all([
     api("GET", "/api/projects?pageSize=200"),
     id ? api("GET", `/api/schedules/${encodeURIComponent(id)}`) : Promise.resolve(null),
+    api("GET", "/api/actions"),
   ]);
   if (stale(token)) return;
   const zone = existing?.trigger?.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone ?? "UTC";
   if (existing && !projects.items.some((p) => p.id === existing.project)) projects.items.push({ id: existing.project, name: existing.project });
-  const types = ["call_api", "send_notification", "run_task", "execute_pipeline", "noop"];
   view.innerHTML = `
     <h1>${existing ? `Edit ${esc(existing.name)}` : "New schedule"}</h1>
     <form id="schedule-form" class="card" novalidate>
       <div class="grid">
         <div class="field"><label for="f-name">Name</label><input id="f-name" name="name" required ${existing ? "readonly" : ""} value="${esc(existing?.name)}"><div class="error" data-error="name"></div></div>
         <div class="field"><label for="f-project">Project</label><select id="f-project" name="project" ${existing ? "disabled" : ""}>${projects.items.map((p) => `<option value="${esc(p.id)}" ${p.id === (existing?.project ?? "default") ? "selected" : ""}>${esc(p.name)} (${esc(p.id)})</option>`).join("")}</select><div class="error" data-error="project"></div></div>
-        <div class="field"><label for="f-type">Action type</label><select id="f-type" name="actionType">${types.map((t) => `<option ${t === (existing?.action?.type ?? "noop") ? "selected" : ""}>${t}</option>`).join("")}</select><div class="error" data-error="action.type"></div></div>
+        <div class="field"><label for="f-type">Action type</label><select id="f-type" name="actionType">${actions.map((a) => `<option value="${esc(a.name)}" title="${esc(a.description)}" ${a.name === (existing?.action?.type ?? "noop") ? "selected" : ""}>${esc(a.name)}</option>`).join("")}</select><div class="error" data-error="action.type"></div></div>
       </div>
       <div class="field"><label for="f-when">When (an English phrase or a cron expression)</label>
         <input id="f-when" name="when" required placeholder="every weekday at 9:30" value="${esc(existing?.trigger?.cron ?? "")}">
