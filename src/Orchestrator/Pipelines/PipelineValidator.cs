@@ -287,21 +287,33 @@ public sealed partial class PipelineValidator(ActionCatalog actions, Orchestrato
             : new NodeDefinition(node.Id!, node.Type!, actionType, config, node.Expression, node.Pipeline, node.Inputs, node.TimeoutSeconds, retry);
     }
 
-    private async Task<(string? Type, JsonElement? Config)> ValidateActionAsync(NodeRequest node, string key, string project, FieldErrors errors, CancellationToken ct)
+    /// <summary>The action an action node names, when the catalog has it and a node can run it (else an error at <c>{key}.action.type</c>).</summary>
+    internal static ActionDefinition? NodeAction(ActionCatalog actions, string? type, string key, FieldErrors errors)
     {
-        if (node.Action?.Type is not { } type)
+        if (type is null)
         {
             errors.Add($"{key}.action.type", $"is required; one of {string.Join(", ", actions.PipelineNodeTypes)}.");
-            return (null, null);
+            return null;
         }
 
         if (!actions.TryGet(type, out var action) || !action.RunsInPipelineNodes)
         {
             errors.Add($"{key}.action.type", $"'{type}' is not an action a pipeline node can run; use {string.Join(", ", actions.PipelineNodeTypes)} (a sub-pipeline is a 'pipeline' node).");
+            return null;
+        }
+
+        return action;
+    }
+
+    private async Task<(string? Type, JsonElement? Config)> ValidateActionAsync(NodeRequest node, string key, string project, FieldErrors errors, CancellationToken ct)
+    {
+        if (NodeAction(actions, node.Action?.Type, key, errors) is not { } action)
+        {
             return (null, null);
         }
 
-        var config = node.Action.Config ?? JsonDocument.Parse("{}").RootElement;
+        var type = action.Type;
+        var config = node.Action!.Config ?? JsonDocument.Parse("{}").RootElement;
         if (type == RunTaskAction.TypeName && config.ValueKind == JsonValueKind.Object && config.TryGetProperty("tool", out var tool)
             && tool.ValueKind == JsonValueKind.String && tool.GetString()!.Contains("{{", StringComparison.Ordinal))
         {
