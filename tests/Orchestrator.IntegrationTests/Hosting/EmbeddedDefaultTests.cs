@@ -127,6 +127,7 @@ public sealed class EmbeddedDefaultTests
         ("get", "/api/channels"), ("post", "/api/channels"),
         ("get", "/api/channels/{name}"), ("put", "/api/channels/{name}"), ("delete", "/api/channels/{name}"),
         ("post", "/api/cron/describe"), ("post", "/api/cron/parse"),
+        ("get", "/api/actions"),
     ];
 
     [Test]

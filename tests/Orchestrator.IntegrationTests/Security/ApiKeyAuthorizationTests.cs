@@ -58,6 +58,7 @@ public sealed class ApiKeyAuthorizationTests
 
     [TestCase("/api/projects")]
     [TestCase("/api/cluster/nodes")]
+    [TestCase("/api/actions")]
     public async Task Api_route_without_a_key_is_401_problem(string route)
     {
         using var http = server.CreateClient();
