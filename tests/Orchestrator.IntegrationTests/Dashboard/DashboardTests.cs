@@ -223,6 +223,10 @@ public sealed class DashboardTests
         await SignInAsync(page);
         await page.GetByRole(AriaRole.Link, new() { Name = "New schedule" }).ClickAsync();
         await page.GetByLabel("Name").FillAsync("from-words");
+        // The action types offered are the server's (GET /api/actions), in its order; noop is chosen for a new schedule.
+        var served = (await admin.GetFromJsonAsync<JsonElement>("/api/actions")).EnumerateArray().Select(a => a.GetProperty("name").GetString()!).ToList();
+        Assert.That(await page.GetByLabel("Action type").Locator("option").AllInnerTextsAsync(), Is.EqualTo(served));
+        await Assertions.Expect(page.GetByLabel("Action type")).ToHaveValueAsync("noop");
         await page.GetByLabel("Time zone").FillAsync("Europe/Paris");
         await page.GetByLabel("When (an English phrase or a cron expression)").FillAsync("every weekday at 9:30");
         await Assertions.Expect(page.Locator("#preview")).ToContainTextAsync("at 09:30 on weekdays");
