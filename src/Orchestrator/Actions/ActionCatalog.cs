@@ -47,15 +47,16 @@ public abstract class ActionDefinition
             errors.Add(prefix + error.Path[1..], error.Message == JsonNumbers.OutOfRange ? error.Message : $"{error.Message.TrimEnd('.')} (keyword: {error.Keyword}).");
         }
 
+        // A reference anywhere else, or a malformed one ("{{secret: X}}") where secrets go, would be sent as written
+        // (a subject reading "{{secret:X}}"): refused here instead. Said even when the schema also refuses the value
+        // (a URL holding a reference is no valid URI either), since where secrets may go is the more useful reason.
+        foreach (var (field, reason) in CallApi.SecretTemplates.ReferenceProblems(config, prefix, AcceptsSecretAt))
+        {
+            errors.Add(field, reason);
+        }
+
         if (schemaErrors.Count == 0)
         {
-            // A reference anywhere else, or a malformed one ("{{secret: X}}") where secrets go, would be sent as written
-            // (a subject reading "{{secret:X}}"): refused here instead.
-            foreach (var (field, reason) in CallApi.SecretTemplates.ReferenceProblems(config, prefix, AcceptsSecretAt))
-            {
-                errors.Add(field, reason);
-            }
-
             await ValidateSemanticsAsync(config, prefix, projectId, errors, cancellationToken);
         }
     }
