@@ -96,7 +96,9 @@ public sealed class ClusterNodesTests
 
         Assert.That(lastSeenState, Is.Null.Or.EqualTo("failed"),
             $"the killed node is still reported '{lastSeenState}' after {killedAt.Elapsed}.\n{await DumpSchedulerStateAsync(database)}");
-        Assert.That(nodes.Single(n => n.InstanceId == survivorId).State, Is.EqualTo("alive"));
+        // The survivor stays listed and is not written off; on a loaded machine its own 1 s check-in can be a moment
+        // late, which Quartz reports as "overdue" rather than "alive".
+        Assert.That(nodes.Single(n => n.InstanceId == survivorId).State, Is.EqualTo("alive").Or.EqualTo("overdue"));
         await TestContext.Out.WriteLineAsync($"killed node dropped out after {killedAt.Elapsed.TotalSeconds:F1} s");
     }
 }
