@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 
 namespace Orchestrator.Hosting;
 
@@ -10,6 +11,16 @@ public static class ApiProblems
 
     public static ProblemHttpResult Conflict(string detail) =>
         TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Conflict", detail: detail);
+}
+
+/// <summary>The same refusals as <see cref="ApiProblems"/>, as problem details an application service returns.</summary>
+public static class Problems
+{
+    public static ProblemDetails NotFound(string resource, string id) =>
+        new() { Status = StatusCodes.Status404NotFound, Title = "Not found", Detail = $"No {resource} with id '{id}'." };
+
+    public static ProblemDetails Conflict(string detail) =>
+        new() { Status = StatusCodes.Status409Conflict, Title = "Conflict", Detail = detail };
 }
 
 /// <summary>Collects field errors, then becomes a 422 validation problem naming each field and its reason.</summary>
@@ -34,13 +45,16 @@ public sealed class FieldErrors
         list.Add(reason);
     }
 
-    public ProblemHttpResult ToProblem() => TypedResults.Problem(
-        new HttpValidationProblemDetails(errors.ToDictionary(e => e.Key, e => e.Value.ToArray()))
+    public ProblemHttpResult ToProblem() => TypedResults.Problem(ToProblemDetails());
+
+    /// <summary>The 422 validation problem as details, for an application service's refusal.</summary>
+    public HttpValidationProblemDetails ToProblemDetails() =>
+        new(errors.ToDictionary(e => e.Key, e => e.Value.ToArray()))
         {
             Status = StatusCodes.Status422UnprocessableEntity,
             Title = "The request is not valid.",
             Detail = Summary,
-        });
+        };
 }
 
 public sealed record PagedList<T>(IReadOnlyList<T> Items, int Page, int PageSize, int Total);
