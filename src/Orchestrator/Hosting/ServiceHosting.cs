@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.Json;
-using Microsoft.OpenApi;
+using Orchestrator.Api;
 
 namespace Orchestrator.Hosting;
 
@@ -44,20 +44,7 @@ public static class ServiceHosting
             // "last one wins" would let a reviewer read one value while the server stores another.
             o.SerializerOptions.AllowDuplicateProperties = false;
         });
-        services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
-        {
-            document.Info = new OpenApiInfo { Title = "Orchestrator", Version = "v1", Description = "Clustered job orchestration on Quartz.NET." };
-            document.Components ??= new OpenApiComponents();
-            document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
-            document.Components.SecuritySchemes["ApiKey"] = new OpenApiSecurityScheme
-            {
-                Type = SecuritySchemeType.Http,
-                Scheme = "bearer",
-                Description = "An API key: 'Authorization: Bearer <key>' (or 'X-Api-Key: <key>').",
-            };
-            document.Security = [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference("ApiKey", document)] = [] }];
-            return Task.CompletedTask;
-        }));
+        services.AddOrchestratorOpenApi();
         return services;
     }
 }

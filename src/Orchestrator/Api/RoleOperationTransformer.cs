@@ -1,0 +1,95 @@
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.OpenApi;
+using Microsoft.OpenApi;
+using Orchestrator.Security;
+
+namespace Orchestrator.Api;
+
+/// <summary>
+/// Writes into each operation of the OpenAPI document the role its route enforces: an <c>x-required-role</c>
+/// extension a tool can read, a security requirement naming the role (OpenAPI 3.1 lets a non-OAuth scheme list roles),
+/// a sentence in the description a person reads, and the 401/403 problem responses the key check can answer before the
+/// handler runs. Read from the endpoint's authorization metadata, so the document cannot disagree with what is enforced.
+/// </summary>
+public sealed class RoleOperationTransformer : IOpenApiOperationTransformer
+{
+    /// <summary>The extension naming the least role an operation needs, or <see cref="NoRole"/>.</summary>
+    public const string RequiredRoleExtension = "x-required-role";
+
+    /// <summary>What <see cref="RequiredRoleExtension"/> says for a route anyone may call (probes, the document itself).</summary>
+    public const string NoRole = "none";
+
+    /// <summary>The security scheme the document declares for API keys.</summary>
+    public const string SecuritySchemeName = "ApiKey";
+
+    public const string ProblemContentType = "application/problem+json";
+
+    private const string ProblemSchemaId = "ProblemDetails";
+
+    public async Task TransformAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
+    {
+        var endpoint = context.Description.ActionDescriptor;
+        var role = EndpointRoles.RequiredRole(endpoint.EndpointMetadata, endpoint.DisplayName ?? context.Description.RelativePath ?? "?");
+        operation.Extensions ??= new Dictionary<string, IOpenApiExtension>();
+        operation.Extensions[RequiredRoleExtension] = new JsonNodeExtension(JsonValue.Create(role is { } r ? EndpointRoles.Name(r) : NoRole));
+        if (role is not { } required)
+        {
+            // An empty list overrides any document-wide requirement: this operation is called without a key.
+            operation.Security = [];
+            operation.Description = WithSentence(operation.Description, "Requires no API key.");
+            return;
+        }
+
+        var document = context.Document ?? throw new InvalidOperationException("The operation transformer runs without its document.");
+        operation.Security = [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(SecuritySchemeName, document)] = [EndpointRoles.Name(required)] }];
+        operation.Description = WithSentence(operation.Description, required == ApiRole.Admin
+            ? "Requires the admin role."
+            : $"Requires the {EndpointRoles.Name(required)} role or higher.");
+
+        var problem = await ProblemSchemaAsync(document, context, cancellationToken);
+        operation.Responses ??= [];
+        AddProblem(operation.Responses, StatusCodes.Status401Unauthorized,
+            "No API key was sent, or it is not a valid one.", problem);
+        // A viewer is the least role: any valid key passes a viewer route, so only stricter routes can answer 403.
+        if (required > ApiRole.Viewer)
+        {
+            AddProblem(operation.Responses, StatusCodes.Status403Forbidden,
+                $"The API key's role is below {EndpointRoles.Name(required)}.", problem);
+        }
+    }
+
+    private static string WithSentence(string? description, string sentence) =>
+        string.IsNullOrWhiteSpace(description) ? sentence : $"{description.TrimEnd()}\n\n{sentence}";
+
+    /// <summary>A response the route declared itself (with its own wording) is kept.</summary>
+    private static void AddProblem(OpenApiResponses responses, int status, string description, IOpenApiSchema schema)
+    {
+        var key = status.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (responses.ContainsKey(key))
+        {
+            return;
+        }
+
+        responses[key] = new OpenApiResponse
+        {
+            Description = description,
+            Content = new Dictionary<string, OpenApiMediaType> { [ProblemContentType] = new() { Schema = schema } },
+        };
+    }
+
+    /// <summary>
+    /// The same ProblemDetails component a route's own <c>ProducesProblem</c> refers to, registered once if no route
+    /// did, so every problem response points at one schema.
+    /// </summary>
+    private static async Task<IOpenApiSchema> ProblemSchemaAsync(OpenApiDocument document, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
+    {
+        if (document.Components?.Schemas?.ContainsKey(ProblemSchemaId) != true)
+        {
+            var schema = await context.GetOrCreateSchemaAsync(typeof(ProblemDetails), null, cancellationToken);
+            document.AddComponent(ProblemSchemaId, schema);
+        }
+
+        return new OpenApiSchemaReference(ProblemSchemaId, document);
+    }
+}
