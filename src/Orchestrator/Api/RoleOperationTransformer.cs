@@ -9,8 +9,8 @@ namespace Orchestrator.Api;
 /// <summary>
 /// Writes into each operation of the OpenAPI document the role its route enforces: an <c>x-required-role</c>
 /// extension a tool can read, a security requirement naming the role (OpenAPI 3.1 lets a non-OAuth scheme list roles),
-/// a sentence in the description a person reads, and the 401/403 problem responses the key check can answer before the
-/// handler runs. Read from the endpoint's authorization metadata, so the document cannot disagree with what is enforced.
+/// a sentence in the description a person reads, and the 400/401/403 problem responses the request conventions and the
+/// key check can answer before the handler runs. Read from the endpoint's authorization metadata, so the document cannot disagree with what is enforced.
 /// </summary>
 public sealed class RoleOperationTransformer : IOpenApiOperationTransformer
 {
@@ -26,6 +26,8 @@ public sealed class RoleOperationTransformer : IOpenApiOperationTransformer
     public const string ProblemContentType = "application/problem+json";
 
     private const string ProblemSchemaId = "ProblemDetails";
+
+    private const string ValidationProblemSchemaId = "HttpValidationProblemDetails";
 
     public async Task TransformAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
     {
@@ -47,8 +49,14 @@ public sealed class RoleOperationTransformer : IOpenApiOperationTransformer
             ? "Requires the admin role."
             : $"Requires the {EndpointRoles.Name(required)} role or higher.");
 
-        var problem = await ProblemSchemaAsync(document, context, cancellationToken);
+        var problem = await SchemaAsync<ProblemDetails>(ProblemSchemaId, document, context, cancellationToken);
+        var validationProblem = await SchemaAsync<HttpValidationProblemDetails>(ValidationProblemSchemaId, document, context, cancellationToken);
         operation.Responses ??= [];
+        // ApiRequestConventions and the exception handlers refuse a request they cannot read before any handler runs
+        // (a control character in a query value, a missing or malformed JSON body), naming the field in 'errors'.
+        AddProblem(operation.Responses, StatusCodes.Status400BadRequest,
+            "The request could not be read: a query value with a control character, or a body that is missing or not the JSON this operation takes; 'errors' names the field.",
+            validationProblem);
         AddProblem(operation.Responses, StatusCodes.Status401Unauthorized,
             "No API key was sent, or it is not a valid one.", problem);
         // A viewer is the least role: any valid key passes a viewer route, so only stricter routes can answer 403.
@@ -79,17 +87,17 @@ public sealed class RoleOperationTransformer : IOpenApiOperationTransformer
     }
 
     /// <summary>
-    /// The same ProblemDetails component a route's own <c>ProducesProblem</c> refers to, registered once if no route
-    /// did, so every problem response points at one schema.
+    /// The same component a route's own <c>ProducesProblem</c>/<c>ProducesValidationProblem</c> refers to (the framework
+    /// names it after the type), registered once if no route did, so every problem response points at one schema.
     /// </summary>
-    private static async Task<IOpenApiSchema> ProblemSchemaAsync(OpenApiDocument document, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
+    private static async Task<IOpenApiSchema> SchemaAsync<T>(string id, OpenApiDocument document, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
     {
-        if (document.Components?.Schemas?.ContainsKey(ProblemSchemaId) != true)
+        if (document.Components?.Schemas?.ContainsKey(id) != true)
         {
-            var schema = await context.GetOrCreateSchemaAsync(typeof(ProblemDetails), null, cancellationToken);
-            document.AddComponent(ProblemSchemaId, schema);
+            var schema = await context.GetOrCreateSchemaAsync(typeof(T), null, cancellationToken);
+            document.AddComponent(id, schema);
         }
 
-        return new OpenApiSchemaReference(ProblemSchemaId, document);
+        return new OpenApiSchemaReference(id, document);
     }
 }
