@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Orchestrator.Security;
@@ -5,7 +6,10 @@ using Orchestrator.Security;
 namespace Orchestrator.Actions;
 
 /// <summary>An action type as <c>GET /api/actions</c> serves it: the schema is the very one configs are validated with.</summary>
-public sealed record ActionTypeResponse(string Name, string Description, JsonObject Schema);
+public sealed record ActionTypeResponse(
+    [property: Description("The type a schedule's or a pipeline node's action names, e.g. call_api.")] string Name,
+    [property: Description("What the action does, in one line.")] string Description,
+    [property: Description("The JSON Schema (draft 2020-12) a config of this type must satisfy: the one the server validates with.")] JsonObject Schema);
 
 /// <summary>The action types this server runs, with their config schemas: what the dashboard builds its forms from.</summary>
 public static class ActionEndpoints

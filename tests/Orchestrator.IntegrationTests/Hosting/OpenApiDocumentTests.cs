@@ -320,6 +320,15 @@ public sealed class OpenApiDocumentTests
         Assert.That(@operator.GetProperty("description").GetString(), Does.EndWith("Requires the operator role or higher."));
     }
 
+    [Test]
+    public void A_cluster_nodes_state_is_documented_as_the_three_values_the_api_writes()
+    {
+        var schemas = document.RootElement.GetProperty("components").GetProperty("schemas");
+        var state = schemas.GetProperty("ClusterNodeResponse").GetProperty("properties").GetProperty("state");
+        var stateSchema = state.TryGetProperty("$ref", out var reference) ? schemas.GetProperty(reference.GetString()!.Split('/')[^1]) : state;
+        Assert.That(stateSchema.GetProperty("enum").EnumerateArray().Select(e => e.GetString()), Is.EquivalentTo(new[] { "alive", "overdue", "failed" }));
+    }
+
     private string? RoleOf(string method, string path) =>
         operations.Single(o => o.Method == method && o.Path == path).Body.GetProperty("x-required-role").GetString();
 
