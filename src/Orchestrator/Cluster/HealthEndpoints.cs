@@ -68,11 +68,14 @@ public static class HealthEndpoints
             },
         };
 
-        var responses = new OpenApiResponses { ["200"] = Status("Healthy, or degraded but still serving.", "Healthy", "Degraded") };
-        if (canFail)
-        {
-            responses["503"] = Status("Unhealthy: take the node out of rotation.", "Unhealthy");
-        }
+        // Liveness runs no check, so it can only ever be Healthy; readiness reports what its checks found.
+        var responses = canFail
+            ? new OpenApiResponses
+            {
+                ["200"] = Status("Healthy, or degraded but still serving.", "Healthy", "Degraded"),
+                ["503"] = Status("Unhealthy: take the node out of rotation.", "Unhealthy"),
+            }
+            : new OpenApiResponses { ["200"] = Status("The process answers.", "Healthy") };
 
         var operation = new OpenApiOperation
         {
