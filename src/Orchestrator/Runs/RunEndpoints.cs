@@ -28,6 +28,8 @@ public static class RunEndpoints
     {
         var group = app.MapGroup("/api/runs").WithTags("Runs").RequireAuthorization(Policies.Viewer);
         group.MapGet("/", ListRuns).WithName("ListRuns").WithSummary("Query runs by schedule, project, status and scheduled time range, newest first.")
+            // 400: a page or pageSize that is not a number (BadRequestExceptionHandler); 422: a filter value refused.
+            .ProducesValidationProblem(StatusCodes.Status400BadRequest)
             .ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity);
         group.MapGet("/{runId:guid}", GetRun).WithName("GetRun").WithSummary("One run.")
             .ProducesProblem(StatusCodes.Status404NotFound);
