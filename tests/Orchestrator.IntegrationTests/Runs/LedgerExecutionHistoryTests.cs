@@ -27,12 +27,13 @@ public sealed class LedgerExecutionHistoryTests : ServerWithPeerFixture
 
     private static string Iso(DateTimeOffset t) => t.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
 
-    private async Task<List<HistoryRow>> HistoryOfAsync(string name)
+    private async Task<List<HistoryRow>> HistoryOfAsync(string name, string group = "default")
     {
         await using var connection = new NpgsqlConnection(Database);
         await connection.OpenAsync();
         await using var select = new NpgsqlCommand(
-            "SELECT result, succeeded, summary, metrics FROM qrtz_execution_history WHERE job_group = 'default' AND job_name = @name", connection);
+            "SELECT result, succeeded, summary, metrics FROM qrtz_execution_history WHERE job_group = @group AND job_name = @name", connection);
+        select.Parameters.AddWithValue("group", group);
         select.Parameters.AddWithValue("name", name);
         await using var reader = await select.ExecuteReaderAsync();
         var rows = new List<HistoryRow>();
@@ -113,5 +114,16 @@ public sealed class LedgerExecutionHistoryTests : ServerWithPeerFixture
         Assert.That(history, Has.Count.EqualTo(1));
         Assert.That((history[0].Result, history[0].Succeeded), Is.EqualTo(((int?)JobRunResult.Failed, false)));
         Assert.That(history[0].Summary, Does.StartWith($"run {runs[0].GetProperty("id").GetString()} attempt 1 failed"));
+    }
+
+    [Test]
+    public async Task A_housekeeping_pass_with_nothing_past_the_retention_is_recorded_as_skipped()
+    {
+        // The housekeeping job fires at start; a new database has no run past the retention.
+        var history = await Poll.UntilAsync(() => HistoryOfAsync("run-housekeeping", "_system"), rows => rows.Count >= 1, TimeSpan.FromSeconds(30), "a housekeeping pass");
+        Assert.That(history[0].Result, Is.EqualTo((int)JobRunResult.Skipped));
+        Assert.That(history[0].Summary, Does.StartWith("nothing finished before "));
+        using var metrics = JsonDocument.Parse(history[0].Metrics!);
+        Assert.That((metrics.RootElement.GetProperty("runs").GetInt32(), metrics.RootElement.GetProperty("pipelineRuns").GetInt32()), Is.EqualTo((0, 0)));
     }
 }
