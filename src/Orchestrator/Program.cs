@@ -32,6 +32,7 @@ builder.Services.AddOrchestratorSecurity();
 builder.AddOrchestratorScheduler(storage);
 builder.Services.AddHealth();
 builder.Services.AddProjects();
+builder.Services.AddRuns();
 builder.Services.AddActions();
 builder.Services.AddSchedules();
 builder.Services.AddTools();

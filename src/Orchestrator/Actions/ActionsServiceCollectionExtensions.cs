@@ -3,7 +3,6 @@ using Microsoft.Extensions.Options;
 using Orchestrator.Hosting;
 using Orchestrator.Actions.CallApi;
 using Orchestrator.Actions.Notifications;
-using Orchestrator.Runs;
 using Polly;
 using Polly.Timeout;
 
@@ -13,7 +12,6 @@ public static class ActionsServiceCollectionExtensions
 {
     public static IServiceCollection AddActions(this IServiceCollection services)
     {
-        services.AddScoped<RunLedger>();
         services.AddScoped<ActionJobServices>();
         services.AddSingleton<OutboundPolicy>();
         services.AddSingleton<SecretTemplates>();

@@ -37,11 +37,6 @@ public static class SchedulerHosting
                 });
             }
 
-            q.ScheduleJob<Runs.RunHousekeepingJob>(
-                trigger => trigger.WithIdentity(Runs.RunHousekeepingJob.Key.Name, Runs.RunHousekeepingJob.Key.Group)
-                    .StartNow()
-                    .WithSimpleSchedule(x => x.WithInterval(options.Runs.HousekeepingInterval).RepeatForever().WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount)),
-                job => job.WithIdentity(Runs.RunHousekeepingJob.Key));
             q.UsePersistentStore(store =>
             {
                 store.ConfigureStore(s => s.TablePrefix = options.Database.TablePrefix);

@@ -34,7 +34,11 @@ public sealed partial class RunHousekeepingJob(OrchestratorDbContext db, IOption
             && r.Status != Pipelines.PipelineRunStatus.Running && r.Status != Pipelines.PipelineRunStatus.Pending);
         await db.NodeRuns.Where(n => oldPipelineRuns.Any(r => r.Id == n.PipelineRunId)).ExecuteDeleteAsync(cancellationToken);
         var purgedPipelineRuns = await oldPipelineRuns.ExecuteDeleteAsync(cancellationToken);
-        context.Result = purged + purgedPipelineRuns;
+        // Quartz's history tells a pass that purged something from one that found nothing past the retention.
+        var report = purged + purgedPipelineRuns == 0
+            ? JobRunReport.Skipped($"nothing finished before {cutoff:O}")
+            : JobRunReport.Succeeded($"purged {purged} run(s) and {purgedPipelineRuns} pipeline run(s) finished before {cutoff:O}");
+        context.Result = report.With("runs", purged).With("pipelineRuns", purgedPipelineRuns);
         LogPurged(logger, purged, purgedPipelineRuns, cutoff);
     }
 

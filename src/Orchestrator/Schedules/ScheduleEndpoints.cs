@@ -273,20 +273,18 @@ public static class ScheduleEndpoints
     }
 
     public static async Task<Results<Ok<PagedList<RunResponse>>, ProblemHttpResult>> ListScheduleRuns(
-        string id, ISchedulerFactory schedulers, OrchestratorDbContext db, string? status, int? page, int? pageSize, CancellationToken ct)
+        string id, ISchedulerFactory schedulers, RunQueries runs, string? status, int? page, int? pageSize, CancellationToken ct)
     {
         var key = ScheduleIds.Parse(id);
         var scheduleId = ScheduleIds.Of(key);
         var scheduler = await schedulers.GetScheduler(ct);
-        if (!await scheduler.Exists(key, ct) && !await db.Runs.AnyAsync(r => r.ScheduleId == scheduleId, ct))
+        if (!await scheduler.Exists(key, ct) && !await runs.AnyOfScheduleAsync(scheduleId, ct))
         {
             return ApiProblems.NotFound("schedule", id);
         }
 
-        var query = new RunQuery(scheduleId, null, status, null, null, page, pageSize);
-        var errors = new FieldErrors();
-        var result = await RunQueries.QueryAsync(db, query, errors, ct);
-        return result is null ? errors.ToProblem() : TypedResults.Ok(result);
+        var outcome = await runs.ListAsync(new RunQuery(scheduleId, null, status, null, null, page, pageSize), ct);
+        return outcome.Succeeded ? TypedResults.Ok(outcome.Value) : TypedResults.Problem(outcome.Problem);
     }
 
     public static async Task<Results<Ok<JsonArray>, ProblemHttpResult>> ListMisfires(
