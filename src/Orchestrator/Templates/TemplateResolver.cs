@@ -18,6 +18,14 @@ public interface ITemplateValues
 
     /// <summary>The value of a reference this source fills; <c>found = false</c> when nothing is at its path.</summary>
     JsonNode? Lookup(TemplateReference reference, out bool found);
+
+    /// <summary>The text a value is written as inside other text: a string as is, null as nothing, anything else as JSON.</summary>
+    string TextOf(TemplateReference reference, JsonNode? value) => value switch
+    {
+        null => "",
+        JsonValue v when v.GetValueKind() == JsonValueKind.String => v.GetValue<string>(),
+        _ => value.ToJsonString(),
+    };
 }
 
 /// <summary>
@@ -29,7 +37,7 @@ public static class TemplateResolver
 {
     public static string RenderText(string text, ITemplateValues values, Func<TemplateReference, string, string>? encode = null) =>
         !text.Contains("{{", StringComparison.Ordinal) ? text
-        : TemplateReference.Replace(text, reference => values.Fills(reference) ? Encode(reference, AsText(Value(reference, values)), encode) : null);
+        : TemplateReference.Replace(text, reference => values.Fills(reference) ? Encode(reference, values.TextOf(reference, Value(reference, values)), encode) : null);
 
     /// <summary>
     /// Fills the strings of <paramref name="node"/> in place (the node is returned, or what replaces it).
@@ -88,13 +96,6 @@ public static class TemplateResolver
         var value = values.Lookup(reference, out var found);
         return found ? value : throw new TemplateException($"'{reference.Written}' refers to nothing in this run.");
     }
-
-    private static string AsText(JsonNode? value) => value switch
-    {
-        null => "",
-        JsonValue v when v.GetValueKind() == JsonValueKind.String => v.GetValue<string>(),
-        _ => value.ToJsonString(),
-    };
 
     private static string Encode(TemplateReference reference, string text, Func<TemplateReference, string, string>? encode) =>
         encode is null ? text : encode(reference, text);
