@@ -142,7 +142,7 @@ public sealed class PipelineRefusalTests
         {
             ["name"] = $"same-{Guid.NewGuid():N}"[..20],
             ["action"] = Notify(subject, message),
-            ["trigger"] = new JsonObject { ["cron"] = "0 0 1 1 *" },
+            ["trigger"] = new JsonObject { ["cron"] = "0 0 0 1 1 ?" },
             ["enabled"] = false,
         };
         var scheduleResponse = await admin.PostAsync("/api/schedules", new StringContent(schedule.ToJsonString(), Encoding.UTF8, "application/json"));
@@ -157,14 +157,14 @@ public sealed class PipelineRefusalTests
         {
             var field = subject.Contains("{{", StringComparison.Ordinal) ? "subject" : "message";
             var problem = await ApiAssertions.AssertProblemAsync(scheduleResponse, HttpStatusCode.UnprocessableEntity);
-            Assert.That(problem.GetProperty("errors").TryGetProperty($"action.config.{field}", out _), Is.True, problem.ToString());
+            Assert.That(problem.GetProperty("errors").EnumerateObject().Select(e => e.Name), Is.EqualTo(new[] { $"action.config.{field}" }), problem.ToString());
         }
 
         if (!pipelineAccepts)
         {
             var field = subject.Contains("{{", StringComparison.Ordinal) ? "subject" : "message";
             var problem = await ApiAssertions.AssertProblemAsync(pipelineResponse, HttpStatusCode.UnprocessableEntity);
-            Assert.That(problem.GetProperty("errors").TryGetProperty($"nodes.tell.action.config.{field}", out _), Is.True, problem.ToString());
+            Assert.That(problem.GetProperty("errors").EnumerateObject().Select(e => e.Name), Is.EqualTo(new[] { $"nodes.tell.action.config.{field}" }), problem.ToString());
         }
     }
 
