@@ -345,6 +345,7 @@ public sealed class PipelineExecutionTests : ServerWithPeerFixture
     public async Task A_notification_node_renders_run_attempt_and_the_schedules_placeholders_with_the_pipelines_run_values()
     {
         await Admin.PostForJsonAsync("/api/channels", new { name = "attempt-hook", kind = "webhook", webhook = new { url = $"{Peer.BaseUrl}/attempt-hook" } }, HttpStatusCode.Created);
+        Peer.Configure("/attempt-hook", new RecordingHttpServer.Behaviour(TimeSpan.Zero, FailFirst: 1));
         await CreateAsync("attempts", [
             new
             {
@@ -359,16 +360,19 @@ public sealed class PipelineExecutionTests : ServerWithPeerFixture
                         message = "attempt {{run.attempt}} of {{run.id}} for {{inputs.who}} (v{{run.version}}, key {{run.idempotencyKey}})",
                     },
                 },
+                retry = new { maxAttempts = 2, backoff = "fixed", initialDelaySeconds = 0.1 },
             },
         ], []);
         var runId = await RunAsync("attempts", new { who = "ops" });
         var detail = await FinishedAsync(runId);
         Assert.That(detail.GetProperty("run").GetProperty("status").GetString(), Is.EqualTo("succeeded"), detail.ToString());
-        var hook = JsonDocument.Parse(Peer.RequestsTo("/attempt-hook").Single().Body).RootElement;
-        var key = hook.GetProperty("idempotencyKey").GetString();
-        Assert.That(hook.GetProperty("message").GetString(), Is.EqualTo($"attempt 1 of {runId} for ops (v1, key {key})"));
-        Assert.That(hook.GetProperty("subject").GetString(), Is.EqualTo("pipeline:attempts/tell in default"));
-        Assert.That(Node(detail, "tell").GetProperty("attempts").GetInt32(), Is.EqualTo(1));
+        Assert.That(Node(detail, "tell").GetProperty("attempts").GetInt32(), Is.EqualTo(2));
+        var sent = Peer.RequestsTo("/attempt-hook").Select(r => JsonDocument.Parse(r.Body).RootElement).ToList();
+        Assert.That(sent, Has.Count.EqualTo(2));
+        var key = sent[1].GetProperty("idempotencyKey").GetString();
+        Assert.That(sent.Select(h => h.GetProperty("message").GetString()),
+            Is.EqualTo(new[] { $"attempt 1 of {runId} for ops (v1, key {key})", $"attempt 2 of {runId} for ops (v1, key {key})" }), "each attempt sends its own number");
+        Assert.That(sent[1].GetProperty("subject").GetString(), Is.EqualTo("pipeline:attempts/tell in default"));
     }
 
     [Test]
