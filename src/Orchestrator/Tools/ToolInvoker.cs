@@ -1,8 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using System.Text.RegularExpressions;
 using Orchestrator.Actions;
 using Orchestrator.Actions.CallApi;
+using Orchestrator.Templates;
 
 namespace Orchestrator.Tools;
 
@@ -13,7 +13,7 @@ namespace Orchestrator.Tools;
 /// truncated output. An <c>http</c> tool is a request template sent through the call_api executor (same outbound
 /// policy and secrets). Arguments have been validated against the tool's schema before this is called.
 /// </summary>
-public sealed partial class ToolInvoker(HttpActionExecutor http, BuiltinToolCatalog builtins, SecretTemplates secrets)
+public sealed class ToolInvoker(HttpActionExecutor http, BuiltinToolCatalog builtins, SecretTemplates secrets)
 {
     public const int MaxOutputChars = ProcessRunner.MaxOutputChars;
     public const int DefaultTimeoutSeconds = 60;
@@ -127,7 +127,7 @@ public sealed partial class ToolInvoker(HttpActionExecutor http, BuiltinToolCata
             }
 
             return [.. argv.EnumerateArray().Where(a => a.ValueKind == JsonValueKind.String)
-                .SelectMany(a => Placeholder().Matches(a.GetString()!)).Select(m => m.Groups[1].Value).Distinct(StringComparer.Ordinal)
+                .SelectMany(a => ArgumentValues.NamesIn(a.GetString()!)).Distinct(StringComparer.Ordinal)
                 .Where(name => arguments.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String && value.GetString()!.Contains('\0', StringComparison.Ordinal))
                 .Select(name => new ArgumentError($"$.{name}", "semantic", "contains a NUL character, which a command argument cannot carry (it would be cut short there)."))];
         }
@@ -141,7 +141,8 @@ public sealed partial class ToolInvoker(HttpActionExecutor http, BuiltinToolCata
     private static Task<ActionOutcome> RunCommandAsync(JsonElement config, ToolContext context, JsonElement arguments, CancellationToken cancellationToken)
     {
         // Each placeholder fills part of one argv element; nothing is interpreted, so the text goes in as it is.
-        var argv = config.GetProperty("argv").EnumerateArray().Select(a => Fill(a.GetString()!, arguments, v => v)).ToList();
+        var values = new ArgumentValues(arguments);
+        var argv = config.GetProperty("argv").EnumerateArray().Select(a => TemplateResolver.RenderText(a.GetString()!, values)).ToList();
         // Nothing of the server's environment (connection strings, secrets) leaks into a tool; only what it needs to run.
         var environment = new Dictionary<string, string>(StringComparer.Ordinal)
         {
@@ -161,15 +162,16 @@ public sealed partial class ToolInvoker(HttpActionExecutor http, BuiltinToolCata
     /// </summary>
     internal static JsonElement FillHttpTemplate(JsonElement config, JsonElement arguments)
     {
+        var values = new ArgumentValues(arguments, refuseTemplateSyntax: true);
         var filled = JsonNode.Parse(config.GetRawText())!.AsObject();
-        filled["url"] = FillForHttp(config.GetProperty("url").GetString()!, arguments, Uri.EscapeDataString);
+        filled["url"] = TemplateResolver.RenderText(config.GetProperty("url").GetString()!, values, (_, text) => Uri.EscapeDataString(text));
         if (config.TryGetProperty("headers", out var headers))
         {
             var h = new JsonObject();
             foreach (var header in headers.EnumerateObject())
             {
                 var template = header.Value.GetString()!;
-                h[header.Name] = RefuseFormedReference($"Header '{header.Name}'", template, FillForHttp(template, arguments, StripLineBreaks));
+                h[header.Name] = RefuseFormedReference($"Header '{header.Name}'", template, TemplateResolver.RenderText(template, values, (_, text) => StripLineBreaks(text)));
             }
 
             filled["headers"] = h;
@@ -179,49 +181,15 @@ public sealed partial class ToolInvoker(HttpActionExecutor http, BuiltinToolCata
         {
             if (body.ValueKind == JsonValueKind.String)
             {
-                filled["body"] = RefuseFormedReference("The body", body.GetString()!, FillForHttp(body.GetString()!, arguments, v => v));
+                filled["body"] = RefuseFormedReference("The body", body.GetString()!, TemplateResolver.RenderText(body.GetString()!, values));
             }
             else if (body.ValueKind is JsonValueKind.Object or JsonValueKind.Array)
             {
-                filled["body"] = FillJson(JsonNode.Parse(body.GetRawText()), arguments);
+                filled["body"] = TemplateResolver.RenderJson(JsonNode.Parse(body.GetRawText()), values, (template, text) => RefuseFormedReference("A body value", template, text));
             }
         }
 
         return JsonDocument.Parse(filled.ToJsonString()).RootElement.Clone();
-    }
-
-    private static JsonNode? FillJson(JsonNode? node, JsonElement arguments)
-    {
-        switch (node)
-        {
-            case JsonObject obj:
-                foreach (var property in obj.ToList())
-                {
-                    obj[property.Key] = FillJson(property.Value?.DeepClone(), arguments);
-                }
-
-                return obj;
-            case JsonArray array:
-                for (var i = 0; i < array.Count; i++)
-                {
-                    array[i] = FillJson(array[i]?.DeepClone(), arguments);
-                }
-
-                return array;
-            case JsonValue value when value.GetValueKind() == JsonValueKind.String:
-                var text = value.GetValue<string>();
-                var whole = Placeholder().Match(text);
-                if (whole.Success && whole.Length == text.Length)
-                {
-                    var argument = Argument(arguments, whole.Groups[1].Value);
-                    RefuseTemplateSyntax(whole.Groups[1].Value, argument.GetRawText());
-                    return JsonNode.Parse(argument.GetRawText());
-                }
-
-                return JsonValue.Create(RefuseFormedReference("A body value", text, FillForHttp(text, arguments, v => v)));
-            default:
-                return node;
-        }
     }
 
     /// <summary>
@@ -230,53 +198,10 @@ public sealed partial class ToolInvoker(HttpActionExecutor http, BuiltinToolCata
     /// written in the template itself may reach the executor.
     /// </summary>
     private static string RefuseFormedReference(string where, string template, string filled) =>
-        !SecretTemplates.FillingChangesReferences(Placeholder().Replace(template, SecretTemplates.PlaceholderBreak), filled)
+        !SecretTemplates.FillingChangesReferences(TemplateReference.Replace(template, r => ArgumentValues.IsArgument(r) ? SecretTemplates.PlaceholderBreak : null), filled)
             ? filled
             : throw new ActionFailedException($"{where}: the arguments would form a secret reference; only the tool's own template may reference secrets.");
 
     private static string StripLineBreaks(string value) =>
         value.Replace("\r", "", StringComparison.Ordinal).Replace("\n", "", StringComparison.Ordinal).Replace("\0", "", StringComparison.Ordinal);
-
-    private static string FillForHttp(string template, JsonElement arguments, Func<string, string> encode) => Fill(template, arguments, encode, refuseTemplateSyntax: true);
-
-    /// <summary>Replaces each <c>{{args.x}}</c> with the argument's text, encoded by <paramref name="encode"/>; a missing argument is an error.</summary>
-    private static string Fill(string template, JsonElement arguments, Func<string, string> encode, bool refuseTemplateSyntax = false) => Placeholder().Replace(template, m =>
-    {
-        var name = m.Groups[1].Value;
-        var value = Argument(arguments, name);
-        var text = value.ValueKind switch
-        {
-            JsonValueKind.String => value.GetString()!,
-            JsonValueKind.True => "true",
-            JsonValueKind.False => "false",
-            _ => value.GetRawText(),
-        };
-        if (refuseTemplateSyntax)
-        {
-            RefuseTemplateSyntax(name, text);
-        }
-
-        return encode(text);
-    });
-
-    private static JsonElement Argument(JsonElement arguments, string name) =>
-        arguments.ValueKind == JsonValueKind.Object && arguments.TryGetProperty(name, out var value) && value.ValueKind is not JsonValueKind.Null
-            ? value
-            : throw new ActionFailedException($"Argument '{name}' is used by the tool's template but was not given.");
-
-    /// <summary>
-    /// An http request's header values go through secret expansion after the template is filled, so text from an
-    /// argument that contains "{{" could name a server secret ("{{secret:DB_PASSWORD}}") and send it wherever the
-    /// operator points the tool. Refused everywhere in an http request, so no part of it has to be reasoned about alone.
-    /// </summary>
-    private static void RefuseTemplateSyntax(string name, string text)
-    {
-        if (text.Contains("{{", StringComparison.Ordinal))
-        {
-            throw new ActionFailedException($"Argument '{name}' contains '{{{{', which an http tool does not accept in arguments (it could reference a server secret).");
-        }
-    }
-
-    [GeneratedRegex(@"\{\{\s*args\.([A-Za-z0-9_]+)\s*\}\}", RegexOptions.CultureInvariant)]
-    private static partial Regex Placeholder();
 }

@@ -336,6 +336,45 @@ public sealed class PipelineExecutionTests : ServerWithPeerFixture
         Assert.That(hook.GetProperty("idempotencyKey").GetString(), Does.EndWith(".tell"));
     }
 
+    /// <summary>
+    /// The issue-11 regression: '{{run.attempt}}' in a pipeline node's notification was accepted on save and failed the
+    /// node when it ran ("refers to nothing in this run"). It is the node's attempt now, rendered when the message is sent,
+    /// beside the pipeline's own data and a schedule's other notification placeholders.
+    /// </summary>
+    [Test]
+    public async Task A_notification_node_renders_run_attempt_and_the_schedules_placeholders_with_the_pipelines_run_values()
+    {
+        await Admin.PostForJsonAsync("/api/channels", new { name = "attempt-hook", kind = "webhook", webhook = new { url = $"{Peer.BaseUrl}/attempt-hook" } }, HttpStatusCode.Created);
+        Peer.Configure("/attempt-hook", new RecordingHttpServer.Behaviour(TimeSpan.Zero, FailFirst: 1));
+        await CreateAsync("attempts", [
+            new
+            {
+                id = "tell", type = "action",
+                action = new
+                {
+                    type = "send_notification",
+                    config = new
+                    {
+                        channel = "attempt-hook",
+                        subject = "{{schedule.id}}/{{schedule.name}} in {{schedule.project}}",
+                        message = "attempt {{run.attempt}} of {{run.id}} for {{inputs.who}} (v{{run.version}}, key {{run.idempotencyKey}})",
+                    },
+                },
+                retry = new { maxAttempts = 2, backoff = "fixed", initialDelaySeconds = 0.1 },
+            },
+        ], []);
+        var runId = await RunAsync("attempts", new { who = "ops" });
+        var detail = await FinishedAsync(runId);
+        Assert.That(detail.GetProperty("run").GetProperty("status").GetString(), Is.EqualTo("succeeded"), detail.ToString());
+        Assert.That(Node(detail, "tell").GetProperty("attempts").GetInt32(), Is.EqualTo(2));
+        var sent = Peer.RequestsTo("/attempt-hook").Select(r => JsonDocument.Parse(r.Body).RootElement).ToList();
+        Assert.That(sent, Has.Count.EqualTo(2));
+        var key = sent[1].GetProperty("idempotencyKey").GetString();
+        Assert.That(sent.Select(h => h.GetProperty("message").GetString()),
+            Is.EqualTo(new[] { $"attempt 1 of {runId} for ops (v1, key {key})", $"attempt 2 of {runId} for ops (v1, key {key})" }), "each attempt sends its own number");
+        Assert.That(sent[1].GetProperty("subject").GetString(), Is.EqualTo("pipeline:attempts/tell in default"));
+    }
+
     [Test]
     public async Task A_sub_pipeline_chain_edited_past_MaxDepth_is_refused_on_save_and_stopped_when_it_runs()
     {

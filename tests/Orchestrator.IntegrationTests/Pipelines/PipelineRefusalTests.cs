@@ -126,6 +126,59 @@ public sealed class PipelineRefusalTests
         Assert.That(await admin.GetStringAsync("/api/pipelines/existing"), Is.EqualTo(existing), "the replaced pipeline is as it was");
     }
 
+    /// <summary>
+    /// One template language: the same notification text is accepted by a schedule and by a pipeline node, and the same
+    /// unknown placeholder is refused by both, naming the field (a pipeline used to accept '{{run.attempt}}' and fail
+    /// when the node ran).
+    /// </summary>
+    [TestCase("{{schedule.name}} {{schedule.id}} {{schedule.project}}", "{{run.id}} {{run.scheduledFireTime}} {{run.attempt}} {{run.idempotencyKey}}", true)]
+    [TestCase("done", "attempt {{run.attempt}}", true)]
+    [TestCase("done", "attempt {{run.atempt}}", false)]
+    [TestCase("{{schedule.nmae}}", "done", false)]
+    [TestCase("done", "for {{inputs.tenant}}", false)]
+    public async Task A_schedules_notification_and_a_pipeline_nodes_notification_accept_the_same_placeholders(string subject, string message, bool accepted)
+    {
+        var schedule = new JsonObject
+        {
+            ["name"] = $"same-{Guid.NewGuid():N}"[..20],
+            ["action"] = Notify(subject, message),
+            ["trigger"] = new JsonObject { ["cron"] = "0 0 0 1 1 ?" },
+            ["enabled"] = false,
+        };
+        var scheduleResponse = await admin.PostAsync("/api/schedules", new StringContent(schedule.ToJsonString(), Encoding.UTF8, "application/json"));
+        var pipeline = Pipeline("same", new JsonObject { ["id"] = "tell", ["type"] = "action", ["action"] = Notify(subject, message) });
+        var pipelineResponse = await admin.PostAsync("/api/pipelines/validate", new StringContent(pipeline.ToJsonString(), Encoding.UTF8, "application/json"));
+
+        // A pipeline's notification also offers the pipeline's own data; the schedule must refuse it. Only that case differs.
+        var pipelineAccepts = accepted || message.Contains("{{inputs.", StringComparison.Ordinal);
+        Assert.That(scheduleResponse.StatusCode, Is.EqualTo(accepted ? HttpStatusCode.Created : HttpStatusCode.UnprocessableEntity), await scheduleResponse.Content.ReadAsStringAsync());
+        Assert.That(pipelineResponse.StatusCode, Is.EqualTo(pipelineAccepts ? HttpStatusCode.OK : HttpStatusCode.UnprocessableEntity), await pipelineResponse.Content.ReadAsStringAsync());
+        if (!accepted)
+        {
+            var field = subject.Contains("{{", StringComparison.Ordinal) ? "subject" : "message";
+            var problem = await ApiAssertions.AssertProblemAsync(scheduleResponse, HttpStatusCode.UnprocessableEntity);
+            Assert.That(problem.GetProperty("errors").EnumerateObject().Select(e => e.Name), Is.EqualTo(new[] { $"action.config.{field}" }), problem.ToString());
+        }
+
+        if (!pipelineAccepts)
+        {
+            var field = subject.Contains("{{", StringComparison.Ordinal) ? "subject" : "message";
+            var problem = await ApiAssertions.AssertProblemAsync(pipelineResponse, HttpStatusCode.UnprocessableEntity);
+            Assert.That(problem.GetProperty("errors").EnumerateObject().Select(e => e.Name), Is.EqualTo(new[] { $"nodes.tell.action.config.{field}" }), problem.ToString());
+        }
+    }
+
+    [TestCase("X-Attempt", "{{run.attempt}}")]
+    [TestCase("X-Fired", "{{run.scheduledFireTime}} {{inputs.t}}")]
+    [TestCase("X-Schedule", "{{schedule.name}}")]
+    public async Task A_placeholder_only_a_notification_fills_is_refused_elsewhere_in_a_node_naming_the_field(string header, string value)
+    {
+        var body = Pipeline("elsewhere", new JsonObject { ["id"] = "call", ["type"] = "action", ["action"] = CallApi(new JsonObject { [header] = value }) });
+        var response = await admin.PostAsync("/api/pipelines/validate", new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"));
+        var problem = await ApiAssertions.AssertProblemAsync(response, HttpStatusCode.UnprocessableEntity);
+        Assert.That(problem.GetProperty("errors").GetProperty($"nodes.call.action.config.headers.{header}")[0].GetString(), Does.Contain("is not a known placeholder in a pipeline node's config"), problem.ToString());
+    }
+
     [Test]
     public async Task Configured_secrets_and_known_placeholders_beside_pipeline_templates_are_accepted()
     {

@@ -7,6 +7,7 @@ using Microsoft.EntityFrameworkCore;
 using MimeKit;
 using Orchestrator.Actions.CallApi;
 using Orchestrator.Data;
+using Orchestrator.Templates;
 
 namespace Orchestrator.Actions.Notifications;
 
@@ -22,8 +23,9 @@ public sealed class NotificationSender(OrchestratorDbContext db, IHttpClientFact
     public Task<ActionOutcome> SendAsync(ActionInvocation invocation, CancellationToken cancellationToken)
     {
         var config = invocation.Config;
-        var subject = RunTemplate.Render(config.TryGetProperty("subject", out var s) ? s.GetString()! : "{{schedule.name}}", invocation);
-        var message = RunTemplate.Render(config.GetProperty("message").GetString()!, invocation);
+        var values = new InvocationValues(invocation);
+        var subject = TemplateResolver.RenderText(config.TryGetProperty("subject", out var s) ? s.GetString()! : "{{schedule.name}}", values);
+        var message = TemplateResolver.RenderText(config.GetProperty("message").GetString()!, values);
         var severity = config.TryGetProperty("severity", out var v) ? v.GetString()! : "info";
         return SendAsync(config.GetProperty("channel").GetString()!, subject, message, severity, invocation.IdempotencyKey, cancellationToken);
     }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Orchestrator.Data;
 using Orchestrator.Hosting;
+using Orchestrator.Templates;
 
 namespace Orchestrator.Actions.Notifications;
 
@@ -60,10 +61,7 @@ public sealed class SendNotificationAction(IServiceScopeFactory scopes) : Action
         {
             if (config.TryGetProperty(field, out var template))
             {
-                foreach (var unknown in RunTemplate.UnknownPlaceholders(template.GetString()!))
-                {
-                    errors.Add($"{prefix}.{field}", RunTemplate.NotKnown(unknown));
-                }
+                TemplateValidator.Check(template.GetString()!, TemplateContext.ScheduleNotification, $"{prefix}.{field}", errors);
             }
         }
     }
