@@ -1,4 +1,6 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.OpenApi;
+using Microsoft.OpenApi;
 using Orchestrator.Api;
 using Orchestrator.Security;
 
@@ -11,7 +13,7 @@ public static class ProjectFileEndpoints
     {
         var group = app.MapGroup("/api/projects/{id}/files").WithTags("Projects").RequireAuthorization(Policies.Viewer);
         group.MapGet("/{**path}", GetPath).WithName("GetProjectFile").WithSummary("List a directory (JSON) or download a file, inside the project root.")
-            .Produces(StatusCodes.Status200OK, contentType: "application/octet-stream")
+            .AddOpenApiOperationTransformer(DocumentFileDownload)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity);
@@ -26,6 +28,20 @@ public static class ProjectFileEndpoints
             .ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity)
             .RequireAuthorization(Policies.Operator);
         return app;
+    }
+
+    /// <summary>
+    /// The 200 is a directory listing (JSON, from the result type) or the file's bytes. OpenAPI holds one response per
+    /// status, and a second <c>Produces(200)</c> would replace the listing, so the download is added as another content type.
+    /// </summary>
+    private static Task DocumentFileDownload(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
+    {
+        if (operation.Responses?.TryGetValue("200", out var ok) == true && ok.Content is { } content)
+        {
+            content["application/octet-stream"] = new OpenApiMediaType { Schema = new OpenApiSchema { Type = JsonSchemaType.String, Format = "binary" } };
+        }
+
+        return Task.CompletedTask;
     }
 
     public static async Task<Results<Ok<List<FileEntry>>, FileStreamHttpResult, ProblemHttpResult>> GetPath(
