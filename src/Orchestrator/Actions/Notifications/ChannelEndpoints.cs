@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.OpenApi;
 using Orchestrator.Api;
 using Orchestrator.Security;
 
@@ -7,7 +8,23 @@ namespace Orchestrator.Actions.Notifications;
 /// <summary>The notification channels API: HTTP mapped onto <see cref="ChannelService"/>.</summary>
 public static class ChannelEndpoints
 {
-    public static IServiceCollection AddChannels(this IServiceCollection services) => services.AddScoped<ChannelService>();
+    public static IServiceCollection AddChannels(this IServiceCollection services)
+    {
+        services.AddScoped<ChannelService>();
+        // A channel's settings are written without a discriminator (the response's kind says which shape), but the
+        // document generator names "$type" as one for any polymorphic type: a client built from it would wait for a
+        // property that is never sent.
+        services.Configure<OpenApiOptions>("v1", options => options.AddSchemaTransformer((schema, context, _) =>
+        {
+            if (context.JsonTypeInfo.Type == typeof(ChannelSettingsResponse))
+            {
+                schema.Discriminator = null;
+            }
+
+            return Task.CompletedTask;
+        }));
+        return services;
+    }
 
     public static IEndpointRouteBuilder MapChannels(this IEndpointRouteBuilder app)
     {
