@@ -23,6 +23,7 @@ public static class ActionsServiceCollectionExtensions
         services.AddSingleton<ActionDefinition, NoOp.NoOpAction>();
         services.AddSingleton<ActionDefinition, Tasks.RunTaskAction>();
         services.AddScoped<NotificationSender>();
+        services.AddChannels();
         services.AddSingleton<SecretBox>();
         services.AddSingleton<ActionCatalog>();
         services.AddSingleton<HttpActionExecutor>();

@@ -24,6 +24,7 @@ public static class ToolsServiceCollectionExtensions
         services.AddSingleton<BuiltinToolCatalog>();
         services.AddScoped<ToolRegistry>();
         services.AddSingleton<ToolInvoker>();
+        services.AddScoped<ToolService>();
         return services;
     }
 }

@@ -7,7 +7,7 @@ public sealed class ProjectRulesTests
     [TestCase("default")]
     [TestCase("a")]
     [TestCase("nightly-reports-2")]
-    public void Slugs_are_accepted(string id) => Assert.That(ProjectEndpoints.IsSlug(id), Is.True);
+    public void Slugs_are_accepted(string id) => Assert.That(ProjectService.IsSlug(id), Is.True);
 
     [TestCase("")]
     [TestCase("-lead")]
@@ -16,13 +16,13 @@ public sealed class ProjectRulesTests
     [TestCase("dot.ted")]
     [TestCase("../up")]
     [TestCase("space d")]
-    public void Non_slugs_are_refused(string id) => Assert.That(ProjectEndpoints.IsSlug(id), Is.False);
+    public void Non_slugs_are_refused(string id) => Assert.That(ProjectService.IsSlug(id), Is.False);
 
     [Test]
     public void Long_slug_boundary_is_63_characters()
     {
-        Assert.That(ProjectEndpoints.IsSlug(new string('a', 63)), Is.True);
-        Assert.That(ProjectEndpoints.IsSlug(new string('a', 64)), Is.False);
+        Assert.That(ProjectService.IsSlug(new string('a', 63)), Is.True);
+        Assert.That(ProjectService.IsSlug(new string('a', 64)), Is.False);
     }
 
     [TestCase("/ws/a", "/ws", true)]

@@ -1,286 +1,77 @@
-using System.Text.Json;
-using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.EntityFrameworkCore;
-using MimeKit;
-using Orchestrator.Actions.CallApi;
-using Orchestrator.Data;
-using Orchestrator.Hosting;
+using Microsoft.AspNetCore.OpenApi;
+using Orchestrator.Api;
 using Orchestrator.Security;
 
 namespace Orchestrator.Actions.Notifications;
 
-public sealed record WebhookRequest(string? Url, string? Format, Dictionary<string, string>? Headers);
-
-public sealed record EmailRequest(string? Host, int? Port, string? Security, string? Username, string? Password, string? From, List<string>? To);
-
-public sealed record ChannelRequest(string? Name, string? Kind, WebhookRequest? Webhook, EmailRequest? Email);
-
-/// <summary>A channel as the API shows it: settings, and only whether secrets are set.</summary>
-public sealed record ChannelResponse(string Name, string Kind, object Settings, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
+/// <summary>The notification channels API: HTTP mapped onto <see cref="ChannelService"/>.</summary>
+public static class ChannelEndpoints
 {
-    public static ChannelResponse From(NotificationChannel c, SecretBox box) => new(
-        c.Name,
-        c.Kind.ToString().ToLowerInvariant(),
-        c.Kind == ChannelKind.Webhook
-            ? c.Webhook
-            : new { c.Email.Host, c.Email.Port, c.Email.Security, c.Email.Username, c.Email.From, c.Email.To, HasPassword = HasPassword(c, box) },
-        c.CreatedAt,
-        c.UpdatedAt);
-
-    /// <summary>Null when the secrets cannot be opened here (the key that sealed them is not configured on this node).</summary>
-    private static bool? HasPassword(NotificationChannel c, SecretBox box)
+    public static IServiceCollection AddChannels(this IServiceCollection services)
     {
-        try
+        services.AddScoped<ChannelService>();
+        // A channel's settings are written without a discriminator (the response's kind says which shape), but the
+        // document generator names "$type" as one for any polymorphic type: a client built from it would wait for a
+        // property that is never sent.
+        services.Configure<OpenApiOptions>("v1", options => options.AddSchemaTransformer((schema, context, _) =>
         {
-            return c.SecretsFrom(box).Password is not null;
-        }
-        catch (Exception ex) when (ex is System.Security.Cryptography.CryptographicException or FormatException)
-        {
-            return null;
-        }
-    }
-}
+            if (context.JsonTypeInfo.Type == typeof(ChannelSettingsResponse))
+            {
+                schema.Discriminator = null;
+            }
 
-public static partial class ChannelEndpoints
-{
+            return Task.CompletedTask;
+        }));
+        return services;
+    }
+
     public static IEndpointRouteBuilder MapChannels(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/channels").WithTags("Channels").RequireAuthorization(Policies.Viewer);
         group.MapGet("/", ListChannels).WithName("ListChannels").WithSummary("Notification channels; secrets are never returned.");
-        group.MapGet("/{name}", GetChannel).WithName("GetChannel").WithSummary("One channel.");
-        group.MapPost("/", CreateChannel).WithName("CreateChannel").WithSummary("Create a webhook or email channel.").RequireAuthorization(Policies.Admin);
-        group.MapPut("/{name}", ReplaceChannel).WithName("ReplaceChannel").WithSummary("Replace a channel; omitted secrets are kept.").RequireAuthorization(Policies.Admin);
-        group.MapDelete("/{name}", DeleteChannel).WithName("DeleteChannel").WithSummary("Delete a channel.").RequireAuthorization(Policies.Admin);
+        group.MapGet("/{name}", GetChannel).WithName("GetChannel").WithSummary("One channel.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapPost("/", CreateChannel).WithName("CreateChannel").WithSummary("Create a webhook or email channel.")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity)
+            .RequireAuthorization(Policies.Admin);
+        group.MapPut("/{name}", ReplaceChannel).WithName("ReplaceChannel").WithSummary("Replace a channel; omitted secrets are kept.")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity)
+            .RequireAuthorization(Policies.Admin);
+        group.MapDelete("/{name}", DeleteChannel).WithName("DeleteChannel").WithSummary("Delete a channel.")
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .RequireAuthorization(Policies.Admin);
         return app;
     }
 
-    public static async Task<Ok<List<ChannelResponse>>> ListChannels(OrchestratorDbContext db, SecretBox box, CancellationToken ct) =>
-        TypedResults.Ok((await db.Channels.AsNoTracking().OrderBy(c => c.Name).ToListAsync(ct)).Select(c => ChannelResponse.From(c, box)).ToList());
+    public static async Task<Ok<List<ChannelResponse>>> ListChannels(ChannelService channels, CancellationToken ct) =>
+        TypedResults.Ok(await channels.ListAsync(ct));
 
-    public static async Task<Results<Ok<ChannelResponse>, ProblemHttpResult>> GetChannel(string name, OrchestratorDbContext db, SecretBox box, CancellationToken ct) =>
-        await db.Channels.AsNoTracking().FirstOrDefaultAsync(c => c.Name == name, ct) is { } channel
-            ? TypedResults.Ok(ChannelResponse.From(channel, box))
-            : ApiProblems.NotFound("channel", name);
-
-    public static async Task<Results<Created<ChannelResponse>, ProblemHttpResult>> CreateChannel(
-        ChannelRequest request, OrchestratorDbContext db, OutboundPolicy outbound, SecretBox box, TimeProvider time, CancellationToken ct)
+    public static async Task<Results<Ok<ChannelResponse>, ProblemHttpResult>> GetChannel(string name, ChannelService channels, CancellationToken ct)
     {
-        var errors = new FieldErrors();
-        if (string.IsNullOrEmpty(request.Name) || !NamePattern().IsMatch(request.Name))
-        {
-            errors.Add("name", "is required: 1–63 lowercase letters, digits, '-' or '_'.");
-        }
-
-        var channel = Build(request, null, outbound, box, errors);
-        if (errors.Any)
-        {
-            return errors.ToProblem();
-        }
-
-        if (await db.Channels.AnyAsync(c => c.Name == request.Name, ct))
-        {
-            return ApiProblems.Conflict($"A channel named '{request.Name}' already exists.");
-        }
-
-        channel!.Name = request.Name!;
-        channel.SecretsJson = box.Seal(channel.SecretsJson, channel.Name);
-        channel.CreatedAt = channel.UpdatedAt = time.GetUtcNow();
-        db.Channels.Add(channel);
-        await db.SaveChangesAsync(ct);
-        return TypedResults.Created($"/api/channels/{channel.Name}", ChannelResponse.From(channel, box));
+        var outcome = await channels.GetAsync(name, ct);
+        return outcome.Succeeded ? TypedResults.Ok(outcome.Value) : outcome.Problem.ToProblemResult();
     }
 
-    public static async Task<Results<Ok<ChannelResponse>, ProblemHttpResult>> ReplaceChannel(
-        string name, ChannelRequest request, OrchestratorDbContext db, OutboundPolicy outbound, SecretBox box, TimeProvider time, CancellationToken ct)
+    public static async Task<Results<Created<ChannelResponse>, ProblemHttpResult>> CreateChannel(ChannelRequest request, ChannelService channels, CancellationToken ct)
     {
-        var existing = await db.Channels.FirstOrDefaultAsync(c => c.Name == name, ct);
-        if (existing is null)
-        {
-            return ApiProblems.NotFound("channel", name);
-        }
-
-        var errors = new FieldErrors();
-        if (request.Name is not null && request.Name != name)
-        {
-            errors.Add("name", $"must match the channel in the URL ('{name}').");
-        }
-
-        var replacement = Build(request, existing, outbound, box, errors);
-        if (errors.Any)
-        {
-            return errors.ToProblem();
-        }
-
-        existing.Kind = replacement!.Kind;
-        existing.SettingsJson = replacement.SettingsJson;
-        // Sealed again on every save: a replace also moves the secrets to the current key.
-        existing.SecretsJson = box.Seal(replacement.SecretsJson, existing.Name);
-        existing.UpdatedAt = time.GetUtcNow();
-        await db.SaveChangesAsync(ct);
-        return TypedResults.Ok(ChannelResponse.From(existing, box));
+        var outcome = await channels.CreateAsync(request, ct);
+        return outcome.Succeeded ? TypedResults.Created($"/api/channels/{outcome.Value.Name}", outcome.Value) : outcome.Problem.ToProblemResult();
     }
 
-    public static async Task<Results<NoContent, ProblemHttpResult>> DeleteChannel(string name, OrchestratorDbContext db, CancellationToken ct) =>
-        await db.Channels.Where(c => c.Name == name).ExecuteDeleteAsync(ct) == 0 ? ApiProblems.NotFound("channel", name) : TypedResults.NoContent();
-
-    private static NotificationChannel? Build(ChannelRequest request, NotificationChannel? existing, OutboundPolicy outbound, SecretBox box, FieldErrors errors)
+    public static async Task<Results<Ok<ChannelResponse>, ProblemHttpResult>> ReplaceChannel(string name, ChannelRequest request, ChannelService channels, CancellationToken ct)
     {
-        switch (request.Kind)
-        {
-            case "webhook":
-                var webhook = request.Webhook;
-                if (webhook is null)
-                {
-                    errors.Add("webhook", "is required for a webhook channel: {url, format, headers}.");
-                    return null;
-                }
-
-                if (string.IsNullOrEmpty(webhook.Url))
-                {
-                    errors.Add("webhook.url", "is required.");
-                }
-                else if (outbound.CheckUrl(webhook.Url) is { } reason)
-                {
-                    errors.Add("webhook.url", reason);
-                }
-                else
-                {
-                    RefuseSecretReference("webhook.url", webhook.Url, errors);
-                }
-
-                var format = webhook.Format ?? "json";
-                if (format is not "json" and not "slack")
-                {
-                    errors.Add("webhook.format", "must be 'json' or 'slack'.");
-                }
-
-                if (webhook.Headers is { Count: > RequestHeaderRules.MaxHeaders })
-                {
-                    errors.Add("webhook.headers", $"has {webhook.Headers.Count} headers; at most {RequestHeaderRules.MaxHeaders} are allowed.");
-                }
-
-                foreach (var (headerName, value) in webhook.Headers ?? [])
-                {
-                    // The same rules as call_api's headers, plus Content-Type: a webhook's body is always JSON.
-                    RequestHeaderRules.Check($"webhook.headers.{headerName}", headerName, value, errors);
-                    if (string.Equals(headerName, "Content-Type", StringComparison.OrdinalIgnoreCase))
-                    {
-                        errors.Add($"webhook.headers.{headerName}", "is set by the webhook itself (application/json).");
-                    }
-
-                    RefuseSecretReference($"webhook.headers.{headerName}", value, errors);
-                }
-
-                // Header values are secrets (tokens); omitted on replace means "keep the ones stored".
-                var headers = webhook.Headers ?? (existing?.Kind == ChannelKind.Webhook ? existing.SecretsFrom(box).Headers?.ToDictionary() : null) ?? [];
-                return new NotificationChannel
-                {
-                    Name = existing?.Name ?? "",
-                    Kind = ChannelKind.Webhook,
-                    SettingsJson = JsonSerializer.Serialize(new WebhookSettings(webhook.Url ?? "", format, [.. headers.Keys]), ChannelJson.Options),
-                    SecretsJson = JsonSerializer.Serialize(new ChannelSecrets(null, headers), ChannelJson.Options),
-                };
-            case "email":
-                var email = request.Email;
-                if (email is null)
-                {
-                    errors.Add("email", "is required for an email channel: {host, port, security, username, password, from, to}.");
-                    return null;
-                }
-
-                // Each of these ends up in an SMTP command line (or, for username and password, in AUTH's NUL-separated
-                // PLAIN form): a line break or NUL would let the value add commands or credentials of its own.
-                foreach (var (field, value) in new[] { ("email.username", email.Username), ("email.password", email.Password), ("email.from", email.From) }
-                             .Concat((email.To ?? []).Select((to, i) => ($"email.to[{i}]", (string?)to))))
-                {
-                    if (value is not null && value.Any(c => c is '\r' or '\n' or '\0'))
-                    {
-                        errors.Add(field, "must not contain CR, LF or NUL.");
-                    }
-
-                    if (value is not null)
-                    {
-                        RefuseSecretReference(field, value, errors);
-                    }
-                }
-
-                if (email.Username is { Length: 0 or > 256 })
-                {
-                    errors.Add("email.username", "must be 1 to 256 characters, or left out when the server needs no authentication.");
-                }
-
-                if (string.IsNullOrWhiteSpace(email.Host) || Uri.CheckHostName(email.Host) == UriHostNameType.Unknown)
-                {
-                    errors.Add("email.host", "is required: the SMTP server's host name or IP address.");
-                }
-                else if (outbound.CheckHost(email.Host) is { } hostRefused)
-                {
-                    errors.Add("email.host", hostRefused);
-                }
-
-                var port = email.Port ?? 587;
-                if (port is < 1 or > 65535)
-                {
-                    errors.Add("email.port", "must be between 1 and 65535.");
-                }
-
-                var security = email.Security ?? "starttls";
-                if (security is not "starttls" and not "tls" and not "none")
-                {
-                    errors.Add("email.security", "must be 'starttls', 'tls' or 'none'.");
-                }
-
-                if (!IsEmailAddress(email.From))
-                {
-                    errors.Add("email.from", "must be an email address.");
-                }
-
-                if (email.To is not { Count: > 0 and <= 50 })
-                {
-                    errors.Add("email.to", "must list 1 to 50 addresses.");
-                }
-                else
-                {
-                    for (var i = 0; i < email.To.Count; i++)
-                    {
-                        if (!IsEmailAddress(email.To[i]))
-                        {
-                            errors.Add($"email.to[{i}]", "must be an email address.");
-                        }
-                    }
-                }
-
-                var password = email.Password ?? (existing?.Kind == ChannelKind.Email ? existing.SecretsFrom(box).Password : null);
-                return new NotificationChannel
-                {
-                    Name = existing?.Name ?? "",
-                    Kind = ChannelKind.Email,
-                    SettingsJson = JsonSerializer.Serialize(new EmailSettings(email.Host ?? "", port, security, email.Username, email.From ?? "", email.To ?? []), ChannelJson.Options),
-                    SecretsJson = JsonSerializer.Serialize(new ChannelSecrets(password, null), ChannelJson.Options),
-                };
-            default:
-                errors.Add("kind", $"{(request.Kind is null ? "is required" : $"'{request.Kind}' is not a channel kind")}; use 'webhook' or 'email'.");
-                return null;
-        }
+        var outcome = await channels.ReplaceAsync(name, request, ct);
+        return outcome.Succeeded ? TypedResults.Ok(outcome.Value) : outcome.Problem.ToProblemResult();
     }
 
-    /// <summary>
-    /// A channel's secrets are its own (write-only, sealed at rest) and sent as stored, so a <c>{{secret:NAME}}</c> written
-    /// into one would go out as that text: refused, saying where references do work.
-    /// </summary>
-    private static void RefuseSecretReference(string field, string value, FieldErrors errors)
+    public static async Task<Results<NoContent, ProblemHttpResult>> DeleteChannel(string name, ChannelService channels, CancellationToken ct)
     {
-        if (SecretTemplates.MentionsSecret(value))
-        {
-            errors.Add(field, $"cannot reference a secret: a channel sends its values as stored (its password and header values are write-only and never shown, so put the value itself there); {SecretTemplates.WhereSecretsGo}.");
-        }
+        var outcome = await channels.DeleteAsync(name, ct);
+        return outcome.Succeeded ? TypedResults.NoContent() : outcome.Problem.ToProblemResult();
     }
-
-    /// <summary>MimeKit alone accepts a bare local part ("ops"); a channel needs a deliverable address with a domain.</summary>
-    private static bool IsEmailAddress(string? text) =>
-        MailboxAddress.TryParse(text ?? "", out var address) && address.Address.IndexOf('@', StringComparison.Ordinal) is > 0 and var at && at < address.Address.Length - 1;
-
-    [GeneratedRegex("^[a-z0-9][a-z0-9_-]{0,62}$", RegexOptions.CultureInvariant)]
-    private static partial Regex NamePattern();
 }

@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.FileSystemGlobbing;
 using Orchestrator.Actions;
 using Orchestrator.Hosting;
+using Orchestrator.Projects;
 
 namespace Orchestrator.Tools.Builtin;
 
@@ -43,8 +44,7 @@ public sealed class FilesReadTool : BuiltinTool
         }
 
         var cap = arguments.TryGetProperty("maxBytes", out var m) ? m.GetInt32() : 1024 * 1024;
-        await using var stream = new FileStream(full, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 81920, useAsync: true);
-        ToolPaths.VerifyOpened(context, stream, "path");
+        await using var stream = await WorkspaceFiles.OpenForReadingAsync(context.ProjectRoot, full) ?? throw ToolPaths.OpenedOutside("path");
         var size = stream.Length;
         var buffer = new byte[(int)Math.Min(cap, size)];
         // A file that shrinks while it is read gives what was there.
@@ -134,20 +134,9 @@ public sealed class FilesWriteTool : BuiltinTool
         }
         else
         {
-            var temporary = full + $".{Guid.NewGuid():N}.tmp";
-            try
+            if (!await WorkspaceFiles.ReplaceFileAsync(context.ProjectRoot, full, (file, ct) => file.WriteAsync(bytes, ct).AsTask(), cancellationToken))
             {
-                await using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920, useAsync: true))
-                {
-                    ToolPaths.VerifyOpened(context, file, "path");
-                    await file.WriteAsync(bytes, cancellationToken);
-                }
-
-                File.Move(temporary, full, overwrite: true);
-            }
-            finally
-            {
-                File.Delete(temporary);
+                throw ToolPaths.OpenedOutside("path");
             }
         }
 

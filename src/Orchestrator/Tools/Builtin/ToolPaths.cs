@@ -1,7 +1,5 @@
 using System.Text.Json;
-using Microsoft.EntityFrameworkCore;
 using Orchestrator.Actions;
-using Orchestrator.Data;
 using Orchestrator.Hosting;
 using Orchestrator.Projects;
 
@@ -25,12 +23,7 @@ internal static class ToolPaths
             return;
         }
 
-        string? root = null;
-        if (projectId is not null)
-        {
-            var db = services.GetRequiredService<OrchestratorDbContext>();
-            root = await db.Projects.AsNoTracking().Where(p => p.Id == projectId).Select(p => p.RootPath).FirstOrDefaultAsync(cancellationToken);
-        }
+        var root = projectId is null ? null : await services.GetRequiredService<ProjectService>().FindRootAsync(projectId, cancellationToken);
 
         if (WorkspacePathResolver.Resolve(root ?? LexicalOnlyRoot, value.GetString()).Error is { } error)
         {
@@ -62,9 +55,13 @@ internal static class ToolPaths
     {
         if (!WorkspacePathResolver.IsOpenedInside(context.ProjectRoot, stream.SafeFileHandle))
         {
-            throw new ActionFailedException($"{property}: the file changed into a link leading outside the project root while it was being opened.");
+            throw OpenedOutside(property);
         }
     }
+
+    /// <summary>The failure for a file that turned out, once opened, to lie outside the project root.</summary>
+    public static ActionFailedException OpenedOutside(string property) =>
+        new($"{property}: the file changed into a link leading outside the project root while it was being opened.");
 
     /// <summary>Just before a destructive step: the directory holding <paramref name="fullPath"/> still resolves inside the root.</summary>
     public static bool ParentStillInside(ToolContext context, string fullPath) =>

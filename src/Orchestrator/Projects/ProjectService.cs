@@ -1,0 +1,159 @@
+using System.Text.RegularExpressions;
+using Microsoft.EntityFrameworkCore;
+using Orchestrator.Api;
+using Orchestrator.Data;
+using Orchestrator.Hosting;
+
+namespace Orchestrator.Projects;
+
+public sealed record ProjectRequest(string? Id, string? Name, string? RootPath);
+
+public sealed record ProjectResponse(string Id, string Name, string RootPath, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
+{
+    public static ProjectResponse From(Project p) => new(p.Id, p.Name, p.RootPath, p.CreatedAt, p.UpdatedAt);
+}
+
+/// <summary>
+/// The project use cases: list, read, create, replace, delete, and the lookup of a project's root that the files API,
+/// tool invocations and the file tools share. Endpoints and built-in tools call this; none reads the projects table itself.
+/// </summary>
+public sealed partial class ProjectService(OrchestratorDbContext db, WorkspaceRoots roots, TimeProvider time)
+{
+    public async Task<PagedList<ProjectResponse>> ListAsync(Paging paging, CancellationToken cancellationToken)
+    {
+        var total = await db.Projects.CountAsync(cancellationToken);
+        var items = await db.Projects.AsNoTracking().OrderBy(p => p.Id).Skip(paging.Skip).Take(paging.Size).ToListAsync(cancellationToken);
+        return new PagedList<ProjectResponse>([.. items.Select(ProjectResponse.From)], paging.Number, paging.Size, total);
+    }
+
+    public async Task<Outcome<ProjectResponse>> GetAsync(string id, CancellationToken cancellationToken) =>
+        await db.Projects.AsNoTracking().FirstOrDefaultAsync(p => p.Id == id, cancellationToken) is { } project
+            ? ProjectResponse.From(project)
+            : Problems.NotFound("project", id);
+
+    /// <summary>
+    /// The root directory of project <paramref name="id"/>, or null when there is no such project. Only a project id is
+    /// looked up: anything else (a NUL, which the database cannot even compare) is no project.
+    /// </summary>
+    public async Task<string?> FindRootAsync(string id, CancellationToken cancellationToken) =>
+        IsSlug(id)
+            ? await db.Projects.AsNoTracking().Where(p => p.Id == id).Select(p => p.RootPath).FirstOrDefaultAsync(cancellationToken)
+            : null;
+
+    public async Task<Outcome<ProjectResponse>> CreateAsync(ProjectRequest request, CancellationToken cancellationToken)
+    {
+        var errors = new FieldErrors();
+        if (string.IsNullOrEmpty(request.Id))
+        {
+            errors.Add("id", "is required.");
+        }
+        else if (!IsSlug(request.Id))
+        {
+            errors.Add("id", "must be 1–63 lowercase letters, digits or hyphens, starting and ending with a letter or digit.");
+        }
+
+        var rootPath = ValidateCommon(request, errors);
+        if (errors.Any)
+        {
+            return errors.ToProblemDetails();
+        }
+
+        if (await db.Projects.AnyAsync(p => p.Id == request.Id, cancellationToken))
+        {
+            return Problems.Conflict($"A project with id '{request.Id}' already exists.");
+        }
+
+        var now = time.GetUtcNow();
+        var project = new Project { Id = request.Id!, Name = request.Name!.Trim(), RootPath = rootPath!, CreatedAt = now, UpdatedAt = now };
+        db.Projects.Add(project);
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateException)
+        {
+            // Lost a race with a concurrent create of the same id.
+            return Problems.Conflict($"A project with id '{request.Id}' already exists.");
+        }
+
+        Directory.CreateDirectory(project.RootPath);
+        return ProjectResponse.From(project);
+    }
+
+    public async Task<Outcome<ProjectResponse>> ReplaceAsync(string id, ProjectRequest request, CancellationToken cancellationToken)
+    {
+        var project = await db.Projects.FirstOrDefaultAsync(p => p.Id == id, cancellationToken);
+        if (project is null)
+        {
+            return Problems.NotFound("project", id);
+        }
+
+        var errors = new FieldErrors();
+        if (request.Id is not null && request.Id != id)
+        {
+            errors.Add("id", $"must match the id in the URL ('{id}'); a project's id cannot be changed.");
+        }
+
+        var rootPath = ValidateCommon(request, errors);
+        if (errors.Any)
+        {
+            return errors.ToProblemDetails();
+        }
+
+        project.Name = request.Name!.Trim();
+        project.RootPath = rootPath!;
+        project.UpdatedAt = time.GetUtcNow();
+        await db.SaveChangesAsync(cancellationToken);
+        Directory.CreateDirectory(project.RootPath);
+        return ProjectResponse.From(project);
+    }
+
+    /// <summary>Deletes the project record (its files stay on disk); the value is the id deleted.</summary>
+    public async Task<Outcome<string>> DeleteAsync(string id, CancellationToken cancellationToken)
+    {
+        if (id == Project.DefaultId)
+        {
+            return Problems.Conflict("The default project cannot be deleted; schedules without a project belong to it.");
+        }
+
+        var deleted = await db.Projects.Where(p => p.Id == id).ExecuteDeleteAsync(cancellationToken);
+        return deleted == 0 ? Problems.NotFound("project", id) : id;
+    }
+
+    public static bool IsSlug(string id) => SlugPattern().IsMatch(id);
+
+    private string? ValidateCommon(ProjectRequest request, FieldErrors errors)
+    {
+        if (string.IsNullOrWhiteSpace(request.Name))
+        {
+            errors.Add("name", "is required.");
+        }
+        else if (request.Name.Length > Project.MaxNameLength || request.Name.Any(char.IsControl))
+        {
+            errors.Add("name", $"must be at most {Project.MaxNameLength} printable characters.");
+        }
+
+        if (string.IsNullOrWhiteSpace(request.RootPath))
+        {
+            errors.Add("rootPath", $"is required: an absolute path inside one of {string.Join(", ", roots.Roots)}.");
+            return null;
+        }
+
+        if (request.RootPath.Length > Project.MaxRootPathLength)
+        {
+            errors.Add("rootPath", $"must be at most {Project.MaxRootPathLength} characters.");
+            return null;
+        }
+
+        var (path, error) = roots.Check(request.RootPath);
+        if (error is not null)
+        {
+            errors.Add("rootPath", error);
+        }
+
+        return path;
+    }
+
+    [GeneratedRegex("^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$", RegexOptions.CultureInvariant)]
+    private static partial Regex SlugPattern();
+}

@@ -1,0 +1,228 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.EntityFrameworkCore;
+using Orchestrator.Actions;
+using Orchestrator.Api;
+using Orchestrator.Data;
+using Orchestrator.Hosting;
+using Orchestrator.Projects;
+using Orchestrator.Security;
+
+namespace Orchestrator.Tools;
+
+public sealed record ToolRequest(string? Name, string? Description, string? Kind, JsonElement? Parameters, JsonElement? Result, JsonElement? Config, bool? Enabled);
+
+public sealed record ValidateRequest(JsonElement? Arguments, string? Project);
+
+public sealed record InvokeRequest(string? Project, JsonElement? Arguments, int? TimeoutSeconds);
+
+public sealed record ToolResponse(string Name, string? Description, string Kind, JsonNode? Parameters, JsonNode? Result, JsonNode? Config, bool Enabled, int Version,
+    DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
+{
+    public static ToolResponse From(ToolDefinition t) => new(t.Name, t.Description, t.Kind.ToString().ToLowerInvariant(), JsonNode.Parse(t.ParametersSchema),
+        t.ResultSchema is null ? null : JsonNode.Parse(t.ResultSchema), JsonNode.Parse(t.ConfigJson), t.Enabled, t.Version, t.CreatedAt, t.UpdatedAt);
+}
+
+/// <summary>Arguments that match the tool's schema (a mismatch is a 422 instead).</summary>
+public sealed record ToolValidationResponse(bool Valid, string Tool, int Version);
+
+/// <summary>What one direct invocation gave: a failed run is still a 200, with <c>succeeded: false</c> and the error.</summary>
+public sealed record ToolInvocationResponse(string Tool, int Version, string Project, bool Succeeded, JsonObject Result, string? Error);
+
+/// <summary>
+/// The tool use cases: list, read, register, replace (a new version), delete, validate arguments, and invoke. The
+/// endpoints call this; so can anything else that needs a tool's registration rules or a direct invocation.
+/// </summary>
+public sealed class ToolService(
+    OrchestratorDbContext db, ToolRegistry registry, BuiltinToolCatalog builtins, ToolInvoker invoker, ActionCatalog actions, ProjectService projects,
+    IServiceProvider services, TimeProvider time)
+{
+    public const int DefaultInvokeTimeoutSeconds = 300;
+    public const int MaxInvokeTimeoutSeconds = 3600;
+
+    public async Task<List<ToolResponse>> ListAsync(CancellationToken cancellationToken) =>
+        [.. (await registry.ListAsync(cancellationToken)).Select(ToolResponse.From)];
+
+    public async Task<Outcome<ToolResponse>> GetAsync(string name, CancellationToken cancellationToken) =>
+        await registry.FindAsync(name, cancellationToken) is { } tool ? ToolResponse.From(tool) : Problems.NotFound("tool", name);
+
+    public async Task<Outcome<ToolResponse>> RegisterAsync(ToolRequest request, CancellationToken cancellationToken)
+    {
+        var errors = new FieldErrors();
+        if (!ToolRequestRules.IsToolName(request.Name))
+        {
+            errors.Add("name", "is required: 1–100 lowercase letters, digits, '.', '_' or '-', starting with a letter.");
+        }
+
+        var tool = await ToolRequestRules.BuildAsync(request, actions, errors, cancellationToken);
+        if (tool is null || errors.Any)
+        {
+            return errors.ToProblemDetails();
+        }
+
+        if (registry.IsBuiltin(request.Name!))
+        {
+            return Problems.Conflict($"'{request.Name}' is a built-in tool; choose another name.");
+        }
+
+        if (await db.Tools.AnyAsync(t => t.Name == request.Name, cancellationToken))
+        {
+            return Problems.Conflict($"A tool named '{request.Name}' already exists.");
+        }
+
+        tool.Name = request.Name!;
+        tool.Version = 1;
+        tool.CreatedAt = tool.UpdatedAt = time.GetUtcNow();
+        db.Tools.Add(tool);
+        await db.SaveChangesAsync(cancellationToken);
+        return ToolResponse.From(tool);
+    }
+
+    public async Task<Outcome<ToolResponse>> ReplaceAsync(string name, ToolRequest request, CancellationToken cancellationToken)
+    {
+        if (registry.IsBuiltin(name))
+        {
+            return BuiltinIsReadOnly(name);
+        }
+
+        var existing = await db.Tools.FirstOrDefaultAsync(t => t.Name == name, cancellationToken);
+        if (existing is null)
+        {
+            return Problems.NotFound("tool", name);
+        }
+
+        var errors = new FieldErrors();
+        if (request.Name is not null && request.Name != name)
+        {
+            errors.Add("name", $"must match the tool in the URL ('{name}').");
+        }
+
+        var replacement = await ToolRequestRules.BuildAsync(request, actions, errors, cancellationToken);
+        if (replacement is null || errors.Any)
+        {
+            return errors.ToProblemDetails();
+        }
+
+        existing.Description = replacement.Description;
+        existing.Kind = replacement.Kind;
+        existing.ParametersSchema = replacement.ParametersSchema;
+        existing.ResultSchema = replacement.ResultSchema;
+        existing.ConfigJson = replacement.ConfigJson;
+        existing.Enabled = replacement.Enabled;
+        existing.Version += 1;
+        existing.UpdatedAt = time.GetUtcNow();
+        await db.SaveChangesAsync(cancellationToken);
+        return ToolResponse.From(existing);
+    }
+
+    /// <summary>Deletes a registered tool; the value is the name deleted.</summary>
+    public async Task<Outcome<string>> DeleteAsync(string name, CancellationToken cancellationToken) =>
+        registry.IsBuiltin(name) ? BuiltinIsReadOnly(name)
+        : await db.Tools.Where(t => t.Name == name).ExecuteDeleteAsync(cancellationToken) == 0 ? Problems.NotFound("tool", name)
+        : name;
+
+    public async Task<Outcome<ToolValidationResponse>> ValidateAsync(string name, ValidateRequest request, CancellationToken cancellationToken)
+    {
+        var tool = await registry.FindAsync(name, cancellationToken);
+        if (tool is null)
+        {
+            return Problems.NotFound("tool", name);
+        }
+
+        var arguments = request.Arguments ?? JsonDocument.Parse("{}").RootElement;
+        var problems = await registry.ValidateAsync(tool, arguments, request.Project, services, cancellationToken);
+        return problems.Count == 0 ? new ToolValidationResponse(true, tool.Name, tool.Version) : ArgumentProblem(tool.Name, problems);
+    }
+
+    /// <summary>
+    /// Validates the arguments, then runs the tool in the project's root. <paramref name="callerRole"/> is the role of
+    /// whoever asks: a built-in tool that stands for a route needs that route's role, so it is no way around it.
+    /// </summary>
+    public async Task<Outcome<ToolInvocationResponse>> InvokeAsync(string name, InvokeRequest request, ApiRole callerRole, CancellationToken cancellationToken)
+    {
+        var tool = await registry.FindAsync(name, cancellationToken);
+        if (tool is null)
+        {
+            return Problems.NotFound("tool", name);
+        }
+
+        if (!tool.Enabled)
+        {
+            return Problems.Conflict($"Tool '{name}' is disabled.");
+        }
+
+        if (builtins.Find(name) is { } builtin && callerRole < builtin.RequiredRole)
+        {
+            return new ProblemDetails
+            {
+                Status = StatusCodes.Status403Forbidden,
+                Title = "Forbidden",
+                Detail = $"Invoking '{name}' directly needs the {builtin.RequiredRole.ToString().ToLowerInvariant()} role, as the route it stands for does.",
+            };
+        }
+
+        var errors = new FieldErrors();
+        var seconds = request.TimeoutSeconds ?? DefaultInvokeTimeoutSeconds;
+        if (seconds is < 1 or > MaxInvokeTimeoutSeconds)
+        {
+            errors.Add("timeoutSeconds", $"must be between 1 and {MaxInvokeTimeoutSeconds}.");
+        }
+
+        var projectId = request.Project ?? Project.DefaultId;
+        var root = await projects.FindRootAsync(projectId, cancellationToken);
+        if (root is null)
+        {
+            errors.Add("project", $"no project with id '{projectId}'.");
+        }
+
+        if (errors.Any)
+        {
+            return errors.ToProblemDetails();
+        }
+
+        var arguments = request.Arguments ?? JsonDocument.Parse("{}").RootElement;
+        var problems = await registry.ValidateAsync(tool, arguments, projectId, services, cancellationToken);
+        if (problems.Count > 0)
+        {
+            return ArgumentProblem(tool.Name, problems);
+        }
+
+        // A direct invocation is a run of its own for the tool: its own idempotency key, and the same template context a scheduled run has.
+        var run = new ActionInvocation(Guid.NewGuid(), "", $"invoke:{tool.Name}", projectId, 1, $"invoke-{Guid.NewGuid():N}", time.GetUtcNow(), arguments);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(seconds));
+        ActionOutcome outcome;
+        try
+        {
+            outcome = await invoker.InvokeAsync(tool, new ToolContext(projectId, root!, run, services), arguments, timeout.Token);
+        }
+        catch (ActionFailedException ex)
+        {
+            outcome = new ActionOutcome(false, ex.Result ?? [], ex.Message);
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            outcome = new ActionOutcome(false, [], $"timed out after {seconds} s");
+        }
+
+        return new ToolInvocationResponse(tool.Name, tool.Version, projectId, outcome.Succeeded, outcome.Result, outcome.Error);
+    }
+
+    /// <summary>A 422 whose <c>errors</c> are keyed by argument path, with the keyword-level detail under <c>argumentErrors</c>.</summary>
+    public static HttpValidationProblemDetails ArgumentProblem(string tool, IReadOnlyList<ArgumentError> problems)
+    {
+        var details = new HttpValidationProblemDetails(problems.GroupBy(p => "arguments" + p.Path[1..])
+            .ToDictionary(g => g.Key, g => g.Select(p => $"{p.Message} (keyword: {p.Keyword})").ToArray()))
+        {
+            Status = StatusCodes.Status422UnprocessableEntity,
+            Title = $"The arguments do not match tool '{tool}'.",
+            Detail = string.Join(" ", problems.Select(p => $"{p.Path}: {p.Message} ({p.Keyword})")),
+        };
+        details.Extensions["argumentErrors"] = problems;
+        return details;
+    }
+
+    private static ProblemDetails BuiltinIsReadOnly(string name) =>
+        Problems.Conflict($"'{name}' is a built-in tool: it comes with the server and cannot be replaced or deleted (switch it off with Orchestrator:Tools:DisabledBuiltins).");
+}
