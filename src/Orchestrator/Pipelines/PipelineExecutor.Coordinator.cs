@@ -134,7 +134,7 @@ public sealed partial class PipelineExecutor
                 }
 
                 // One write for the pass: the nodes about to start are recorded before they act, with the pass's finishes.
-                // The write is fenced on the claim in the database; the watcher's flag only saves a round trip.
+                // The write is fenced on the claim in the database; the lost-claim flag (a retry's fenced write saw it) only saves a round trip.
                 if (executor.lostClaim.ContainsKey(run.Id)
                     || (db.ChangeTracker.HasChanges() && !await FencedAsync(db, run.Id, run.Attempt, () => db.SaveChangesAsync(CancellationToken.None))))
                 {

@@ -11,7 +11,7 @@ public sealed partial class PipelineExecutor
     /// Runs <paramref name="write"/> in one transaction that first re-asserts the executor's claim: a no-op update of
     /// the run's row where the attempt is still ours. It takes the row's lock, so a later claim waits until this write has
     /// committed, and after a later claim it matches nothing and nothing is written. This is what keeps an executor that
-    /// was cut off (and not yet told by its watcher) from overwriting the rows of the one that took over.
+    /// was cut off (and not yet told) from overwriting the rows of the one that took over.
     /// </summary>
     private static async Task<bool> FencedAsync(OrchestratorDbContext db, Guid runId, int attempt, Func<Task> write)
     {
@@ -27,7 +27,7 @@ public sealed partial class PipelineExecutor
         return true;
     }
 
-    /// <summary>Another executor took the run over: stop this one now rather than at the watcher's next poll.</summary>
+    /// <summary>Another executor took the run over: stop this one now rather than at its next write.</summary>
     private void ClaimLost(Guid runId)
     {
         lostClaim[runId] = true;
@@ -40,43 +40,6 @@ public sealed partial class PipelineExecutor
             catch (ObjectDisposedException)
             {
                 // The run finished in the meantime.
-            }
-        }
-    }
-
-    /// <summary>
-    /// Every second: a cancel asked for through another node reaches this one through the run's row, and an executor
-    /// whose claim was taken over (its attempt is no longer the run's) stops.
-    /// </summary>
-    private async Task WatchAsync(Guid runId, int attempt, CancellationTokenSource cancel, CancellationToken stop)
-    {
-        while (!stop.IsCancellationRequested && !cancel.IsCancellationRequested)
-        {
-            try
-            {
-                await Task.Delay(CancelPollInterval, time, stop);
-                await using var scope = scopes.CreateAsyncScope();
-                var db = scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>();
-                var row = await db.PipelineRuns.AsNoTracking().Where(r => r.Id == runId).Select(r => new { r.CancelRequested, r.Attempt }).FirstAsync(stop);
-                if (row.Attempt != attempt)
-                {
-                    lostClaim[runId] = true;
-                    await cancel.CancelAsync();
-                }
-                else if (row.CancelRequested)
-                {
-                    cancelRequested[runId] = true;
-                    await cancel.CancelAsync();
-                }
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-            catch (Exception ex) when (ex is DbException or InvalidOperationException)
-            {
-                // A missed poll only delays a remote cancel; keep watching.
-                LogWatcherFailed(logger, runId, ex);
             }
         }
     }

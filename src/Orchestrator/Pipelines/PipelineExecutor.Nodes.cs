@@ -61,19 +61,21 @@ public sealed partial class PipelineExecutor
         }
     }
 
-    /// <summary>Per node: a timeout per attempt inside a retry with backoff and jitter; each new attempt is recorded as it starts.</summary>
+    /// <summary>
+    /// Per node: a timeout per attempt inside a retry; each new attempt is recorded as it starts. The waits between
+    /// attempts are the schedules' (the node's retry as a <see cref="Schedules.RetrySpec"/>, its Quartz policy's delays).
+    /// </summary>
     private ResiliencePipeline<ActionOutcome> BuildResilience(NodeDefinition node, PipelineRun run, Func<int> nextAttempt)
     {
         var builder = new ResiliencePipelineBuilder<ActionOutcome> { TimeProvider = time };
-        if (node.Retry is { MaxAttempts: > 1 } retry)
+        if (node.Retry?.ToSpec() is { MaxAttempts: > 1 } retry)
         {
+            var policy = retry.ToQuartz();
             builder.AddRetry(new RetryStrategyOptions<ActionOutcome>
             {
                 MaxRetryAttempts = retry.MaxAttempts - 1,
-                BackoffType = retry.Backoff == "fixed" ? DelayBackoffType.Constant : DelayBackoffType.Exponential,
-                Delay = TimeSpan.FromSeconds(retry.InitialDelaySeconds),
-                MaxDelay = TimeSpan.FromSeconds(Math.Max(retry.MaxDelaySeconds, retry.InitialDelaySeconds)),
-                UseJitter = true,
+                // Polly counts retries from 0, Quartz from 1.
+                DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(policy.DelayFor(args.AttemptNumber + 1)),
                 ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is TimeoutRejectedException || args.Outcome.Result is { Succeeded: false }),
                 OnRetry = async _ => await RecordAttemptAsync(run, node.Id, nextAttempt()),
             });

@@ -59,7 +59,7 @@ public sealed partial class PipelineExecutor
             }
 
             // A retried parent node opens a failed child again: its succeeded nodes are kept.
-            var finished = await RunAsync(childId.Value, instance, limit.Token, retryFailed: true);
+            var finished = await RunAsync(childId.Value, instance, parent.FireInstanceId!, limit.Token, retryFailed: true);
             var output = new JsonObject { ["runId"] = childId.ToString(), ["status"] = finished.Status.ToString().ToLowerInvariant() };
             if (finished.Status == PipelineRunStatus.Succeeded)
             {

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Orchestrator.Actions;
 using Orchestrator.Data;
 using Orchestrator.Hosting;
+using Quartz;
 
 namespace Orchestrator.Pipelines;
 
@@ -17,15 +18,13 @@ namespace Orchestrator.Pipelines;
 /// attempt with the same idempotency key.
 /// </summary>
 public sealed partial class PipelineExecutor(
-    IServiceScopeFactory scopes, ActionDispatcher dispatcher, ActionCatalog actions, NodeShutdown shutdown, IOptionsMonitor<OrchestratorOptions> options, TimeProvider time,
+    IServiceScopeFactory scopes, ISchedulerFactory schedulers, ActionDispatcher dispatcher, ActionCatalog actions, NodeShutdown shutdown, IOptionsMonitor<OrchestratorOptions> options, TimeProvider time,
     ILogger<PipelineExecutor> logger)
 {
     public const int MaxOutputChars = 64 * 1024;
 
     /// <summary>A run resumed this many times (each resume follows a crash or an interruption) is failed instead of resumed again.</summary>
     public const int MaxAttempts = 10;
-
-    private static readonly TimeSpan CancelPollInterval = TimeSpan.FromSeconds(1);
 
     private readonly ConcurrentDictionary<Guid, CancellationTokenSource> runningHere = new();
     private readonly ConcurrentDictionary<Guid, bool> cancelRequested = new();
@@ -37,29 +36,13 @@ public sealed partial class PipelineExecutor(
 
     private bool ShuttingDown => shutdown.IsStopping;
 
-    /// <summary>Cancels a run executing in this process at once; other nodes see the database flag within a second.</summary>
-    public void CancelLocally(Guid runId)
-    {
-        if (runningHere.TryGetValue(runId, out var cancel))
-        {
-            cancelRequested[runId] = true;
-            try
-            {
-                cancel.Cancel();
-            }
-            catch (ObjectDisposedException)
-            {
-                // The run finished in the meantime.
-            }
-        }
-    }
-
     /// <summary>
     /// Runs (or resumes) a run. With <paramref name="retryFailed"/> a run that ended failed or cancelled is opened
     /// again: its failed, cancelled and skipped nodes run again, its succeeded nodes do not (a schedule's retry).
     /// An interrupted run (a node shutting down) is always opened again.
     /// </summary>
-    public async Task<PipelineRun> RunAsync(Guid runId, string instance, CancellationToken cancellationToken, bool retryFailed = false)
+    /// <param name="fireInstanceId">The Quartz firing executing it (a sub-pipeline runs in its parent's), recorded with the claim so a cancel can interrupt it.</param>
+    private async Task<PipelineRun> RunAsync(Guid runId, string instance, string fireInstanceId, CancellationToken cancellationToken, bool retryFailed = false)
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>();
@@ -88,7 +71,7 @@ public sealed partial class PipelineExecutor(
         var startedAt = run.StartedAt ?? Now;
         if (await db.PipelineRuns.Where(r => r.Id == runId && r.Attempt == seen && r.Status == seenStatus && !r.CancelRequested).ExecuteUpdateAsync(s => s
                 .SetProperty(r => r.Attempt, seen + 1).SetProperty(r => r.Status, PipelineRunStatus.Running)
-                .SetProperty(r => r.Node, instance).SetProperty(r => r.StartedAt, startedAt)
+                .SetProperty(r => r.Node, instance).SetProperty(r => r.FireInstanceId, fireInstanceId).SetProperty(r => r.StartedAt, startedAt)
                 .SetProperty(r => r.FinishedAt, (DateTimeOffset?)null).SetProperty(r => r.Error, (string?)null), cancellationToken) == 0)
         {
             var current = await db.PipelineRuns.AsNoTracking().FirstAsync(r => r.Id == runId, cancellationToken);
@@ -101,6 +84,7 @@ public sealed partial class PipelineExecutor(
         run.Attempt = seen + 1;
         run.Status = PipelineRunStatus.Running;
         run.Node = instance;
+        run.FireInstanceId = fireInstanceId;
         run.StartedAt = startedAt;
         run.FinishedAt = null;
         run.Error = null;
@@ -139,8 +123,12 @@ public sealed partial class PipelineExecutor(
 
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         runningHere[runId] = cancel;
-        using var stopWatching = new CancellationTokenSource();
-        var watcher = WatchAsync(runId, run.Attempt, cancel, stopWatching.Token);
+        if (cancelRequested.ContainsKey(runId))
+        {
+            // A cancel that reached this firing between the claim and the line above.
+            await cancel.CancelAsync();
+        }
+
         var coordinator = new Coordinator(this, db, run, definition, nodeRuns, instance, cancel);
         try
         {
@@ -174,8 +162,6 @@ public sealed partial class PipelineExecutor(
             runningHere.TryRemove(runId, out _);
             cancelRequested.TryRemove(runId, out _);
             lostClaim.TryRemove(runId, out _);
-            await stopWatching.CancelAsync();
-            await watcher;
         }
     }
 
@@ -250,8 +236,8 @@ public sealed partial class PipelineExecutor(
     [LoggerMessage(Level = LogLevel.Information, Message = "Resuming pipeline run {RunId} as attempt {Attempt}; {Succeeded} node(s) already succeeded and will not run again")]
     private static partial void LogResuming(ILogger logger, Guid runId, int attempt, int succeeded);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Cancel watcher for pipeline run {RunId} missed a poll")]
-    private static partial void LogWatcherFailed(ILogger logger, Guid runId, Exception exception);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Pipeline firing {FireInstanceId} was interrupted but its cancel requests could not be read; the whole firing is cancelled")]
+    private static partial void LogInterruptUnread(ILogger logger, string fireInstanceId, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Pipeline run {RunId} node {NodeId} failed unexpectedly")]
     private static partial void LogNodeCrashed(ILogger logger, Guid runId, string nodeId, Exception exception);

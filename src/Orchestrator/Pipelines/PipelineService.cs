@@ -245,7 +245,7 @@ public sealed class PipelineService(
             return Problems.Conflict($"Pipeline run {run.Id} is {status.ToString().ToLowerInvariant()}; only pending, running or interrupted runs can be cancelled.");
         }
 
-        executor.CancelLocally(runId);
+        await executor.CancelAsync(runId, ct);
         return PipelineRunResponse.From(await db.PipelineRuns.AsNoTracking().FirstAsync(r => r.Id == runId, ct));
     }
 
