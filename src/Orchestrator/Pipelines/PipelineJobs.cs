@@ -11,9 +11,10 @@ namespace Orchestrator.Pipelines;
 /// <summary>
 /// Runs a pipeline run started through the API. Each run is a Quartz job of its own that requests recovery, with the
 /// run id in the job's own data: if the node running it dies, another node's Quartz recovers the job after the
-/// check-in timeout and the executor resumes the run.
+/// check-in timeout, and if the node shuts down, Quartz hands the firing back the same way
+/// (<c>RecoverFiringsCancelledByShutdown</c>); either way the executor resumes the run.
 /// </summary>
-public sealed class PipelineRunJob(PipelineExecutor executor, TimeProvider time) : IJob
+public sealed class PipelineRunJob(PipelineExecutor executor) : IJob
 {
     public const string Group = "_pipeline-runs";
     public const string RunIdKey = "pipelineRunId";
@@ -25,11 +26,9 @@ public sealed class PipelineRunJob(PipelineExecutor executor, TimeProvider time)
         context.Result = run.Status.ToString();
         if (run.Status == PipelineRunStatus.Interrupted)
         {
-            // This node is shutting down: hand the run back to the cluster, so another node (or this one after its
-            // restart) resumes it instead of leaving it interrupted for good.
-            var resume = TriggerBuilder.Create().ForJob(context.JobDetail.Key)
-                .WithIdentity($"resume-{runId:N}-{run.Attempt}", Group).StartAt(time.GetUtcNow().AddSeconds(1)).Build();
-            await context.Scheduler.ScheduleJob(resume, new ScheduleJobOptions(), CancellationToken.None);
+            // This node is shutting down and the run's state is written: stopping by the shutdown's token is what makes
+            // Quartz store a recovery trigger for the job, so another node (or this one after its restart) resumes it.
+            throw new OperationCanceledException(cancellationToken);
         }
     }
 
