@@ -5,8 +5,8 @@ namespace Orchestrator.Hosting;
 
 /// <summary>
 /// Graceful shutdown in the order an operator expects: stop acquiring triggers, give running jobs
-/// <c>Orchestrator:Scheduler:ShutdownTimeout</c> to finish, then interrupt what is still running so it is recorded
-/// as interrupted rather than lost. Registered after Quartz's hosted service, so the host stops it first.
+/// <c>Orchestrator:Scheduler:ShutdownTimeout</c> to finish; then Quartz's shutdown interrupts what is still running so
+/// it is recorded as interrupted rather than lost. Registered after Quartz's hosted service, so the host stops it first.
 /// </summary>
 public sealed partial class NodeShutdown(ISchedulerFactory schedulers, IOptions<OrchestratorOptions> options, TimeProvider time, ILogger<NodeShutdown> logger)
     : IHostedService
@@ -35,25 +35,13 @@ public sealed partial class NodeShutdown(ISchedulerFactory schedulers, IOptions<
             await Task.Delay(TimeSpan.FromMilliseconds(200), time, CancellationToken.None);
         }
 
+        // What still runs is interrupted by Quartz's shutdown, which comes next (ShutdownJobInterruption), as a shutdown
+        // interruption: an action job records its run as interrupted, a pipeline run is handed back for recovery.
         foreach (var firing in running)
         {
             LogInterrupting(logger, firing.JobKey?.ToString() ?? "?", options.Value.Scheduler.ShutdownTimeout);
-            await scheduler.InterruptFireInstance(firing.FireInstanceId, CancellationToken.None);
-        }
-
-        // Interrupted jobs still have work to do before the scheduler closes: record their runs as interrupted and,
-        // for a pipeline run, schedule its resumption. Quartz's own shutdown, which comes next, refuses new triggers,
-        // so wait here (briefly: an interrupted job only has to write its state) for them to return.
-        var grace = time.GetUtcNow() + InterruptGrace;
-        while (running.Count > 0 && time.GetUtcNow() < grace)
-        {
-            await Task.Delay(TimeSpan.FromMilliseconds(100), time, CancellationToken.None);
-            running = (await scheduler.QueryFireInstances(query, CancellationToken.None)).Items;
         }
     }
-
-    /// <summary>How long interrupted jobs get to record their state before the scheduler closes.</summary>
-    private static readonly TimeSpan InterruptGrace = TimeSpan.FromSeconds(10);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Shutdown: {Job} still running after {Timeout}; interrupting it")]
     private static partial void LogInterrupting(ILogger logger, string job, TimeSpan timeout);

@@ -24,6 +24,10 @@ public static class SchedulerHosting
                 {
                     s.GenerateInstanceId = true;
                 }
+
+                // NodeShutdown has given running jobs their time; what still runs is interrupted by Quartz's own
+                // shutdown, so a job that requests recovery and stops is handed back (RecoverFiringsCancelledByShutdown).
+                s.ShutdownJobInterruption = ShutdownJobInterruption.WhenWaitingForJobs;
             });
             q.UseDefaultThreadPool(options.Scheduler.MaxConcurrency);
             if (options.Scheduler.ExecutionLimits.Count > 0)
@@ -39,7 +43,12 @@ public static class SchedulerHosting
 
             q.UsePersistentStore(store =>
             {
-                store.ConfigureStore(s => s.TablePrefix = options.Database.TablePrefix);
+                store.ConfigureStore(s =>
+                {
+                    s.TablePrefix = options.Database.TablePrefix;
+                    // A pipeline run interrupted by a shutdown resumes through a recovery trigger, stored with the firing's end.
+                    s.RecoverFiringsCancelledByShutdown = true;
+                });
                 // Quartz's own dialects, with one change: a dead node's recovered firings are acquired before any
                 // backlog (RecoveryFirstAcquisition says why and how). The delegate is named before the database:
                 // UsePostgres/UseSqlite keep a delegate already chosen, while one named after them is ignored.

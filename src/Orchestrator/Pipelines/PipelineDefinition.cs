@@ -62,6 +62,12 @@ public sealed record NodeDefinition(
     public const string SubPipeline = "pipeline";
 }
 
-public sealed record NodeRetry(int MaxAttempts, string Backoff, double InitialDelaySeconds, double MaxDelaySeconds);
+/// <summary>A node's retry as a definition stores and shows it; it runs as the schedules' <see cref="RetrySpec"/>.</summary>
+public sealed record NodeRetry(int MaxAttempts, string Backoff, double InitialDelaySeconds, double MaxDelaySeconds)
+{
+    /// <summary>The one retry model: the same attempts, backoff and waits (Quartz's <see cref="Quartz.RetryPolicy"/>) as a schedule's.</summary>
+    public RetrySpec ToSpec() =>
+        new(MaxAttempts, Backoff != "fixed", TimeSpan.FromSeconds(InitialDelaySeconds), TimeSpan.FromSeconds(Math.Max(MaxDelaySeconds, InitialDelaySeconds)));
+}
 
 public sealed record EdgeDefinition(string From, string To, bool? When);

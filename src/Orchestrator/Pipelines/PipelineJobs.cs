@@ -11,9 +11,10 @@ namespace Orchestrator.Pipelines;
 /// <summary>
 /// Runs a pipeline run started through the API. Each run is a Quartz job of its own that requests recovery, with the
 /// run id in the job's own data: if the node running it dies, another node's Quartz recovers the job after the
-/// check-in timeout and the executor resumes the run.
+/// check-in timeout, and if the node shuts down, Quartz hands the firing back the same way
+/// (<c>RecoverFiringsCancelledByShutdown</c>); either way the executor resumes the run.
 /// </summary>
-public sealed class PipelineRunJob(PipelineExecutor executor, TimeProvider time) : IJob
+public sealed class PipelineRunJob(PipelineExecutor executor) : IJob
 {
     public const string Group = "_pipeline-runs";
     public const string RunIdKey = "pipelineRunId";
@@ -21,15 +22,13 @@ public sealed class PipelineRunJob(PipelineExecutor executor, TimeProvider time)
     public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
     {
         var runId = Guid.Parse(context.MergedJobDataMap.GetString(RunIdKey)!);
-        var run = await executor.RunAsync(runId, context.Scheduler.SchedulerInstanceId, cancellationToken);
+        var run = await executor.RunFiringAsync(runId, context.Scheduler.SchedulerInstanceId, context.FireInstanceId, cancellationToken);
         context.Result = run.Status.ToString();
         if (run.Status == PipelineRunStatus.Interrupted)
         {
-            // This node is shutting down: hand the run back to the cluster, so another node (or this one after its
-            // restart) resumes it instead of leaving it interrupted for good.
-            var resume = TriggerBuilder.Create().ForJob(context.JobDetail.Key)
-                .WithIdentity($"resume-{runId:N}-{run.Attempt}", Group).StartAt(time.GetUtcNow().AddSeconds(1)).Build();
-            await context.Scheduler.ScheduleJob(resume, new ScheduleJobOptions(), CancellationToken.None);
+            // This node is shutting down and the run's state is written: stopping by the shutdown's token is what makes
+            // Quartz store a recovery trigger for the job, so another node (or this one after its restart) resumes it.
+            throw new OperationCanceledException(cancellationToken);
         }
     }
 
@@ -106,9 +105,16 @@ public sealed class ExecutePipelineJob(OrchestratorDbContext db, PipelineExecuto
         var runId = await db.PipelineRuns.Where(r => r.LedgerRunId == invocation.RunId).Select(r => (Guid?)r.Id).FirstOrDefaultAsync(cancellationToken)
             ?? await CreateRunAsync(invocation, cancellationToken);
         var scheduler = await schedulers.GetScheduler(cancellationToken);
+        // The ledger row names the firing that claimed it: a cancel of the pipeline run interrupts that firing.
+        var firing = await db.Runs.Where(r => r.Id == invocation.RunId).Select(r => r.FireInstanceId).FirstAsync(cancellationToken)
+            ?? throw new InvalidOperationException($"Run {invocation.RunId} has no firing recorded.");
         // A retry of the firing (Quartz's retry policy, same ledger row) opens a failed run again; succeeded nodes are kept.
-        var run = await executor.RunAsync(runId, scheduler.SchedulerInstanceId, cancellationToken, retryFailed: invocation.Attempt > 1);
-        if (run.Status is PipelineRunStatus.Cancelled or PipelineRunStatus.Interrupted && cancellationToken.IsCancellationRequested)
+        var run = await executor.RunFiringAsync(runId, scheduler.SchedulerInstanceId, firing, cancellationToken, retryFailed: invocation.Attempt > 1);
+        // A cancel asked for through the pipeline run (its flag) ends the firing as a failed pipeline run, as it did
+        // before it was delivered through this firing's interrupt; an interrupt of the firing itself ends it stopped.
+        var cancelledAsPipeline = run.Status == PipelineRunStatus.Cancelled
+            && await db.PipelineRuns.Where(r => r.Id == runId).Select(r => r.CancelRequested).FirstAsync(CancellationToken.None);
+        if (run.Status is PipelineRunStatus.Cancelled or PipelineRunStatus.Interrupted && cancellationToken.IsCancellationRequested && !cancelledAsPipeline)
         {
             // Let the action job record the firing as cancelled or interrupted, like any other action.
             throw new OperationCanceledException(cancellationToken);

@@ -105,6 +105,89 @@ public sealed class PipelineCrashTests
         Assert.That(b.GetProperty("attempts").GetInt32(), Is.EqualTo(2));
     }
 
+    [Test]
+    public async Task Cancelling_through_one_node_interrupts_a_pipeline_run_executing_on_another()
+    {
+        await using var peer = await RecordingHttpServer.StartAsync();
+        peer.Configure("/xcancel/slow", new RecordingHttpServer.Behaviour(TimeSpan.FromSeconds(60)));
+        var database = await TestPostgres.CreateDatabaseAsync("pipexcancel");
+        await using var cluster = await TwoNodes.StartAsync(database);
+        var (nodes, key) = (cluster.Nodes, cluster.Key);
+        using var api = cluster.First.CreateClient(key);
+        object Call(string id) => new { id, type = "action", action = new { type = "call_api", config = new { method = "POST", url = $"{peer.BaseUrl}/xcancel/{id}", timeoutSeconds = 120 } } };
+        await api.PostForJsonAsync("/api/pipelines", new
+        {
+            id = "far",
+            name = "far",
+            nodes = new[] { Call("first"), Call("slow"), Call("later") },
+            edges = new[] { new { from = "first", to = "slow" }, new { from = "slow", to = "later" } },
+        }, HttpStatusCode.Created);
+        var runId = (await api.PostForJsonAsync("/api/pipelines/far/run", new { inputs = new { } }, HttpStatusCode.Accepted)).GetProperty("id").GetString();
+        await peer.WaitForRequestsAsync("/xcancel/slow", 1, TimeSpan.FromSeconds(30), includeInFlight: true);
+        var runner = (await api.GetFromJsonAsync<JsonElement>($"/api/pipeline-runs/{runId}")).GetProperty("run").GetProperty("node").GetString()!;
+        using var other = nodes.Single(n => n.Key != runner).Value.CreateClient(key);
+
+        // No executor polls for it: the cancel reaches the runner through Quartz's interrupt of the run's firing.
+        await other.PostForJsonAsync($"/api/pipeline-runs/{runId}/cancel", null, HttpStatusCode.Accepted);
+        var done = await Poll.UntilAsync(() => other.GetFromJsonAsync<JsonElement>($"/api/pipeline-runs/{runId}"),
+            d => d.GetProperty("run").GetProperty("status").GetString() is not ("running" or "pending"), TimeSpan.FromSeconds(20), "the run on the other node to be cancelled");
+        var dump = await DatabaseDump.QuartzAndLedgerAsync(database);
+        string Status(string id) => done.GetProperty("nodes").EnumerateArray().Single(n => n.GetProperty("nodeId").GetString() == id).GetProperty("status").GetString()!;
+
+        Assert.That(done.GetProperty("run").GetProperty("status").GetString(), Is.EqualTo("cancelled"), done + "\n" + dump);
+        Assert.That(done.GetProperty("run").GetProperty("node").GetString(), Is.EqualTo(runner), "it was cancelled where it ran");
+        Assert.That(Status("first"), Is.EqualTo("succeeded"));
+        Assert.That(Status("slow"), Is.EqualTo("cancelled"));
+        Assert.That(Status("later"), Is.EqualTo("skipped"));
+        Assert.That(peer.RequestsTo("/xcancel/later"), Is.Empty);
+    }
+
+    [Test]
+    public async Task Cancelling_a_sub_pipeline_run_on_another_node_cancels_only_it_and_a_later_cancel_of_its_parent_still_arrives()
+    {
+        await using var peer = await RecordingHttpServer.StartAsync();
+        peer.Configure("/subcancel/inner", new RecordingHttpServer.Behaviour(TimeSpan.FromSeconds(60)));
+        peer.Configure("/subcancel/sibling", new RecordingHttpServer.Behaviour(TimeSpan.FromSeconds(60)));
+        var database = await TestPostgres.CreateDatabaseAsync("pipesubcancel");
+        await using var cluster = await TwoNodes.StartAsync(database);
+        var (nodes, key) = (cluster.Nodes, cluster.Key);
+        using var api = cluster.First.CreateClient(key);
+        object Call(string id) => new { id, type = "action", action = new { type = "call_api", config = new { method = "POST", url = $"{peer.BaseUrl}/subcancel/{id}", timeoutSeconds = 120 } } };
+        await api.PostForJsonAsync("/api/pipelines", new { id = "inner", name = "inner", nodes = new[] { Call("inner") }, edges = Array.Empty<object>() }, HttpStatusCode.Created);
+        await api.PostForJsonAsync("/api/pipelines", new
+        {
+            id = "outer",
+            name = "outer",
+            failurePolicy = "continue",
+            nodes = new object[] { new { id = "child", type = "pipeline", pipeline = "inner", inputs = new { } }, Call("sibling") },
+            edges = Array.Empty<object>(),
+        }, HttpStatusCode.Created);
+        var runId = (await api.PostForJsonAsync("/api/pipelines/outer/run", new { inputs = new { } }, HttpStatusCode.Accepted)).GetProperty("id").GetString();
+        await peer.WaitForRequestsAsync("/subcancel/inner", 1, TimeSpan.FromSeconds(30), includeInFlight: true);
+        await peer.WaitForRequestsAsync("/subcancel/sibling", 1, TimeSpan.FromSeconds(30), includeInFlight: true);
+        var running = await api.GetFromJsonAsync<JsonElement>($"/api/pipeline-runs/{runId}");
+        var runner = running.GetProperty("run").GetProperty("node").GetString()!;
+        // A node's row names its child run when the node ends; while it runs, the child is the inner pipeline's one run.
+        var childRunId = (await api.GetFromJsonAsync<JsonElement>("/api/pipelines/inner/runs")).GetProperty("items").EnumerateArray().Single().GetProperty("id").GetString();
+        using var other = nodes.Single(n => n.Key != runner).Value.CreateClient(key);
+
+        await other.PostForJsonAsync($"/api/pipeline-runs/{childRunId}/cancel", null, HttpStatusCode.Accepted);
+        var child = await Poll.UntilAsync(() => other.GetFromJsonAsync<JsonElement>($"/api/pipeline-runs/{childRunId}"),
+            d => d.GetProperty("run").GetProperty("status").GetString() is not ("running" or "pending"), TimeSpan.FromSeconds(20), "the sub-pipeline run to be cancelled");
+        Assert.That(child.GetProperty("run").GetProperty("status").GetString(), Is.EqualTo("cancelled"), child + "\n" + await DatabaseDump.QuartzAndLedgerAsync(database));
+        var parent = await other.GetFromJsonAsync<JsonElement>($"/api/pipeline-runs/{runId}");
+        Assert.That(parent.GetProperty("run").GetProperty("status").GetString(), Is.EqualTo("running"), "the parent was not cancelled with it");
+
+        // Quartz interrupts a firing once; the parent's cancel, through the same firing, must arrive all the same.
+        await other.PostForJsonAsync($"/api/pipeline-runs/{runId}/cancel", null, HttpStatusCode.Accepted);
+        var done = await Poll.UntilAsync(() => other.GetFromJsonAsync<JsonElement>($"/api/pipeline-runs/{runId}"),
+            d => d.GetProperty("run").GetProperty("status").GetString() is not ("running" or "pending"), TimeSpan.FromSeconds(20), "the parent run to be cancelled");
+        string Status(string id) => done.GetProperty("nodes").EnumerateArray().Single(n => n.GetProperty("nodeId").GetString() == id).GetProperty("status").GetString()!;
+        Assert.That(done.GetProperty("run").GetProperty("status").GetString(), Is.EqualTo("cancelled"), done + "\n" + await DatabaseDump.QuartzAndLedgerAsync(database));
+        Assert.That(Status("child"), Is.EqualTo("failed"), "its sub-pipeline had been cancelled on its own");
+        Assert.That(Status("sibling"), Is.EqualTo("cancelled"));
+    }
+
     /// <summary>Two server processes on one database, by scheduler instance id, so a test can kill whichever runs the work.</summary>
     private sealed class TwoNodes : IAsyncDisposable
     {
