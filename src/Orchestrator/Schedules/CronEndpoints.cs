@@ -93,9 +93,9 @@ public static class CronEndpoints
     {
         var errors = new FieldErrors();
         var n = count ?? 5;
-        if (n is < 1 or > ScheduleEndpoints.MaxPreviewCount)
+        if (n is < 1 or > ScheduleService.MaxPreviewCount)
         {
-            errors.Add("count", $"must be between 1 and {ScheduleEndpoints.MaxPreviewCount}.");
+            errors.Add("count", $"must be between 1 and {ScheduleService.MaxPreviewCount}.");
         }
 
         var checkedErrors = new FieldErrors();
