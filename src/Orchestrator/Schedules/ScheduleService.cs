@@ -293,16 +293,8 @@ public sealed class ScheduleService(
                 ? await PageAsync(scheduler, project, paging, ct)
                 : await FilteredPageAsync(scheduler, project, actionType, state, paging, ct);
 
-        var items = new List<ScheduleResponse>(keys.Count);
-        foreach (var key in keys)
-        {
-            // A schedule deleted between the page query and this read is left out of the page.
-            if (await ReadAsync(key, ct) is { } schedule)
-            {
-                items.Add(schedule);
-            }
-        }
-
+        // A schedule deleted between the page query and this read is left out of the page.
+        var items = await ReadManyAsync(scheduler, keys, ct);
         return new PagedList<ScheduleResponse>(items, paging.Number, paging.Size, total);
     }
 
@@ -388,33 +380,47 @@ public sealed class ScheduleService(
     }
 
     /// <summary>Reads a schedule back from Quartz (definition, state, fire times) with its last run from the ledger.</summary>
-    private async Task<ScheduleResponse?> ReadAsync(JobKey key, CancellationToken ct)
+    private async Task<ScheduleResponse?> ReadAsync(JobKey key, CancellationToken ct) =>
+        (await ReadManyAsync(await schedulers.GetScheduler(ct), [key], ct)).SingleOrDefault();
+
+    /// <summary>
+    /// Reads schedules back in the order given: their jobs and triggers in one round trip each, then each trigger's
+    /// state and each schedule's last run. A key that is not (or no longer) a schedule is left out.
+    /// </summary>
+    private async Task<IReadOnlyList<ScheduleResponse>> ReadManyAsync(IScheduler scheduler, IReadOnlyList<JobKey> keys, CancellationToken ct)
     {
-        if (IsSystemGroup(key.Group))
+        keys = [.. keys.Where(k => !IsSystemGroup(k.Group))];
+        if (keys.Count == 0)
         {
-            return null;
+            return [];
         }
 
-        var scheduler = await schedulers.GetScheduler(ct);
-        var job = await scheduler.GetJobDetail(key, ct);
-        // A job without a schedule document was not made by this server's schedule routes: it is not a schedule.
-        if (job is null || ScheduleDocument.Parse(job.JobDataMap.GetString(JobDataKeys.Schedule)) is not { } document)
+        var jobs = (await scheduler.GetJobDetails(keys, ct)).ToDictionary(j => j.Key);
+        var triggers = (await scheduler.GetTriggers([.. keys.Select(k => new TriggerKey(k.Name, k.Group))], ct)).ToDictionary(t => t.Key);
+        var schedules = new List<ScheduleResponse>(keys.Count);
+        foreach (var key in keys)
         {
-            return null;
+            // A job without a schedule document was not made by this server's schedule routes: it is not a schedule.
+            if (!jobs.TryGetValue(key, out var job) || ScheduleDocument.Parse(job.JobDataMap.GetString(JobDataKeys.Schedule)) is not { } document)
+            {
+                continue;
+            }
+
+            var trigger = triggers.GetValueOrDefault(new TriggerKey(key.Name, key.Group));
+            var state = trigger is null ? TriggerState.Complete : await scheduler.GetTriggerState(trigger.Key, ct);
+            var scheduleId = ScheduleIds.Of(key);
+            var last = await db.Runs.AsNoTracking().Where(r => r.ScheduleId == scheduleId)
+                .OrderByDescending(r => r.ScheduledFireTime).FirstOrDefaultAsync(ct);
+            schedules.Add(ScheduleResponse.From(
+                document,
+                enabled: state != TriggerState.Paused,
+                state: StateName(state),
+                trigger?.NextFireTimeUtc,
+                trigger?.PreviousFireTimeUtc,
+                last is null ? null : new LastRunView(last.Id, RunResponse.Name(last.Status), last.ScheduledFireTime, last.FinishedAt)));
         }
 
-        var trigger = await scheduler.GetTrigger(new TriggerKey(key.Name, key.Group), ct);
-        var state = trigger is null ? TriggerState.Complete : await scheduler.GetTriggerState(trigger.Key, ct);
-        var scheduleId = ScheduleIds.Of(key);
-        var last = await db.Runs.AsNoTracking().Where(r => r.ScheduleId == scheduleId)
-            .OrderByDescending(r => r.ScheduledFireTime).FirstOrDefaultAsync(ct);
-        return ScheduleResponse.From(
-            document,
-            enabled: state != TriggerState.Paused,
-            state: StateName(state),
-            trigger?.NextFireTimeUtc,
-            trigger?.PreviousFireTimeUtc,
-            last is null ? null : new LastRunView(last.Id, RunResponse.Name(last.Status), last.ScheduledFireTime, last.FinishedAt));
+        return schedules;
     }
 
     private static bool IsSystemGroup(string group) => group.StartsWith(SystemGroupPrefix, StringComparison.Ordinal);
