@@ -16,18 +16,26 @@ public static class ScheduleEndpoints
         return services;
     }
 
+    /// <summary>
+    /// Each route declares the problems it can answer: 404 for an unknown schedule, 409 for a name taken, 422 with an
+    /// 'errors' map for input that was read but is not valid, and 400 where a body or query value cannot be read at all.
+    /// </summary>
     public static IEndpointRouteBuilder MapSchedules(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/schedules").WithTags("Schedules").RequireAuthorization(Policies.Viewer);
-        group.MapGet("/", ListSchedules).WithName("ListSchedules").WithSummary("List schedules (filters project, actionType, state; paging).");
+        group.MapGet("/", ListSchedules).WithName("ListSchedules").WithSummary("List schedules (filters project, actionType, state; paging).")
+            .ProducesProblem(StatusCodes.Status400BadRequest);
         group.MapPost("/", CreateSchedule).WithName("CreateSchedule").WithSummary("Create a schedule: a Quartz job and its trigger.").RequireAuthorization(Policies.Admin)
-            .ProducesProblem(StatusCodes.Status409Conflict).ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity);
+            .ProducesProblem(StatusCodes.Status409Conflict).ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity)
+            .ProducesProblem(StatusCodes.Status400BadRequest);
         group.MapPost("/preview", Preview).WithName("PreviewTrigger").WithSummary("Next fire times and a description of a trigger; nothing is saved.")
-            .ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity);
+            .ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity)
+            .ProducesProblem(StatusCodes.Status400BadRequest);
         group.MapGet("/{id}", GetSchedule).WithName("GetSchedule").WithSummary("One schedule with its state and next fire time.")
             .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPut("/{id}", ReplaceSchedule).WithName("ReplaceSchedule").WithSummary("Replace a schedule's definition; its run history is kept, an unchanged trigger keeps its timing, and an omitted 'enabled' keeps the paused/active state.").RequireAuthorization(Policies.Admin)
-            .ProducesProblem(StatusCodes.Status404NotFound).ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity);
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity)
+            .ProducesProblem(StatusCodes.Status400BadRequest);
         group.MapDelete("/{id}", DeleteSchedule).WithName("DeleteSchedule").WithSummary("Delete a schedule; its run history is kept until retention purges it.").RequireAuthorization(Policies.Admin)
             .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPost("/{id}/pause", PauseSchedule).WithName("PauseSchedule").WithSummary("Stop firing until resumed.").RequireAuthorization(Policies.Operator)
@@ -37,11 +45,14 @@ public static class ScheduleEndpoints
         group.MapPost("/{id}/run", RunNow).WithName("RunScheduleNow").WithSummary("Run now; returns the (pending) run.").RequireAuthorization(Policies.Operator)
             .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPost("/{id}/backfill", Backfill).WithName("BackfillSchedule").WithSummary("Run every fire time of the schedule in [from, to).").RequireAuthorization(Policies.Operator)
-            .ProducesProblem(StatusCodes.Status404NotFound).ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity);
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity)
+            .ProducesProblem(StatusCodes.Status400BadRequest);
         group.MapGet("/{id}/runs", ListScheduleRuns).WithName("ListScheduleRuns").WithSummary("Run history of one schedule.")
-            .ProducesProblem(StatusCodes.Status404NotFound).ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity);
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity)
+            .ProducesProblem(StatusCodes.Status400BadRequest);
         group.MapGet("/{id}/misfires", ListMisfires).WithName("ListScheduleMisfires").WithSummary("Fire times this schedule missed, from Quartz's misfire history.")
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status400BadRequest);
         return app;
     }
 

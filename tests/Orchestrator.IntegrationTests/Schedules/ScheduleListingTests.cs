@@ -119,6 +119,38 @@ public sealed class ScheduleListingTests
         Assert.That(read.GetProperty("enabled").GetBoolean(), Is.False);
     }
 
+    [TestCase("/api/schedules", "get", "200", new[] { "400" })]
+    [TestCase("/api/schedules", "post", "201", new[] { "400", "409", "422" })]
+    [TestCase("/api/schedules/preview", "post", "200", new[] { "400", "422" })]
+    [TestCase("/api/schedules/{id}", "get", "200", new[] { "404" })]
+    [TestCase("/api/schedules/{id}", "put", "200", new[] { "400", "404", "422" })]
+    [TestCase("/api/schedules/{id}", "delete", "204", new[] { "404" })]
+    [TestCase("/api/schedules/{id}/pause", "post", "200", new[] { "404" })]
+    [TestCase("/api/schedules/{id}/resume", "post", "200", new[] { "404" })]
+    [TestCase("/api/schedules/{id}/run", "post", "202", new[] { "404" })]
+    [TestCase("/api/schedules/{id}/backfill", "post", "200", new[] { "400", "404", "422" })]
+    [TestCase("/api/schedules/{id}/runs", "get", "200", new[] { "400", "404", "422" })]
+    [TestCase("/api/schedules/{id}/misfires", "get", "200", new[] { "400", "404" })]
+    [TestCase("/api/cron/describe", "post", "200", new[] { "400", "422" })]
+    [TestCase("/api/cron/parse", "post", "200", new[] { "400", "422" })]
+    public async Task The_openapi_document_gives_each_schedule_route_its_response_schema_and_problems(string path, string method, string success, string[] problems)
+    {
+        using var document = JsonDocument.Parse(await admin.GetStringAsync("/openapi/v1.json"));
+        var responses = document.RootElement.GetProperty("paths").GetProperty(path).GetProperty(method).GetProperty("responses");
+        Assert.That(responses.EnumerateObject().Select(r => r.Name), Is.SupersetOf(problems.Append(success)), responses.GetRawText());
+        if (success != "204")
+        {
+            Assert.That(responses.GetProperty(success).GetProperty("content").GetProperty("application/json").TryGetProperty("schema", out _), Is.True,
+                $"{method} {path} answers a typed body");
+        }
+
+        foreach (var status in problems)
+        {
+            Assert.That(responses.GetProperty(status).GetProperty("content").TryGetProperty("application/problem+json", out _), Is.True,
+                $"{method} {path} declares its {status} as a problem");
+        }
+    }
+
     /// <summary>Every page of the query, checking that each says the same total; the ids in the order listed.</summary>
     private async Task<List<string>> ReadAllPagesAsync(string query, int pageSize, int expectedTotal)
     {
