@@ -1,6 +1,6 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Orchestrator.Api;
 using Orchestrator.Hosting;
 using Orchestrator.Security;
 
@@ -10,6 +10,26 @@ public sealed record CronDescribeRequest(string? Expression, string? TimeZone, i
 
 public sealed record CronParseRequest(string? Text, string? TimeZone, int? Count);
 
+/// <summary>A cron expression in words, with its next fire times.</summary>
+public sealed record CronDescription(string Expression, string TimeZone, string Description, IReadOnlyList<DateTimeOffset> NextFireTimes);
+
+/// <summary>
+/// A phrase read as a schedule trigger. <see cref="Expression"/> repeats the trigger's cron for clients written before
+/// the parser answered other trigger forms, and is left out when the reading is not a cron.
+/// </summary>
+public sealed record CronPhraseReading(
+    string Text,
+    string Reading,
+    TriggerView Trigger,
+    IReadOnlyList<CronAlternativeReading> Alternatives,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Expression,
+    string TimeZone,
+    string Description,
+    IReadOnlyList<DateTimeOffset> NextFireTimes);
+
+/// <summary>Another reading of the same phrase, offered when it would pass as a schedule's trigger.</summary>
+public sealed record CronAlternativeReading(string Reading, TriggerView Trigger, string Description);
+
 /// <summary>Authoring helpers: describe a cron expression in words with its next fire times, and turn an English phrase into a schedule trigger.</summary>
 public static class CronEndpoints
 {
@@ -18,13 +38,15 @@ public static class CronEndpoints
     public static IEndpointRouteBuilder MapCronHelpers(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/cron").WithTags("Cron").RequireAuthorization(Policies.Viewer);
-        group.MapPost("/describe", Describe).WithName("DescribeCron").WithSummary("{expression, timeZone, count}: a description in words and the next fire times.");
+        group.MapPost("/describe", Describe).WithName("DescribeCron").WithSummary("{expression, timeZone, count}: a description in words and the next fire times.")
+            .ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity).ProducesProblem(StatusCodes.Status400BadRequest);
         group.MapPost("/parse", Parse).WithName("ParseCronPhrase")
-            .WithSummary("{text, timeZone, count}: an English phrase ('every weekday at 9:30', 'every 90 minutes', 'every other monday at 10', 'tomorrow at 9') as a schedule trigger (cron, interval, calendar interval or one-time), the reading chosen, the other readings, its description and next fire times.");
+            .WithSummary("{text, timeZone, count}: an English phrase ('every weekday at 9:30', 'every 90 minutes', 'every other monday at 10', 'tomorrow at 9') as a schedule trigger (cron, interval, calendar interval or one-time), the reading chosen, the other readings, its description and next fire times.")
+            .ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity).ProducesProblem(StatusCodes.Status400BadRequest);
         return app;
     }
 
-    public static Results<Ok<JsonObject>, ProblemHttpResult> Describe(CronDescribeRequest request, ScheduleValidator validator, TimeProvider time)
+    public static Results<Ok<CronDescription>, ProblemHttpResult> Describe(CronDescribeRequest request, ScheduleValidator validator, TimeProvider time)
     {
         var errors = new FieldErrors();
         if (string.IsNullOrWhiteSpace(request.Expression))
@@ -34,10 +56,13 @@ public static class CronEndpoints
         }
 
         var trigger = new TriggerRequest(request.Expression, request.TimeZone ?? "UTC", null, null, null, null, null, null, null, null);
-        return Explain(trigger, request.TimeZone ?? "UTC", request.Count, "expression", validator, time, new JsonObject());
+        var explained = Explain(trigger, request.Count, "expression", validator, time);
+        return explained.Succeeded
+            ? TypedResults.Ok(new CronDescription(request.Expression, request.TimeZone ?? "UTC", explained.Value.Description, explained.Value.NextFireTimes))
+            : explained.Problem.ToProblemResult();
     }
 
-    public static Results<Ok<JsonObject>, ProblemHttpResult> Parse(CronParseRequest request, ScheduleValidator validator, TimeProvider time)
+    public static Results<Ok<CronPhraseReading>, ProblemHttpResult> Parse(CronParseRequest request, ScheduleValidator validator, TimeProvider time)
     {
         var errors = new FieldErrors();
         if (string.IsNullOrWhiteSpace(request.Text) || request.Text.Length > MaxTextLength)
@@ -64,38 +89,31 @@ public static class CronEndpoints
 
         // Every reading is checked as a schedule's trigger would be (Quartz parses it and it must fire); an alternative
         // that does not pass is left out rather than offered.
-        var alternatives = new JsonArray();
+        var alternatives = new List<CronAlternativeReading>();
         foreach (var alternative in result.Alternatives)
         {
             if (validator.ValidateTrigger(alternative.Trigger, "trigger", MisfirePolicy.FireOnce, new FieldErrors()) is { } checkedAlternative)
             {
-                alternatives.Add(new JsonObject
-                {
-                    ["reading"] = alternative.Reading,
-                    ["trigger"] = JsonSerializer.SerializeToNode(alternative.Trigger, ScheduleJson.Options),
-                    ["description"] = TriggerDescription.Describe(checkedAlternative, time.GetUtcNow()),
-                });
+                alternatives.Add(new CronAlternativeReading(alternative.Reading, TriggerView.From(alternative.Trigger)!, TriggerDescription.Describe(checkedAlternative, time.GetUtcNow())));
             }
         }
 
-        var reply = new JsonObject
-        {
-            ["text"] = request.Text,
-            ["reading"] = answer.Reading,
-            ["trigger"] = JsonSerializer.SerializeToNode(answer.Trigger, ScheduleJson.Options),
-            ["alternatives"] = alternatives,
-        };
-        return Explain(answer.Trigger, answer.Trigger.TimeZone ?? zone.Id, request.Count, "text", validator, time, reply);
+        var explained = Explain(answer.Trigger, request.Count, "text", validator, time);
+        return explained.Succeeded
+            ? TypedResults.Ok(new CronPhraseReading(
+                request.Text, answer.Reading, TriggerView.From(answer.Trigger)!, alternatives, answer.Trigger.Cron,
+                answer.Trigger.TimeZone ?? zone.Id, explained.Value.Description, explained.Value.NextFireTimes))
+            : explained.Problem.ToProblemResult();
     }
 
     /// <summary>Validates the trigger as a schedule's would be (so the zone and "never fires" checks are the same) and previews it.</summary>
-    private static Results<Ok<JsonObject>, ProblemHttpResult> Explain(TriggerRequest trigger, string timeZone, int? count, string field, ScheduleValidator validator, TimeProvider time, JsonObject answer)
+    private static Outcome<TriggerPreview> Explain(TriggerRequest trigger, int? count, string field, ScheduleValidator validator, TimeProvider time)
     {
         var errors = new FieldErrors();
         var n = count ?? 5;
-        if (n is < 1 or > ScheduleEndpoints.MaxPreviewCount)
+        if (n is < 1 or > ScheduleService.MaxPreviewCount)
         {
-            errors.Add("count", $"must be between 1 and {ScheduleEndpoints.MaxPreviewCount}.");
+            errors.Add("count", $"must be between 1 and {ScheduleService.MaxPreviewCount}.");
         }
 
         var checkedErrors = new FieldErrors();
@@ -110,25 +128,10 @@ public static class CronEndpoints
 
         if (spec is null || errors.Any)
         {
-            return errors.ToProblem();
+            return errors.ToProblemDetails();
         }
 
         var now = time.GetUtcNow();
-        var times = new JsonArray();
-        foreach (var t in ScheduleMapping.NextFireTimes(ScheduleMapping.BuildPreviewTrigger(spec, now), n, now))
-        {
-            times.Add(t);
-        }
-
-        if (trigger.Cron is not null)
-        {
-            // Clients written before the parser answered other trigger forms read the cron here.
-            answer["expression"] = trigger.Cron;
-        }
-
-        answer["timeZone"] = timeZone;
-        answer["description"] = TriggerDescription.Describe(spec, now);
-        answer["nextFireTimes"] = times;
-        return TypedResults.Ok(answer);
+        return new TriggerPreview(TriggerDescription.Describe(spec, now), ScheduleMapping.NextFireTimes(ScheduleMapping.BuildPreviewTrigger(spec, now), n, now));
     }
 }

@@ -9,7 +9,7 @@ namespace Orchestrator.Schedules;
 /// <summary>A validated schedule becomes one durable Quartz job (class by action type) and one trigger.</summary>
 public static class ScheduleMapping
 {
-    public static IJobDetail BuildJob(ScheduleSpec spec, ActionDefinition action, JsonObject document)
+    public static IJobDetail BuildJob(ScheduleSpec spec, ActionDefinition action, ScheduleDocument document)
     {
         var builder = JobBuilder.Create().OfType(action.JobType)
             .WithIdentity(spec.Name, spec.Project)
@@ -19,7 +19,7 @@ public static class ScheduleMapping
             // Every job asks to be recovered: a firing on a node that dies is re-run elsewhere, and the ledger decides whether the action runs again.
             .RequestRecovery()
             .DisallowConcurrentExecution(spec.ForbidConcurrency)
-            .UsingJobData(JobDataKeys.Schedule, document.ToJsonString())
+            .UsingJobData(JobDataKeys.Schedule, document.ToJson())
             .UsingJobData(JobDataKeys.ActionType, spec.ActionType)
             .UsingJobData(JobDataKeys.Config, spec.Config.GetRawText());
         if (spec.Timeout is { } timeout)
@@ -258,33 +258,23 @@ public static class ScheduleMapping
     /// The normalized schedule document kept in the job and returned by the API; <paramref name="startedAt"/> is when a
     /// trigger without a startAt starts, which a calendar interval's description names (its weekday and time).
     /// </summary>
-    public static JsonObject Document(ScheduleSpec spec, ScheduleRequest request, DateTimeOffset startedAt) => new()
-    {
-        ["id"] = spec.Id,
-        ["name"] = spec.Name,
-        ["project"] = spec.Project,
-        ["description"] = spec.Description,
-        ["action"] = new JsonObject { ["type"] = spec.ActionType, ["config"] = JsonNode.Parse(spec.Config.GetRawText()) },
-        ["trigger"] = JsonSerializer.SerializeToNode(request.Trigger, ScheduleJson.Options),
-        ["triggerDescription"] = TriggerDescription.Describe(spec.Trigger, CeilingToSecond(startedAt)),
-        ["misfire"] = new JsonObject
-        {
-            ["policy"] = spec.Misfire switch { MisfirePolicy.CatchUp => "catch_up", MisfirePolicy.Skip => "skip", _ => "fire_once" },
-            ["thresholdSeconds"] = spec.MisfireThreshold is { } t ? (int)t.TotalSeconds : null,
-        },
-        ["concurrency"] = spec.ForbidConcurrency ? "forbid" : "allow",
-        ["retry"] = spec.Retry is { } r
-            ? new JsonObject
-            {
-                ["maxAttempts"] = r.MaxAttempts,
-                ["backoff"] = r.Exponential ? "exponential" : "fixed",
-                ["initialDelaySeconds"] = (int)r.InitialDelay.TotalSeconds,
-                ["maxDelaySeconds"] = r.MaxDelay is { } md ? (int)md.TotalSeconds : null,
-            }
+    public static ScheduleDocument Document(ScheduleSpec spec, ScheduleRequest request, DateTimeOffset startedAt) => new(
+        spec.Id,
+        spec.Name,
+        spec.Project,
+        spec.Description,
+        new ScheduleActionView(spec.ActionType, spec.Config.Clone()),
+        TriggerView.From(request.Trigger),
+        TriggerDescription.Describe(spec.Trigger, CeilingToSecond(startedAt)),
+        new MisfireView(
+            spec.Misfire switch { MisfirePolicy.CatchUp => "catch_up", MisfirePolicy.Skip => "skip", _ => "fire_once" },
+            spec.MisfireThreshold is { } t ? (int)t.TotalSeconds : null),
+        spec.ForbidConcurrency ? "forbid" : "allow",
+        spec.Retry is { } r
+            ? new RetryView(r.MaxAttempts, r.Exponential ? "exponential" : "fixed", (int)r.InitialDelay.TotalSeconds, r.MaxDelay is { } md ? (int)md.TotalSeconds : null)
             : null,
-        ["timeoutSeconds"] = spec.Timeout is { } to ? (int)to.TotalSeconds : null,
-        ["executionGroup"] = spec.ExecutionGroup,
-    };
+        spec.Timeout is { } to ? (int)to.TotalSeconds : null,
+        spec.ExecutionGroup);
 }
 
 public static class ScheduleJson

@@ -1,18 +1,16 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Microsoft.AspNetCore.Http.HttpResults;
 using Orchestrator.Actions;
+using Orchestrator.Api;
 using Orchestrator.Hosting;
-using Orchestrator.Runs;
 using Orchestrator.Schedules;
 using Orchestrator.Security;
-using Quartz;
 
 namespace Orchestrator.Tools.Builtin;
 
 /// <summary>
-/// The scheduler as tools, so a task can manage schedules. Each tool calls the same handler as its API route (same
-/// validation, same Quartz calls), and works only on schedules of the project the task runs in: a task cannot
+/// The scheduler as tools, so a task can manage schedules. Each tool calls <see cref="ScheduleService"/> as its API route
+/// does (same validation, same Quartz calls), and works only on schedules of the project the task runs in: a task cannot
 /// reach into another project.
 /// </summary>
 public abstract class ScheduleTool : BuiltinTool
@@ -21,25 +19,23 @@ public abstract class ScheduleTool : BuiltinTool
 
     protected static string Id(ToolContext context, JsonElement arguments) => ScheduleIds.Format(context.ProjectId, arguments.GetProperty("name").GetString()!);
 
-    /// <summary>Turns the route handler's typed result into the tool's outcome: a value is the result, a problem is the error.</summary>
-    protected static ActionOutcome Outcome(IResult result)
+    protected static ScheduleService Schedules(ToolContext context) => context.Services.GetRequiredService<ScheduleService>();
+
+    /// <summary>
+    /// The service's outcome as the tool's: a value is the result (as the route's JSON), a refusal is the error with the
+    /// problem the route would answer (with the defaults the route's problem result adds, such as its type).
+    /// </summary>
+    protected static ActionOutcome Outcome<T>(Outcome<T> outcome)
     {
-        while (result is INestedHttpResult nested)
+        if (!outcome.Succeeded)
         {
-            result = nested.Result;
+            var problem = outcome.Problem.ToProblemResult().ProblemDetails;
+            var details = JsonSerializer.SerializeToNode(problem, problem.GetType(), JsonSerializerOptions.Web)!.AsObject();
+            return new ActionOutcome(false, new JsonObject { ["problem"] = details }, problem.Detail ?? problem.Title);
         }
 
-        switch (result)
-        {
-            case ProblemHttpResult problem:
-                var details = JsonSerializer.SerializeToNode(problem.ProblemDetails, problem.ProblemDetails.GetType(), JsonSerializerOptions.Web)!.AsObject();
-                return new ActionOutcome(false, new JsonObject { ["problem"] = details }, problem.ProblemDetails.Detail ?? problem.ProblemDetails.Title);
-            case IValueHttpResult { Value: { } value }:
-                var node = JsonSerializer.SerializeToNode(value, value.GetType(), JsonSerializerOptions.Web);
-                return new ActionOutcome(true, node as JsonObject ?? new JsonObject { ["value"] = node });
-            default:
-                return new ActionOutcome(true, []);
-        }
+        var node = JsonSerializer.SerializeToNode(outcome.Value, JsonSerializerOptions.Web);
+        return new ActionOutcome(true, node as JsonObject ?? new JsonObject { ["value"] = node });
     }
 }
 
@@ -120,9 +116,7 @@ public sealed class SchedulesCreateTool : ScheduleTool
             throw new ActionFailedException($"project: a task manages schedules of its own project ('{context.ProjectId}') only.");
         }
 
-        var s = context.Services;
-        return Outcome(await ScheduleEndpoints.CreateSchedule(request with { Project = context.ProjectId }, s.GetRequiredService<ScheduleValidator>(),
-            s.GetRequiredService<ActionCatalog>(), s.GetRequiredService<ISchedulerFactory>(), s.GetRequiredService<ScheduleReader>(), s.GetRequiredService<TimeProvider>(), cancellationToken));
+        return Outcome(await Schedules(context).CreateAsync(request with { Project = context.ProjectId }, cancellationToken));
     }
 
     private static ScheduleRequest Read(JsonElement arguments)
@@ -160,7 +154,7 @@ public sealed class SchedulesListTool : ScheduleTool
         """;
 
     public override async Task<ActionOutcome> InvokeAsync(ToolContext context, JsonElement arguments, CancellationToken cancellationToken) =>
-        Outcome(await ScheduleEndpoints.ListSchedules(context.Services.GetRequiredService<ScheduleReader>(), context.ProjectId, OptionalString(arguments, "actionType"),
+        Outcome<PagedList<ScheduleResponse>>(await Schedules(context).ListAsync(context.ProjectId, OptionalString(arguments, "actionType"),
             OptionalString(arguments, "state"), arguments.TryGetProperty("page", out var p) ? p.GetInt32() : null,
             arguments.TryGetProperty("pageSize", out var ps) ? ps.GetInt32() : null, cancellationToken));
 }
@@ -185,8 +179,7 @@ public sealed class SchedulesPauseTool : OneScheduleTool
     public override string Description => "Pause a schedule of the task's project.";
 
     public override async Task<ActionOutcome> InvokeAsync(ToolContext context, JsonElement arguments, CancellationToken cancellationToken) =>
-        Outcome(await ScheduleEndpoints.PauseSchedule(Id(context, arguments), context.Services.GetRequiredService<ISchedulerFactory>(),
-            context.Services.GetRequiredService<ScheduleReader>(), cancellationToken));
+        Outcome(await Schedules(context).PauseAsync(Id(context, arguments), cancellationToken));
 }
 
 public sealed class SchedulesResumeTool : OneScheduleTool
@@ -196,8 +189,7 @@ public sealed class SchedulesResumeTool : OneScheduleTool
     public override string Description => "Resume a paused schedule of the task's project.";
 
     public override async Task<ActionOutcome> InvokeAsync(ToolContext context, JsonElement arguments, CancellationToken cancellationToken) =>
-        Outcome(await ScheduleEndpoints.ResumeSchedule(Id(context, arguments), context.Services.GetRequiredService<ISchedulerFactory>(),
-            context.Services.GetRequiredService<ScheduleReader>(), cancellationToken));
+        Outcome(await Schedules(context).ResumeAsync(Id(context, arguments), cancellationToken));
 }
 
 public sealed class SchedulesRunTool : OneScheduleTool
@@ -207,8 +199,7 @@ public sealed class SchedulesRunTool : OneScheduleTool
     public override string Description => "Run a schedule of the task's project now; returns the pending run.";
 
     public override async Task<ActionOutcome> InvokeAsync(ToolContext context, JsonElement arguments, CancellationToken cancellationToken) =>
-        Outcome(await ScheduleEndpoints.RunNow(Id(context, arguments), context.Services.GetRequiredService<ISchedulerFactory>(),
-            context.Services.GetRequiredService<RunLedger>(), cancellationToken));
+        Outcome(await Schedules(context).RunNowAsync(Id(context, arguments), cancellationToken));
 }
 
 public sealed class SchedulesDeleteTool : OneScheduleTool
@@ -221,12 +212,7 @@ public sealed class SchedulesDeleteTool : OneScheduleTool
 
     public override async Task<ActionOutcome> InvokeAsync(ToolContext context, JsonElement arguments, CancellationToken cancellationToken)
     {
-        var outcome = Outcome(await ScheduleEndpoints.DeleteSchedule(Id(context, arguments), context.Services.GetRequiredService<ISchedulerFactory>(), cancellationToken));
-        if (outcome.Succeeded)
-        {
-            outcome.Result["deleted"] = Id(context, arguments);
-        }
-
-        return outcome;
+        var deleted = await Schedules(context).DeleteAsync(Id(context, arguments), cancellationToken);
+        return deleted.Succeeded ? new ActionOutcome(true, new JsonObject { ["deleted"] = deleted.Value }) : Outcome(deleted);
     }
 }

@@ -1,0 +1,96 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Orchestrator.Schedules;
+
+/// <summary>
+/// A schedule as the API and the <c>schedules.*</c> tools answer with: its stored definition
+/// (<see cref="ScheduleDocument"/>) and what Quartz and the ledger say about it now. Every property is written,
+/// nulls included, as the untyped document it replaces was.
+/// </summary>
+public sealed record ScheduleResponse(
+    string Id,
+    string Name,
+    string Project,
+    string? Description,
+    ScheduleActionView Action,
+    TriggerView? Trigger,
+    string? TriggerDescription,
+    MisfireView Misfire,
+    string Concurrency,
+    RetryView? Retry,
+    int? TimeoutSeconds,
+    string? ExecutionGroup,
+    bool Enabled,
+    string State,
+    DateTimeOffset? NextFireTime,
+    DateTimeOffset? PreviousFireTime,
+    LastRunView? LastRun)
+{
+    public static ScheduleResponse From(ScheduleDocument document, bool enabled, string state, DateTimeOffset? nextFireTime, DateTimeOffset? previousFireTime, LastRunView? lastRun) => new(
+        document.Id, document.Name, document.Project, document.Description, document.Action, document.Trigger, document.TriggerDescription,
+        document.Misfire, document.Concurrency, document.Retry, document.TimeoutSeconds, document.ExecutionGroup,
+        enabled, state, nextFireTime, previousFireTime, lastRun);
+}
+
+/// <summary>
+/// The normalized schedule definition kept in the Quartz job's data (<c>JobDataKeys.Schedule</c>) and read back for
+/// every answer. Its JSON is stored, so a rename here is a data migration.
+/// </summary>
+public sealed record ScheduleDocument(
+    string Id,
+    string Name,
+    string Project,
+    string? Description,
+    ScheduleActionView Action,
+    TriggerView? Trigger,
+    string? TriggerDescription,
+    MisfireView Misfire,
+    string Concurrency,
+    RetryView? Retry,
+    int? TimeoutSeconds,
+    string? ExecutionGroup)
+{
+    /// <summary>Stored and read with the web defaults (camelCase, nulls written), as the document always was.</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, JsonSerializerOptions.Web);
+
+    public static ScheduleDocument? Parse(string? json) =>
+        json is null ? null : JsonSerializer.Deserialize<ScheduleDocument>(json, JsonSerializerOptions.Web);
+}
+
+public sealed record ScheduleActionView(string Type, JsonElement Config);
+
+/// <summary>
+/// The trigger as it was given (one form of <see cref="TriggerRequest"/>), with the fields it did not use left out
+/// rather than written as null, so a client reads back exactly the form it sent.
+/// </summary>
+public sealed record TriggerView(
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Cron,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? TimeZone,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? IntervalSeconds,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Interval,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? At,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? Every,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Unit,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? StartAt,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? EndAt,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? MaxRuns)
+{
+    public static TriggerView? From(TriggerRequest? t) =>
+        t is null ? null : new(t.Cron, t.TimeZone, t.IntervalSeconds, t.Interval, t.At, t.Every, t.Unit, t.StartAt, t.EndAt, t.MaxRuns);
+}
+
+public sealed record MisfireView(string Policy, int? ThresholdSeconds);
+
+public sealed record RetryView(int MaxAttempts, string Backoff, int InitialDelaySeconds, int? MaxDelaySeconds);
+
+/// <summary>The schedule's latest run by scheduled fire time, from the ledger.</summary>
+public sealed record LastRunView(Guid Id, string Status, DateTimeOffset ScheduledFireTime, DateTimeOffset? FinishedAt);
+
+/// <summary>A fire time the schedule missed, from Quartz's misfire history.</summary>
+public sealed record ScheduleMisfire(DateTimeOffset? ScheduledFireTime, DateTimeOffset DetectedAt, string Node, string Reason);
+
+/// <summary>What a trigger would do, without saving anything.</summary>
+public sealed record TriggerPreview(string Description, IReadOnlyList<DateTimeOffset> NextFireTimes);
+
+public sealed record BackfillRequest(string? From, string? To);

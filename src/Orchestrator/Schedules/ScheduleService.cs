@@ -1,0 +1,450 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.EntityFrameworkCore;
+using Orchestrator.Actions;
+using Orchestrator.Api;
+using Orchestrator.Data;
+using Orchestrator.Hosting;
+using Orchestrator.Runs;
+using Quartz;
+using Quartz.Extensibility;
+
+namespace Orchestrator.Schedules;
+
+/// <summary>
+/// The schedule use cases: what the schedule routes, the <c>schedules.*</c> tools and (later) the CLI do. A schedule is
+/// a Quartz job and its trigger (Quartz owns the state); the ledger holds its runs.
+/// </summary>
+public sealed class ScheduleService(
+    ISchedulerFactory schedulers,
+    OrchestratorDbContext db,
+    ActionCatalog actions,
+    ScheduleValidator validator,
+    RunLedger ledger,
+    RunQueries runs,
+    IExecutionHistoryStore history,
+    TimeProvider time)
+{
+    public const int MaxPreviewCount = 100;
+
+    /// <summary>Jobs in groups starting with '_' are the server's own (housekeeping, pipeline runs), never schedules.</summary>
+    public const string SystemGroupPrefix = "_";
+
+    public async Task<Outcome<ScheduleResponse>> CreateAsync(ScheduleRequest request, CancellationToken ct)
+    {
+        var (spec, errors) = await validator.ValidateAsync(request, null, null, ct);
+        if (spec is null)
+        {
+            return errors.ToProblemDetails();
+        }
+
+        var scheduler = await schedulers.GetScheduler(ct);
+        var key = new JobKey(spec.Name, spec.Project);
+        if (await scheduler.Exists(key, ct))
+        {
+            return Problems.Conflict($"A schedule named '{spec.Name}' already exists in project '{spec.Project}'.");
+        }
+
+        actions.TryGet(spec.ActionType, out var action);
+        var now = time.GetUtcNow();
+        var job = ScheduleMapping.BuildJob(spec, action!, ScheduleMapping.Document(spec, request, now));
+        var trigger = ScheduleMapping.BuildTrigger(spec, now);
+        try
+        {
+            await scheduler.ScheduleJob(job, [trigger], new ScheduleJobOptions { Paused = !spec.Enabled }, ct);
+        }
+        catch (ObjectAlreadyExistsException)
+        {
+            return Problems.Conflict($"A schedule named '{spec.Name}' already exists in project '{spec.Project}'.");
+        }
+        catch (SchedulerException ex) when (IsNeverFires(ex))
+        {
+            return NeverFiresProblem();
+        }
+
+        return (await ReadAsync(key, ct))!;
+    }
+
+    public async Task<Outcome<ScheduleResponse>> ReplaceAsync(string id, ScheduleRequest request, CancellationToken ct)
+    {
+        var key = ScheduleIds.Parse(id);
+        var scheduler = await schedulers.GetScheduler(ct);
+        if (!await scheduler.Exists(key, ct))
+        {
+            return Problems.NotFound("schedule", id);
+        }
+
+        var (spec, errors) = await validator.ValidateAsync(request, key.Name, key.Group, ct);
+        if (spec is null)
+        {
+            return errors.ToProblemDetails();
+        }
+
+        actions.TryGet(spec.ActionType, out var action);
+        var now = time.GetUtcNow();
+        var triggerKey = new TriggerKey(key.Name, key.Group);
+        var existing = await scheduler.GetTrigger(triggerKey, ct);
+        var paused = existing is not null && await scheduler.GetTriggerState(triggerKey, ct) == TriggerState.Paused;
+        // A replace that leaves 'enabled' out keeps the schedule paused or active as it is.
+        var options = new ScheduleJobOptions { Replace = true, Paused = request.Enabled is { } enabled ? !enabled : paused };
+        var stored = await scheduler.GetJobDetail(key, ct);
+        var previousTrigger = stored?.JobDataMap.GetString(JobDataKeys.Schedule) is { } json ? JsonNode.Parse(json)?["trigger"]?.ToJsonString() : null;
+        var sameTrigger = previousTrigger == JsonSerializer.SerializeToNode(request.Trigger, ScheduleJson.Options)?.ToJsonString();
+        // An unchanged trigger goes on from where it started, so its description keeps that start's weekday and time.
+        var document = ScheduleMapping.Document(spec, request, sameTrigger && existing is not null ? existing.StartTimeUtc : now);
+        var job = ScheduleMapping.BuildJob(spec, action!, document);
+        try
+        {
+            if (!sameTrigger)
+            {
+                await scheduler.ScheduleJob(job, [ScheduleMapping.BuildTrigger(spec, now)], options, ct);
+            }
+            else if (existing is not null)
+            {
+                // Same trigger spec: the schedule goes on where it was (next fire time, previous fire time, runs left).
+                await scheduler.ScheduleJob(job, [ScheduleMapping.ContinueTrigger(existing, spec)], options, ct);
+            }
+            else
+            {
+                // Same trigger spec and the trigger has completed (a one-time schedule that ran, or maxRuns reached):
+                // replacing the definition must not make it fire again.
+                await scheduler.AddJob(job, AddJobOptions.Replacing, ct);
+            }
+        }
+        catch (SchedulerException ex) when (IsNeverFires(ex))
+        {
+            // Quartz refuses before it stores anything, so the schedule is as it was.
+            return NeverFiresProblem();
+        }
+
+        return (await ReadAsync(key, ct))!;
+    }
+
+    public async Task<Outcome<ScheduleResponse>> GetAsync(string id, CancellationToken ct) =>
+        await ReadAsync(ScheduleIds.Parse(id), ct) is { } schedule ? schedule : Problems.NotFound("schedule", id);
+
+    /// <summary>Deletes the schedule; its run history is kept until retention purges it. The outcome is the id deleted.</summary>
+    public async Task<Outcome<string>> DeleteAsync(string id, CancellationToken ct)
+    {
+        var scheduler = await schedulers.GetScheduler(ct);
+        return await scheduler.DeleteJob(ScheduleIds.Parse(id), ct) ? id : Problems.NotFound("schedule", id);
+    }
+
+    public async Task<Outcome<ScheduleResponse>> PauseAsync(string id, CancellationToken ct)
+    {
+        var key = ScheduleIds.Parse(id);
+        var scheduler = await schedulers.GetScheduler(ct);
+        return await scheduler.PauseJob(key, ct) ? (await ReadAsync(key, ct))! : Problems.NotFound("schedule", id);
+    }
+
+    public async Task<Outcome<ScheduleResponse>> ResumeAsync(string id, CancellationToken ct)
+    {
+        var key = ScheduleIds.Parse(id);
+        var scheduler = await schedulers.GetScheduler(ct);
+        return await scheduler.ResumeJob(key, ct) ? (await ReadAsync(key, ct))! : Problems.NotFound("schedule", id);
+    }
+
+    /// <summary>Runs the schedule now: a pending run in the ledger, fired by a one-shot trigger.</summary>
+    public async Task<Outcome<RunResponse>> RunNowAsync(string id, CancellationToken ct)
+    {
+        var key = ScheduleIds.Parse(id);
+        var scheduler = await schedulers.GetScheduler(ct);
+        var job = await scheduler.GetJobDetail(key, ct);
+        if (job is null)
+        {
+            return Problems.NotFound("schedule", id);
+        }
+
+        var run = await ledger.CreatePendingAsync(ScheduleIds.Of(key), key.Group, job.JobDataMap.GetString(JobDataKeys.ActionType) ?? "unknown",
+            RunTrigger.Manual, job.JobDataMap.GetString(JobDataKeys.Config) ?? "{}", ct);
+        // A completed schedule has no trigger left to copy from: its group is then the one its definition names.
+        var scheduleTrigger = await scheduler.GetTrigger(new TriggerKey(key.Name, key.Group), ct);
+        var definedGroup = ScheduleDocument.Parse(job.JobDataMap.GetString(JobDataKeys.Schedule))?.ExecutionGroup;
+        await scheduler.ScheduleJob(
+            ScheduleMapping.BuildRunNowTrigger(key, scheduleTrigger, definedGroup ?? job.JobDataMap.GetString(JobDataKeys.ActionType) ?? "unknown",
+                new JobDataMap { [JobDataKeys.RunId] = run.Id.ToString() }),
+            new ScheduleJobOptions(),
+            ct);
+        return RunResponse.From(run);
+    }
+
+    public async Task<Outcome<BackfillSummary>> BackfillAsync(string id, BackfillRequest request, CancellationToken ct)
+    {
+        var errors = new FieldErrors();
+        var from = ScheduleValidator.ParseInstant(request.From, "from", errors);
+        var to = ScheduleValidator.ParseInstant(request.To, "to", errors);
+        if (request.From is null)
+        {
+            errors.Add("from", "is required.");
+        }
+
+        if (request.To is null)
+        {
+            errors.Add("to", "is required.");
+        }
+
+        if (from is not null && to is not null && to <= from)
+        {
+            errors.Add("to", "must be after from.");
+        }
+
+        if (to is not null && to > time.GetUtcNow())
+        {
+            errors.Add("to", "must not be in the future; backfill runs fire times that have passed.");
+        }
+
+        if (errors.Any)
+        {
+            return errors.ToProblemDetails();
+        }
+
+        var key = ScheduleIds.Parse(id);
+        var scheduler = await schedulers.GetScheduler(ct);
+        if (!await scheduler.Exists(key, ct))
+        {
+            return Problems.NotFound("schedule", id);
+        }
+
+        try
+        {
+            return await ScheduleBackfill.RunAsync(scheduler, db, key, from!.Value, to!.Value, ct);
+        }
+        catch (BackfillTooLargeException ex)
+        {
+            errors.Add("to", ex.Message);
+        }
+        catch (ArgumentException ex)
+        {
+            // Quartz's own refusals end with " (Parameter 'options')", which means nothing to the caller.
+            errors.Add("from", ex.ParamName is { } name ? ex.Message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal) : ex.Message);
+        }
+        catch (SchedulerException ex)
+        {
+            errors.Add("from", ex.Message);
+        }
+
+        return errors.ToProblemDetails();
+    }
+
+    public async Task<Outcome<PagedList<RunResponse>>> RunsAsync(string id, string? status, int? page, int? pageSize, CancellationToken ct)
+    {
+        var key = ScheduleIds.Parse(id);
+        var scheduleId = ScheduleIds.Of(key);
+        var scheduler = await schedulers.GetScheduler(ct);
+        // A deleted schedule's runs stay readable until retention purges them.
+        if (!await scheduler.Exists(key, ct) && !await runs.AnyOfScheduleAsync(scheduleId, ct))
+        {
+            return Problems.NotFound("schedule", id);
+        }
+
+        return await runs.ListAsync(new RunQuery(scheduleId, null, status, null, null, page, pageSize), ct);
+    }
+
+    public async Task<Outcome<IReadOnlyList<ScheduleMisfire>>> MisfiresAsync(string id, int? pageSize, CancellationToken ct)
+    {
+        var key = ScheduleIds.Parse(id);
+        var scheduler = await schedulers.GetScheduler(ct);
+        if (!await scheduler.Exists(key, ct))
+        {
+            return Problems.NotFound("schedule", id);
+        }
+
+        var misfires = await history.QueryMisfires(
+            new MisfireHistoryQuery { SchedulerName = scheduler.SchedulerName, Job = key, Take = Math.Clamp(pageSize ?? 100, 1, 1000) }, ct);
+        return misfires.Items
+            .Select(m => new ScheduleMisfire(m.ScheduledFireTimeUtc, m.MisfiredAtUtc, m.SchedulerInstanceId, m.Reason.ToString().ToLowerInvariant()))
+            .ToList();
+    }
+
+    /// <summary>The next fire times and a description of a trigger; nothing is saved.</summary>
+    public Outcome<TriggerPreview> Preview(PreviewRequest request)
+    {
+        var errors = new FieldErrors();
+        var count = request.Count ?? 10;
+        if (count is < 1 or > MaxPreviewCount)
+        {
+            errors.Add("count", $"must be between 1 and {MaxPreviewCount}.");
+        }
+
+        var spec = validator.ValidateTrigger(request.Trigger, "trigger", MisfirePolicy.FireOnce, errors);
+        if (spec is null || errors.Any)
+        {
+            return errors.ToProblemDetails();
+        }
+
+        var now = time.GetUtcNow();
+        var trigger = ScheduleMapping.BuildPreviewTrigger(spec, now);
+        return new TriggerPreview(TriggerDescription.Describe(spec, now), ScheduleMapping.NextFireTimes(trigger, count, spec.StartAt ?? now));
+    }
+
+    /// <summary>
+    /// One page of schedules in Quartz's order (group, then name, ordinal). Without filters other than the project,
+    /// Quartz pages the jobs itself; the action type and state filters need the job and trigger headers of the whole
+    /// selection (see <see cref="FilteredPageAsync"/>). Only the schedules on the page are read in full.
+    /// </summary>
+    public async Task<PagedList<ScheduleResponse>> ListAsync(string? project, string? actionType, string? state, int? page, int? pageSize, CancellationToken ct)
+    {
+        var paging = Paging.From(page, pageSize);
+        var scheduler = await schedulers.GetScheduler(ct);
+        var (keys, total) = project is not null && IsSystemGroup(project)
+            ? ([], 0)
+            : actionType is null && state is null
+                ? await PageAsync(scheduler, project, paging, ct)
+                : await FilteredPageAsync(scheduler, project, actionType, state, paging, ct);
+
+        // A schedule deleted between the page query and this read is left out of the page.
+        var items = await ReadManyAsync(scheduler, keys, ct);
+        return new PagedList<ScheduleResponse>(items, paging.Number, paging.Size, total);
+    }
+
+    /// <summary>
+    /// A page read by Quartz (Skip/Take). Quartz's matchers select a group but none leaves groups out, so the server's
+    /// own groups are stepped over by position: they all start with '_', hence sit together in the ordinal order,
+    /// after the project groups that sort before '_' (those starting with a digit) and before the rest.
+    /// </summary>
+    private static async Task<(IReadOnlyList<JobKey> Keys, int Total)> PageAsync(IScheduler scheduler, string? project, Paging paging, CancellationToken ct)
+    {
+        if (project is not null)
+        {
+            var jobs = await scheduler.QueryJobs(
+                new JobQuery { Group = GroupMatcher<JobKey>.GroupEquals(project), Skip = paging.Skip, Take = paging.Size, IncludeTotalCount = true }, ct);
+            return ([.. jobs.Items.Select(j => j.Key)], jobs.TotalCount ?? jobs.Items.Count);
+        }
+
+        var groups = await scheduler.QueryJobGroups(new JobGroupQuery { Take = PagedQuery.All }, ct);
+        var before = 0;
+        foreach (var group in groups.Items.Select(g => g.Name).Where(g => !IsSystemGroup(g) && string.CompareOrdinal(g, SystemGroupPrefix) < 0))
+        {
+            before += await CountAsync(scheduler, GroupMatcher<JobKey>.GroupEquals(group), ct);
+        }
+
+        var system = await CountAsync(scheduler, GroupMatcher<JobKey>.GroupStartsWith(SystemGroupPrefix), ct);
+        var all = await CountAsync(scheduler, null, ct);
+        var keys = new List<JobKey>(paging.Size);
+        if (paging.Skip < before)
+        {
+            keys.AddRange(await ReadKeysAsync(scheduler, paging.Skip, Math.Min(paging.Size, before - paging.Skip), ct));
+        }
+
+        var rest = paging.Size - keys.Count;
+        if (rest > 0)
+        {
+            keys.AddRange(await ReadKeysAsync(scheduler, Math.Max(paging.Skip, before) + system, rest, ct));
+        }
+
+        // A system job added between the counts and the reads would shift the positions; it is never shown.
+        return ([.. keys.Where(k => !IsSystemGroup(k.Group))], Math.Max(0, all - system));
+    }
+
+    private static async Task<int> CountAsync(IScheduler scheduler, GroupMatcher<JobKey>? group, CancellationToken ct)
+    {
+        var result = await scheduler.QueryJobs(new JobQuery { Group = group, Take = 0, IncludeTotalCount = true }, ct);
+        return result.TotalCount ?? 0;
+    }
+
+    private static async Task<IEnumerable<JobKey>> ReadKeysAsync(IScheduler scheduler, int skip, int take, CancellationToken ct)
+    {
+        var jobs = await scheduler.QueryJobs(new JobQuery { Skip = skip, Take = take }, ct);
+        return jobs.Items.Select(j => j.Key);
+    }
+
+    /// <summary>
+    /// A page under the action type or state filter, cut after reading the headers of every job (and trigger) in
+    /// the selection: Quartz's queries cannot select either. The action type is the job's class, which no query
+    /// filters on. The state is the schedule trigger's, and <see cref="TriggerQuery.State"/> would page the triggers,
+    /// not the schedules: a completed schedule has no trigger left ('complete' is its absence), and a run-now or
+    /// backfill firing is a trigger of the same job. Headers carry no job data, so this reads names, classes and
+    /// states only; the total is the count of what matched.
+    /// </summary>
+    private async Task<(IReadOnlyList<JobKey> Keys, int Total)> FilteredPageAsync(
+        IScheduler scheduler, string? project, string? actionType, string? state, Paging paging, CancellationToken ct)
+    {
+        var group = project is null ? null : GroupMatcher<JobKey>.GroupEquals(project);
+        var jobs = await scheduler.QueryJobs(new JobQuery { Group = group, Take = PagedQuery.All }, ct);
+        var matching = jobs.Items
+            .Where(j => !IsSystemGroup(j.Key.Group))
+            .Where(j => actionType is null || actions.TypeOfJob(j.JobTypeName) == actionType)
+            .Select(j => j.Key);
+        if (state is not null)
+        {
+            var triggers = await scheduler.QueryTriggers(
+                new TriggerQuery { Group = project is null ? null : GroupMatcher<TriggerKey>.GroupEquals(project), Take = PagedQuery.All }, ct);
+            var states = triggers.Items.ToDictionary(t => t.Key, t => t.State);
+            matching = matching.Where(k => StateName(states.TryGetValue(new TriggerKey(k.Name, k.Group), out var s) ? s : TriggerState.Complete) == state);
+        }
+
+        // Quartz returns the jobs in this order already; a job key is unique, so a page never skips or repeats one.
+        var keys = matching.ToList();
+        return ([.. keys.Skip(paging.Skip).Take(paging.Size)], keys.Count);
+    }
+
+    /// <summary>Reads a schedule back from Quartz (definition, state, fire times) with its last run from the ledger.</summary>
+    private async Task<ScheduleResponse?> ReadAsync(JobKey key, CancellationToken ct) =>
+        (await ReadManyAsync(await schedulers.GetScheduler(ct), [key], ct)).SingleOrDefault();
+
+    /// <summary>
+    /// Reads schedules back in the order given: their jobs and triggers in one round trip each, then each trigger's
+    /// state and each schedule's last run. A key that is not (or no longer) a schedule is left out.
+    /// </summary>
+    private async Task<IReadOnlyList<ScheduleResponse>> ReadManyAsync(IScheduler scheduler, IReadOnlyList<JobKey> keys, CancellationToken ct)
+    {
+        keys = [.. keys.Where(k => !IsSystemGroup(k.Group))];
+        if (keys.Count == 0)
+        {
+            return [];
+        }
+
+        var jobs = (await scheduler.GetJobDetails(keys, ct)).ToDictionary(j => j.Key);
+        var triggers = (await scheduler.GetTriggers([.. keys.Select(k => new TriggerKey(k.Name, k.Group))], ct)).ToDictionary(t => t.Key);
+        var schedules = new List<ScheduleResponse>(keys.Count);
+        foreach (var key in keys)
+        {
+            // A job without a schedule document was not made by this server's schedule routes: it is not a schedule.
+            if (!jobs.TryGetValue(key, out var job) || ScheduleDocument.Parse(job.JobDataMap.GetString(JobDataKeys.Schedule)) is not { } document)
+            {
+                continue;
+            }
+
+            var trigger = triggers.GetValueOrDefault(new TriggerKey(key.Name, key.Group));
+            var state = trigger is null ? TriggerState.Complete : await scheduler.GetTriggerState(trigger.Key, ct);
+            var scheduleId = ScheduleIds.Of(key);
+            var last = await db.Runs.AsNoTracking().Where(r => r.ScheduleId == scheduleId)
+                .OrderByDescending(r => r.ScheduledFireTime).FirstOrDefaultAsync(ct);
+            schedules.Add(ScheduleResponse.From(
+                document,
+                enabled: state != TriggerState.Paused,
+                state: StateName(state),
+                trigger?.NextFireTimeUtc,
+                trigger?.PreviousFireTimeUtc,
+                last is null ? null : new LastRunView(last.Id, RunResponse.Name(last.Status), last.ScheduledFireTime, last.FinishedAt)));
+        }
+
+        return schedules;
+    }
+
+    private static bool IsSystemGroup(string group) => group.StartsWith(SystemGroupPrefix, StringComparison.Ordinal);
+
+    private static string StateName(TriggerState state) => state switch
+    {
+        TriggerState.Normal => "active",
+        TriggerState.Paused => "paused",
+        TriggerState.Blocked => "running",
+        TriggerState.Complete => "complete",
+        TriggerState.Error => "error",
+        _ => state.ToString().ToLowerInvariant(),
+    };
+
+    /// <summary>
+    /// Quartz's refusal of a trigger with no fire time left. The validator checks the same trigger first, so this is the
+    /// last line (a trigger built differently on a replace), answered as the bad input it is rather than a 500.
+    /// </summary>
+    private static bool IsNeverFires(SchedulerException ex) =>
+        ex is not ObjectAlreadyExistsException && ex.Message.Contains("will never fire", StringComparison.Ordinal);
+
+    private static HttpValidationProblemDetails NeverFiresProblem()
+    {
+        var errors = new FieldErrors();
+        errors.Add("trigger", ScheduleValidator.NeverFires);
+        return errors.ToProblemDetails();
+    }
+}
