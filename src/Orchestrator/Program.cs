@@ -1,5 +1,6 @@
 using Orchestrator.Actions;
 using Orchestrator.Actions.Notifications;
+using Orchestrator.Api;
 using Orchestrator.Cluster;
 using Orchestrator.Dashboard;
 using Orchestrator.Data;

@@ -1,6 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
-using Orchestrator.Hosting;
+using Orchestrator.Api;
 using Orchestrator.Tools;
 
 namespace Orchestrator.Actions;

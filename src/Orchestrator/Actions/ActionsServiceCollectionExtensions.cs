@@ -1,8 +1,8 @@
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
-using Orchestrator.Hosting;
 using Orchestrator.Actions.CallApi;
 using Orchestrator.Actions.Notifications;
+using Orchestrator.Hosting;
 using Polly;
 using Polly.Timeout;
 

@@ -2,8 +2,8 @@ using System.ComponentModel;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Quartz;
 using Orchestrator.Security;
+using Quartz;
 
 namespace Orchestrator.Cluster;
 

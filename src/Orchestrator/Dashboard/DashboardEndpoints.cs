@@ -1,5 +1,3 @@
-using System.Reflection;
-
 namespace Orchestrator.Dashboard;
 
 /// <summary>

@@ -176,9 +176,9 @@ public sealed class OrchestratorOptionsValidator : IValidateOptions<Orchestrator
             }
         }
 
-        if (options.FaultPoints.Crash is { } point && !Orchestrator.Hosting.FaultPoints.All.Contains(point))
+        if (options.FaultPoints.Crash is { } point && !Orchestrator.Cluster.FaultPoints.All.Contains(point))
         {
-            failures.Add($"{Prefix}FaultPoints:Crash = '{point}' is not a fault point. Accepted values: {string.Join(", ", Orchestrator.Hosting.FaultPoints.All)}.");
+            failures.Add($"{Prefix}FaultPoints:Crash = '{point}' is not a fault point. Accepted values: {string.Join(", ", Orchestrator.Cluster.FaultPoints.All)}.");
         }
 
         return failures;

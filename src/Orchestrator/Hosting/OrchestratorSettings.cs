@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Orchestrator.Cluster;
 
 namespace Orchestrator.Hosting;
 

@@ -1,3 +1,4 @@
+using Orchestrator.Cluster;
 using Quartz;
 
 namespace Orchestrator.Hosting;

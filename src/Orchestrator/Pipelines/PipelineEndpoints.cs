@@ -1,7 +1,6 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Orchestrator.Actions;
 using Orchestrator.Api;
-using Orchestrator.Hosting;
 using Orchestrator.Security;
 
 namespace Orchestrator.Pipelines;

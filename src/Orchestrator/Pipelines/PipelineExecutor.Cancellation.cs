@@ -1,7 +1,6 @@
 using System.Data.Common;
 using Microsoft.EntityFrameworkCore;
 using Orchestrator.Data;
-using Quartz;
 
 namespace Orchestrator.Pipelines;
 

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Orchestrator.Actions;
-using Orchestrator.Hosting;
+using Orchestrator.Api;
 using Polly;
 using Polly.Retry;
 using Polly.Timeout;

@@ -3,6 +3,7 @@ using System.Data.Common;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Orchestrator.Actions;
+using Orchestrator.Cluster;
 using Orchestrator.Data;
 using Orchestrator.Hosting;
 using Quartz;

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Orchestrator.Actions.Notifications;
 using Orchestrator.Actions.Tasks;
+using Orchestrator.Api;
 using Orchestrator.Hosting;
 using Orchestrator.Projects;
 using Orchestrator.Schedules;

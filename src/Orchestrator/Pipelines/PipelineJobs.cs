@@ -2,8 +2,8 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
 using Orchestrator.Actions;
+using Orchestrator.Api;
 using Orchestrator.Data;
-using Orchestrator.Hosting;
 using Quartz;
 
 namespace Orchestrator.Pipelines;

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Orchestrator.Actions;
 using Orchestrator.Actions.CallApi;
+using Orchestrator.Api;
 using Orchestrator.Data;
 using Orchestrator.Hosting;
 using Orchestrator.Projects;

@@ -2,7 +2,6 @@ using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Orchestrator.Api;
 using Orchestrator.Data;
-using Orchestrator.Hosting;
 using Orchestrator.Projects;
 using Quartz;
 
@@ -46,8 +45,13 @@ public sealed class PipelineService(
         var now = time.GetUtcNow();
         var pipeline = new Pipeline
         {
-            Id = request.Id!, Name = request.Name!, ProjectId = request.Project ?? Project.DefaultId, Description = request.Description,
-            Version = version, CreatedAt = now, UpdatedAt = now,
+            Id = request.Id!,
+            Name = request.Name!,
+            ProjectId = request.Project ?? Project.DefaultId,
+            Description = request.Description,
+            Version = version,
+            CreatedAt = now,
+            UpdatedAt = now,
         };
         db.Pipelines.Add(pipeline);
         db.PipelineVersions.Add(new PipelineVersion { PipelineId = pipeline.Id, Version = version, Definition = definition.ToJson(), CreatedAt = now });

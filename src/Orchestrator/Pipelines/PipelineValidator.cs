@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Orchestrator.Actions;
 using Orchestrator.Actions.CallApi;
+using Orchestrator.Api;
 using Orchestrator.Data;
 using Orchestrator.Hosting;
 using Orchestrator.Projects;

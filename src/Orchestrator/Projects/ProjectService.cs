@@ -2,7 +2,6 @@ using System.Text.RegularExpressions;
 using Microsoft.EntityFrameworkCore;
 using Orchestrator.Api;
 using Orchestrator.Data;
-using Orchestrator.Hosting;
 
 namespace Orchestrator.Projects;
 

@@ -1,7 +1,6 @@
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Mvc;
 using Orchestrator.Api;
-using Orchestrator.Hosting;
 
 namespace Orchestrator.Projects;
 

@@ -1,6 +1,6 @@
 using System.Globalization;
 using Orchestrator.Actions;
-using Orchestrator.Hosting;
+using Orchestrator.Cluster;
 using Orchestrator.Schedules;
 using Quartz;
 

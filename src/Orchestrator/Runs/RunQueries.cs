@@ -1,7 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Orchestrator.Api;
 using Orchestrator.Data;
-using Orchestrator.Hosting;
 using Orchestrator.Schedules;
 using Quartz;
 

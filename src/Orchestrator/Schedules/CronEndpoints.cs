@@ -1,7 +1,6 @@
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Orchestrator.Api;
-using Orchestrator.Hosting;
 using Orchestrator.Security;
 
 namespace Orchestrator.Schedules;

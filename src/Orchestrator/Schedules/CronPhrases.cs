@@ -972,7 +972,16 @@ public static partial class CronPhrases
 
     private static int? Words(string word) => word switch
     {
-        "one" => 1, "two" => 2, "three" => 3, "four" => 4, "five" => 5, "six" => 6, "ten" => 10, "fifteen" => 15, "twenty" => 20, "thirty" => 30,
+        "one" => 1,
+        "two" => 2,
+        "three" => 3,
+        "four" => 4,
+        "five" => 5,
+        "six" => 6,
+        "ten" => 10,
+        "fifteen" => 15,
+        "twenty" => 20,
+        "thirty" => 30,
         "other" => 2,
         _ => null,
     };

@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Orchestrator.Api;
-using Orchestrator.Hosting;
 using Orchestrator.Runs;
 using Orchestrator.Security;
 

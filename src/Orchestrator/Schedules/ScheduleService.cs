@@ -4,7 +4,6 @@ using Microsoft.EntityFrameworkCore;
 using Orchestrator.Actions;
 using Orchestrator.Api;
 using Orchestrator.Data;
-using Orchestrator.Hosting;
 using Orchestrator.Runs;
 using Quartz;
 using Quartz.Extensibility;

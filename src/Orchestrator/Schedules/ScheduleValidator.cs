@@ -4,8 +4,8 @@ using System.Text.RegularExpressions;
 using System.Xml;
 using Microsoft.EntityFrameworkCore;
 using Orchestrator.Actions;
+using Orchestrator.Api;
 using Orchestrator.Data;
-using Orchestrator.Hosting;
 using Orchestrator.Projects;
 using Quartz;
 

@@ -1,4 +1,4 @@
-using Orchestrator.Hosting;
+using Orchestrator.Api;
 
 namespace Orchestrator.Templates;
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Orchestrator.Actions;
+using Orchestrator.Api;
 using Orchestrator.Hosting;
 using Orchestrator.Security;
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Json.Schema;
-using Orchestrator.Hosting;
+using Orchestrator.Api;
 
 namespace Orchestrator.Tools;
 

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
+using Orchestrator.Api;
 using Orchestrator.Data;
-using Orchestrator.Hosting;
 
 namespace Orchestrator.Tools;
 

@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Orchestrator.Actions;
 using Orchestrator.Actions.CallApi;
-using Orchestrator.Hosting;
+using Orchestrator.Api;
 
 namespace Orchestrator.Tools;
 

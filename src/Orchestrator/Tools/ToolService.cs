@@ -5,7 +5,6 @@ using Microsoft.EntityFrameworkCore;
 using Orchestrator.Actions;
 using Orchestrator.Api;
 using Orchestrator.Data;
-using Orchestrator.Hosting;
 using Orchestrator.Projects;
 using Orchestrator.Security;
 

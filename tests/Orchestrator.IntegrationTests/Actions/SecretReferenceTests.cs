@@ -57,13 +57,17 @@ public sealed class SecretReferenceTests : ServerWithPeerFixture
 
         var schedule = await Admin.PostAsync("/api/schedules", ApiClient.Json(new
         {
-            name = "malformed", action = new { type = "call_api", config = new { url = Peer.BaseUrl + "/m", headers } }, trigger = new { intervalSeconds = 3600 },
+            name = "malformed",
+            action = new { type = "call_api", config = new { url = Peer.BaseUrl + "/m", headers } },
+            trigger = new { intervalSeconds = 3600 },
         }));
         Assert.That(await ReasonAsync(schedule, "action.config.headers.X-Token"), Does.Contain("malformed secret reference"));
 
         var inBody = await Admin.PostAsync("/api/schedules", ApiClient.Json(new
         {
-            name = "malformed-body", action = new { type = "call_api", config = new { method = "POST", url = Peer.BaseUrl + "/m", body } }, trigger = new { intervalSeconds = 3600 },
+            name = "malformed-body",
+            action = new { type = "call_api", config = new { method = "POST", url = Peer.BaseUrl + "/m", body } },
+            trigger = new { intervalSeconds = 3600 },
         }));
         Assert.That(await ReasonAsync(inBody, "action.config.body.token"), Does.Contain("malformed secret reference"));
 
@@ -72,7 +76,10 @@ public sealed class SecretReferenceTests : ServerWithPeerFixture
 
         var tool = await Admin.PostAsync("/api/tools", ApiClient.Json(new
         {
-            name = "malformed-http", kind = "http", parameters = new { type = "object" }, config = new { url = Peer.BaseUrl + "/m", headers },
+            name = "malformed-http",
+            kind = "http",
+            parameters = new { type = "object" },
+            config = new { url = Peer.BaseUrl + "/m", headers },
         }));
         Assert.That((await tool.Content.ReadAsStringAsync()).Contains("malformed secret reference", StringComparison.Ordinal), Is.True, await tool.Content.ReadAsStringAsync());
         Assert.That(tool.StatusCode, Is.EqualTo(HttpStatusCode.UnprocessableEntity));

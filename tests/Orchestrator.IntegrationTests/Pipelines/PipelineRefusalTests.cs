@@ -80,7 +80,8 @@ public sealed class PipelineRefusalTests
         yield return Case("secret in a URL beside an input",
             new JsonObject
             {
-                ["id"] = "n", ["type"] = "action",
+                ["id"] = "n",
+                ["type"] = "action",
                 ["action"] = new JsonObject { ["type"] = "call_api", ["config"] = new JsonObject { ["url"] = "https://api.example.com/{{inputs.p}}?k={{secret:KNOWN}}" } },
             }, "nodes.n.action.config.url");
         yield return Case("unknown placeholder in a notification message",

@@ -5,8 +5,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orchestrator.Data;
 using Orchestrator.Hosting;
-using Orchestrator.Runs;
 using Orchestrator.IntegrationTests.Infrastructure;
+using Orchestrator.Runs;
 using Quartz;
 
 namespace Orchestrator.IntegrationTests.Runs;

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using Orchestrator.Actions;
+using Orchestrator.Api;
 using Orchestrator.Hosting;
 using Orchestrator.Pipelines;
 

@@ -1,4 +1,4 @@
-using Orchestrator.Hosting;
+using Orchestrator.Cluster;
 using Quartz.Impl.AdoJobStore;
 
 namespace Orchestrator.UnitTests.Hosting;

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Orchestrator.Api;
 using Orchestrator.Hosting;
 using Orchestrator.Pipelines;
 

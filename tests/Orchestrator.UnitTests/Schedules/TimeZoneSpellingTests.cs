@@ -1,4 +1,4 @@
-using Orchestrator.Hosting;
+using Orchestrator.Api;
 using Orchestrator.Schedules;
 
 namespace Orchestrator.UnitTests.Schedules;

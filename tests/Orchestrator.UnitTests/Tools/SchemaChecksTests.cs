@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Orchestrator.Hosting;
+using Orchestrator.Api;
 using Orchestrator.Tools;
 
 namespace Orchestrator.UnitTests.Tools;

@@ -1,6 +1,3 @@
-using Orchestrator.Hosting;
-using Orchestrator.Runs;
-
 namespace Orchestrator.Actions.CallApi;
 
 /// <summary>The Quartz job of the <c>call_api</c> action type.</summary>

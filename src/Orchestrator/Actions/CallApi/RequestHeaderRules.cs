@@ -1,5 +1,5 @@
 using System.Text.RegularExpressions;
-using Orchestrator.Hosting;
+using Orchestrator.Api;
 
 namespace Orchestrator.Actions.CallApi;
 

@@ -1,6 +1,4 @@
 using System.Text.Json.Nodes;
-using Orchestrator.Hosting;
-using Orchestrator.Runs;
 
 namespace Orchestrator.Actions.NoOp;
 

@@ -6,7 +6,6 @@ using MimeKit;
 using Orchestrator.Actions.CallApi;
 using Orchestrator.Api;
 using Orchestrator.Data;
-using Orchestrator.Hosting;
 
 namespace Orchestrator.Actions.Notifications;
 

@@ -1,6 +1,3 @@
-using Orchestrator.Hosting;
-using Orchestrator.Runs;
-
 namespace Orchestrator.Actions.Notifications;
 
 /// <summary>The Quartz job of the <c>send_notification</c> action type.</summary>

@@ -2,7 +2,7 @@ using System.Text.Json;
 using Orchestrator.Actions;
 using Orchestrator.Actions.CallApi;
 using Orchestrator.Actions.Notifications;
-using Orchestrator.Hosting;
+using Orchestrator.Api;
 
 namespace Orchestrator.Tools.Builtin;
 

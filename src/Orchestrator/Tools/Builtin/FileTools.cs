@@ -3,7 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.FileSystemGlobbing;
 using Orchestrator.Actions;
-using Orchestrator.Hosting;
+using Orchestrator.Api;
 using Orchestrator.Projects;
 
 namespace Orchestrator.Tools.Builtin;

@@ -2,7 +2,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Orchestrator.Actions;
 using Orchestrator.Api;
-using Orchestrator.Hosting;
 using Orchestrator.Schedules;
 using Orchestrator.Security;
 

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Orchestrator.Actions;
-using Orchestrator.Hosting;
+using Orchestrator.Api;
 using Orchestrator.Projects;
 
 namespace Orchestrator.Tools.Builtin;

@@ -2,7 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.FileSystemGlobbing;
 using Orchestrator.Actions;
-using Orchestrator.Hosting;
+using Orchestrator.Api;
 
 namespace Orchestrator.Tools.Builtin;
 

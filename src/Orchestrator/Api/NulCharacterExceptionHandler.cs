@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Diagnostics;
 using Npgsql;
 
-namespace Orchestrator.Hosting;
+namespace Orchestrator.Api;
 
 /// <summary>
 /// PostgreSQL text cannot hold U+0000: a NUL that reaches a query or an insert (a filter in the query string, a name that

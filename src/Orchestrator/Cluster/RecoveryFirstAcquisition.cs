@@ -1,7 +1,7 @@
 using Quartz;
 using Quartz.Impl.AdoJobStore;
 
-namespace Orchestrator.Hosting;
+namespace Orchestrator.Cluster;
 
 /// <summary>
 /// Puts recovery firings ahead of every other due trigger when a node acquires work.

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace Orchestrator.Hosting;
+namespace Orchestrator.Api;
 
 /// <summary>Every string value of a JSON document with its field path, for checks that read templates wherever they are.</summary>
 public static class JsonStrings

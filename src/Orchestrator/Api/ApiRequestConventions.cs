@@ -4,9 +4,8 @@ using System.Text;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http.Metadata;
-using Microsoft.AspNetCore.Routing.Matching;
 
-namespace Orchestrator.Hosting;
+namespace Orchestrator.Api;
 
 /// <summary>
 /// What every <c>/api</c> request goes through besides its handler: the caller is authenticated before anything else

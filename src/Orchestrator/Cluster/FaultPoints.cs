@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Orchestrator.Hosting;
+namespace Orchestrator.Cluster;
 
 /// <summary>
 /// Named places where a test can make this node die abruptly (SIGKILL to itself), to prove crash recovery

@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Diagnostics;
 
-namespace Orchestrator.Hosting;
+namespace Orchestrator.Api;
 
 /// <summary>
 /// Turns what the binder cannot read (bad JSON, a value of the wrong kind, a number that does not fit its field, a query

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace Orchestrator.Hosting;
+namespace Orchestrator.Api;
 
 /// <summary>
 /// Integers beyond 64 bits. Bounds checks compare them fine, but the comparisons that convert a number to decimal

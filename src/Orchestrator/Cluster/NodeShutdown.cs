@@ -1,7 +1,8 @@
 using Microsoft.Extensions.Options;
+using Orchestrator.Hosting;
 using Quartz;
 
-namespace Orchestrator.Hosting;
+namespace Orchestrator.Cluster;
 
 /// <summary>
 /// Graceful shutdown in the order an operator expects: stop acquiring triggers, give running jobs

@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 
-namespace Orchestrator.Hosting;
+namespace Orchestrator.Api;
 
 /// <summary>RFC 9457 problem responses used by every endpoint group.</summary>
 public static class ApiProblems
