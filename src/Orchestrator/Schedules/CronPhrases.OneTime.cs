@@ -142,28 +142,9 @@ public static partial class CronPhrases
     /// <summary>How far ahead "in N units" may reach (100 years): the rest is not a schedule, and beyond year 9999 not a date.</summary>
     private const long MaxAhead = 100L * 366 * 86_400;
 
-    private static bool ForeignDigits(string word) => word.Any(ch => char.IsDigit(ch) && !char.IsAsciiDigit(ch));
-
-    private static int? UnitSeconds(string word) => word.TrimEnd('s') switch
-    {
-        "second" => 1,
-        "minute" => 60,
-        "hour" => 3600,
-        "day" => 86_400,
-        "week" => 604_800,
-        _ => null,
-    };
-
     private static DateTimeOffset CeilingToSecond(DateTimeOffset time)
     {
         var remainder = time.UtcTicks % TimeSpan.TicksPerSecond;
         return remainder == 0 ? time : time.AddTicks(TimeSpan.TicksPerSecond - remainder);
     }
-
-    /// <summary>An instant as the zone's wall clock with its offset, the form a schedule's "at" and "startAt" take.</summary>
-    private static string Iso(DateTimeOffset instant, TimeZoneInfo zone) =>
-        TimeZoneInfo.ConvertTime(instant, zone).ToString("yyyy-MM-dd'T'HH:mm:sszzz", CultureInfo.InvariantCulture);
-
-    private static string Local(DateTimeOffset instant, TimeZoneInfo zone) =>
-        TimeZoneInfo.ConvertTime(instant, zone).ToString("dddd yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture) + $" ({zone.Id})";
 }
