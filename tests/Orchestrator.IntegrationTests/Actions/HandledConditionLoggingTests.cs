@@ -13,6 +13,7 @@ namespace Orchestrator.IntegrationTests.Actions;
 /// Information or Warning, without a trace.
 /// </summary>
 [TestFixture]
+[Parallelizable(ParallelScope.Fixtures)]
 public sealed class HandledConditionLoggingTests : ServerWithPeerFixture
 {
     protected override string DatabaseName => "handledlogs";

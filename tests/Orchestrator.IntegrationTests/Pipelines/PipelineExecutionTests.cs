@@ -9,7 +9,7 @@ namespace Orchestrator.IntegrationTests.Pipelines;
 
 /// <summary>Pipelines on a real server process and PostgreSQL, their action nodes calling a real local HTTP server that logs requests.</summary>
 [TestFixture]
-[NonParallelizable]
+[Parallelizable(ParallelScope.Fixtures)]
 public sealed class PipelineExecutionTests : ServerWithPeerFixture
 {
     protected override string DatabaseName => "pipelines";

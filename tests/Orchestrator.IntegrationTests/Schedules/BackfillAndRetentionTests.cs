@@ -7,7 +7,7 @@ using Orchestrator.IntegrationTests.Infrastructure;
 namespace Orchestrator.IntegrationTests.Schedules;
 
 [TestFixture]
-[NonParallelizable]
+[Parallelizable(ParallelScope.Fixtures)]
 public sealed class BackfillAndRetentionTests
 {
     private static string Iso(DateTimeOffset t) => t.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
@@ -37,7 +37,7 @@ public sealed class BackfillAndRetentionTests
     {
         await using var peer = await RecordingHttpServer.StartAsync();
         var database = await TestPostgres.CreateDatabaseAsync("backfill");
-        await using var server = ServerProcess.Start(PostgresNode.Environment(database, new Dictionary<string, string?> { ["Orchestrator__Outbound__AllowedHosts__0"] = "127.0.0.1" }));
+        await using var server = InProcessServer.Start(PostgresNode.Environment(database, new Dictionary<string, string?> { ["Orchestrator__Outbound__AllowedHosts__0"] = "127.0.0.1" }));
         await server.WaitUntilReadyAsync();
         using var api = server.CreateClient(server.PrintedAdminKey);
 
@@ -66,7 +66,7 @@ public sealed class BackfillAndRetentionTests
         // The same range again answered "scheduled: 4, alreadyScheduled: 0" though the ledger then skipped all four.
         await using var peer = await RecordingHttpServer.StartAsync();
         var database = await TestPostgres.CreateDatabaseAsync("backfillagain");
-        await using var server = ServerProcess.Start(PostgresNode.Environment(database, new Dictionary<string, string?> { ["Orchestrator__Outbound__AllowedHosts__0"] = "127.0.0.1" }));
+        await using var server = InProcessServer.Start(PostgresNode.Environment(database, new Dictionary<string, string?> { ["Orchestrator__Outbound__AllowedHosts__0"] = "127.0.0.1" }));
         await server.WaitUntilReadyAsync();
         using var api = server.CreateClient(server.PrintedAdminKey);
         var minute = await CreatePausedMinuteScheduleAsync(api, "again", peer.BaseUrl + "/again");
@@ -99,7 +99,7 @@ public sealed class BackfillAndRetentionTests
         await using var peer = await RecordingHttpServer.StartAsync();
         peer.Configure("/long", new RecordingHttpServer.Behaviour(TimeSpan.FromSeconds(6)));
         var database = await TestPostgres.CreateDatabaseAsync("backfillrunning");
-        await using var server = ServerProcess.Start(PostgresNode.Environment(database, new Dictionary<string, string?> { ["Orchestrator__Outbound__AllowedHosts__0"] = "127.0.0.1" }));
+        await using var server = InProcessServer.Start(PostgresNode.Environment(database, new Dictionary<string, string?> { ["Orchestrator__Outbound__AllowedHosts__0"] = "127.0.0.1" }));
         await server.WaitUntilReadyAsync();
         using var api = server.CreateClient(server.PrintedAdminKey);
 
@@ -136,7 +136,7 @@ public sealed class BackfillAndRetentionTests
         // duplicate. The other node is a check-in row of a node that is alive for the next hour and runs nothing.
         await using var peer = await RecordingHttpServer.StartAsync();
         var database = await TestPostgres.CreateDatabaseAsync("backfillstale");
-        await using var server = ServerProcess.Start(PostgresNode.Environment(database, new Dictionary<string, string?> { ["Orchestrator__Outbound__AllowedHosts__0"] = "127.0.0.1" }));
+        await using var server = InProcessServer.Start(PostgresNode.Environment(database, new Dictionary<string, string?> { ["Orchestrator__Outbound__AllowedHosts__0"] = "127.0.0.1" }));
         await server.WaitUntilReadyAsync();
         using var api = server.CreateClient(server.PrintedAdminKey);
 
@@ -176,7 +176,7 @@ public sealed class BackfillAndRetentionTests
     public async Task Housekeeping_purges_finished_runs_older_than_the_retention_and_keeps_the_rest()
     {
         var database = await TestPostgres.CreateDatabaseAsync("retention");
-        await using var server = ServerProcess.Start(PostgresNode.Environment(database, new Dictionary<string, string?>
+        await using var server = InProcessServer.Start(PostgresNode.Environment(database, new Dictionary<string, string?>
         {
             ["Orchestrator__Runs__Retention"] = "1.00:00:00",
             ["Orchestrator__Runs__HousekeepingInterval"] = "00:00:10",

@@ -7,7 +7,7 @@ namespace Orchestrator.IntegrationTests.Schedules;
 
 /// <summary>call_api schedules on a real server process and PostgreSQL, calling a real HTTP server on 127.0.0.1.</summary>
 [TestFixture]
-[NonParallelizable]
+[Parallelizable(ParallelScope.Fixtures)]
 public sealed class CallApiScheduleTests : ServerWithPeerFixture
 {
     protected override string DatabaseName => "callapi";
