@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
 using Orchestrator.Hosting;
@@ -26,6 +27,7 @@ public sealed partial class InProcessServer : ITestServer
     private readonly Factory factory;
     private readonly CapturedOutput output = new();
     private readonly int? port;
+    private bool started;
 
     private InProcessServer(IReadOnlyDictionary<string, string?> environment, string workingDirectory, bool listenOnLoopback)
     {
@@ -79,6 +81,7 @@ public sealed partial class InProcessServer : ITestServer
                     factory.StartServer();
                 }
             }).WaitAsync(limit);
+            started = true;
         }
         catch (Exception ex) when (ex is not AssertionException)
         {
@@ -123,7 +126,27 @@ public sealed partial class InProcessServer : ITestServer
             await TestContext.Out.WriteLineAsync($"--- in-process server output ---\n{Output}");
         }
 
+        await StopAsync();
         await factory.DisposeAsync();
+    }
+
+    /// <summary>
+    /// Stops the host the way SIGTERM does, through the application lifetime, so <c>Program</c>'s own
+    /// <c>app.RunAsync()</c> runs the one shutdown. Disposing the factory alone stops the host from the outside while
+    /// <c>RunAsync</c> stops it too, and two shutdowns at once would find Quartz shut down under the node's.
+    /// </summary>
+    private async Task StopAsync()
+    {
+        if (!started)
+        {
+            return;
+        }
+
+        var lifetime = factory.Services.GetRequiredService<IHostApplicationLifetime>();
+        var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var registration = lifetime.ApplicationStopped.Register(stopped.SetResult);
+        lifetime.StopApplication();
+        await stopped.Task.WaitAsync(TimeSpan.FromSeconds(90));
     }
 
     /// <summary>

@@ -56,8 +56,7 @@ public sealed class BackfillAndRetentionTests
 
         // The same range again schedules nothing new: those fire times already have backfill triggers or runs.
         var again = await api.PostForJsonAsync("/api/schedules/default.hourly-report/backfill", new { from = Iso(from), to = Iso(to) }, HttpStatusCode.OK);
-        await Task.Delay(2000);
-        Assert.That(await api.RunsAsync("default.hourly-report"), Has.Count.EqualTo(3), again.ToString());
+        await Poll.NothingHappensFor(TimeSpan.FromSeconds(2), async () => (await api.RunsAsync("default.hourly-report")).Count != 3, "a fourth run " + again);
     }
 
     [Test]
@@ -120,7 +119,7 @@ public sealed class BackfillAndRetentionTests
         Assert.That(result.GetProperty("scheduled").GetInt32(), Is.EqualTo(1), result.ToString());
 
         var runs = await Poll.UntilAsync(() => api.RunsAsync("default.long-call"), r => r.Count == 1 && r[0].Status() != "running", TimeSpan.FromSeconds(20), "the run to finish");
-        await Task.Delay(1000);
+        await Poll.NothingHappensFor(TimeSpan.FromSeconds(1), () => Task.FromResult(peer.RequestsTo("/long").Count(r => r.IdempotencyKey == key) > 1), "a second call for the fire time");
         Assert.That(peer.RequestsTo("/long").Count(r => r.IdempotencyKey == key), Is.EqualTo(1), "one call for the fire time, not one per firing");
         Assert.That(peer.MaxInFlight, Is.EqualTo(1));
         Assert.That(runs[0].Status(), Is.EqualTo("succeeded"), runs[0].ToString());
