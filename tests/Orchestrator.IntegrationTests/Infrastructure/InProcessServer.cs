@@ -17,10 +17,11 @@ namespace Orchestrator.IntegrationTests.Infrastructure;
 
 /// <summary>
 /// The server's real <c>Program</c> inside the test process (<see cref="WebApplicationFactory{TEntryPoint}"/>): the
-/// same settings a <see cref="ServerProcess"/> gets as environment variables arrive as configuration (through the
-/// command line the factory hands to <c>Program</c>), requests go through TestServer unless a test needs a real port
-/// (a browser), and the output — the printed admin key and every log line, in the console formatter's words — is
-/// captured per server. Many run side by side in one process, so nothing here may touch process-wide state.
+/// settings a <see cref="ServerProcess"/> gets as environment variables arrive under the same keys as configuration
+/// (the content root's appsettings.json), requests go through TestServer unless a test needs a real socket (a browser,
+/// Kestrel's request-body limit, paths sent as written), and the output — the printed admin key and every log line, in
+/// the console formatter's words — is captured per server. Many run side by side in one process, so nothing here may
+/// touch process-wide state.
 /// </summary>
 public sealed partial class InProcessServer : ITestServer
 {
@@ -126,22 +127,24 @@ public sealed partial class InProcessServer : ITestServer
             await TestContext.Out.WriteLineAsync($"--- in-process server output ---\n{Output}");
         }
 
-        await StopAsync();
-        await factory.DisposeAsync();
+        if (started)
+        {
+            await StopAsync();
+        }
+        else
+        {
+            await factory.DisposeAsync();
+        }
     }
 
     /// <summary>
     /// Stops the host the way SIGTERM does, through the application lifetime, so <c>Program</c>'s own
-    /// <c>app.RunAsync()</c> runs the one shutdown. Disposing the factory alone stops the host from the outside while
-    /// <c>RunAsync</c> stops it too, and two shutdowns at once would find Quartz shut down under the node's.
+    /// <c>app.RunAsync()</c> runs the one shutdown and then disposes the host. The factory is not disposed after it:
+    /// its DisposeAsync would stop the host a second time (finding Quartz shut down, or the host disposed), and
+    /// disposing it instead of this would stop the host from outside while <c>RunAsync</c> stops it too.
     /// </summary>
     private async Task StopAsync()
     {
-        if (!started)
-        {
-            return;
-        }
-
         var lifetime = factory.Services.GetRequiredService<IHostApplicationLifetime>();
         var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var registration = lifetime.ApplicationStopped.Register(stopped.SetResult);
