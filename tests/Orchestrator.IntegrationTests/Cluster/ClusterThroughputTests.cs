@@ -46,8 +46,18 @@ public sealed class ClusterThroughputTests
             }));
 
         var clock = Stopwatch.StartNew();
-        var finished = await Poll.UntilAsync(() => ScalarAsync(database, "SELECT count(*) FROM runs WHERE finished_at IS NOT NULL"), n => n >= Firings,
-            TimeSpan.FromMinutes(4), $"{Firings} finished runs");
+        long finished;
+        try
+        {
+            finished = await Poll.UntilAsync(() => ScalarAsync(database, "SELECT count(*) FROM runs WHERE finished_at IS NOT NULL"), n => n >= Firings,
+                TimeSpan.FromMinutes(4), $"{Firings} finished runs");
+        }
+        catch (AssertionException)
+        {
+            await TestContext.Out.WriteLineAsync(await DatabaseDump.QuartzAndLedgerAsync(database));
+            throw;
+        }
+
         var took = clock.Elapsed;
         // Anything still on its way (a second call for a fire time) has a moment to show up.
         await Poll.NothingHappensFor(TimeSpan.FromSeconds(2), async () => await ScalarAsync(database, "SELECT count(*) FROM runs") != Firings || peer.Requests.Count != Firings,
