@@ -12,10 +12,10 @@ namespace Orchestrator.IntegrationTests.Actions;
 /// served schema makes configs the server accepts, and one missing a property the schema requires is refused.
 /// </summary>
 [TestFixture]
-[NonParallelizable]
+[Parallelizable(ParallelScope.Fixtures)]
 public sealed class ActionTypesEndpointTests
 {
-    private ServerProcess server = null!;
+    private InProcessServer server = null!;
     private HttpClient admin = null!;
     private HttpClient viewer = null!;
 
@@ -24,7 +24,7 @@ public sealed class ActionTypesEndpointTests
     {
         var database = await TestPostgres.CreateDatabaseAsync("actions");
         var environment = PostgresNode.Environment(database);
-        server = ServerProcess.Start(environment);
+        server = InProcessServer.Start(environment);
         await server.WaitUntilReadyAsync();
         admin = server.CreateClient(server.PrintedAdminKey);
         var (exitCode, output) = await ServerProcess.RunCommandAsync(environment, server.WorkingDirectory, "keys", "create", "--role", "viewer");

@@ -8,7 +8,7 @@ namespace Orchestrator.IntegrationTests.Actions;
 /// allowlisted; the circuit breaker is set to open after three failures so a test can see it.
 /// </summary>
 [TestFixture]
-[NonParallelizable]
+[Parallelizable(ParallelScope.Fixtures)]
 public sealed class CallApiOutboundTests : ServerWithPeerFixture
 {
     protected override string DatabaseName => "outbound";

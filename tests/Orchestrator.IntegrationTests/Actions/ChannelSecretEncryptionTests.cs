@@ -7,7 +7,7 @@ namespace Orchestrator.IntegrationTests.Actions;
 
 /// <summary>With Orchestrator:Encryption:Key set, channel secrets are ciphertext in the database and still reach the peer.</summary>
 [TestFixture]
-[NonParallelizable]
+[Parallelizable(ParallelScope.Fixtures)]
 public sealed class ChannelSecretEncryptionTests
 {
     [Test]
@@ -15,7 +15,7 @@ public sealed class ChannelSecretEncryptionTests
     {
         await using var peer = await RecordingHttpServer.StartAsync();
         var database = await TestPostgres.CreateDatabaseAsync("sealed");
-        await using var server = ServerProcess.Start(PostgresNode.Environment(database, new Dictionary<string, string?>
+        await using var server = InProcessServer.Start(PostgresNode.Environment(database, new Dictionary<string, string?>
         {
             ["Orchestrator__Outbound__AllowedHosts__0"] = "127.0.0.1",
             ["Orchestrator__Encryption__Key"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),

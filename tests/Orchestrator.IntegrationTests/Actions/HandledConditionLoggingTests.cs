@@ -13,6 +13,7 @@ namespace Orchestrator.IntegrationTests.Actions;
 /// Information or Warning, without a trace.
 /// </summary>
 [TestFixture]
+[Parallelizable(ParallelScope.Fixtures)]
 public sealed class HandledConditionLoggingTests : ServerWithPeerFixture
 {
     protected override string DatabaseName => "handledlogs";
@@ -46,7 +47,7 @@ public sealed class HandledConditionLoggingTests : ServerWithPeerFixture
         // Attempt 1 fails; its retry finds the fire time's ledger row (the duplicate key) and fails again.
         var runs = await Poll.UntilAsync(() => Admin.RunsAsync("default.failing"), r => r.Count == 1 && r[0].Status() == "failed" && r[0].GetProperty("attempt").GetInt32() == 2,
             TimeSpan.FromSeconds(30), "both attempts to fail");
-        await Task.Delay(500);
+        await Poll.UntilSettledAsync(() => Task.FromResult(Server.Output.Length), TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(10), "the server's output");
         var output = OutputSince(mark);
 
         ServerLog.AssertNoFailureOrTrace(output, "a failed call_api and its retry");
@@ -67,7 +68,7 @@ public sealed class HandledConditionLoggingTests : ServerWithPeerFixture
 
         await Admin.PostForJsonAsync($"/api/runs/{runId}/cancel", null, HttpStatusCode.Accepted);
         await Poll.UntilAsync(() => Admin.GetFromJsonAsync<JsonElement>($"/api/runs/{runId}"), r => r.Status() == "cancelled", TimeSpan.FromSeconds(20), "the run to be cancelled");
-        await Task.Delay(500);
+        await Poll.UntilSettledAsync(() => Task.FromResult(Server.Output.Length), TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(10), "the server's output");
         var output = OutputSince(mark);
 
         ServerLog.AssertNoFailureOrTrace(output, "a cancelled call_api");

@@ -7,7 +7,7 @@ namespace Orchestrator.IntegrationTests.Actions;
 
 /// <summary>send_notification through real peers: aiosmtpd for email, a Kestrel server for webhooks.</summary>
 [TestFixture]
-[NonParallelizable]
+[Parallelizable(ParallelScope.Fixtures)]
 public sealed class NotificationTests : ServerWithPeerFixture
 {
     protected override string DatabaseName => "notify";

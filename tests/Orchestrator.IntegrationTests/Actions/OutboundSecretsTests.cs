@@ -12,7 +12,7 @@ namespace Orchestrator.IntegrationTests.Actions;
 /// nodes, webhook channels.
 /// </summary>
 [TestFixture]
-[NonParallelizable]
+[Parallelizable(ParallelScope.Fixtures)]
 public sealed class OutboundSecretsTests : ServerWithPeerFixture
 {
     /// <summary>45 characters, as in the report; JSON and URLs spell it as it is.</summary>

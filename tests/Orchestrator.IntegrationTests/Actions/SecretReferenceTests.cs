@@ -19,6 +19,9 @@ public sealed class SecretReferenceTests : ServerWithPeerFixture
 
     protected override string DatabaseName => "secretrefs";
 
+    // Its tasks read the server process's own environment (/proc/$PPID/environ): only a separate process has one.
+    protected override bool SeparateProcess => true;
+
     protected override IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?>
     {
         ["Orchestrator__Secrets__API_TOKEN"] = Token,

@@ -122,7 +122,7 @@ public sealed class CrashRecoveryTests
         await survivor.WaitUntilReadyAsync();
         await Poll.UntilAsync(() => Task.FromResult(survivor.Output), o => o.Contains("does not run the action again", StringComparison.Ordinal),
             TimeSpan.FromSeconds(30), "the recovery firing to consult the ledger");
-        await Task.Delay(1000);
+        await Poll.NothingHappensFor(TimeSpan.FromSeconds(1), () => Task.FromResult(peer.RequestsTo("/once").Count != 1), "a second call to the endpoint");
 
         var dump = await DatabaseDump.QuartzAndLedgerAsync(database);
         Assert.That(peer.RequestsTo("/once"), Has.Count.EqualTo(1), "the endpoint is called exactly once\n" + dump);

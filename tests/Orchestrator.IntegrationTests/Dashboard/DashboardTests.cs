@@ -16,11 +16,11 @@ namespace Orchestrator.IntegrationTests.Dashboard;
 /// </summary>
 [TestFixture]
 [Category("Browser")]
-[NonParallelizable]
+[Parallelizable(ParallelScope.Fixtures)]
 public sealed class DashboardTests
 {
     private const string ChromiumPath = "/usr/bin/chromium";
-    private ServerProcess server = null!;
+    private InProcessServer server = null!;
     private RecordingHttpServer peer = null!;
     private HttpClient admin = null!;
     private string adminKey = null!;
@@ -45,7 +45,7 @@ public sealed class DashboardTests
         // call_api schedules reach a local endpoint that answers as slowly (or as badly) as a test needs.
         peer = await RecordingHttpServer.StartAsync();
         var database = await TestPostgres.CreateDatabaseAsync("dashboard");
-        server = ServerProcess.Start(PostgresNode.Environment(database, new Dictionary<string, string?> { ["Orchestrator__Outbound__AllowedHosts__0"] = "127.0.0.1" }));
+        server = InProcessServer.Start(PostgresNode.Environment(database, new Dictionary<string, string?> { ["Orchestrator__Outbound__AllowedHosts__0"] = "127.0.0.1" }), listenOnLoopback: true);
         await server.WaitUntilReadyAsync();
         adminKey = server.PrintedAdminKey!;
         admin = server.CreateClient(adminKey);

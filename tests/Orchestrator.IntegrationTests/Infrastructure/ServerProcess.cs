@@ -10,7 +10,7 @@ namespace Orchestrator.IntegrationTests.Infrastructure;
 /// (<c>dotnet Orchestrator.dll</c>), configured only through environment variables and arguments.
 /// <see cref="Kill"/> is SIGKILL: no shutdown hooks run.
 /// </summary>
-public sealed partial class ServerProcess : IAsyncDisposable
+public sealed partial class ServerProcess : ITestServer
 {
     private readonly Process process;
     private readonly StringBuilder output = new();

@@ -3,13 +3,13 @@ using System.Globalization;
 namespace Orchestrator.IntegrationTests.Infrastructure;
 
 /// <summary>
-/// A fixture with a server process of its own, on a PostgreSQL database of its own, and a recording HTTP peer on
-/// 127.0.0.1 that the server may call (127.0.0.1 is on its outbound allowlist). Subclasses name the database, add
-/// settings, and may prepare more once both are up.
+/// A fixture with a server of its own, on a PostgreSQL database of its own, and a recording HTTP peer on 127.0.0.1 that
+/// the server may call (127.0.0.1 is on its outbound allowlist). Subclasses name the database, add settings, and may
+/// prepare more once both are up. The server runs in-process unless a subclass asks for the process tier.
 /// </summary>
 public abstract class ServerWithPeerFixture
 {
-    protected ServerProcess Server { get; private set; } = null!;
+    protected ITestServer Server { get; private set; } = null!;
     protected RecordingHttpServer Peer { get; private set; } = null!;
     protected HttpClient Admin { get; private set; } = null!;
     protected string Database { get; private set; } = null!;
@@ -20,6 +20,9 @@ public abstract class ServerWithPeerFixture
     /// <summary>Server settings (environment variables) on top of the allowlisted loopback.</summary>
     protected virtual IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?>();
 
+    /// <summary>True for a fixture that needs the server as a separate OS process (the process tier).</summary>
+    protected virtual bool SeparateProcess => false;
+
     /// <summary>Runs once the server is ready and <see cref="Admin"/> holds its printed admin key.</summary>
     protected virtual Task StartedAsync() => Task.CompletedTask;
 
@@ -29,7 +32,8 @@ public abstract class ServerWithPeerFixture
         Peer = await RecordingHttpServer.StartAsync();
         Database = await TestPostgres.CreateDatabaseAsync(DatabaseName);
         var settings = new Dictionary<string, string?>(Settings) { ["Orchestrator__Outbound__AllowedHosts__0"] = "127.0.0.1" };
-        Server = ServerProcess.Start(PostgresNode.Environment(Database, settings));
+        var environment = PostgresNode.Environment(Database, settings);
+        Server = SeparateProcess ? ServerProcess.Start(environment) : InProcessServer.Start(environment);
         await Server.WaitUntilReadyAsync();
         Admin = Server.CreateClient(Server.PrintedAdminKey);
         await StartedAsync();

@@ -40,7 +40,7 @@ public sealed class StackTraceDetectionTests
 
         var output = await Poll.UntilAsync(() => Task.FromResult(server.Output), o => o.Contains("relation \"runs\" does not exist", StringComparison.Ordinal),
             TimeSpan.FromSeconds(30), "the firing's ledger INSERT to fail");
-        await Task.Delay(500);
+        await Poll.UntilSettledAsync(() => Task.FromResult(server.Output.Length), TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(10), "the server's output");
         output = server.Output[beforeFault.Length..];
 
         Assert.That(ServerLog.StackTraceLines(beforeFault), Is.Empty, "a healthy start logs no trace\n" + beforeFault);

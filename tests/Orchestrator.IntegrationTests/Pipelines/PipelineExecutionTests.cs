@@ -9,7 +9,7 @@ namespace Orchestrator.IntegrationTests.Pipelines;
 
 /// <summary>Pipelines on a real server process and PostgreSQL, their action nodes calling a real local HTTP server that logs requests.</summary>
 [TestFixture]
-[NonParallelizable]
+[Parallelizable(ParallelScope.Fixtures)]
 public sealed class PipelineExecutionTests : ServerWithPeerFixture
 {
     protected override string DatabaseName => "pipelines";
@@ -438,7 +438,9 @@ public sealed class PipelineExecutionTests : ServerWithPeerFixture
             """, runId);
         release.SetResult();
         await Peer.WaitForRequestsAsync("/fence/held", 1, TimeSpan.FromSeconds(10));
-        await Task.Delay(TimeSpan.FromSeconds(2));
+        await Poll.NothingHappensFor(TimeSpan.FromSeconds(2), async () =>
+            Node(await Admin.GetFromJsonAsync<JsonElement>($"/api/pipeline-runs/{runId}"), "held").GetProperty("error").GetString() != "written by the survivor"
+            || Peer.RequestsTo("/fence/after").Count > 0, "the superseded executor writing over the survivor or starting the next node");
 
         var detail = await Admin.GetFromJsonAsync<JsonElement>($"/api/pipeline-runs/{runId}");
         Assert.That(Node(detail, "held").GetProperty("error").GetString(), Is.EqualTo("written by the survivor"), detail.ToString());

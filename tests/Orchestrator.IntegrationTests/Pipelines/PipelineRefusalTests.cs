@@ -11,17 +11,17 @@ namespace Orchestrator.IntegrationTests.Pipelines;
 /// judged only at run time. Create, replace and /validate answer 422 naming the node's field; nothing is saved.
 /// </summary>
 [TestFixture]
-[NonParallelizable]
+[Parallelizable(ParallelScope.Fixtures)]
 public sealed class PipelineRefusalTests
 {
-    private ServerProcess server = null!;
+    private InProcessServer server = null!;
     private HttpClient admin = null!;
 
     [OneTimeSetUp]
     public async Task StartAsync()
     {
         var database = await TestPostgres.CreateDatabaseAsync("pipelinerefusal");
-        server = ServerProcess.Start(PostgresNode.Environment(database, new Dictionary<string, string?> { ["Orchestrator__Secrets__KNOWN"] = "value-1234" }));
+        server = InProcessServer.Start(PostgresNode.Environment(database, new Dictionary<string, string?> { ["Orchestrator__Secrets__KNOWN"] = "value-1234" }));
         await server.WaitUntilReadyAsync();
         admin = server.CreateClient(server.PrintedAdminKey);
         await admin.PostForJsonAsync("/api/channels", new { name = "ops", kind = "webhook", webhook = new { url = "https://hooks.example.com/ops" } }, HttpStatusCode.Created);

@@ -7,17 +7,17 @@ namespace Orchestrator.IntegrationTests.Pipelines;
 
 /// <summary>Invalid definitions are a 422 naming each problem by node or edge, and nothing is saved.</summary>
 [TestFixture]
-[NonParallelizable]
+[Parallelizable(ParallelScope.Fixtures)]
 public sealed class PipelineValidationTests
 {
-    private ServerProcess server = null!;
+    private InProcessServer server = null!;
     private HttpClient admin = null!;
 
     [OneTimeSetUp]
     public async Task StartAsync()
     {
         var database = await TestPostgres.CreateDatabaseAsync("pipelinebad");
-        server = ServerProcess.Start(PostgresNode.Environment(database));
+        server = InProcessServer.Start(PostgresNode.Environment(database));
         await server.WaitUntilReadyAsync();
         admin = server.CreateClient(server.PrintedAdminKey);
         await admin.PostForJsonAsync("/api/pipelines", new { id = "existing", name = "existing", nodes = new[] { Noop("x") } }, HttpStatusCode.Created);

@@ -8,11 +8,11 @@ namespace Orchestrator.IntegrationTests.Projects;
 
 /// <summary>The project files API on a real server: reads and writes happen inside the project root, and nothing in the corpus escapes it.</summary>
 [TestFixture]
-[NonParallelizable]
+[Parallelizable(ParallelScope.Fixtures)]
 public sealed class ProjectFilesTests
 {
     private const string Canary = "CANARY-7d1f0c-outside-the-root";
-    private ServerProcess server = null!;
+    private InProcessServer server = null!;
     private HttpClient admin = null!;
     private string root = null!;
     private string outside = null!;
@@ -26,7 +26,7 @@ public sealed class ProjectFilesTests
         await File.WriteAllTextAsync(Path.Combine(workspaces, "canary-secret.txt"), Canary); // beside the project root, still outside it
 
         var database = await TestPostgres.CreateDatabaseAsync("files");
-        server = ServerProcess.Start(PostgresNode.Environment(database, new Dictionary<string, string?> { ["Orchestrator__Workspaces__Roots__0"] = workspaces }));
+        server = InProcessServer.Start(PostgresNode.Environment(database, new Dictionary<string, string?> { ["Orchestrator__Workspaces__Roots__0"] = workspaces }), listenOnLoopback: true);
         await server.WaitUntilReadyAsync();
         admin = server.CreateClient(server.PrintedAdminKey);
         root = Path.Combine(workspaces, "ws");

@@ -18,7 +18,7 @@ namespace Orchestrator.IntegrationTests.Runs;
 /// the real <see cref="RunLedger"/> in-process against the real databases.
 /// </summary>
 [TestFixture]
-[NonParallelizable]
+[Parallelizable(ParallelScope.Fixtures)]
 public sealed class LedgerInsertRaceTests
 {
     private const int Occurrences = 100;

@@ -6,6 +6,7 @@ using Orchestrator.IntegrationTests.Infrastructure;
 namespace Orchestrator.IntegrationTests.Runs;
 
 [TestFixture]
+[Parallelizable(ParallelScope.Fixtures)]
 public sealed class RunPagingTests
 {
     [Test]
@@ -15,7 +16,7 @@ public sealed class RunPagingTests
         // page: of 6,916 runs, 32 were never returned and 32 twice. Ledger rows of many schedules on one fire time
         // (every schedule due at 09:00), and a few more on other times around them.
         var database = await TestPostgres.CreateDatabaseAsync("runpaging");
-        await using var server = ServerProcess.Start(PostgresNode.Environment(database));
+        await using var server = InProcessServer.Start(PostgresNode.Environment(database));
         await server.WaitUntilReadyAsync();
         using var api = server.CreateClient(server.PrintedAdminKey);
 

@@ -7,7 +7,7 @@ using Orchestrator.IntegrationTests.Infrastructure;
 namespace Orchestrator.IntegrationTests.Schedules;
 
 [TestFixture]
-[NonParallelizable]
+[Parallelizable(ParallelScope.Fixtures)]
 public sealed class BackfillAndRetentionTests
 {
     private static string Iso(DateTimeOffset t) => t.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
@@ -37,7 +37,7 @@ public sealed class BackfillAndRetentionTests
     {
         await using var peer = await RecordingHttpServer.StartAsync();
         var database = await TestPostgres.CreateDatabaseAsync("backfill");
-        await using var server = ServerProcess.Start(PostgresNode.Environment(database, new Dictionary<string, string?> { ["Orchestrator__Outbound__AllowedHosts__0"] = "127.0.0.1" }));
+        await using var server = InProcessServer.Start(PostgresNode.Environment(database, new Dictionary<string, string?> { ["Orchestrator__Outbound__AllowedHosts__0"] = "127.0.0.1" }));
         await server.WaitUntilReadyAsync();
         using var api = server.CreateClient(server.PrintedAdminKey);
 
@@ -56,8 +56,7 @@ public sealed class BackfillAndRetentionTests
 
         // The same range again schedules nothing new: those fire times already have backfill triggers or runs.
         var again = await api.PostForJsonAsync("/api/schedules/default.hourly-report/backfill", new { from = Iso(from), to = Iso(to) }, HttpStatusCode.OK);
-        await Task.Delay(2000);
-        Assert.That(await api.RunsAsync("default.hourly-report"), Has.Count.EqualTo(3), again.ToString());
+        await Poll.NothingHappensFor(TimeSpan.FromSeconds(2), async () => (await api.RunsAsync("default.hourly-report")).Count != 3, "a fourth run " + again);
     }
 
     [Test]
@@ -66,7 +65,7 @@ public sealed class BackfillAndRetentionTests
         // The same range again answered "scheduled: 4, alreadyScheduled: 0" though the ledger then skipped all four.
         await using var peer = await RecordingHttpServer.StartAsync();
         var database = await TestPostgres.CreateDatabaseAsync("backfillagain");
-        await using var server = ServerProcess.Start(PostgresNode.Environment(database, new Dictionary<string, string?> { ["Orchestrator__Outbound__AllowedHosts__0"] = "127.0.0.1" }));
+        await using var server = InProcessServer.Start(PostgresNode.Environment(database, new Dictionary<string, string?> { ["Orchestrator__Outbound__AllowedHosts__0"] = "127.0.0.1" }));
         await server.WaitUntilReadyAsync();
         using var api = server.CreateClient(server.PrintedAdminKey);
         var minute = await CreatePausedMinuteScheduleAsync(api, "again", peer.BaseUrl + "/again");
@@ -99,7 +98,7 @@ public sealed class BackfillAndRetentionTests
         await using var peer = await RecordingHttpServer.StartAsync();
         peer.Configure("/long", new RecordingHttpServer.Behaviour(TimeSpan.FromSeconds(6)));
         var database = await TestPostgres.CreateDatabaseAsync("backfillrunning");
-        await using var server = ServerProcess.Start(PostgresNode.Environment(database, new Dictionary<string, string?> { ["Orchestrator__Outbound__AllowedHosts__0"] = "127.0.0.1" }));
+        await using var server = InProcessServer.Start(PostgresNode.Environment(database, new Dictionary<string, string?> { ["Orchestrator__Outbound__AllowedHosts__0"] = "127.0.0.1" }));
         await server.WaitUntilReadyAsync();
         using var api = server.CreateClient(server.PrintedAdminKey);
 
@@ -120,7 +119,7 @@ public sealed class BackfillAndRetentionTests
         Assert.That(result.GetProperty("scheduled").GetInt32(), Is.EqualTo(1), result.ToString());
 
         var runs = await Poll.UntilAsync(() => api.RunsAsync("default.long-call"), r => r.Count == 1 && r[0].Status() != "running", TimeSpan.FromSeconds(20), "the run to finish");
-        await Task.Delay(1000);
+        await Poll.NothingHappensFor(TimeSpan.FromSeconds(1), () => Task.FromResult(peer.RequestsTo("/long").Count(r => r.IdempotencyKey == key) > 1), "a second call for the fire time");
         Assert.That(peer.RequestsTo("/long").Count(r => r.IdempotencyKey == key), Is.EqualTo(1), "one call for the fire time, not one per firing");
         Assert.That(peer.MaxInFlight, Is.EqualTo(1));
         Assert.That(runs[0].Status(), Is.EqualTo("succeeded"), runs[0].ToString());
@@ -136,7 +135,7 @@ public sealed class BackfillAndRetentionTests
         // duplicate. The other node is a check-in row of a node that is alive for the next hour and runs nothing.
         await using var peer = await RecordingHttpServer.StartAsync();
         var database = await TestPostgres.CreateDatabaseAsync("backfillstale");
-        await using var server = ServerProcess.Start(PostgresNode.Environment(database, new Dictionary<string, string?> { ["Orchestrator__Outbound__AllowedHosts__0"] = "127.0.0.1" }));
+        await using var server = InProcessServer.Start(PostgresNode.Environment(database, new Dictionary<string, string?> { ["Orchestrator__Outbound__AllowedHosts__0"] = "127.0.0.1" }));
         await server.WaitUntilReadyAsync();
         using var api = server.CreateClient(server.PrintedAdminKey);
 
@@ -176,7 +175,7 @@ public sealed class BackfillAndRetentionTests
     public async Task Housekeeping_purges_finished_runs_older_than_the_retention_and_keeps_the_rest()
     {
         var database = await TestPostgres.CreateDatabaseAsync("retention");
-        await using var server = ServerProcess.Start(PostgresNode.Environment(database, new Dictionary<string, string?>
+        await using var server = InProcessServer.Start(PostgresNode.Environment(database, new Dictionary<string, string?>
         {
             ["Orchestrator__Runs__Retention"] = "1.00:00:00",
             ["Orchestrator__Runs__HousekeepingInterval"] = "00:00:10",

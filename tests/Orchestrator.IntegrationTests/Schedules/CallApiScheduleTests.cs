@@ -7,7 +7,7 @@ namespace Orchestrator.IntegrationTests.Schedules;
 
 /// <summary>call_api schedules on a real server process and PostgreSQL, calling a real HTTP server on 127.0.0.1.</summary>
 [TestFixture]
-[NonParallelizable]
+[Parallelizable(ParallelScope.Fixtures)]
 public sealed class CallApiScheduleTests : ServerWithPeerFixture
 {
     protected override string DatabaseName => "callapi";
@@ -65,10 +65,9 @@ public sealed class CallApiScheduleTests : ServerWithPeerFixture
 
         var paused = await Admin.PostForJsonAsync("/api/schedules/default.pausable/pause", null, HttpStatusCode.OK);
         Assert.That(paused.GetProperty("state").GetString(), Is.EqualTo("paused"));
-        await Task.Delay(1500); // a firing already acquired before the pause may still complete
-        var countWhilePaused = Peer.RequestsTo("/pausable").Count;
-        await Task.Delay(3000);
-        Assert.That(Peer.RequestsTo("/pausable"), Has.Count.EqualTo(countWhilePaused), "no firings while paused");
+        // A firing already acquired before the pause may still complete.
+        var countWhilePaused = await Poll.UntilSettledAsync(() => Task.FromResult(Peer.RequestsTo("/pausable").Count), TimeSpan.FromSeconds(1.5), TimeSpan.FromSeconds(10), "the calls under way at the pause");
+        await Poll.NothingHappensFor(TimeSpan.FromSeconds(3), () => Task.FromResult(Peer.RequestsTo("/pausable").Count != countWhilePaused), "a firing while paused");
 
         var run = await Admin.PostForJsonAsync("/api/schedules/default.pausable/run", null, HttpStatusCode.Accepted);
         Assert.That(run.GetProperty("triggeredBy").GetString(), Is.EqualTo("manual"));
@@ -133,7 +132,7 @@ public sealed class CallApiScheduleTests : ServerWithPeerFixture
         await Peer.WaitForRequestsAsync("/report-b", 2, TimeSpan.FromSeconds(25));
         await Admin.PostAsync("/api/schedules/default.report-a/pause", null);
         await Admin.PostAsync("/api/schedules/default.report-b/pause", null);
-        await Task.Delay(1500);
+        await Poll.UntilSettledAsync(() => Task.FromResult(Peer.Requests.Count(r => r.Path is "/report-a" or "/report-b")), TimeSpan.FromSeconds(1.5), TimeSpan.FromSeconds(15), "the calls under way at the pause");
 
         var calls = Peer.Requests.Where(r => r.Path is "/report-a" or "/report-b").OrderBy(r => r.Started).ToList();
         Assert.That(calls.Select(c => c.Path).Distinct().Count(), Is.EqualTo(2), "both schedules ran");
@@ -234,8 +233,7 @@ public sealed class CallApiScheduleTests : ServerWithPeerFixture
 
         // maxRuns counts across the replace: five runs in all, not five more.
         var runs = await Poll.UntilAsync(() => Admin.RunsAsync("default.replace-keep"), r => r.Count >= 5 && r.All(x => x.Status() == "succeeded"), TimeSpan.FromSeconds(15), "five runs");
-        await Task.Delay(3000);
-        Assert.That(await Admin.RunsAsync("default.replace-keep"), Has.Count.EqualTo(5), "no runs past maxRuns after the replace");
+        await Poll.NothingHappensFor(TimeSpan.FromSeconds(3), async () => (await Admin.RunsAsync("default.replace-keep")).Count != 5, "a run past maxRuns after the replace");
         var times = runs.Select(r => r.GetProperty("scheduledFireTime").GetDateTimeOffset()).Order().ToList();
         for (var i = 1; i < times.Count; i++)
         {

@@ -8,17 +8,17 @@ namespace Orchestrator.IntegrationTests.Schedules;
 
 /// <summary>The cron authoring helpers on the embedded default (SQLite): describe an expression, parse a phrase.</summary>
 [TestFixture]
-[NonParallelizable]
+[Parallelizable(ParallelScope.Fixtures)]
 public sealed class CronHelperTests
 {
-    private ServerProcess server = null!;
+    private InProcessServer server = null!;
     private HttpClient viewer = null!;
     private HttpClient admin = null!;
 
     [OneTimeSetUp]
     public async Task StartAsync()
     {
-        server = ServerProcess.Start();
+        server = InProcessServer.Start();
         await server.WaitUntilReadyAsync();
         admin = server.CreateClient(server.PrintedAdminKey!);
         var (exitCode, output) = await ServerProcess.RunCommandAsync(null, server.WorkingDirectory, "keys", "create", "--role", "viewer");

@@ -12,10 +12,10 @@ namespace Orchestrator.IntegrationTests.Schedules;
 /// stored schedules must be exactly what they were. The node has no outbound allowlist.
 /// </summary>
 [TestFixture]
-[NonParallelizable]
+[Parallelizable(ParallelScope.Fixtures)]
 public sealed class ScheduleBadInputTests
 {
-    private ServerProcess server = null!;
+    private InProcessServer server = null!;
     private HttpClient admin = null!;
     private Dictionary<string, string?> environment = null!;
 
@@ -24,7 +24,7 @@ public sealed class ScheduleBadInputTests
     {
         var database = await TestPostgres.CreateDatabaseAsync("badinput");
         environment = PostgresNode.Environment(database, new Dictionary<string, string?> { ["Orchestrator__Secrets__KNOWN"] = "value-1234" });
-        server = ServerProcess.Start(environment);
+        server = InProcessServer.Start(environment, listenOnLoopback: true);
         await server.WaitUntilReadyAsync();
         admin = server.CreateClient(server.PrintedAdminKey);
         // One valid schedule, so "unchanged" is checked against a non-empty list and duplicates can be tried.

@@ -12,17 +12,17 @@ namespace Orchestrator.IntegrationTests.Schedules;
 /// (or a 400 for a body that cannot be read) naming the field, and nothing stored changes.
 /// </summary>
 [TestFixture]
-[NonParallelizable]
+[Parallelizable(ParallelScope.Fixtures)]
 public sealed class ScheduleRefusalTests
 {
-    private ServerProcess server = null!;
+    private InProcessServer server = null!;
     private HttpClient admin = null!;
 
     [OneTimeSetUp]
     public async Task StartAsync()
     {
         var database = await TestPostgres.CreateDatabaseAsync("refusals");
-        server = ServerProcess.Start(PostgresNode.Environment(database));
+        server = InProcessServer.Start(PostgresNode.Environment(database));
         await server.WaitUntilReadyAsync();
         admin = server.CreateClient(server.PrintedAdminKey);
         await admin.CreateScheduleAsync(JsonSerializer.Deserialize<JsonElement>(Valid("existing").ToJsonString()));

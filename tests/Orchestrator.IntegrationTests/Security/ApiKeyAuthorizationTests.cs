@@ -8,10 +8,10 @@ namespace Orchestrator.IntegrationTests.Security;
 
 /// <summary>Authentication, roles and the projects API on a real PostgreSQL, through a real server process.</summary>
 [TestFixture]
-[NonParallelizable]
+[Parallelizable(ParallelScope.Fixtures)]
 public sealed class ApiKeyAuthorizationTests
 {
-    private ServerProcess server = null!;
+    private InProcessServer server = null!;
     private Dictionary<string, string?> environment = null!;
     private string adminKey = null!;
     private string viewerKey = null!;
@@ -24,7 +24,7 @@ public sealed class ApiKeyAuthorizationTests
         var database = await TestPostgres.CreateDatabaseAsync("auth");
         workspaceRoot = Directory.CreateTempSubdirectory("orchestrator-ws-").FullName;
         environment = PostgresNode.Environment(database, new Dictionary<string, string?> { ["Orchestrator__Workspaces__Roots__0"] = workspaceRoot });
-        server = ServerProcess.Start(environment);
+        server = InProcessServer.Start(environment, listenOnLoopback: true);
         await server.WaitUntilReadyAsync();
         adminKey = server.PrintedAdminKey ?? throw new InvalidOperationException("no admin key printed:\n" + server.Output);
         viewerKey = await CreateKeyAsync("viewer");

@@ -7,7 +7,7 @@ namespace Orchestrator.IntegrationTests.Tools;
 
 /// <summary>http tools on a real server process and PostgreSQL, sending to a real HTTP server on 127.0.0.1: how arguments fill the request, and what they must never reach.</summary>
 [TestFixture]
-[NonParallelizable]
+[Parallelizable(ParallelScope.Fixtures)]
 public sealed class HttpToolTests : ServerWithPeerFixture
 {
     private const string Secret = "tok-83be1f0c-never-sent";

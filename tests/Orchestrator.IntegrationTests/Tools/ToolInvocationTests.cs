@@ -7,10 +7,10 @@ namespace Orchestrator.IntegrationTests.Tools;
 
 /// <summary>Operator-defined command tools run as real processes in the project root, invoked directly and through run_task.</summary>
 [TestFixture]
-[NonParallelizable]
+[Parallelizable(ParallelScope.Fixtures)]
 public sealed class ToolInvocationTests
 {
-    private ServerProcess server = null!;
+    private InProcessServer server = null!;
     private HttpClient admin = null!;
     private string root = null!;
 
@@ -19,7 +19,7 @@ public sealed class ToolInvocationTests
     {
         var workspaces = Directory.CreateTempSubdirectory("orchestrator-tools-ws-").FullName;
         var database = await TestPostgres.CreateDatabaseAsync("toolrun");
-        server = ServerProcess.Start(PostgresNode.Environment(database, new Dictionary<string, string?>
+        server = InProcessServer.Start(PostgresNode.Environment(database, new Dictionary<string, string?>
         {
             ["Orchestrator__Workspaces__Roots__0"] = workspaces,
             ["Orchestrator__Secrets__LEAK_CHECK"] = "secret-value-should-not-leak",

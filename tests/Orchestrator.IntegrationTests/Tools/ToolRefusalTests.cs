@@ -10,10 +10,10 @@ namespace Orchestrator.IntegrationTests.Tools;
 /// refused at registration with a 422 naming the field, and a NUL in an argument is refused instead of cutting it short.
 /// </summary>
 [TestFixture]
-[NonParallelizable]
+[Parallelizable(ParallelScope.Fixtures)]
 public sealed class ToolRefusalTests
 {
-    private ServerProcess server = null!;
+    private InProcessServer server = null!;
     private HttpClient admin = null!;
 
     private static readonly JsonObject TextParameters = new()
@@ -26,7 +26,7 @@ public sealed class ToolRefusalTests
     public async Task StartAsync()
     {
         var database = await TestPostgres.CreateDatabaseAsync("toolrefusal");
-        server = ServerProcess.Start(PostgresNode.Environment(database));
+        server = InProcessServer.Start(PostgresNode.Environment(database));
         await server.WaitUntilReadyAsync();
         admin = server.CreateClient(server.PrintedAdminKey);
         await RegisterAsync("say", TextParameters, new JsonObject { ["argv"] = new JsonArray("printf", "[%s]", "{{args.text}}") }, HttpStatusCode.Created);

@@ -6,10 +6,10 @@ using Orchestrator.IntegrationTests.Infrastructure;
 namespace Orchestrator.IntegrationTests.Tools;
 
 [TestFixture]
-[NonParallelizable]
+[Parallelizable(ParallelScope.Fixtures)]
 public sealed class ToolRegistryTests
 {
-    private ServerProcess server = null!;
+    private InProcessServer server = null!;
     private HttpClient admin = null!;
     private Dictionary<string, string?> environment = null!;
 
@@ -36,7 +36,7 @@ public sealed class ToolRegistryTests
     {
         var database = await TestPostgres.CreateDatabaseAsync("tools");
         environment = PostgresNode.Environment(database);
-        server = ServerProcess.Start(environment);
+        server = InProcessServer.Start(environment);
         await server.WaitUntilReadyAsync();
         admin = server.CreateClient(server.PrintedAdminKey);
         await admin.PostForJsonAsync("/api/tools", new

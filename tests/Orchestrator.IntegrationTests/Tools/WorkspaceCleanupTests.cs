@@ -11,10 +11,10 @@ namespace Orchestrator.IntegrationTests.Tools;
 /// exactly the expected files, oldest first; a dry run removes nothing and reports the same list.
 /// </summary>
 [TestFixture]
-[NonParallelizable]
+[Parallelizable(ParallelScope.Fixtures)]
 public sealed class WorkspaceCleanupTests
 {
-    private ServerProcess server = null!;
+    private InProcessServer server = null!;
     private HttpClient admin = null!;
     private string root = null!;
     private string outside = null!;
@@ -25,7 +25,7 @@ public sealed class WorkspaceCleanupTests
         var workspaces = Directory.CreateTempSubdirectory("orchestrator-cleanup-ws-").FullName;
         outside = Directory.CreateTempSubdirectory("orchestrator-cleanup-outside-").FullName;
         var database = await TestPostgres.CreateDatabaseAsync("cleanup");
-        server = ServerProcess.Start(PostgresNode.Environment(database, new Dictionary<string, string?>
+        server = InProcessServer.Start(PostgresNode.Environment(database, new Dictionary<string, string?>
         {
             ["Orchestrator__Workspaces__Roots__0"] = workspaces,
             ["Orchestrator__Tools__DisabledBuiltins__0"] = "shell.run",
