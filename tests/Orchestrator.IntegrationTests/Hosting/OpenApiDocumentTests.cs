@@ -10,7 +10,7 @@ namespace Orchestrator.IntegrationTests.Hosting;
 /// problem responses it can give, and the role it needs; and that role is the one the server enforces.
 /// </summary>
 [TestFixture]
-[NonParallelizable]
+[Parallelizable(ParallelScope.Fixtures)]
 public sealed class OpenApiDocumentTests
 {
     private static readonly string[] Roles = ["viewer", "operator", "admin"];
@@ -25,7 +25,7 @@ public sealed class OpenApiDocumentTests
         public override string ToString() => $"{Method.ToUpperInvariant()} {Path}";
     }
 
-    private ServerProcess server = null!;
+    private InProcessServer server = null!;
     private Dictionary<string, string?> environment = null!;
     private JsonDocument document = null!;
     private List<Operation> operations = null!;
@@ -35,7 +35,7 @@ public sealed class OpenApiDocumentTests
     {
         var database = await TestPostgres.CreateDatabaseAsync("openapi");
         environment = PostgresNode.Environment(database);
-        server = ServerProcess.Start(environment);
+        server = InProcessServer.Start(environment);
         await server.WaitUntilReadyAsync();
         using var anonymous = server.CreateClient();
         document = JsonDocument.Parse(await anonymous.GetStringAsync("/openapi/v1.json"));

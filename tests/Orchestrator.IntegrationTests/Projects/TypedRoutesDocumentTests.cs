@@ -8,16 +8,16 @@ namespace Orchestrator.IntegrationTests.Projects;
 /// response that has a body, and each problem status the route can answer with a problem body.
 /// </summary>
 [TestFixture]
-[NonParallelizable]
+[Parallelizable(ParallelScope.Fixtures)]
 public sealed class TypedRoutesDocumentTests
 {
-    private ServerProcess server = null!;
+    private InProcessServer server = null!;
     private JsonDocument document = null!;
 
     [OneTimeSetUp]
     public async Task StartAsync()
     {
-        server = ServerProcess.Start();
+        server = InProcessServer.Start();
         await server.WaitUntilReadyAsync();
         using var anonymous = server.CreateClient();
         document = JsonDocument.Parse(await anonymous.GetStringAsync("/openapi/v1.json"));
