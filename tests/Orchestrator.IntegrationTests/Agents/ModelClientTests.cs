@@ -195,10 +195,32 @@ public sealed class ModelClientTests
     }
 
     [Test]
+    public async Task A_redirect_to_another_origin_is_followed_without_the_key()
+    {
+        // Another port is another origin: the bearer key stays with the endpoint that was configured for it.
+        await using var elsewhere = await ScriptedChatServer.StartAsync();
+        elsewhere.Enqueue(ScriptedChatServer.Reply.Answer("From elsewhere."));
+        model.Enqueue(ScriptedChatServer.Reply.Redirect(elsewhere.BaseUrl + ScriptedChatServer.CompletionsPath));
+        await using var services = Services();
+        var client = services.GetRequiredService<ModelClients>().Create("default", InSeconds(30));
+
+        var response = await client.GetResponseAsync(Prompt);
+
+        Assert.That(response.Text, Is.EqualTo("From elsewhere."));
+        Assert.That(model.Requests.Single().Authorization, Is.EqualTo("Bearer " + Key));
+        var redirected = elsewhere.Requests.Single();
+        Assert.That(redirected.Authorization, Is.Null, "the key did not follow the redirect to another origin");
+        Assert.That(redirected.Body, Is.EqualTo(model.Requests.Single().Body), "a 307 re-sends the same request");
+    }
+
+    [Test]
     public async Task A_model_that_is_not_configured_is_refused_by_name()
     {
         await using var services = Services();
-        Assert.That(() => services.GetRequiredService<ModelClients>().Create("gpt-x", InSeconds(30)),
+        var models = services.GetRequiredService<ModelClients>();
+        Assert.That(models.IsConfigured("default"), Is.True);
+        Assert.That(models.IsConfigured("gpt-x"), Is.False);
+        Assert.That(() => models.Create("gpt-x", InSeconds(30)),
             Throws.TypeOf<ModelUnavailableException>().With.Message.Contains("'gpt-x'").And.Message.Contains("Agents:Models"));
     }
 

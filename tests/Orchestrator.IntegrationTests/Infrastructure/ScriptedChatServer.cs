@@ -32,7 +32,8 @@ public sealed class ScriptedChatServer : IAsyncDisposable
     /// One scripted answer. With <paramref name="Status"/> other than 200 an error body is sent (and
     /// <paramref name="RetryAfter"/> as the Retry-After header, if given); otherwise an assistant message with
     /// <paramref name="Content"/> and <paramref name="ToolCalls"/> and the token counts as <c>usage</c>. With
-    /// <paramref name="Hold"/> the answer waits until that task completes (or the client goes away).
+    /// <paramref name="Hold"/> the answer waits until that task completes (or the client goes away). With
+    /// <paramref name="Location"/> the answer is a redirect there (status <paramref name="Status"/>, 307 by default).
     /// </summary>
     public sealed record Reply(
         string? Content = null,
@@ -41,7 +42,8 @@ public sealed class ScriptedChatServer : IAsyncDisposable
         int CompletionTokens = 5,
         int Status = 200,
         string? RetryAfter = null,
-        Task? Hold = null)
+        Task? Hold = null,
+        string? Location = null)
     {
         public static Reply Answer(string content, int promptTokens = 10, int completionTokens = 5) =>
             new(content, PromptTokens: promptTokens, CompletionTokens: completionTokens);
@@ -49,6 +51,8 @@ public sealed class ScriptedChatServer : IAsyncDisposable
         public static Reply Calls(params ToolCall[] calls) => new(ToolCalls: calls);
 
         public static Reply Error(int status, string? retryAfter = null) => new(Status: status, RetryAfter: retryAfter);
+
+        public static Reply Redirect(string location, int status = 307) => new(Status: status, Location: location);
     }
 
     /// <summary>A request as received: its headers (names case-insensitive) and body, parsed when it was JSON.</summary>
@@ -127,6 +131,13 @@ public sealed class ScriptedChatServer : IAsyncDisposable
             if (reply.Hold is { } hold)
             {
                 await hold.WaitAsync(context.RequestAborted);
+            }
+
+            if (reply.Location is not null)
+            {
+                context.Response.StatusCode = reply.Status;
+                context.Response.Headers.Location = reply.Location;
+                return;
             }
 
             if (reply.Status != 200)
