@@ -150,8 +150,8 @@ public sealed class ModelClientTests
     {
         model.Enqueue([.. Enumerable.Repeat(ScriptedChatServer.Reply.Error(500), 6)]);
         await using var services = Services();
-        // Backoff 1 s (±20 %) then 2 s (±20 %): a second attempt fits in 2 s, a third does not.
-        var client = services.GetRequiredService<ModelClients>().Create("default", InSeconds(2));
+        // Backoff 0.8–1.2 s, then 1.6–2.4 s: the second attempt fits in 2.3 s (while the first answers within 1.1 s), a third never does.
+        var client = services.GetRequiredService<ModelClients>().Create("default", InSeconds(2.3));
         var clock = Stopwatch.StartNew();
 
         var error = Assert.ThrowsAsync<ClientResultException>(() => client.GetResponseAsync(Prompt));
@@ -159,7 +159,7 @@ public sealed class ModelClientTests
         Assert.That(error!.Status, Is.EqualTo(500));
         Assert.That(model.Requests, Has.Count.EqualTo(2));
         Assert.That(model.Requests[1].At - model.Requests[0].At, Is.GreaterThanOrEqualTo(TimeSpan.FromMilliseconds(750)));
-        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(2)), "it gave up before the deadline rather than sleeping past it");
+        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(2.3)), "it gave up before the deadline rather than sleeping past it");
     }
 
     [Test]
