@@ -1,5 +1,6 @@
 using Orchestrator.Actions;
 using Orchestrator.Actions.Notifications;
+using Orchestrator.Agents;
 using Orchestrator.Api;
 using Orchestrator.Cluster;
 using Orchestrator.Dashboard;
@@ -35,6 +36,7 @@ builder.Services.AddHealth();
 builder.Services.AddProjects();
 builder.Services.AddRuns();
 builder.Services.AddActions();
+builder.Services.AddAgents();
 builder.Services.AddSchedules();
 builder.Services.AddTools();
 builder.Services.AddPipelines();
@@ -73,6 +75,7 @@ app.MapCronHelpers();
 app.MapRuns();
 app.MapChannels();
 app.MapTools();
+app.MapModels();
 app.MapPipelines();
 app.MapDashboard();
 

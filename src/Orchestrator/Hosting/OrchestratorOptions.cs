@@ -30,6 +30,9 @@ public sealed class OrchestratorOptions
 
     public EncryptionOptions Encryption { get; set; } = new();
 
+    /// <summary>The models agent tasks may use and the caps on what one agent run may spend (<see cref="AgentsOptions"/>).</summary>
+    public AgentsOptions Agents { get; set; } = new();
+
     /// <summary>Values header templates may reference as <c>{{secret:NAME}}</c>; never logged or returned.</summary>
     public Dictionary<string, string> Secrets { get; set; } = new(StringComparer.Ordinal);
 

@@ -176,6 +176,8 @@ public sealed class OrchestratorOptionsValidator : IValidateOptions<Orchestrator
             }
         }
 
+        failures.AddRange(AgentsOptionsValidator.Check(options));
+
         if (options.FaultPoints.Crash is { } point && !Orchestrator.Cluster.FaultPoints.All.Contains(point))
         {
             failures.Add($"{Prefix}FaultPoints:Crash = '{point}' is not a fault point. Accepted values: {string.Join(", ", Orchestrator.Cluster.FaultPoints.All)}.");

@@ -1,0 +1,14 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace Orchestrator.Agents;
+
+public static class AgentsServiceCollectionExtensions
+{
+    /// <summary>The model clients. Call after <c>AddActions</c>: they send through its outbound HTTP client.</summary>
+    public static IServiceCollection AddAgents(this IServiceCollection services)
+    {
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<ModelClients>();
+        return services;
+    }
+}
