@@ -110,7 +110,7 @@ public static class SchemaChecks
             {
                 errors.Add(path, $"is draft-07's keyword and would be ignored under {ignoredDependenciesUnder}: use \"dependentRequired\" (property names) "
                     + $"or \"dependentSchemas\" (a schema), or declare \"$schema\": \"{Draft07}#\".");
-                continue;
+                // Walked all the same: a remote reference inside is refused by name too, for what it is.
             }
 
             CheckKeywords(property.Value, root, path, inNameMap: !inNameMap && NameMaps.Contains(property.Name), ignoredDependenciesUnder, errors, depth + 1);

@@ -191,6 +191,11 @@ public sealed class SchemaChecksTests
     }
 
     [Test]
+    public void A_remote_reference_inside_refused_dependencies_is_refused_too() =>
+        Assert.That(Parse("""{"dependencies": {"a": {"$ref": "R"}}}""".Replace("\"R\"", $"\"{Remote}\"", StringComparison.Ordinal)).Entries.Keys,
+            Is.EquivalentTo(new[] { "parameters.dependencies", "parameters.dependencies.a.$ref" }));
+
+    [Test]
     public void A_property_named_dependencies_is_no_keyword_and_is_accepted() =>
         Assert.That(Parse("""{"type": "object", "properties": {"dependencies": {"type": "array"}}, "required": ["dependencies"]}""").Summary, Is.Empty);
 
