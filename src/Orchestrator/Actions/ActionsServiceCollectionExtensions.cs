@@ -1,86 +1,42 @@
-using Microsoft.Extensions.Http.Resilience;
-using Microsoft.Extensions.Options;
-using Orchestrator.Actions.CallApi;
-using Orchestrator.Actions.Notifications;
-using Orchestrator.Hosting;
-using Polly;
-using Polly.Timeout;
+using Quartz;
 
 namespace Orchestrator.Actions;
 
 public static class ActionsServiceCollectionExtensions
 {
+    /// <summary>What every action type shares, then each type's <see cref="IActionModule"/>.</summary>
     public static IServiceCollection AddActions(this IServiceCollection services)
     {
         services.AddScoped<ActionJobServices>();
-        services.AddSingleton<OutboundPolicy>();
-        services.AddSingleton<SecretTemplates>();
-        // Concrete registrations too: the http.request and notify tools validate with the very same definitions.
-        services.AddSingleton<CallApiAction>();
-        services.AddSingleton<ActionDefinition>(sp => sp.GetRequiredService<CallApiAction>());
-        services.AddSingleton<SendNotificationAction>();
-        services.AddSingleton<ActionDefinition>(sp => sp.GetRequiredService<SendNotificationAction>());
-        services.AddSingleton<ActionDefinition, NoOp.NoOpAction>();
-        services.AddSingleton<ActionDefinition, Tasks.RunTaskAction>();
-        services.AddScoped<NotificationSender>();
-        services.AddChannels();
-        services.AddSingleton<SecretBox>();
         services.AddSingleton<ActionCatalog>();
-        services.AddSingleton<HttpActionExecutor>();
-        services.AddScoped<Tasks.TaskExecutor>();
         services.AddSingleton<ActionDispatcher>();
-
-        // Polly logs "Resilience pipeline executed" with the exception's stack trace for a call the caller cancelled (a
-        // run cancelled through the API, a shutdown). The run records and logs that cancellation itself, so Polly's
-        // entry for it drops to Debug; every other outcome keeps its severity.
-        services.Configure<Polly.Telemetry.TelemetryOptions>(telemetry =>
+        foreach (var module in ModuleTypes)
         {
-            var previous = telemetry.SeverityProvider;
-            telemetry.SeverityProvider = args =>
-                args.Event.EventName == "PipelineExecuted" && args.Context.CancellationToken.IsCancellationRequested
-                    ? Polly.Telemetry.ResilienceEventSeverity.Debug
-                    : previous?.Invoke(args) ?? args.Event.Severity;
-        });
+            ((IActionModule)Activator.CreateInstance(module)!).AddServices(services);
+        }
 
-        services.AddHttpClient(HttpActionExecutor.ClientName, c => c.Timeout = Timeout.InfiniteTimeSpan)
-            // The factory's loggers write every hop's URL ("Sending HTTP request …"): a Location a peer chose, which can
-            // carry what the call sent. The run records each call (masked); nothing logs its URLs.
-            .RemoveAllLoggers()
-            .ConfigurePrimaryHttpMessageHandler(sp => new SocketsHttpHandler
-            {
-                // Every connection, including after a redirect, goes through the outbound policy after DNS resolution.
-                ConnectCallback = sp.GetRequiredService<OutboundPolicy>().ConnectAsync,
-                UseProxy = false,
-                // Redirects are followed by RedirectHandler (below), which keeps secrets from following them elsewhere.
-                AllowAutoRedirect = false,
-                PooledConnectionLifetime = TimeSpan.FromMinutes(2),
-            })
-            .AddResilienceHandler("call_api", (pipeline, context) =>
-            {
-                var breaker = context.ServiceProvider.GetRequiredService<IOptions<OrchestratorOptions>>().Value.Outbound.CircuitBreaker;
-                // No retry here: retries belong to the schedule's Quartz retry policy, each one recorded in the ledger.
-                // A breaker per host stops hammering a target that keeps failing; a timeout (the strategy below throws
-                // TimeoutRejectedException) counts as a failure, so a host that hangs trips it as one that errors does.
-                pipeline.AddCircuitBreaker(new HttpCircuitBreakerStrategyOptions
-                {
-                    FailureRatio = breaker.FailureRatio,
-                    MinimumThroughput = breaker.MinimumThroughput,
-                    SamplingDuration = breaker.SamplingDuration,
-                    BreakDuration = breaker.BreakDuration,
-                });
-                pipeline.AddTimeout(new TimeoutStrategyOptions
-                {
-                    // Each call's own timeout (call_api's timeoutSeconds), carried on the request; until the response headers.
-                    TimeoutGenerator = args => ValueTask.FromResult(
-                        args.Context.GetRequestMessage()?.Options.TryGetValue(HttpActionExecutor.TimeoutOption, out var timeout) == true
-                            ? timeout
-                            : TimeSpan.FromSeconds(HttpActionExecutor.DefaultTimeoutSeconds)),
-                });
-            })
-            .SelectPipelineByAuthority();
-        // Registered after the resilience handler, so inside it: a chain of redirects is one call for the timeout and
-        // for the first host's breaker, and a redirect the policy refuses is not counted against any host.
-        services.AddHttpClient(HttpActionExecutor.ClientName).AddHttpMessageHandler(() => new RedirectHandler());
+        return services;
+    }
+
+    /// <summary>The action modules of the server, in a fixed order (by name) so the registrations do not depend on metadata order.</summary>
+    internal static IReadOnlyList<Type> ModuleTypes { get; } =
+    [
+        .. typeof(IActionModule).Assembly.GetTypes()
+            .Where(t => t is { IsClass: true, IsAbstract: false } && typeof(IActionModule).IsAssignableFrom(t))
+            .OrderBy(t => t.FullName, StringComparer.Ordinal),
+    ];
+
+    /// <summary>
+    /// Registers an action type: its definition once (as itself too, for the built-in tools that validate with the very
+    /// same definition) and its Quartz job, so the job factory resolves the job from the firing's scope.
+    /// </summary>
+    public static IServiceCollection AddActionType<TAction, TJob>(this IServiceCollection services)
+        where TAction : ActionDefinition
+        where TJob : class, IJob
+    {
+        services.AddSingleton<TAction>();
+        services.AddSingleton<ActionDefinition>(sp => sp.GetRequiredService<TAction>());
+        services.AddTransient<TJob>();
         return services;
     }
 }

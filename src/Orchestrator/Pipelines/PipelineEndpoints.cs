@@ -13,7 +13,6 @@ public static class PipelineEndpoints
         services.AddScoped<PipelineValidator>();
         services.AddScoped<PipelineService>();
         services.AddSingleton<PipelineExecutor>();
-        services.AddSingleton<ActionDefinition, ExecutePipelineAction>();
         return services;
     }
 

@@ -71,6 +71,39 @@ public sealed class RunQueries(OrchestratorDbContext db, ISchedulerFactory sched
     /// <summary>Whether the ledger holds any run of <paramref name="scheduleId"/>: a deleted schedule's runs stay listable.</summary>
     public Task<bool> AnyOfScheduleAsync(string scheduleId, CancellationToken ct) => db.Runs.AnyAsync(r => r.ScheduleId == scheduleId, ct);
 
+    /// <summary>
+    /// The last run (latest scheduled fire time) of each of <paramref name="scheduleIds"/> that has one: a page of
+    /// schedules reads its last runs in one query, whatever the page size.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, LastRunView>> LastRunsAsync(IReadOnlyCollection<string> scheduleIds, CancellationToken ct)
+    {
+        if (scheduleIds.Count == 0)
+        {
+            return new Dictionary<string, LastRunView>(StringComparer.Ordinal);
+        }
+
+        var ids = scheduleIds.Distinct(StringComparer.Ordinal).ToList();
+        var last = await db.Runs.AsNoTracking()
+            .Where(r => ids.Contains(r.ScheduleId))
+            .GroupBy(r => r.ScheduleId)
+            .Select(g => g.OrderByDescending(r => r.ScheduledFireTime)
+                .Select(r => new { r.ScheduleId, r.Id, r.Status, r.ScheduledFireTime, r.FinishedAt })
+                .First())
+            .ToListAsync(ct);
+        return last.ToDictionary(r => r.ScheduleId, r => new LastRunView(r.Id, RunResponse.Name(r.Status), r.ScheduledFireTime, r.FinishedAt), StringComparer.Ordinal);
+    }
+
+    /// <summary>
+    /// The scheduled fire times in [<paramref name="from"/>, <paramref name="to"/>) of <paramref name="scheduleId"/>'s
+    /// runs whose status is one of <paramref name="statuses"/> (a backfill leaves out the fire times that ran for good).
+    /// </summary>
+    public async Task<List<DateTimeOffset>> FireTimesAsync(
+        string scheduleId, DateTimeOffset from, DateTimeOffset to, IReadOnlyCollection<RunStatus> statuses, CancellationToken ct) =>
+        await db.Runs.AsNoTracking()
+            .Where(r => r.ScheduleId == scheduleId && r.ScheduledFireTime >= from && r.ScheduledFireTime < to && statuses.Contains(r.Status))
+            .Select(r => r.ScheduledFireTime)
+            .ToListAsync(ct);
+
     public async Task<Outcome<RunResponse>> GetAsync(Guid runId, CancellationToken ct)
     {
         var run = await db.Runs.AsNoTracking().FirstOrDefaultAsync(r => r.Id == runId, ct);

@@ -1,5 +1,3 @@
-using Microsoft.EntityFrameworkCore;
-using Orchestrator.Data;
 using Orchestrator.Runs;
 using Quartz;
 
@@ -32,15 +30,12 @@ public static class ScheduleBackfill
     /// <exception cref="BackfillTooLargeException">The range holds more than <see cref="MaxSlots"/> fire times.</exception>
     /// <exception cref="ArgumentException">Quartz refuses the range.</exception>
     /// <exception cref="SchedulerException">The schedule's trigger is gone.</exception>
-    public static async Task<BackfillSummary> RunAsync(IScheduler scheduler, OrchestratorDbContext db, JobKey key, DateTimeOffset from, DateTimeOffset to, CancellationToken ct)
+    public static async Task<BackfillSummary> RunAsync(IScheduler scheduler, RunQueries runs, JobKey key, DateTimeOffset from, DateTimeOffset to, CancellationToken ct)
     {
         var triggerKey = new TriggerKey(key.Name, key.Group);
         var trigger = await scheduler.GetTrigger(triggerKey, ct) ?? throw new ObjectDoesNotExistException($"Schedule '{ScheduleIds.Of(key)}' has no trigger left to backfill (it has completed).");
         var scheduleId = ScheduleIds.Of(key);
-        var finished = await db.Runs.AsNoTracking()
-            .Where(r => r.ScheduleId == scheduleId && r.ScheduledFireTime >= from && r.ScheduledFireTime < to && Final.Contains(r.Status))
-            .Select(r => r.ScheduledFireTime)
-            .ToListAsync(ct);
+        var finished = await runs.FireTimesAsync(scheduleId, from, to, Final, ct);
         var ran = finished.Select(RunLedger.KeyTime).Where(t => IsSlot(trigger, t)).Distinct().Order().ToList();
 
         // Counted here, not left to Quartz, so the refusal is in the product's words (Quartz's names its options parameter)

@@ -1,9 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Microsoft.EntityFrameworkCore;
 using Orchestrator.Actions;
 using Orchestrator.Api;
-using Orchestrator.Data;
 using Orchestrator.Runs;
 using Quartz;
 using Quartz.Extensibility;
@@ -16,7 +14,6 @@ namespace Orchestrator.Schedules;
 /// </summary>
 public sealed class ScheduleService(
     ISchedulerFactory schedulers,
-    OrchestratorDbContext db,
     ActionCatalog actions,
     ScheduleValidator validator,
     RunLedger ledger,
@@ -206,7 +203,7 @@ public sealed class ScheduleService(
 
         try
         {
-            return await ScheduleBackfill.RunAsync(scheduler, db, key, from!.Value, to!.Value, ct);
+            return await ScheduleBackfill.RunAsync(scheduler, runs, key, from!.Value, to!.Value, ct);
         }
         catch (BackfillTooLargeException ex)
         {
@@ -383,7 +380,7 @@ public sealed class ScheduleService(
 
     /// <summary>
     /// Reads schedules back in the order given: their jobs and triggers in one round trip each, then each trigger's
-    /// state and each schedule's last run. A key that is not (or no longer) a schedule is left out.
+    /// state, and the schedules' last runs in one query. A key that is not (or no longer) a schedule is left out.
     /// </summary>
     private async Task<IReadOnlyList<ScheduleResponse>> ReadManyAsync(IScheduler scheduler, IReadOnlyList<JobKey> keys, CancellationToken ct)
     {
@@ -395,6 +392,7 @@ public sealed class ScheduleService(
 
         var jobs = (await scheduler.GetJobDetails(keys, ct)).ToDictionary(j => j.Key);
         var triggers = (await scheduler.GetTriggers([.. keys.Select(k => new TriggerKey(k.Name, k.Group))], ct)).ToDictionary(t => t.Key);
+        var lastRuns = await runs.LastRunsAsync([.. keys.Select(ScheduleIds.Of)], ct);
         var schedules = new List<ScheduleResponse>(keys.Count);
         foreach (var key in keys)
         {
@@ -406,16 +404,13 @@ public sealed class ScheduleService(
 
             var trigger = triggers.GetValueOrDefault(new TriggerKey(key.Name, key.Group));
             var state = trigger is null ? TriggerState.Complete : await scheduler.GetTriggerState(trigger.Key, ct);
-            var scheduleId = ScheduleIds.Of(key);
-            var last = await db.Runs.AsNoTracking().Where(r => r.ScheduleId == scheduleId)
-                .OrderByDescending(r => r.ScheduledFireTime).FirstOrDefaultAsync(ct);
             schedules.Add(ScheduleResponse.From(
                 document,
                 enabled: state != TriggerState.Paused,
                 state: StateName(state),
                 trigger?.NextFireTimeUtc,
                 trigger?.PreviousFireTimeUtc,
-                last is null ? null : new LastRunView(last.Id, RunResponse.Name(last.Status), last.ScheduledFireTime, last.FinishedAt)));
+                lastRuns.GetValueOrDefault(ScheduleIds.Of(key))));
         }
 
         return schedules;

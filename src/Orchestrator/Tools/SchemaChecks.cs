@@ -18,6 +18,8 @@ public sealed record CheckedSchema(JsonSchema Schema, JsonElement Document);
 public static class SchemaChecks
 {
     private const string Draft202012 = "https://json-schema.org/draft/2020-12/schema";
+    private const string Draft201909 = "https://json-schema.org/draft/2019-09/schema";
+    private const string Draft07 = "http://json-schema.org/draft-07/schema";
 
     // Keywords whose values are instance data, not schemas: a "$ref" inside them is just data and is never resolved.
     private static readonly HashSet<string> DataKeywords = ["enum", "const", "default", "examples"];
@@ -30,22 +32,36 @@ public static class SchemaChecks
 
     /// <summary>
     /// Refuses what must never reach the validator: a <c>$ref</c> or <c>$dynamicRef</c> that is not local anywhere in
-    /// the document (resolving it would mean fetching a URL), and a <c>$schema</c> naming a dialect this server does not carry.
+    /// the document (resolving it would mean fetching a URL), a <c>$schema</c> naming a dialect this server does not
+    /// carry, and draft-07's <c>dependencies</c> in a later draft, which the validator would silently ignore.
     /// </summary>
-    public static void CheckReferences(JsonElement schema, string field, FieldErrors errors)
+    public static void CheckBeforeBuilding(JsonElement schema, string field, FieldErrors errors)
     {
+        // "dependencies" is draft-07's; 2019-09 split it into dependentRequired and dependentSchemas, and JsonSchema.Net
+        // evaluates it only under a draft-07 "$schema". Anywhere else a schema holding it would accept what its author
+        // meant to refuse, so it is refused where it stands. (The root's dialect decides for the whole document.)
+        var declared = schema.ValueKind == JsonValueKind.Object && schema.TryGetProperty("$schema", out var root) && root.ValueKind == JsonValueKind.String
+            ? root.GetString()!.TrimEnd('#')
+            : Draft202012;
+        var ignoredDependenciesUnder = declared switch
+        {
+            Draft07 => null,
+            Draft201909 => "draft 2019-09",
+            _ => "draft 2020-12",
+        };
+
         // The scan walks the whole tree rather than the keywords a draft defines: an unknown keyword must not become a
         // way to smuggle a remote reference in.
         // A pointer is followed from the document's root unless a subschema starts a resource of its own ("$id").
         var nestedResources = schema.GetRawText().Split("\"$id\"").Length - 1 > (schema.ValueKind == JsonValueKind.Object && schema.TryGetProperty("$id", out _) ? 1 : 0);
-        CheckReferences(schema, nestedResources ? null : schema, field, inNameMap: false, errors, depth: 0);
+        CheckKeywords(schema, nestedResources ? null : schema, field, inNameMap: false, ignoredDependenciesUnder, errors, depth: 0);
         if (schema.ValueKind == JsonValueKind.Object && schema.TryGetProperty("$schema", out var dialect) && MetaSchemaFor(dialect) is null)
         {
             errors.Add($"{field}.$schema", $"must be \"{Draft202012}\" (the default when omitted), or the draft-07 or 2019-09 meta-schema URI.");
         }
     }
 
-    private static void CheckReferences(JsonElement node, JsonElement? root, string at, bool inNameMap, FieldErrors errors, int depth)
+    private static void CheckKeywords(JsonElement node, JsonElement? root, string at, bool inNameMap, string? ignoredDependenciesUnder, FieldErrors errors, int depth)
     {
         if (depth > 64)
         {
@@ -58,7 +74,7 @@ public static class SchemaChecks
             var i = 0;
             foreach (var item in node.EnumerateArray())
             {
-                CheckReferences(item, root, $"{at}[{i++}]", inNameMap: false, errors, depth + 1);
+                CheckKeywords(item, root, $"{at}[{i++}]", inNameMap: false, ignoredDependenciesUnder, errors, depth + 1);
             }
 
             return;
@@ -90,7 +106,14 @@ public static class SchemaChecks
                 continue;
             }
 
-            CheckReferences(property.Value, root, path, inNameMap: !inNameMap && NameMaps.Contains(property.Name), errors, depth + 1);
+            if (!inNameMap && property.Name == "dependencies" && ignoredDependenciesUnder is not null)
+            {
+                errors.Add(path, $"is draft-07's keyword and would be ignored under {ignoredDependenciesUnder}: use \"dependentRequired\" (property names) "
+                    + $"or \"dependentSchemas\" (a schema), or declare \"$schema\": \"{Draft07}#\".");
+                // Walked all the same: a remote reference inside is refused by name too, for what it is.
+            }
+
+            CheckKeywords(property.Value, root, path, inNameMap: !inNameMap && NameMaps.Contains(property.Name), ignoredDependenciesUnder, errors, depth + 1);
         }
     }
 
@@ -100,8 +123,8 @@ public static class SchemaChecks
     private static JsonSchema? MetaSchemaFor(JsonElement dialect) => dialect.ValueKind != JsonValueKind.String ? null : dialect.GetString()!.TrimEnd('#') switch
     {
         Draft202012 => MetaSchemas.Draft202012,
-        "https://json-schema.org/draft/2019-09/schema" => MetaSchemas.Draft201909,
-        "http://json-schema.org/draft-07/schema" => MetaSchemas.Draft7,
+        Draft201909 => MetaSchemas.Draft201909,
+        Draft07 => MetaSchemas.Draft7,
         _ => null,
     };
 
@@ -122,7 +145,7 @@ public static class SchemaChecks
             return null;
         }
 
-        CheckReferences(schema, field, errors);
+        CheckBeforeBuilding(schema, field, errors);
         if (errors.Any)
         {
             return null;
@@ -362,12 +385,14 @@ public static class SchemaChecks
                 }
 
                 yield break;
-            case "dependentRequired" when value is { ValueKind: JsonValueKind.Object } dependencies && present is not null:
+            // Draft-07's "dependencies" fails here only through its property-list form (a schema form fails in the
+            // schema's own keywords below it), which says the same as dependentRequired.
+            case "dependentRequired" or "dependencies" when value is { ValueKind: JsonValueKind.Object } dependencies && present is not null:
                 foreach (var dependency in dependencies.EnumerateObject().Where(d => present.Contains(d.Name) && d.Value.ValueKind == JsonValueKind.Array))
                 {
                     foreach (var name in dependency.Value.EnumerateArray().Select(n => n.GetString()).OfType<string>().Where(n => !present.Contains(n)))
                     {
-                        yield return new ArgumentError(Child(path, name), "dependentRequired", $"'{name}' is required when '{dependency.Name}' is present.");
+                        yield return new ArgumentError(Child(path, name), keyword, $"'{name}' is required when '{dependency.Name}' is present.");
                     }
                 }
 

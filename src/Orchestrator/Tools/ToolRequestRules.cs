@@ -4,6 +4,7 @@ using System.Text.RegularExpressions;
 using Orchestrator.Actions;
 using Orchestrator.Actions.CallApi;
 using Orchestrator.Api;
+using Orchestrator.Templates;
 
 namespace Orchestrator.Tools;
 
@@ -156,7 +157,7 @@ internal static partial class ToolRequestRules
             : [];
         foreach (var (path, text) in JsonStrings.WithPaths(config, "config"))
         {
-            foreach (var name in TemplatePlaceholder().Matches(text).Select(m => m.Groups[1].Value).Distinct(StringComparer.Ordinal).Where(n => !declared.Contains(n)))
+            foreach (var name in ArgumentValues.NamesIn(text).Where(n => !declared.Contains(n)))
             {
                 errors.Add(path, $"'{{{{args.{name}}}}}' names no parameter of this tool; declare '{name}' under parameters.properties"
                     + (declared.Count == 0 ? "." : $" or use one of {string.Join(", ", declared.Order(StringComparer.Ordinal))}."));
@@ -170,7 +171,7 @@ internal static partial class ToolRequestRules
         {
             JsonObject obj => new JsonObject(obj.Select(p => KeyValuePair.Create(p.Key, Fill(p.Value)))),
             JsonArray array => new JsonArray([.. array.Select(Fill)]),
-            JsonValue value when value.GetValueKind() == JsonValueKind.String => JsonValue.Create(TemplatePlaceholder().Replace(value.GetValue<string>(), "x")),
+            JsonValue value when value.GetValueKind() == JsonValueKind.String => JsonValue.Create(TemplateReference.Replace(value.GetValue<string>(), r => ArgumentValues.IsArgument(r) ? "x" : null)),
             _ => node?.DeepClone(),
         };
 
@@ -179,7 +180,4 @@ internal static partial class ToolRequestRules
 
     [GeneratedRegex("^[a-z][a-z0-9._-]{0,99}$", RegexOptions.CultureInvariant)]
     private static partial Regex NamePattern();
-
-    [GeneratedRegex(@"\{\{\s*args\.([A-Za-z0-9_]+)\s*\}\}", RegexOptions.CultureInvariant)]
-    private static partial Regex TemplatePlaceholder();
 }

@@ -20,6 +20,15 @@ public sealed class NotificationTests : ServerWithPeerFixture
     };
 
     [Test]
+    public async Task A_notification_to_a_channel_that_does_not_exist_is_refused_when_saved()
+    {
+        var problem = await ApiAssertions.AssertProblemAsync(
+            await Admin.PostAsync("/api/schedules", ApiClient.Json(Notify("to-nowhere", "no-such-channel", "s", "m"))), HttpStatusCode.UnprocessableEntity);
+        Assert.That(problem.GetProperty("errors").GetProperty("action.config.channel")[0].GetString(),
+            Is.EqualTo("no notification channel named 'no-such-channel' (see /api/channels)."), problem.ToString());
+    }
+
+    [Test]
     public async Task Email_reaches_a_real_smtp_server_with_the_rendered_subject_and_the_idempotency_key()
     {
         await using var smtp = await LoopbackSmtpServer.StartAsync();

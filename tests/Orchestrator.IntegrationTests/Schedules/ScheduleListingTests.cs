@@ -119,6 +119,34 @@ public sealed class ScheduleListingTests
         Assert.That(read.GetProperty("enabled").GetBoolean(), Is.False);
     }
 
+    [Test]
+    public async Task Each_listed_schedule_shows_its_own_last_run_read_for_the_whole_page_at_once()
+    {
+        // Two runs one after the other, so the last one is the later fire time without a tie; zeta.c3 never runs.
+        foreach (var expected in new[] { 1, 2 })
+        {
+            await admin.PostForJsonAsync("/api/schedules/zeta.c2/run", null, HttpStatusCode.Accepted);
+            await Poll.UntilAsync(() => admin.RunsAsync("zeta.c2"), r => r.Count == expected && r.All(x => x.Status() == "succeeded"),
+                TimeSpan.FromSeconds(30), $"run {expected} of zeta.c2 to succeed");
+        }
+
+        var newest = (await admin.RunsAsync("zeta.c2"))[0];
+        var page = await admin.GetFromJsonAsync<JsonElement>("/api/schedules?project=zeta");
+        var listed = page.GetProperty("items").EnumerateArray().ToDictionary(s => s.GetProperty("id").GetString()!);
+        var last = listed["zeta.c2"].GetProperty("lastRun");
+        Assert.That(last.GetProperty("id").GetString(), Is.EqualTo(newest.GetProperty("id").GetString()));
+        Assert.That(last.GetProperty("status").GetString(), Is.EqualTo("succeeded"));
+        Assert.That(last.GetProperty("scheduledFireTime").GetDateTimeOffset(), Is.EqualTo(newest.GetProperty("scheduledFireTime").GetDateTimeOffset()));
+        Assert.That(last.GetProperty("finishedAt").GetDateTimeOffset(), Is.EqualTo(newest.GetProperty("finishedAt").GetDateTimeOffset()));
+        foreach (var id in new[] { "zeta.c1", "zeta.c3" })
+        {
+            Assert.That(listed[id].TryGetProperty("lastRun", out var none) ? none.ValueKind : JsonValueKind.Null, Is.EqualTo(JsonValueKind.Null), id);
+        }
+
+        var read = await admin.GetFromJsonAsync<JsonElement>("/api/schedules/zeta.c2");
+        Assert.That(read.GetProperty("lastRun").GetRawText(), Is.EqualTo(last.GetRawText()), "a schedule read by id has the same last run");
+    }
+
     [TestCase("/api/schedules", "get", "200", new[] { "400" })]
     [TestCase("/api/schedules", "post", "201", new[] { "400", "409", "422" })]
     [TestCase("/api/schedules/preview", "post", "200", new[] { "400", "422" })]

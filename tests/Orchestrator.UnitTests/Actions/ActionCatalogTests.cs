@@ -60,6 +60,33 @@ public sealed class ActionCatalogTests
     }
 
     [Test]
+    public void The_server_registers_exactly_its_five_action_types_each_with_its_job_resolvable_from_the_container()
+    {
+        var services = new ServiceCollection();
+        services.AddOptions<OrchestratorOptions>();
+        services.AddLogging();
+        services.AddActions();
+        services.AddPipelines();
+        using var provider = services.BuildServiceProvider();
+        var catalog = provider.GetRequiredService<ActionCatalog>();
+        Assert.That(catalog.All.Select(a => a.Type), Is.EqualTo(ScheduleTypes));
+
+        // The job factory resolves a firing's job from the container (falling back to activating it), so each type's job
+        // is registered where its module registers its definition.
+        var isService = provider.GetRequiredService<IServiceProviderIsService>();
+        foreach (var action in catalog.All)
+        {
+            Assert.That(action.JobType.IsAssignableTo(typeof(Quartz.IJob)), action.Type);
+            Assert.That(isService.IsService(action.JobType), $"{action.Type}'s job {action.JobType.Name} is registered");
+            Assert.That(services.Count(d => d.ServiceType == action.JobType), Is.EqualTo(1), $"{action.Type}'s job is registered once");
+        }
+
+        // Every action type written in the server has a module that registers it: none is left out of the catalog.
+        var written = typeof(ActionDefinition).Assembly.GetTypes().Where(t => !t.IsAbstract && t.IsSubclassOf(typeof(ActionDefinition)));
+        Assert.That(written.Select(t => provider.GetServices<ActionDefinition>().Single(d => d.GetType() == t).Type).Order(StringComparer.Ordinal), Is.EqualTo(ScheduleTypes));
+    }
+
+    [Test]
     public void Dispatcher_and_pipeline_validator_agree_with_the_catalog_on_what_a_node_runs()
     {
         var catalog = ServerCatalog();

@@ -175,6 +175,47 @@ public sealed class SchemaChecksTests
         Assert.That(errors.Single(e => e.Keyword == "dependentRequired").Message, Is.EqualTo("'password' is required when 'user' is present."));
     }
 
+    // JsonSchema.Net 8.0.5 evaluates draft-07's "dependencies" only under a draft-07 "$schema": under 2020-12 (the
+    // default) or 2019-09 it would accept everything, so registration refuses it there, at the place it stands.
+    [TestCase("""{"type": "object", "dependencies": {"a": ["b"]}}""", "parameters.dependencies", "draft 2020-12")]
+    [TestCase("""{"$schema": "https://json-schema.org/draft/2020-12/schema", "dependencies": {"a": {"required": ["c"]}}}""", "parameters.dependencies", "draft 2020-12")]
+    [TestCase("""{"$schema": "https://json-schema.org/draft/2019-09/schema", "dependencies": {"a": ["b"]}}""", "parameters.dependencies", "draft 2019-09")]
+    [TestCase("""{"properties": {"x": {"items": {"dependencies": {"a": ["b"]}}}}}""", "parameters.properties.x.items.dependencies", "draft 2020-12")]
+    public void Draft_07_dependencies_under_a_later_draft_are_refused_saying_what_to_use(string schema, string field, string draft)
+    {
+        var errors = Parse(schema);
+        Assert.That(errors.Entries.Keys, Is.EqualTo(new[] { field }), errors.Summary);
+        var message = errors.Entries[field].Single();
+        Assert.That(message, Does.Contain($"ignored under {draft}"));
+        Assert.That(message, Does.Contain("\"dependentRequired\"").And.Contain("\"dependentSchemas\"").And.Contain("draft-07"));
+    }
+
+    [Test]
+    public void A_remote_reference_inside_refused_dependencies_is_refused_too() =>
+        Assert.That(Parse("""{"dependencies": {"a": {"$ref": "R"}}}""".Replace("\"R\"", $"\"{Remote}\"", StringComparison.Ordinal)).Entries.Keys,
+            Is.EquivalentTo(new[] { "parameters.dependencies", "parameters.dependencies.a.$ref" }));
+
+    [Test]
+    public void A_property_named_dependencies_is_no_keyword_and_is_accepted() =>
+        Assert.That(Parse("""{"type": "object", "properties": {"dependencies": {"type": "array"}}, "required": ["dependencies"]}""").Summary, Is.Empty);
+
+    [Test]
+    public void Draft_07_dependencies_under_a_draft_07_schema_are_accepted_and_enforced_in_both_forms()
+    {
+        const string Schema = """
+            {"$schema": "http://json-schema.org/draft-07/schema#", "type": "object",
+             "dependencies": {"user": ["password"], "proxy": {"required": ["port"]}}}
+            """;
+        Assert.That(Parse(Schema).Summary, Is.Empty);
+
+        var built = SchemaChecks.Parse(JsonDocument.Parse(Schema).RootElement, "parameters", new FieldErrors())!;
+        Assert.That(SchemaChecks.Validate(built, JsonDocument.Parse("""{"user": "a", "password": "b"}""").RootElement), Is.Empty);
+        var missingPassword = SchemaChecks.Validate(built, JsonDocument.Parse("""{"user": "a"}""").RootElement);
+        Assert.That(missingPassword, Is.EqualTo(new[] { new ArgumentError("$.password", "dependencies", "'password' is required when 'user' is present.") }));
+        var missingPort = SchemaChecks.Validate(built, JsonDocument.Parse("""{"proxy": "p"}""").RootElement);
+        Assert.That(missingPort.Select(e => (e.Path, e.Keyword)), Is.EqualTo(new[] { ("$.port", "required") }));
+    }
+
     [Test]
     public void A_value_matching_no_anyOf_alternative_is_one_anyOf_error_at_its_path_with_each_alternatives_reason()
     {

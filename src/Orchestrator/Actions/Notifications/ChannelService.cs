@@ -73,6 +73,9 @@ public sealed partial class ChannelService(OrchestratorDbContext db, OutboundPol
             ? ChannelResponse.From(channel, box)
             : Problems.NotFound("channel", name);
 
+    /// <summary>Whether a channel named <paramref name="name"/> exists: what a notification's config is checked against when saved.</summary>
+    public Task<bool> ExistsAsync(string name, CancellationToken cancellationToken) => db.Channels.AnyAsync(c => c.Name == name, cancellationToken);
+
     public async Task<Outcome<ChannelResponse>> CreateAsync(ChannelRequest request, CancellationToken cancellationToken)
     {
         var errors = new FieldErrors();

@@ -1,7 +1,5 @@
 using System.Text.Json;
-using Microsoft.EntityFrameworkCore;
 using Orchestrator.Api;
-using Orchestrator.Data;
 using Orchestrator.Templates;
 
 namespace Orchestrator.Actions.Notifications;
@@ -40,8 +38,7 @@ public sealed class SendNotificationAction(IServiceScopeFactory scopes) : Action
     {
         var channel = config.GetProperty("channel").GetString()!;
         await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>();
-        if (!await db.Channels.AnyAsync(c => c.Name == channel, cancellationToken))
+        if (!await scope.ServiceProvider.GetRequiredService<ChannelService>().ExistsAsync(channel, cancellationToken))
         {
             errors.Add($"{prefix}.channel", $"no notification channel named '{channel}' (see /api/channels).");
         }

@@ -1,7 +1,6 @@
 using System.Text.Json;
-using Microsoft.EntityFrameworkCore;
 using Orchestrator.Api;
-using Orchestrator.Data;
+using Orchestrator.Projects;
 using Orchestrator.Tools;
 
 namespace Orchestrator.Actions.Tasks;
@@ -73,7 +72,7 @@ public sealed class RunTaskJob(TaskExecutor executor, ActionJobServices services
 /// schedule was made, and paths are checked against the disk as it is now), and runs it in the project root.
 /// Used by <see cref="RunTaskJob"/> and by pipeline nodes.
 /// </summary>
-public sealed class TaskExecutor(OrchestratorDbContext db, ToolRegistry registry, ToolInvoker invoker, IServiceProvider services)
+public sealed class TaskExecutor(ProjectService projects, ToolRegistry registry, ToolInvoker invoker, IServiceProvider services)
 {
     public async Task<ActionOutcome> ExecuteAsync(ActionInvocation invocation, CancellationToken cancellationToken)
     {
@@ -84,7 +83,7 @@ public sealed class TaskExecutor(OrchestratorDbContext db, ToolRegistry registry
             throw new ActionFailedException($"Tool '{name}' is disabled.");
         }
 
-        var root = await db.Projects.AsNoTracking().Where(p => p.Id == invocation.ProjectId).Select(p => p.RootPath).FirstOrDefaultAsync(cancellationToken)
+        var root = await projects.FindRootAsync(invocation.ProjectId, cancellationToken)
             ?? throw new ActionFailedException($"Project '{invocation.ProjectId}' no longer exists.");
         var arguments = invocation.Config.TryGetProperty("arguments", out var a) ? a : RunTaskAction.EmptyArguments;
         var problems = await registry.ValidateAsync(tool, arguments, invocation.ProjectId, services, cancellationToken);
