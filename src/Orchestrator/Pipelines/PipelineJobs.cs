@@ -100,6 +100,12 @@ public sealed class ExecutePipelineJob(OrchestratorDbContext db, PipelineExecuto
 {
     protected override string ActionType => ExecutePipelineAction.TypeName;
 
+    /// <summary>
+    /// True: the pipeline run's state is written as it goes, so a firing stopped by a shutdown is handed back and its
+    /// recovery (the same ledger row, next attempt) finds the run by <see cref="PipelineRun.LedgerRunId"/> and resumes it.
+    /// </summary>
+    protected override bool ResumesAfterShutdown => true;
+
     protected override async Task<ActionOutcome> ExecuteActionAsync(ActionInvocation invocation, CancellationToken cancellationToken)
     {
         var runId = await db.PipelineRuns.Where(r => r.LedgerRunId == invocation.RunId).Select(r => (Guid?)r.Id).FirstOrDefaultAsync(cancellationToken)
