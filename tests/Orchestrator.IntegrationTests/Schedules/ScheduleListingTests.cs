@@ -7,8 +7,8 @@ namespace Orchestrator.IntegrationTests.Schedules;
 
 /// <summary>
 /// The schedule list pages through Quartz's paged job query (issue 11, item 5): more schedules than a page, in three
-/// projects of which one ('2nd') sorts before the server's own '_system' group and two after it, so a page that
-/// crosses the system jobs must step over them. Every page, filter and total must be as if the whole list were cut.
+/// projects of which one ('2nd') sorts before the server's own '_system' group in byte order and two after it (an ICU
+/// collation puts '_system' first), so the system jobs must be left out wherever the database sorts them. Every page, filter and total must be as if the whole list were cut.
 /// The fixture runs twice: on the test server's byte-order collation, and on an ICU 'en' collation where the '_'
 /// groups sort before the digits (Quartz orders its queries in the database's collation).
 /// </summary>
