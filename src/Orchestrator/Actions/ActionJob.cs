@@ -23,6 +23,11 @@ public abstract partial class ActionJob(ActionJobServices services) : IJob, ILed
 
     string ILedgeredJob.ActionType => ActionType;
 
+    /// <summary>False: an action stopped by a shutdown is recorded interrupted and not run again.</summary>
+    protected virtual bool ResumesAfterShutdown => false;
+
+    bool ILedgeredJob.ResumesAfterShutdown => ResumesAfterShutdown;
+
     protected abstract Task<ActionOutcome> ExecuteActionAsync(ActionInvocation invocation, CancellationToken cancellationToken);
 
     public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)

@@ -37,7 +37,8 @@ public sealed partial class NodeShutdown(ISchedulerFactory schedulers, IOptions<
         }
 
         // What still runs is interrupted by Quartz's shutdown, which comes next (ShutdownJobInterruption), as a shutdown
-        // interruption: an action job records its run as interrupted, a pipeline run is handed back for recovery.
+        // interruption: an action job records its run as interrupted; a pipeline run (started through the API, or by an
+        // execute_pipeline schedule) is handed back for recovery.
         foreach (var firing in running)
         {
             LogInterrupting(logger, firing.JobKey?.ToString() ?? "?", options.Value.Scheduler.ShutdownTimeout);

@@ -75,6 +75,23 @@ public sealed class PipelineRun
     public bool CancelRequested { get; set; }
 
     public string? Error { get; set; }
+
+    /// <summary>
+    /// A new pending run of <paramref name="pipeline"/> at its current version, as the API and an execute_pipeline
+    /// firing start one: the same fields either way, so the two runs differ only in who started them.
+    /// </summary>
+    public static PipelineRun Pending(Pipeline pipeline, string triggeredBy, string inputs, DateTimeOffset now, Guid? ledgerRunId = null) => new()
+    {
+        Id = Guid.CreateVersion7(now),
+        PipelineId = pipeline.Id,
+        Version = pipeline.Version,
+        ProjectId = pipeline.ProjectId,
+        Status = PipelineRunStatus.Pending,
+        TriggeredBy = triggeredBy,
+        LedgerRunId = ledgerRunId,
+        Inputs = inputs,
+        CreatedAt = now,
+    };
 }
 
 /// <summary>The state of one node in one pipeline run: written before the node starts and whenever it changes.</summary>

@@ -102,7 +102,9 @@ public sealed partial class PipelineExecutor
             var requested = await CancelRequestsAsync(fireInstanceId, finished);
             if (requested.Count == 0 || requested.Any(r => r.ParentRunId is null))
             {
-                // The firing's own run was asked for, or nothing was (an interrupt not made through a pipeline cancel).
+                // The firing's own run was asked for, or no run was (an interrupt not made through a pipeline cancel).
+                // A sub-pipeline asked for counts whatever its status: its interrupt arrives after the next check-in,
+                // and a sub-run that ended in between leaves a request that is delivered to nothing, not to the firing.
                 CancelFiring(requested, firing);
                 return;
             }
@@ -149,7 +151,7 @@ public sealed partial class PipelineExecutor
 
     private void CancelFiring(List<CancelRequest> requested, CancellationTokenSource firing)
     {
-        foreach (var run in requested)
+        foreach (var run in requested.Where(r => r.Active))
         {
             cancelRequested[run.Id] = true;
         }
@@ -166,21 +168,27 @@ public sealed partial class PipelineExecutor
 
     private void CancelSubPipelines(List<CancelRequest> requested)
     {
-        foreach (var run in requested)
+        // A run that has ended has nothing left to cancel.
+        foreach (var run in requested.Where(r => r.Active))
         {
             CancelLocally(run.Id);
         }
     }
 
-    private sealed record CancelRequest(Guid Id, Guid? ParentRunId);
+    /// <summary>A cancel asked for one of a firing's runs; <paramref name="Active"/> when that run has not ended.</summary>
+    private sealed record CancelRequest(Guid Id, Guid? ParentRunId, bool Active);
 
-    /// <summary>The runs this firing executes that a cancel was asked for and that have not ended.</summary>
+    /// <summary>
+    /// The runs this firing executes that a cancel was asked for, ended or not: which runs were asked for decides
+    /// what an interrupt means, and only the runs that have not ended are cancelled.
+    /// </summary>
     private async Task<List<CancelRequest>> CancelRequestsAsync(string fireInstanceId, CancellationToken cancellationToken)
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>();
         return await db.PipelineRuns.AsNoTracking()
-            .Where(r => r.FireInstanceId == fireInstanceId && r.CancelRequested && (r.Status == PipelineRunStatus.Pending || r.Status == PipelineRunStatus.Running))
-            .Select(r => new CancelRequest(r.Id, r.ParentRunId)).ToListAsync(cancellationToken);
+            .Where(r => r.FireInstanceId == fireInstanceId && r.CancelRequested)
+            .Select(r => new CancelRequest(r.Id, r.ParentRunId, r.Status == PipelineRunStatus.Pending || r.Status == PipelineRunStatus.Running))
+            .ToListAsync(cancellationToken);
     }
 }

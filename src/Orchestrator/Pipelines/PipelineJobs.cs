@@ -100,6 +100,12 @@ public sealed class ExecutePipelineJob(OrchestratorDbContext db, PipelineExecuto
 {
     protected override string ActionType => ExecutePipelineAction.TypeName;
 
+    /// <summary>
+    /// True: the pipeline run's state is written as it goes, so a firing stopped by a shutdown is handed back and its
+    /// recovery (the same ledger row, next attempt) finds the run by <see cref="PipelineRun.LedgerRunId"/> and resumes it.
+    /// </summary>
+    protected override bool ResumesAfterShutdown => true;
+
     protected override async Task<ActionOutcome> ExecuteActionAsync(ActionInvocation invocation, CancellationToken cancellationToken)
     {
         var runId = await db.PipelineRuns.Where(r => r.LedgerRunId == invocation.RunId).Select(r => (Guid?)r.Id).FirstOrDefaultAsync(cancellationToken)
@@ -134,18 +140,9 @@ public sealed class ExecutePipelineJob(OrchestratorDbContext db, PipelineExecuto
             // Checked at creation too; the pipeline may have been moved or re-created elsewhere since.
             throw new ActionFailedException($"Pipeline '{id}' now belongs to project '{pipeline.ProjectId}', not the schedule's project '{invocation.ProjectId}'.");
         }
-        var run = new PipelineRun
-        {
-            Id = Guid.CreateVersion7(time.GetUtcNow()),
-            PipelineId = pipeline.Id,
-            Version = pipeline.Version,
-            ProjectId = pipeline.ProjectId,
-            Status = PipelineRunStatus.Pending,
-            TriggeredBy = "schedule",
-            LedgerRunId = invocation.RunId,
-            Inputs = invocation.Config.TryGetProperty("inputs", out var inputs) ? inputs.GetRawText() : "{}",
-            CreatedAt = time.GetUtcNow(),
-        };
+
+        var inputs = invocation.Config.TryGetProperty("inputs", out var given) ? given.GetRawText() : "{}";
+        var run = PipelineRun.Pending(pipeline, "schedule", inputs, time.GetUtcNow(), ledgerRunId: invocation.RunId);
         db.PipelineRuns.Add(run);
         await db.SaveChangesAsync(cancellationToken);
         return run.Id;

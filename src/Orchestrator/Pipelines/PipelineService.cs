@@ -176,17 +176,7 @@ public sealed class PipelineService(
             return errors.ToProblemDetails();
         }
 
-        var run = new PipelineRun
-        {
-            Id = Guid.CreateVersion7(time.GetUtcNow()),
-            PipelineId = pipeline.Id,
-            Version = pipeline.Version,
-            ProjectId = pipeline.ProjectId,
-            Status = PipelineRunStatus.Pending,
-            TriggeredBy = "api",
-            Inputs = inputs?.GetRawText() ?? "{}",
-            CreatedAt = time.GetUtcNow(),
-        };
+        var run = PipelineRun.Pending(pipeline, "api", inputs?.GetRawText() ?? "{}", time.GetUtcNow());
         db.PipelineRuns.Add(run);
         await db.SaveChangesAsync(ct);
         await PipelineRunJob.StartAsync(schedulers, run.Id, ct);

@@ -8,6 +8,13 @@ public interface ILedgeredJob
 {
     /// <summary>The action type recorded on the run row.</summary>
     string ActionType { get; }
+
+    /// <summary>
+    /// Whether a firing stopped by a shutdown is handed back to Quartz for recovery (its run recorded interrupted,
+    /// then taken over by the recovered firing as its next attempt) rather than only recorded interrupted. Only a job
+    /// that resumes where it stopped may say so: any other would run its action again.
+    /// </summary>
+    bool ResumesAfterShutdown { get; }
 }
 
 /// <summary>What a ledgered job's action produced, for the ledger to record.</summary>

@@ -15,7 +15,7 @@ namespace Orchestrator.Runs;
 /// </summary>
 /// <remarks>
 /// Built once from the root container (Quartz's rule for middleware), so the scoped ledger comes from a scope opened
-/// per firing. Other jobs (housekeeping, pipeline resumption) pass through untouched.
+/// per firing. Other jobs (housekeeping, the runs of pipelines started through the API) pass through untouched.
 /// </remarks>
 public sealed partial class RunLedgerMiddleware(
     IServiceScopeFactory scopes, FaultPoints faults, TimeProvider time, NodeShutdown shutdown, ILogger<RunLedgerMiddleware> logger)
@@ -68,6 +68,13 @@ public sealed partial class RunLedgerMiddleware(
             LogStopped(logger, scheduleId, run.Id, run.Attempt, reason);
             // The history records the firing as cancelled (its token was signalled); the summary says which run and why.
             context.Result = Report(JobRunReport.Failed($"run {run.Id} {reason}"), run);
+            if (shuttingDown && job.ResumesAfterShutdown)
+            {
+                // Stopping by the shutdown's token is what makes Quartz store a recovery trigger for the firing
+                // (RecoverFiringsCancelledByShutdown); the recovered firing takes the interrupted row over.
+                throw;
+            }
+
             return;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)

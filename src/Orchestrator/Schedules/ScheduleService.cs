@@ -63,7 +63,10 @@ public sealed class ScheduleService(
 
     public async Task<Outcome<ScheduleResponse>> ReplaceAsync(string id, ScheduleRequest request, CancellationToken ct)
     {
-        var key = ScheduleIds.Parse(id);
+        if (ScheduleKey(id) is not { } key)
+        {
+            return Problems.NotFound("schedule", id);
+        }
         var scheduler = await schedulers.GetScheduler(ct);
         if (!await scheduler.Exists(key, ct))
         {
@@ -117,25 +120,31 @@ public sealed class ScheduleService(
     }
 
     public async Task<Outcome<ScheduleResponse>> GetAsync(string id, CancellationToken ct) =>
-        await ReadAsync(ScheduleIds.Parse(id), ct) is { } schedule ? schedule : Problems.NotFound("schedule", id);
+        ScheduleKey(id) is { } key && await ReadAsync(key, ct) is { } schedule ? schedule : Problems.NotFound("schedule", id);
 
     /// <summary>Deletes the schedule; its run history is kept until retention purges it. The outcome is the id deleted.</summary>
     public async Task<Outcome<string>> DeleteAsync(string id, CancellationToken ct)
     {
         var scheduler = await schedulers.GetScheduler(ct);
-        return await scheduler.DeleteJob(ScheduleIds.Parse(id), ct) ? id : Problems.NotFound("schedule", id);
+        return ScheduleKey(id) is { } key && await scheduler.DeleteJob(key, ct) ? id : Problems.NotFound("schedule", id);
     }
 
     public async Task<Outcome<ScheduleResponse>> PauseAsync(string id, CancellationToken ct)
     {
-        var key = ScheduleIds.Parse(id);
+        if (ScheduleKey(id) is not { } key)
+        {
+            return Problems.NotFound("schedule", id);
+        }
         var scheduler = await schedulers.GetScheduler(ct);
         return await scheduler.PauseJob(key, ct) ? (await ReadAsync(key, ct))! : Problems.NotFound("schedule", id);
     }
 
     public async Task<Outcome<ScheduleResponse>> ResumeAsync(string id, CancellationToken ct)
     {
-        var key = ScheduleIds.Parse(id);
+        if (ScheduleKey(id) is not { } key)
+        {
+            return Problems.NotFound("schedule", id);
+        }
         var scheduler = await schedulers.GetScheduler(ct);
         return await scheduler.ResumeJob(key, ct) ? (await ReadAsync(key, ct))! : Problems.NotFound("schedule", id);
     }
@@ -143,7 +152,10 @@ public sealed class ScheduleService(
     /// <summary>Runs the schedule now: a pending run in the ledger, fired by a one-shot trigger.</summary>
     public async Task<Outcome<RunResponse>> RunNowAsync(string id, CancellationToken ct)
     {
-        var key = ScheduleIds.Parse(id);
+        if (ScheduleKey(id) is not { } key)
+        {
+            return Problems.NotFound("schedule", id);
+        }
         var scheduler = await schedulers.GetScheduler(ct);
         var job = await scheduler.GetJobDetail(key, ct);
         if (job is null)
@@ -194,7 +206,10 @@ public sealed class ScheduleService(
             return errors.ToProblemDetails();
         }
 
-        var key = ScheduleIds.Parse(id);
+        if (ScheduleKey(id) is not { } key)
+        {
+            return Problems.NotFound("schedule", id);
+        }
         var scheduler = await schedulers.GetScheduler(ct);
         if (!await scheduler.Exists(key, ct))
         {
@@ -224,7 +239,10 @@ public sealed class ScheduleService(
 
     public async Task<Outcome<PagedList<RunResponse>>> RunsAsync(string id, string? status, int? page, int? pageSize, CancellationToken ct)
     {
-        var key = ScheduleIds.Parse(id);
+        if (ScheduleKey(id) is not { } key)
+        {
+            return Problems.NotFound("schedule", id);
+        }
         var scheduleId = ScheduleIds.Of(key);
         var scheduler = await schedulers.GetScheduler(ct);
         // A deleted schedule's runs stay readable until retention purges them.
@@ -238,7 +256,10 @@ public sealed class ScheduleService(
 
     public async Task<Outcome<IReadOnlyList<ScheduleMisfire>>> MisfiresAsync(string id, int? pageSize, CancellationToken ct)
     {
-        var key = ScheduleIds.Parse(id);
+        if (ScheduleKey(id) is not { } key)
+        {
+            return Problems.NotFound("schedule", id);
+        }
         var scheduler = await schedulers.GetScheduler(ct);
         if (!await scheduler.Exists(key, ct))
         {
@@ -274,9 +295,10 @@ public sealed class ScheduleService(
     }
 
     /// <summary>
-    /// One page of schedules in Quartz's order (group, then name, ordinal). Without filters other than the project,
-    /// Quartz pages the jobs itself; the action type and state filters need the job and trigger headers of the whole
-    /// selection (see <see cref="FilteredPageAsync"/>). Only the schedules on the page are read in full.
+    /// One page of schedules: project groups in ordinal order, and within a group the names in the order Quartz
+    /// returns them. Without filters other than the project, Quartz pages the jobs itself; the action type and state
+    /// filters need the job and trigger headers of the whole selection (see <see cref="FilteredPageAsync"/>). Only the
+    /// schedules on the page are read in full.
     /// </summary>
     public async Task<PagedList<ScheduleResponse>> ListAsync(string? project, string? actionType, string? state, int? page, int? pageSize, CancellationToken ct)
     {
@@ -294,9 +316,11 @@ public sealed class ScheduleService(
     }
 
     /// <summary>
-    /// A page read by Quartz (Skip/Take). Quartz's matchers select a group but none leaves groups out, so the server's
-    /// own groups are stepped over by position: they all start with '_', hence sit together in the ordinal order,
-    /// after the project groups that sort before '_' (those starting with a digit) and before the rest.
+    /// A page read by Quartz (Skip/Take) one group at a time. Quartz orders a query by group and name in the
+    /// database's collation, where the server's '_' groups may sort anywhere among the projects (byte order puts
+    /// them after digits, ICU collations before them), and no matcher leaves a group out. So no position is taken
+    /// across groups: the project groups are counted one by one, put in ordinal order here, and only the groups the
+    /// page overlaps are read, each with its own Skip/Take.
     /// </summary>
     private static async Task<(IReadOnlyList<JobKey> Keys, int Total)> PageAsync(IScheduler scheduler, string? project, Paging paging, CancellationToken ct)
     {
@@ -307,41 +331,49 @@ public sealed class ScheduleService(
             return ([.. jobs.Items.Select(j => j.Key)], jobs.TotalCount ?? jobs.Items.Count);
         }
 
-        var groups = await scheduler.QueryJobGroups(new JobGroupQuery { Take = PagedQuery.All }, ct);
-        var before = 0;
-        foreach (var group in groups.Items.Select(g => g.Name).Where(g => !IsSystemGroup(g) && string.CompareOrdinal(g, SystemGroupPrefix) < 0))
+        var groups = await ProjectGroupsAsync(scheduler, ct);
+        var counts = new List<(string Group, int Count)>(groups.Count);
+        foreach (var group in groups)
         {
-            before += await CountAsync(scheduler, GroupMatcher<JobKey>.GroupEquals(group), ct);
+            counts.Add((group, await CountAsync(scheduler, group, ct)));
         }
 
-        var system = await CountAsync(scheduler, GroupMatcher<JobKey>.GroupStartsWith(SystemGroupPrefix), ct);
-        var all = await CountAsync(scheduler, null, ct);
         var keys = new List<JobKey>(paging.Size);
-        if (paging.Skip < before)
+        var start = 0;
+        foreach (var (group, count) in counts)
         {
-            keys.AddRange(await ReadKeysAsync(scheduler, paging.Skip, Math.Min(paging.Size, before - paging.Skip), ct));
+            var rest = paging.Size - keys.Count;
+            if (rest == 0)
+            {
+                break;
+            }
+
+            var skip = Math.Max(0, paging.Skip - start);
+            if (skip < count)
+            {
+                var jobs = await scheduler.QueryJobs(
+                    new JobQuery { Group = GroupMatcher<JobKey>.GroupEquals(group), Skip = skip, Take = Math.Min(rest, count - skip) }, ct);
+                keys.AddRange(jobs.Items.Select(j => j.Key));
+            }
+
+            start += count;
         }
 
-        var rest = paging.Size - keys.Count;
-        if (rest > 0)
-        {
-            keys.AddRange(await ReadKeysAsync(scheduler, Math.Max(paging.Skip, before) + system, rest, ct));
-        }
-
-        // A system job added between the counts and the reads would shift the positions; it is never shown.
-        return ([.. keys.Where(k => !IsSystemGroup(k.Group))], Math.Max(0, all - system));
+        // A schedule added or deleted between the counts and the reads can shift a page by one; never a system job.
+        return (keys, counts.Sum(c => c.Count));
     }
 
-    private static async Task<int> CountAsync(IScheduler scheduler, GroupMatcher<JobKey>? group, CancellationToken ct)
+    /// <summary>The groups that are projects (not the server's own '_' groups), in ordinal order.</summary>
+    private static async Task<List<string>> ProjectGroupsAsync(IScheduler scheduler, CancellationToken ct)
     {
-        var result = await scheduler.QueryJobs(new JobQuery { Group = group, Take = 0, IncludeTotalCount = true }, ct);
+        var groups = await scheduler.GetJobGroupNames(ct);
+        return [.. groups.Where(g => !IsSystemGroup(g)).Order(StringComparer.Ordinal)];
+    }
+
+    private static async Task<int> CountAsync(IScheduler scheduler, string group, CancellationToken ct)
+    {
+        var result = await scheduler.QueryJobs(new JobQuery { Group = GroupMatcher<JobKey>.GroupEquals(group), Take = 0, IncludeTotalCount = true }, ct);
         return result.TotalCount ?? 0;
-    }
-
-    private static async Task<IEnumerable<JobKey>> ReadKeysAsync(IScheduler scheduler, int skip, int take, CancellationToken ct)
-    {
-        var jobs = await scheduler.QueryJobs(new JobQuery { Skip = skip, Take = take }, ct);
-        return jobs.Items.Select(j => j.Key);
     }
 
     /// <summary>
@@ -369,8 +401,10 @@ public sealed class ScheduleService(
             matching = matching.Where(k => StateName(states.TryGetValue(new TriggerKey(k.Name, k.Group), out var s) ? s : TriggerState.Complete) == state);
         }
 
-        // Quartz returns the jobs in this order already; a job key is unique, so a page never skips or repeats one.
-        var keys = matching.ToList();
+        // The same order as an unfiltered page: groups ordinal (Quartz's group order is the database collation's),
+        // names within a group as Quartz returned them (the sort is stable). A job key is unique, so a page never
+        // skips or repeats one.
+        var keys = matching.OrderBy(k => k.Group, StringComparer.Ordinal).ToList();
         return ([.. keys.Skip(paging.Skip).Take(paging.Size)], keys.Count);
     }
 
@@ -414,6 +448,16 @@ public sealed class ScheduleService(
         }
 
         return schedules;
+    }
+
+    /// <summary>
+    /// The job a schedule id names, or null when it names one of the server's own jobs (a '_' group): those are
+    /// Quartz jobs too, but no schedule route may read, pause, run or delete them, so they answer as unknown.
+    /// </summary>
+    private static JobKey? ScheduleKey(string id)
+    {
+        var key = ScheduleIds.Parse(id);
+        return IsSystemGroup(key.Group) ? null : key;
     }
 
     private static bool IsSystemGroup(string group) => group.StartsWith(SystemGroupPrefix, StringComparison.Ordinal);

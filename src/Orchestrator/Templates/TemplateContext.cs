@@ -1,3 +1,5 @@
+using System.Text.RegularExpressions;
+
 namespace Orchestrator.Templates;
 
 /// <summary>
@@ -10,10 +12,11 @@ namespace Orchestrator.Templates;
 /// <param name="Names">Fixed names, such as <c>run.id</c>.</param>
 /// <param name="OpenNamespaces">Namespaces any path of which is accepted here (what the path reads is checked by the surface).</param>
 /// <param name="Strict">
-/// Whether every <c>{{name}}</c> is a placeholder (a notification's text, written for people), or only those of the
-/// language's namespaces (a request body or a tool argument, which may carry another system's braces verbatim).
+/// Whether every <c>{{name}}</c> (letters, digits, '_' and '.') is a placeholder (a notification's text, written for
+/// people), or only those of the language's namespaces (a request body or a tool argument, which may carry another
+/// system's braces verbatim).
 /// </param>
-public sealed record TemplateContext(string Description, IReadOnlyList<string> Names, IReadOnlyList<string> OpenNamespaces, bool Strict)
+public sealed partial record TemplateContext(string Description, IReadOnlyList<string> Names, IReadOnlyList<string> OpenNamespaces, bool Strict)
 {
     public const string Run = "run";
     public const string Schedule = "schedule";
@@ -53,6 +56,18 @@ public sealed record TemplateContext(string Description, IReadOnlyList<string> N
     /// <summary>A tool's command or request template: its arguments only.</summary>
     public static readonly TemplateContext Tool = new("a tool's template", [], [Args], Strict: false);
 
+    /// <summary>
+    /// Whether <paramref name="reference"/> is a placeholder here, to be checked and filled, rather than braces of
+    /// another system's syntax sent as written. In a notification's text that is a name of the shape notifications
+    /// always read (letters, digits, '_' and '.'), so <c>{{build-id}}</c> or <c>{{items[0]}}</c> stay text, or a path
+    /// of a namespace it offers (a pipeline notification's <c>{{nodes.fetch.output.items[0]}}</c>). Elsewhere only the
+    /// language's namespaces are placeholders.
+    /// </summary>
+    public bool IsPlaceholder(TemplateReference reference) =>
+        Strict
+            ? OpenNamespaces.Contains(reference.Namespace) || NotificationName().IsMatch(reference.Text)
+            : Namespaces.Contains(reference.Namespace);
+
     public bool Offers(TemplateReference reference) =>
         OpenNamespaces.Contains(reference.Namespace) || Names.Contains(reference.Text);
 
@@ -62,4 +77,7 @@ public sealed record TemplateContext(string Description, IReadOnlyList<string> N
         Nodes => "{{nodes.<id>.output…}}",
         _ => "{{" + n + ".…}}",
     })));
+
+    [GeneratedRegex("^[A-Za-z0-9_.]+$", RegexOptions.CultureInvariant)]
+    private static partial Regex NotificationName();
 }

@@ -16,7 +16,7 @@ public static class TemplateValidator
     /// <summary>The placeholders of <paramref name="text"/> that <paramref name="context"/> does not offer, each once.</summary>
     public static IEnumerable<TemplateReference> Unavailable(string text, TemplateContext context) =>
         TemplateReference.In(text)
-            .Where(r => !context.Offers(r) && (context.Strict || TemplateContext.Namespaces.Contains(r.Namespace)))
+            .Where(r => context.IsPlaceholder(r) && !context.Offers(r))
             .Distinct();
 
     /// <summary>Adds an error at <paramref name="field"/> for each placeholder of <paramref name="text"/> the context does not offer.</summary>

@@ -188,6 +188,60 @@ public sealed class PipelineCrashTests
         Assert.That(Status("sibling"), Is.EqualTo("cancelled"));
     }
 
+    /// <summary>
+    /// A cancel of a sub-pipeline run on another node reaches its runner after that node's next check-in. When the
+    /// sub-run ended in between, the interrupt found no pending or running request and was read as "cancel the whole
+    /// firing": the parent run was cancelled. Check-ins 10 s apart make the window wide: the sub-run's call is released
+    /// right after the cancel is asked for, and the interrupt arrives while the parent's sibling still runs.
+    /// </summary>
+    [Test]
+    public async Task A_sub_pipeline_cancel_that_arrives_after_the_sub_run_ended_does_not_cancel_the_parent()
+    {
+        await using var peer = await RecordingHttpServer.StartAsync();
+        var innerDone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var siblingDone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        peer.Configure("/latecancel/inner", new RecordingHttpServer.Behaviour(TimeSpan.Zero, Hold: innerDone.Task));
+        peer.Configure("/latecancel/sibling", new RecordingHttpServer.Behaviour(TimeSpan.Zero, Hold: siblingDone.Task));
+        var database = await TestPostgres.CreateDatabaseAsync("piplatecancel");
+        await using var cluster = await TwoNodes.StartAsync(database, new Dictionary<string, string?>
+        {
+            ["Orchestrator__Cluster__CheckinInterval"] = "00:00:10",
+            ["Orchestrator__Cluster__CheckinMisfireThreshold"] = "00:00:30",
+        });
+        var (nodes, key) = (cluster.Nodes, cluster.Key);
+        using var api = cluster.First.CreateClient(key);
+        object Call(string id) => new { id, type = "action", action = new { type = "call_api", config = new { method = "POST", url = $"{peer.BaseUrl}/latecancel/{id}", timeoutSeconds = 120 } } };
+        await api.PostForJsonAsync("/api/pipelines", new { id = "inner", name = "inner", nodes = new[] { Call("inner") }, edges = Array.Empty<object>() }, HttpStatusCode.Created);
+        await api.PostForJsonAsync("/api/pipelines", new
+        {
+            id = "outer",
+            name = "outer",
+            failurePolicy = "continue",
+            nodes = new object[] { new { id = "child", type = "pipeline", pipeline = "inner", inputs = new { } }, Call("sibling") },
+            edges = Array.Empty<object>(),
+        }, HttpStatusCode.Created);
+        var runId = (await api.PostForJsonAsync("/api/pipelines/outer/run", new { inputs = new { } }, HttpStatusCode.Accepted)).GetProperty("id").GetString();
+        await peer.WaitForRequestsAsync("/latecancel/inner", 1, TimeSpan.FromSeconds(30), includeInFlight: true);
+        await peer.WaitForRequestsAsync("/latecancel/sibling", 1, TimeSpan.FromSeconds(30), includeInFlight: true);
+        var runner = (await api.GetFromJsonAsync<JsonElement>($"/api/pipeline-runs/{runId}")).GetProperty("run").GetProperty("node").GetString()!;
+        var childRunId = (await api.GetFromJsonAsync<JsonElement>("/api/pipelines/inner/runs")).GetProperty("items").EnumerateArray().Single().GetProperty("id").GetString();
+        using var other = nodes.Single(n => n.Key != runner).Value.CreateClient(key);
+
+        await other.PostForJsonAsync($"/api/pipeline-runs/{childRunId}/cancel", null, HttpStatusCode.Accepted);
+        innerDone.SetResult();
+        await Poll.UntilAsync(() => other.GetFromJsonAsync<JsonElement>($"/api/pipeline-runs/{childRunId}"),
+            d => d.GetProperty("run").GetProperty("status").GetString() is not ("running" or "pending"), TimeSpan.FromSeconds(20), "the sub-pipeline run to end");
+
+        // Past the runner's next check-in: the interrupt has been delivered by now.
+        await Task.Delay(TimeSpan.FromSeconds(12));
+        siblingDone.SetResult();
+        var done = await Poll.UntilAsync(() => other.GetFromJsonAsync<JsonElement>($"/api/pipeline-runs/{runId}"),
+            d => d.GetProperty("run").GetProperty("status").GetString() is not ("running" or "pending"), TimeSpan.FromSeconds(30), "the parent run to end");
+        string Status(string id) => done.GetProperty("nodes").EnumerateArray().Single(n => n.GetProperty("nodeId").GetString() == id).GetProperty("status").GetString()!;
+        Assert.That(done.GetProperty("run").GetProperty("status").GetString(), Is.Not.EqualTo("cancelled"), done + "\n" + await DatabaseDump.QuartzAndLedgerAsync(database));
+        Assert.That(Status("sibling"), Is.EqualTo("succeeded"), "the parent's other node ran to its end");
+    }
+
     /// <summary>Two server processes on one database, by scheduler instance id, so a test can kill whichever runs the work.</summary>
     private sealed class TwoNodes : IAsyncDisposable
     {
@@ -199,9 +253,15 @@ public sealed class PipelineCrashTests
 
         public required Dictionary<string, ServerProcess> Nodes { get; init; }
 
-        public static async Task<TwoNodes> StartAsync(string database)
+        public static async Task<TwoNodes> StartAsync(string database, IReadOnlyDictionary<string, string?>? settings = null)
         {
-            var environment = PostgresNode.Environment(database, new Dictionary<string, string?> { ["Orchestrator__Outbound__AllowedHosts__0"] = "127.0.0.1" });
+            var extra = new Dictionary<string, string?> { ["Orchestrator__Outbound__AllowedHosts__0"] = "127.0.0.1" };
+            foreach (var (name, value) in settings ?? new Dictionary<string, string?>())
+            {
+                extra[name] = value;
+            }
+
+            var environment = PostgresNode.Environment(database, extra);
             var first = ServerProcess.Start(environment);
             await first.WaitUntilReadyAsync();
             var key = first.PrintedAdminKey!;

@@ -65,6 +65,25 @@ public static class TestPostgres
         return new NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = name, Timezone = SessionTimeZone }.ConnectionString;
     }
 
+    /// <summary>
+    /// Creates an empty database whose collation is the ICU locale given (from template0, which any locale may be
+    /// copied from), for code whose order must not depend on the byte-order collation the test server defaults to.
+    /// </summary>
+    public static async Task<string> CreateDatabaseAsync(string prefix, string icuLocale)
+    {
+        RequireAvailable();
+        var name = $"{prefix}_{Guid.NewGuid():N}"[..Math.Min(prefix.Length + 13, 63)].ToLowerInvariant();
+        await using (var connection = new NpgsqlConnection(AdminConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand(
+                $"CREATE DATABASE \"{name}\" LOCALE_PROVIDER icu ICU_LOCALE '{icuLocale.Replace("'", "''", StringComparison.Ordinal)}' TEMPLATE template0", connection);
+            await command.ExecuteNonQueryAsync();
+        }
+
+        return new NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = name, Timezone = SessionTimeZone }.ConnectionString;
+    }
+
     public static void RequireAvailable()
     {
         if (adminConnectionString is not null)

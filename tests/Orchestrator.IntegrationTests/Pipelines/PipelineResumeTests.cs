@@ -134,4 +134,65 @@ public sealed class PipelineResumeTests
         Assert.That(peer.RequestsTo("/handback/slow").Select(r => r.IdempotencyKey).Distinct().Count(), Is.EqualTo(1), "same key on both attempts");
         Assert.That(peer.RequestsTo("/handback/last"), Has.Count.EqualTo(1));
     }
+
+    /// <summary>
+    /// An execute_pipeline schedule's firing stopped by a graceful shutdown: the ledger recorded it interrupted and
+    /// returned, so Quartz stored no recovery trigger and the pipeline run stayed interrupted, though the docs said it
+    /// was handed back. Now the firing is handed back: the restarted node's recovered firing takes the same ledger row
+    /// over and resumes the same pipeline run.
+    /// </summary>
+    [Test]
+    public async Task An_execute_pipeline_firing_stopped_by_a_graceful_shutdown_is_handed_back_and_resumes_its_pipeline_run()
+    {
+        await using var peer = await RecordingHttpServer.StartAsync();
+        var hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        peer.Configure("/schedhandback/slow", new RecordingHttpServer.Behaviour(TimeSpan.Zero, Hold: hold.Task));
+        var database = await TestPostgres.CreateDatabaseAsync("pipeschedhandback");
+        var environment = PostgresNode.Environment(database, new Dictionary<string, string?>
+        {
+            ["Orchestrator__Outbound__AllowedHosts__0"] = "127.0.0.1",
+            ["Orchestrator__Scheduler__ShutdownTimeout"] = "00:00:01",
+        });
+        object Call(string id) => CallNode(peer, "schedhandback", id);
+
+        var first = ServerProcess.Start(environment);
+        string key;
+        await using (first)
+        {
+            await first.WaitUntilReadyAsync();
+            key = first.PrintedAdminKey!;
+            using var api = first.CreateClient(key);
+            await api.PostForJsonAsync("/api/pipelines", new
+            {
+                id = "nightly",
+                name = "nightly",
+                nodes = new[] { Call("first"), Call("slow") },
+                edges = new[] { new { from = "first", to = "slow" } },
+            }, HttpStatusCode.Created);
+            await api.CreateScheduleAsync(new
+            {
+                name = "run-nightly",
+                action = new { type = "execute_pipeline", config = new { pipeline = "nightly" } },
+                trigger = new { at = TimeProvider.System.GetUtcNow().AddSeconds(1).ToString("O", System.Globalization.CultureInfo.InvariantCulture) },
+            });
+            await peer.WaitForRequestsAsync("/schedhandback/slow", 1, TimeSpan.FromSeconds(30), includeInFlight: true);
+            Assert.That(await first.StopGracefullyAsync(TimeSpan.FromSeconds(30)), Is.Zero, "SIGTERM is a clean shutdown");
+        }
+
+        hold.SetResult();
+        await using var second = ServerProcess.Start(environment);
+        await second.WaitUntilReadyAsync();
+        using var api2 = second.CreateClient(key);
+        var finished = await Poll.UntilAsync(() => api2.RunsAsync("default.run-nightly"), r => r.Count == 1 && r[0].Status() is "succeeded" or "failed" or "cancelled",
+            TimeSpan.FromSeconds(60), "the firing handed back at shutdown to be recovered by the restarted node");
+        Assert.That(finished[0].Status(), Is.EqualTo("succeeded"), finished[0] + "\n" + await DatabaseDump.QuartzAndLedgerAsync(database));
+        Assert.That(finished[0].GetProperty("triggeredBy").GetString(), Is.EqualTo("recovery"));
+        var pipelineRunId = finished[0].GetProperty("result").GetProperty("pipelineRunId").GetString();
+        var detail = await api2.GetFromJsonAsync<JsonElement>($"/api/pipeline-runs/{pipelineRunId}");
+        Assert.That(detail.GetProperty("run").GetProperty("status").GetString(), Is.EqualTo("succeeded"));
+        Assert.That(detail.GetProperty("run").GetProperty("attempt").GetInt32(), Is.EqualTo(2), "the same pipeline run, resumed");
+        Assert.That((await api2.GetFromJsonAsync<JsonElement>("/api/pipelines/nightly/runs")).GetProperty("items").GetArrayLength(), Is.EqualTo(1), "no second pipeline run");
+        Assert.That(peer.RequestsTo("/schedhandback/first"), Has.Count.EqualTo(1), "a node that had succeeded is not run again");
+        Assert.That(peer.RequestsTo("/schedhandback/slow").Select(r => r.IdempotencyKey).Distinct().Count(), Is.EqualTo(1), "same key on both attempts");
+    }
 }

@@ -7,18 +7,21 @@ namespace Orchestrator.IntegrationTests.Schedules;
 
 /// <summary>
 /// The schedule list pages through Quartz's paged job query (issue 11, item 5): more schedules than a page, in three
-/// projects of which one ('2nd') sorts before the server's own '_system' group and two after it, so a page that
-/// crosses the system jobs must step over them. Every page, filter and total must be as if the whole list were cut.
+/// projects of which one ('2nd') sorts before the server's own '_system' group in byte order and two after it (an ICU
+/// collation puts '_system' first), so the system jobs must be left out wherever the database sorts them. Every page, filter and total must be as if the whole list were cut.
+/// The fixture runs twice: on the test server's byte-order collation, and on an ICU 'en' collation where the '_'
+/// groups sort before the digits (Quartz orders its queries in the database's collation).
 /// </summary>
-[TestFixture]
+[TestFixture(null)]
+[TestFixture("en")]
 [NonParallelizable]
-public sealed class ScheduleListingTests
+public sealed class ScheduleListingTests(string? icuLocale)
 {
     private static readonly string[] Default = ["default.a1", "default.a2", "default.a3", "default.a4", "default.a5"];
     private static readonly string[] Second = ["2nd.b1", "2nd.b2", "2nd.b3", "2nd.b4"];
     private static readonly string[] Zeta = ["zeta.c1", "zeta.c2", "zeta.c3"];
 
-    /// <summary>Quartz's order: group, then name, ordinal ('2' before '_' before 'd' before 'z').</summary>
+    /// <summary>The listing's order: group, then name, ordinal ('2' before '_' before 'd' before 'z').</summary>
     private static readonly string[] All = [.. Second, .. Default, .. Zeta];
 
     private ServerProcess server = null!;
@@ -27,7 +30,9 @@ public sealed class ScheduleListingTests
     [OneTimeSetUp]
     public async Task StartAsync()
     {
-        var database = await TestPostgres.CreateDatabaseAsync("listing");
+        var database = icuLocale is null
+            ? await TestPostgres.CreateDatabaseAsync("listing")
+            : await TestPostgres.CreateDatabaseAsync("listing_icu", icuLocale);
         var workspaceRoot = Directory.CreateTempSubdirectory("orchestrator-ws-").FullName;
         server = ServerProcess.Start(PostgresNode.Environment(database, new Dictionary<string, string?> { ["Orchestrator__Workspaces__Roots__0"] = workspaceRoot }));
         await server.WaitUntilReadyAsync();

@@ -283,4 +283,38 @@ public sealed class ScheduleRefusalTests
         var after = string.Join("|", await Task.WhenAll(new[] { "/api/schedules?pageSize=200", "/api/tools", "/api/pipelines", "/api/channels", "/api/projects" }.Select(admin.GetStringAsync)));
         Assert.That(after, Is.EqualTo(before), "nothing stored changed");
     }
+
+    /// <summary>
+    /// The server's own jobs live in '_' groups of the same Quartz store; a schedule id naming one was parsed like any
+    /// other, so an operator could pause the run housekeeping and an admin delete it. Every schedule route answers
+    /// such an id as an unknown schedule, and the job is left as it was (delete comes last, so it would show).
+    /// </summary>
+    [TestCase("_system.run-housekeeping")]
+    [TestCase("_pipeline-runs.anything")]
+    public async Task A_system_job_id_is_no_schedule_on_any_schedule_route(string id)
+    {
+        var before = await admin.GetStringAsync("/api/schedules?pageSize=200");
+        var backfill = new { from = "2026-01-01T00:00:00Z", to = "2026-01-02T00:00:00Z" };
+        var requests = new (HttpMethod Method, string Path, object? Body)[]
+        {
+            (HttpMethod.Get, $"/api/schedules/{id}", null),
+            (HttpMethod.Put, $"/api/schedules/{id}", JsonSerializer.Deserialize<JsonElement>(Valid("ignored").ToJsonString())),
+            (HttpMethod.Post, $"/api/schedules/{id}/pause", null),
+            (HttpMethod.Post, $"/api/schedules/{id}/resume", null),
+            (HttpMethod.Post, $"/api/schedules/{id}/run", null),
+            (HttpMethod.Post, $"/api/schedules/{id}/backfill", backfill),
+            (HttpMethod.Get, $"/api/schedules/{id}/runs", null),
+            (HttpMethod.Get, $"/api/schedules/{id}/misfires", null),
+            (HttpMethod.Delete, $"/api/schedules/{id}", null),
+        };
+        foreach (var (method, path, body) in requests)
+        {
+            using var request = new HttpRequestMessage(method, path) { Content = body is null ? null : JsonContent.Create(body) };
+            var response = await admin.SendAsync(request);
+            var problem = await ApiAssertions.AssertProblemAsync(response, HttpStatusCode.NotFound);
+            Assert.That(problem.GetProperty("detail").GetString(), Is.EqualTo($"No schedule with id '{id}'."), $"{method} {path}");
+        }
+
+        Assert.That(await admin.GetStringAsync("/api/schedules?pageSize=200"), Is.EqualTo(before), "no schedule changed");
+    }
 }

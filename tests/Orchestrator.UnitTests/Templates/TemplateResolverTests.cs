@@ -102,6 +102,27 @@ public sealed class TemplateResolverTests
         Assert.That(errors.Entries["action.config.message"].Single(), Does.StartWith($"'{placeholder}' is not a known placeholder; use {{{{schedule.name}}}}"));
     }
 
+    /// <summary>
+    /// Braces another system wrote in a notification (a CI's <c>{{build-id}}</c>, a template's <c>{{items[0]}}</c>)
+    /// were sent as written before the one template language, where notifications read names of letters, digits, '_'
+    /// and '.' only; refusing them broke stored schedules and the <c>notify</c> tool. They stay text, and are not filled.
+    /// </summary>
+    [TestCase("{{build-id}}")]
+    [TestCase("{{items[0]}}")]
+    [TestCase("{{ci:branch}}")]
+    [TestCase("{{run.id-x}}")]
+    public void A_notification_sends_braces_of_another_systems_syntax_as_written(string braces)
+    {
+        var text = $"build {braces} for {{{{schedule.name}}}}";
+        Assert.That(TemplateValidator.Unavailable(text, TemplateContext.ScheduleNotification), Is.Empty);
+        Assert.That(TemplateValidator.Unavailable(text, TemplateContext.PipelineNotification), Is.Empty);
+        Assert.That(TemplateResolver.RenderText(text, new InvocationValues(Invocation)), Is.EqualTo($"build {braces} for tell"));
+    }
+
+    [Test]
+    public void A_pipeline_notification_still_reads_data_paths_with_indices() =>
+        Assert.That(TemplateValidator.Unavailable("{{nodes.fetch.output.items[0]}} {{inputs.a-b}}", TemplateContext.PipelineNotification), Is.Empty);
+
     [TestCase("{{run.attempt}}")]
     [TestCase("{{run.scheduledFireTime}}")]
     [TestCase("{{schedule.name}}")]
