@@ -1,6 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using Orchestrator.Api;
 using Orchestrator.Data;
+using Orchestrator.Pipelines;
 using Orchestrator.Schedules;
 using Quartz;
 
@@ -132,6 +133,11 @@ public sealed class RunQueries(OrchestratorDbContext db, ISchedulerFactory sched
                 await db.SaveChangesAsync(ct);
                 return RunResponse.From(run);
             case RunStatus.Running when run.FireInstanceId is not null:
+                // An execute_pipeline run: its pipeline run carries the durable request, so the executor reads the
+                // interrupt as meant for that run even when one of its sub-pipelines was cancelled before.
+                await db.PipelineRuns
+                    .Where(p => p.LedgerRunId == run.Id && (p.Status == PipelineRunStatus.Pending || p.Status == PipelineRunStatus.Running))
+                    .ExecuteUpdateAsync(u => u.SetProperty(p => p.CancelRequested, true), ct);
                 var scheduler = await schedulers.GetScheduler(ct);
                 // Reaches the node running it: locally at once, elsewhere through the cluster's fired-trigger row.
                 await scheduler.InterruptFireInstance(run.FireInstanceId, ct);

@@ -268,6 +268,36 @@ public sealed class PipelineExecutionTests : ServerWithPeerFixture
     }
 
     [Test]
+    public async Task Cancelling_an_execute_pipeline_run_after_one_of_its_sub_pipelines_was_cancelled_still_cancels_the_pipeline()
+    {
+        Peer.Configure("/twice/child-hold", new RecordingHttpServer.Behaviour(TimeSpan.FromSeconds(40)));
+        Peer.Configure("/twice/outer-hold", new RecordingHttpServer.Behaviour(TimeSpan.FromSeconds(40)));
+        await CreateAsync("twice-child", [Call("hold", "/twice/child-hold")], []);
+        await CreateAsync("twice-outer", [Sub("sub", "twice-child"), Call("hold", "/twice/outer-hold")], [], failurePolicy: "continue");
+        await Admin.CreateScheduleAsync(new
+        {
+            name = "run-twice-outer",
+            action = new { type = "execute_pipeline", config = new { pipeline = "twice-outer" } },
+            trigger = new { at = TimeProvider.System.GetUtcNow().AddSeconds(1).ToString("O", CultureInfo.InvariantCulture) },
+        });
+        await Peer.WaitForRequestsAsync("/twice/child-hold", 1, TimeSpan.FromSeconds(20), includeInFlight: true);
+        await Peer.WaitForRequestsAsync("/twice/outer-hold", 1, TimeSpan.FromSeconds(20), includeInFlight: true);
+
+        // The sub-pipeline's cancel takes the firing's one interrupt; the ledger run's cancel must still reach the pipeline.
+        var child = await OnlyRunOfAsync("twice-child");
+        var childId = child.GetProperty("run").GetProperty("id").GetString()!;
+        await Admin.PostForJsonAsync($"/api/pipeline-runs/{childId}/cancel", null, HttpStatusCode.Accepted);
+        Assert.That((await FinishedAsync(childId, 15)).GetProperty("run").GetProperty("status").GetString(), Is.EqualTo("cancelled"));
+
+        var ledgerRun = (await Admin.RunsAsync("default.run-twice-outer")).Single();
+        await Admin.PostForJsonAsync($"/api/runs/{ledgerRun.GetProperty("id").GetString()}/cancel", null, HttpStatusCode.Accepted);
+        var outerId = (await OnlyRunOfAsync("twice-outer")).GetProperty("run").GetProperty("id").GetString()!;
+        var outer = await FinishedAsync(outerId, 15);
+        Assert.That(outer.GetProperty("run").GetProperty("status").GetString(), Is.EqualTo("cancelled"), outer.ToString());
+        Assert.That(Status(outer, "hold"), Is.EqualTo("cancelled"));
+    }
+
+    [Test]
     public async Task A_sub_pipeline_node_runs_the_child_and_a_pipeline_cannot_reach_itself()
     {
         await CreateAsync("child", [Call("work", "/sub/work", new { from = "{{inputs.parent}}" })], []);
