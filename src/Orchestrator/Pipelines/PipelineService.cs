@@ -1,8 +1,11 @@
 using System.Text.Json;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
+using Orchestrator.Actions;
 using Orchestrator.Api;
 using Orchestrator.Data;
 using Orchestrator.Projects;
+using Orchestrator.Schedules;
 using Quartz;
 
 namespace Orchestrator.Pipelines;
@@ -155,9 +158,26 @@ public sealed class PipelineService(
             return Problems.Conflict($"Pipeline '{id}' is used as a sub-pipeline by {string.Join(", ", users.Select(u => $"'{u}'"))}.");
         }
 
+        if (await ExecutedElsewhereAsync(id, ct) is { } inUse)
+        {
+            return inUse;
+        }
+
         db.Pipelines.Remove(pipeline);
         await db.SaveChangesAsync(ct);
         return new PipelineDeleted(id);
+    }
+
+    /// <summary>
+    /// The refusal while execute_pipeline schedules or pipeline nodes still run pipeline <paramref name="id"/>: each of
+    /// their firings would fail on it.
+    /// </summary>
+    private async Task<ProblemDetails?> ExecutedElsewhereAsync(string id, CancellationToken ct)
+    {
+        var reference = new ActionReference(ExecutePipelineAction.TypeName, "pipeline", id);
+        return InUseProblem.For($"Pipeline '{id}'",
+            await ScheduleReferences.UsingAsync(schedulers, reference, ct),
+            [.. (await PipelineReferences.UsingAsync(db, reference, ct)).Where(p => p != id)]);
     }
 
     /// <summary>Records a pending run of the current version and hands it to the cluster: whichever node acquires it runs it.</summary>

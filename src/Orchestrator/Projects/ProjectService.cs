@@ -1,7 +1,11 @@
 using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using Orchestrator.Api;
 using Orchestrator.Data;
+using Orchestrator.Pipelines;
+using Orchestrator.Schedules;
+using Quartz;
 
 namespace Orchestrator.Projects;
 
@@ -16,7 +20,7 @@ public sealed record ProjectResponse(string Id, string Name, string RootPath, Da
 /// The project use cases: list, read, create, replace, delete, and the lookup of a project's root that the files API,
 /// tool invocations and the file tools share. Endpoints and built-in tools call this; none reads the projects table itself.
 /// </summary>
-public sealed partial class ProjectService(OrchestratorDbContext db, WorkspaceRoots roots, TimeProvider time)
+public sealed partial class ProjectService(OrchestratorDbContext db, WorkspaceRoots roots, ISchedulerFactory schedulers, TimeProvider time)
 {
     public async Task<PagedList<ProjectResponse>> ListAsync(Paging paging, CancellationToken cancellationToken)
     {
@@ -107,7 +111,10 @@ public sealed partial class ProjectService(OrchestratorDbContext db, WorkspaceRo
         return ProjectResponse.From(project);
     }
 
-    /// <summary>Deletes the project record (its files stay on disk); the value is the id deleted.</summary>
+    /// <summary>
+    /// Deletes the project record (its files stay on disk); the value is the id deleted. A project that schedules or
+    /// pipelines still belong to is refused: they would fail on every firing and a schedule could not even be replaced.
+    /// </summary>
     public async Task<Outcome<string>> DeleteAsync(string id, CancellationToken cancellationToken)
     {
         if (id == Project.DefaultId)
@@ -115,11 +122,28 @@ public sealed partial class ProjectService(OrchestratorDbContext db, WorkspaceRo
             return Problems.Conflict("The default project cannot be deleted; schedules without a project belong to it.");
         }
 
+        if (!IsSlug(id) || !await db.Projects.AnyAsync(p => p.Id == id, cancellationToken))
+        {
+            return Problems.NotFound("project", id);
+        }
+
+        if (await InUseAsync(id, cancellationToken) is { } inUse)
+        {
+            return inUse;
+        }
+
+        // A schedule or pipeline created between the check and the delete is not seen; the check is for the person
+        // cleaning up, and such a newcomer fails its firings just as before.
         var deleted = await db.Projects.Where(p => p.Id == id).ExecuteDeleteAsync(cancellationToken);
         return deleted == 0 ? Problems.NotFound("project", id) : id;
     }
 
     public static bool IsSlug(string id) => SlugPattern().IsMatch(id);
+
+    private async Task<ProblemDetails?> InUseAsync(string id, CancellationToken cancellationToken) =>
+        InUseProblem.For($"Project '{id}'",
+            await ScheduleReferences.InProjectAsync(schedulers, id, cancellationToken),
+            await PipelineReferences.InProjectAsync(db, id, cancellationToken));
 
     private string? ValidateCommon(ProjectRequest request, FieldErrors errors)
     {

@@ -73,7 +73,7 @@ public sealed class ScheduleService(
             return Problems.NotFound("schedule", id);
         }
 
-        var (spec, errors) = await validator.ValidateAsync(request, key.Name, key.Group, ct);
+        var (spec, errors) = await validator.ValidateAsync(request, key.Name, key.Group, IsSameTrigger(await scheduler.GetJobDetail(key, ct), request.Trigger), ct);
         if (spec is null)
         {
             return errors.ToProblemDetails();
@@ -87,8 +87,7 @@ public sealed class ScheduleService(
         // A replace that leaves 'enabled' out keeps the schedule paused or active as it is.
         var options = new ScheduleJobOptions { Replace = true, Paused = request.Enabled is { } enabled ? !enabled : paused };
         var stored = await scheduler.GetJobDetail(key, ct);
-        var previousTrigger = stored?.JobDataMap.GetString(JobDataKeys.Schedule) is { } json ? JsonNode.Parse(json)?["trigger"]?.ToJsonString() : null;
-        var sameTrigger = previousTrigger == JsonSerializer.SerializeToNode(request.Trigger, ScheduleJson.Options)?.ToJsonString();
+        var sameTrigger = IsSameTrigger(stored, request.Trigger);
         // An unchanged trigger goes on from where it started, so its description keeps that start's weekday and time.
         var document = ScheduleMapping.Document(spec, request, sameTrigger && existing is not null ? existing.StartTimeUtc : now);
         var job = ScheduleMapping.BuildJob(spec, action!, document);
@@ -458,6 +457,13 @@ public sealed class ScheduleService(
     {
         var key = ScheduleIds.Parse(id);
         return IsSystemGroup(key.Group) ? null : key;
+    }
+
+    /// <summary>Whether a replace keeps the trigger the schedule was saved with, as the request spelled it.</summary>
+    private static bool IsSameTrigger(IJobDetail? stored, TriggerRequest? trigger)
+    {
+        var previousTrigger = stored?.JobDataMap.GetString(JobDataKeys.Schedule) is { } json ? JsonNode.Parse(json)?["trigger"]?.ToJsonString() : null;
+        return previousTrigger == JsonSerializer.SerializeToNode(trigger, ScheduleJson.Options)?.ToJsonString();
     }
 
     private static bool IsSystemGroup(string group) => group.StartsWith(SystemGroupPrefix, StringComparison.Ordinal);

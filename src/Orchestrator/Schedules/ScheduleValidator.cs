@@ -17,7 +17,22 @@ public sealed partial class ScheduleValidator(ActionCatalog actions, Orchestrato
     public const int MaxDescriptionLength = 1000;
     public const int MaxRunsLimit = 1_000_000;
 
-    public async Task<(ScheduleSpec? Spec, FieldErrors Errors)> ValidateAsync(ScheduleRequest request, string? nameFromRoute, string? projectFromRoute, CancellationToken ct)
+    /// <summary>
+    /// How long ago a one-time <c>at</c> may be and still be accepted: a time a person or a client computed as "now" or
+    /// "in a few seconds" can be a little behind by the time it arrives (clock skew, a slow form); further back it is a
+    /// mistake that would fire at once as a misfire.
+    /// </summary>
+    public static readonly TimeSpan PastOneTimeGrace = TimeSpan.FromSeconds(60);
+
+    public Task<(ScheduleSpec? Spec, FieldErrors Errors)> ValidateAsync(ScheduleRequest request, string? nameFromRoute, string? projectFromRoute, CancellationToken ct) =>
+        ValidateAsync(request, nameFromRoute, projectFromRoute, triggerUnchanged: false, ct);
+
+    /// <summary>
+    /// <paramref name="triggerUnchanged"/>: a replace that keeps the stored trigger as it is. Such a trigger is not
+    /// judged against the clock again: a one-time schedule that already ran keeps its (now past) instant and stays editable.
+    /// </summary>
+    public async Task<(ScheduleSpec? Spec, FieldErrors Errors)> ValidateAsync(
+        ScheduleRequest request, string? nameFromRoute, string? projectFromRoute, bool triggerUnchanged, CancellationToken ct)
     {
         var errors = new FieldErrors();
 
@@ -62,6 +77,10 @@ public sealed partial class ScheduleValidator(ActionCatalog actions, Orchestrato
         var (actionType, config) = await ValidateActionAsync(request.Action, errors.Entries.ContainsKey("project") ? null : project, errors, ct);
         var misfire = ValidateMisfire(request.Misfire, errors, out var threshold);
         var trigger = ValidateTrigger(request.Trigger, "trigger", misfire, errors);
+        if (!triggerUnchanged && !errors.Entries.ContainsKey("trigger.at") && PastOneTimeReason(trigger, time.GetUtcNow()) is { } past)
+        {
+            errors.Add("trigger.at", past);
+        }
 
         var forbid = true;
         switch (request.Concurrency)
@@ -201,6 +220,16 @@ public sealed partial class ScheduleValidator(ActionCatalog actions, Orchestrato
 
         return spec;
     }
+
+    /// <summary>
+    /// Why a one-time trigger cannot be saved as new: its instant is more than <see cref="PastOneTimeGrace"/> before
+    /// <paramref name="now"/>. Null for any other trigger or a time still to come.
+    /// </summary>
+    public static string? PastOneTimeReason(TriggerSpec? trigger, DateTimeOffset now) =>
+        trigger is OnceTriggerSpec once && once.At < now - PastOneTimeGrace
+            ? $"is in the past ({once.At.ToUniversalTime():yyyy-MM-dd'T'HH:mm:ss'Z'}, more than {(int)PastOneTimeGrace.TotalSeconds} s before now); "
+              + "a one-time schedule runs once at a future instant — use run now or backfill for past times."
+            : null;
 
     public const string NeverFires = "never fires after the start time (check startAt, endAt, maxRuns and, for cron, the year field).";
 

@@ -3,10 +3,14 @@ using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using Orchestrator.Actions;
+using Orchestrator.Actions.Tasks;
 using Orchestrator.Api;
 using Orchestrator.Data;
+using Orchestrator.Pipelines;
 using Orchestrator.Projects;
+using Orchestrator.Schedules;
 using Orchestrator.Security;
+using Quartz;
 
 namespace Orchestrator.Tools;
 
@@ -35,7 +39,7 @@ public sealed record ToolInvocationResponse(string Tool, int Version, string Pro
 /// </summary>
 public sealed class ToolService(
     OrchestratorDbContext db, ToolRegistry registry, BuiltinToolCatalog builtins, ToolInvoker invoker, ActionCatalog actions, ProjectService projects,
-    IServiceProvider services, TimeProvider time)
+    IServiceProvider services, ISchedulerFactory schedulers, TimeProvider time)
 {
     public const int DefaultInvokeTimeoutSeconds = 300;
     public const int MaxInvokeTimeoutSeconds = 3600;
@@ -115,11 +119,32 @@ public sealed class ToolService(
         return ToolResponse.From(existing);
     }
 
-    /// <summary>Deletes a registered tool; the value is the name deleted.</summary>
-    public async Task<Outcome<string>> DeleteAsync(string name, CancellationToken cancellationToken) =>
-        registry.IsBuiltin(name) ? BuiltinIsReadOnly(name)
-        : await db.Tools.Where(t => t.Name == name).ExecuteDeleteAsync(cancellationToken) == 0 ? Problems.NotFound("tool", name)
-        : name;
+    /// <summary>
+    /// Deletes a registered tool; the value is the name deleted. A tool a run_task schedule or pipeline node still runs
+    /// is refused: each of their firings would fail on it.
+    /// </summary>
+    public async Task<Outcome<string>> DeleteAsync(string name, CancellationToken cancellationToken)
+    {
+        if (registry.IsBuiltin(name))
+        {
+            return BuiltinIsReadOnly(name);
+        }
+
+        if (!await db.Tools.AnyAsync(t => t.Name == name, cancellationToken))
+        {
+            return Problems.NotFound("tool", name);
+        }
+
+        var reference = new ActionReference(RunTaskAction.TypeName, "tool", name);
+        if (InUseProblem.For($"Tool '{name}'",
+                await ScheduleReferences.UsingAsync(schedulers, reference, cancellationToken),
+                await PipelineReferences.UsingAsync(db, reference, cancellationToken)) is { } inUse)
+        {
+            return inUse;
+        }
+
+        return await db.Tools.Where(t => t.Name == name).ExecuteDeleteAsync(cancellationToken) == 0 ? Problems.NotFound("tool", name) : name;
+    }
 
     public async Task<Outcome<ToolValidationResponse>> ValidateAsync(string name, ValidateRequest request, CancellationToken cancellationToken)
     {

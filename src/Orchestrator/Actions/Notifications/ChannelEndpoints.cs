@@ -44,6 +44,7 @@ public static class ChannelEndpoints
             .RequireAuthorization(Policies.Admin);
         group.MapDelete("/{name}", DeleteChannel).WithName("DeleteChannel").WithSummary("Delete a channel.")
             .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict)
             .RequireAuthorization(Policies.Admin);
         return app;
     }

@@ -6,6 +6,9 @@ using MimeKit;
 using Orchestrator.Actions.CallApi;
 using Orchestrator.Api;
 using Orchestrator.Data;
+using Orchestrator.Pipelines;
+using Orchestrator.Schedules;
+using Quartz;
 
 namespace Orchestrator.Actions.Notifications;
 
@@ -63,7 +66,7 @@ public sealed record EmailChannelSettings(string Host, int Port, string Security
 /// The notification channel use cases: list, read, create, replace (omitted secrets are kept), delete. Secrets are
 /// sealed with <see cref="SecretBox"/> on every save and never returned.
 /// </summary>
-public sealed partial class ChannelService(OrchestratorDbContext db, OutboundPolicy outbound, SecretBox box, TimeProvider time)
+public sealed partial class ChannelService(OrchestratorDbContext db, OutboundPolicy outbound, SecretBox box, ISchedulerFactory schedulers, TimeProvider time)
 {
     public async Task<List<ChannelResponse>> ListAsync(CancellationToken cancellationToken) =>
         [.. (await db.Channels.AsNoTracking().OrderBy(c => c.Name).ToListAsync(cancellationToken)).Select(c => ChannelResponse.From(c, box))];
@@ -132,9 +135,27 @@ public sealed partial class ChannelService(OrchestratorDbContext db, OutboundPol
         return ChannelResponse.From(existing, box);
     }
 
-    /// <summary>Deletes a channel; the value is the name deleted.</summary>
-    public async Task<Outcome<string>> DeleteAsync(string name, CancellationToken cancellationToken) =>
-        await db.Channels.Where(c => c.Name == name).ExecuteDeleteAsync(cancellationToken) == 0 ? Problems.NotFound("channel", name) : name;
+    /// <summary>
+    /// Deletes a channel; the value is the name deleted. A channel a send_notification schedule or pipeline node still
+    /// sends to is refused: each of their firings would fail on it.
+    /// </summary>
+    public async Task<Outcome<string>> DeleteAsync(string name, CancellationToken cancellationToken)
+    {
+        if (!await ExistsAsync(name, cancellationToken))
+        {
+            return Problems.NotFound("channel", name);
+        }
+
+        var reference = new ActionReference(SendNotificationAction.TypeName, "channel", name);
+        if (InUseProblem.For($"Channel '{name}'",
+                await ScheduleReferences.UsingAsync(schedulers, reference, cancellationToken),
+                await PipelineReferences.UsingAsync(db, reference, cancellationToken)) is { } inUse)
+        {
+            return inUse;
+        }
+
+        return await db.Channels.Where(c => c.Name == name).ExecuteDeleteAsync(cancellationToken) == 0 ? Problems.NotFound("channel", name) : name;
+    }
 
     private NotificationChannel? Build(ChannelRequest request, NotificationChannel? existing, FieldErrors errors)
     {
