@@ -124,6 +124,11 @@ public sealed record ServerCommand(string Verb, IReadOnlyList<string> CommandArg
             }
         }
 
+        if (verb == CreateKey && KeyCommands.CheckArguments(own) is { } keyError)
+        {
+            return Refuse(keyError);
+        }
+
         return new(verb, own, [.. host]);
     }
 

@@ -1,3 +1,5 @@
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
@@ -7,11 +9,12 @@ using Orchestrator.Security;
 namespace Orchestrator.Projects;
 
 /// <summary>A project's workspace files over HTTP, mapped onto <see cref="WorkspaceFiles"/>.</summary>
-public static class ProjectFileEndpoints
+public static partial class ProjectFileEndpoints
 {
     public static IEndpointRouteBuilder MapProjectFiles(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/projects/{id}/files").WithTags("Projects").RequireAuthorization(Policies.Viewer);
+        var group = app.MapGroup("/api/projects/{id}/files").WithTags("Projects").RequireAuthorization(Policies.Viewer)
+            .AddEndpointFilter(RefuseInvalidPercentEncoding);
         group.MapGet("/{**path}", GetPath).WithName("GetProjectFile").WithSummary("List a directory (JSON) or download a file, inside the project root.")
             .AddOpenApiOperationTransformer(DocumentFileDownload)
             .ProducesProblem(StatusCodes.Status404NotFound)
@@ -28,6 +31,27 @@ public static class ProjectFileEndpoints
             .ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity)
             .RequireAuthorization(Policies.Operator);
         return app;
+    }
+
+    /// <summary>
+    /// Kestrel passes a '%' that starts no escape ("files/%ZZ") through as a literal character, so the path would name a
+    /// file called "%ZZ"; a literal '%' is written "%25". Only the request line as sent tells the two apart, so the
+    /// check reads it (its path, not the query) and refuses the malformed one as the other path problems are: a 422
+    /// naming <c>path</c>.
+    /// </summary>
+    private static async ValueTask<object?> RefuseInvalidPercentEncoding(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var rawTarget = context.HttpContext.Features.Get<IHttpRequestFeature>()?.RawTarget ?? "";
+        var query = rawTarget.IndexOf('?', StringComparison.Ordinal);
+        var rawPath = query < 0 ? rawTarget : rawTarget[..query];
+        if (!InvalidEscape().IsMatch(rawPath))
+        {
+            return await next(context);
+        }
+
+        var errors = new FieldErrors();
+        errors.Add("path", "contains invalid percent-encoding: '%' must start two hexadecimal digits (write '%25' for a '%').");
+        return errors.ToProblem();
     }
 
     /// <summary>
@@ -67,4 +91,7 @@ public static class ProjectFileEndpoints
         var outcome = await files.DeleteAsync(id, path, ct);
         return outcome.Succeeded ? TypedResults.NoContent() : outcome.Problem.ToProblemResult();
     }
+
+    [GeneratedRegex("%(?![0-9A-Fa-f]{2})", RegexOptions.CultureInvariant)]
+    private static partial Regex InvalidEscape();
 }

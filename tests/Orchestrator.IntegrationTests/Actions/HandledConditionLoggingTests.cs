@@ -75,4 +75,44 @@ public sealed class HandledConditionLoggingTests : ServerWithPeerFixture
         Assert.That(output.Split('\n').Count(l => l.Contains("cancelled", StringComparison.OrdinalIgnoreCase) && l.Contains(runId!, StringComparison.Ordinal)), Is.EqualTo(1),
             "one line says the run was cancelled\n" + output);
     }
+
+    [Test]
+    public async Task A_successful_call_logs_no_polly_entry_and_no_url_at_information_or_above()
+    {
+        Peer.Configure("/fine", new RecordingHttpServer.Behaviour(TimeSpan.Zero));
+        var mark = Server.Output.Length;
+        await Admin.CreateScheduleAsync(CallApi("fine", "/fine"));
+        await Poll.UntilAsync(() => Admin.RunsAsync("default.fine"), r => r.Count == 1 && r[0].Status() == "succeeded", TimeSpan.FromSeconds(30), "the call to succeed");
+        await Poll.UntilSettledAsync(() => Task.FromResult(Server.Output.Length), TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(10), "the server's output");
+        var output = OutputSince(mark);
+
+        ServerLog.AssertNoFailureOrTrace(output, "a successful call_api");
+        var authority = new Uri(Peer.BaseUrl).Authority;
+        Assert.That(ServerLog.EntriesAtInformationOrAbove(output).Where(e => e.Contains(authority, StringComparison.Ordinal) || e.Contains("Resilience", StringComparison.Ordinal)),
+            Is.Empty, "no entry at Information or above names the outbound URL or is Polly's\n" + output);
+    }
+
+    [Test]
+    public async Task A_webhook_to_an_unresolvable_host_logs_one_warning_without_a_trace_or_polly_entry()
+    {
+        await Admin.PostForJsonAsync("/api/channels", new { name = "nowhere", kind = "webhook", webhook = new { url = "http://orchestrator-test.invalid/hook" } }, HttpStatusCode.Created);
+        var mark = Server.Output.Length;
+        await Admin.CreateScheduleAsync(new Dictionary<string, object?>
+        {
+            ["name"] = "tell-nowhere",
+            ["action"] = new { type = "send_notification", config = new { channel = "nowhere", message = "hello" } },
+            ["trigger"] = new { at = InOneSecond() },
+        });
+        var runs = await Poll.UntilAsync(() => Admin.RunsAsync("default.tell-nowhere"), r => r.Count == 1 && r[0].Status() == "failed", TimeSpan.FromSeconds(30), "the notification to fail");
+        await Poll.UntilSettledAsync(() => Task.FromResult(Server.Output.Length), TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(10), "the server's output");
+        var output = OutputSince(mark);
+
+        ServerLog.AssertNoFailureOrTrace(output, "a webhook to an unresolvable host");
+        var runId = runs[0].GetProperty("id").GetString()!;
+        var entries = ServerLog.EntriesAtInformationOrAbove(output);
+        Assert.That(entries.Count(e => e.StartsWith("warn:", StringComparison.Ordinal) && e.Contains(runId, StringComparison.Ordinal) && e.Contains("failed", StringComparison.Ordinal)),
+            Is.EqualTo(1), "one warning says the attempt failed\n" + output);
+        Assert.That(entries.Where(e => e.Contains("Resilience", StringComparison.Ordinal) || e.Contains("call_api-call_api/", StringComparison.Ordinal)),
+            Is.Empty, "no Polly entry (which names the target's URL as its source) at Information or above\n" + output);
+    }
 }

@@ -84,6 +84,16 @@ public sealed class CommandLineTests
         Assert.That(Directory.Exists(ServerProcess.DefaultDataDirectoryOf(run.WorkingDirectory)), Is.False, "no database was created or opened");
     }
 
+    [TestCase("needs --role", "keys", "create")]
+    [TestCase("control characters", "keys", "create", "--role", "admin", "--name", "a\nb")]
+    public async Task Keys_create_with_bad_arguments_exits_2_without_creating_the_database(string said, params string[] arguments)
+    {
+        var run = await RunAsync(arguments);
+        Assert.That(run.ExitCode, Is.EqualTo(2), run.Stdout + run.Stderr);
+        Assert.That(run.Stderr, Does.Contain(said).And.Contain("Usage: Orchestrator"));
+        Assert.That(Directory.Exists(ServerProcess.DefaultDataDirectoryOf(run.WorkingDirectory)), Is.False, "no database was created or opened");
+    }
+
     [Test]
     public async Task Configuration_arguments_still_configure_the_server()
     {

@@ -30,6 +30,40 @@ public static partial class ServerLog
         Assert.That(StackTraceLines(output), Is.Empty, $"{what} logged a stack trace:\n{output}");
     }
 
+    /// <summary>
+    /// The entries logged at Information or above, each with its message lines (the console formatter starts an entry
+    /// with <c>info:</c>, <c>warn:</c>, <c>fail:</c> or <c>crit:</c> and indents what follows; <c>dbug:</c> entries are left out).
+    /// </summary>
+    public static IReadOnlyList<string> EntriesAtInformationOrAbove(string output)
+    {
+        var entries = new List<string>();
+        System.Text.StringBuilder? current = null;
+        foreach (var line in Lines(output))
+        {
+            var startsEntry = line.Length > 5 && line[4] == ':' && line[..4] is "trce" or "dbug" or "info" or "warn" or "fail" or "crit";
+            if (startsEntry)
+            {
+                if (current is not null)
+                {
+                    entries.Add(current.ToString());
+                }
+
+                current = line[..4] is "trce" or "dbug" ? null : new System.Text.StringBuilder(line);
+            }
+            else
+            {
+                current?.Append('\n').Append(line);
+            }
+        }
+
+        if (current is not null)
+        {
+            entries.Add(current.ToString());
+        }
+
+        return entries;
+    }
+
     private static IEnumerable<string> Lines(string output) => output.Split('\n').Select(l => l.TrimEnd('\r'));
 
     // "at Namespace.Type.Method(…)", "at Npgsql.Internal.NpgsqlConnector.<ReadMessage>g__ReadMessageLong|233_0(…)":

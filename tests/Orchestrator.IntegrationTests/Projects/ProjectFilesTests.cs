@@ -145,6 +145,45 @@ public sealed class ProjectFilesTests
         Assert.That(File.ReadAllText(Path.Combine(Path.GetDirectoryName(root)!, "canary-secret.txt")), Is.EqualTo(Canary));
     }
 
+    [TestCase("%ZZ")]
+    [TestCase("docs/a%G1.txt")]
+    [TestCase("docs/trailing%")]
+    [TestCase("docs/short%4")]
+    public async Task Invalid_percent_encoding_is_a_422_naming_path_for_every_method(string path)
+    {
+        foreach (var method in new[] { HttpMethod.Get, HttpMethod.Put, HttpMethod.Delete })
+        {
+            using var request = Raw(method, $"/api/projects/ws/files/{path}");
+            if (method == HttpMethod.Put)
+            {
+                request.Content = new StringContent("x", Encoding.UTF8);
+            }
+
+            var problem = await ApiAssertions.AssertProblemAsync(await admin.SendAsync(request), HttpStatusCode.UnprocessableEntity);
+            Assert.That(problem.GetProperty("errors").GetProperty("path")[0].GetString(), Does.Contain("percent-encoding"), method.Method);
+        }
+
+        Assert.That(Directory.GetFiles(root, "*", SearchOption.AllDirectories).Where(f => Path.GetFileName(f).Contains('%', StringComparison.Ordinal)), Is.Empty);
+    }
+
+    [Test]
+    public async Task A_percent_sign_written_as_25_is_a_file_name_character()
+    {
+        using var put = await admin.PutAsync("/api/projects/ws/files/docs/100%25.txt", new StringContent("full", Encoding.UTF8));
+        Assert.That(put.StatusCode, Is.EqualTo(HttpStatusCode.OK), await put.Content.ReadAsStringAsync());
+        Assert.That(await File.ReadAllTextAsync(Path.Combine(root, "docs", "100%.txt")), Is.EqualTo("full"));
+        Assert.That((await admin.DeleteAsync("/api/projects/ws/files/docs/100%25.txt")).StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
+    }
+
+    /// <summary>What the README says of dot segments in the URL itself: resolved before routing, so they reach another route (a 404), never a file.</summary>
+    [TestCase("../../../etc/passwd")]
+    [TestCase("%2e%2e/%2e%2e/etc/passwd")]
+    public async Task Dot_segments_of_the_url_are_resolved_before_routing_and_answer_404(string path)
+    {
+        var problem = await ApiAssertions.AssertProblemAsync(await admin.SendAsync(Raw(HttpMethod.Get, $"/api/projects/ws/files/{path}")), HttpStatusCode.NotFound);
+        Assert.That(problem.ToString(), Does.Not.Contain("root:x:0:0"));
+    }
+
     [Test]
     public async Task Files_inside_the_root_can_be_listed_read_written_and_deleted()
     {

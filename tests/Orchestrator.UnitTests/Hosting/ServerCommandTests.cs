@@ -29,6 +29,22 @@ public sealed class ServerCommandTests
         Assert.That(command.HostArgs, Is.EqualTo(new[] { "--Orchestrator:DataDirectory=/d" }));
     }
 
+    [TestCase("needs --role", "keys", "create")]
+    [TestCase("'frob' is not a role", "keys", "create", "--role", "frob")]
+    [TestCase("'--role' needs a value", "keys", "create", "--role")]
+    [TestCase("1–100", "keys", "create", "--role", "admin", "--name", "")]
+    [TestCase("control characters", "keys", "create", "--role", "admin", "--name", "ci\nAdmin API key: forged")]
+    [TestCase("control characters", "keys", "create", "--role", "admin", "--name", "tab\there")]
+    public void Keys_create_refuses_bad_arguments_before_anything_runs(string said, params string[] arguments)
+    {
+        var command = ServerCommand.Parse(arguments);
+        Assert.That(command.Verb, Is.EqualTo(ServerCommand.Invalid));
+        Assert.That(command.Error, Does.Contain(said));
+        var errors = new StringWriter();
+        Assert.That(command.ExitWithoutRunning(TextWriter.Null, errors), Is.EqualTo(2));
+        Assert.That(errors.ToString(), Does.Contain("Usage: Orchestrator"));
+    }
+
     [Test]
     public void Configuration_keys_pass_to_the_host_with_their_values_in_either_form()
     {

@@ -20,17 +20,14 @@ public sealed class CallApiModule : IActionModule
         services.AddSingleton<SecretTemplates>();
         services.AddSingleton<HttpActionExecutor>();
 
-        // Polly logs "Resilience pipeline executed" with the exception's stack trace for a call the caller cancelled (a
-        // run cancelled through the API, a shutdown). The run records and logs that cancellation itself, so Polly's
-        // entry for it drops to Debug; every other outcome keeps its severity.
+        // Polly logs every execution and attempt at Information ("Resilience pipeline executed"), and a failed one with
+        // the exception's stack trace, each naming its source, which for an outbound pipeline is the target's URL
+        // ("call_api-call_api/http://host:port"). The run already says what happened in one line (a warning for a
+        // failed attempt, naming the run, no trace; an information line for a cancellation), so every Polly event is
+        // Debug: nothing at Information or above carries a trace or an outbound URL. A breaker that is open shows in
+        // the failed run's error (the circuit is open), which is where an operator looks.
         services.Configure<Polly.Telemetry.TelemetryOptions>(telemetry =>
-        {
-            var previous = telemetry.SeverityProvider;
-            telemetry.SeverityProvider = args =>
-                args.Event.EventName == "PipelineExecuted" && args.Context.CancellationToken.IsCancellationRequested
-                    ? Polly.Telemetry.ResilienceEventSeverity.Debug
-                    : previous?.Invoke(args) ?? args.Event.Severity;
-        });
+            telemetry.SeverityProvider = _ => Polly.Telemetry.ResilienceEventSeverity.Debug);
 
         services.AddHttpClient(HttpActionExecutor.ClientName, c => c.Timeout = Timeout.InfiniteTimeSpan)
             // The factory's loggers write every hop's URL ("Sending HTTP request …"): a Location a peer chose, which can
