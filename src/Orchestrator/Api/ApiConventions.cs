@@ -17,7 +17,9 @@ public static class ApiConventions
         {
             o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.CamelCase;
             o.SerializerOptions.AllowTrailingCommas = false;
-            o.SerializerOptions.UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Skip;
+            // A misspelled name ("backof", "timeoutSecond", "dryRun") is refused with the names the record knows: skipped, it
+            // was stored as the default the caller meant to change. JSON members (configs, inputs, arguments) take any name.
+            o.SerializerOptions.UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow;
             // A name given twice is refused, in the record and in every JSON object under it (configs, arguments, schemas):
             // "last one wins" would let a reviewer read one value while the server stores another.
             o.SerializerOptions.AllowDuplicateProperties = false;

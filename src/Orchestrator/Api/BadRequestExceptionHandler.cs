@@ -3,16 +3,19 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Options;
 
 namespace Orchestrator.Api;
 
 /// <summary>
 /// Turns what the binder cannot read (bad JSON, a value of the wrong kind, a number that does not fit its field, a query
-/// value that is not a number, an oversized body) into a 400/413 problem that says where and why in the product's words,
+/// value that is not a number, a property the request record does not have, an oversized body) into a 400/413 problem that says where and why in the product's words,
 /// with an <c>errors</c> map keyed by the field (<c>timeoutSeconds</c>, <c>trigger.intervalSeconds</c>, <c>page</c>),
 /// the same shape as the 422s. Anything else becomes a 500 problem without internals.
 /// </summary>
-internal sealed partial class BadRequestExceptionHandler(IProblemDetailsService problems, ILogger<BadRequestExceptionHandler> logger) : IExceptionHandler
+internal sealed partial class BadRequestExceptionHandler(
+    IProblemDetailsService problems, IOptions<JsonOptions> json, ILogger<BadRequestExceptionHandler> logger) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
     {
@@ -52,7 +55,47 @@ internal sealed partial class BadRequestExceptionHandler(IProblemDetailsService 
         return ("body", bad.Message, bad.Message);
     }
 
-    private static async Task<(string Field, string Reason, string Detail)> DescribeBodyAsync(HttpRequest request, JsonException json)
+    private async Task<(string Field, string Reason, string Detail)> DescribeBodyAsync(HttpRequest request, JsonException exception)
+    {
+        if (UnmappedProperty().Match(exception.Message) is { Success: true } unmapped)
+        {
+            return DescribeUnknownProperty(exception.Path, unmapped.Groups["name"].Value, unmapped.Groups["type"].Value);
+        }
+
+        return await DescribeValueAsync(request, exception);
+    }
+
+    /// <summary>
+    /// A property the request record does not have: "'backof' is not a known property of retry; known: maxAttempts, …",
+    /// keyed by its path (<c>retry.backof</c>) so the caller sees which object it was in.
+    /// </summary>
+    private (string Field, string Reason, string Detail) DescribeUnknownProperty(string? path, string name, string typeName)
+    {
+        // System.Text.Json's path usually ends at the unknown name ($.retry.backof); should it stop at the object, add it.
+        var field = FieldOf(path);
+        string parent;
+        if (field == name)
+        {
+            parent = "";
+        }
+        else if (field.EndsWith("." + name, StringComparison.Ordinal))
+        {
+            parent = field[..^(name.Length + 1)];
+        }
+        else
+        {
+            parent = field == "body" ? "" : field;
+            field = parent.Length == 0 ? name : $"{parent}.{name}";
+        }
+
+        var type = typeof(BadRequestExceptionHandler).Assembly.GetType(typeName);
+        var known = type is null ? [] : json.Value.SerializerOptions.GetTypeInfo(type).Properties.Select(p => p.Name).ToList();
+        var reason = $"'{Shorten(name)}' is not a known property of {(parent.Length == 0 ? "the request body" : parent)}"
+            + (known.Count == 0 ? "." : $"; known: {string.Join(", ", known)}.");
+        return (field, reason, $"The body is not valid for this request at '$.{field}': {reason}");
+    }
+
+    private static async Task<(string Field, string Reason, string Detail)> DescribeValueAsync(HttpRequest request, JsonException json)
     {
         var field = FieldOf(json.Path);
         var reason = await ReasonAsync(request, json);
@@ -259,6 +302,9 @@ internal sealed partial class BadRequestExceptionHandler(IProblemDetailsService 
 
     [GeneratedRegex("^Failed to bind parameter \"(?<type>.+) (?<name>[^ ]+)\" from \"(?<value>.*)\"\\.$", RegexOptions.CultureInvariant | RegexOptions.Singleline)]
     private static partial Regex FailedParameter();
+
+    [GeneratedRegex("^The JSON property '(?<name>.*)' could not be mapped to any .NET member contained in type '(?<type>[^']+)'", RegexOptions.CultureInvariant | RegexOptions.Singleline)]
+    private static partial Regex UnmappedProperty();
 
     [GeneratedRegex("^Duplicate property '(.*?)' encountered", RegexOptions.CultureInvariant)]
     private static partial Regex DuplicateProperty();

@@ -9,8 +9,8 @@ namespace Orchestrator.Api;
 /// <summary>
 /// Writes into each operation of the OpenAPI document the role its route enforces: an <c>x-required-role</c>
 /// extension a tool can read, a security requirement naming the role (OpenAPI 3.1 lets a non-OAuth scheme list roles),
-/// a sentence in the description a person reads, and the 400/401/403 problem responses the request conventions and the
-/// key check can answer before the handler runs. Read from the endpoint's authorization metadata, so the document cannot disagree with what is enforced.
+/// a sentence in the description a person reads, and the 400/401/403 (and, with a body, 413/415) problem responses the request
+/// conventions and the key check can answer before the handler runs. Read from the endpoint's authorization metadata, so the document cannot disagree with what is enforced.
 /// </summary>
 public sealed class RoleOperationTransformer : IOpenApiOperationTransformer
 {
@@ -57,6 +57,18 @@ public sealed class RoleOperationTransformer : IOpenApiOperationTransformer
         AddProblem(operation.Responses, StatusCodes.Status400BadRequest,
             "The request could not be read: a query value with a control character, or a body that is missing or not the JSON this operation takes; 'errors' names the field.",
             validationProblem);
+        // Kestrel refuses a body over ServiceHosting.MaxRequestBodyBytes, and the JSON binder one that is not JSON.
+        if (operation.RequestBody is { } body)
+        {
+            AddProblem(operation.Responses, StatusCodes.Status413PayloadTooLarge,
+                "The request body is larger than the server accepts (1 MiB).", problem);
+            if (body.Content?.Keys.Any(k => k.Contains("json", StringComparison.OrdinalIgnoreCase)) == true)
+            {
+                AddProblem(operation.Responses, StatusCodes.Status415UnsupportedMediaType,
+                    "The request body is not JSON (its Content-Type is not application/json); 'errors' names the body.", validationProblem);
+            }
+        }
+
         AddProblem(operation.Responses, StatusCodes.Status401Unauthorized,
             "No API key was sent, or it is not a valid one.", problem);
         // A viewer is the least role: any valid key passes a viewer route, so only stricter routes can answer 403.

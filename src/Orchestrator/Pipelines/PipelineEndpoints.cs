@@ -40,9 +40,9 @@ public static class PipelineEndpoints
             .ProducesProblem(StatusCodes.Status404NotFound);
 
         var runs = app.MapGroup("/api/pipeline-runs").WithTags("Pipelines").RequireAuthorization(Policies.Viewer);
-        runs.MapGet("/{runId:guid}", GetRun).WithName("GetPipelineRun").WithSummary("One run with its node runs and the definition it ran.")
+        runs.MapGet("/{runId}", GetRun).WithName("GetPipelineRun").WithSummary("One run with its node runs and the definition it ran.")
             .ProducesProblem(StatusCodes.Status404NotFound);
-        runs.MapPost("/{runId:guid}/cancel", CancelRun).WithName("CancelPipelineRun").WithSummary("Cancel a run: running nodes are cancelled, the rest skipped.")
+        runs.MapPost("/{runId}/cancel", CancelRun).WithName("CancelPipelineRun").WithSummary("Cancel a run: running nodes are cancelled, the rest skipped.")
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
             .RequireAuthorization(Policies.Operator);
         return app;
@@ -95,15 +95,26 @@ public static class PipelineEndpoints
         return listed.Succeeded ? TypedResults.Ok(listed.Value) : listed.Problem.ToProblemResult();
     }
 
-    public static async Task<Results<Ok<PipelineRunDetail>, ProblemHttpResult>> GetRun(Guid runId, PipelineService pipelines, CancellationToken ct)
+    // Read here, not by a route constraint, so a malformed id gets the same "No pipeline run with id …" as an unknown one.
+    public static async Task<Results<Ok<PipelineRunDetail>, ProblemHttpResult>> GetRun(string runId, PipelineService pipelines, CancellationToken ct)
     {
-        var found = await pipelines.GetRunAsync(runId, ct);
+        if (!Guid.TryParse(runId, out var id))
+        {
+            return ApiProblems.NotFound("pipeline run", runId);
+        }
+
+        var found = await pipelines.GetRunAsync(id, ct);
         return found.Succeeded ? TypedResults.Ok(found.Value) : found.Problem.ToProblemResult();
     }
 
-    public static async Task<Results<Accepted<PipelineRunResponse>, ProblemHttpResult>> CancelRun(Guid runId, PipelineService pipelines, CancellationToken ct)
+    public static async Task<Results<Accepted<PipelineRunResponse>, ProblemHttpResult>> CancelRun(string runId, PipelineService pipelines, CancellationToken ct)
     {
-        var cancelled = await pipelines.CancelRunAsync(runId, ct);
+        if (!Guid.TryParse(runId, out var id))
+        {
+            return ApiProblems.NotFound("pipeline run", runId);
+        }
+
+        var cancelled = await pipelines.CancelRunAsync(id, ct);
         return cancelled.Succeeded ? TypedResults.Accepted($"/api/pipeline-runs/{cancelled.Value.Id}", cancelled.Value) : cancelled.Problem.ToProblemResult();
     }
 }

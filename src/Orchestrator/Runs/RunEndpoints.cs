@@ -30,9 +30,9 @@ public static class RunEndpoints
             // 400: a page or pageSize that is not a number (BadRequestExceptionHandler); 422: a filter value refused.
             .ProducesValidationProblem(StatusCodes.Status400BadRequest)
             .ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity);
-        group.MapGet("/{runId:guid}", GetRun).WithName("GetRun").WithSummary("One run.")
+        group.MapGet("/{runId}", GetRun).WithName("GetRun").WithSummary("One run.")
             .ProducesProblem(StatusCodes.Status404NotFound);
-        group.MapPost("/{runId:guid}/cancel", CancelRun).WithName("CancelRun").WithSummary("Interrupt a running run on whichever node runs it.")
+        group.MapPost("/{runId}/cancel", CancelRun).WithName("CancelRun").WithSummary("Interrupt a running run on whichever node runs it.")
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict)
             .RequireAuthorization(Policies.Operator);
@@ -46,15 +46,27 @@ public static class RunEndpoints
         return outcome.Succeeded ? TypedResults.Ok(outcome.Value) : outcome.Problem.ToProblemResult();
     }
 
-    public static async Task<Results<Ok<RunResponse>, ProblemHttpResult>> GetRun(Guid runId, RunQueries runs, CancellationToken ct)
+    // The id is read here, not by a route constraint: a constraint answered a malformed id with a bare "Not Found" and
+    // no problem text, where a well-formed unknown one says which run it did not find.
+    public static async Task<Results<Ok<RunResponse>, ProblemHttpResult>> GetRun(string runId, RunQueries runs, CancellationToken ct)
     {
-        var outcome = await runs.GetAsync(runId, ct);
+        if (!Guid.TryParse(runId, out var id))
+        {
+            return ApiProblems.NotFound("run", runId);
+        }
+
+        var outcome = await runs.GetAsync(id, ct);
         return outcome.Succeeded ? TypedResults.Ok(outcome.Value) : outcome.Problem.ToProblemResult();
     }
 
-    public static async Task<Results<Accepted<RunResponse>, ProblemHttpResult>> CancelRun(Guid runId, RunQueries runs, CancellationToken ct)
+    public static async Task<Results<Accepted<RunResponse>, ProblemHttpResult>> CancelRun(string runId, RunQueries runs, CancellationToken ct)
     {
-        var outcome = await runs.RequestCancelAsync(runId, ct);
+        if (!Guid.TryParse(runId, out var id))
+        {
+            return ApiProblems.NotFound("run", runId);
+        }
+
+        var outcome = await runs.RequestCancelAsync(id, ct);
         return outcome.Succeeded ? TypedResults.Accepted($"/api/runs/{outcome.Value.Id}", outcome.Value) : outcome.Problem.ToProblemResult();
     }
 }

@@ -64,9 +64,15 @@ public static class CronEndpoints
     public static Results<Ok<CronPhraseReading>, ProblemHttpResult> Parse(CronParseRequest request, ScheduleValidator validator, TimeProvider time)
     {
         var errors = new FieldErrors();
-        if (string.IsNullOrWhiteSpace(request.Text) || request.Text.Length > MaxTextLength)
+        if (string.IsNullOrWhiteSpace(request.Text))
         {
             errors.Add("text", $"is required: a phrase of at most {MaxTextLength} characters, e.g. 'every weekday at 9:30'.");
+            return errors.ToProblem();
+        }
+
+        if (request.Text.Length > MaxTextLength)
+        {
+            errors.Add("text", $"is too long: {request.Text.Length} characters; a phrase has at most {MaxTextLength}, e.g. 'every weekday at 9:30'.");
             return errors.ToProblem();
         }
 

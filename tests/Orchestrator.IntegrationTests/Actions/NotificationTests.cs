@@ -109,6 +109,8 @@ public sealed class NotificationTests : ServerWithPeerFixture
     [TestCase("{\"name\": \"x\", \"kind\": \"email\", \"email\": {\"host\": \"localhost\", \"from\": \"a@example.com\", \"to\": [\"b@example.com\"]}}", "email.host")]
     [TestCase("{\"name\": \"x\", \"kind\": \"email\", \"email\": {\"host\": \"10.0.0.25\", \"from\": \"a@example.com\", \"to\": [\"b@example.com\"]}}", "email.host")]
     [TestCase("{\"name\": \"x\", \"kind\": \"email\", \"email\": {\"host\": \"169.254.169.254\", \"from\": \"a@example.com\", \"to\": [\"b@example.com\"]}}", "email.host")]
+    [TestCase("{\"name\": \"x\", \"kind\": \"webhook\", \"webhook\": {\"url\": \"https://example.com\"}, \"email\": {\"host\": \"smtp.example.com\", \"from\": \"a@example.com\", \"to\": [\"b@example.com\"]}}", "email")]
+    [TestCase("{\"name\": \"x\", \"kind\": \"email\", \"email\": {\"host\": \"smtp.example.com\", \"from\": \"a@example.com\", \"to\": [\"b@example.com\"]}, \"webhook\": {\"url\": \"https://example.com\"}}", "webhook")]
     public async Task Invalid_channels_are_422_naming_the_field(string body, string field)
     {
         var response = await Admin.PostAsync("/api/channels", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));

@@ -227,6 +227,31 @@ public sealed class ApiRequestConventionsTests
         await ApiAssertions.AssertProblemAsync(await admin.GetAsync("/api/schedules/binder-probe"), HttpStatusCode.NotFound);
     }
 
+    // Each was answered 201/200 with the misspelled value dropped (a fixed backoff stored as exponential, a dry run run).
+    [TestCase("POST", "/api/schedules", """{ "name": "strict-probe", "action": { "type": "noop", "config": {} }, "trigger": { "intervalSeconds": 60 }, "retry": { "backof": "fixed" } }""",
+        "retry.backof", "'backof' is not a known property of retry; known: maxAttempts, backoff, initialDelaySeconds, maxDelaySeconds.")]
+    [TestCase("POST", "/api/schedules", """{ "name": "strict-probe", "action": { "type": "noop", "config": {} }, "trigger": { "intervalSeconds": 60 }, "timeoutSecond": 5 }""",
+        "timeoutSecond", "'timeoutSecond' is not a known property of the request body; known: name, project, description, action, trigger, misfire, concurrency, retry, timeoutSeconds, executionGroup, enabled.")]
+    [TestCase("POST", "/api/channels", """{ "name": "strict-probe", "kind": "webhook", "webhook": { "url": "https://example.com/hook", "fromat": "slack" } }""",
+        "webhook.fromat", "'fromat' is not a known property of webhook; known: url, format, headers.")]
+    [TestCase("POST", "/api/pipelines", """{ "id": "strict-probe", "maxParalelism": 2, "nodes": [{ "id": "a", "type": "action", "action": { "type": "noop", "config": {} } }], "edges": [] }""",
+        "maxParalelism", "'maxParalelism' is not a known property of the request body; known: id, name, project, description, maxParallelism, failurePolicy, nodes, edges.")]
+    [TestCase("POST", "/api/pipelines", """{ "id": "strict-probe", "nodes": [{ "id": "a", "type": "action", "action": { "type": "noop", "config": {} }, "timeoutSecond": 5 }], "edges": [] }""",
+        "nodes[0].timeoutSecond", "'timeoutSecond' is not a known property of nodes[0]; known: id, type, action, expression, pipeline, inputs, timeoutSeconds, retry.")]
+    [TestCase("POST", "/api/schedules/default/backfill", """{ "from": "2026-01-01T00:00:00Z", "to": "2026-01-02T00:00:00Z", "dryRun": true }""",
+        "dryRun", "'dryRun' is not a known property of the request body; known: from, to.")]
+    public async Task Unknown_property_is_a_400_naming_its_path_and_the_known_ones(string method, string path, string body, string field, string reason)
+    {
+        var problem = await ApiAssertions.AssertProblemAsync(await admin.SendAsync(Request(method, path, body, "application/json")), HttpStatusCode.BadRequest);
+
+        Assert.That(problem.GetProperty("errors").GetProperty(field)[0].GetString(), Is.EqualTo(reason));
+        Assert.That(problem.GetProperty("detail").GetString(), Does.Contain($"'$.{field}'").And.Contain(reason));
+        Assert.That(problem.GetProperty("detail").GetString(), Does.Not.Contain("System.").And.Not.Contain("Orchestrator."));
+        await ApiAssertions.AssertProblemAsync(await admin.GetAsync("/api/schedules/strict-probe"), HttpStatusCode.NotFound);
+        await ApiAssertions.AssertProblemAsync(await admin.GetAsync("/api/pipelines/strict-probe"), HttpStatusCode.NotFound);
+        await ApiAssertions.AssertProblemAsync(await admin.GetAsync("/api/channels/strict-probe"), HttpStatusCode.NotFound);
+    }
+
     [Test]
     public async Task Query_value_the_binder_cannot_read_is_a_400_naming_the_parameter_with_an_errors_map()
     {

@@ -303,6 +303,38 @@ public sealed class OpenApiDocumentTests
     }
 
     [Test]
+    public void Every_operation_with_a_body_lists_the_413_and_415_problems_the_server_gives()
+    {
+        var withBody = ApiOperations.Where(o => o.Body.TryGetProperty("requestBody", out _)).ToList();
+        Assert.That(withBody, Has.Count.GreaterThan(10), "the document lists the operations that take a body");
+        var lacking = new List<string>();
+        foreach (var operation in withBody)
+        {
+            var responses = operation.Body.GetProperty("responses");
+            var json = operation.Body.GetProperty("requestBody").GetProperty("content").EnumerateObject().Any(c => c.Name.Contains("json", StringComparison.Ordinal));
+            foreach (var status in json ? new[] { "413", "415" } : ["413"])
+            {
+                if (!responses.TryGetProperty(status, out var response) || !response.GetProperty("content").TryGetProperty("application/problem+json", out var problem)
+                    || !ProblemSchemas.Contains(problem.GetProperty("schema").GetProperty("$ref").GetString()))
+                {
+                    lacking.Add($"{operation}: {status}");
+                }
+            }
+        }
+
+        Assert.That(lacking, Is.Empty, "operations with a body whose document lacks the problem response:\n" + string.Join("\n", lacking));
+    }
+
+    [Test]
+    public async Task The_documented_415_is_what_the_server_answers_to_a_body_that_is_not_json()
+    {
+        // The 413 is Kestrel's (this fixture runs on TestServer); ScheduleBadInputTests sends an oversized body to a real socket.
+        using var admin = server.CreateClient(server.PrintedAdminKey!);
+        await ApiAssertions.AssertProblemAsync(
+            await admin.PostAsync("/api/schedules", new StringContent("name=x", System.Text.Encoding.UTF8, "text/plain")), HttpStatusCode.UnsupportedMediaType);
+    }
+
+    [Test]
     public void A_cluster_nodes_state_is_documented_as_the_three_values_the_api_writes()
     {
         var schemas = document.RootElement.GetProperty("components").GetProperty("schemas");

@@ -103,6 +103,16 @@ public sealed class CronHelperTests
         Assert.That(limited.GetProperty("errors").GetProperty("text")[0].GetString(), Does.Contain("interval cannot be limited"));
     }
 
+    [Test]
+    public async Task A_phrase_over_the_length_limit_is_said_to_be_too_long_not_missing()
+    {
+        // It answered "is required: a phrase of at most 300 characters" to a 200,000-character text.
+        var problem = await ApiAssertions.AssertProblemAsync(
+            await viewer.PostAsync("/api/cron/parse", ApiClient.Json(new { text = new string('a', 200_000) })), HttpStatusCode.UnprocessableEntity);
+        Assert.That(problem.GetProperty("errors").GetProperty("text")[0].GetString(),
+            Is.EqualTo("is too long: 200000 characters; a phrase has at most 300, e.g. 'every weekday at 9:30'."));
+    }
+
     [TestCase("every ٥ minutes", "٥")]
     [TestCase("at ٩:٣٠ every day", "٩:٣٠")]
     public async Task Parse_with_non_ascii_digits_is_a_422_naming_them_not_a_500(string text, string word)

@@ -532,6 +532,14 @@ public sealed class BuiltinToolsTests
     }
 
     [Test]
+    public async Task A_misspelled_schedule_field_is_refused_not_dropped()
+    {
+        // As through POST /api/schedules: "backof" was dropped and the retry stored as exponential.
+        var problem = await InvokeRefusedAsync("schedules.create", new { name = "typo", action = new { type = "noop", config = new { } }, trigger = new { intervalSeconds = 60 }, retry = new { backof = "fixed" } });
+        Assert.That(problem.ToString(), Does.Contain("'backof'").And.Contain("$.retry.backof").And.Not.Contain("Orchestrator."));
+    }
+
+    [Test]
     public async Task Writing_under_a_path_whose_directory_is_a_file_fails_cleanly()
     {
         var invoked = await InvokeAsync("files.write", new { path = "docs/readme.txt/child.txt", content = "x" });

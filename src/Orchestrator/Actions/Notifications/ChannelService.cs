@@ -169,6 +169,13 @@ public sealed partial class ChannelService(OrchestratorDbContext db, OutboundPol
                     return null;
                 }
 
+                // The other kind's settings would be stored nowhere: refused rather than dropped, so a caller who meant
+                // an email channel is told instead of getting a webhook.
+                if (request.Email is not null)
+                {
+                    errors.Add("email", "is not a setting of a webhook channel; a channel carries only the settings of its kind (webhook).");
+                }
+
                 if (string.IsNullOrEmpty(webhook.Url))
                 {
                     errors.Add("webhook.url", "is required.");
@@ -220,6 +227,11 @@ public sealed partial class ChannelService(OrchestratorDbContext db, OutboundPol
                 {
                     errors.Add("email", "is required for an email channel: {host, port, security, username, password, from, to}.");
                     return null;
+                }
+
+                if (request.Webhook is not null)
+                {
+                    errors.Add("webhook", "is not a setting of an email channel; a channel carries only the settings of its kind (email).");
                 }
 
                 // Each of these ends up in an SMTP command line (or, for username and password, in AUTH's NUL-separated

@@ -39,7 +39,7 @@ public abstract class ScheduleTool : BuiltinTool
 }
 
 /// <summary><c>schedules.create</c>: the fields of <c>POST /api/schedules</c>; the project is the task's own.</summary>
-public sealed class SchedulesCreateTool : ScheduleTool
+public sealed partial class SchedulesCreateTool : ScheduleTool
 {
     public override string Name => "schedules.create";
 
@@ -118,11 +118,21 @@ public sealed class SchedulesCreateTool : ScheduleTool
         return Outcome(await Schedules(context).CreateAsync(request with { Project = context.ProjectId }, cancellationToken));
     }
 
+    /// <summary>As the API reads a schedule: a misspelled name inside retry, trigger or misfire is refused, not dropped.</summary>
+    private static readonly JsonSerializerOptions StrictWeb = new(JsonSerializerOptions.Web)
+    {
+        UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow,
+    };
+
     private static ScheduleRequest Read(JsonElement arguments)
     {
         try
         {
-            return arguments.Deserialize<ScheduleRequest>(JsonSerializerOptions.Web) ?? throw new ActionFailedException("The schedule is missing.");
+            return arguments.Deserialize<ScheduleRequest>(StrictWeb) ?? throw new ActionFailedException("The schedule is missing.");
+        }
+        catch (JsonException ex) when (UnknownProperty().Match(ex.Message) is { Success: true } unknown)
+        {
+            throw new ActionFailedException($"The schedule has a property it does not know: '{unknown.Groups[1].Value}' (at {ex.Path}).");
         }
         catch (JsonException ex)
         {
@@ -130,6 +140,9 @@ public sealed class SchedulesCreateTool : ScheduleTool
             throw new ActionFailedException($"The schedule's fields have the wrong types: {ex.Message.Split(" Path:")[0]} (at {ex.Path}).");
         }
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex("^The JSON property '(.*)' could not be mapped to any .NET member", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.Singleline)]
+    private static partial System.Text.RegularExpressions.Regex UnknownProperty();
 }
 
 /// <summary><c>schedules.list</c>: the schedules of the task's project.</summary>
