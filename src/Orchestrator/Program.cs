@@ -78,6 +78,7 @@ app.MapTools();
 app.MapModels();
 app.MapPipelines();
 app.MapDashboard();
+app.MapApiReference();
 
 try
 {
