@@ -53,6 +53,13 @@ public sealed partial class ApiReferenceTests
         Assert.That(html, Does.Contain("\"url\":\"openapi/v1.json\"").And.Contain("'%2Fdocs%2F'"));
         using var document = await anonymous.GetAsync("/openapi/v1.json");
         Assert.That(document.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+
+        // "Try it" starts on the document's key scheme, which is HTTP bearer: the key goes out as 'Authorization: Bearer <key>'.
+        Assert.That(html, Does.Contain("\"preferredSecurityScheme\":[\"ApiKey\"]"));
+        using var json = System.Text.Json.JsonDocument.Parse(await document.Content.ReadAsStringAsync());
+        var scheme = json.RootElement.GetProperty("components").GetProperty("securitySchemes").GetProperty("ApiKey");
+        Assert.That(scheme.GetProperty("type").GetString(), Is.EqualTo("http"));
+        Assert.That(scheme.GetProperty("scheme").GetString(), Is.EqualTo("bearer"));
     }
 
     [Test]
@@ -77,6 +84,15 @@ public sealed partial class ApiReferenceTests
         var policy = string.Join(";", response.Headers.GetValues("Content-Security-Policy"));
         Assert.That(policy, Does.Contain("default-src 'none'").And.Contain("connect-src 'self'").And.Contain("frame-ancestors 'none'"));
         Assert.That(policy, Does.Not.Contain("*").And.Not.Contain("http"));
+
+        // The page's inline start script may run by its hash, and nothing else inline may.
+        var scriptSource = policy.Split(';').Select(d => d.Trim()).Single(d => d.StartsWith("script-src ", StringComparison.Ordinal));
+        Assert.That(scriptSource, Does.Not.Contain("unsafe-inline").And.Not.Contain("unsafe-eval"));
+        var html = await response.Content.ReadAsStringAsync();
+        var inline = Regex.Match(html, "<script type=\"module\">(?<body>.*?)</script>", RegexOptions.Singleline).Groups["body"].Value;
+        Assert.That(inline, Does.Contain("initialize("));
+        var hash = Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(inline)));
+        Assert.That(scriptSource, Is.EqualTo($"script-src 'self' 'sha256-{hash}'"));
         Assert.That(response.Headers.GetValues("X-Frame-Options"), Is.EqualTo(new[] { "DENY" }));
     }
 
