@@ -24,7 +24,8 @@ public sealed record StorageChoice(
         string connectionString;
         if (isPostgres)
         {
-            connectionString = options.Database.ConnectionString!;
+            // Resolved here, once, so EF Core and Quartz's store get the same string and so share one pool.
+            connectionString = PostgresConnectionDefaults.Apply(options.Database.ConnectionString!, options.Scheduler.MaxConcurrency);
         }
         else if (string.IsNullOrWhiteSpace(options.Database.ConnectionString))
         {
@@ -65,7 +66,10 @@ public sealed record StorageChoice(
         return string.IsNullOrEmpty(local) ? null : Path.Combine(local, OperatingSystem.IsWindows() ? "Orchestrator" : "orchestrator");
     }
 
-    /// <summary>Where the data is, in words for the console: the SQLite file, or the PostgreSQL host and database (never a password).</summary>
+    /// <summary>
+    /// Where the data is, in words for the console: the SQLite file, or the PostgreSQL host and database with the
+    /// effective pool settings (never a password).
+    /// </summary>
     public string DescribeDatabase()
     {
         if (!IsPostgres)
@@ -74,6 +78,6 @@ public sealed record StorageChoice(
         }
 
         var postgres = new Npgsql.NpgsqlConnectionStringBuilder(ConnectionString);
-        return $"PostgreSQL database '{postgres.Database}' on {postgres.Host}:{postgres.Port}";
+        return $"PostgreSQL database '{postgres.Database}' on {postgres.Host}:{postgres.Port} ({PostgresConnectionDefaults.Describe(postgres)})";
     }
 }
