@@ -602,6 +602,13 @@ async function renderCluster() {
 
 // ---- Routing -----------------------------------------------------------------------------------------------------
 
+// Pages that live in their own file (keys.js, audit.js, …) register here: registerPage("keys", (parts, query) => …).
+// Each such file is a classic script loaded after this one, so it can use esc/api/when/badge and the rest.
+const pages = new Map();
+function registerPage(name, render) {
+  pages.set(name, render);
+}
+
 async function route() {
   const mine = ++generation;
   clearInterval(refreshTimer);
@@ -631,7 +638,7 @@ async function route() {
       case "cluster": await renderCluster(); break;
       case "schedules": await (parts[1] === "new" ? renderScheduleForm(null) : parts[1] === "edit" ? renderScheduleForm(parts[2]) : renderSchedules()); break;
       case "signin": location.hash = "#/schedules"; break;
-      default: await renderSchedules();
+      default: await (pages.has(parts[0]) ? pages.get(parts[0])(parts, new URLSearchParams(query)) : renderSchedules());
     }
   } catch (error) {
     if (error.status !== 401 && !stale(mine)) view.innerHTML = `<div class="card error" role="alert">${esc(error.message)}</div>`;
@@ -640,4 +647,5 @@ async function route() {
 
 document.getElementById("sign-out").addEventListener("click", () => signOut("Signed out."));
 window.addEventListener("hashchange", route);
-route();
+// Wait for the page scripts that follow this one, so a deep link to one of their pages finds it registered.
+window.addEventListener("DOMContentLoaded", route);
