@@ -9,6 +9,7 @@ public static class AgentsServiceCollectionExtensions
     {
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ModelClients>();
+        services.AddSingleton<ModelPhraseReader>();
         return services;
     }
 }
