@@ -26,7 +26,7 @@ public static class RunEndpoints
     public static IEndpointRouteBuilder MapRuns(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/runs").WithTags("Runs").RequireAuthorization(Policies.Viewer);
-        group.MapGet("/", ListRuns).WithName("ListRuns").WithSummary("Query runs by schedule, project, status and scheduled time range, newest first.")
+        group.MapGet("/", ListRuns).WithName("ListRuns").WithSummary("Query runs by schedule, project, status and scheduled time range, newest first: by scheduled fire time, or with sort=created by when each run was written.")
             // 400: a page or pageSize that is not a number (BadRequestExceptionHandler); 422: a filter value refused.
             .ProducesValidationProblem(StatusCodes.Status400BadRequest)
             .ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity);
@@ -40,9 +40,9 @@ public static class RunEndpoints
     }
 
     public static async Task<Results<Ok<PagedList<RunResponse>>, ProblemHttpResult>> ListRuns(
-        RunQueries runs, string? scheduleId, string? project, string? status, string? from, string? to, int? page, int? pageSize, CancellationToken ct)
+        RunQueries runs, string? scheduleId, string? project, string? status, string? from, string? to, int? page, int? pageSize, string? sort, CancellationToken ct)
     {
-        var outcome = await runs.ListAsync(new RunQuery(scheduleId, project, status, from, to, page, pageSize), ct);
+        var outcome = await runs.ListAsync(new RunQuery(scheduleId, project, status, from, to, page, pageSize, sort), ct);
         return outcome.Succeeded ? TypedResults.Ok(outcome.Value) : outcome.Problem.ToProblemResult();
     }
 

@@ -8,7 +8,11 @@ using Quartz;
 namespace Orchestrator.Runs;
 
 /// <summary>A query of the run ledger: each filter optional, as the API's query string gives it.</summary>
-public sealed record RunQuery(string? ScheduleId, string? Project, string? Status, string? From, string? To, int? Page, int? PageSize);
+/// <remarks>
+/// <see cref="Sort"/>: <c>scheduled</c> (the default) orders by scheduled fire time; <c>created</c> by when the ledger
+/// wrote the run (its UUIDv7 id), so a backfill of last month or a manual run shows at the top, not under older times.
+/// </remarks>
+public sealed record RunQuery(string? ScheduleId, string? Project, string? Status, string? From, string? To, int? Page, int? PageSize, string? Sort = null);
 
 /// <summary>
 /// The run ledger's use cases for every surface (the runs endpoints, a schedule's runs): query, read one, and ask for
@@ -44,6 +48,12 @@ public sealed class RunQueries(OrchestratorDbContext db, ISchedulerFactory sched
             }
         }
 
+        var byCreation = query.Sort == "created";
+        if (query.Sort is not (null or "scheduled" or "created"))
+        {
+            errors.Add("sort", $"'{query.Sort}' is not a run order; use 'scheduled' (scheduled fire time, the default) or 'created' (when the run was written, newest first).");
+        }
+
         var from = ScheduleValidator.ParseInstant(query.From, "from", errors);
         var to = ScheduleValidator.ParseInstant(query.To, "to", errors);
         if (errors.Any)
@@ -65,7 +75,9 @@ public sealed class RunQueries(OrchestratorDbContext db, ISchedulerFactory sched
         var total = await runs.CountAsync(ct);
         // Many rows share a fire time (every schedule due at 09:00, a backfill of several schedules): the id breaks the
         // tie, or the database may order tied rows differently for each page and skip or repeat some.
-        var items = await runs.OrderByDescending(r => r.ScheduledFireTime).ThenByDescending(r => r.Id).Skip(paging.Skip).Take(paging.Size).ToListAsync(ct);
+        // Ids are UUIDv7, so their order is the order the ledger wrote them in, and unique.
+        var ordered = byCreation ? runs.OrderByDescending(r => r.Id) : runs.OrderByDescending(r => r.ScheduledFireTime).ThenByDescending(r => r.Id);
+        var items = await ordered.Skip(paging.Skip).Take(paging.Size).ToListAsync(ct);
         return new PagedList<RunResponse>([.. items.Select(RunResponse.From)], paging.Number, paging.Size, total);
     }
 

@@ -563,6 +563,56 @@ public sealed class DashboardTests
     }
 
     [Test]
+    public async Task The_runs_list_pages_shows_full_ids_and_durations_and_puts_a_backfill_first()
+    {
+        // Backfill covers fire times since the trigger's start: begin it two hours ago.
+        var now = TimeProvider.System.GetUtcNow();
+        await admin.CreateScheduleAsync(new
+        {
+            name = "paged",
+            action = new { type = "noop", config = new { } },
+            trigger = new { cron = "0 * * * * ?", timeZone = "UTC", startAt = now.AddHours(-2).ToString("O", System.Globalization.CultureInfo.InvariantCulture) },
+            misfire = new { policy = "skip" },
+        });
+        await admin.PostForJsonAsync("/api/schedules/default.paged/backfill", new { from = now.AddMinutes(-66), to = now.AddMinutes(-1) }, HttpStatusCode.OK);
+        var total = 0;
+        await Poll.UntilAsync(
+            async () =>
+            {
+                var all = await admin.GetFromJsonAsync<JsonElement>("/api/runs?scheduleId=default.paged&pageSize=1");
+                var done = await admin.GetFromJsonAsync<JsonElement>("/api/runs?scheduleId=default.paged&status=succeeded&pageSize=1");
+                return (all.GetProperty("total").GetInt32(), done.GetProperty("total").GetInt32());
+            },
+            counts => (total = counts.Item1) >= 60 && counts.Item1 == counts.Item2,
+            TimeSpan.FromSeconds(60),
+            "every backfilled run finished");
+
+        var (page, errors) = await OpenAsync();
+        await SignInAsync(page);
+        await page.GotoAsync($"{server.BaseAddress}#/runs?schedule=default.paged");
+        var rows = page.Locator("#run-rows tr");
+        await Assertions.Expect(rows).ToHaveCountAsync(50);
+        await Assertions.Expect(page.Locator("#run-pager")).ToContainTextAsync($"Page 1 of 2 · {total} runs");
+        var firstId = await rows.First.Locator("code").InnerTextAsync();
+        Assert.That(firstId, Does.Match("^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$"), "the whole UUIDv7, not a prefix every row shares");
+        var ids = await rows.Locator("code").AllInnerTextsAsync();
+        Assert.That(ids.Distinct().Count(), Is.EqualTo(50));
+        Assert.That(await rows.First.Locator("td").Nth(6).InnerTextAsync(), Does.Match(@"^\d+(\.\d)? m?s$"), "a finished run's duration");
+        await ShotAsync(page, "runs-paged");
+
+        await page.GetByRole(AriaRole.Link, new() { Name = "Older →" }).ClickAsync();
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex("page=2"));
+        await Assertions.Expect(rows).ToHaveCountAsync(total - 50);
+        Assert.That((await rows.Locator("code").AllInnerTextsAsync()).Intersect(ids), Is.Empty, "page 2 repeats nothing of page 1");
+
+        // Newest written first by default: a backfill made now for an hour ago leads the unfiltered list.
+        await page.GotoAsync($"{server.BaseAddress}#/runs");
+        await Assertions.Expect(rows.First).ToContainTextAsync("default.paged");
+        Assert.That(errors, Is.Empty, string.Join("\n", errors));
+        await page.CloseAsync();
+    }
+
+    [Test]
     public async Task The_runs_list_narrows_to_a_schedule_and_to_a_status()
     {
         peer.Configure("/filter-broken", new RecordingHttpServer.Behaviour(TimeSpan.Zero, Status: 500));

@@ -61,4 +61,54 @@ public sealed class RunPagingTests
             Assert.That(seen, Has.Count.EqualTo(expected.Count));
         }
     }
+
+    [Test]
+    public async Task Sorted_by_creation_a_backfill_of_old_fire_times_comes_first_and_paging_stays_exact()
+    {
+        // A backfill written now for fire times a month ago sank under every newer scheduled run in the dashboard.
+        var database = await TestPostgres.CreateDatabaseAsync("runsort");
+        await using var server = InProcessServer.Start(PostgresNode.Environment(database));
+        await server.WaitUntilReadyAsync();
+        using var api = server.CreateClient(server.PrintedAdminKey);
+
+        // Written in this order (UUIDv7 ids carry the write time), each for an OLDER fire time than the one before.
+        var written = new DateTimeOffset(2026, 11, 30, 12, 0, 0, TimeSpan.Zero);
+        var order = new List<Guid>();
+        await using (var connection = new NpgsqlConnection(database))
+        {
+            await connection.OpenAsync();
+            for (var i = 0; i < 23; i++)
+            {
+                var id = Guid.CreateVersion7(written.AddMilliseconds(i * 10));
+                order.Add(id);
+                await using var insert = new NpgsqlCommand(
+                    "INSERT INTO runs (id, schedule_id, project_id, action_type, status, triggered_by, scheduled_fire_time, started_at, finished_at, attempt, idempotency_key, version) " +
+                    "VALUES (@id, 'default.sorted', 'default', 'noop', 'Succeeded', 'Backfill', @fire, @fire, @fire, 1, @key, 0)", connection);
+                insert.Parameters.AddWithValue("id", id);
+                insert.Parameters.AddWithValue("fire", written.AddDays(-i));
+                insert.Parameters.AddWithValue("key", $"sorted-{i}");
+                await insert.ExecuteNonQueryAsync();
+            }
+        }
+
+        async Task<List<Guid>> ReadAllAsync(string sort)
+        {
+            var seen = new List<Guid>();
+            for (var page = 1; page < 10; page++)
+            {
+                var body = await api.GetFromJsonAsync<JsonElement>($"/api/runs?page={page}&pageSize=5{sort}");
+                seen.AddRange(body.GetProperty("items").EnumerateArray().Select(r => r.GetProperty("id").GetGuid()));
+            }
+
+            return seen;
+        }
+
+        Assert.That(await ReadAllAsync("&sort=created"), Is.EqualTo(order.AsEnumerable().Reverse().ToList()), "newest written first, each once");
+        Assert.That(await ReadAllAsync(""), Is.EqualTo(order), "by scheduled fire time, the default, unchanged");
+        Assert.That(await ReadAllAsync("&sort=scheduled"), Is.EqualTo(order));
+
+        var refused = await api.GetAsync("/api/runs?sort=finished");
+        var problem = await ApiAssertions.AssertProblemAsync(refused, System.Net.HttpStatusCode.UnprocessableEntity);
+        Assert.That(problem.GetProperty("errors").GetProperty("sort")[0].GetString(), Does.Contain("'finished' is not a run order"));
+    }
 }

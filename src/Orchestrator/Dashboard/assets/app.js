@@ -343,10 +343,38 @@ function showProblem(error) {
 
 // ---- Runs --------------------------------------------------------------------------------------------------------
 
+// How long a run took, or has been running: "850 ms", "12.4 s", "3 m 05 s", "2 h 07 m".
+function duration(run) {
+  if (!run.startedAt) return "—";
+  const ms = (run.finishedAt ? new Date(run.finishedAt) : new Date()) - new Date(run.startedAt);
+  if (ms < 1000) return `${Math.max(0, ms)} ms`;
+  if (ms < 60000) return `${(ms / 1000).toFixed(1)} s`;
+  const s = Math.floor(ms / 1000);
+  if (s < 3600) return `${Math.floor(s / 60)} m ${String(s % 60).padStart(2, "0")} s`;
+  return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, "0")} m`;
+}
+
+// A full id (UUIDv7 ids share their first characters, so a prefix tells rows apart badly) with a copy button.
+const fullId = (id, href) => `<span class="id"><a href="${href}"><code>${esc(id)}</code></a> <button type="button" class="link copy" data-copy="${esc(id)}" aria-label="Copy id ${esc(id)}">copy</button></span>`;
+
+document.addEventListener("click", async (event) => {
+  const button = event.target.closest?.("[data-copy]");
+  if (!button) return;
+  try {
+    await navigator.clipboard.writeText(button.dataset.copy);
+    toast("Copied.");
+  } catch {
+    toast(`Copy it by hand: ${button.dataset.copy}`);
+  }
+});
+
 async function renderRuns(params) {
   const token = generation;
   const schedule = params.get("schedule") ?? "";
   const status = params.get("status") ?? "";
+  const sort = params.get("sort") === "scheduled" ? "scheduled" : "created";
+  const page = Math.max(1, Number.parseInt(params.get("page") ?? "1", 10) || 1);
+  const pageSize = 50;
   view.innerHTML = `
     <h1>Runs</h1>
     <form id="run-filters" class="toolbar" role="search">
@@ -354,31 +382,47 @@ async function renderRuns(params) {
       <div><label for="r-status">Status</label><select id="r-status">${["", "pending", "running", "succeeded", "failed", "cancelled", "interrupted", "skipped"].map((s) => `<option value="${s}" ${s === status ? "selected" : ""}>${s || "any"}</option>`).join("")}</select></div>
       <div><label for="r-from">From</label><input id="r-from" type="datetime-local" value="${esc(params.get("from") ?? "")}"></div>
       <div><label for="r-to">To</label><input id="r-to" type="datetime-local" value="${esc(params.get("to") ?? "")}"></div>
+      <div><label for="r-sort">Order</label><select id="r-sort"><option value="created" ${sort === "created" ? "selected" : ""}>newest first</option><option value="scheduled" ${sort === "scheduled" ? "selected" : ""}>by scheduled time</option></select></div>
       <button type="submit">Filter</button>
     </form>
-    <div class="table-wrap"><table aria-label="Runs"><thead><tr><th>Run</th><th>Schedule</th><th>Status</th><th class="hide-small">Triggered by</th><th>Scheduled</th><th class="hide-small">Finished</th><th class="hide-small">Node</th><th>Attempt</th></tr></thead><tbody id="run-rows"></tbody></table></div>`;
+    <div class="table-wrap"><table aria-label="Runs"><thead><tr><th>Run</th><th>Schedule</th><th>Status</th><th class="hide-small">Triggered by</th><th class="hide-small">Scheduled</th><th>Started</th><th>Duration</th><th class="hide-small">Node</th><th class="hide-small">Attempt</th></tr></thead><tbody id="run-rows"></tbody></table></div>
+    <nav class="pager" aria-label="Pages of runs" id="run-pager"></nav>`;
+  const hashFor = (overrides) => {
+    const next = new URLSearchParams(params);
+    for (const [name, value] of Object.entries(overrides)) {
+      if (value) next.set(name, value);
+      else next.delete(name);
+    }
+    return `#/runs?${next}`;
+  };
   document.getElementById("run-filters").addEventListener("submit", (event) => {
     event.preventDefault();
     const next = new URLSearchParams();
     const values = { schedule: "r-schedule", status: "r-status", from: "r-from", to: "r-to" };
     for (const [name, id] of Object.entries(values)) if (document.getElementById(id).value) next.set(name, document.getElementById(id).value);
+    if (document.getElementById("r-sort").value === "scheduled") next.set("sort", "scheduled");
     location.hash = `#/runs?${next}`;
   });
   const load = async () => {
-    const query = new URLSearchParams({ pageSize: "100" });
+    const query = new URLSearchParams({ page: String(page), pageSize: String(pageSize), sort });
     if (schedule) query.set("scheduleId", schedule);
     if (status) query.set("status", status);
     for (const name of ["from", "to"]) {
       const value = new Date(params.get(name) ?? "");
       if (!Number.isNaN(value.getTime())) query.set(name, value.toISOString());
     }
-    const page = await api("GET", `/api/runs?${query}`);
+    const result = await api("GET", `/api/runs?${query}`);
     const body = document.getElementById("run-rows");
     if (!body || stale(token)) return;
-    body.innerHTML = page.items.map((r) => `
-      <tr data-run="${esc(r.id)}"><td><a href="#/runs/${esc(r.id)}">${esc(r.id.slice(0, 8))}</a></td><td>${esc(r.scheduleId)}</td><td>${badge(r.status)}</td>
-      <td class="hide-small">${esc(r.triggeredBy)}</td><td>${when(r.scheduledFireTime)}</td><td class="hide-small">${when(r.finishedAt)}</td><td class="hide-small">${esc(r.node)}</td><td>${esc(r.attempt)}</td></tr>`).join("")
-      || `<tr><td colspan="8">No runs match.</td></tr>`;
+    body.innerHTML = result.items.map((r) => `
+      <tr data-run="${esc(r.id)}"><td>${fullId(r.id, `#/runs/${esc(r.id)}`)}</td><td>${esc(r.scheduleId)}</td><td>${badge(r.status)}</td>
+      <td class="hide-small">${esc(r.triggeredBy)}</td><td class="hide-small">${when(r.scheduledFireTime)}</td><td>${when(r.startedAt)}</td><td>${duration(r)}</td><td class="hide-small">${esc(r.node)}</td><td class="hide-small">${esc(r.attempt)}</td></tr>`).join("")
+      || `<tr><td colspan="9">No runs match.</td></tr>`;
+    const pages = Math.max(1, Math.ceil(result.total / result.pageSize));
+    document.getElementById("run-pager").innerHTML = `
+      ${page > 1 ? `<a href="${hashFor({ page: String(page - 1) })}" rel="prev">← Newer</a>` : ""}
+      <span>Page ${page} of ${pages} · ${result.total} run${result.total === 1 ? "" : "s"}</span>
+      ${page < pages ? `<a href="${hashFor({ page: String(page + 1) })}" rel="next">Older →</a>` : ""}`;
   };
   // Updates without reloading the page; started first, so leaving mid-load still stops it.
   refreshTimer = setInterval(() => load().catch(() => {}), 2000);
@@ -394,12 +438,14 @@ async function renderRun(id) {
   let chain = 0;
   const paint = (run) => {
     view.innerHTML = `
-    <h1>Run ${esc(run.id.slice(0, 8))} ${badge(run.status)}</h1>
+    <h1>Run ${badge(run.status)}</h1>
+    <p>${fullId(run.id, `#/runs/${esc(run.id)}`)}</p>
     <div class="card grid">
       <div><label>Schedule</label>${esc(run.scheduleId)}</div><div><label>Action</label>${esc(run.actionType)}</div>
       <div><label>Triggered by</label>${esc(run.triggeredBy)}</div><div><label>Attempt</label>${esc(run.attempt)}</div>
       <div><label>Node</label>${esc(run.node)}</div><div><label>Scheduled</label>${when(run.scheduledFireTime)}</div>
       <div><label>Started</label>${when(run.startedAt)}</div><div><label>Finished</label>${when(run.finishedAt)}</div>
+      <div><label>Duration</label>${duration(run)}</div>
       <div><label>Idempotency key</label><code>${esc(run.idempotencyKey)}</code></div>
     </div>
     ${unfinished(run.status) ? `<button type="button" class="danger" id="cancel-run">Cancel run</button>` : ""}
