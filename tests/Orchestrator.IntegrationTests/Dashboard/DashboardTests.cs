@@ -715,11 +715,29 @@ public sealed class DashboardTests
             await Poll.UntilAsync(() => admin.GetFromJsonAsync<JsonElement>("/api/schedules/default.misses/misfires"), m => m.GetArrayLength() >= 1, TimeSpan.FromSeconds(15), "a recorded misfire");
             await admin.PostForJsonAsync("/api/schedules/default.misses/pause", null, HttpStatusCode.OK);
 
+            // The cluster-wide list has it too, with its schedule, in the same words as the schedule's own list.
+            var all = await admin.GetFromJsonAsync<JsonElement>("/api/cluster/misfires");
+            var own = await admin.GetFromJsonAsync<JsonElement>("/api/schedules/default.misses/misfires");
+            var listed = all.EnumerateArray().Where(m => m.GetProperty("schedule").GetString() == "default.misses").ToList();
+            Assert.That(listed, Has.Count.EqualTo(own.GetArrayLength()));
+            Assert.That(listed[0].GetProperty("reason").GetString(), Is.EqualTo(own[0].GetProperty("reason").GetString()));
+            Assert.That(all.EnumerateArray().Select(m => m.GetProperty("schedule").GetString()), Has.None.StartsWith("_"), "the server's own jobs are not schedules");
+            await ApiAssertions.AssertProblemAsync(await admin.GetAsync("/api/cluster/misfires?pageSize=0"), HttpStatusCode.UnprocessableEntity);
+
             var (page, errors) = await OpenAsync();
             await SignInAsync(page);
+            var misfireRequests = new List<string>();
+            page.Request += (_, request) =>
+            {
+                if (request.Url.Contains("misfires", StringComparison.Ordinal))
+                {
+                    misfireRequests.Add(request.Url);
+                }
+            };
             await page.GetByRole(AriaRole.Link, new() { Name = "Cluster" }).ClickAsync();
             await Assertions.Expect(page.GetByRole(AriaRole.Table, new() { Name = "Cluster nodes" })).ToContainTextAsync("yes");
             await Assertions.Expect(page.GetByRole(AriaRole.Table, new() { Name = "Misfires" }).Locator("tbody tr", new() { HasText = "default.misses" }).First).ToBeVisibleAsync();
+            Assert.That(misfireRequests, Has.Count.EqualTo(1).And.All.Contain("/api/cluster/misfires"), "one request for every schedule's misfires, not one per schedule");
             await ShotAsync(page, "cluster");
             Assert.That(errors, Is.Empty, string.Join("\n", errors));
             await page.CloseAsync();
