@@ -526,14 +526,39 @@ function drawDag(nodes, edges, statuses) {
     rowsUsed.set(c, r + 1);
     position.set(node.id, { x: PAD + c * (W + GX), y: PAD + r * (H + GY) });
   }
+  // An edge that skips columns would be drawn straight through the nodes in between: it gets a free row (a slot no
+  // node uses) in each column it crosses, and is routed through those slots, placed after every node.
+  const waypoints = new Map();
+  for (const [index, e] of edges.entries()) {
+    const points = [];
+    for (let c = column.get(e.from) + 1; c < column.get(e.to); c++) {
+      const r = rowsUsed.get(c) ?? 0;
+      rowsUsed.set(c, r + 1);
+      points.push({ x: PAD + c * (W + GX), y: PAD + r * (H + GY) });
+    }
+    waypoints.set(index, points);
+  }
   const width = PAD * 2 + (Math.max(...column.values()) + 1) * (W + GX) - GX;
   const height = PAD * 2 + Math.max(...rowsUsed.values()) * (H + GY) - GY;
-  const lines = edges.map((e) => {
+  const curve = (x1, y1, x2, y2) => {
+    const mid = (x1 + x2) / 2;
+    return `C${mid},${y1} ${mid},${y2} ${x2},${y2}`;
+  };
+  const lines = edges.map((e, index) => {
     const a = position.get(e.from), b = position.get(e.to);
-    const x1 = a.x + W, y1 = a.y + H / 2, x2 = b.x, y2 = b.y + H / 2, mid = (x1 + x2) / 2;
+    let x = a.x + W, y = a.y + H / 2;
+    let d = `M${x},${y}`;
+    // Into each slot with a curve, across it with a straight line, then on to the target.
+    for (const p of waypoints.get(index)) {
+      d += ` ${curve(x, y, p.x, p.y + H / 2)} L${p.x + W},${p.y + H / 2}`;
+      x = p.x + W;
+      y = p.y + H / 2;
+    }
+    const x2 = b.x, y2 = b.y + H / 2;
+    d += ` ${curve(x, y, x2, y2)}`;
     const label = e.when === true ? "true" : e.when === false ? "false" : "";
-    return `<path class="edge" d="M${x1},${y1} C${mid},${y1} ${mid},${y2} ${x2},${y2}" marker-end="url(#arrow)"><title>${esc(e.from)} → ${esc(e.to)}</title></path>` +
-      (label ? `<text class="edge-label" x="${mid}" y="${(y1 + y2) / 2 - 4}" text-anchor="middle">${label}</text>` : "");
+    return `<path class="edge" d="${d}" marker-end="url(#arrow)"><title>${esc(e.from)} → ${esc(e.to)}</title></path>` +
+      (label ? `<text class="edge-label" x="${(x + x2) / 2}" y="${(y + y2) / 2 - 4}" text-anchor="middle">${label}</text>` : "");
   }).join("");
   const boxes = nodes.map((n) => {
     const p = position.get(n.id);
@@ -558,22 +583,44 @@ async function renderPipeline(id) {
   if (stale(token)) return;
   view.innerHTML = `
     <h1>${esc(pipeline.name)} <span class="hint">v${esc(pipeline.version)} · ${esc(pipeline.project)} · parallelism ${esc(pipeline.maxParallelism)} · on failure: ${esc(pipeline.failurePolicy)}</span></h1>
-    <div class="toolbar"><button type="button" class="primary" id="run-pipeline">Run now</button></div>
+    <form id="run-pipeline-form" class="card" novalidate>
+      <label for="pipeline-inputs">Inputs (a JSON object; nodes read them as <code>{{inputs.…}}</code>)</label>
+      <textarea id="pipeline-inputs" rows="3" spellcheck="false" aria-describedby="pipeline-inputs-error">${esc(JSON.stringify(runs.items[0]?.inputs ?? {}, null, 2))}</textarea>
+      <div id="pipeline-inputs-error" class="error" role="alert"></div>
+      <button type="submit" class="primary" id="run-pipeline">Run now</button>
+    </form>
     ${drawDag(pipeline.nodes, pipeline.edges)}
     <div id="node-detail" class="card" aria-live="polite"><p class="hint">Select a node to see its definition.</p></div>
     <h2>Runs</h2>
     <div class="table-wrap"><table aria-label="Pipeline runs"><thead><tr><th>Run</th><th>Status</th><th>Version</th><th>Triggered by</th><th>Started</th><th class="hide-small">Finished</th></tr></thead>
-    <tbody>${runs.items.map((r) => `<tr><td><a href="#/pipeline-runs/${esc(r.id)}">${esc(r.id.slice(0, 8))}</a></td><td>${badge(r.status)}</td><td>${esc(r.version)}</td><td>${esc(r.triggeredBy)}</td><td>${when(r.startedAt)}</td><td class="hide-small">${when(r.finishedAt)}</td></tr>`).join("") || `<tr><td colspan="6">No runs yet.</td></tr>`}</tbody></table></div>`;
+    <tbody>${runs.items.map((r) => `<tr><td>${fullId(r.id, `#/pipeline-runs/${esc(r.id)}`)}</td><td>${badge(r.status)}</td><td>${esc(r.version)}</td><td>${esc(r.triggeredBy)}</td><td>${when(r.startedAt)}</td><td class="hide-small">${when(r.finishedAt)}</td></tr>`).join("") || `<tr><td colspan="6">No runs yet.</td></tr>`}</tbody></table></div>`;
   wireNodes((nodeId) => {
     const node = pipeline.nodes.find((n) => n.id === nodeId);
     document.getElementById("node-detail").innerHTML = node ? `<h2>${esc(node.id)}</h2>${json(node)}` : "";
   });
-  document.getElementById("run-pipeline").addEventListener("click", async () => {
+  document.getElementById("run-pipeline-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const field = document.getElementById("pipeline-inputs");
+    const error = document.getElementById("pipeline-inputs-error");
+    error.textContent = "";
+    field.removeAttribute("aria-invalid");
+    let inputs;
     try {
-      const run = await api("POST", `/api/pipelines/${encodeURIComponent(id)}/run`, { inputs: {} });
+      inputs = JSON.parse(field.value.trim() || "{}");
+      if (inputs === null || typeof inputs !== "object" || Array.isArray(inputs)) throw new Error("not an object");
+    } catch {
+      error.textContent = "Inputs must be a JSON object, e.g. {\"date\": \"2026-12-01\"}.";
+      field.setAttribute("aria-invalid", "true");
+      field.focus();
+      return;
+    }
+    try {
+      const run = await api("POST", `/api/pipelines/${encodeURIComponent(id)}/run`, { inputs });
       location.hash = `#/pipeline-runs/${run.id}`;
-    } catch (error) {
-      toast(error.message);
+    } catch (failure) {
+      // The server's reason (a 422 naming the input) belongs beside the field it is about.
+      error.textContent = failure.problem?.errors ? Object.entries(failure.problem.errors).map(([k, v]) => `${k}: ${[].concat(v).join(" ")}`).join(" ") : failure.message;
+      field.setAttribute("aria-invalid", "true");
     }
   });
 }
@@ -585,7 +632,8 @@ async function renderPipelineRun(id) {
   const run = detail.run;
   const statuses = new Map(detail.nodes.map((n) => [n.nodeId, n.status]));
   view.innerHTML = `
-    <h1>Pipeline run ${esc(run.id.slice(0, 8))} ${badge(run.status)}</h1>
+    <h1>Pipeline run ${badge(run.status)}</h1>
+    <p>${fullId(run.id, `#/pipeline-runs/${esc(run.id)}`)}</p>
     <p class="hint"><a href="#/pipelines/${encodeURIComponent(run.pipelineId)}">${esc(run.pipelineId)}</a> v${esc(run.version)} · attempt ${esc(run.attempt)} · node ${esc(run.node)} · ${when(run.startedAt)} → ${when(run.finishedAt)}${run.error ? ` · ${esc(run.error)}` : ""}</p>
     ${run.status === "running" || run.status === "pending" ? `<div class="toolbar"><button type="button" class="danger" id="cancel-pipeline-run">Cancel run</button></div>` : ""}
     ${drawDag(detail.definition, detail.edges, statuses)}
