@@ -767,6 +767,35 @@ public sealed class DashboardTests
 
         await page.GotoAsync(server.BaseAddress + "#/cluster");
         await Assertions.Expect(page.GetByRole(AriaRole.Table, new() { Name = "Cluster nodes" })).ToContainTextAsync("yes");
+
+        // A schedule's state and its buttons are on screen at 390 px, not scrolled off to the right of its table.
+        await admin.CreateScheduleAsync(Noop("phone-visible"));
+        await page.GotoAsync(server.BaseAddress + "#/schedules");
+        var row = page.Locator("tr[data-schedule='default.phone-visible']");
+        foreach (var cell in new[] { row.Locator("[data-col='state']"), row.GetByRole(AriaRole.Button, new() { Name = "Run phone-visible now" }), row.GetByRole(AriaRole.Button, new() { Name = "Delete phone-visible" }) })
+        {
+            var box = await cell.BoundingBoxAsync();
+            Assert.That(box, Is.Not.Null);
+            Assert.That(box!.X + box.Width, Is.LessThanOrEqualTo(390), "inside the phone's width");
+        }
+
+        await ShotAsync(page, "phone-schedules-row");
+        Assert.That(errors, Is.Empty, string.Join("\n", errors));
+        await page.CloseAsync();
+    }
+
+    [Test]
+    public async Task Navigating_moves_focus_to_the_new_pages_heading()
+    {
+        var (page, errors) = await OpenAsync();
+        await SignInAsync(page);
+        foreach (var (link, heading) in new[] { ("Runs", "Runs"), ("Pipelines", "Pipelines"), ("Cluster", "Cluster"), ("Schedules", "Schedules") })
+        {
+            await page.Locator("#nav").GetByRole(AriaRole.Link, new() { Name = link, Exact = true }).ClickAsync();
+            await Assertions.Expect(page.Locator("main h1")).ToHaveTextAsync(heading);
+            await Assertions.Expect(page.Locator("main h1")).ToBeFocusedAsync();
+        }
+
         Assert.That(errors, Is.Empty, string.Join("\n", errors));
         await page.CloseAsync();
     }

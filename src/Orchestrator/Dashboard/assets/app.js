@@ -119,10 +119,10 @@ async function renderSchedules() {
     <tr data-schedule="${esc(s.id)}">
       <td><a href="#/runs?schedule=${encodeURIComponent(s.id)}">${esc(s.name)}</a></td>
       <td class="hide-small">${esc(s.project)}</td>
-      <td>${esc(s.action?.type)}</td>
+      <td class="hide-small">${esc(s.action?.type)}</td>
       <td>${esc(s.triggerDescription)}</td>
       <td class="hide-small">${whenIn(s.nextFireTime, s.trigger?.timeZone)}</td>
-      <td>${badge(s.lastRun?.status)}</td>
+      <td class="hide-small">${badge(s.lastRun?.status)}</td>
       <td data-col="state">${badge(s.state)}</td>
       <td class="actions">
         <button type="button" data-act="run" aria-label="Run ${esc(s.name)} now">Run now</button>
@@ -137,7 +137,7 @@ async function renderSchedules() {
     <h1>Schedules</h1>
     <div class="toolbar"><a class="button primary" href="#/schedules/new">New schedule</a></div>
     <div class="table-wrap"><table aria-label="Schedules">
-      <thead><tr><th>Name</th><th class="hide-small">Project</th><th>Action</th><th>When</th><th class="hide-small">Next fire</th><th>Last run</th><th>State</th><th>Actions</th></tr></thead>
+      <thead><tr><th>Name</th><th class="hide-small">Project</th><th class="hide-small">Action</th><th>When</th><th class="hide-small">Next fire</th><th class="hide-small">Last run</th><th>State</th><th>Actions</th></tr></thead>
       <tbody>${rows || `<tr><td colspan="8">No schedules yet.</td></tr>`}</tbody>
     </table></div>`;
   view.querySelectorAll("button[data-act]").forEach((button) => button.addEventListener("click", async () => {
@@ -738,6 +738,16 @@ async function route() {
 }
 
 document.getElementById("sign-out").addEventListener("click", () => signOut("Signed out."));
-window.addEventListener("hashchange", route);
+// After a navigation, focus goes to the new page's heading (as a screen reader user expects from a page load) —
+// unless the page put it somewhere itself, like the sign-in form on its key field.
+window.addEventListener("hashchange", async () => {
+  const mine = generation + 1;
+  await route();
+  if (stale(mine) || (document.activeElement && document.activeElement !== document.body && view.contains(document.activeElement))) return;
+  const heading = view.querySelector("h1");
+  if (!heading) return;
+  heading.tabIndex = -1;
+  heading.focus({ preventScroll: false });
+});
 // Wait for the page scripts that follow this one, so a deep link to one of their pages finds it registered.
 window.addEventListener("DOMContentLoaded", route);
