@@ -15,11 +15,11 @@ public sealed class ProjectScope(IHttpContextAccessor http)
     /// <summary>One claim per project of a scoped key; an unscoped key carries none.</summary>
     public const string ProjectClaim = "orchestrator:project";
 
-    private IReadOnlyList<string>? projects;
+    private string[]? projects;
     private bool read;
 
     /// <summary>The projects the caller is confined to, or null when it sees every project.</summary>
-    public IReadOnlyList<string>? Projects
+    public string[]? Projects
     {
         get
         {
@@ -35,7 +35,8 @@ public sealed class ProjectScope(IHttpContextAccessor http)
 
     public bool IsScoped => Projects is not null;
 
-    public bool Allows(string project) => Projects is not { } allowed || allowed.Contains(project, StringComparer.Ordinal);
+    /// <summary>Whether the caller may see <paramref name="project"/>; a record of no project is visible to unscoped keys only.</summary>
+    public bool Allows(string? project) => Projects is not { } allowed || (project is not null && allowed.Contains(project, StringComparer.Ordinal));
 
     /// <summary>
     /// Null when the caller may create in or act on <paramref name="project"/>; otherwise the 403 naming it. For a
@@ -52,10 +53,10 @@ public sealed class ProjectScope(IHttpContextAccessor http)
             };
 
     /// <summary>The projects of a principal's key, or null for an unscoped key (or no key at all).</summary>
-    public static IReadOnlyList<string>? Of(ClaimsPrincipal? user)
+    public static string[]? Of(ClaimsPrincipal? user)
     {
-        var claimed = user?.FindAll(ProjectClaim).Select(c => c.Value).ToList();
-        return claimed is { Count: > 0 } ? claimed : null;
+        var claimed = user?.FindAll(ProjectClaim).Select(c => c.Value).ToArray();
+        return claimed is { Length: > 0 } ? claimed : null;
     }
 
     public static string Describe(IReadOnlyList<string> projects) =>
