@@ -261,7 +261,7 @@ public sealed class ScopedKeyTests
         var run = await scoped.PostForJsonAsync("/api/schedules/alpha.job/run", null, HttpStatusCode.Accepted);
         var id = run.GetProperty("id").GetGuid();
         var status = "";
-        for (var deadline = DateTime.UtcNow.AddSeconds(30); DateTime.UtcNow < deadline && status != "succeeded"; await Task.Delay(200))
+        for (var deadline = TimeProvider.System.GetUtcNow().AddSeconds(30); TimeProvider.System.GetUtcNow() < deadline && status != "succeeded"; await Task.Delay(200))
         {
             status = (await admin.GetFromJsonAsync<JsonElement>($"/api/runs/{id}")).Status();
         }
