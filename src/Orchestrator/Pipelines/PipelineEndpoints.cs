@@ -24,7 +24,6 @@ public static class PipelineEndpoints
             .ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity).ProducesProblem(StatusCodes.Status409Conflict)
             .RequireAuthorization(Policies.Admin);
         group.MapPost("/validate", ValidatePipeline).WithName("ValidatePipeline").WithSummary("Validate a definition without saving it.")
-            .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity);
         group.MapGet("/{id}", GetPipeline).WithName("GetPipeline").WithSummary("One pipeline with its current definition (or ?version=N).")
             .ProducesProblem(StatusCodes.Status404NotFound);

@@ -32,7 +32,6 @@ public static class ToolEndpoints
         group.MapPost("/{name}/validate", ValidateArguments).WithName("ValidateToolArguments")
             .WithSummary("Check {arguments} against the tool's schema; a 422 lists every error with its path, keyword and message.")
             .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity);
         group.MapPost("/{name}/invoke", InvokeTool).WithName("InvokeTool")
