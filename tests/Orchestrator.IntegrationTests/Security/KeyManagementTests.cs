@@ -235,4 +235,28 @@ public sealed class KeyManagementTests
         // The fixture's client goes on with the successor.
         admin.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", successor.GetProperty("key").GetString());
     }
+
+    [Test]
+    public async Task Keys_work_the_same_on_the_embedded_SQLite_database()
+    {
+        await using var embedded = InProcessServer.Start();
+        await embedded.WaitUntilReadyAsync();
+        using var root = embedded.CreateClient(embedded.PrintedAdminKey);
+        var expires = TimeProvider.System.GetUtcNow().AddHours(1).ToString("O", CultureInfo.InvariantCulture);
+        var created = await root.PostForJsonAsync("/api/keys", new { name = "lite", role = "viewer", expiresAt = expires }, HttpStatusCode.Created);
+        using var lite = embedded.CreateClient(created.GetProperty("key").GetString());
+        Assert.That((await lite.GetAsync("/api/projects")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        var listed = (await root.GetFromJsonAsync<JsonElement>("/api/keys")).GetProperty("items").EnumerateArray().Single(k => k.GetProperty("name").GetString() == "lite");
+        Assert.That(listed.GetProperty("lastUsedAt").ValueKind, Is.EqualTo(JsonValueKind.String), "last used is written on SQLite too");
+        Assert.That(listed.GetProperty("expiresAt").GetDateTimeOffset(), Is.EqualTo(DateTimeOffset.Parse(expires, CultureInfo.InvariantCulture)).Within(TimeSpan.FromMilliseconds(1)));
+
+        await ApiAssertions.AssertProblemAsync(await root.PostAsync("/api/keys", ApiClient.Json(new { name = "lite", role = "viewer" })), HttpStatusCode.Conflict);
+        Assert.That((await root.DeleteAsync($"/api/keys/{created.GetProperty("id").GetGuid()}")).StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
+        await ApiAssertions.AssertProblemAsync(await lite.GetAsync("/api/projects"), HttpStatusCode.Unauthorized);
+        await root.PostForJsonAsync("/api/keys", new { name = "lite", role = "viewer" }, HttpStatusCode.Created);
+
+        // The printed key is the only admin here: it may not revoke itself.
+        var bootstrap = (await root.GetFromJsonAsync<JsonElement>("/api/keys")).GetProperty("items").EnumerateArray().Single(k => k.GetProperty("name").GetString() == "bootstrap-admin");
+        await ApiAssertions.AssertProblemAsync(await root.DeleteAsync($"/api/keys/{bootstrap.GetProperty("id").GetGuid()}"), HttpStatusCode.Conflict);
+    }
 }
