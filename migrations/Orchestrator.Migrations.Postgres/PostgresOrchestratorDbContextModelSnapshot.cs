@@ -445,11 +445,19 @@ namespace Orchestrator.Migrations.Postgres
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");
 
+                    b.Property<DateTimeOffset?>("ExpiresAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("expires_at");
+
                     b.Property<string>("Hash")
                         .IsRequired()
                         .HasMaxLength(64)
                         .HasColumnType("character varying(64)")
                         .HasColumnName("hash");
+
+                    b.Property<DateTimeOffset?>("LastUsedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("last_used_at");
 
                     b.Property<string>("Name")
                         .IsRequired()
@@ -462,6 +470,11 @@ namespace Orchestrator.Migrations.Postgres
                         .HasMaxLength(32)
                         .HasColumnType("character varying(32)")
                         .HasColumnName("prefix");
+
+                    b.Property<string>("Projects")
+                        .HasMaxLength(4000)
+                        .HasColumnType("character varying(4000)")
+                        .HasColumnName("projects");
 
                     b.Property<DateTimeOffset?>("RevokedAt")
                         .HasColumnType("timestamp with time zone")
@@ -477,7 +490,8 @@ namespace Orchestrator.Migrations.Postgres
 
                     b.HasIndex("Name")
                         .IsUnique()
-                        .HasDatabaseName("ux_api_keys_name");
+                        .HasDatabaseName("ux_api_keys_name")
+                        .HasFilter("revoked_at IS NULL");
 
                     b.HasIndex("Prefix")
                         .IsUnique()

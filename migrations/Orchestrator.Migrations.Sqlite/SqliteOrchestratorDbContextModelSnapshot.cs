@@ -440,11 +440,19 @@ namespace Orchestrator.Migrations.Sqlite
                         .HasColumnType("INTEGER")
                         .HasColumnName("created_at");
 
+                    b.Property<long?>("ExpiresAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("expires_at");
+
                     b.Property<string>("Hash")
                         .IsRequired()
                         .HasMaxLength(64)
                         .HasColumnType("TEXT")
                         .HasColumnName("hash");
+
+                    b.Property<long?>("LastUsedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("last_used_at");
 
                     b.Property<string>("Name")
                         .IsRequired()
@@ -457,6 +465,11 @@ namespace Orchestrator.Migrations.Sqlite
                         .HasMaxLength(32)
                         .HasColumnType("TEXT")
                         .HasColumnName("prefix");
+
+                    b.Property<string>("Projects")
+                        .HasMaxLength(4000)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("projects");
 
                     b.Property<long?>("RevokedAt")
                         .HasColumnType("INTEGER")
@@ -472,7 +485,8 @@ namespace Orchestrator.Migrations.Sqlite
 
                     b.HasIndex("Name")
                         .IsUnique()
-                        .HasDatabaseName("ux_api_keys_name");
+                        .HasDatabaseName("ux_api_keys_name")
+                        .HasFilter("revoked_at IS NULL");
 
                     b.HasIndex("Prefix")
                         .IsUnique()

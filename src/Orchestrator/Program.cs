@@ -77,6 +77,7 @@ app.MapChannels();
 app.MapTools();
 app.MapModels();
 app.MapPipelines();
+app.MapKeys();
 app.MapDashboard();
 app.MapApiReference();
 

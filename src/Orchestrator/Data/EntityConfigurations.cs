@@ -69,11 +69,17 @@ internal sealed class ApiKeyConfiguration : IEntityTypeConfiguration<ApiKey>
         builder.Property(k => k.Prefix).HasColumnName("prefix").HasMaxLength(32).IsRequired();
         builder.Property(k => k.Hash).HasColumnName("hash").HasMaxLength(64).IsRequired();
         builder.Property(k => k.Role).HasColumnName("role").HasConversion<string>().HasMaxLength(16);
+        builder.Property(k => k.Projects).HasColumnName("projects").HasMaxLength(4000);
         builder.Property(k => k.CreatedAt).HasColumnName("created_at");
+        builder.Property(k => k.ExpiresAt).HasColumnName("expires_at");
+        builder.Property(k => k.LastUsedAt).HasColumnName("last_used_at");
         builder.Property(k => k.RevokedAt).HasColumnName("revoked_at");
+        builder.Ignore(k => k.ProjectList);
         builder.HasIndex(k => k.Prefix).IsUnique().HasDatabaseName("ux_api_keys_prefix");
-        // Unique names also make the first-start bootstrap race-free across nodes: only one 'bootstrap-admin' can be inserted.
-        builder.HasIndex(k => k.Name).IsUnique().HasDatabaseName("ux_api_keys_name");
+        // Names are unique among keys not revoked (a revoked key's name may be reused; it stays listed). This also makes
+        // the first-start bootstrap race-free across nodes: only one active 'bootstrap-admin' can be inserted. The filter
+        // is the same SQL in PostgreSQL and SQLite.
+        builder.HasIndex(k => k.Name).IsUnique().HasFilter("revoked_at IS NULL").HasDatabaseName("ux_api_keys_name");
     }
 }
 

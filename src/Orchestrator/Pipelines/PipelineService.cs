@@ -6,6 +6,7 @@ using Orchestrator.Api;
 using Orchestrator.Data;
 using Orchestrator.Projects;
 using Orchestrator.Schedules;
+using Orchestrator.Security;
 using Quartz;
 
 namespace Orchestrator.Pipelines;
@@ -15,11 +16,16 @@ namespace Orchestrator.Pipelines;
 /// The endpoints, and any other surface, call these; a refusal comes back as the problem each surface shows its own way.
 /// </summary>
 public sealed class PipelineService(
-    OrchestratorDbContext db, PipelineValidator validator, PipelineExecutor executor, ISchedulerFactory schedulers, TimeProvider time)
+    OrchestratorDbContext db, PipelineValidator validator, PipelineExecutor executor, ISchedulerFactory schedulers, ProjectScope scope, TimeProvider time)
 {
     public async Task<PagedList<PipelineSummary>> ListAsync(string? project, Paging paging, CancellationToken ct)
     {
         var query = db.Pipelines.AsNoTracking().Where(p => project == null || p.ProjectId == project);
+        if (scope.Projects is { } allowed)
+        {
+            query = query.Where(p => allowed.Contains(p.ProjectId));
+        }
+
         var total = await query.CountAsync(ct);
         var items = await query.OrderBy(p => p.Id).Skip(paging.Skip).Take(paging.Size).ToListAsync(ct);
         return new PagedList<PipelineSummary>([.. items.Select(PipelineSummary.From)], paging.Number, paging.Size, total);
@@ -27,6 +33,12 @@ public sealed class PipelineService(
 
     public async Task<Outcome<PipelineResponse>> CreateAsync(PipelineRequest request, CancellationToken ct)
     {
+        // Before validation, which would otherwise tell a scoped key what exists in a project it cannot see.
+        if (scope.RefuseOutside(request.Project ?? Project.DefaultId) is { } outside)
+        {
+            return outside;
+        }
+
         var (definition, problems) = await validator.ValidateAsync(request, request.Id, ct);
         if (request.Id is null)
         {
@@ -72,6 +84,11 @@ public sealed class PipelineService(
 
     public async Task<Outcome<PipelineValidationResponse>> ValidateAsync(PipelineRequest request, CancellationToken ct)
     {
+        if (scope.RefuseOutside(request.Project ?? Project.DefaultId) is { } outside)
+        {
+            return outside;
+        }
+
         var (definition, errors) = await validator.ValidateAsync(request, request.Id, ct);
         return definition is null
             ? errors.ToProblemDetails()
@@ -81,7 +98,7 @@ public sealed class PipelineService(
     public async Task<Outcome<PipelineResponse>> GetAsync(string id, int? version, CancellationToken ct)
     {
         var pipeline = await db.Pipelines.AsNoTracking().FirstOrDefaultAsync(p => p.Id == id, ct);
-        if (pipeline is null)
+        if (pipeline is null || !scope.Allows(pipeline.ProjectId))
         {
             return Problems.NotFound("pipeline", id);
         }
@@ -96,9 +113,14 @@ public sealed class PipelineService(
     public async Task<Outcome<PipelineResponse>> ReplaceAsync(string id, PipelineRequest request, CancellationToken ct)
     {
         var pipeline = await db.Pipelines.FirstOrDefaultAsync(p => p.Id == id, ct);
-        if (pipeline is null)
+        if (pipeline is null || !scope.Allows(pipeline.ProjectId))
         {
             return Problems.NotFound("pipeline", id);
+        }
+
+        if (request.Project is { } moveTo && scope.RefuseOutside(moveTo) is { } outside)
+        {
+            return outside;
         }
 
         var (definition, errors) = await validator.ValidateAsync(request with { Project = request.Project ?? pipeline.ProjectId }, id, ct);
@@ -135,7 +157,7 @@ public sealed class PipelineService(
     public async Task<Outcome<PipelineDeleted>> DeleteAsync(string id, CancellationToken ct)
     {
         var pipeline = await db.Pipelines.FirstOrDefaultAsync(p => p.Id == id, ct);
-        if (pipeline is null)
+        if (pipeline is null || !scope.Allows(pipeline.ProjectId))
         {
             return Problems.NotFound("pipeline", id);
         }
@@ -184,7 +206,7 @@ public sealed class PipelineService(
     public async Task<Outcome<PipelineRunResponse>> RunAsync(string id, JsonElement? inputs, CancellationToken ct)
     {
         var pipeline = await db.Pipelines.AsNoTracking().FirstOrDefaultAsync(p => p.Id == id, ct);
-        if (pipeline is null)
+        if (pipeline is null || !scope.Allows(pipeline.ProjectId))
         {
             return Problems.NotFound("pipeline", id);
         }
@@ -205,12 +227,20 @@ public sealed class PipelineService(
 
     public async Task<Outcome<PagedList<PipelineRunResponse>>> ListRunsAsync(string id, Paging paging, CancellationToken ct)
     {
-        if (!await db.Pipelines.AnyAsync(p => p.Id == id, ct) && !await db.PipelineRuns.AnyAsync(r => r.PipelineId == id, ct))
+        var runs = db.PipelineRuns.AsNoTracking().Where(r => r.PipelineId == id);
+        var pipelines = db.Pipelines.Where(p => p.Id == id);
+        if (scope.Projects is { } allowed)
+        {
+            runs = runs.Where(r => allowed.Contains(r.ProjectId));
+            pipelines = pipelines.Where(p => allowed.Contains(p.ProjectId));
+        }
+
+        if (!await pipelines.AnyAsync(ct) && !await runs.AnyAsync(ct))
         {
             return Problems.NotFound("pipeline", id);
         }
 
-        var query = db.PipelineRuns.AsNoTracking().Where(r => r.PipelineId == id);
+        var query = runs;
         var total = await query.CountAsync(ct);
         // Version 7 ids grow with creation time: newest first without sorting on a converted timestamp.
         var items = await query.OrderByDescending(r => r.Id).Skip(paging.Skip).Take(paging.Size).ToListAsync(ct);
@@ -220,7 +250,7 @@ public sealed class PipelineService(
     public async Task<Outcome<PipelineRunDetail>> GetRunAsync(Guid runId, CancellationToken ct)
     {
         var run = await db.PipelineRuns.AsNoTracking().FirstOrDefaultAsync(r => r.Id == runId, ct);
-        if (run is null)
+        if (run is null || !scope.Allows(run.ProjectId))
         {
             return Problems.NotFound("pipeline run", runId.ToString());
         }
@@ -237,7 +267,7 @@ public sealed class PipelineService(
     public async Task<Outcome<PipelineRunResponse>> CancelRunAsync(Guid runId, CancellationToken ct)
     {
         var run = await db.PipelineRuns.AsNoTracking().FirstOrDefaultAsync(r => r.Id == runId, ct);
-        if (run is null)
+        if (run is null || !scope.Allows(run.ProjectId))
         {
             return Problems.NotFound("pipeline run", runId.ToString());
         }

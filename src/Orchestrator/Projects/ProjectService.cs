@@ -5,6 +5,7 @@ using Orchestrator.Api;
 using Orchestrator.Data;
 using Orchestrator.Pipelines;
 using Orchestrator.Schedules;
+using Orchestrator.Security;
 using Quartz;
 
 namespace Orchestrator.Projects;
@@ -20,26 +21,28 @@ public sealed record ProjectResponse(string Id, string Name, string RootPath, Da
 /// The project use cases: list, read, create, replace, delete, and the lookup of a project's root that the files API,
 /// tool invocations and the file tools share. Endpoints and built-in tools call this; none reads the projects table itself.
 /// </summary>
-public sealed partial class ProjectService(OrchestratorDbContext db, WorkspaceRoots roots, ISchedulerFactory schedulers, TimeProvider time)
+public sealed partial class ProjectService(OrchestratorDbContext db, WorkspaceRoots roots, ISchedulerFactory schedulers, ProjectScope scope, TimeProvider time)
 {
     public async Task<PagedList<ProjectResponse>> ListAsync(Paging paging, CancellationToken cancellationToken)
     {
-        var total = await db.Projects.CountAsync(cancellationToken);
-        var items = await db.Projects.AsNoTracking().OrderBy(p => p.Id).Skip(paging.Skip).Take(paging.Size).ToListAsync(cancellationToken);
+        var visible = scope.Projects is { } allowed ? db.Projects.Where(p => allowed.Contains(p.Id)) : db.Projects;
+        var total = await visible.CountAsync(cancellationToken);
+        var items = await visible.AsNoTracking().OrderBy(p => p.Id).Skip(paging.Skip).Take(paging.Size).ToListAsync(cancellationToken);
         return new PagedList<ProjectResponse>([.. items.Select(ProjectResponse.From)], paging.Number, paging.Size, total);
     }
 
     public async Task<Outcome<ProjectResponse>> GetAsync(string id, CancellationToken cancellationToken) =>
-        await db.Projects.AsNoTracking().FirstOrDefaultAsync(p => p.Id == id, cancellationToken) is { } project
+        scope.Allows(id) && await db.Projects.AsNoTracking().FirstOrDefaultAsync(p => p.Id == id, cancellationToken) is { } project
             ? ProjectResponse.From(project)
             : Problems.NotFound("project", id);
 
     /// <summary>
     /// The root directory of project <paramref name="id"/>, or null when there is no such project. Only a project id is
-    /// looked up: anything else (a NUL, which the database cannot even compare) is no project.
+    /// looked up: anything else (a NUL, which the database cannot even compare) is no project. A project outside the
+    /// caller's key scope is no project either, so the files API answers 404 for it.
     /// </summary>
     public async Task<string?> FindRootAsync(string id, CancellationToken cancellationToken) =>
-        IsSlug(id)
+        IsSlug(id) && scope.Allows(id)
             ? await db.Projects.AsNoTracking().Where(p => p.Id == id).Select(p => p.RootPath).FirstOrDefaultAsync(cancellationToken)
             : null;
 
@@ -59,6 +62,11 @@ public sealed partial class ProjectService(OrchestratorDbContext db, WorkspaceRo
         if (errors.Any)
         {
             return errors.ToProblemDetails();
+        }
+
+        if (scope.RefuseOutside(request.Id!) is { } outside)
+        {
+            return outside;
         }
 
         if (await db.Projects.AnyAsync(p => p.Id == request.Id, cancellationToken))
@@ -85,7 +93,7 @@ public sealed partial class ProjectService(OrchestratorDbContext db, WorkspaceRo
 
     public async Task<Outcome<ProjectResponse>> ReplaceAsync(string id, ProjectRequest request, CancellationToken cancellationToken)
     {
-        var project = await db.Projects.FirstOrDefaultAsync(p => p.Id == id, cancellationToken);
+        var project = scope.Allows(id) ? await db.Projects.FirstOrDefaultAsync(p => p.Id == id, cancellationToken) : null;
         if (project is null)
         {
             return Problems.NotFound("project", id);
@@ -122,7 +130,7 @@ public sealed partial class ProjectService(OrchestratorDbContext db, WorkspaceRo
             return Problems.Conflict("The default project cannot be deleted; schedules without a project belong to it.");
         }
 
-        if (!IsSlug(id) || !await db.Projects.AnyAsync(p => p.Id == id, cancellationToken))
+        if (!IsSlug(id) || !scope.Allows(id) || !await db.Projects.AnyAsync(p => p.Id == id, cancellationToken))
         {
             return Problems.NotFound("project", id);
         }

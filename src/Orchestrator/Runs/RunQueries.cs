@@ -3,6 +3,7 @@ using Orchestrator.Api;
 using Orchestrator.Data;
 using Orchestrator.Pipelines;
 using Orchestrator.Schedules;
+using Orchestrator.Security;
 using Quartz;
 
 namespace Orchestrator.Runs;
@@ -18,13 +19,18 @@ public sealed record RunQuery(string? ScheduleId, string? Project, string? Statu
 /// The run ledger's use cases for every surface (the runs endpoints, a schedule's runs): query, read one, and ask for
 /// a run to be cancelled. Refusals come back as problem details the caller shows in its own way.
 /// </summary>
-public sealed class RunQueries(OrchestratorDbContext db, ISchedulerFactory schedulers, TimeProvider time)
+public sealed class RunQueries(OrchestratorDbContext db, ISchedulerFactory schedulers, ProjectScope scope, TimeProvider time)
 {
     /// <summary>Runs matching <paramref name="query"/>, newest scheduled fire time first; a 422 naming each bad filter.</summary>
     public async Task<Outcome<PagedList<RunResponse>>> ListAsync(RunQuery query, CancellationToken ct)
     {
         var errors = new FieldErrors();
         var runs = db.Runs.AsNoTracking();
+        if (scope.Projects is { } allowed)
+        {
+            runs = runs.Where(r => r.ProjectId != null && allowed.Contains(r.ProjectId));
+        }
+
         if (query.ScheduleId is not null)
         {
             var scheduleId = ScheduleIds.Of(ScheduleIds.Parse(query.ScheduleId));
@@ -120,7 +126,7 @@ public sealed class RunQueries(OrchestratorDbContext db, ISchedulerFactory sched
     public async Task<Outcome<RunResponse>> GetAsync(Guid runId, CancellationToken ct)
     {
         var run = await db.Runs.AsNoTracking().FirstOrDefaultAsync(r => r.Id == runId, ct);
-        return run is null ? Problems.NotFound("run", runId.ToString()) : RunResponse.From(run);
+        return run is null || !scope.Allows(run.ProjectId) ? Problems.NotFound("run", runId.ToString()) : RunResponse.From(run);
     }
 
     /// <summary>
@@ -130,7 +136,7 @@ public sealed class RunQueries(OrchestratorDbContext db, ISchedulerFactory sched
     public async Task<Outcome<RunResponse>> RequestCancelAsync(Guid runId, CancellationToken ct)
     {
         var run = await db.Runs.FirstOrDefaultAsync(r => r.Id == runId, ct);
-        if (run is null)
+        if (run is null || !scope.Allows(run.ProjectId))
         {
             return Problems.NotFound("run", runId.ToString());
         }

@@ -2,7 +2,9 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Orchestrator.Actions;
 using Orchestrator.Api;
+using Orchestrator.Projects;
 using Orchestrator.Runs;
+using Orchestrator.Security;
 using Quartz;
 using Quartz.Extensibility;
 
@@ -19,6 +21,7 @@ public sealed class ScheduleService(
     RunLedger ledger,
     RunQueries runs,
     IExecutionHistoryStore history,
+    ProjectScope scope,
     TimeProvider time)
 {
     public const int MaxPreviewCount = 100;
@@ -28,6 +31,12 @@ public sealed class ScheduleService(
 
     public async Task<Outcome<ScheduleResponse>> CreateAsync(ScheduleRequest request, CancellationToken ct)
     {
+        // Before validation, which would otherwise tell a scoped key what exists in a project it cannot see.
+        if (scope.RefuseOutside(request.Project ?? Project.DefaultId) is { } outside)
+        {
+            return outside;
+        }
+
         var (spec, errors) = await validator.ValidateAsync(request, null, null, ct);
         if (spec is null)
         {
@@ -303,7 +312,7 @@ public sealed class ScheduleService(
     {
         var paging = Paging.From(page, pageSize);
         var scheduler = await schedulers.GetScheduler(ct);
-        var (keys, total) = project is not null && IsSystemGroup(project)
+        var (keys, total) = project is not null && (IsSystemGroup(project) || !scope.Allows(project))
             ? ([], 0)
             : actionType is null && state is null
                 ? await PageAsync(scheduler, project, paging, ct)
@@ -321,7 +330,7 @@ public sealed class ScheduleService(
     /// across groups: the project groups are counted one by one, put in ordinal order here, and only the groups the
     /// page overlaps are read, each with its own Skip/Take.
     /// </summary>
-    private static async Task<(IReadOnlyList<JobKey> Keys, int Total)> PageAsync(IScheduler scheduler, string? project, Paging paging, CancellationToken ct)
+    private async Task<(IReadOnlyList<JobKey> Keys, int Total)> PageAsync(IScheduler scheduler, string? project, Paging paging, CancellationToken ct)
     {
         if (project is not null)
         {
@@ -362,11 +371,11 @@ public sealed class ScheduleService(
         return (keys, counts.Sum(c => c.Count));
     }
 
-    /// <summary>The groups that are projects (not the server's own '_' groups), in ordinal order.</summary>
-    private static async Task<List<string>> ProjectGroupsAsync(IScheduler scheduler, CancellationToken ct)
+    /// <summary>The groups that are projects (not the server's own '_' groups) the caller may see, in ordinal order.</summary>
+    private async Task<List<string>> ProjectGroupsAsync(IScheduler scheduler, CancellationToken ct)
     {
         var groups = await scheduler.GetJobGroupNames(ct);
-        return [.. groups.Where(g => !IsSystemGroup(g)).Order(StringComparer.Ordinal)];
+        return [.. groups.Where(g => !IsSystemGroup(g) && scope.Allows(g)).Order(StringComparer.Ordinal)];
     }
 
     private static async Task<int> CountAsync(IScheduler scheduler, string group, CancellationToken ct)
@@ -389,7 +398,7 @@ public sealed class ScheduleService(
         var group = project is null ? null : GroupMatcher<JobKey>.GroupEquals(project);
         var jobs = await scheduler.QueryJobs(new JobQuery { Group = group, Take = PagedQuery.All }, ct);
         var matching = jobs.Items
-            .Where(j => !IsSystemGroup(j.Key.Group))
+            .Where(j => !IsSystemGroup(j.Key.Group) && scope.Allows(j.Key.Group))
             .Where(j => actionType is null || actions.TypeOfJob(j.JobTypeName) == actionType)
             .Select(j => j.Key);
         if (state is not null)
@@ -451,12 +460,13 @@ public sealed class ScheduleService(
 
     /// <summary>
     /// The job a schedule id names, or null when it names one of the server's own jobs (a '_' group): those are
-    /// Quartz jobs too, but no schedule route may read, pause, run or delete them, so they answer as unknown.
+    /// Quartz jobs too, but no schedule route may read, pause, run or delete them, so they answer as unknown. So does a
+    /// schedule of a project outside the caller's key scope: its existence is not revealed.
     /// </summary>
-    private static JobKey? ScheduleKey(string id)
+    private JobKey? ScheduleKey(string id)
     {
         var key = ScheduleIds.Parse(id);
-        return IsSystemGroup(key.Group) ? null : key;
+        return IsSystemGroup(key.Group) || !scope.Allows(key.Group) ? null : key;
     }
 
     /// <summary>Whether a replace keeps the trigger the schedule was saved with, as the request spelled it.</summary>

@@ -24,20 +24,21 @@ public sealed class ApiKeyAuthenticationHandler(
             return AuthenticateResult.NoResult();
         }
 
-        var key = await keys.FindAsync(presented, Context.RequestAborted);
-        if (key is null)
+        var check = await keys.CheckAsync(presented, Context.RequestAborted);
+        if (check.Key is not { } key)
         {
-            // Deliberately vague: whether the prefix exists is not the caller's business.
-            return AuthenticateResult.Fail("The API key is not valid.");
+            // Deliberately vague unless the whole key matched: whether a prefix exists is not the caller's business.
+            return AuthenticateResult.Fail(check.Refusal ?? KeyCheck.Invalid.Refusal!);
         }
 
-        var identity = new ClaimsIdentity(
-            [
-                new Claim(ClaimTypes.NameIdentifier, key.Id.ToString()),
-                new Claim(ClaimTypes.Name, key.Name),
-                new Claim(RoleClaim, key.Role.ToString().ToLowerInvariant()),
-            ],
-            SchemeName);
+        List<Claim> claims =
+        [
+            new Claim(ClaimTypes.NameIdentifier, key.Id.ToString()),
+            new Claim(ClaimTypes.Name, key.Name),
+            new Claim(RoleClaim, key.Role.ToString().ToLowerInvariant()),
+        ];
+        claims.AddRange((key.ProjectList ?? []).Select(p => new Claim(ProjectScope.ProjectClaim, p)));
+        var identity = new ClaimsIdentity(claims, SchemeName);
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
     }
 
@@ -45,10 +46,12 @@ public sealed class ApiKeyAuthenticationHandler(
     {
         Response.StatusCode = StatusCodes.Status401Unauthorized;
         Response.Headers.WWWAuthenticate = "Bearer";
+        // A key that was sent but refused says why (not valid, or expired); no key at all says how to send one.
+        var failure = (await HandleAuthenticateOnceSafeAsync()).Failure?.Message;
         await Results.Problem(
                 statusCode: StatusCodes.Status401Unauthorized,
                 title: "Authentication required",
-                detail: "Send an API key as 'Authorization: Bearer <key>' or 'X-Api-Key: <key>'.")
+                detail: failure ?? "Send an API key as 'Authorization: Bearer <key>' or 'X-Api-Key: <key>'.")
             .ExecuteAsync(Context);
     }
 
@@ -57,7 +60,9 @@ public sealed class ApiKeyAuthenticationHandler(
         await Results.Problem(
                 statusCode: StatusCodes.Status403Forbidden,
                 title: "Forbidden",
-                detail: "This API key's role does not allow this operation.")
+                detail: Context.Items.ContainsKey(ScopedRouteHandler.RefusedItem) && ProjectScope.Of(Context.User) is { } projects
+                    ? $"This API key is scoped to {ProjectScope.Describe(projects)}; {Request.Method} {Request.Path} acts on the whole cluster and needs a key without projects."
+                    : "This API key's role does not allow this operation.")
             .ExecuteAsync(Context);
     }
 

@@ -39,7 +39,7 @@ public sealed record ToolInvocationResponse(string Tool, int Version, string Pro
 /// </summary>
 public sealed class ToolService(
     OrchestratorDbContext db, ToolRegistry registry, BuiltinToolCatalog builtins, ToolInvoker invoker, ActionCatalog actions, ProjectService projects,
-    IServiceProvider services, ISchedulerFactory schedulers, TimeProvider time)
+    IServiceProvider services, ISchedulerFactory schedulers, ProjectScope scope, TimeProvider time)
 {
     public const int DefaultInvokeTimeoutSeconds = 300;
     public const int MaxInvokeTimeoutSeconds = 3600;
@@ -154,6 +154,12 @@ public sealed class ToolService(
             return Problems.NotFound("tool", name);
         }
 
+        // Validation may look into the project (paths inside its root): only into one the key may see.
+        if (request.Project is { } project && scope.RefuseOutside(project) is { } outside)
+        {
+            return outside;
+        }
+
         var arguments = request.Arguments ?? JsonDocument.Parse("{}").RootElement;
         var problems = await registry.ValidateAsync(tool, arguments, request.Project, services, cancellationToken);
         return problems.Count == 0 ? new ToolValidationResponse(true, tool.Name, tool.Version) : ArgumentProblem(tool.Name, problems);
@@ -193,7 +199,13 @@ public sealed class ToolService(
             errors.Add("timeoutSeconds", $"must be between 1 and {MaxInvokeTimeoutSeconds}.");
         }
 
+        // A scoped key invokes only in one of its projects (naming it, if the default project is not one of them).
         var projectId = request.Project ?? Project.DefaultId;
+        if (scope.RefuseOutside(projectId) is { } outside)
+        {
+            return outside;
+        }
+
         var root = await projects.FindRootAsync(projectId, cancellationToken);
         if (root is null)
         {

@@ -1,0 +1,70 @@
+﻿using Microsoft.EntityFrameworkCore.Migrations;
+
+#nullable disable
+
+namespace Orchestrator.Migrations.Sqlite
+{
+    /// <inheritdoc />
+    public partial class KeyScopesAndExpiry : Migration
+    {
+        /// <inheritdoc />
+        protected override void Up(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.DropIndex(
+                name: "ux_api_keys_name",
+                table: "api_keys");
+
+            migrationBuilder.AddColumn<long>(
+                name: "expires_at",
+                table: "api_keys",
+                type: "INTEGER",
+                nullable: true);
+
+            migrationBuilder.AddColumn<long>(
+                name: "last_used_at",
+                table: "api_keys",
+                type: "INTEGER",
+                nullable: true);
+
+            migrationBuilder.AddColumn<string>(
+                name: "projects",
+                table: "api_keys",
+                type: "TEXT",
+                maxLength: 4000,
+                nullable: true);
+
+            migrationBuilder.CreateIndex(
+                name: "ux_api_keys_name",
+                table: "api_keys",
+                column: "name",
+                unique: true,
+                filter: "revoked_at IS NULL");
+        }
+
+        /// <inheritdoc />
+        protected override void Down(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.DropIndex(
+                name: "ux_api_keys_name",
+                table: "api_keys");
+
+            migrationBuilder.DropColumn(
+                name: "expires_at",
+                table: "api_keys");
+
+            migrationBuilder.DropColumn(
+                name: "last_used_at",
+                table: "api_keys");
+
+            migrationBuilder.DropColumn(
+                name: "projects",
+                table: "api_keys");
+
+            migrationBuilder.CreateIndex(
+                name: "ux_api_keys_name",
+                table: "api_keys",
+                column: "name",
+                unique: true);
+        }
+    }
+}
