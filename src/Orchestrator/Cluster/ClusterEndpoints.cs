@@ -56,10 +56,11 @@ public static class ClusterEndpoints
 
     /// <summary>
     /// Every schedule's misfires, newest first, in one store query: the dashboard's cluster page asked each schedule in
-    /// turn (up to 201 requests). The server's own jobs (groups starting with '_') are left out, as from every schedule route.
+    /// turn (up to 201 requests). The server's own jobs (groups starting with '_') are left out, as from every schedule route,
+    /// and a project-scoped key sees only its projects' schedules (a job's group is its project).
     /// </summary>
     public static async Task<Results<Ok<IReadOnlyList<ClusterMisfire>>, ProblemHttpResult>> ListMisfires(
-        ISchedulerFactory schedulers, IExecutionHistoryStore history, int? pageSize, CancellationToken ct)
+        ISchedulerFactory schedulers, IExecutionHistoryStore history, ProjectScope scope, int? pageSize, CancellationToken ct)
     {
         if (pageSize is < 1 or > 1000)
         {
@@ -75,7 +76,7 @@ public static class ClusterEndpoints
         IReadOnlyList<ClusterMisfire> misfires =
         [
             .. page.Items
-                .Where(m => m.JobKey is { } key && !key.Group.StartsWith('_'))
+                .Where(m => m.JobKey is { } key && !key.Group.StartsWith('_') && scope.Allows(key.Group))
                 .OrderByDescending(m => m.MisfiredAtUtc)
                 .Take(take)
                 .Select(m => new ClusterMisfire(Schedules.ScheduleIds.Of(m.JobKey!), m.ScheduledFireTimeUtc, m.MisfiredAtUtc, m.SchedulerInstanceId, m.Reason.ToString().ToLowerInvariant())),

@@ -16,6 +16,7 @@ public static class ScopedRoutes
         "GET /api/actions",
         "GET /api/models",
         "GET /api/cluster/nodes",
+        "GET /api/cluster/misfires",
         "POST /api/cron/describe",
         "POST /api/cron/parse",
         "GET /api/channels",
