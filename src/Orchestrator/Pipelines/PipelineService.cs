@@ -4,6 +4,7 @@ using Microsoft.EntityFrameworkCore;
 using Orchestrator.Actions;
 using Orchestrator.Api;
 using Orchestrator.Data;
+using Orchestrator.Definitions;
 using Orchestrator.Projects;
 using Orchestrator.Schedules;
 using Quartz;
@@ -93,12 +94,17 @@ public sealed class PipelineService(
             : PipelineResponse.From(pipeline, wanted, PipelineDefinition.FromJson(definition));
     }
 
-    public async Task<Outcome<PipelineResponse>> ReplaceAsync(string id, PipelineRequest request, CancellationToken ct)
+    public async Task<Outcome<PipelineResponse>> ReplaceAsync(string id, PipelineRequest request, CancellationToken ct, bool force = false)
     {
         var pipeline = await db.Pipelines.FirstOrDefaultAsync(p => p.Id == id, ct);
         if (pipeline is null)
         {
             return Problems.NotFound("pipeline", id);
+        }
+
+        if (await ManagedMarks.RefuseUnlessForcedAsync(db, DefinitionKinds.Pipeline, id, force, ct) is { } managed)
+        {
+            return managed;
         }
 
         var (definition, errors) = await validator.ValidateAsync(request with { Project = request.Project ?? pipeline.ProjectId }, id, ct);
@@ -132,12 +138,17 @@ public sealed class PipelineService(
     }
 
     /// <summary>Deletes a pipeline no other pipeline uses as a sub-pipeline; its versions and runs are kept.</summary>
-    public async Task<Outcome<PipelineDeleted>> DeleteAsync(string id, CancellationToken ct)
+    public async Task<Outcome<PipelineDeleted>> DeleteAsync(string id, CancellationToken ct, bool force = false)
     {
         var pipeline = await db.Pipelines.FirstOrDefaultAsync(p => p.Id == id, ct);
         if (pipeline is null)
         {
             return Problems.NotFound("pipeline", id);
+        }
+
+        if (await ManagedMarks.RefuseUnlessForcedAsync(db, DefinitionKinds.Pipeline, id, force, ct) is { } managed)
+        {
+            return managed;
         }
 
         var users = new List<string>();
@@ -165,6 +176,7 @@ public sealed class PipelineService(
 
         db.Pipelines.Remove(pipeline);
         await db.SaveChangesAsync(ct);
+        await ManagedMarks.ForgetAsync(db, DefinitionKinds.Pipeline, id, ct);
         return new PipelineDeleted(id);
     }
 
