@@ -49,6 +49,9 @@ public static class DefinitionKinds
 
     /// <summary>Dependency order: a schedule may use all the others, a pipeline tools and channels, everything a project.</summary>
     public static readonly IReadOnlyList<string> All = [Project, Channel, Tool, Pipeline, Schedule];
+
+    /// <summary>The position of <paramref name="kind"/> in <see cref="All"/>.</summary>
+    public static int Order(string kind) => All.ToList().IndexOf(kind);
 }
 
 /// <summary>
