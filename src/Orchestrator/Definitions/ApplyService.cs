@@ -210,6 +210,13 @@ public sealed class ApplyService(
                 body["kind"] = type;
             }
 
+            // A relative root makes a project document portable between servers: it lives in the first workspace root.
+            if (kind == DefinitionKinds.Project && body["rootPath"] is JsonValue root && root.GetValueKind() == JsonValueKind.String
+                && !Path.IsPathFullyQualified(root.GetValue<string>()) && roots.Roots.Count > 0 && !root.GetValue<string>().Contains('\0', StringComparison.Ordinal))
+            {
+                body["rootPath"] = Path.Combine(roots.Roots[0], root.GetValue<string>());
+            }
+
             var resource = new Desired(i, kind, name, body);
             if (kind == DefinitionKinds.Channel)
             {
