@@ -142,15 +142,27 @@ public sealed class ApplyTests
     [Test]
     public async Task A_document_refused_while_writing_undoes_the_steps_already_done()
     {
-        // The schedule's arguments can only be checked against the tool once the tool exists, so the refusal comes after
-        // the project and the tool were written, and the tool's earlier version was replaced: all of it is put back.
+        // The schedule's arguments suit the tool as stored (text: string), so planning passes; the documents change the
+        // tool to take a number, and the schedule's service refuses the arguments only once that tool is written, after
+        // the project was created and the tool replaced: all of it is put back.
         await ApplyAsync(admin, new { documents = new[] { Tool("undo-echo", "first") } });
+        var numberTool = new
+        {
+            kind = "tool",
+            name = "undo-echo",
+            description = "second",
+            type = "command",
+            parameters = new { type = "object", properties = new { text = new { type = "integer" } } },
+            config = new { argv = new[] { "echo", "{{args.text}}" } },
+        };
         object[] documents =
         [
             Project("undo"),
-            Tool("undo-echo", "second"),
-            Schedule("echoes", "undo", new { interval = "PT1H" }, new { type = "run_task", config = new { tool = "undo-echo", arguments = new { text = 42 } } }),
+            numberTool,
+            Schedule("echoes", "undo", new { interval = "PT1H" }, new { type = "run_task", config = new { tool = "undo-echo", arguments = new { text = "hi" } } }),
         ];
+        var plan = await ApplyAsync(admin, new { documents, dryRun = true });
+        Assert.That(Actions(plan).Select(a => a.Action), Is.EqualTo(new[] { "create", "update", "create" }), "the refusal must come while writing, not while planning");
 
         var response = await admin.PostAsync("/api/apply", Body(new { documents }));
         var problem = await ApiAssertions.AssertProblemAsync(response, HttpStatusCode.UnprocessableEntity);
