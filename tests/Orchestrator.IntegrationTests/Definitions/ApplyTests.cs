@@ -140,6 +140,23 @@ public sealed class ApplyTests
     }
 
     [Test]
+    public async Task An_unknown_field_or_kind_in_a_document_is_refused_naming_the_document_and_the_field()
+    {
+        object[] documents =
+        [
+            new { kind = "project", id = "typo", name = "Typo", rootPath = "typo" },
+            new { kind = "schedule", name = "typo", project = "typo", action = new { type = "noop", config = new { } }, triggr = new { interval = "PT5M" } },
+            new { kind = "job", name = "what" },
+        ];
+
+        var problem = await ApiAssertions.AssertProblemAsync(await admin.PostAsync("/api/apply", Body(new { documents })), HttpStatusCode.UnprocessableEntity);
+        var errors = problem.GetProperty("errors");
+        Assert.That(errors.GetProperty("documents[1].triggr")[0].GetString(), Does.StartWith("schedule 'typo.typo': ").And.Contain("'triggr'"), problem.ToString());
+        Assert.That(errors.GetProperty("documents[2].kind")[0].GetString(), Does.Contain("project, channel, tool, pipeline, schedule"));
+        Assert.That(await StatusAsync(admin, "/api/projects/typo"), Is.EqualTo(HttpStatusCode.NotFound));
+    }
+
+    [Test]
     public async Task A_document_refused_while_writing_undoes_the_steps_already_done()
     {
         // The schedule's arguments suit the tool as stored (text: string), so planning passes; the documents change the
