@@ -115,29 +115,31 @@ public sealed class ApplyService(
         }
 
         var undo = new Stack<Func<Task>>();
-        foreach (var (change, resource) in changes)
-        {
-            var refused = change.Action switch
-            {
-                Create or Update => await WriteAsync(resource!, change.Action == Create, undo, ct),
-                Delete => await DeleteAsync(change.Kind, change.Name, managed.GetValueOrDefault((change.Kind, change.Name)), undo, ct),
-                _ => null,
-            };
-            if (refused is not null)
-            {
-                await UndoAsync(undo);
-                return resource is null
-                    ? Refused(refused, $"Deleting {change.Kind} '{change.Name}' (prune) was refused, so nothing was applied")
-                    : RefusalProblem([.. Fields(refused).Select(f => resource.Refusal(f.Field, f.Reason))]);
-            }
-        }
-
         try
         {
+            foreach (var (change, resource) in changes)
+            {
+                var refused = change.Action switch
+                {
+                    Create or Update => await WriteAsync(resource!, change.Action == Create, undo, ct),
+                    Delete => await DeleteAsync(change.Kind, change.Name, managed.GetValueOrDefault((change.Kind, change.Name)), undo, ct),
+                    _ => null,
+                };
+                if (refused is not null)
+                {
+                    await UndoAsync(undo);
+                    return resource is null
+                        ? Refused(refused, $"Deleting {change.Kind} '{change.Name}' (prune) was refused, so nothing was applied")
+                        : RefusalProblem([.. Fields(refused).Select(f => resource.Refusal(f.Field, f.Reason))]);
+                }
+            }
+
             await MarkManagedAsync(desired, ct);
         }
         catch
         {
+            // A failure that is no refusal (the database went away, the request was cancelled) undoes what was done too.
+            db.ChangeTracker.Clear();
             await UndoAsync(undo);
             throw;
         }
@@ -191,6 +193,13 @@ public sealed class ApplyService(
             if (document[nameField] is not JsonValue n || n.GetValueKind() != JsonValueKind.String || n.GetValue<string>().Length == 0)
             {
                 refusals.Add(new ApplyRefusal(i, kind, "", nameField, $"is required: the {kind}'s {nameField}."));
+                continue;
+            }
+
+            if (n.GetValue<string>().Any(char.IsControl) || n.GetValue<string>().Length > ManagedResource.MaxNameLength)
+            {
+                // Looked up by name before its service judges it: a NUL cannot even be compared by PostgreSQL.
+                refusals.Add(new ApplyRefusal(i, kind, "", nameField, $"must be at most {ManagedResource.MaxNameLength} characters, none of them control characters."));
                 continue;
             }
 
@@ -325,6 +334,11 @@ public sealed class ApplyService(
         switch (resource.Request)
         {
             case ProjectRequest project:
+                if (!ProjectService.IsSlug(resource.Name))
+                {
+                    errors.Add("id", "must be 1–63 lowercase letters, digits or hyphens, starting and ending with a letter or digit.");
+                }
+
                 var (rootPath, _) = project.RootPath is null ? (null, null) : roots.Check(project.RootPath);
                 normalized = DefinitionShapes.Project(new ProjectResponse(resource.Name, project.Name?.Trim() ?? "", rootPath ?? project.RootPath ?? "", now, now));
                 break;
