@@ -378,6 +378,34 @@ public sealed class ApplyTests
         Assert.That(await StatusAsync(http, "/api/tools/by-api"), Is.EqualTo(HttpStatusCode.OK));
     }
 
+    [Test]
+    public async Task On_the_embedded_SQLite_default_apply_undoes_a_refused_write_and_applies_the_examples()
+    {
+        var server = InProcessServer.Start(new Dictionary<string, string?>
+        {
+            ["Orchestrator__Workspaces__Roots__0"] = workspaces,
+            ["Orchestrator__Secrets__ops-hook-token"] = "ops-value-42ab",
+        });
+        servers.Add(server);
+        await server.WaitUntilReadyAsync();
+        using var http = server.CreateClient(server.PrintedAdminKey);
+
+        await ApplyAsync(http, new { documents = new[] { Tool("lite-echo", "first") } });
+        object[] refused =
+        [
+            Project("lite"),
+            new { kind = "tool", name = "lite-echo", type = "command", parameters = new { type = "object", properties = new { text = new { type = "integer" } } }, config = new { argv = new[] { "echo" } } },
+            Schedule("echoes", "lite", new { interval = "PT1H" }, new { type = "run_task", config = new { tool = "lite-echo", arguments = new { text = "hi" } } }),
+        ];
+        await ApiAssertions.AssertProblemAsync(await http.PostAsync("/api/apply", Body(new { documents = refused })), HttpStatusCode.UnprocessableEntity);
+        Assert.That(await StatusAsync(http, "/api/projects/lite"), Is.EqualTo(HttpStatusCode.NotFound));
+        Assert.That(JsonNode.Parse(await http.GetStringAsync("/api/tools/lite-echo"))!["version"]!.GetValue<int>(), Is.EqualTo(1));
+
+        var plan = await ApplyAsync(http, new { documents = DefinitionFiles.ReadDirectory(Path.Combine(RepositoryRoot(), "examples")) });
+        Assert.That(Actions(plan), Has.Count.EqualTo(7));
+        Assert.That(JsonNode.Parse(await http.GetStringAsync("/api/schedules/reports.nightly-report"))!["managed"]!.GetValue<bool>(), Is.True);
+    }
+
     private static string RepositoryRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
