@@ -58,6 +58,27 @@ namespace Orchestrator.Migrations.Postgres
                     b.ToTable("notification_channels", (string)null);
                 });
 
+            modelBuilder.Entity("Orchestrator.Definitions.ManagedResource", b =>
+                {
+                    b.Property<string>("Kind")
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)");
+
+                    b.Property<string>("Name")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)");
+
+                    b.Property<DateTimeOffset>("AppliedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("SecretReferences")
+                        .HasColumnType("text");
+
+                    b.HasKey("Kind", "Name");
+
+                    b.ToTable("managed_resources", (string)null);
+                });
+
             modelBuilder.Entity("Orchestrator.Pipelines.NodeRun", b =>
                 {
                     b.Property<Guid>("PipelineRunId")

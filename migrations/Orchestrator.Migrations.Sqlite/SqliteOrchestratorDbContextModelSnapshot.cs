@@ -53,6 +53,27 @@ namespace Orchestrator.Migrations.Sqlite
                     b.ToTable("notification_channels", (string)null);
                 });
 
+            modelBuilder.Entity("Orchestrator.Definitions.ManagedResource", b =>
+                {
+                    b.Property<string>("Kind")
+                        .HasMaxLength(20)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Name")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("AppliedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("SecretReferences")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Kind", "Name");
+
+                    b.ToTable("managed_resources", (string)null);
+                });
+
             modelBuilder.Entity("Orchestrator.Pipelines.NodeRun", b =>
                 {
                     b.Property<Guid>("PipelineRunId")

@@ -5,6 +5,7 @@ using Orchestrator.Api;
 using Orchestrator.Cluster;
 using Orchestrator.Dashboard;
 using Orchestrator.Data;
+using Orchestrator.Definitions;
 using Orchestrator.Hosting;
 using Orchestrator.Pipelines;
 using Orchestrator.Projects;
@@ -40,6 +41,7 @@ builder.Services.AddAgents();
 builder.Services.AddSchedules();
 builder.Services.AddTools();
 builder.Services.AddPipelines();
+builder.Services.AddDefinitions();
 
 var app = builder.Build();
 
@@ -78,6 +80,7 @@ app.MapTools();
 app.MapModels();
 app.MapPipelines();
 app.MapKeys();
+app.MapDefinitions();
 app.MapDashboard();
 app.MapApiReference();
 

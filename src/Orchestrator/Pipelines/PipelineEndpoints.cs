@@ -69,15 +69,15 @@ public static class PipelineEndpoints
         return found.Succeeded ? TypedResults.Ok(found.Value) : found.Problem.ToProblemResult();
     }
 
-    public static async Task<Results<Ok<PipelineResponse>, ProblemHttpResult>> ReplacePipeline(string id, PipelineRequest request, PipelineService pipelines, CancellationToken ct)
+    public static async Task<Results<Ok<PipelineResponse>, ProblemHttpResult>> ReplacePipeline(string id, PipelineRequest request, PipelineService pipelines, bool? force, CancellationToken ct)
     {
-        var replaced = await pipelines.ReplaceAsync(id, request, ct);
+        var replaced = await pipelines.ReplaceAsync(id, request, ct, force == true);
         return replaced.Succeeded ? TypedResults.Ok(replaced.Value) : replaced.Problem.ToProblemResult();
     }
 
-    public static async Task<Results<NoContent, ProblemHttpResult>> DeletePipeline(string id, PipelineService pipelines, CancellationToken ct)
+    public static async Task<Results<NoContent, ProblemHttpResult>> DeletePipeline(string id, PipelineService pipelines, bool? force, CancellationToken ct)
     {
-        var deleted = await pipelines.DeleteAsync(id, ct);
+        var deleted = await pipelines.DeleteAsync(id, ct, force == true);
         return deleted.Succeeded ? TypedResults.NoContent() : deleted.Problem.ToProblemResult();
     }
 

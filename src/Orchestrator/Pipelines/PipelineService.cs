@@ -4,6 +4,7 @@ using Microsoft.EntityFrameworkCore;
 using Orchestrator.Actions;
 using Orchestrator.Api;
 using Orchestrator.Data;
+using Orchestrator.Definitions;
 using Orchestrator.Projects;
 using Orchestrator.Schedules;
 using Orchestrator.Security;
@@ -110,7 +111,7 @@ public sealed class PipelineService(
             : PipelineResponse.From(pipeline, wanted, PipelineDefinition.FromJson(definition));
     }
 
-    public async Task<Outcome<PipelineResponse>> ReplaceAsync(string id, PipelineRequest request, CancellationToken ct)
+    public async Task<Outcome<PipelineResponse>> ReplaceAsync(string id, PipelineRequest request, CancellationToken ct, bool force = false)
     {
         var pipeline = await db.Pipelines.FirstOrDefaultAsync(p => p.Id == id, ct);
         if (pipeline is null || !scope.Allows(pipeline.ProjectId))
@@ -121,6 +122,11 @@ public sealed class PipelineService(
         if (request.Project is { } moveTo && scope.RefuseOutside(moveTo) is { } outside)
         {
             return outside;
+        }
+
+        if (await ManagedMarks.RefuseUnlessForcedAsync(db, DefinitionKinds.Pipeline, id, force, ct) is { } managed)
+        {
+            return managed;
         }
 
         var (definition, errors) = await validator.ValidateAsync(request with { Project = request.Project ?? pipeline.ProjectId }, id, ct);
@@ -154,12 +160,17 @@ public sealed class PipelineService(
     }
 
     /// <summary>Deletes a pipeline no other pipeline uses as a sub-pipeline; its versions and runs are kept.</summary>
-    public async Task<Outcome<PipelineDeleted>> DeleteAsync(string id, CancellationToken ct)
+    public async Task<Outcome<PipelineDeleted>> DeleteAsync(string id, CancellationToken ct, bool force = false)
     {
         var pipeline = await db.Pipelines.FirstOrDefaultAsync(p => p.Id == id, ct);
         if (pipeline is null || !scope.Allows(pipeline.ProjectId))
         {
             return Problems.NotFound("pipeline", id);
+        }
+
+        if (await ManagedMarks.RefuseUnlessForcedAsync(db, DefinitionKinds.Pipeline, id, force, ct) is { } managed)
+        {
+            return managed;
         }
 
         var users = new List<string>();
@@ -187,6 +198,7 @@ public sealed class PipelineService(
 
         db.Pipelines.Remove(pipeline);
         await db.SaveChangesAsync(ct);
+        await ManagedMarks.ForgetAsync(db, DefinitionKinds.Pipeline, id, ct);
         return new PipelineDeleted(id);
     }
 

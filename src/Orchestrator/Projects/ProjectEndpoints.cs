@@ -31,6 +31,7 @@ public static class ProjectEndpoints
         group.MapPut("/{id}", ReplaceProject).WithName("ReplaceProject").WithSummary("Rename a project or move its root.")
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity)
             .RequireAuthorization(Policies.Admin);
         group.MapDelete("/{id}", DeleteProject).WithName("DeleteProject").WithSummary("Delete a project (its files stay on disk).")
@@ -55,15 +56,15 @@ public static class ProjectEndpoints
         return outcome.Succeeded ? TypedResults.Created($"/api/projects/{outcome.Value.Id}", outcome.Value) : outcome.Problem.ToProblemResult();
     }
 
-    public static async Task<Results<Ok<ProjectResponse>, ProblemHttpResult>> ReplaceProject(string id, ProjectRequest request, ProjectService projects, CancellationToken ct)
+    public static async Task<Results<Ok<ProjectResponse>, ProblemHttpResult>> ReplaceProject(string id, ProjectRequest request, ProjectService projects, bool? force, CancellationToken ct)
     {
-        var outcome = await projects.ReplaceAsync(id, request, ct);
+        var outcome = await projects.ReplaceAsync(id, request, ct, force == true);
         return outcome.Succeeded ? TypedResults.Ok(outcome.Value) : outcome.Problem.ToProblemResult();
     }
 
-    public static async Task<Results<NoContent, ProblemHttpResult>> DeleteProject(string id, ProjectService projects, CancellationToken ct)
+    public static async Task<Results<NoContent, ProblemHttpResult>> DeleteProject(string id, ProjectService projects, bool? force, CancellationToken ct)
     {
-        var outcome = await projects.DeleteAsync(id, ct);
+        var outcome = await projects.DeleteAsync(id, ct, force == true);
         return outcome.Succeeded ? TypedResults.NoContent() : outcome.Problem.ToProblemResult();
     }
 

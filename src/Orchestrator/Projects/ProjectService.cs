@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using Orchestrator.Api;
 using Orchestrator.Data;
+using Orchestrator.Definitions;
 using Orchestrator.Pipelines;
 using Orchestrator.Schedules;
 using Orchestrator.Security;
@@ -91,12 +92,17 @@ public sealed partial class ProjectService(OrchestratorDbContext db, WorkspaceRo
         return ProjectResponse.From(project);
     }
 
-    public async Task<Outcome<ProjectResponse>> ReplaceAsync(string id, ProjectRequest request, CancellationToken cancellationToken)
+    public async Task<Outcome<ProjectResponse>> ReplaceAsync(string id, ProjectRequest request, CancellationToken cancellationToken, bool force = false)
     {
         var project = scope.Allows(id) ? await db.Projects.FirstOrDefaultAsync(p => p.Id == id, cancellationToken) : null;
         if (project is null)
         {
             return Problems.NotFound("project", id);
+        }
+
+        if (await ManagedMarks.RefuseUnlessForcedAsync(db, DefinitionKinds.Project, id, force, cancellationToken) is { } managed)
+        {
+            return managed;
         }
 
         var errors = new FieldErrors();
@@ -123,7 +129,7 @@ public sealed partial class ProjectService(OrchestratorDbContext db, WorkspaceRo
     /// Deletes the project record (its files stay on disk); the value is the id deleted. A project that schedules or
     /// pipelines still belong to is refused: they would fail on every firing and a schedule could not even be replaced.
     /// </summary>
-    public async Task<Outcome<string>> DeleteAsync(string id, CancellationToken cancellationToken)
+    public async Task<Outcome<string>> DeleteAsync(string id, CancellationToken cancellationToken, bool force = false)
     {
         if (id == Project.DefaultId)
         {
@@ -135,6 +141,11 @@ public sealed partial class ProjectService(OrchestratorDbContext db, WorkspaceRo
             return Problems.NotFound("project", id);
         }
 
+        if (await ManagedMarks.RefuseUnlessForcedAsync(db, DefinitionKinds.Project, id, force, cancellationToken) is { } managed)
+        {
+            return managed;
+        }
+
         if (await InUseAsync(id, cancellationToken) is { } inUse)
         {
             return inUse;
@@ -143,6 +154,7 @@ public sealed partial class ProjectService(OrchestratorDbContext db, WorkspaceRo
         // A schedule or pipeline created between the check and the delete is not seen; the check is for the person
         // cleaning up, and such a newcomer fails its firings just as before.
         var deleted = await db.Projects.Where(p => p.Id == id).ExecuteDeleteAsync(cancellationToken);
+        await ManagedMarks.ForgetAsync(db, DefinitionKinds.Project, id, cancellationToken);
         return deleted == 0 ? Problems.NotFound("project", id) : id;
     }
 

@@ -34,9 +34,9 @@ public static class ScheduleEndpoints
             .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPut("/{id}", ReplaceSchedule).WithName("ReplaceSchedule").WithSummary("Replace a schedule's definition; its run history is kept, an unchanged trigger keeps its timing, and an omitted 'enabled' keeps the paused/active state.").RequireAuthorization(Policies.Admin)
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity)
-            .ProducesProblem(StatusCodes.Status400BadRequest);
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status409Conflict);
         group.MapDelete("/{id}", DeleteSchedule).WithName("DeleteSchedule").WithSummary("Delete a schedule; its run history is kept until retention purges it.").RequireAuthorization(Policies.Admin)
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         group.MapPost("/{id}/pause", PauseSchedule).WithName("PauseSchedule").WithSummary("Stop firing until resumed.").RequireAuthorization(Policies.Operator)
             .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPost("/{id}/resume", ResumeSchedule).WithName("ResumeSchedule").WithSummary("Resume firing; missed times follow the misfire policy.").RequireAuthorization(Policies.Operator)
@@ -61,8 +61,8 @@ public static class ScheduleEndpoints
         return created.Succeeded ? TypedResults.Created($"/api/schedules/{created.Value.Id}", created.Value) : created.Problem.ToProblemResult();
     }
 
-    public static async Task<Results<Ok<ScheduleResponse>, ProblemHttpResult>> ReplaceSchedule(string id, ScheduleRequest request, ScheduleService schedules, CancellationToken ct) =>
-        Ok(await schedules.ReplaceAsync(id, request, ct));
+    public static async Task<Results<Ok<ScheduleResponse>, ProblemHttpResult>> ReplaceSchedule(string id, ScheduleRequest request, ScheduleService schedules, bool? force, CancellationToken ct) =>
+        Ok(await schedules.ReplaceAsync(id, request, ct, force == true));
 
     public static async Task<Ok<PagedList<ScheduleResponse>>> ListSchedules(
         ScheduleService schedules, string? project, string? actionType, string? state, int? page, int? pageSize, CancellationToken ct) =>
@@ -71,8 +71,8 @@ public static class ScheduleEndpoints
     public static async Task<Results<Ok<ScheduleResponse>, ProblemHttpResult>> GetSchedule(string id, ScheduleService schedules, CancellationToken ct) =>
         Ok(await schedules.GetAsync(id, ct));
 
-    public static async Task<Results<NoContent, ProblemHttpResult>> DeleteSchedule(string id, ScheduleService schedules, CancellationToken ct) =>
-        await schedules.DeleteAsync(id, ct) is { Problem: { } problem } ? problem.ToProblemResult() : TypedResults.NoContent();
+    public static async Task<Results<NoContent, ProblemHttpResult>> DeleteSchedule(string id, ScheduleService schedules, bool? force, CancellationToken ct) =>
+        await schedules.DeleteAsync(id, ct, force == true) is { Problem: { } problem } ? problem.ToProblemResult() : TypedResults.NoContent();
 
     public static async Task<Results<Ok<ScheduleResponse>, ProblemHttpResult>> PauseSchedule(string id, ScheduleService schedules, CancellationToken ct) =>
         Ok(await schedules.PauseAsync(id, ct));

@@ -27,6 +27,9 @@ public sealed record ScheduleResponse(
     DateTimeOffset? PreviousFireTime,
     LastRunView? LastRun)
 {
+    /// <summary>Whether apply owns this schedule (its edits and deletes through the API need <c>?force=true</c>).</summary>
+    public bool Managed { get; init; }
+
     public static ScheduleResponse From(ScheduleDocument document, bool enabled, string state, DateTimeOffset? nextFireTime, DateTimeOffset? previousFireTime, LastRunView? lastRun) => new(
         document.Id, document.Name, document.Project, document.Description, document.Action, document.Trigger, document.TriggerDescription,
         document.Misfire, document.Concurrency, document.Retry, document.TimeoutSeconds, document.ExecutionGroup,

@@ -3,6 +3,8 @@ using System.Text.Json.Nodes;
 using Orchestrator.Actions;
 using Orchestrator.Api;
 using Orchestrator.Projects;
+using Orchestrator.Data;
+using Orchestrator.Definitions;
 using Orchestrator.Runs;
 using Orchestrator.Security;
 using Quartz;
@@ -22,6 +24,7 @@ public sealed class ScheduleService(
     RunQueries runs,
     IExecutionHistoryStore history,
     ProjectScope scope,
+    OrchestratorDbContext db,
     TimeProvider time)
 {
     public const int MaxPreviewCount = 100;
@@ -70,7 +73,7 @@ public sealed class ScheduleService(
         return (await ReadAsync(key, ct))!;
     }
 
-    public async Task<Outcome<ScheduleResponse>> ReplaceAsync(string id, ScheduleRequest request, CancellationToken ct)
+    public async Task<Outcome<ScheduleResponse>> ReplaceAsync(string id, ScheduleRequest request, CancellationToken ct, bool force = false)
     {
         if (ScheduleKey(id) is not { } key)
         {
@@ -80,6 +83,11 @@ public sealed class ScheduleService(
         if (!await scheduler.Exists(key, ct))
         {
             return Problems.NotFound("schedule", id);
+        }
+
+        if (await ManagedMarks.RefuseUnlessForcedAsync(db, DefinitionKinds.Schedule, ScheduleIds.Of(key), force, ct) is { } managed)
+        {
+            return managed;
         }
 
         var (spec, errors) = await validator.ValidateAsync(request, key.Name, key.Group, IsSameTrigger(await scheduler.GetJobDetail(key, ct), request.Trigger), ct);
@@ -131,10 +139,26 @@ public sealed class ScheduleService(
         ScheduleKey(id) is { } key && await ReadAsync(key, ct) is { } schedule ? schedule : Problems.NotFound("schedule", id);
 
     /// <summary>Deletes the schedule; its run history is kept until retention purges it. The outcome is the id deleted.</summary>
-    public async Task<Outcome<string>> DeleteAsync(string id, CancellationToken ct)
+    public async Task<Outcome<string>> DeleteAsync(string id, CancellationToken ct, bool force = false)
     {
         var scheduler = await schedulers.GetScheduler(ct);
-        return ScheduleKey(id) is { } key && await scheduler.DeleteJob(key, ct) ? id : Problems.NotFound("schedule", id);
+        if (ScheduleKey(id) is not { } key || !await scheduler.Exists(key, ct))
+        {
+            return Problems.NotFound("schedule", id);
+        }
+
+        if (await ManagedMarks.RefuseUnlessForcedAsync(db, DefinitionKinds.Schedule, ScheduleIds.Of(key), force, ct) is { } managed)
+        {
+            return managed;
+        }
+
+        if (!await scheduler.DeleteJob(key, ct))
+        {
+            return Problems.NotFound("schedule", id);
+        }
+
+        await ManagedMarks.ForgetAsync(db, DefinitionKinds.Schedule, ScheduleIds.Of(key), ct);
+        return id;
     }
 
     public async Task<Outcome<ScheduleResponse>> PauseAsync(string id, CancellationToken ct)
@@ -435,6 +459,7 @@ public sealed class ScheduleService(
         var jobs = (await scheduler.GetJobDetails(keys, ct)).ToDictionary(j => j.Key);
         var triggers = (await scheduler.GetTriggers([.. keys.Select(k => new TriggerKey(k.Name, k.Group))], ct)).ToDictionary(t => t.Key);
         var lastRuns = await runs.LastRunsAsync([.. keys.Select(ScheduleIds.Of)], ct);
+        var managed = await ManagedMarks.ManagedNamesAsync(db, DefinitionKinds.Schedule, ct);
         var schedules = new List<ScheduleResponse>(keys.Count);
         foreach (var key in keys)
         {
@@ -452,7 +477,7 @@ public sealed class ScheduleService(
                 state: StateName(state),
                 trigger?.NextFireTimeUtc,
                 trigger?.PreviousFireTimeUtc,
-                lastRuns.GetValueOrDefault(ScheduleIds.Of(key))));
+                lastRuns.GetValueOrDefault(ScheduleIds.Of(key))) with { Managed = managed.Contains(ScheduleIds.Of(key)) });
         }
 
         return schedules;

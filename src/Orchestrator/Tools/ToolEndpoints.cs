@@ -60,15 +60,15 @@ public static class ToolEndpoints
         return outcome.Succeeded ? TypedResults.Created($"/api/tools/{outcome.Value.Name}", outcome.Value) : outcome.Problem.ToProblemResult();
     }
 
-    public static async Task<Results<Ok<ToolResponse>, ProblemHttpResult>> ReplaceTool(string name, ToolRequest request, ToolService tools, CancellationToken ct)
+    public static async Task<Results<Ok<ToolResponse>, ProblemHttpResult>> ReplaceTool(string name, ToolRequest request, ToolService tools, bool? force, CancellationToken ct)
     {
-        var outcome = await tools.ReplaceAsync(name, request, ct);
+        var outcome = await tools.ReplaceAsync(name, request, ct, force == true);
         return outcome.Succeeded ? TypedResults.Ok(outcome.Value) : outcome.Problem.ToProblemResult();
     }
 
-    public static async Task<Results<NoContent, ProblemHttpResult>> DeleteTool(string name, ToolService tools, CancellationToken ct)
+    public static async Task<Results<NoContent, ProblemHttpResult>> DeleteTool(string name, ToolService tools, bool? force, CancellationToken ct)
     {
-        var outcome = await tools.DeleteAsync(name, ct);
+        var outcome = await tools.DeleteAsync(name, ct, force == true);
         return outcome.Succeeded ? TypedResults.NoContent() : outcome.Problem.ToProblemResult();
     }
 

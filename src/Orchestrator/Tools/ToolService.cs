@@ -6,6 +6,7 @@ using Orchestrator.Actions;
 using Orchestrator.Actions.Tasks;
 using Orchestrator.Api;
 using Orchestrator.Data;
+using Orchestrator.Definitions;
 using Orchestrator.Pipelines;
 using Orchestrator.Projects;
 using Orchestrator.Schedules;
@@ -82,7 +83,7 @@ public sealed class ToolService(
         return ToolResponse.From(tool);
     }
 
-    public async Task<Outcome<ToolResponse>> ReplaceAsync(string name, ToolRequest request, CancellationToken cancellationToken)
+    public async Task<Outcome<ToolResponse>> ReplaceAsync(string name, ToolRequest request, CancellationToken cancellationToken, bool force = false)
     {
         if (registry.IsBuiltin(name))
         {
@@ -93,6 +94,11 @@ public sealed class ToolService(
         if (existing is null)
         {
             return Problems.NotFound("tool", name);
+        }
+
+        if (await ManagedMarks.RefuseUnlessForcedAsync(db, DefinitionKinds.Tool, name, force, cancellationToken) is { } managed)
+        {
+            return managed;
         }
 
         var errors = new FieldErrors();
@@ -123,7 +129,7 @@ public sealed class ToolService(
     /// Deletes a registered tool; the value is the name deleted. A tool a run_task schedule or pipeline node still runs
     /// is refused: each of their firings would fail on it.
     /// </summary>
-    public async Task<Outcome<string>> DeleteAsync(string name, CancellationToken cancellationToken)
+    public async Task<Outcome<string>> DeleteAsync(string name, CancellationToken cancellationToken, bool force = false)
     {
         if (registry.IsBuiltin(name))
         {
@@ -135,6 +141,11 @@ public sealed class ToolService(
             return Problems.NotFound("tool", name);
         }
 
+        if (await ManagedMarks.RefuseUnlessForcedAsync(db, DefinitionKinds.Tool, name, force, cancellationToken) is { } managed)
+        {
+            return managed;
+        }
+
         var reference = new ActionReference(RunTaskAction.TypeName, "tool", name);
         if (InUseProblem.For($"Tool '{name}'",
                 await ScheduleReferences.UsingAsync(schedulers, reference, cancellationToken),
@@ -143,7 +154,9 @@ public sealed class ToolService(
             return inUse;
         }
 
-        return await db.Tools.Where(t => t.Name == name).ExecuteDeleteAsync(cancellationToken) == 0 ? Problems.NotFound("tool", name) : name;
+        var deleted = await db.Tools.Where(t => t.Name == name).ExecuteDeleteAsync(cancellationToken);
+        await ManagedMarks.ForgetAsync(db, DefinitionKinds.Tool, name, cancellationToken);
+        return deleted == 0 ? Problems.NotFound("tool", name) : name;
     }
 
     public async Task<Outcome<ToolValidationResponse>> ValidateAsync(string name, ValidateRequest request, CancellationToken cancellationToken)

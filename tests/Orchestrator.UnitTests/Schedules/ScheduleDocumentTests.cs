@@ -75,8 +75,9 @@ public sealed class ScheduleDocumentTests
         Assert.That(json.Select(p => p.Key), Is.EquivalentTo(new[]
         {
             "id", "name", "project", "description", "action", "trigger", "triggerDescription", "misfire", "concurrency", "retry",
-            "timeoutSeconds", "executionGroup", "enabled", "state", "nextFireTime", "previousFireTime", "lastRun",
+            "timeoutSeconds", "executionGroup", "enabled", "state", "nextFireTime", "previousFireTime", "lastRun", "managed",
         }));
+        Assert.That(json["managed"]!.GetValue<bool>(), Is.False, "a schedule is managed only when apply marked it");
         Assert.That(json["nextFireTime"], Is.Null);
         Assert.That(json["lastRun"], Is.Null);
         Assert.That(json["state"]!.GetValue<string>(), Is.EqualTo("complete"));

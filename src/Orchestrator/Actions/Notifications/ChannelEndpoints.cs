@@ -40,6 +40,7 @@ public static class ChannelEndpoints
         group.MapPut("/{name}", ReplaceChannel).WithName("ReplaceChannel").WithSummary("Replace a channel; omitted secrets are kept.")
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity)
             .RequireAuthorization(Policies.Admin);
         group.MapDelete("/{name}", DeleteChannel).WithName("DeleteChannel").WithSummary("Delete a channel.")
@@ -64,15 +65,15 @@ public static class ChannelEndpoints
         return outcome.Succeeded ? TypedResults.Created($"/api/channels/{outcome.Value.Name}", outcome.Value) : outcome.Problem.ToProblemResult();
     }
 
-    public static async Task<Results<Ok<ChannelResponse>, ProblemHttpResult>> ReplaceChannel(string name, ChannelRequest request, ChannelService channels, CancellationToken ct)
+    public static async Task<Results<Ok<ChannelResponse>, ProblemHttpResult>> ReplaceChannel(string name, ChannelRequest request, ChannelService channels, bool? force, CancellationToken ct)
     {
-        var outcome = await channels.ReplaceAsync(name, request, ct);
+        var outcome = await channels.ReplaceAsync(name, request, ct, force == true);
         return outcome.Succeeded ? TypedResults.Ok(outcome.Value) : outcome.Problem.ToProblemResult();
     }
 
-    public static async Task<Results<NoContent, ProblemHttpResult>> DeleteChannel(string name, ChannelService channels, CancellationToken ct)
+    public static async Task<Results<NoContent, ProblemHttpResult>> DeleteChannel(string name, ChannelService channels, bool? force, CancellationToken ct)
     {
-        var outcome = await channels.DeleteAsync(name, ct);
+        var outcome = await channels.DeleteAsync(name, ct, force == true);
         return outcome.Succeeded ? TypedResults.NoContent() : outcome.Problem.ToProblemResult();
     }
 }

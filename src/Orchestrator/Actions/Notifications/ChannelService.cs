@@ -6,6 +6,7 @@ using MimeKit;
 using Orchestrator.Actions.CallApi;
 using Orchestrator.Api;
 using Orchestrator.Data;
+using Orchestrator.Definitions;
 using Orchestrator.Pipelines;
 using Orchestrator.Schedules;
 using Quartz;
@@ -106,12 +107,17 @@ public sealed partial class ChannelService(OrchestratorDbContext db, OutboundPol
         return ChannelResponse.From(channel, box);
     }
 
-    public async Task<Outcome<ChannelResponse>> ReplaceAsync(string name, ChannelRequest request, CancellationToken cancellationToken)
+    public async Task<Outcome<ChannelResponse>> ReplaceAsync(string name, ChannelRequest request, CancellationToken cancellationToken, bool force = false)
     {
         var existing = await db.Channels.FirstOrDefaultAsync(c => c.Name == name, cancellationToken);
         if (existing is null)
         {
             return Problems.NotFound("channel", name);
+        }
+
+        if (await ManagedMarks.RefuseUnlessForcedAsync(db, DefinitionKinds.Channel, name, force, cancellationToken) is { } managed)
+        {
+            return managed;
         }
 
         var errors = new FieldErrors();
@@ -139,11 +145,16 @@ public sealed partial class ChannelService(OrchestratorDbContext db, OutboundPol
     /// Deletes a channel; the value is the name deleted. A channel a send_notification schedule or pipeline node still
     /// sends to is refused: each of their firings would fail on it.
     /// </summary>
-    public async Task<Outcome<string>> DeleteAsync(string name, CancellationToken cancellationToken)
+    public async Task<Outcome<string>> DeleteAsync(string name, CancellationToken cancellationToken, bool force = false)
     {
         if (!await ExistsAsync(name, cancellationToken))
         {
             return Problems.NotFound("channel", name);
+        }
+
+        if (await ManagedMarks.RefuseUnlessForcedAsync(db, DefinitionKinds.Channel, name, force, cancellationToken) is { } managed)
+        {
+            return managed;
         }
 
         var reference = new ActionReference(SendNotificationAction.TypeName, "channel", name);
@@ -154,7 +165,9 @@ public sealed partial class ChannelService(OrchestratorDbContext db, OutboundPol
             return inUse;
         }
 
-        return await db.Channels.Where(c => c.Name == name).ExecuteDeleteAsync(cancellationToken) == 0 ? Problems.NotFound("channel", name) : name;
+        var deleted = await db.Channels.Where(c => c.Name == name).ExecuteDeleteAsync(cancellationToken);
+        await ManagedMarks.ForgetAsync(db, DefinitionKinds.Channel, name, cancellationToken);
+        return deleted == 0 ? Problems.NotFound("channel", name) : name;
     }
 
     private NotificationChannel? Build(ChannelRequest request, NotificationChannel? existing, FieldErrors errors)

@@ -117,7 +117,7 @@ async function renderSchedules() {
   if (stale(token)) return;
   const rows = page.items.map((s) => `
     <tr data-schedule="${esc(s.id)}">
-      <td><a href="#/runs?schedule=${encodeURIComponent(s.id)}">${esc(s.name)}</a></td>
+      <td><a href="#/runs?schedule=${encodeURIComponent(s.id)}">${esc(s.name)}</a>${s.managed ? ` <span class="status managed" title="Managed by apply: edit its definition document (the API refuses edits and deletes without ?force=true)">managed</span>` : ""}</td>
       <td class="hide-small">${esc(s.project)}</td>
       <td class="hide-small">${esc(s.action?.type)}</td>
       <td>${esc(s.triggerDescription)}</td>
@@ -179,6 +179,7 @@ async function renderScheduleForm(id) {
   if (existing && !projects.items.some((p) => p.id === existing.project)) projects.items.push({ id: existing.project, name: existing.project });
   view.innerHTML = `
     <h1>${existing ? `Edit ${esc(existing.name)}` : "New schedule"}</h1>
+    ${existing?.managed ? `<p class="notice" data-managed>This schedule is <span class="status managed">managed</span> by apply: change its definition document and apply it; saving or deleting it here is refused.</p>` : ""}
     <form id="schedule-form" class="card" novalidate>
       <div class="grid">
         <div class="field"><label for="f-name">Name</label><input id="f-name" name="name" required ${existing ? "readonly" : ""} value="${esc(existing?.name)}"><div class="error" data-error="name"></div></div>
@@ -303,7 +304,7 @@ async function renderScheduleForm(id) {
       trigger: keepTrigger ? existing.trigger : withKept(trigger, existing?.trigger),
     };
     try {
-      if (existing) await api("PUT", `/api/schedules/${encodeURIComponent(existing.id)}`, { ...existing, ...body, id: undefined, state: undefined, nextFireTime: undefined, previousFireTime: undefined, lastRun: undefined, triggerDescription: undefined });
+      if (existing) await api("PUT", `/api/schedules/${encodeURIComponent(existing.id)}`, { ...existing, ...body, id: undefined, state: undefined, nextFireTime: undefined, previousFireTime: undefined, lastRun: undefined, triggerDescription: undefined, managed: undefined });
       else await api("POST", "/api/schedules", body);
       toast(existing ? "Saved." : `Created ${body.name}.`);
       location.hash = "#/schedules";
