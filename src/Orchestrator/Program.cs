@@ -11,6 +11,7 @@ using Orchestrator.Projects;
 using Orchestrator.Runs;
 using Orchestrator.Schedules;
 using Orchestrator.Security;
+using Orchestrator.Telemetry;
 using Orchestrator.Tools;
 
 var command = ServerCommand.Parse(args);
@@ -28,6 +29,7 @@ if (storage is null)
 }
 
 builder.AddServiceHosting();
+builder.AddOrchestratorTelemetry();
 builder.Services.AddApiConventions();
 builder.Services.AddOrchestratorData(storage);
 builder.Services.AddOrchestratorSecurity();
@@ -58,6 +60,7 @@ app.UseSecurityHeaders();
 app.UseApiNoStore();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
+app.UseOrchestratorMetrics();
 app.UseAuthentication();
 app.UseApiAuthenticationFirst();
 app.UseAuthorization();
