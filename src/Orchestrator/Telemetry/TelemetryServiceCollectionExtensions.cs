@@ -80,16 +80,32 @@ public static class TelemetryServiceCollectionExtensions
     }
 
     /// <summary>
-    /// <c>/metrics</c> in Prometheus text format, anonymous; with <c>Orchestrator:Metrics:Port</c> only on that port
-    /// (anything else falls through to routing, which has no such route: 404).
+    /// <c>/metrics</c> in Prometheus text format, anonymous. With <c>Orchestrator:Metrics:Port</c> it answers only on
+    /// that port, and the management port answers nothing else but the health probes: a request for anything else
+    /// there is 404, as <c>/metrics</c> is on the public port (routing has no such route).
     /// </summary>
     /// <remarks>
-    /// Before authentication, so a scraper needs no key. The port is the connection's local port, which a client
-    /// cannot choose the way it chooses a Host header.
+    /// Before authentication, so a scraper needs no key. Which listener a request came in on is the connection's local
+    /// port, which a client cannot choose the way it chooses a Host header.
     /// </remarks>
     public static WebApplication UseOrchestratorMetrics(this WebApplication app)
     {
         var port = app.Configuration.GetSection(OrchestratorOptions.SectionName + ":Metrics").Get<MetricsOptions>()?.Port;
+        if (port is { } management)
+        {
+            app.Use((context, next) =>
+            {
+                var path = context.Request.Path;
+                if (context.Connection.LocalPort != management || path == "/metrics" || path == "/healthz" || path == "/readyz")
+                {
+                    return next(context);
+                }
+
+                context.Response.StatusCode = StatusCodes.Status404NotFound;
+                return Task.CompletedTask;
+            });
+        }
+
         app.UseOpenTelemetryPrometheusScrapingEndpoint(context =>
             context.Request.Path == "/metrics" && (port is null || context.Connection.LocalPort == port));
         return app;
