@@ -1,0 +1,166 @@
+using System.Diagnostics;
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using OpenTelemetry.Trace;
+using Orchestrator.IntegrationTests.Infrastructure;
+using Quartz.Diagnostics;
+
+namespace Orchestrator.IntegrationTests.Telemetry;
+
+/// <summary>
+/// One call_api run is one trace: Quartz's firing span, the run span the ledger opens under it, and the HttpClient
+/// span of the call to a real HTTP server on 127.0.0.1 under that, collected by the in-memory exporter added to the
+/// in-process server's OpenTelemetry; the peer sees the same trace in its traceparent header.
+/// </summary>
+[TestFixture]
+[Parallelizable(ParallelScope.Fixtures)]
+public sealed class RunTraceTests
+{
+    private readonly LockedList<Activity> spans = new();
+    private InProcessServer server = null!;
+    private RecordingHttpServer peer = null!;
+    private HttpClient admin = null!;
+
+    [OneTimeSetUp]
+    public async Task StartAsync()
+    {
+        peer = await RecordingHttpServer.StartAsync();
+        var database = await TestPostgres.CreateDatabaseAsync("traces");
+        server = InProcessServer.Start(
+            PostgresNode.Environment(database, new Dictionary<string, string?> { ["Orchestrator__Outbound__AllowedHosts__0"] = "127.0.0.1" }),
+            configureServices: services => services.AddOpenTelemetry().WithTracing(tracing => tracing.AddInMemoryExporter(spans)));
+        await server.WaitUntilReadyAsync();
+        admin = server.CreateClient(server.PrintedAdminKey);
+    }
+
+    [OneTimeTearDown]
+    public async Task StopAsync()
+    {
+        admin?.Dispose();
+        if (server is not null)
+        {
+            await server.DisposeAsync();
+        }
+
+        if (peer is not null)
+        {
+            await peer.DisposeAsync();
+        }
+    }
+
+    [Test]
+    public async Task A_call_api_run_is_one_tree_of_the_quartz_firing_the_run_and_the_http_call()
+    {
+        await admin.CreateScheduleAsync(new
+        {
+            name = "traced",
+            action = new { type = "call_api", config = new { method = "POST", url = peer.BaseUrl + "/traced", body = new { hello = "trace" } } },
+            trigger = new { at = TimeProvider.System.GetUtcNow().AddSeconds(1).ToString("O", System.Globalization.CultureInfo.InvariantCulture) },
+        });
+        var run = (await Poll.UntilAsync(() => admin.RunsAsync("default.traced", "succeeded"), r => r.Count == 1, TimeSpan.FromSeconds(20), "the succeeded run"))[0];
+        var runId = run.GetProperty("id").GetString();
+
+        // Spans are exported as they end; the firing's span ends last, after the ledger has recorded the outcome.
+        var runSpan = await Poll.UntilAsync(
+            () => Task.FromResult(spans.Snapshot().FirstOrDefault(s => s.Source.Name == "Orchestrator" && (string?)s.GetTagItem("orchestrator.run.id") == runId)),
+            s => s is not null && spans.Snapshot().Any(p => p.SpanId == s.ParentSpanId), TimeSpan.FromSeconds(10), "the run span and its parent");
+        var all = spans.Snapshot().Where(s => s.TraceId == runSpan!.TraceId).ToList();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(runSpan!.DisplayName, Is.EqualTo("run call_api"));
+            Assert.That(runSpan.GetTagItem("orchestrator.schedule.id"), Is.EqualTo("default.traced"));
+            Assert.That(runSpan.GetTagItem("orchestrator.run.attempt"), Is.EqualTo(1));
+            Assert.That(runSpan.GetTagItem("orchestrator.action_type"), Is.EqualTo("call_api"));
+            Assert.That(runSpan.GetTagItem("orchestrator.node"), Is.EqualTo(run.GetProperty("node").GetString()));
+            Assert.That(runSpan.GetTagItem("orchestrator.run.outcome"), Is.EqualTo("succeeded"));
+            Assert.That(runSpan.GetTagItem("orchestrator.ledger.decision"), Is.EqualTo("claim_first_attempt"));
+            Assert.That(runSpan.Status, Is.Not.EqualTo(ActivityStatusCode.Error));
+        });
+
+        // Its parent is Quartz's span of the firing, the root of the trace.
+        var firing = all.Single(s => s.SpanId == runSpan!.ParentSpanId);
+        Assert.That(firing.Source.Name, Is.EqualTo(QuartzInstrumentation.ActivitySourceName));
+        Assert.That(firing.OperationName, Is.EqualTo(OperationName.Job.Execute));
+        Assert.That(firing.ParentSpanId, Is.EqualTo(default(ActivitySpanId)), "the firing is the trace's root");
+
+        // The HTTP call is the run span's child, and the peer received the same trace.
+        var call = all.Single(s => s.Kind == ActivityKind.Client && s.ParentSpanId == runSpan!.SpanId);
+        Assert.That(call.Source.Name, Is.EqualTo("System.Net.Http"));
+        Assert.That(call.GetTagItem("url.full")?.ToString(), Does.EndWith("/traced"));
+        Assert.That(call.GetTagItem("http.response.status_code"), Is.EqualTo(200));
+        var received = peer.RequestsTo("/traced").Single();
+        Assert.That(received.Headers.GetValueOrDefault("traceparent"), Does.Contain(runSpan!.TraceId.ToHexString()), "the peer's request carries the run's trace");
+    }
+
+    [Test]
+    public async Task The_health_probes_are_not_traced_but_the_api_is()
+    {
+        using var anonymous = server.CreateClient();
+        Assert.That((await anonymous.GetAsync("/healthz")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That((await admin.GetAsync("/api/schedules?pageSize=1")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        await Poll.UntilAsync(() => Task.FromResult(spans.Snapshot().Any(s => s.Kind == ActivityKind.Server && s.GetTagItem("url.path") is "/api/schedules")),
+            found => found, TimeSpan.FromSeconds(5), "the API request's server span");
+        Assert.That(spans.Snapshot().Where(s => s.Kind == ActivityKind.Server).Select(s => s.GetTagItem("url.path")), Has.None.EqualTo("/healthz"));
+    }
+
+    /// <summary>The exporter adds from the threads spans end on while the test reads.</summary>
+    private sealed class LockedList<T> : ICollection<T>
+    {
+        private readonly List<T> items = [];
+        private readonly Lock gate = new();
+
+        public int Count
+        {
+            get
+            {
+                lock (gate)
+                {
+                    return items.Count;
+                }
+            }
+        }
+
+        public bool IsReadOnly => false;
+
+        public List<T> Snapshot()
+        {
+            lock (gate)
+            {
+                return [.. items];
+            }
+        }
+
+        public void Add(T item)
+        {
+            lock (gate)
+            {
+                items.Add(item);
+            }
+        }
+
+        public void Clear()
+        {
+            lock (gate)
+            {
+                items.Clear();
+            }
+        }
+
+        public bool Contains(T item) => Snapshot().Contains(item);
+
+        public void CopyTo(T[] array, int arrayIndex) => Snapshot().CopyTo(array, arrayIndex);
+
+        public bool Remove(T item)
+        {
+            lock (gate)
+            {
+                return items.Remove(item);
+            }
+        }
+
+        public IEnumerator<T> GetEnumerator() => Snapshot().GetEnumerator();
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+    }
+}
