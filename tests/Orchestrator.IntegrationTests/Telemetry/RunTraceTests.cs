@@ -94,6 +94,45 @@ public sealed class RunTraceTests
     }
 
     [Test]
+    public async Task Each_pipeline_node_has_a_span_under_the_firing_with_its_http_call_below_it()
+    {
+        await admin.PostForJsonAsync("/api/pipelines", new
+        {
+            id = "traced-pipe",
+            name = "traced-pipe",
+            nodes = new[]
+            {
+                new { id = "first", type = "action", action = new { type = "call_api", config = new { method = "GET", url = peer.BaseUrl + "/node-1" } } },
+                new { id = "second", type = "action", action = new { type = "call_api", config = new { method = "GET", url = peer.BaseUrl + "/node-2" } } },
+            },
+            edges = new[] { new { from = "first", to = "second" } },
+        }, HttpStatusCode.Created);
+        var runId = (await admin.PostForJsonAsync("/api/pipelines/traced-pipe/run", new { inputs = new { } }, HttpStatusCode.Accepted)).GetProperty("id").GetString();
+
+        List<Activity> Nodes() => [.. spans.Snapshot().Where(s => s.Source.Name == "Orchestrator" && (string?)s.GetTagItem("orchestrator.pipeline.run.id") == runId)];
+        var nodes = await Poll.UntilAsync(() => Task.FromResult(Nodes()), n => n.Count == 2, TimeSpan.FromSeconds(20), "both nodes' spans");
+        var first = nodes.Single(n => (string?)n.GetTagItem("orchestrator.pipeline.node.id") == "first");
+        var second = nodes.Single(n => (string?)n.GetTagItem("orchestrator.pipeline.node.id") == "second");
+        Assert.Multiple(() =>
+        {
+            Assert.That(first.DisplayName, Is.EqualTo("pipeline node call_api"));
+            Assert.That(first.GetTagItem("orchestrator.pipeline.id"), Is.EqualTo("traced-pipe"));
+            Assert.That(first.GetTagItem("orchestrator.run.outcome"), Is.EqualTo("succeeded"));
+            Assert.That(first.GetTagItem("orchestrator.run.attempt"), Is.EqualTo(1));
+            Assert.That(second.TraceId, Is.EqualTo(first.TraceId), "one run, one trace");
+            Assert.That(second.ParentSpanId, Is.EqualTo(first.ParentSpanId), "siblings under the run's firing");
+        });
+
+        // A run started through the API is a Quartz job of its own: the nodes hang under its firing span.
+        var firing = await Poll.UntilAsync(() => Task.FromResult(spans.Snapshot().FirstOrDefault(s => s.SpanId == first.ParentSpanId)), f => f is not null,
+            TimeSpan.FromSeconds(10), "the pipeline run's firing span");
+        Assert.That(firing!.Source.Name, Is.EqualTo(QuartzInstrumentation.ActivitySourceName));
+        var call = await Poll.UntilAsync(() => Task.FromResult(spans.Snapshot().FirstOrDefault(s => s.Kind == ActivityKind.Client && s.ParentSpanId == second.SpanId)),
+            c => c is not null, TimeSpan.FromSeconds(10), "the second node's HTTP span");
+        Assert.That(call!.GetTagItem("url.full")?.ToString(), Does.EndWith("/node-2"));
+    }
+
+    [Test]
     public async Task The_health_probes_are_not_traced_but_the_api_is()
     {
         using var anonymous = server.CreateClient();
