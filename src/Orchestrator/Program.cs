@@ -12,6 +12,7 @@ using Orchestrator.Projects;
 using Orchestrator.Runs;
 using Orchestrator.Schedules;
 using Orchestrator.Security;
+using Orchestrator.Telemetry;
 using Orchestrator.Tools;
 
 var command = ServerCommand.Parse(args);
@@ -29,6 +30,7 @@ if (storage is null)
 }
 
 builder.AddServiceHosting();
+builder.AddOrchestratorTelemetry();
 builder.Services.AddApiConventions();
 builder.Services.AddOrchestratorData(storage);
 builder.Services.AddOrchestratorSecurity();
@@ -60,6 +62,7 @@ app.UseSecurityHeaders();
 app.UseApiNoStore();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
+app.UseOrchestratorMetrics();
 app.UseAuthentication();
 app.UseApiAuthenticationFirst();
 app.UseAuthorization();

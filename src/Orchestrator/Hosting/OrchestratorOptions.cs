@@ -33,6 +33,12 @@ public sealed class OrchestratorOptions
     /// <summary>The models agent tasks may use and the caps on what one agent run may spend (<see cref="AgentsOptions"/>).</summary>
     public AgentsOptions Agents { get; set; } = new();
 
+    /// <summary>Where <c>/metrics</c> answers (<see cref="Telemetry.MetricsOptions"/>).</summary>
+    public Telemetry.MetricsOptions Metrics { get; set; } = new();
+
+    /// <summary>The console log format (<see cref="Telemetry.LoggingOptions"/>).</summary>
+    public Telemetry.LoggingOptions Logging { get; set; } = new();
+
     /// <summary>Values header templates may reference as <c>{{secret:NAME}}</c>; never logged or returned.</summary>
     public Dictionary<string, string> Secrets { get; set; } = new(StringComparer.Ordinal);
 

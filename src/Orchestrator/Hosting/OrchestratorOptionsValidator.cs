@@ -177,6 +177,7 @@ public sealed class OrchestratorOptionsValidator : IValidateOptions<Orchestrator
         }
 
         failures.AddRange(AgentsOptionsValidator.Check(options));
+        failures.AddRange(Orchestrator.Telemetry.TelemetrySettings.Check(options));
 
         if (options.FaultPoints.Crash is { } point && !Orchestrator.Cluster.FaultPoints.All.Contains(point))
         {

@@ -39,6 +39,7 @@ public static class OrchestratorSettings
             failures.Add(environmentFailure);
         }
 
+        failures.AddRange(Orchestrator.Telemetry.TelemetrySettings.Check(options, builder.Configuration));
         if (failures.Count > 0)
         {
             errors.WriteLine("Invalid configuration:");

@@ -298,9 +298,16 @@ public sealed partial class PipelineExecutor
 
             var key = rows[node.Id].IdempotencyKey;
             var token = siblings.Token;
-            return Task.Run(() => node.Type == NodeDefinition.SubPipeline
-                ? executor.RunChildAsync(run, node, config, instance, attempt, token)
-                : executor.RunActionAsync(run, node, config, key, attempt, token), CancellationToken.None);
+            return Task.Run(async () =>
+            {
+                // The node's span: a child of the run's (the ambient activity flows into the task), parent of its HTTP calls.
+                var span = Telemetry.OrchestratorActivities.StartPipelineNode(run.Id, run.PipelineId, node.Id, node.Type, node.ActionType, attempt, instance);
+                var result = await (node.Type == NodeDefinition.SubPipeline
+                    ? executor.RunChildAsync(run, node, config, instance, attempt, token)
+                    : executor.RunActionAsync(run, node, config, key, attempt, token));
+                Telemetry.OrchestratorActivities.EndPipelineNode(span, result.Status.ToString().ToLowerInvariant(), result.Error);
+                return result;
+            }, CancellationToken.None);
         }
     }
 }

@@ -22,8 +22,8 @@ public sealed record RunStart(
     string ConfigSnapshot,
     Guid? PendingRunId);
 
-/// <summary>The ledger's answer: run it (as this attempt, with this key), or do not, and why.</summary>
-public sealed record RunClaim(RunRecord? Run, string? SkipReason)
+/// <summary>The ledger's answer: run it (as this attempt, with this key), or do not, and why; and the rule that decided.</summary>
+public sealed record RunClaim(RunRecord? Run, string? SkipReason, LedgerDecision Decision)
 {
     public bool ShouldRun => Run is not null;
 }
@@ -104,7 +104,7 @@ public sealed partial class RunLedger(OrchestratorDbContext db, ISchedulerFactor
         if (await TryInsertAsync(fresh, ct))
         {
             db.Runs.Attach(fresh);
-            return new RunClaim(fresh, null);
+            return new RunClaim(fresh, null, LedgerDecision.ClaimFirstAttempt);
         }
 
         // A row for this fire time exists: an earlier attempt (a retry, a recovery, a backfill of a time that already
@@ -162,19 +162,19 @@ public sealed partial class RunLedger(OrchestratorDbContext db, ISchedulerFactor
         if (run is null)
         {
             // Only SkipRunGone gets here: a firing with no row of its own inserted one instead (ClaimFirstAttempt).
-            return new RunClaim(null, $"run {start.PendingRunId} no longer exists");
+            return new RunClaim(null, $"run {start.PendingRunId} no longer exists", decision);
         }
 
         switch (decision)
         {
             case LedgerDecision.SkipFinished:
                 LogNotRepeated(logger, run.Id, start.ScheduleId, run.Status);
-                return new RunClaim(null, $"run {run.Id} already {run.Status.ToString().ToLowerInvariant()}");
+                return new RunClaim(null, $"run {run.Id} already {run.Status.ToString().ToLowerInvariant()}", decision);
             case LedgerDecision.SkipSameFiring:
-                return new RunClaim(null, "this firing is already running");
+                return new RunClaim(null, "this firing is already running", decision);
             case LedgerDecision.SkipStillRunning:
                 LogDuplicate(logger, run.Id, start.ScheduleId, run.Node);
-                return new RunClaim(null, $"duplicate firing: run {run.Id} is still running on node {run.Node}");
+                return new RunClaim(null, $"duplicate firing: run {run.Id} is still running on node {run.Node}", decision);
         }
 
         var previous = run.Status;
@@ -201,7 +201,8 @@ public sealed partial class RunLedger(OrchestratorDbContext db, ISchedulerFactor
         {
             // Another node took this row over between our read and our write; it runs the attempt.
             db.ChangeTracker.Clear();
-            return new RunClaim(null, "another node took over this run");
+            // Counted as the duplicate it is: the attempt runs on the node that won.
+            return new RunClaim(null, "another node took over this run", LedgerDecision.SkipStillRunning);
         }
 
         if (previous == RunStatus.Running)
@@ -209,7 +210,7 @@ public sealed partial class RunLedger(OrchestratorDbContext db, ISchedulerFactor
             LogTakenOver(logger, run.Id, start.ScheduleId, run.Attempt);
         }
 
-        return new RunClaim(run, null);
+        return new RunClaim(run, null, decision);
     }
 
     /// <summary>

@@ -2,6 +2,7 @@ using System.Globalization;
 using Orchestrator.Actions;
 using Orchestrator.Cluster;
 using Orchestrator.Schedules;
+using Orchestrator.Telemetry;
 using Quartz;
 
 namespace Orchestrator.Runs;
@@ -18,7 +19,7 @@ namespace Orchestrator.Runs;
 /// per firing. Other jobs (housekeeping, the runs of pipelines started through the API) pass through untouched.
 /// </remarks>
 public sealed partial class RunLedgerMiddleware(
-    IServiceScopeFactory scopes, FaultPoints faults, TimeProvider time, NodeShutdown shutdown, ILogger<RunLedgerMiddleware> logger)
+    IServiceScopeFactory scopes, FaultPoints faults, TimeProvider time, NodeShutdown shutdown, RunTelemetry telemetry, ILogger<RunLedgerMiddleware> logger)
     : IJobExecutionMiddleware
 {
     public async ValueTask Invoke(IJobExecutionContext context, JobExecutionDelegate next, CancellationToken cancellationToken)
@@ -37,10 +38,13 @@ public sealed partial class RunLedgerMiddleware(
         var pendingRunId = Guid.TryParse(data.GetString(JobDataKeys.RunId), out var id) ? id : (Guid?)null;
 
         var (fireTime, triggeredBy) = WhatFired(context, pendingRunId);
+        // The run's span (a child of Quartz's firing span) covers the ledger's decision as well as the action.
+        using var firing = telemetry.BeginFiring(context, scheduleId, job.ActionType, triggeredBy);
         var claim = await ledger.BeginAsync(
             new RunStart(scheduleId, key.Group, job.ActionType, fireTime, triggeredBy, context.Recovering,
                 context.Scheduler.SchedulerInstanceId, context.FireInstanceId, data.GetString(JobDataKeys.Config) ?? "{}", pendingRunId),
             cancellationToken);
+        firing.Decided(claim);
         if (!claim.ShouldRun)
         {
             // Not an ordinary success: the history records it as skipped, with the ledger's reason.
@@ -65,6 +69,7 @@ public sealed partial class RunLedgerMiddleware(
             var shuttingDown = shutdown.IsStopping || context.Scheduler.Status is SchedulerStatus.ShuttingDown or SchedulerStatus.Shutdown;
             var reason = shuttingDown ? "interrupted by shutdown" : "cancelled";
             await ledger.CompleteAsync(run, shuttingDown ? RunStatus.Interrupted : RunStatus.Cancelled, null, reason, CancellationToken.None);
+            firing.Finished(shuttingDown ? RunStatus.Interrupted : RunStatus.Cancelled, reason);
             LogStopped(logger, scheduleId, run.Id, run.Attempt, reason);
             // The history records the firing as cancelled (its token was signalled); the summary says which run and why.
             context.Result = Report(JobRunReport.Failed($"run {run.Id} {reason}"), run);
@@ -85,6 +90,7 @@ public sealed partial class RunLedgerMiddleware(
         }
 
         await ledger.CompleteAsync(run, result.Succeeded ? RunStatus.Succeeded : RunStatus.Failed, result.Result, result.Error, CancellationToken.None);
+        firing.Finished(result.Succeeded ? RunStatus.Succeeded : RunStatus.Failed, result.Error);
         if (result.Succeeded)
         {
             context.Result = Report(JobRunReport.Succeeded($"run {run.Id} attempt {run.Attempt} succeeded"), run);

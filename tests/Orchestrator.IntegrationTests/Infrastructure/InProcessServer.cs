@@ -28,11 +28,13 @@ public sealed partial class InProcessServer : ITestServer
     private readonly Factory factory;
     private readonly CapturedOutput output = new();
     private readonly int? port;
+    private readonly Action<IServiceCollection>? configureServices;
     private bool started;
 
-    private InProcessServer(IReadOnlyDictionary<string, string?> environment, string workingDirectory, bool listenOnLoopback)
+    private InProcessServer(IReadOnlyDictionary<string, string?> environment, string workingDirectory, bool listenOnLoopback, Action<IServiceCollection>? configureServices)
     {
         WorkingDirectory = workingDirectory;
+        this.configureServices = configureServices;
         port = listenOnLoopback ? TestPostgres.FreePort() : null;
         WriteSettings(environment);
         factory = new Factory(this);
@@ -60,9 +62,11 @@ public sealed partial class InProcessServer : ITestServer
     /// Builds (but does not yet start) a server configured by <paramref name="environment"/>, written as the process
     /// tier writes it (<c>Orchestrator__Database__Provider</c>); a null value means "not set". With
     /// <paramref name="listenOnLoopback"/> it listens on 127.0.0.1 through Kestrel, for clients that are not an HttpClient.
+    /// <paramref name="configureServices"/> adds to the server's services after its own (e.g. a test's telemetry exporter).
     /// </summary>
-    public static InProcessServer Start(IReadOnlyDictionary<string, string?>? environment = null, string? workingDirectory = null, bool listenOnLoopback = false) =>
-        new(environment ?? new Dictionary<string, string?>(), workingDirectory ?? Directory.CreateTempSubdirectory("orchestrator-inproc-").FullName, listenOnLoopback);
+    public static InProcessServer Start(IReadOnlyDictionary<string, string?>? environment = null, string? workingDirectory = null, bool listenOnLoopback = false,
+        Action<IServiceCollection>? configureServices = null) =>
+        new(environment ?? new Dictionary<string, string?>(), workingDirectory ?? Directory.CreateTempSubdirectory("orchestrator-inproc-").FullName, listenOnLoopback, configureServices);
 
     /// <summary>Starts the host (migrations, admin key, scheduler) and waits for <c>/readyz</c>.</summary>
     public async Task WaitUntilReadyAsync(TimeSpan? within = null)
@@ -200,6 +204,7 @@ public sealed partial class InProcessServer : ITestServer
                 services.PostConfigure<SimpleConsoleFormatterOptions>(o => o.ColorBehavior = LoggerColorBehavior.Disabled);
                 services.RemoveAll<AdminKeyBootstrap>();
                 services.AddSingleton(sp => new AdminKeyBootstrap(sp.GetRequiredService<IServiceScopeFactory>(), sp.GetRequiredService<StorageChoice>(), server.output.Console));
+                server.configureServices?.Invoke(services);
             });
         }
     }

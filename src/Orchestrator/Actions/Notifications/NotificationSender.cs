@@ -140,6 +140,7 @@ public sealed class NotificationSender(OrchestratorDbContext db, IHttpClientFact
         mail.Headers.Add("X-Orchestrator-Severity", severity);
 
         using var smtp = new SmtpClient { Timeout = (int)SendTimeout.TotalMilliseconds };
+        using var span = Telemetry.OrchestratorActivities.StartSmtpSend(settings.Host, settings.Port);
         try
         {
             var security = settings.Security switch
@@ -157,6 +158,7 @@ public sealed class NotificationSender(OrchestratorDbContext db, IHttpClientFact
             }
             catch (OutboundRefusedException ex)
             {
+                Telemetry.OrchestratorActivities.Failed(span, ex);
                 throw new ActionFailedException($"Email channel '{channel.Name}' not sent: {ex.Message}");
             }
 
@@ -191,11 +193,13 @@ public sealed class NotificationSender(OrchestratorDbContext db, IHttpClientFact
         catch (Exception ex) when (ex is MailKit.ServiceNotConnectedException or MailKit.Net.Smtp.SmtpCommandException or MailKit.Net.Smtp.SmtpProtocolException
                                        or MailKit.Security.AuthenticationException or System.Net.Sockets.SocketException or IOException)
         {
+            Telemetry.OrchestratorActivities.Failed(span, ex);
             // A server's reply can quote what it was sent; the password is masked like a call's secrets.
             throw new ActionFailedException($"Email channel '{channel.Name}' failed: {SecretMask.Redact(ex.Message, PasswordOf(channel))}");
         }
         catch (NotSupportedException ex)
         {
+            Telemetry.OrchestratorActivities.Failed(span, ex);
             // MailKit's way of saying the server and the channel's settings do not fit (no SASL mechanism both know).
             throw new ActionFailedException($"Email channel '{channel.Name}': the SMTP server at {settings.Host}:{settings.Port} does not support what the channel asks: {ex.Message}");
         }
