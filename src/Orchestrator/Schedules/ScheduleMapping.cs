@@ -85,6 +85,37 @@ public static class ScheduleMapping
     }
 
     /// <summary>
+    /// A replaced trigger whose start is in the past, moved to its first fire time from <paramref name="now"/> on
+    /// (an interval keeps its phase and loses the repeats it would have had before): an edit never runs past fire times,
+    /// which Quartz would otherwise treat as misfired and hand to the misfire policy (every one of them under
+    /// <c>catch_up</c>). Backfill is the way to run past times on purpose. A one-time trigger is left as it is (a past
+    /// one is refused or fired by its misfire policy, as on create).
+    /// </summary>
+    public static ITrigger NotBefore(ITrigger trigger, DateTimeOffset now)
+    {
+        if (trigger.StartTimeUtc >= now || trigger is ISimpleTrigger { RepeatCount: 0 })
+        {
+            return trigger;
+        }
+
+        var cursor = now.AddTicks(-1);
+        cursor = cursor.AddTicks(-(cursor.UtcTicks % TimeSpan.TicksPerSecond));
+        if (trigger.GetFireTimeAfter(cursor) is not { } first)
+        {
+            return trigger;
+        }
+
+        var builder = trigger.GetTriggerBuilder().StartAt(first);
+        if (trigger is ISimpleTrigger { RepeatCount: > 0, RepeatInterval.Ticks: > 0 } simple && trigger.GetScheduleBuilder() is SimpleScheduleBuilder schedule)
+        {
+            var passed = (int)((first - trigger.StartTimeUtc) / simple.RepeatInterval);
+            builder.WithSchedule(schedule.WithRepeatCount(Math.Max(0, simple.RepeatCount - passed)));
+        }
+
+        return builder.Build();
+    }
+
+    /// <summary>
     /// What every firing of a schedule carries, whether its own trigger's, a run-now's or a backfill's:
     /// the misfire threshold, the retry policy and the execution group its limits count against. The schedule trigger
     /// alone also carries the overlap policy.
