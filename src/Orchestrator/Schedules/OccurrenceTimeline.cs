@@ -79,9 +79,9 @@ public static class OccurrenceTimeline
                 continue;
             }
 
-            if (t > now - InFlightGrace)
+            if (t > now)
             {
-                occurrences[i] = Other(t, "pending", t > now ? "not due yet" : "due; its run has not started yet");
+                occurrences[i] = Other(t, "pending", "not due yet");
                 continue;
             }
 
@@ -97,6 +97,12 @@ public static class OccurrenceTimeline
             if (pausedSince is { } paused && t >= paused)
             {
                 occurrences[i] = Other(t, "skipped", "paused");
+                continue;
+            }
+
+            if (t > now - InFlightGrace)
+            {
+                occurrences[i] = Other(t, "pending", "due; its run has not started yet");
                 continue;
             }
 
