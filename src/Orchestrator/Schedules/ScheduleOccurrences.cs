@@ -95,16 +95,17 @@ public sealed class ScheduleOccurrences(
             .Select(m => new OccurrenceMisfire(RunLedger.KeyTime(m.ScheduledFireTimeUtc!.Value), m.Reason.ToString().ToLowerInvariant()))
             .ToList();
 
-        var pausedSince = await PausedSinceAsync(scheduler, triggerKey, ledger, ct);
+        var pausedSince = await PausedSinceAsync(scheduler, triggerKey, runs, ct);
         var items = OccurrenceTimeline.Classify(dueTimes, ledger, recorded, pausedSince, policy, now);
         return new OccurrenceList(scheduleId, start, end, OccurrenceTimeline.Count(items), items);
     }
 
     /// <summary>
     /// When the schedule's current pause began: Quartz's own record of a pause made with details, else (a pause that
-    /// recorded nothing) just after the last run, the latest instant it can have begun by what is stored.
+    /// recorded nothing) just after the latest start of any of its trigger's runs, the latest instant it can have begun
+    /// by what is stored (a paused trigger starts nothing).
     /// </summary>
-    private static async Task<DateTimeOffset?> PausedSinceAsync(IScheduler scheduler, TriggerKey key, List<OccurrenceRun> runs, CancellationToken ct)
+    private static async Task<DateTimeOffset?> PausedSinceAsync(IScheduler scheduler, TriggerKey key, IQueryable<RunRecord> runs, CancellationToken ct)
     {
         if (await scheduler.GetTriggerState(key, ct) != TriggerState.Paused)
         {
@@ -116,7 +117,9 @@ public sealed class ScheduleOccurrences(
             return pause.PausedAtUtc;
         }
 
-        return runs.Count == 0 ? DateTimeOffset.MinValue : runs.Max(r => r.ScheduledFireTime).AddTicks(1);
+        var lastStart = await runs.Where(r => r.TriggeredBy != RunTrigger.Backfill && r.StartedAt != null)
+            .OrderByDescending(r => r.StartedAt).Select(r => r.StartedAt).FirstOrDefaultAsync(ct);
+        return lastStart?.AddTicks(1) ?? DateTimeOffset.MinValue;
     }
 
     /// <summary>
