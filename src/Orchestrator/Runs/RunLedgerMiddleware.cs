@@ -67,7 +67,7 @@ public sealed partial class RunLedgerMiddleware(
         {
             // Interrupted: a cancel request, or a shutdown that gave up waiting. Recorded, not lost.
             var shuttingDown = shutdown.IsStopping || context.Scheduler.Status is SchedulerStatus.ShuttingDown or SchedulerStatus.Shutdown;
-            var reason = shuttingDown ? "interrupted by shutdown" : "cancelled";
+            var reason = shuttingDown ? "interrupted by shutdown" : await CancelReasonAsync(context);
             await ledger.CompleteAsync(run, shuttingDown ? RunStatus.Interrupted : RunStatus.Cancelled, null, reason, CancellationToken.None);
             firing.Finished(shuttingDown ? RunStatus.Interrupted : RunStatus.Cancelled, reason);
             LogStopped(logger, scheduleId, run.Id, run.Attempt, reason);
@@ -104,6 +104,37 @@ public sealed partial class RunLedgerMiddleware(
         // JobRunShell's own report of a JobExecutionException, an error with a stack trace, is dropped
         // (SchedulerHosting.QuietHandledJobFailures).
         throw new JobExecutionException(result.Error ?? "The action failed.");
+    }
+
+    /// <summary>
+    /// Why a firing was cancelled: by a newer firing of its own trigger under the <c>cancel_previous</c> overlap policy
+    /// (Quartz interrupts the running firing once it has recorded the new one, so the new one is listed by then, on
+    /// whichever node it runs), or else by a cancel request.
+    /// </summary>
+    private static async Task<string> CancelReasonAsync(IJobExecutionContext context)
+    {
+        if (context.Trigger.OverlapPolicy != OverlapPolicy.CancelPrevious)
+        {
+            return "cancelled";
+        }
+
+        var firings = await context.Scheduler.QueryFireInstances(
+            new FireInstanceQuery
+            {
+                TriggerName = NameMatcher<TriggerKey>.NameEquals(context.Trigger.Key.Name),
+                TriggerGroup = GroupMatcher<TriggerKey>.GroupEquals(context.Trigger.Key.Group),
+                Take = PagedQuery.All,
+            },
+            CancellationToken.None);
+        var mine = context.ScheduledFireTimeUtc ?? context.FireTimeUtc;
+        var newer = firings.Items
+            .Where(f => f.FireInstanceId != context.FireInstanceId && (f.ScheduledFireTimeUtc ?? f.FireTimeUtc) > mine)
+            .Select(f => f.ScheduledFireTimeUtc ?? f.FireTimeUtc)
+            .Order()
+            .FirstOrDefault();
+        return newer == default
+            ? "cancelled"
+            : $"cancelled: overlap policy cancel_previous, superseded by the firing due at {newer.ToUniversalTime():O}";
     }
 
     private static JobRunReport Report(JobRunReport report, RunRecord run) =>

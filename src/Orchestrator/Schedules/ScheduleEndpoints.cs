@@ -12,6 +12,7 @@ public static class ScheduleEndpoints
     {
         services.AddScoped<ScheduleValidator>();
         services.AddScoped<ScheduleService>();
+        services.AddScoped<ScheduleOccurrences>();
         return services;
     }
 
@@ -51,6 +52,10 @@ public static class ScheduleEndpoints
             .ProducesProblem(StatusCodes.Status400BadRequest);
         group.MapGet("/{id}/misfires", ListMisfires).WithName("ListScheduleMisfires").WithSummary("Fire times this schedule missed, from Quartz's misfire history.")
             .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status400BadRequest);
+        group.MapGet("/{id}/occurrences", ListOccurrences).WithName("ListScheduleOccurrences")
+            .WithSummary("Every due time of the schedule in [from, to) (default: the last 24 hours; at most 10,000) with its outcome and reason.")
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity)
             .ProducesProblem(StatusCodes.Status400BadRequest);
         return app;
     }
@@ -95,6 +100,10 @@ public static class ScheduleEndpoints
 
     public static async Task<Results<Ok<IReadOnlyList<ScheduleMisfire>>, ProblemHttpResult>> ListMisfires(string id, ScheduleService schedules, int? pageSize, CancellationToken ct) =>
         Ok(await schedules.MisfiresAsync(id, pageSize, ct));
+
+    public static async Task<Results<Ok<OccurrenceList>, ProblemHttpResult>> ListOccurrences(
+        string id, ScheduleOccurrences occurrences, string? from, string? to, CancellationToken ct) =>
+        Ok(await occurrences.ListAsync(id, from, to, ct));
 
     public static Results<Ok<TriggerPreview>, ProblemHttpResult> Preview(PreviewRequest request, ScheduleService schedules) => Ok(schedules.Preview(request));
 

@@ -17,7 +17,7 @@ public static class ScheduleMapping
             .StoreDurably()
             // Every job asks to be recovered: a firing on a node that dies is re-run elsewhere, and the ledger decides whether the action runs again.
             .RequestRecovery()
-            .DisallowConcurrentExecution(spec.ForbidConcurrency)
+            .DisallowConcurrentExecution(ScheduleOverlaps.DisallowsConcurrency(spec.Concurrency))
             .UsingJobData(JobDataKeys.Schedule, document.ToJson())
             .UsingJobData(JobDataKeys.ActionType, spec.ActionType)
             .UsingJobData(JobDataKeys.Config, spec.Config.GetRawText());
@@ -85,8 +85,40 @@ public static class ScheduleMapping
     }
 
     /// <summary>
+    /// A replaced trigger whose start is in the past, moved to its first fire time from <paramref name="now"/> on
+    /// (an interval keeps its phase and loses the repeats it would have had before): an edit never runs past fire times,
+    /// which Quartz would otherwise treat as misfired and hand to the misfire policy (every one of them under
+    /// <c>catch_up</c>). Backfill is the way to run past times on purpose. A one-time trigger is left as it is (a past
+    /// one is refused or fired by its misfire policy, as on create).
+    /// </summary>
+    public static ITrigger NotBefore(ITrigger trigger, DateTimeOffset now)
+    {
+        if (trigger.StartTimeUtc >= now || trigger is ISimpleTrigger { RepeatCount: 0 })
+        {
+            return trigger;
+        }
+
+        var cursor = now.AddTicks(-1);
+        cursor = cursor.AddTicks(-(cursor.UtcTicks % TimeSpan.TicksPerSecond));
+        if (trigger.GetFireTimeAfter(cursor) is not { } first)
+        {
+            return trigger;
+        }
+
+        var builder = trigger.GetTriggerBuilder().StartAt(first);
+        if (trigger is ISimpleTrigger { RepeatCount: > 0, RepeatInterval.Ticks: > 0 } simple && trigger.GetScheduleBuilder() is SimpleScheduleBuilder schedule)
+        {
+            var passed = (int)((first - trigger.StartTimeUtc) / simple.RepeatInterval);
+            builder.WithSchedule(schedule.WithRepeatCount(Math.Max(0, simple.RepeatCount - passed)));
+        }
+
+        return builder.Build();
+    }
+
+    /// <summary>
     /// What every firing of a schedule carries, whether its own trigger's, a run-now's or a backfill's:
-    /// the misfire threshold, the retry policy and the execution group its limits count against.
+    /// the misfire threshold, the retry policy and the execution group its limits count against. The schedule trigger
+    /// alone also carries the overlap policy.
     /// </summary>
     private static void ApplyFiringSettings(TriggerBuilder<IJob> builder, ScheduleSpec spec)
     {
@@ -103,6 +135,8 @@ public static class ScheduleMapping
         // Without an explicit group a schedule is in its action type's group, so an operator can cap, say, all
         // call_api work cluster-wide with Scheduler:ExecutionLimits:call_api and no per-schedule change.
         builder.WithExecutionGroup(spec.ExecutionGroup ?? spec.ActionType);
+        // The trigger's own firings only: a run-now or backfill firing is another trigger, which the policy does not see.
+        builder.WithOverlapPolicy(ScheduleOverlaps.ToQuartz(spec.Concurrency));
     }
 
     /// <summary>
@@ -268,7 +302,7 @@ public static class ScheduleMapping
         new MisfireView(
             spec.Misfire switch { MisfirePolicy.CatchUp => "catch_up", MisfirePolicy.Skip => "skip", _ => "fire_once" },
             spec.MisfireThreshold is { } t ? (int)t.TotalSeconds : null),
-        spec.ForbidConcurrency ? "forbid" : "allow",
+        ScheduleOverlaps.Name(spec.Concurrency),
         spec.Retry is { } r
             ? new RetryView(r.MaxAttempts, r.Exponential ? "exponential" : "fixed", (int)r.InitialDelay.TotalSeconds, r.MaxDelay is { } md ? (int)md.TotalSeconds : null)
             : null,

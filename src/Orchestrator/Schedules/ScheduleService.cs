@@ -112,7 +112,7 @@ public sealed class ScheduleService(
         {
             if (!sameTrigger)
             {
-                await scheduler.ScheduleJob(job, [ScheduleMapping.BuildTrigger(spec, now)], options, ct);
+                await scheduler.ScheduleJob(job, [ScheduleMapping.NotBefore(ScheduleMapping.BuildTrigger(spec, now), now)], options, ct);
             }
             else if (existing is not null)
             {

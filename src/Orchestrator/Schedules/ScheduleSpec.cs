@@ -13,7 +13,7 @@ public sealed record ScheduleSpec(
     TriggerSpec Trigger,
     MisfirePolicy Misfire,
     TimeSpan? MisfireThreshold,
-    bool ForbidConcurrency,
+    ScheduleOverlap Concurrency,
     RetrySpec? Retry,
     TimeSpan? Timeout,
     string? ExecutionGroup,

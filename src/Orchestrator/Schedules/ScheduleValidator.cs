@@ -82,17 +82,9 @@ public sealed partial class ScheduleValidator(ActionCatalog actions, Orchestrato
             errors.Add("trigger.at", past);
         }
 
-        var forbid = true;
-        switch (request.Concurrency)
+        if (!ScheduleOverlaps.TryParse(request.Concurrency, out var concurrency))
         {
-            case null or "forbid":
-                break;
-            case "allow":
-                forbid = false;
-                break;
-            default:
-                errors.Add("concurrency", $"'{request.Concurrency}' is not a concurrency mode; use 'forbid' or 'allow'.");
-                break;
+            errors.Add("concurrency", $"'{request.Concurrency}' is not an overlap policy; use {string.Join(", ", ScheduleOverlaps.Names.Select(n => $"'{n}'"))}.");
         }
 
         var retry = ValidateRetry(request.Retry, errors);
@@ -120,7 +112,7 @@ public sealed partial class ScheduleValidator(ActionCatalog actions, Orchestrato
             return (null, errors);
         }
 
-        return (new ScheduleSpec(project, name!, request.Description, actionType!, config, trigger!, misfire, threshold, forbid, retry, timeout,
+        return (new ScheduleSpec(project, name!, request.Description, actionType!, config, trigger!, misfire, threshold, concurrency, retry, timeout,
             request.ExecutionGroup, request.Enabled ?? true), errors);
     }
 

@@ -44,6 +44,7 @@ public static class ScopedRoutes
         "POST /api/schedules/{id}/backfill",
         "GET /api/schedules/{id}/runs",
         "GET /api/schedules/{id}/misfires",
+        "GET /api/schedules/{id}/occurrences",
         "GET /api/runs",
         "GET /api/runs/{runId}",
         "POST /api/runs/{runId}/cancel",

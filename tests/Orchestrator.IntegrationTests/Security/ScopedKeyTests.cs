@@ -102,6 +102,7 @@ public sealed class ScopedKeyTests
         }, Ok, HttpStatusCode.NotFound),
         new("GET /api/schedules/{id}/runs", "/api/schedules/{p}.job/runs", null, Ok, HttpStatusCode.NotFound),
         new("GET /api/schedules/{id}/misfires", "/api/schedules/{p}.job/misfires", null, Ok, HttpStatusCode.NotFound),
+        new("GET /api/schedules/{id}/occurrences", "/api/schedules/{p}.job/occurrences", null, Ok, HttpStatusCode.NotFound),
         new("GET /api/runs", "/api/runs?pageSize=200", null, Ok, null, page =>
             page.GetProperty("items").EnumerateArray().All(r => r.GetProperty("scheduleId").GetString()!.StartsWith(Alpha + ".", StringComparison.Ordinal))),
         new("GET /api/runs/{runId}", "/api/runs/{run}", null, Ok, HttpStatusCode.NotFound),

@@ -21,7 +21,7 @@ public sealed class ScheduleDocumentTests
     {
         var spec = new ScheduleSpec("default", "s", null, "noop", JsonDocument.Parse("{}").RootElement,
             new CronTriggerSpec("0 0 9 ? * MON-FRI", TimeZoneInfo.FindSystemTimeZoneById("Europe/Paris"), null, null, null),
-            MisfirePolicy.FireOnce, null, false, null, null, null, true);
+            MisfirePolicy.FireOnce, null, ScheduleOverlap.Allow, null, null, null, true);
 
         var json = JsonNode.Parse(ScheduleMapping.Document(spec, Request(Cron), Now).ToJson())!;
 
@@ -45,7 +45,7 @@ public sealed class ScheduleDocumentTests
         var interval = new TriggerRequest(null, null, 300, null, null, null, null, "2030-01-02T00:00:00Z", null, 7);
         var spec = new ScheduleSpec("default", "s", "nightly", "call_api", JsonDocument.Parse("""{"url":"https://x.example"}""").RootElement,
             new IntervalTriggerSpec(TimeSpan.FromMinutes(5), Now.AddDays(1), null, 7),
-            MisfirePolicy.Skip, TimeSpan.FromSeconds(30), true, new RetrySpec(3, true, TimeSpan.FromSeconds(10), null), TimeSpan.FromMinutes(2), "slow", true);
+            MisfirePolicy.Skip, TimeSpan.FromSeconds(30), ScheduleOverlap.Forbid, new RetrySpec(3, true, TimeSpan.FromSeconds(10), null), TimeSpan.FromMinutes(2), "slow", true);
 
         var document = ScheduleMapping.Document(spec, Request(interval), Now);
         var json = JsonNode.Parse(document.ToJson())!;
@@ -67,7 +67,7 @@ public sealed class ScheduleDocumentTests
     public void A_schedule_answer_adds_the_live_fields_with_nulls_written()
     {
         var spec = new ScheduleSpec("default", "s", null, "noop", JsonDocument.Parse("{}").RootElement,
-            new CronTriggerSpec("0 0 9 ? * MON-FRI", TimeZoneInfo.Utc, null, null, null), MisfirePolicy.FireOnce, null, false, null, null, null, true);
+            new CronTriggerSpec("0 0 9 ? * MON-FRI", TimeZoneInfo.Utc, null, null, null), MisfirePolicy.FireOnce, null, ScheduleOverlap.Allow, null, null, null, true);
         var response = ScheduleResponse.From(ScheduleMapping.Document(spec, Request(Cron), Now), enabled: true, state: "complete", null, null, null);
 
         var json = JsonNode.Parse(JsonSerializer.Serialize(response, JsonSerializerOptions.Web))!.AsObject();

@@ -10,7 +10,7 @@ public sealed class ScheduleMappingTests
     private static readonly DateTimeOffset Now = new(2030, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
     private static ScheduleSpec Spec(TriggerSpec trigger, MisfirePolicy misfire = MisfirePolicy.FireOnce, RetrySpec? retry = null, string? group = null) =>
-        new("default", "s", null, "call_api", JsonDocument.Parse("{}").RootElement, trigger, misfire, null, true, retry, null, group, true);
+        new("default", "s", null, "call_api", JsonDocument.Parse("{}").RootElement, trigger, misfire, null, ScheduleOverlap.Forbid, retry, null, group, true);
 
     private static TriggerSpec Form(string form) => form switch
     {

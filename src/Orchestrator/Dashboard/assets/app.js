@@ -193,11 +193,13 @@ async function renderScheduleForm(id) {
           : "Type a phrase such as “every weekday at 9:30” or a cron such as “0 30 9 ? * MON-FRI”."}</div></div>
       <div class="field"><label for="f-zone">Time zone</label><input id="f-zone" name="timeZone" value="${esc(zone)}"><div class="error" data-error="trigger.timeZone"></div></div>
       <div class="field"><label for="f-config">Action config (JSON)</label><textarea id="f-config" name="config">${esc(JSON.stringify(existing?.action?.config ?? {}, null, 2))}</textarea><div class="error" data-error="action.config"></div></div>
+      <div class="field"><label for="f-concurrency">When a run is still going at the next fire time</label><select id="f-concurrency" name="concurrency">${[["forbid", "forbid — wait for it"], ["skip", "skip — drop the new one"], ["buffer_one", "buffer_one — keep one waiting"], ["cancel_previous", "cancel_previous — cancel it, start the new one"], ["allow", "allow — run both"]].map(([value, label]) => `<option value="${value}" ${value === (existing?.concurrency ?? "forbid") ? "selected" : ""}>${esc(label)}</option>`).join("")}</select><div class="error" data-error="concurrency"></div></div>
       <div class="field"><label for="f-description">Description</label><input id="f-description" name="description" value="${esc(existing?.description ?? "")}"><div class="error" data-error="description"></div></div>
       <div id="form-error" class="error" role="alert"></div>
       <button class="primary" type="submit">${existing ? "Save" : "Create"}</button>
       <a class="button" href="#/schedules">Cancel</a>
-    </form>`;
+    </form>${existing ? `<section id="occurrences-strip" class="card" aria-live="polite"></section>` : ""}`;
+  if (existing && typeof renderOccurrenceStrip === "function") renderOccurrenceStrip(document.getElementById("occurrences-strip"), existing.id);
 
   // The trigger the form will save: the parse answer's (any form a schedule takes), or {cron, timeZone} for a typed cron.
   let trigger = existing?.trigger?.cron ? existing.trigger : null;
@@ -299,6 +301,7 @@ async function renderScheduleForm(id) {
       project: document.getElementById("f-project").value,
       description: document.getElementById("f-description").value || null,
       action: { type: document.getElementById("f-type").value, config },
+      concurrency: document.getElementById("f-concurrency").value,
       // Editing keeps what the form does not show (startAt, endAt, maxRuns) where the new form takes them: a calendar
       // interval brings its own start, a one-time trigger takes none. A trigger stays unless replaced.
       trigger: keepTrigger ? existing.trigger : withKept(trigger, existing?.trigger),

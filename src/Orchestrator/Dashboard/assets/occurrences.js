@@ -1,0 +1,64 @@
+// Occurrences: every due time of a schedule and what became of it, as a strip of coloured cells with a legend
+// (GET /api/schedules/{id}/occurrences). The strip sits on a schedule's edit view; #/occurrences/{id} shows the
+// strip and the table of one range. A classic script loaded after app.js, using its esc/api/when helpers; its
+// colours are in occurrences.css (the dashboard's CSP allows no inline styles), one class per kind below.
+
+const OCCURRENCE_KINDS = [
+  ["on-time", "On time"],
+  ["late", "Late"],
+  ["retried", "Retried"],
+  ["coalesced", "Coalesced"],
+  ["skipped", "Skipped"],
+  ["missed", "Missed"],
+  ["pending", "Pending"],
+];
+
+function occurrenceKind(o) {
+  if (o.outcome === "ran") return o.late ? "late" : "on-time";
+  return o.outcome;
+}
+
+function occurrenceStripHtml(list, id) {
+  const items = list.items;
+  const counts = Object.fromEntries(OCCURRENCE_KINDS.map(([kind]) => [kind, 0]));
+  items.forEach((o) => { counts[occurrenceKind(o)] += 1; });
+  const cells = items.map((o) => {
+    const kind = occurrenceKind(o);
+    const title = `${when(o.dueAt)}: ${o.outcome}${o.reason ? ` — ${o.reason}` : ""}`;
+    return `<span class="occ-${kind}" title="${esc(title)}" data-kind="${kind}"></span>`;
+  }).join("");
+  return `
+    <div class="occ-strip" role="img" aria-label="${esc(`${items.length} due times from ${when(list.from)} to ${when(list.to)}`)}">${cells || ""}</div>
+    <div class="occ-legend">${OCCURRENCE_KINDS.map(([kind, label]) => `<span><i class="occ-${kind}"></i>${label} ${counts[kind]}</span>`).join("")}
+      ${id ? `<a href="#/occurrences/${encodeURIComponent(id)}">Details</a>` : ""}</div>
+    ${items.length ? "" : `<div class="hint">No due times in this range.</div>`}`;
+}
+
+/** Puts the last 24 hours' strip of schedule {id} into {container}; a failure is said there, not thrown. */
+async function renderOccurrenceStrip(container, id) {
+  try {
+    const list = await api("GET", `/api/schedules/${encodeURIComponent(id)}/occurrences`);
+    container.innerHTML = `<h2>Last 24 hours</h2>${occurrenceStripHtml(list, id)}`;
+  } catch (error) {
+    container.innerHTML = `<div class="error">Occurrences: ${esc(error.message)}</div>`;
+  }
+}
+
+registerPage("occurrences", async (parts, query) => {
+  const id = parts[1];
+  const from = query.get("from");
+  const to = query.get("to");
+  const search = new URLSearchParams();
+  if (from) search.set("from", from);
+  if (to) search.set("to", to);
+  const list = await api("GET", `/api/schedules/${encodeURIComponent(id)}/occurrences${search.size ? `?${search}` : ""}`);
+  view.innerHTML = `
+    <h1>Occurrences of ${esc(id)}</h1>
+    <div class="card">${occurrenceStripHtml(list, null)}</div>
+    <div class="card table-wrap"><table>
+      <thead><tr><th>Due</th><th>Outcome</th><th>Reason</th><th class="hide-small">Run</th></tr></thead>
+      <tbody>${[...list.items].reverse().map((o) => `<tr><td>${when(o.dueAt)}</td><td><span class="status">${esc(o.outcome)}</span></td><td>${esc(o.reason)}</td>
+        <td class="hide-small">${o.runId ? `<a href="#/runs/${esc(o.runId)}">${esc(o.runId)}</a>` : "—"}</td></tr>`).join("") || `<tr><td colspan="4">No due times in this range.</td></tr>`}</tbody>
+    </table></div>
+    <a class="button" href="#/schedules/edit/${encodeURIComponent(id)}">Back to the schedule</a>`;
+});

@@ -1,0 +1,169 @@
+using Microsoft.EntityFrameworkCore;
+using Orchestrator.Actions;
+using Orchestrator.Api;
+using Orchestrator.Data;
+using Orchestrator.Runs;
+using Orchestrator.Security;
+using Quartz;
+using Quartz.Extensibility;
+
+namespace Orchestrator.Schedules;
+
+/// <summary>
+/// A schedule's occurrences: every due time its Quartz trigger computes in a range, each joined with what became of it
+/// (<see cref="OccurrenceTimeline"/>) from the run ledger and Quartz's misfire history.
+/// </summary>
+public sealed class ScheduleOccurrences(
+    ISchedulerFactory schedulers, OrchestratorDbContext db, IExecutionHistoryStore history, ScheduleValidator validator, ProjectScope scope, TimeProvider time)
+{
+    /// <summary>The most due times one answer holds; a wider range is refused rather than cut short.</summary>
+    public const int MaxOccurrences = 10_000;
+
+    /// <summary>The range when none is given: the last 24 hours.</summary>
+    public static readonly TimeSpan DefaultRange = TimeSpan.FromHours(24);
+
+    public async Task<Outcome<OccurrenceList>> ListAsync(string id, string? fromText, string? toText, CancellationToken ct)
+    {
+        var errors = new FieldErrors();
+        var from = ScheduleValidator.ParseInstant(fromText, "from", errors);
+        var to = ScheduleValidator.ParseInstant(toText, "to", errors);
+        if (errors.Any)
+        {
+            return errors.ToProblemDetails();
+        }
+
+        var now = time.GetUtcNow();
+        var (start, end) = (from, to) switch
+        {
+            ({ } f, { } t) => (f, t),
+            ({ } f, null) => (f, f + DefaultRange),
+            (null, { } t) => (t - DefaultRange, t),
+            _ => (now - DefaultRange, now),
+        };
+        if (end <= start)
+        {
+            errors.Add("to", "must be after from.");
+            return errors.ToProblemDetails();
+        }
+
+        var key = ScheduleIds.Parse(id);
+        var scheduler = await schedulers.GetScheduler(ct);
+        // A project-scoped key is told another project's schedule does not exist, as on every schedule route.
+        if (key.Group.StartsWith(ScheduleService.SystemGroupPrefix, StringComparison.Ordinal)
+            || !scope.Allows(key.Group)
+            || await scheduler.GetJobDetail(key, ct) is not { } job
+            || ScheduleDocument.Parse(job.JobDataMap.GetString(JobDataKeys.Schedule)) is not { } document)
+        {
+            return Problems.NotFound("schedule", id);
+        }
+
+        var scheduleId = ScheduleIds.Of(key);
+        // Runs the schedule's own firings made; a run-now is no due time of the trigger.
+        var runs = db.Runs.AsNoTracking().Where(r => r.ScheduleId == scheduleId && r.TriggeredBy != RunTrigger.Manual && r.TriggeredBy != RunTrigger.Pipeline);
+        var birth = await runs.OrderBy(r => r.ScheduledFireTime).Select(r => (DateTimeOffset?)r.ScheduledFireTime).FirstOrDefaultAsync(ct);
+        var policy = document.Misfire.Policy switch { "catch_up" => MisfirePolicy.CatchUp, "skip" => MisfirePolicy.Skip, _ => MisfirePolicy.FireOnce };
+        var triggerKey = new TriggerKey(key.Name, key.Group);
+        var trigger = await scheduler.GetTrigger(triggerKey, ct) is { } stored ? Reaching(stored, birth) : Rebuilt(document, policy, birth ?? start);
+        var dueTimes = new List<DateTimeOffset>();
+        if (trigger is not null)
+        {
+            // The whole second before 'start', as ScheduleMapping.NextFireTimes does, so a due time at 'start' is kept.
+            var cursor = start.AddTicks(-1);
+            cursor = cursor.AddTicks(-(cursor.UtcTicks % TimeSpan.TicksPerSecond));
+            while (trigger.GetFireTimeAfter(cursor) is { } next && next < end && (trigger.EndTimeUtc is not { } last || next <= last))
+            {
+                if (dueTimes.Count == MaxOccurrences)
+                {
+                    errors.Add("to", $"the range holds more than {MaxOccurrences} due times of this schedule; ask for a shorter range.");
+                    return errors.ToProblemDetails();
+                }
+
+                dueTimes.Add(next);
+                cursor = next;
+            }
+        }
+
+        var inRange = await runs.Where(r => r.ScheduledFireTime >= start && r.ScheduledFireTime < end).ToListAsync(ct);
+        // The runs on either side of the range decide whether a due time at its edge was coalesced into one of them.
+        var before = await runs.Where(r => r.ScheduledFireTime < start).OrderByDescending(r => r.ScheduledFireTime).FirstOrDefaultAsync(ct);
+        var after = await runs.Where(r => r.ScheduledFireTime >= end).OrderBy(r => r.ScheduledFireTime).FirstOrDefaultAsync(ct);
+        var ledger = inRange.Concat(before is null ? [] : [before]).Concat(after is null ? [] : [after])
+            .Select(r => new OccurrenceRun(r.Id, r.ScheduledFireTime, r.StartedAt, r.Status, r.TriggeredBy, r.Attempt, r.Error))
+            .ToList();
+
+        var misfires = await history.QueryMisfires(
+            new MisfireHistoryQuery { SchedulerName = scheduler.SchedulerName, Job = key, Take = MaxOccurrences }, ct);
+        var recorded = misfires.Items
+            .Where(m => m.ScheduledFireTimeUtc is { } t && t < end && (before is null || t >= before.ScheduledFireTime))
+            .Select(m => new OccurrenceMisfire(RunLedger.KeyTime(m.ScheduledFireTimeUtc!.Value), m.Reason.ToString().ToLowerInvariant()))
+            .ToList();
+
+        var pausedSince = await PausedSinceAsync(scheduler, triggerKey, runs, ct);
+        var items = OccurrenceTimeline.Classify(dueTimes, ledger, recorded, pausedSince, policy, now);
+        return new OccurrenceList(scheduleId, start, end, OccurrenceTimeline.Count(items), items);
+    }
+
+    /// <summary>
+    /// When the schedule's current pause began: Quartz's own record of a pause made with details, else (a pause that
+    /// recorded nothing) just after the latest start of any of its trigger's runs, the latest instant it can have begun
+    /// by what is stored (a paused trigger starts nothing).
+    /// </summary>
+    private static async Task<DateTimeOffset?> PausedSinceAsync(IScheduler scheduler, TriggerKey key, IQueryable<RunRecord> runs, CancellationToken ct)
+    {
+        if (await scheduler.GetTriggerState(key, ct) != TriggerState.Paused)
+        {
+            return null;
+        }
+
+        if (await scheduler.GetTriggerPause(key, ct) is { } pause)
+        {
+            return pause.PausedAtUtc;
+        }
+
+        var lastStart = await runs.Where(r => r.TriggeredBy != RunTrigger.Backfill && r.StartedAt != null)
+            .OrderByDescending(r => r.StartedAt).Select(r => r.StartedAt).FirstOrDefaultAsync(ct);
+        return lastStart?.AddTicks(1) ?? DateTimeOffset.MinValue;
+    }
+
+    /// <summary>
+    /// The stored trigger, reaching back to the schedule's first run when a replace restarted it at its next fire time
+    /// (<see cref="ScheduleMapping.ContinueTrigger"/>): a cron trigger starts earlier, an interval trigger earlier by
+    /// whole intervals (its phase kept, its repeat count grown to match). A calendar interval is taken as stored.
+    /// </summary>
+    private static ITrigger Reaching(ITrigger trigger, DateTimeOffset? birth)
+    {
+        if (birth is not { } first || first >= trigger.StartTimeUtc)
+        {
+            return trigger;
+        }
+
+        switch (trigger)
+        {
+            case ICronTrigger:
+                return trigger.GetTriggerBuilder().StartAt(first).Build();
+            case ISimpleTrigger { RepeatInterval.Ticks: > 0 } simple:
+                var intervals = (long)Math.Ceiling((trigger.StartTimeUtc - first) / simple.RepeatInterval);
+                var schedule = SimpleScheduleBuilder.Create().WithInterval(simple.RepeatInterval);
+                schedule = simple.RepeatCount < 0 ? schedule.RepeatForever() : schedule.WithRepeatCount((int)Math.Min(int.MaxValue, simple.RepeatCount + intervals));
+                return trigger.GetTriggerBuilder().StartAt(trigger.StartTimeUtc - (simple.RepeatInterval * intervals)).WithSchedule(schedule).Build();
+            default:
+                return trigger;
+        }
+    }
+
+    /// <summary>
+    /// A completed schedule has no trigger left in Quartz (a one-time schedule that fired, or max runs reached): its
+    /// due times are those of the trigger its definition describes, started at its first run.
+    /// </summary>
+    private ITrigger? Rebuilt(ScheduleDocument document, MisfirePolicy policy, DateTimeOffset start)
+    {
+        if (document.Trigger is not { } view)
+        {
+            return null;
+        }
+
+        var request = new TriggerRequest(view.Cron, view.TimeZone, view.IntervalSeconds, view.Interval, view.At, view.Every, view.Unit, view.StartAt, view.EndAt, view.MaxRuns);
+        var spec = validator.ValidateTrigger(request, "trigger", policy, new FieldErrors());
+        return spec is null ? null : ScheduleMapping.BuildPreviewTrigger(spec, start);
+    }
+}

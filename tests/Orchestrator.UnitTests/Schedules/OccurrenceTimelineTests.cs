@@ -1,0 +1,111 @@
+using Orchestrator.Runs;
+using Orchestrator.Schedules;
+
+namespace Orchestrator.UnitTests.Schedules;
+
+public sealed class OccurrenceTimelineTests
+{
+    private static readonly DateTimeOffset T0 = new(2030, 1, 1, 9, 0, 0, TimeSpan.Zero);
+
+    /// <summary>Due every minute from 09:00.</summary>
+    private static List<DateTimeOffset> Due(int count) => [.. Enumerable.Range(0, count).Select(i => T0.AddMinutes(i))];
+
+    private static OccurrenceRun Run(int minute, double startedAfterSeconds, RunStatus status = RunStatus.Succeeded, int attempt = 1,
+        RunTrigger by = RunTrigger.Schedule, double extraSeconds = 0) =>
+        new(Guid.CreateVersion7(), T0.AddMinutes(minute).AddSeconds(extraSeconds), T0.AddMinutes(minute).AddSeconds(extraSeconds + startedAfterSeconds), status, by, attempt, null);
+
+    private static IReadOnlyList<ScheduleOccurrence> Classify(List<DateTimeOffset> due, List<OccurrenceRun> runs, List<OccurrenceMisfire>? misfires = null,
+        DateTimeOffset? paused = null, MisfirePolicy policy = MisfirePolicy.FireOnce, DateTimeOffset? now = null) =>
+        OccurrenceTimeline.Classify(due, runs, misfires ?? [], paused, policy, now ?? T0.AddHours(1));
+
+    [Test]
+    public void Every_due_time_has_exactly_one_outcome_in_due_order()
+    {
+        var due = Due(6);
+        var result = Classify(due, [Run(0, 0.05), Run(2, 0.1)]);
+        Assert.That(result.Select(o => o.DueAt), Is.EqualTo(due));
+    }
+
+    [Test]
+    public void A_run_that_started_within_a_second_is_on_time_and_a_later_one_says_how_late()
+    {
+        var result = Classify(Due(2), [Run(0, 0.2), Run(1, 42)]);
+        Assert.That(result[0], Has.Property("Outcome").EqualTo("ran").And.Property("Late").False.And.Property("LateByMs").EqualTo(200));
+        Assert.That(result[1], Has.Property("Outcome").EqualTo("ran").And.Property("Late").True.And.Property("LateByMs").EqualTo(42_000));
+        Assert.That(result[1].Reason, Does.Contain("late by 42000 ms"));
+    }
+
+    [Test]
+    public void A_run_that_needed_a_second_attempt_is_retried_and_a_run_under_way_or_a_future_time_is_pending()
+    {
+        var now = T0.AddMinutes(1).AddSeconds(30);
+        var result = Classify(Due(3), [Run(0, 0.1, attempt: 2, by: RunTrigger.Retry), Run(1, 0.1, RunStatus.Running)], now: now);
+        Assert.That(result.Select(o => o.Outcome), Is.EqualTo(new[] { "retried", "pending", "pending" }));
+        Assert.That(result[0].Attempts, Is.EqualTo(2));
+    }
+
+    [Test]
+    public void A_firing_quartz_dropped_for_overlap_is_skipped_with_that_reason()
+    {
+        var result = Classify(Due(3), [Run(0, 0.1), Run(2, 0.1)], [new OccurrenceMisfire(T0.AddMinutes(1), "overlap")]);
+        Assert.That(result[1].Outcome, Is.EqualTo("skipped"));
+        Assert.That(result[1].Reason, Does.StartWith("overlap"));
+    }
+
+    [Test]
+    public void Due_times_while_paused_are_skipped_as_paused()
+    {
+        var result = Classify(Due(4), [Run(0, 0.1)], paused: T0.AddSeconds(30));
+        Assert.That(result.Skip(1).Select(o => (o.Outcome, o.Reason)), Is.All.EqualTo(("skipped", "paused")));
+    }
+
+    [Test]
+    public void A_fire_once_catch_up_keyed_on_the_first_missed_time_stands_for_every_time_it_covered()
+    {
+        // Down from 09:00:30 to 09:03:10: 09:01 ran at 09:03:10 for 09:01, 09:02 and 09:03; 09:04 ran on time.
+        var catchUp = Run(1, 130);
+        var result = Classify(Due(5), [Run(0, 0.1), catchUp, Run(4, 0.1)], [new OccurrenceMisfire(T0.AddMinutes(1), "missed")]);
+        Assert.That(result.Select(o => o.Outcome), Is.EqualTo(new[] { "ran", "coalesced", "coalesced", "coalesced", "ran" }));
+        Assert.That(result[1].CoalescedCount, Is.EqualTo(3));
+        Assert.That(result.Skip(1).Take(3).Select(o => o.RunId), Is.All.EqualTo(catchUp.Id));
+    }
+
+    [Test]
+    public void A_catch_up_keyed_on_the_instant_the_misfire_was_handled_stands_for_the_times_before_it()
+    {
+        var catchUp = Run(2, 0.1, extraSeconds: 17);
+        var result = Classify(Due(4), [Run(0, 0.1), catchUp, Run(3, 0.1)]);
+        Assert.That(result.Select(o => o.Outcome), Is.EqualTo(new[] { "ran", "coalesced", "coalesced", "ran" }));
+        Assert.That(result[1].RunId, Is.EqualTo(catchUp.Id));
+    }
+
+    [Test]
+    public void A_misfire_under_the_skip_policy_is_skipped_and_without_a_stand_in_under_fire_once_it_is_missed()
+    {
+        List<OccurrenceMisfire> misfire = [new OccurrenceMisfire(T0.AddMinutes(1), "missed")];
+        var skipped = Classify(Due(4), [Run(0, 0.1), Run(3, 0.1)], misfire, policy: MisfirePolicy.Skip);
+        Assert.That(skipped.Select(o => o.Outcome), Is.EqualTo(new[] { "ran", "skipped", "skipped", "ran" }));
+        Assert.That(skipped[1].Reason, Does.StartWith("misfire policy skip"));
+
+        var missed = Classify(Due(4), [Run(0, 0.1), Run(3, 0.1)], misfire);
+        Assert.That(missed.Select(o => o.Outcome), Is.EqualTo(new[] { "ran", "missed", "missed", "ran" }));
+    }
+
+    [Test]
+    public void A_backfilled_time_ran_and_a_backfill_never_stands_in_for_another_time()
+    {
+        var result = Classify(Due(3), [Run(0, 3600, by: RunTrigger.Backfill)]);
+        Assert.That(result[0].Outcome, Is.EqualTo("ran"));
+        Assert.That(result[0].Reason, Does.StartWith("backfilled"));
+        Assert.That(result.Skip(1).Select(o => o.Outcome), Is.All.EqualTo("missed"));
+    }
+
+    [Test]
+    public void The_counts_add_up_to_the_due_times()
+    {
+        var result = Classify(Due(5), [Run(0, 0.1), Run(1, 5)], [new OccurrenceMisfire(T0.AddMinutes(2), "overlap")]);
+        var counts = OccurrenceTimeline.Count(result);
+        Assert.That(counts.Ran + counts.Retried + counts.Coalesced + counts.Skipped + counts.Missed + counts.Pending, Is.EqualTo(5));
+        Assert.That((counts.Ran, counts.Late, counts.Skipped, counts.Missed), Is.EqualTo((2, 1, 1, 2)));
+    }
+}
