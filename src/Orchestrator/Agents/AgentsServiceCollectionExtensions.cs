@@ -9,6 +9,8 @@ public static class AgentsServiceCollectionExtensions
     {
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ModelClients>();
+        services.AddScoped<AgentStepStore>();
+        services.AddScoped<AgentLoop>();
         return services;
     }
 }
