@@ -76,6 +76,7 @@ app.MapRuns();
 app.MapChannels();
 app.MapTools();
 app.MapModels();
+app.MapAgentSteps();
 app.MapPipelines();
 app.MapDashboard();
 app.MapApiReference();

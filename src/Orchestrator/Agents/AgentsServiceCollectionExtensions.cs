@@ -11,6 +11,7 @@ public static class AgentsServiceCollectionExtensions
         services.AddSingleton<ModelClients>();
         services.AddScoped<AgentStepStore>();
         services.AddScoped<AgentLoop>();
+        services.AddScoped<AgentStepQueries>();
         return services;
     }
 }
