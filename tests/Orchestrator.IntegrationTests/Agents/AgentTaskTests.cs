@@ -248,6 +248,36 @@ public sealed class AgentTaskTests
     }
 
     [Test]
+    public async Task Cancel_interrupts_the_model_call_at_once()
+    {
+        var release = new TaskCompletionSource();
+        model.Enqueue(new Reply(Content: "never delivered", Hold: release.Task));
+        try
+        {
+            var name = $"agent-{Interlocked.Increment(ref schedules)}";
+            await admin.CreateScheduleAsync(new { name, project = "agents", action = new { type = "run_task", config = new { agent = new { goal = "Wait.", model = "default", timeoutSeconds = 120 } } }, trigger = new { at = FarFuture } });
+            var started = await admin.PostForJsonAsync($"/api/schedules/agents.{name}/run", null, HttpStatusCode.Accepted);
+            var id = started.GetProperty("id").GetString();
+            await Poll.UntilAsync(() => Task.FromResult(model.Remaining), remaining => remaining == 0, TimeSpan.FromSeconds(20), "the model call to be under way");
+
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            await admin.PostForJsonAsync($"/api/runs/{id}/cancel", null, HttpStatusCode.Accepted);
+            var run = await Poll.UntilAsync(() => admin.GetFromJsonAsync<JsonElement>($"/api/runs/{id}"), r => r.Status() is "cancelled" or "failed" or "succeeded",
+                TimeSpan.FromSeconds(20), "the run to stop");
+
+            Assert.That(run.Status(), Is.EqualTo("cancelled"), run.ToString());
+            Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(10)), "the held model call did not have to finish");
+            await Poll.UntilAsync(() => Task.FromResult(model.Requests is { Count: > 0 } requests ? requests[^1] : null), r => r?.Aborted == true, TimeSpan.FromSeconds(10), "the model request to be aborted");
+            var steps = await StepsAsync(run);
+            Assert.That(steps.Single().GetProperty("status").GetString(), Is.EqualTo("cancelled"));
+        }
+        finally
+        {
+            release.TrySetResult();
+        }
+    }
+
+    [Test]
     public async Task Past_the_daily_budget_a_new_run_is_refused_before_any_model_call()
     {
         model.Enqueue(Reply.Answer("Expensive.", promptTokens: (int)Budget, completionTokens: 1));
