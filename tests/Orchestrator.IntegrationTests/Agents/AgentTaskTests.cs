@@ -370,6 +370,34 @@ public sealed class AgentTaskTests
     }
 
     [Test]
+    public async Task An_agent_node_of_a_pipeline_hands_its_final_answer_to_the_next_node()
+    {
+        model.Enqueue(Reply.Answer("forty-two"));
+        await admin.PostForJsonAsync("/api/pipelines", new
+        {
+            id = "ask-then-write",
+            name = "ask then write",
+            project = "agents",
+            nodes = new object[]
+            {
+                new { id = "ask", type = "action", action = new { type = "run_task", config = new { agent = new { goal = "What is the answer to {{inputs.question}}?", model = "default" } } } },
+                new { id = "write", type = "action", action = new { type = "run_task", config = new { tool = "files.write", arguments = new { path = "answer.txt", content = "{{nodes.ask.output.answer}}" } } } },
+            },
+            edges = new[] { new { from = "ask", to = "write" } },
+        }, HttpStatusCode.Created);
+
+        var runId = (await admin.PostForJsonAsync("/api/pipelines/ask-then-write/run", new { inputs = new { question = "everything" } }, HttpStatusCode.Accepted)).GetProperty("id").GetString();
+        var done = await Poll.UntilAsync(() => admin.GetFromJsonAsync<JsonElement>($"/api/pipeline-runs/{runId}"),
+            d => d.GetProperty("run").GetProperty("status").GetString() is not ("running" or "pending"), TimeSpan.FromSeconds(30), "the pipeline run");
+
+        Assert.That(done.GetProperty("run").GetProperty("status").GetString(), Is.EqualTo("succeeded"), done.ToString());
+        Assert.That(File.ReadAllText(Path.Combine(workspaces, "agents", "answer.txt")), Is.EqualTo("forty-two"));
+        Assert.That(model.Requests[^1].Body, Does.Contain("What is the answer to everything?"), "the pipeline filled the goal");
+        var steps = (await admin.GetFromJsonAsync<JsonElement>($"/api/runs/{runId}/steps")).EnumerateArray().ToList();
+        Assert.That(steps.Single().GetProperty("kind").GetString(), Is.EqualTo("model"));
+    }
+
+    [Test]
     public async Task Steps_of_an_unknown_run_are_404()
     {
         await ApiAssertions.AssertProblemAsync(await admin.GetAsync($"/api/runs/{Guid.NewGuid()}/steps"), HttpStatusCode.NotFound);
