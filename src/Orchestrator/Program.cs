@@ -81,6 +81,7 @@ app.MapRuns();
 app.MapChannels();
 app.MapTools();
 app.MapModels();
+app.MapAgentSteps();
 app.MapPipelines();
 app.MapKeys();
 app.MapDefinitions();

@@ -10,6 +10,9 @@ public static class AgentsServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ModelClients>();
         services.AddSingleton<ModelPhraseReader>();
+        services.AddScoped<AgentStepStore>();
+        services.AddScoped<AgentLoop>();
+        services.AddScoped<AgentStepQueries>();
         return services;
     }
 }

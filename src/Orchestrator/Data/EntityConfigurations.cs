@@ -47,6 +47,10 @@ internal sealed class RunRecordConfiguration : IEntityTypeConfiguration<RunRecor
         builder.Property(r => r.Error).HasColumnName("error");
         builder.Property(r => r.ConfigSnapshot).HasColumnName("config_snapshot");
         builder.Property(r => r.Version).HasColumnName("version").IsConcurrencyToken();
+        builder.Property(r => r.InputTokens).HasColumnName("input_tokens");
+        builder.Property(r => r.OutputTokens).HasColumnName("output_tokens");
+        builder.Property(r => r.TotalTokens).HasColumnName("total_tokens");
+        builder.Property(r => r.AgentSteps).HasColumnName("agent_steps");
 
         // The ledger's guarantee: one row per schedule and scheduled fire time, whatever node or attempt writes it.
         builder.HasIndex(r => new { r.ScheduleId, r.ScheduledFireTime }).IsUnique().HasDatabaseName("ux_runs_schedule_fire_time");

@@ -33,6 +33,8 @@ public abstract class OrchestratorDbContext(DbContextOptions options) : DbContex
 
     public DbSet<NodeRun> NodeRuns => Set<NodeRun>();
 
+    public DbSet<Agents.AgentStep> AgentSteps => Set<Agents.AgentStep>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.ApplyConfigurationsFromAssembly(typeof(OrchestratorDbContext).Assembly);

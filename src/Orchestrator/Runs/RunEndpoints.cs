@@ -9,17 +9,21 @@ namespace Orchestrator.Runs;
 public sealed record RunResponse(
     Guid Id, string ScheduleId, Guid? PipelineRunId, string ActionType, string Status, string TriggeredBy,
     DateTimeOffset ScheduledFireTime, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, string? Node, int Attempt,
-    string IdempotencyKey, JsonNode? Result, string? Error, JsonNode? ConfigSnapshot)
+    string IdempotencyKey, JsonNode? Result, string? Error, JsonNode? ConfigSnapshot, RunUsage? Usage = null)
 {
     public static RunResponse From(RunRecord r) => new(
         r.Id, r.ScheduleId, r.PipelineRunId, r.ActionType, Name(r.Status), r.TriggeredBy.ToString().ToLowerInvariant(),
         r.ScheduledFireTime, r.StartedAt, r.FinishedAt, r.Node, r.Attempt, r.IdempotencyKey,
-        ParseOrNull(r.Result), r.Error, ParseOrNull(r.ConfigSnapshot));
+        ParseOrNull(r.Result), r.Error, ParseOrNull(r.ConfigSnapshot),
+        r.AgentSteps is { } steps ? new RunUsage(r.InputTokens ?? 0, r.OutputTokens ?? 0, r.TotalTokens ?? 0, steps) : null);
 
     public static string Name(RunStatus status) => status.ToString().ToLowerInvariant();
 
     private static JsonNode? ParseOrNull(string? json) => json is null ? null : JsonNode.Parse(json);
 }
+
+/// <summary>What an agent run spent: tokens over all its model turns and the steps (model turns and tool calls) it took.</summary>
+public sealed record RunUsage(long InputTokens, long OutputTokens, long TotalTokens, int Steps);
 
 public static class RunEndpoints
 {

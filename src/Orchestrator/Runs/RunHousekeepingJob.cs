@@ -34,6 +34,8 @@ public sealed partial class RunHousekeepingJob(OrchestratorDbContext db, IOption
             && r.Status != Pipelines.PipelineRunStatus.Running && r.Status != Pipelines.PipelineRunStatus.Pending);
         await db.NodeRuns.Where(n => oldPipelineRuns.Any(r => r.Id == n.PipelineRunId)).ExecuteDeleteAsync(cancellationToken);
         var purgedPipelineRuns = await oldPipelineRuns.ExecuteDeleteAsync(cancellationToken);
+        // Agent steps go with their run: a schedule's run row or a pipeline run (its nodes' steps carry its id).
+        await db.AgentSteps.Where(s => !db.Runs.Any(r => r.Id == s.RunId) && !db.PipelineRuns.Any(p => p.Id == s.RunId)).ExecuteDeleteAsync(cancellationToken);
         // Quartz's history tells a pass that purged something from one that found nothing past the retention.
         var report = purged + purgedPipelineRuns == 0
             ? JobRunReport.Skipped($"nothing finished before {cutoff:O}")

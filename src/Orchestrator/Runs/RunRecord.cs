@@ -46,6 +46,15 @@ public sealed class RunRecord
     /// <summary>JSON of the config the run used, secrets redacted.</summary>
     public string? ConfigSnapshot { get; set; }
 
+    /// <summary>An agent run's tokens (input, output, total) and steps over all its attempts; null for other actions.</summary>
+    public long? InputTokens { get; set; }
+
+    public long? OutputTokens { get; set; }
+
+    public long? TotalTokens { get; set; }
+
+    public int? AgentSteps { get; set; }
+
     /// <summary>Optimistic concurrency: two nodes completing the same row cannot both win.</summary>
     public int Version { get; set; }
 }

@@ -47,6 +47,7 @@ public static class ScopedRoutes
         "GET /api/schedules/{id}/occurrences",
         "GET /api/runs",
         "GET /api/runs/{runId}",
+        "GET /api/runs/{runId}/steps",
         "POST /api/runs/{runId}/cancel",
         "GET /api/pipelines",
         "POST /api/pipelines",

@@ -106,6 +106,7 @@ public sealed class ScopedKeyTests
         new("GET /api/runs", "/api/runs?pageSize=200", null, Ok, null, page =>
             page.GetProperty("items").EnumerateArray().All(r => r.GetProperty("scheduleId").GetString()!.StartsWith(Alpha + ".", StringComparison.Ordinal))),
         new("GET /api/runs/{runId}", "/api/runs/{run}", null, Ok, HttpStatusCode.NotFound),
+        new("GET /api/runs/{runId}/steps", "/api/runs/{run}/steps", null, Ok, HttpStatusCode.NotFound),
         new("POST /api/runs/{runId}/cancel", "/api/runs/{run}/cancel", null, [HttpStatusCode.Accepted, HttpStatusCode.Conflict], HttpStatusCode.NotFound),
         new("GET /api/pipelines", "/api/pipelines", null, Ok, null, page => AllAlpha(page, "project")),
         new("POST /api/pipelines", "/api/pipelines", (_, p) => Flow("made-" + Unique(), p), Created, HttpStatusCode.Forbidden),

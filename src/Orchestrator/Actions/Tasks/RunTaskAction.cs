@@ -1,12 +1,15 @@
 using System.Text.Json;
+using Microsoft.Extensions.Options;
+using Orchestrator.Agents;
 using Orchestrator.Api;
+using Orchestrator.Hosting;
 using Orchestrator.Projects;
 using Orchestrator.Tools;
 
 namespace Orchestrator.Actions.Tasks;
 
 /// <summary>The <c>run_task</c> action type: a registered tool and its arguments, checked against the tool's schema at creation.</summary>
-public sealed class RunTaskAction(IServiceScopeFactory scopes) : ActionDefinition
+public sealed class RunTaskAction(IServiceScopeFactory scopes, IOptionsMonitor<OrchestratorOptions> options) : ActionDefinition
 {
     public const string TypeName = "run_task";
 
@@ -14,21 +17,25 @@ public sealed class RunTaskAction(IServiceScopeFactory scopes) : ActionDefinitio
 
     public override Type JobType => typeof(RunTaskJob);
 
-    public override string Description => "Runs a registered tool with arguments checked against the tool's parameter schema.";
+    public override string Description => "Runs a registered tool with arguments checked against the tool's parameter schema, or works an agent goal through the listed tools with a configured model.";
 
     public override Task<ActionOutcome> ExecuteAsync(ActionInvocation invocation, IServiceProvider services, CancellationToken cancellationToken) =>
         services.GetRequiredService<TaskExecutor>().ExecuteAsync(invocation, cancellationToken);
 
-    public override string SchemaJson => """
+    public override string SchemaJson => ConfigSchema;
+
+    // One of the two forms, said by ValidateSemanticsAsync in words naming the fields (a oneOf's error names neither).
+    private static readonly string ConfigSchema = $$"""
         {
           "$schema": "https://json-schema.org/draft/2020-12/schema",
           "title": "run_task config",
+          "description": "Exactly one of: a tool with its arguments, or an agent goal worked through the listed tools.",
           "type": "object",
           "additionalProperties": false,
-          "required": ["tool"],
           "properties": {
             "tool": { "type": "string", "minLength": 1, "maxLength": 100, "pattern": "^[a-z][a-z0-9._-]{0,99}$" },
-            "arguments": { "type": "object" }
+            "arguments": { "type": "object" },
+            "agent": {{AgentTask.SchemaJson}}
           }
         }
         """;
@@ -38,9 +45,30 @@ public sealed class RunTaskAction(IServiceScopeFactory scopes) : ActionDefinitio
 
     protected override async ValueTask ValidateSemanticsAsync(JsonElement config, string prefix, string? projectId, FieldErrors errors, CancellationToken cancellationToken)
     {
-        var name = config.GetProperty("tool").GetString()!;
+        var hasTool = config.TryGetProperty("tool", out _);
+        var hasAgent = config.TryGetProperty("agent", out var agent);
+        if (hasTool == hasAgent)
+        {
+            errors.Add(prefix, hasTool
+                ? "give either 'tool' (with 'arguments') or 'agent', not both."
+                : "give either 'tool' (a registered tool, with 'arguments') or 'agent' (a goal for a model).");
+            return;
+        }
+
         await using var scope = scopes.CreateAsyncScope();
         var registry = scope.ServiceProvider.GetRequiredService<ToolRegistry>();
+        if (hasAgent)
+        {
+            if (config.TryGetProperty("arguments", out _))
+            {
+                errors.Add($"{prefix}.arguments", "belongs to the tool form; an agent task's model chooses each tool's arguments (give data in agent.inputs).");
+            }
+
+            await AgentTask.ValidateAsync(agent, $"{prefix}.agent", options.CurrentValue.Agents, registry, errors, cancellationToken);
+            return;
+        }
+
+        var name = config.GetProperty("tool").GetString()!;
         var tool = await registry.FindAsync(name, cancellationToken);
         if (tool is null)
         {
@@ -61,10 +89,18 @@ public sealed class RunTaskAction(IServiceScopeFactory scopes) : ActionDefinitio
 /// <summary>The Quartz job of the <c>run_task</c> action type.</summary>
 public sealed class RunTaskJob(TaskExecutor executor, ActionJobServices services) : ActionJob(services)
 {
+    private bool agent;
+
     protected override string ActionType => RunTaskAction.TypeName;
 
-    protected override Task<ActionOutcome> ExecuteActionAsync(ActionInvocation invocation, CancellationToken cancellationToken) =>
-        executor.ExecuteAsync(invocation, cancellationToken);
+    /// <summary>An agent task resumes from its persisted steps, so a shutdown hands it to recovery; a tool run does not resume.</summary>
+    protected override bool ResumesAfterShutdown => agent;
+
+    protected override Task<ActionOutcome> ExecuteActionAsync(ActionInvocation invocation, CancellationToken cancellationToken)
+    {
+        agent = invocation.Config.TryGetProperty("agent", out _);
+        return executor.ExecuteAsync(invocation, cancellationToken);
+    }
 }
 
 /// <summary>
@@ -72,10 +108,15 @@ public sealed class RunTaskJob(TaskExecutor executor, ActionJobServices services
 /// schedule was made, and paths are checked against the disk as it is now), and runs it in the project root.
 /// Used by <see cref="RunTaskJob"/> and by pipeline nodes.
 /// </summary>
-public sealed class TaskExecutor(ProjectService projects, ToolRegistry registry, ToolInvoker invoker, IServiceProvider services)
+public sealed class TaskExecutor(ProjectService projects, ToolRegistry registry, ToolInvoker invoker, AgentLoop agents, IServiceProvider services)
 {
     public async Task<ActionOutcome> ExecuteAsync(ActionInvocation invocation, CancellationToken cancellationToken)
     {
+        if (invocation.Config.TryGetProperty("agent", out var agent))
+        {
+            return await agents.RunAsync(invocation, agent, cancellationToken);
+        }
+
         var name = invocation.Config.GetProperty("tool").GetString()!;
         var tool = await registry.FindAsync(name, cancellationToken) ?? throw new ActionFailedException($"Tool '{name}' no longer exists.");
         if (!tool.Enabled)

@@ -435,12 +435,21 @@ async function renderRuns(params) {
 
 const unfinished = (status) => status === "running" || status === "pending";
 
+// An agent run's usage and steps: kinds, tools, statuses, tokens and durations (the API never gives their content).
+const agentSteps = (usage, steps) => `
+    <h2>Steps</h2>
+    <p>${esc(usage.steps)} steps, ${esc(usage.totalTokens)} tokens (${esc(usage.inputTokens)} in, ${esc(usage.outputTokens)} out)</p>
+    <table><thead><tr><th>#</th><th>Kind</th><th>Tool</th><th>Status</th><th>Attempt</th><th>Tokens</th><th>Duration</th><th>Error</th></tr></thead><tbody>
+    ${steps.map((s) => `<tr><td>${esc(s.step)}</td><td>${esc(s.kind)}</td><td>${esc(s.tool ?? "")}</td><td>${badge(s.status)}</td><td>${esc(s.attempt)}</td>
+      <td>${esc(s.totalTokens ?? "")}</td><td>${s.durationMs == null ? "" : esc(s.durationMs) + " ms"}</td><td>${esc(s.error ?? "")}</td></tr>`).join("")}
+    </tbody></table>`;
+
 async function renderRun(id) {
   const token = generation;
   let shown = null;
   // One chain of polls at a time: a poll still on its way when Cancel starts a new one must not schedule its own.
   let chain = 0;
-  const paint = (run) => {
+  const paint = (run, steps) => {
     view.innerHTML = `
     <h1>Run ${badge(run.status)}</h1>
     <p>${fullId(run.id, `#/runs/${esc(run.id)}`)}</p>
@@ -455,6 +464,7 @@ async function renderRun(id) {
     ${unfinished(run.status) ? `<button type="button" class="danger" id="cancel-run">Cancel run</button>` : ""}
     ${run.pipelineRunId ? `<p><a href="#/pipeline-runs/${esc(run.pipelineRunId)}">Open the pipeline run</a></p>` : ""}
     <h2>Error</h2>${run.error ? `<pre>${esc(run.error)}</pre>` : "<p>None.</p>"}
+    ${run.usage && steps ? agentSteps(run.usage, steps) : ""}
     <h2>Result</h2>${json(run.result)}
     <h2>Config snapshot</h2>${json(run.configSnapshot)}`;
     document.getElementById("cancel-run")?.addEventListener("click", async () => {
@@ -473,11 +483,12 @@ async function renderRun(id) {
   // Repaints only when the run changed, so a focused button or a selection survives the polls in between.
   const load = async (mine) => {
     const run = await api("GET", `/api/runs/${encodeURIComponent(id)}`);
+    const steps = run.usage ? await api("GET", `/api/runs/${encodeURIComponent(id)}/steps`) : null;
     if (stale(token)) return;
-    const snapshot = JSON.stringify(run);
+    const snapshot = JSON.stringify([run, steps]);
     if (snapshot !== shown) {
       shown = snapshot;
-      paint(run);
+      paint(run, steps);
     }
     if (unfinished(run.status) && mine === chain) refreshTimer = setTimeout(() => poll(mine), 2000);
   };
