@@ -101,37 +101,42 @@ public sealed partial class RunLedger(OrchestratorDbContext db, ISchedulerFactor
             IdempotencyKey = IdempotencyKeyFor(start.ScheduleId, start.ScheduledFireTime),
             ConfigSnapshot = start.ConfigSnapshot,
         };
-        if (await TryInsertAsync(fresh, ct))
+        // One round trip: the firing's own row, or the row already there for this fire time.
+        var row = await InsertOrReadAsync(fresh, ct);
+        if (row.Id == fresh.Id)
         {
-            db.Runs.Attach(fresh);
-            return new RunClaim(fresh, null);
+            return new RunClaim(row, null);
         }
 
         // A row for this fire time exists: an earlier attempt (a retry, a recovery, a backfill of a time that already
         // ran) or a node that inserted it a moment before this one.
-        var existing = await db.Runs.FirstAsync(r => r.ScheduleId == start.ScheduleId && r.ScheduledFireTime == start.ScheduledFireTime, ct);
-        return await TakeOverAsync(existing, start, now, ct);
+        return await TakeOverAsync(row, start, now, ct);
     }
 
     /// <summary>
-    /// Inserts <paramref name="run"/> unless a row with one of its unique keys (this schedule and fire time) is there,
-    /// and says whether it did.
+    /// Inserts <paramref name="run"/> unless a row for its schedule and fire time is there, and returns the row that
+    /// is there now — <paramref name="run"/> itself (same id) when it was inserted — tracked by the context, in one
+    /// statement.
     /// </summary>
     /// <remarks>
-    /// Letting <c>SaveChanges</c> hit the unique key and catching the violation resolves the race, but EF Core logs
-    /// every failed command as an error with a stack trace first, and two nodes inserting the same fire time at the same
-    /// instant cannot avoid it by looking first. <c>INSERT … ON CONFLICT DO NOTHING</c> (PostgreSQL, and SQLite since
-    /// 3.24) never raises it. No conflict target: every unique index arbitrates, so a racing insert that meets the
-    /// idempotency-key index first is ignored too rather than raised. The statement is written from EF Core's own model
-    /// — table, column names and each column's type mapping, value converters included (SQLite stores
-    /// <see cref="DateTimeOffset"/> as a binary integer) — so the row is stored exactly as <c>SaveChanges</c> would
-    /// store it and reads back equal.
+    /// <c>INSERT … ON CONFLICT (schedule_id, scheduled_fire_time) DO UPDATE SET version = version RETURNING …</c>
+    /// (PostgreSQL, and SQLite since 3.35): the no-op update is what makes the statement return the existing row, and
+    /// on PostgreSQL it returns the row as last committed even when another node inserted it after this statement's
+    /// snapshot (read committed's rule for ON CONFLICT), so the read cannot miss it. It never raises the unique
+    /// violation that <c>SaveChanges</c> would, which EF Core logs as an error with a stack trace before anyone can
+    /// catch it, and two nodes inserting the same fire time at the same instant cannot avoid it by looking first.
+    /// The version is left as it is, so an attempt's guarded completion is unaffected. The idempotency key is derived
+    /// from the same schedule and fire time, so its unique index cannot conflict on its own. The statement is written
+    /// from EF Core's own model — table, column names and each column's type mapping, value converters included
+    /// (SQLite stores <see cref="DateTimeOffset"/> as a binary integer) — so the row is stored exactly as
+    /// <c>SaveChanges</c> would store it, and read back through EF Core's materializer.
     /// </remarks>
-    private async Task<bool> TryInsertAsync(RunRecord run, CancellationToken ct)
+    private async Task<RunRecord> InsertOrReadAsync(RunRecord run, CancellationToken ct)
     {
         var entity = db.Model.FindEntityType(typeof(RunRecord))!;
         var table = StoreObjectIdentifier.Table(entity.GetTableName()!, entity.GetSchema());
         var sql = db.GetService<ISqlGenerationHelper>();
+        string Column(string property) => sql.DelimitIdentifier(entity.FindProperty(property)!.GetColumnName(table)!);
         var columns = new List<string>();
         var placeholders = new List<string>();
         var parameters = new List<object>();
@@ -148,8 +153,16 @@ public sealed partial class RunLedger(OrchestratorDbContext db, ISchedulerFactor
         }
 
         // Only identifiers from the model and parameter placeholders go into the text; every value is a parameter.
-        var insert = $"INSERT INTO {sql.DelimitIdentifier(table.Name, table.Schema)} ({string.Join(", ", columns)}) VALUES ({string.Join(", ", placeholders)}) ON CONFLICT DO NOTHING";
-        return await db.Database.ExecuteSqlRawAsync(insert, parameters, ct) == 1;
+        var target = sql.DelimitIdentifier(table.Name, table.Schema);
+        var version = Column(nameof(RunRecord.Version));
+        var statement =
+            $"INSERT INTO {target} ({string.Join(", ", columns)}) VALUES ({string.Join(", ", placeholders)}) " +
+            $"ON CONFLICT ({Column(nameof(RunRecord.ScheduleId))}, {Column(nameof(RunRecord.ScheduledFireTime))}) " +
+            $"DO UPDATE SET {version} = {target}.{version} RETURNING {string.Join(", ", columns)}";
+        // Not composed (no operator after FromSqlRaw), so EF Core sends the statement as written and materializes the
+        // returned row as a tracked entity: the take-over path updates it with SaveChanges, guarded by its version.
+        var rows = await db.Runs.FromSqlRaw(statement, [.. parameters]).ToListAsync(ct);
+        return rows.Single();
     }
 
     /// <summary>Acts on <see cref="LedgerDecisions.Decide"/> for the row a firing found (none: a run-now row deleted since).</summary>

@@ -37,8 +37,8 @@ public sealed class FiringCostTests : ServerWithPeerFixture
         await create.ExecuteNonQueryAsync();
     }
 
-    [TestCase("forbid", 5.0, 31.0)]
-    [TestCase("allow", 4.8, 19.0)]
+    [TestCase("forbid", 4.2, 31.0)]
+    [TestCase("allow", 4.0, 17.0)]
     public async Task A_noop_firing_costs_at_most_the_stated_transactions_and_statements(string concurrency, double maxTransactions, double maxStatements)
     {
         var now = TimeProvider.System.GetUtcNow().AddSeconds(8);
