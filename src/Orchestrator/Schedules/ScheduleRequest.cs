@@ -14,7 +14,11 @@ public sealed record ScheduleRequest(
     RetryRequest? Retry,
     int? TimeoutSeconds,
     string? ExecutionGroup,
-    bool? Enabled);
+    bool? Enabled)
+{
+    /// <summary>Spread over [0, N) seconds after each nominal fire time, by a stable per-schedule offset (<see cref="ScheduleJitter"/>).</summary>
+    public int? JitterSeconds { get; init; }
+}
 
 public sealed record ActionRequest(string? Type, JsonElement? Config);
 

@@ -27,10 +27,24 @@ public sealed record ScheduleResponse(
     DateTimeOffset? PreviousFireTime,
     LastRunView? LastRun)
 {
+    /// <summary>The schedule's <c>jitterSeconds</c> (0 when it fires on its nominal times).</summary>
+    public int JitterSeconds { get; init; }
+
+    /// <summary>
+    /// This schedule's stable offset in [0, <see cref="JitterSeconds"/>): its trigger fires that long after each nominal
+    /// fire time, so <see cref="NextFireTime"/> and <see cref="PreviousFireTime"/> (Quartz's) include it, while runs keep
+    /// the nominal <c>scheduledFireTime</c>.
+    /// </summary>
+    public int JitterOffsetSeconds { get; init; }
+
     public static ScheduleResponse From(ScheduleDocument document, bool enabled, string state, DateTimeOffset? nextFireTime, DateTimeOffset? previousFireTime, LastRunView? lastRun) => new(
         document.Id, document.Name, document.Project, document.Description, document.Action, document.Trigger, document.TriggerDescription,
         document.Misfire, document.Concurrency, document.Retry, document.TimeoutSeconds, document.ExecutionGroup,
-        enabled, state, nextFireTime, previousFireTime, lastRun);
+        enabled, state, nextFireTime, previousFireTime, lastRun)
+    {
+        JitterSeconds = document.JitterSeconds,
+        JitterOffsetSeconds = (int)ScheduleJitter.OffsetFor(document.Id, document.JitterSeconds).TotalSeconds,
+    };
 }
 
 /// <summary>
@@ -51,6 +65,9 @@ public sealed record ScheduleDocument(
     int? TimeoutSeconds,
     string? ExecutionGroup)
 {
+    /// <summary>The schedule's <c>jitterSeconds</c>; absent from documents saved before it existed, which read as 0.</summary>
+    public int JitterSeconds { get; init; }
+
     /// <summary>Stored and read with the web defaults (camelCase, nulls written), as the document always was.</summary>
     public string ToJson() => JsonSerializer.Serialize(this, JsonSerializerOptions.Web);
 

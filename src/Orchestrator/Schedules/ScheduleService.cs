@@ -87,7 +87,9 @@ public sealed class ScheduleService(
         // A replace that leaves 'enabled' out keeps the schedule paused or active as it is.
         var options = new ScheduleJobOptions { Replace = true, Paused = request.Enabled is { } enabled ? !enabled : paused };
         var stored = await scheduler.GetJobDetail(key, ct);
-        var sameTrigger = IsSameTrigger(stored, request.Trigger);
+        // A changed jitter moves every fire time, so the trigger is built anew like a changed trigger.
+        var sameTrigger = IsSameTrigger(stored, request.Trigger)
+            && ScheduleDocument.Parse(stored?.JobDataMap.GetString(JobDataKeys.Schedule))?.JitterSeconds == spec.JitterSeconds;
         // An unchanged trigger goes on from where it started, so its description keeps that start's weekday and time.
         var document = ScheduleMapping.Document(spec, request, sameTrigger && existing is not null ? existing.StartTimeUtc : now);
         var job = ScheduleMapping.BuildJob(spec, action!, document);
