@@ -1,9 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Infrastructure;
-using Microsoft.EntityFrameworkCore.Metadata;
-using Microsoft.EntityFrameworkCore.Storage;
 using Orchestrator.Data;
 using Quartz;
 
@@ -35,7 +32,7 @@ public sealed record RunClaim(RunRecord? Run, string? SkipReason)
 /// firing that finds the row still running on a live node does not run it a second time. The table itself is
 /// <see cref="LedgerDecisions"/>; this class reads the row and the cluster for it and acts on its answer.
 /// </summary>
-public sealed partial class RunLedger(OrchestratorDbContext db, ISchedulerFactory schedulers, TimeProvider time, ILogger<RunLedger> logger)
+public sealed partial class RunLedger(OrchestratorDbContext db, RunLedgerWriter writer, ISchedulerFactory schedulers, TimeProvider time, ILogger<RunLedger> logger)
 {
     /// <summary>
     /// Ledger rows are keyed at whole-second precision: Quartz hands a recovering firing its original fire time
@@ -101,8 +98,10 @@ public sealed partial class RunLedger(OrchestratorDbContext db, ISchedulerFactor
             IdempotencyKey = IdempotencyKeyFor(start.ScheduleId, start.ScheduledFireTime),
             ConfigSnapshot = start.ConfigSnapshot,
         };
-        // One round trip: the firing's own row, or the row already there for this fire time.
-        var row = await InsertOrReadAsync(fresh, ct);
+        // One statement, shared with the firings that start together (RunLedgerWriter): the firing's own row, or the
+        // row already there for this fire time. Tracked from here, so a take-over updates it guarded by its version.
+        var row = await writer.InsertOrReadAsync(fresh, ct);
+        db.Runs.Attach(row);
         if (row.Id == fresh.Id)
         {
             return new RunClaim(row, null);
@@ -111,58 +110,6 @@ public sealed partial class RunLedger(OrchestratorDbContext db, ISchedulerFactor
         // A row for this fire time exists: an earlier attempt (a retry, a recovery, a backfill of a time that already
         // ran) or a node that inserted it a moment before this one.
         return await TakeOverAsync(row, start, now, ct);
-    }
-
-    /// <summary>
-    /// Inserts <paramref name="run"/> unless a row for its schedule and fire time is there, and returns the row that
-    /// is there now — <paramref name="run"/> itself (same id) when it was inserted — tracked by the context, in one
-    /// statement.
-    /// </summary>
-    /// <remarks>
-    /// <c>INSERT … ON CONFLICT (schedule_id, scheduled_fire_time) DO UPDATE SET version = version RETURNING …</c>
-    /// (PostgreSQL, and SQLite since 3.35): the no-op update is what makes the statement return the existing row, and
-    /// on PostgreSQL it returns the row as last committed even when another node inserted it after this statement's
-    /// snapshot (read committed's rule for ON CONFLICT), so the read cannot miss it. It never raises the unique
-    /// violation that <c>SaveChanges</c> would, which EF Core logs as an error with a stack trace before anyone can
-    /// catch it, and two nodes inserting the same fire time at the same instant cannot avoid it by looking first.
-    /// The version is left as it is, so an attempt's guarded completion is unaffected. The idempotency key is derived
-    /// from the same schedule and fire time, so its unique index cannot conflict on its own. The statement is written
-    /// from EF Core's own model — table, column names and each column's type mapping, value converters included
-    /// (SQLite stores <see cref="DateTimeOffset"/> as a binary integer) — so the row is stored exactly as
-    /// <c>SaveChanges</c> would store it, and read back through EF Core's materializer.
-    /// </remarks>
-    private async Task<RunRecord> InsertOrReadAsync(RunRecord run, CancellationToken ct)
-    {
-        var entity = db.Model.FindEntityType(typeof(RunRecord))!;
-        var table = StoreObjectIdentifier.Table(entity.GetTableName()!, entity.GetSchema());
-        var sql = db.GetService<ISqlGenerationHelper>();
-        string Column(string property) => sql.DelimitIdentifier(entity.FindProperty(property)!.GetColumnName(table)!);
-        var columns = new List<string>();
-        var placeholders = new List<string>();
-        var parameters = new List<object>();
-        await using (var command = db.Database.GetDbConnection().CreateCommand())
-        {
-            foreach (var property in entity.GetProperties())
-            {
-                var name = sql.GenerateParameterName($"p{parameters.Count}");
-                columns.Add(sql.DelimitIdentifier(property.GetColumnName(table)!));
-                placeholders.Add(sql.GenerateParameterNamePlaceholder($"p{parameters.Count}"));
-                // CreateParameter applies the property's value converter and sets the provider type, as SaveChanges does.
-                parameters.Add(property.GetRelationalTypeMapping().CreateParameter(command, name, property.GetGetter().GetClrValue(run), property.IsNullable));
-            }
-        }
-
-        // Only identifiers from the model and parameter placeholders go into the text; every value is a parameter.
-        var target = sql.DelimitIdentifier(table.Name, table.Schema);
-        var version = Column(nameof(RunRecord.Version));
-        var statement =
-            $"INSERT INTO {target} ({string.Join(", ", columns)}) VALUES ({string.Join(", ", placeholders)}) " +
-            $"ON CONFLICT ({Column(nameof(RunRecord.ScheduleId))}, {Column(nameof(RunRecord.ScheduledFireTime))}) " +
-            $"DO UPDATE SET {version} = {target}.{version} RETURNING {string.Join(", ", columns)}";
-        // Not composed (no operator after FromSqlRaw), so EF Core sends the statement as written and materializes the
-        // returned row as a tracked entity: the take-over path updates it with SaveChanges, guarded by its version.
-        var rows = await db.Runs.FromSqlRaw(statement, [.. parameters]).ToListAsync(ct);
-        return rows.Single();
     }
 
     /// <summary>Acts on <see cref="LedgerDecisions.Decide"/> for the row a firing found (none: a run-now row deleted since).</summary>

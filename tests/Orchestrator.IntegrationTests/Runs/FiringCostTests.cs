@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.RegularExpressions;
 using Npgsql;
 using Orchestrator.IntegrationTests.Infrastructure;
 
@@ -13,12 +14,14 @@ namespace Orchestrator.IntegrationTests.Runs;
 /// acquisition, Quartz's firing and completion, the ledger, the history, cluster check-ins — spread over the firings.
 /// </summary>
 /// <remarks>
-/// Measured on 2026-11-30 (20 schedules × 10 firings, every second, all due on one whole second), before the changes
-/// of issue 13 items 2-4: see bench/README.md for the table. The bounds are the measured value after them plus a
-/// margin for what the window catches besides the firings (check-ins, an acquisition round more or less).
+/// Measured on 2026-11-30 (20 schedules × 10 firings, every second, all due on one whole second; bench/README.md has
+/// the table): before issue 13's items 2-3, forbid 4.63 transactions and 29.4 statements per firing, allow 4.38 and
+/// 17.0; after them forbid 3.40-3.63 and 28.7-31.8, allow 3.09-3.50 and 14.8. Quartz's share varies between runs with
+/// how its firing rounds fall on a loaded machine (rounds per firing), so the bounds leave that room; the ledger's own
+/// statements do not vary that way and are bounded tightly.
 /// </remarks>
 [TestFixture]
-public sealed class FiringCostTests : ServerWithPeerFixture
+public sealed partial class FiringCostTests : ServerWithPeerFixture
 {
     private const int Schedules = 20;
     private const int RunsEach = 10;
@@ -37,11 +40,12 @@ public sealed class FiringCostTests : ServerWithPeerFixture
         await create.ExecuteNonQueryAsync();
     }
 
-    [TestCase("forbid", 4.2, 31.0)]
-    [TestCase("allow", 4.0, 17.0)]
+    [TestCase("forbid", 4.2, 34.0)]
+    [TestCase("allow", 3.8, 17.0)]
     public async Task A_noop_firing_costs_at_most_the_stated_transactions_and_statements(string concurrency, double maxTransactions, double maxStatements)
     {
-        var now = TimeProvider.System.GetUtcNow().AddSeconds(8);
+        // Far enough ahead for the creation to finish on a loaded machine, before the window opens.
+        var now = TimeProvider.System.GetUtcNow().AddSeconds(20);
         var start = new DateTimeOffset(now.Ticks - (now.Ticks % TimeSpan.TicksPerSecond), TimeSpan.Zero);
         await Parallel.ForEachAsync(Enumerable.Range(0, Schedules), new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (i, _) =>
             await Admin.CreateScheduleAsync(new
@@ -54,7 +58,12 @@ public sealed class FiringCostTests : ServerWithPeerFixture
                 misfire = new { policy = "catch_up" },
             }));
         var untilStart = start - TimeProvider.System.GetUtcNow() - TimeSpan.FromSeconds(1);
-        Assert.That(untilStart, Is.GreaterThan(TimeSpan.FromSeconds(1)), "the schedules were created with time to spare before their first fire time");
+        if (untilStart <= TimeSpan.FromSeconds(1))
+        {
+            await Parallel.ForEachAsync(Enumerable.Range(0, Schedules), async (i, token) => await Admin.DeleteAsync($"/api/schedules/default.cost-{concurrency}-{i:00}", token));
+            Assert.Fail("the schedules were not all created 2 s before their first fire time (a very loaded machine): the window would count their creation");
+        }
+
         // Backends report their counters to pg_stat_database about a second after they go idle: the creation's are in by now.
         await Task.Delay(untilStart);
 
@@ -72,6 +81,8 @@ public sealed class FiringCostTests : ServerWithPeerFixture
             probeTransactions++;
         }
 
+        // The schedules are done (maxRuns); deleted all the same, so a failure here leaves nothing firing in the next case.
+        await Parallel.ForEachAsync(Enumerable.Range(0, Schedules), async (i, token) => await Admin.DeleteAsync($"/api/schedules/default.cost-{concurrency}-{i:00}", token));
         Assert.That(finished, Is.EqualTo(Firings), "every firing finished");
         // Let the node's backends go idle and report their last transactions.
         await Task.Delay(TimeSpan.FromSeconds(2.5));
@@ -79,18 +90,28 @@ public sealed class FiringCostTests : ServerWithPeerFixture
 
         var transactions = after.Transactions - before.Transactions - probeTransactions;
         var statements = after.Statements.Sum(s => s.Value.Calls - (before.Statements.TryGetValue(s.Key, out var b) ? b.Calls : 0));
+        // The ledger's own statements (every statement on its table): one begin and one completion per firing at most,
+        // fewer when the begins of firings that start together share a statement (RunLedgerWriter).
+        var ledgerStatements = after.Statements
+            .Where(s => LedgerStatement().IsMatch(s.Value.Text))
+            .Sum(s => s.Value.Calls - (before.Statements.TryGetValue(s.Key, out var b) ? b.Calls : 0));
+        var perFiringLedgerStatements = (double)ledgerStatements / Firings;
         var perFiringTransactions = (double)transactions / Firings;
         var perFiringStatements = (double)statements / Firings;
         await TestContext.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-            $"{concurrency}: {Firings} firings, {transactions} transactions ({perFiringTransactions:0.00}/firing), {statements} statements ({perFiringStatements:0.00}/firing)"));
+            $"{concurrency}: {Firings} firings, {transactions} transactions ({perFiringTransactions:0.00}/firing), {statements} statements ({perFiringStatements:0.00}/firing), of which the ledger's {perFiringLedgerStatements:0.00}/firing"));
         await TestContext.Out.WriteLineAsync(Breakdown(before, after));
 
         Assert.Multiple(() =>
         {
             Assert.That(perFiringTransactions, Is.LessThanOrEqualTo(maxTransactions), "transactions per firing");
             Assert.That(perFiringStatements, Is.LessThanOrEqualTo(maxStatements), "statements per firing");
+            Assert.That(perFiringLedgerStatements, Is.LessThanOrEqualTo(2.0), "the ledger: one statement to begin, one to complete, no reads");
         });
     }
+
+    [GeneratedRegex(@"\bruns\b", RegexOptions.IgnoreCase)]
+    private static partial Regex LedgerStatement();
 
     private sealed record Statement(long Calls, string Text);
 
