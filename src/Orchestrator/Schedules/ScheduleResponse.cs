@@ -108,6 +108,11 @@ public sealed record LastRunView(Guid Id, string Status, DateTimeOffset Schedule
 public sealed record ScheduleMisfire(DateTimeOffset? ScheduledFireTime, DateTimeOffset DetectedAt, string Node, string Reason);
 
 /// <summary>What a trigger would do, without saving anything.</summary>
-public sealed record TriggerPreview(string Description, IReadOnlyList<DateTimeOffset> NextFireTimes);
+public sealed record TriggerPreview(string Description, IReadOnlyList<DateTimeOffset> NextFireTimes)
+{
+    /// <summary>With jitter asked for: the offset the fire times include (the runs keep the nominal times, these minus it).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? JitterOffsetSeconds { get; init; }
+}
 
 public sealed record BackfillRequest(string? From, string? To);

@@ -285,6 +285,20 @@ public sealed class ScheduleService(
         }
 
         var spec = validator.ValidateTrigger(request.Trigger, "trigger", MisfirePolicy.FireOnce, errors);
+        TimeSpan? jitter = null;
+        if (request.JitterSeconds is not null)
+        {
+            var seconds = ScheduleJitter.Resolve(request.JitterSeconds, 0, spec, errors);
+            if (string.IsNullOrEmpty(request.Id))
+            {
+                errors.Add("id", "is required with jitterSeconds: the offset is derived from the schedule's id ('{project}.{name}').");
+            }
+            else
+            {
+                jitter = ScheduleJitter.OffsetFor(ScheduleIds.Of(ScheduleIds.Parse(request.Id)), seconds);
+            }
+        }
+
         if (spec is null || errors.Any)
         {
             return errors.ToProblemDetails();
@@ -292,7 +306,10 @@ public sealed class ScheduleService(
 
         var now = time.GetUtcNow();
         var trigger = ScheduleMapping.BuildPreviewTrigger(spec, now);
-        return new TriggerPreview(TriggerDescription.Describe(spec, now), ScheduleMapping.NextFireTimes(trigger, count, spec.StartAt ?? now));
+        var times = ScheduleMapping.NextFireTimes(trigger, count, spec.StartAt ?? now);
+        return jitter is { } offset
+            ? new TriggerPreview(TriggerDescription.Describe(spec, now), [.. times.Select(t => t + offset)]) { JitterOffsetSeconds = (int)offset.TotalSeconds }
+            : new TriggerPreview(TriggerDescription.Describe(spec, now), times);
     }
 
     /// <summary>

@@ -86,6 +86,28 @@ public sealed class JitterTests : ServerWithPeerFixture
             Is.EqualTo(new[] { start, start.AddSeconds(2), start.AddSeconds(4) }));
     }
 
+    [Test]
+    public async Task The_preview_with_jitter_and_an_id_shows_the_fire_times_moved_by_that_schedules_offset()
+    {
+        var (name, offset) = NameWithOffset("preview");
+        var trigger = new { cron = "0 0 3 * * ?", timeZone = "UTC" };
+
+        var nominal = await Admin.PostForJsonAsync("/api/schedules/preview", new { trigger, count = 3 }, HttpStatusCode.OK);
+        var moved = await Admin.PostForJsonAsync("/api/schedules/preview", new { trigger, count = 3, jitterSeconds = Jitter, id = $"default.{name}" }, HttpStatusCode.OK);
+        var withoutId = await Admin.PostAsync("/api/schedules/preview", ApiClient.Json(new { trigger, jitterSeconds = Jitter }));
+
+        var withoutIdBody = await withoutId.Content.ReadAsStringAsync();
+        var times = nominal.GetProperty("nextFireTimes").EnumerateArray().Select(t => t.GetDateTimeOffset()).ToList();
+        Assert.Multiple(() =>
+        {
+            Assert.That(nominal.TryGetProperty("jitterOffsetSeconds", out _), Is.False, "no jitter asked, none shown");
+            Assert.That(moved.GetProperty("jitterOffsetSeconds").GetInt32(), Is.EqualTo((int)offset.TotalSeconds));
+            Assert.That(moved.GetProperty("nextFireTimes").EnumerateArray().Select(t => t.GetDateTimeOffset()), Is.EqualTo(times.Select(t => t + offset)));
+            Assert.That((int)withoutId.StatusCode, Is.InRange(400, 422));
+            Assert.That(withoutIdBody, Does.Contain("\"id\""), "the refusal names the missing id");
+        });
+    }
+
     [TestCase(-1, "0 0 3 * * ?", "must be between 0 and 3600.")]
     [TestCase(3601, "0 0 3 * * ?", "must be between 0 and 3600.")]
     [TestCase(61, "0 0 3 * * ?", "must be at most 60 for this cron expression")]
