@@ -34,6 +34,7 @@ Console.WriteLine($"settings: schedules={settings.Schedules} (each every 1 s, so
 await using var endpoint = await LocalEndpoint.StartAsync();
 var results = new List<BenchResult>
 {
+    await RawQuartz.RunAsync(settings, "no-op", endpoint: null, defaults: true),
     await RawQuartz.RunAsync(settings, "no-op", endpoint: null),
     await OrchestratorServer.RunAsync(settings, "no-op", endpoint: null),
     await RawQuartz.RunAsync(settings, "call_api", endpoint),
@@ -41,10 +42,10 @@ var results = new List<BenchResult>
 };
 
 Console.WriteLine();
-Console.WriteLine($"{"system",-14} {"action",-9} {"firings/s",10} {"p50 ms",8} {"p99 ms",8} {"max ms",8}");
+Console.WriteLine($"{"system",-20} {"action",-9} {"firings/s",10} {"p50 ms",8} {"p99 ms",8} {"max ms",8} {"xact/firing",12} {"stmts/firing",13}");
 foreach (var r in results)
 {
-    Console.WriteLine($"{r.System,-14} {r.Action,-9} {r.FiringsPerSecond,10:F1} {r.P50,8:F1} {r.P99,8:F1} {r.Max,8:F1}");
+    Console.WriteLine($"{r.System,-20} {r.Action,-9} {r.FiringsPerSecond,10:F1} {r.P50,8:F1} {r.P99,8:F1} {r.Max,8:F1} {r.TransactionsPerFiring,12:F2} {r.StatementsPerFiring,13:F2}");
 }
 
 foreach (var action in new[] { "no-op", "call_api" })
@@ -87,13 +88,17 @@ internal sealed record BenchSettings(string Postgres, int Schedules, TimeSpan Wa
     }
 }
 
-internal sealed record BenchResult(string System, string Action, double FiringsPerSecond, double P50, double P99, double Max)
+internal sealed record BenchResult(string System, string Action, double FiringsPerSecond, double P50, double P99, double Max, double TransactionsPerFiring, double StatementsPerFiring)
 {
-    public static BenchResult From(string system, string action, IReadOnlyCollection<double> latenessMs, TimeSpan window)
+    /// <param name="executedInWindow">Firings that started inside the window the counters cover (not the same as those
+    /// scheduled inside it when the system runs late).</param>
+    public static BenchResult From(string system, string action, IReadOnlyCollection<double> latenessMs, TimeSpan window, DatabaseCounters.Delta counted, long executedInWindow)
     {
         var sorted = latenessMs.Order().ToArray();
         double Percentile(double p) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
-        var result = new BenchResult(system, action, sorted.Length / window.TotalSeconds, Percentile(0.50), Percentile(0.99), sorted.Length == 0 ? double.NaN : sorted[^1]);
+        double PerFiring(long n) => executedInWindow == 0 ? double.NaN : (double)n / executedInWindow;
+        var result = new BenchResult(system, action, sorted.Length / window.TotalSeconds, Percentile(0.50), Percentile(0.99), sorted.Length == 0 ? double.NaN : sorted[^1],
+            PerFiring(counted.Transactions), PerFiring(counted.Statements));
         Console.WriteLine($"  {system} {action}: {sorted.Length} firings in the measured window");
         return result;
     }
@@ -126,14 +131,21 @@ internal sealed class LocalEndpoint : IAsyncDisposable
 internal static class RawQuartz
 {
     public static readonly ConcurrentBag<double> Lateness = [];
+    public static long Executed;
     public static DateTimeOffset WindowStart;
     public static DateTimeOffset WindowEnd;
     public static readonly HttpClient Http = new();
     public static string? EndpointUrl;
 
-    public static async Task<BenchResult> RunAsync(BenchSettings settings, string action, LocalEndpoint? endpoint)
+    /// <param name="defaults">
+    /// Raw Quartz as it comes: a persistent store on the same PostgreSQL, not clustered, no execution history, jobs that
+    /// may run concurrently, the default thread pool. Otherwise Orchestrator's store settings: clustered, history on
+    /// (written behind), the same thread pool, non-concurrent jobs, and the connection settings the server adds.
+    /// </param>
+    public static async Task<BenchResult> RunAsync(BenchSettings settings, string action, LocalEndpoint? endpoint, bool defaults = false)
     {
         Lateness.Clear();
+        Interlocked.Exchange(ref Executed, 0);
         EndpointUrl = endpoint?.Url;
         var database = await settings.CreateDatabaseAsync("bench_raw");
         var builder = Host.CreateApplicationBuilder();
@@ -141,16 +153,40 @@ internal static class RawQuartz
         builder.Services.AddQuartz(q =>
         {
             q.ConfigureScheduler(s => s.InstanceName = "bench");
-            q.UseDefaultThreadPool(settings.Concurrency);
+            if (!defaults)
+            {
+                q.UseDefaultThreadPool(settings.Concurrency);
+            }
+
             q.UsePersistentStore(store =>
             {
-                store.UsePostgres(database);
-                store.UseClustering(c => c.CheckinInterval = TimeSpan.FromSeconds(5));
-                store.UseExecutionHistory();
+                if (defaults)
+                {
+                    store.UsePostgres(database);
+                }
+                else
+                {
+                    // What Orchestrator adds to its connection string (Hosting/PostgresConnectionDefaults).
+                    store.UsePostgres(new NpgsqlConnectionStringBuilder(database)
+                    {
+                        NoResetOnClose = true,
+                        MaxAutoPrepare = 64,
+                        AutoPrepareMinUsages = 2,
+                        MaxPoolSize = Math.Max(100, settings.Concurrency + 23),
+                    }.ConnectionString);
+                    store.UseClustering(c => c.CheckinInterval = TimeSpan.FromSeconds(5));
+                    store.UseExecutionHistory();
+                }
+
                 store.UseSystemTextJsonSerializer();
                 store.ProvisionSchema();
             });
         });
+        if (!defaults)
+        {
+            builder.Services.AddQuartzExecutionHistory(h => h.WriteBehindInterval = TimeSpan.FromSeconds(1));
+        }
+
         builder.Services.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
         using var host = builder.Build();
         await host.StartAsync();
@@ -162,20 +198,27 @@ internal static class RawQuartz
         for (var i = 0; i < settings.Schedules; i++)
         {
             var job = JobBuilder.Create().OfType(endpoint is null ? typeof(RawNoOpJob) : typeof(RawCallJob))
-                .WithIdentity($"s{i}", "bench").StoreDurably().RequestRecovery().DisallowConcurrentExecution().Build();
+                .WithIdentity($"s{i}", "bench").StoreDurably().RequestRecovery().DisallowConcurrentExecution(!defaults).Build();
             var trigger = TriggerBuilder.Create().WithIdentity($"s{i}", "bench").ForJob(job).StartAt(start)
                 .WithSimpleSchedule(x => x.WithInterval(TimeSpan.FromSeconds(1)).RepeatForever()).Build();
             await scheduler.ScheduleJob(job, [trigger], new ScheduleJobOptions());
         }
 
-        await Task.Delay(WindowEnd - TimeProvider.System.GetUtcNow() + TimeSpan.FromSeconds(2));
+        var counted = await DatabaseCounters.OverWindowAsync(database, WindowStart, WindowEnd);
+        await Task.Delay(TimeSpan.FromSeconds(2));
         await host.StopAsync();
-        return BenchResult.From("raw Quartz", action, [.. Lateness], settings.Measured);
+        return BenchResult.From(defaults ? "raw Quartz defaults" : "raw Quartz", action, [.. Lateness], settings.Measured, counted, Interlocked.Read(ref Executed));
     }
 
     public static void Record(IJobExecutionContext context)
     {
         var scheduled = context.ScheduledFireTimeUtc!.Value;
+        var now = TimeProvider.System.GetUtcNow();
+        if (now >= WindowStart && now < WindowEnd)
+        {
+            Interlocked.Increment(ref Executed);
+        }
+
         if (scheduled >= WindowStart && scheduled < WindowEnd)
         {
             Lateness.Add((TimeProvider.System.GetUtcNow() - scheduled).TotalMilliseconds);
@@ -183,7 +226,6 @@ internal static class RawQuartz
     }
 }
 
-[DisallowConcurrentExecution]
 internal sealed class RawNoOpJob : IJob
 {
     public ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
@@ -193,7 +235,6 @@ internal sealed class RawNoOpJob : IJob
     }
 }
 
-[DisallowConcurrentExecution]
 internal sealed class RawCallJob : IJob
 {
     public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
@@ -232,7 +273,8 @@ internal static class OrchestratorServer
                 response.EnsureSuccessStatusCode();
             }
 
-            await Task.Delay(windowEnd - TimeProvider.System.GetUtcNow() + TimeSpan.FromSeconds(3));
+            var counted = await DatabaseCounters.OverWindowAsync(database, windowStart, windowEnd);
+            await Task.Delay(TimeSpan.FromSeconds(3));
             var lateness = new List<double>();
             await using (var connection = new NpgsqlConnection(database))
             {
@@ -248,7 +290,17 @@ internal static class OrchestratorServer
                 }
             }
 
-            return BenchResult.From("Orchestrator", action, lateness, settings.Measured);
+            long executed;
+            await using (var connection = new NpgsqlConnection(database))
+            {
+                await connection.OpenAsync();
+                await using var query = new NpgsqlCommand("SELECT count(*) FROM runs WHERE started_at >= @from AND started_at < @to", connection);
+                query.Parameters.AddWithValue("from", windowStart);
+                query.Parameters.AddWithValue("to", windowEnd);
+                executed = Convert.ToInt64(await query.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
+            }
+
+            return BenchResult.From("Orchestrator", action, lateness, settings.Measured, counted, executed);
         }
         finally
         {
@@ -333,5 +385,56 @@ internal static class OrchestratorServer
         using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
         listener.Start();
         return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
+
+/// <summary>
+/// The database's own counts over a window: transactions (<c>pg_stat_database</c>) and statements
+/// (<c>pg_stat_statements</c>, when the server has it loaded; its own and these queries left out) of one system's
+/// database, so the figures do not depend on how busy the machine is.
+/// </summary>
+internal static class DatabaseCounters
+{
+    public sealed record Delta(long Transactions, long Statements);
+
+    public static async Task<Delta> OverWindowAsync(string database, DateTimeOffset from, DateTimeOffset to)
+    {
+        await using var connection = new NpgsqlConnection(database);
+        await connection.OpenAsync();
+        var hasStatements = true;
+        try
+        {
+            await using var create = new NpgsqlCommand("CREATE EXTENSION IF NOT EXISTS pg_stat_statements", connection);
+            await create.ExecuteNonQueryAsync();
+        }
+        catch (PostgresException)
+        {
+            hasStatements = false;
+        }
+
+        await Task.Delay(from - TimeProvider.System.GetUtcNow() is { } wait && wait > TimeSpan.Zero ? wait : TimeSpan.Zero);
+        var before = await ReadAsync(connection, hasStatements);
+        // Backends report their transaction counts up to about a second late; at a steady rate that lag is the same at
+        // both ends of the window, so both are read on time.
+        await Task.Delay(to - TimeProvider.System.GetUtcNow() is { } rest && rest > TimeSpan.Zero ? rest : TimeSpan.Zero);
+        var after = await ReadAsync(connection, hasStatements);
+        // The first read's two queries commit after it counted.
+        return new Delta(after.Transactions - before.Transactions - 2, after.Statements - before.Statements);
+    }
+
+    private static async Task<Delta> ReadAsync(NpgsqlConnection connection, bool hasStatements)
+    {
+        await using var transactions = new NpgsqlCommand("SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()", connection);
+        var count = Convert.ToInt64(await transactions.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
+        var statements = 0L;
+        if (hasStatements)
+        {
+            await using var calls = new NpgsqlCommand(
+                "SELECT coalesce(sum(calls), 0)::bigint FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) " +
+                "AND query NOT LIKE '%pg_stat_statements%' AND query NOT LIKE '%pg_stat_database%'", connection);
+            statements = Convert.ToInt64(await calls.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
+        }
+
+        return new Delta(count, statements);
     }
 }

@@ -9,6 +9,9 @@ public static class JobDataKeys
     public const string Config = "orchestrator.config";
     public const string TimeoutSeconds = "orchestrator.timeoutSeconds";
 
+    /// <summary>Whole seconds the schedule's trigger fires after its nominal fire times (its jitter offset); absent means none.</summary>
+    public const string JitterOffsetSeconds = "orchestrator.jitterOffsetSeconds";
+
     /// <summary>On a run-now trigger: the ledger row the API already created for it.</summary>
     public const string RunId = "orchestrator.runId";
 }

@@ -183,6 +183,9 @@ public sealed class SchedulerOptions
 
     /// <summary>Cluster-wide concurrency caps per execution group (a schedule's <c>executionGroup</c>), e.g. <c>reports: 2</c>.</summary>
     public Dictionary<string, int> ExecutionLimits { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>The <c>jitterSeconds</c> of a schedule saved without one (0: on its nominal fire times).</summary>
+    public int DefaultJitterSeconds { get; set; }
 }
 
 public sealed class WorkspacesOptions

@@ -75,6 +75,11 @@ public sealed class OrchestratorOptionsValidator : IValidateOptions<Orchestrator
             failures.Add($"{Prefix}Scheduler:MaxConcurrency = {options.Scheduler.MaxConcurrency} must be between 1 and 1000.");
         }
 
+        if (options.Scheduler.DefaultJitterSeconds is < 0 or > Schedules.ScheduleJitter.MaxSeconds)
+        {
+            failures.Add($"{Prefix}Scheduler:DefaultJitterSeconds = {options.Scheduler.DefaultJitterSeconds} must be between 0 and {Schedules.ScheduleJitter.MaxSeconds} (default 0).");
+        }
+
         if (options.Scheduler.ShutdownTimeout < TimeSpan.Zero || options.Scheduler.ShutdownTimeout > TimeSpan.FromHours(1))
         {
             failures.Add($"{Prefix}Scheduler:ShutdownTimeout = {options.Scheduler.ShutdownTimeout} must be between 00:00:00 and 01:00:00.");

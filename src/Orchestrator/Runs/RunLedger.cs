@@ -1,9 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Infrastructure;
-using Microsoft.EntityFrameworkCore.Metadata;
-using Microsoft.EntityFrameworkCore.Storage;
 using Orchestrator.Data;
 using Quartz;
 
@@ -35,7 +32,7 @@ public sealed record RunClaim(RunRecord? Run, string? SkipReason, LedgerDecision
 /// firing that finds the row still running on a live node does not run it a second time. The table itself is
 /// <see cref="LedgerDecisions"/>; this class reads the row and the cluster for it and acts on its answer.
 /// </summary>
-public sealed partial class RunLedger(OrchestratorDbContext db, ISchedulerFactory schedulers, TimeProvider time, ILogger<RunLedger> logger)
+public sealed partial class RunLedger(OrchestratorDbContext db, RunLedgerWriter writer, ISchedulerFactory schedulers, TimeProvider time, ILogger<RunLedger> logger)
 {
     /// <summary>
     /// Ledger rows are keyed at whole-second precision: Quartz hands a recovering firing its original fire time
@@ -101,55 +98,18 @@ public sealed partial class RunLedger(OrchestratorDbContext db, ISchedulerFactor
             IdempotencyKey = IdempotencyKeyFor(start.ScheduleId, start.ScheduledFireTime),
             ConfigSnapshot = start.ConfigSnapshot,
         };
-        if (await TryInsertAsync(fresh, ct))
+        // One statement, shared with the firings that start together (RunLedgerWriter): the firing's own row, or the
+        // row already there for this fire time. Tracked from here, so a take-over updates it guarded by its version.
+        var row = await writer.InsertOrReadAsync(fresh, ct);
+        db.Runs.Attach(row);
+        if (row.Id == fresh.Id)
         {
-            db.Runs.Attach(fresh);
-            return new RunClaim(fresh, null, LedgerDecision.ClaimFirstAttempt);
+            return new RunClaim(row, null, LedgerDecision.ClaimFirstAttempt);
         }
 
         // A row for this fire time exists: an earlier attempt (a retry, a recovery, a backfill of a time that already
         // ran) or a node that inserted it a moment before this one.
-        var existing = await db.Runs.FirstAsync(r => r.ScheduleId == start.ScheduleId && r.ScheduledFireTime == start.ScheduledFireTime, ct);
-        return await TakeOverAsync(existing, start, now, ct);
-    }
-
-    /// <summary>
-    /// Inserts <paramref name="run"/> unless a row with one of its unique keys (this schedule and fire time) is there,
-    /// and says whether it did.
-    /// </summary>
-    /// <remarks>
-    /// Letting <c>SaveChanges</c> hit the unique key and catching the violation resolves the race, but EF Core logs
-    /// every failed command as an error with a stack trace first, and two nodes inserting the same fire time at the same
-    /// instant cannot avoid it by looking first. <c>INSERT … ON CONFLICT DO NOTHING</c> (PostgreSQL, and SQLite since
-    /// 3.24) never raises it. No conflict target: every unique index arbitrates, so a racing insert that meets the
-    /// idempotency-key index first is ignored too rather than raised. The statement is written from EF Core's own model
-    /// — table, column names and each column's type mapping, value converters included (SQLite stores
-    /// <see cref="DateTimeOffset"/> as a binary integer) — so the row is stored exactly as <c>SaveChanges</c> would
-    /// store it and reads back equal.
-    /// </remarks>
-    private async Task<bool> TryInsertAsync(RunRecord run, CancellationToken ct)
-    {
-        var entity = db.Model.FindEntityType(typeof(RunRecord))!;
-        var table = StoreObjectIdentifier.Table(entity.GetTableName()!, entity.GetSchema());
-        var sql = db.GetService<ISqlGenerationHelper>();
-        var columns = new List<string>();
-        var placeholders = new List<string>();
-        var parameters = new List<object>();
-        await using (var command = db.Database.GetDbConnection().CreateCommand())
-        {
-            foreach (var property in entity.GetProperties())
-            {
-                var name = sql.GenerateParameterName($"p{parameters.Count}");
-                columns.Add(sql.DelimitIdentifier(property.GetColumnName(table)!));
-                placeholders.Add(sql.GenerateParameterNamePlaceholder($"p{parameters.Count}"));
-                // CreateParameter applies the property's value converter and sets the provider type, as SaveChanges does.
-                parameters.Add(property.GetRelationalTypeMapping().CreateParameter(command, name, property.GetGetter().GetClrValue(run), property.IsNullable));
-            }
-        }
-
-        // Only identifiers from the model and parameter placeholders go into the text; every value is a parameter.
-        var insert = $"INSERT INTO {sql.DelimitIdentifier(table.Name, table.Schema)} ({string.Join(", ", columns)}) VALUES ({string.Join(", ", placeholders)}) ON CONFLICT DO NOTHING";
-        return await db.Database.ExecuteSqlRawAsync(insert, parameters, ct) == 1;
+        return await TakeOverAsync(row, start, now, ct);
     }
 
     /// <summary>Acts on <see cref="LedgerDecisions.Decide"/> for the row a firing found (none: a run-now row deleted since).</summary>

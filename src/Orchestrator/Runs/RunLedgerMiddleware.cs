@@ -148,6 +148,8 @@ public sealed partial class RunLedgerMiddleware(
             return (context.FireTimeUtc, RunTrigger.Manual);
         }
 
+        // A schedule with jitter fires its offset after each nominal fire time; the occurrence is the nominal one.
+        var jitter = ScheduleJitter.OffsetOf(context.MergedJobDataMap);
         if (context.Recovering)
         {
             // The recovery trigger fires at its own (new) time; the original occurrence, which keys the ledger row,
@@ -156,15 +158,15 @@ public sealed partial class RunLedgerMiddleware(
             var fireTime = DateTimeOffset.TryParse(original, CultureInfo.InvariantCulture, DateTimeStyles.None, out var parsed)
                 ? parsed.ToUniversalTime()
                 : context.ScheduledFireTimeUtc ?? context.FireTimeUtc;
-            return (fireTime, RunTrigger.Recovery);
+            return (fireTime - jitter, RunTrigger.Recovery);
         }
 
         if (context.GetBackfillSlot() is { } slot)
         {
-            return (slot, RunTrigger.Backfill);
+            return (slot - jitter, RunTrigger.Backfill);
         }
 
-        return (context.ScheduledFireTimeUtc ?? time.GetUtcNow(), RunTrigger.Schedule);
+        return (context.ScheduledFireTimeUtc is { } scheduled ? scheduled - jitter : time.GetUtcNow(), RunTrigger.Schedule);
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Schedule {ScheduleId} run {RunId} failed unexpectedly")]

@@ -12,6 +12,7 @@ public static class RunsServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddRuns(this IServiceCollection services)
     {
+        services.AddSingleton<RunLedgerWriter>();
         services.AddScoped<RunLedger>();
         services.AddScoped<RunQueries>();
         // Added to the scheduler wherever AddQuartz is called (ConfigureAllQuartzSchedulers does not depend on the order).

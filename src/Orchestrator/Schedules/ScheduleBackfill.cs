@@ -36,14 +36,18 @@ public static class ScheduleBackfill
         var trigger = await scheduler.GetTrigger(triggerKey, ct) ?? throw new ObjectDoesNotExistException($"Schedule '{ScheduleIds.Of(key)}' has no trigger left to backfill (it has completed).");
         var scheduleId = ScheduleIds.Of(key);
         var finished = await runs.FireTimesAsync(scheduleId, from, to, Final, ct);
-        var ran = finished.Select(RunLedger.KeyTime).Where(t => IsSlot(trigger, t)).Distinct().Order().ToList();
+        // The range and the ledger are in nominal time; a trigger with jitter fires its offset later, so both move by
+        // it to meet the trigger's slots, and the slots found are reported back in nominal time.
+        var jitter = (await scheduler.GetJobDetail(key, ct)) is { } job ? ScheduleJitter.OffsetOf(job.JobDataMap) : TimeSpan.Zero;
+        (from, to) = (from + jitter, to + jitter);
+        var ran = finished.Select(t => RunLedger.KeyTime(t) + jitter).Where(t => IsSlot(trigger, t)).Distinct().Order().ToList();
 
         // Counted here, not left to Quartz, so the refusal is in the product's words (Quartz's names its options parameter)
         // and says where a range of the allowed size would end.
         var (count, firstOver) = CountSlots(trigger, from, to, CountCeiling);
         if (count > MaxSlots)
         {
-            throw new BackfillTooLargeException(count, count >= CountCeiling, firstOver!.Value);
+            throw new BackfillTooLargeException(count, count >= CountCeiling, firstOver!.Value - jitter);
         }
 
         // The range in pieces around the fire times that ran: [from, ran0), (ran0, ran1), … (ranN, to). Quartz's
@@ -72,7 +76,7 @@ public static class ScheduleBackfill
             start = end.AddTicks(1);
         }
 
-        return new BackfillSummary(found, scheduled, pending + ran.Count, ran.Count, first, last);
+        return new BackfillSummary(found, scheduled, pending + ran.Count, ran.Count, first - jitter, last - jitter);
     }
 
     /// <summary>Whether <paramref name="time"/> is one of the trigger's fire times (stepping from just before it, as Quartz's backfill walks).</summary>

@@ -21,6 +21,11 @@ public static class ScheduleMapping
             .UsingJobData(JobDataKeys.Schedule, document.ToJson())
             .UsingJobData(JobDataKeys.ActionType, spec.ActionType)
             .UsingJobData(JobDataKeys.Config, spec.Config.GetRawText());
+        if (spec.JitterOffset > TimeSpan.Zero)
+        {
+            // The ledger middleware subtracts it again: the occurrence is keyed by its nominal fire time.
+            builder.UsingJobData(JobDataKeys.JitterOffsetSeconds, ((int)spec.JitterOffset.TotalSeconds).ToString(CultureInfo.InvariantCulture));
+        }
         if (spec.Timeout is { } timeout)
         {
             builder.UsingJobData(JobDataKeys.TimeoutSeconds, ((int)timeout.TotalSeconds).ToString(CultureInfo.InvariantCulture));
@@ -34,7 +39,7 @@ public static class ScheduleMapping
         var builder = TriggerBuilder.Create()
             .WithIdentity(spec.Name, spec.Project)
             .ForJob(spec.Name, spec.Project);
-        Configure(builder, spec.Trigger, spec.Misfire, now);
+        Configure(builder, spec.Trigger, spec.Misfire, now, spec.JitterOffset);
         ApplyFiringSettings(builder, spec);
         return builder.Build();
     }
@@ -164,7 +169,7 @@ public static class ScheduleMapping
     public static ITrigger BuildPreviewTrigger(TriggerSpec trigger, DateTimeOffset now)
     {
         var builder = TriggerBuilder.Create().WithIdentity("preview", "preview");
-        Configure(builder, trigger, MisfirePolicy.FireOnce, now);
+        Configure(builder, trigger, MisfirePolicy.FireOnce, now, TimeSpan.Zero);
         return builder.Build();
     }
 
@@ -189,15 +194,19 @@ public static class ScheduleMapping
         return times;
     }
 
-    private static void Configure(TriggerBuilder<IJob> builder, TriggerSpec trigger, MisfirePolicy misfire, DateTimeOffset now)
+    /// <param name="jitter">
+    /// How much later than nominal every fire time is (<see cref="ScheduleJitter"/>): the start and the end move by it,
+    /// and a cron expression's second, so the trigger's fire times are exactly the nominal ones plus it.
+    /// </param>
+    private static void Configure(TriggerBuilder<IJob> builder, TriggerSpec trigger, MisfirePolicy misfire, DateTimeOffset now, TimeSpan jitter)
     {
         // Fire times on whole seconds: the ledger keys runs per second (see RunLedger.KeyTime).
-        var start = CeilingToSecond(trigger is OnceTriggerSpec once ? once.At : trigger.StartAt ?? now);
+        var start = CeilingToSecond(trigger is OnceTriggerSpec once ? once.At : trigger.StartAt ?? now) + jitter;
         builder.StartAt(start);
         switch (trigger)
         {
             case CronTriggerSpec cron:
-                builder.WithCronSchedule(cron.Expression, x =>
+                builder.WithCronSchedule(jitter > TimeSpan.Zero ? ScheduleJitter.ShiftCron(cron.Expression, jitter) : cron.Expression, x =>
                 {
                     x.InTimeZone(cron.TimeZone);
                     x.WithMisfireInstruction(CronMisfire(misfire));
@@ -239,12 +248,12 @@ public static class ScheduleMapping
                 break;
         }
 
-        var end = trigger.EndAt;
+        var end = trigger.EndAt + jitter;
         if (trigger.MaxRuns is { } maxRuns && trigger is CronTriggerSpec or CalendarTriggerSpec)
         {
             // Quartz counts repeats only for simple triggers; for the others the Nth fire time is computable, so end just after it.
             var probe = TriggerBuilder.Create();
-            Configure(probe, trigger with { MaxRuns = null, EndAt = null }, misfire, now);
+            Configure(probe, trigger with { MaxRuns = null, EndAt = null }, misfire, now, jitter);
             var times = NextFireTimes(probe.Build(), maxRuns + 1, start);
             if (times.Count > maxRuns)
             {
@@ -307,7 +316,10 @@ public static class ScheduleMapping
             ? new RetryView(r.MaxAttempts, r.Exponential ? "exponential" : "fixed", (int)r.InitialDelay.TotalSeconds, r.MaxDelay is { } md ? (int)md.TotalSeconds : null)
             : null,
         spec.Timeout is { } to ? (int)to.TotalSeconds : null,
-        spec.ExecutionGroup);
+        spec.ExecutionGroup)
+    {
+        JitterSeconds = spec.JitterSeconds,
+    };
 }
 
 public static class ScheduleJson

@@ -14,7 +14,11 @@ public sealed record ScheduleRequest(
     RetryRequest? Retry,
     int? TimeoutSeconds,
     string? ExecutionGroup,
-    bool? Enabled);
+    bool? Enabled)
+{
+    /// <summary>Spread over [0, N) seconds after each nominal fire time, by a stable per-schedule offset (<see cref="ScheduleJitter"/>).</summary>
+    public int? JitterSeconds { get; init; }
+}
 
 public sealed record ActionRequest(string? Type, JsonElement? Config);
 
@@ -38,4 +42,11 @@ public sealed record MisfireRequest(string? Policy, int? ThresholdSeconds);
 
 public sealed record RetryRequest(int? MaxAttempts, string? Backoff, int? InitialDelaySeconds, int? MaxDelaySeconds);
 
-public sealed record PreviewRequest(TriggerRequest? Trigger, int? Count);
+public sealed record PreviewRequest(TriggerRequest? Trigger, int? Count)
+{
+    /// <summary>With <see cref="Id"/>: the fire times as the schedule's jittered trigger would fire them.</summary>
+    public int? JitterSeconds { get; init; }
+
+    /// <summary>The schedule id (<c>{project}.{name}</c>) the jitter offset is derived from.</summary>
+    public string? Id { get; init; }
+}

@@ -29,11 +29,24 @@ public sealed record ScheduleResponse(
 {
     /// <summary>Whether apply owns this schedule (its edits and deletes through the API need <c>?force=true</c>).</summary>
     public bool Managed { get; init; }
+    /// <summary>The schedule's <c>jitterSeconds</c> (0 when it fires on its nominal times).</summary>
+    public int JitterSeconds { get; init; }
+
+    /// <summary>
+    /// This schedule's stable offset in [0, <see cref="JitterSeconds"/>): its trigger fires that long after each nominal
+    /// fire time, so <see cref="NextFireTime"/> and <see cref="PreviousFireTime"/> (Quartz's) include it, while runs keep
+    /// the nominal <c>scheduledFireTime</c>.
+    /// </summary>
+    public int JitterOffsetSeconds { get; init; }
 
     public static ScheduleResponse From(ScheduleDocument document, bool enabled, string state, DateTimeOffset? nextFireTime, DateTimeOffset? previousFireTime, LastRunView? lastRun) => new(
         document.Id, document.Name, document.Project, document.Description, document.Action, document.Trigger, document.TriggerDescription,
         document.Misfire, document.Concurrency, document.Retry, document.TimeoutSeconds, document.ExecutionGroup,
-        enabled, state, nextFireTime, previousFireTime, lastRun);
+        enabled, state, nextFireTime, previousFireTime, lastRun)
+    {
+        JitterSeconds = document.JitterSeconds,
+        JitterOffsetSeconds = (int)ScheduleJitter.OffsetFor(document.Id, document.JitterSeconds).TotalSeconds,
+    };
 }
 
 /// <summary>
@@ -54,6 +67,9 @@ public sealed record ScheduleDocument(
     int? TimeoutSeconds,
     string? ExecutionGroup)
 {
+    /// <summary>The schedule's <c>jitterSeconds</c>; absent from documents saved before it existed, which read as 0.</summary>
+    public int JitterSeconds { get; init; }
+
     /// <summary>Stored and read with the web defaults (camelCase, nulls written), as the document always was.</summary>
     public string ToJson() => JsonSerializer.Serialize(this, JsonSerializerOptions.Web);
 
@@ -94,6 +110,11 @@ public sealed record LastRunView(Guid Id, string Status, DateTimeOffset Schedule
 public sealed record ScheduleMisfire(DateTimeOffset? ScheduledFireTime, DateTimeOffset DetectedAt, string Node, string Reason);
 
 /// <summary>What a trigger would do, without saving anything.</summary>
-public sealed record TriggerPreview(string Description, IReadOnlyList<DateTimeOffset> NextFireTimes);
+public sealed record TriggerPreview(string Description, IReadOnlyList<DateTimeOffset> NextFireTimes)
+{
+    /// <summary>With jitter asked for: the offset the fire times include (the runs keep the nominal times, these minus it).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? JitterOffsetSeconds { get; init; }
+}
 
 public sealed record BackfillRequest(string? From, string? To);

@@ -104,7 +104,9 @@ public sealed class ScheduleService(
         // A replace that leaves 'enabled' out keeps the schedule paused or active as it is.
         var options = new ScheduleJobOptions { Replace = true, Paused = request.Enabled is { } enabled ? !enabled : paused };
         var stored = await scheduler.GetJobDetail(key, ct);
-        var sameTrigger = IsSameTrigger(stored, request.Trigger);
+        // A changed jitter moves every fire time, so the trigger is built anew like a changed trigger.
+        var sameTrigger = IsSameTrigger(stored, request.Trigger)
+            && ScheduleDocument.Parse(stored?.JobDataMap.GetString(JobDataKeys.Schedule))?.JitterSeconds == spec.JitterSeconds;
         // An unchanged trigger goes on from where it started, so its description keeps that start's weekday and time.
         var document = ScheduleMapping.Document(spec, request, sameTrigger && existing is not null ? existing.StartTimeUtc : now);
         var job = ScheduleMapping.BuildJob(spec, action!, document);
@@ -316,6 +318,20 @@ public sealed class ScheduleService(
         }
 
         var spec = validator.ValidateTrigger(request.Trigger, "trigger", MisfirePolicy.FireOnce, errors);
+        TimeSpan? jitter = null;
+        if (request.JitterSeconds is not null)
+        {
+            var seconds = ScheduleJitter.Resolve(request.JitterSeconds, 0, spec, errors);
+            if (string.IsNullOrEmpty(request.Id))
+            {
+                errors.Add("id", "is required with jitterSeconds: the offset is derived from the schedule's id ('{project}.{name}').");
+            }
+            else
+            {
+                jitter = ScheduleJitter.OffsetFor(ScheduleIds.Of(ScheduleIds.Parse(request.Id)), seconds);
+            }
+        }
+
         if (spec is null || errors.Any)
         {
             return errors.ToProblemDetails();
@@ -323,7 +339,10 @@ public sealed class ScheduleService(
 
         var now = time.GetUtcNow();
         var trigger = ScheduleMapping.BuildPreviewTrigger(spec, now);
-        return new TriggerPreview(TriggerDescription.Describe(spec, now), ScheduleMapping.NextFireTimes(trigger, count, spec.StartAt ?? now));
+        var times = ScheduleMapping.NextFireTimes(trigger, count, spec.StartAt ?? now);
+        return jitter is { } offset
+            ? new TriggerPreview(TriggerDescription.Describe(spec, now), [.. times.Select(t => t + offset)]) { JitterOffsetSeconds = (int)offset.TotalSeconds }
+            : new TriggerPreview(TriggerDescription.Describe(spec, now), times);
     }
 
     /// <summary>

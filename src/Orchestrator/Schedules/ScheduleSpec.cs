@@ -20,6 +20,12 @@ public sealed record ScheduleSpec(
     bool Enabled)
 {
     public string Id => ScheduleIds.Format(Project, Name);
+
+    /// <summary>The N of <c>jitterSeconds</c> after the server default is applied (0: fires on its nominal times).</summary>
+    public int JitterSeconds { get; init; }
+
+    /// <summary>How much later than its nominal fire times the trigger fires (<see cref="ScheduleJitter"/>).</summary>
+    public TimeSpan JitterOffset => ScheduleJitter.OffsetFor(Id, JitterSeconds);
 }
 
 public enum MisfirePolicy

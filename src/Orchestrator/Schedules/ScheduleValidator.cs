@@ -5,14 +5,16 @@ using System.Xml;
 using Microsoft.EntityFrameworkCore;
 using Orchestrator.Actions;
 using Orchestrator.Api;
+using Microsoft.Extensions.Options;
 using Orchestrator.Data;
+using Orchestrator.Hosting;
 using Orchestrator.Projects;
 using Quartz;
 
 namespace Orchestrator.Schedules;
 
 /// <summary>Validates a schedule request once, at the edge, into a <see cref="ScheduleSpec"/>; every problem is named by field.</summary>
-public sealed partial class ScheduleValidator(ActionCatalog actions, OrchestratorDbContext db, TimeProvider time)
+public sealed partial class ScheduleValidator(ActionCatalog actions, OrchestratorDbContext db, TimeProvider time, IOptions<OrchestratorOptions> options)
 {
     public const int MaxDescriptionLength = 1000;
     public const int MaxRunsLimit = 1_000_000;
@@ -88,6 +90,7 @@ public sealed partial class ScheduleValidator(ActionCatalog actions, Orchestrato
         }
 
         var retry = ValidateRetry(request.Retry, errors);
+        var jitter = ScheduleJitter.Resolve(request.JitterSeconds, options.Value.Scheduler.DefaultJitterSeconds, trigger, errors);
 
         TimeSpan? timeout = null;
         if (request.TimeoutSeconds is { } seconds)
@@ -113,7 +116,7 @@ public sealed partial class ScheduleValidator(ActionCatalog actions, Orchestrato
         }
 
         return (new ScheduleSpec(project, name!, request.Description, actionType!, config, trigger!, misfire, threshold, concurrency, retry, timeout,
-            request.ExecutionGroup, request.Enabled ?? true), errors);
+            request.ExecutionGroup, request.Enabled ?? true) { JitterSeconds = jitter }, errors);
     }
 
     private async Task<(string? Type, JsonElement Config)> ValidateActionAsync(ActionRequest? action, string? projectId, FieldErrors errors, CancellationToken ct)

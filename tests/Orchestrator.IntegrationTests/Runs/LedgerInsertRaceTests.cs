@@ -158,6 +158,7 @@ public sealed class LedgerInsertRaceTests
         services.AddSingleton<TimeProvider>(new FixedTime(Now));
         // The ledger asks the scheduler only whether another node's running firing is still alive; no firing here needs that.
         services.AddSingleton(DispatchProxy.Create<ISchedulerFactory, NoScheduler>());
+        services.AddSingleton<RunLedgerWriter>();
         services.AddScoped<RunLedger>();
         var provider = services.BuildServiceProvider();
         await provider.GetRequiredService<DatabaseInitializer>().MigrateAsync(CancellationToken.None);

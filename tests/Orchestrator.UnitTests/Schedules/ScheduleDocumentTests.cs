@@ -32,7 +32,7 @@ public sealed class ScheduleDocumentTests
               "trigger": { "cron": "0 0 9 ? * MON-FRI", "timeZone": "Europe/Paris" },
               "triggerDescription": "DESCRIPTION",
               "misfire": { "policy": "fire_once", "thresholdSeconds": null },
-              "concurrency": "allow", "retry": null, "timeoutSeconds": null, "executionGroup": null
+              "concurrency": "allow", "retry": null, "timeoutSeconds": null, "executionGroup": null, "jitterSeconds": 0
             }
             """)!;
         expected["triggerDescription"] = json["triggerDescription"]!.GetValue<string>();
@@ -76,6 +76,7 @@ public sealed class ScheduleDocumentTests
         {
             "id", "name", "project", "description", "action", "trigger", "triggerDescription", "misfire", "concurrency", "retry",
             "timeoutSeconds", "executionGroup", "enabled", "state", "nextFireTime", "previousFireTime", "lastRun", "managed",
+            "jitterSeconds", "jitterOffsetSeconds",
         }));
         Assert.That(json["managed"]!.GetValue<bool>(), Is.False, "a schedule is managed only when apply marked it");
         Assert.That(json["nextFireTime"], Is.Null);

@@ -1,0 +1,177 @@
+using System.Threading.Channels;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Metadata;
+using Microsoft.EntityFrameworkCore.Storage;
+using Orchestrator.Data;
+
+namespace Orchestrator.Runs;
+
+/// <summary>
+/// Group commit of the ledger's begin rows on one node: firings that start together (a burst of schedules due on one
+/// second, a batch Quartz acquired in one round) queue their rows, and one writer inserts whatever is queued in one
+/// multi-row statement — one round trip and one commit for the lot — while each firing waits for its own row to be
+/// durable before its action starts.
+/// </summary>
+/// <remarks>
+/// No row waits for a timer: the writer takes what is queued the moment it is free, so a firing alone goes out at once
+/// and the batch is whatever arrived while the previous statement was in flight. Two firings of the same schedule and
+/// fire time in one batch (a race the ledger must resolve) send the row once; the second gets the row the first
+/// inserted, as it would have found it a statement later. A failed statement fails every firing in it, as a failed
+/// single insert failed its firing.
+/// </remarks>
+public sealed class RunLedgerWriter(IServiceScopeFactory scopes) : IAsyncDisposable
+{
+    /// <summary>Rows per statement: 17 parameters each, far inside PostgreSQL's and SQLite's parameter limits.</summary>
+    public const int MaxBatch = 64;
+
+    private readonly Channel<Request> queue = Channel.CreateUnbounded<Request>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Lock gate = new();
+    private Task? writer;
+
+    private sealed record Request(RunRecord Row, TaskCompletionSource<RunRecord> Written);
+
+    /// <summary>
+    /// Inserts <paramref name="run"/> unless a row for its schedule and fire time is there, and returns the row that is
+    /// there now (untracked): <paramref name="run"/>'s own values, same id, when it was inserted.
+    /// </summary>
+    public Task<RunRecord> InsertOrReadAsync(RunRecord run, CancellationToken ct)
+    {
+        var request = new Request(run, new TaskCompletionSource<RunRecord>(TaskCreationOptions.RunContinuationsAsynchronously));
+        lock (gate)
+        {
+            writer ??= Task.Run(WriteQueuedAsync, CancellationToken.None);
+        }
+
+        if (!queue.Writer.TryWrite(request))
+        {
+            throw new ObjectDisposedException(nameof(RunLedgerWriter), "The node is shutting down.");
+        }
+
+        return request.Written.Task.WaitAsync(ct);
+    }
+
+    private async Task WriteQueuedAsync()
+    {
+        var batch = new List<Request>(MaxBatch);
+        while (await queue.Reader.WaitToReadAsync(CancellationToken.None))
+        {
+            batch.Clear();
+            while (batch.Count < MaxBatch && queue.Reader.TryRead(out var request))
+            {
+                batch.Add(request);
+            }
+
+            try
+            {
+                await WriteAsync(batch);
+            }
+            catch (Exception ex)
+            {
+                foreach (var request in batch)
+                {
+                    request.Written.TrySetException(ex);
+                }
+            }
+        }
+    }
+
+    private async Task WriteAsync(List<Request> batch)
+    {
+        var first = batch.DistinctBy(r => (r.Row.ScheduleId, r.Row.ScheduledFireTime)).ToList();
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>();
+        // Not the firing's token: the statement is shared, and a row one firing gave up on is still another's answer.
+        var rows = (await InsertOrReadAsync(db, [.. first.Select(r => r.Row)], CancellationToken.None))
+            .ToDictionary(r => (r.ScheduleId, r.ScheduledFireTime));
+        foreach (var request in batch)
+        {
+            if (!rows.TryGetValue((request.Row.ScheduleId, request.Row.ScheduledFireTime), out var row))
+            {
+                request.Written.TrySetException(new InvalidOperationException($"The ledger returned no row for {request.Row.ScheduleId} at {request.Row.ScheduledFireTime:O}."));
+            }
+            else
+            {
+                // Each firing tracks the row in its own context, so a second firing of the same key gets a copy.
+                request.Written.TrySetResult(first.Contains(request) ? row : Copy(row));
+            }
+        }
+    }
+
+    /// <summary>
+    /// <c>INSERT … VALUES (…), (…) ON CONFLICT (schedule_id, scheduled_fire_time) DO UPDATE SET version = version
+    /// RETURNING …</c> (PostgreSQL, and SQLite since 3.35), one statement for every row.
+    /// </summary>
+    /// <remarks>
+    /// The no-op update is what makes the statement return the existing row, and on PostgreSQL it returns the row as
+    /// last committed even when another node inserted it after this statement's snapshot (read committed's rule for ON
+    /// CONFLICT), so the read cannot miss it. It never raises the unique violation that <c>SaveChanges</c> would, which
+    /// EF Core logs as an error with a stack trace before anyone can catch it, and two nodes inserting the same fire time
+    /// at the same instant cannot avoid it by looking first. The version is left as it is, so an attempt's guarded
+    /// completion is unaffected. The idempotency key is derived from the same schedule and fire time, so its unique
+    /// index cannot conflict on its own. The rows must have distinct keys (PostgreSQL refuses to update one row twice
+    /// in a statement). The statement is written from EF Core's own model — table, column names and each column's type
+    /// mapping, value converters included (SQLite stores <see cref="DateTimeOffset"/> as a binary integer) — so rows are
+    /// stored exactly as <c>SaveChanges</c> would store them, and read back through EF Core's materializer.
+    /// </remarks>
+    internal static async Task<List<RunRecord>> InsertOrReadAsync(OrchestratorDbContext db, IReadOnlyList<RunRecord> runs, CancellationToken ct)
+    {
+        var entity = db.Model.FindEntityType(typeof(RunRecord))!;
+        var table = StoreObjectIdentifier.Table(entity.GetTableName()!, entity.GetSchema());
+        var sql = db.GetService<ISqlGenerationHelper>();
+        string Column(string property) => sql.DelimitIdentifier(entity.FindProperty(property)!.GetColumnName(table)!);
+        var properties = entity.GetProperties().ToList();
+        var columns = properties.Select(p => sql.DelimitIdentifier(p.GetColumnName(table)!)).ToList();
+        var values = new List<string>(runs.Count);
+        var parameters = new List<object>(runs.Count * properties.Count);
+        await using (var command = db.Database.GetDbConnection().CreateCommand())
+        {
+            foreach (var run in runs)
+            {
+                var placeholders = new List<string>(properties.Count);
+                foreach (var property in properties)
+                {
+                    var name = sql.GenerateParameterName($"p{parameters.Count}");
+                    placeholders.Add(sql.GenerateParameterNamePlaceholder($"p{parameters.Count}"));
+                    // CreateParameter applies the property's value converter and sets the provider type, as SaveChanges does.
+                    parameters.Add(property.GetRelationalTypeMapping().CreateParameter(command, name, property.GetGetter().GetClrValue(run), property.IsNullable));
+                }
+
+                values.Add($"({string.Join(", ", placeholders)})");
+            }
+        }
+
+        // Only identifiers from the model and parameter placeholders go into the text; every value is a parameter.
+        var target = sql.DelimitIdentifier(table.Name, table.Schema);
+        var version = Column(nameof(RunRecord.Version));
+        var statement =
+            $"INSERT INTO {target} ({string.Join(", ", columns)}) VALUES {string.Join(", ", values)} " +
+            $"ON CONFLICT ({Column(nameof(RunRecord.ScheduleId))}, {Column(nameof(RunRecord.ScheduledFireTime))}) " +
+            $"DO UPDATE SET {version} = {target}.{version} RETURNING {string.Join(", ", columns)}";
+        // Not composed (no operator after FromSqlRaw but AsNoTracking), so EF Core sends the statement as written.
+        return await db.Runs.FromSqlRaw(statement, [.. parameters]).AsNoTracking().ToListAsync(ct);
+    }
+
+    private static RunRecord Copy(RunRecord r) => new()
+    {
+        Id = r.Id, ScheduleId = r.ScheduleId, ProjectId = r.ProjectId, PipelineRunId = r.PipelineRunId, ActionType = r.ActionType,
+        Status = r.Status, TriggeredBy = r.TriggeredBy, ScheduledFireTime = r.ScheduledFireTime, StartedAt = r.StartedAt,
+        FinishedAt = r.FinishedAt, FireInstanceId = r.FireInstanceId, Node = r.Node, Attempt = r.Attempt,
+        IdempotencyKey = r.IdempotencyKey, Result = r.Result, Error = r.Error, ConfigSnapshot = r.ConfigSnapshot, Version = r.Version,
+    };
+
+    public async ValueTask DisposeAsync()
+    {
+        queue.Writer.TryComplete();
+        Task? running;
+        lock (gate)
+        {
+            running = writer;
+        }
+
+        if (running is not null)
+        {
+            await running;
+        }
+    }
+}
