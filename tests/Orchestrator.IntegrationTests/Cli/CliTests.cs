@@ -148,6 +148,9 @@ public sealed class CliTests
 
         var run = await Cli("runs", "get", Guid.NewGuid().ToString());
         Assert.That(run.ExitCode, Is.EqualTo(3), run.ToString());
+
+        var pipeline = await Cli("pipelines", "run", "no-such-pipeline", "--inputs", "{}");
+        Assert.That(pipeline.ExitCode, Is.EqualTo(3), pipeline.ToString());
     }
 
     [Test]
