@@ -13,6 +13,12 @@ namespace Orchestrator.Cli;
 public sealed class AccessCommands
 {
     /// <summary>Leaves out what was not given, rather than sending nulls the route would have to read as "not given".</summary>
+    private static readonly Column[] KeyColumns =
+    [
+        new("ID", "id"), new("NAME", "name"), new("ROLE", "role"), new("STATUS", "status"), new("PROJECTS", "projects"),
+        new("CREATED", "createdAt"), new("EXPIRES", "expiresAt"), new("LAST USED", "lastUsedAt"),
+    ];
+
     private static readonly JsonSerializerOptions Body = new(JsonSerializerOptions.Web) { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull };
 
     public AccessCommands(RemoteOptions options)
@@ -20,9 +26,10 @@ public sealed class AccessCommands
         Options = options;
         Keys = new Command("keys", "API keys: list, create, revoke on a running server; 'keys create' without --server writes to the local database.");
         options.AddTo(Keys);
-        Keys.Add(new Command("list", "List keys (never their secret).").WithRemoteAction(options, async (session, _, ct) =>
+        var (page, pageSize) = Paging.Options();
+        Keys.Add(new Command("list", "List keys, newest first (never their secret).") { page, pageSize }.WithRemoteAction(options, async (session, parsed, ct) =>
         {
-            await session.PrintAsync(await session.GetAsync("api/keys", ct), []);
+            await session.PrintAsync(await session.GetAsync(WithQuery("api/keys", ("page", parsed.GetValue(page)), ("pageSize", parsed.GetValue(pageSize))), ct), KeyColumns);
             return CliExitCodes.Ok;
         }));
 
@@ -58,7 +65,8 @@ public sealed class AccessCommands
 
     public Option<string[]> Projects { get; } = new("--project") { Description = "Limit the key to this project (repeat for more; remote only).", HelpName = "project" };
 
-    public Option<DateTimeOffset?> ExpiresAt { get; } = new("--expires-at") { Description = "When the key stops working, ISO-8601 (remote only).", HelpName = "time" };
+    /// <summary>Sent as written: the server reads the instant and says what is wrong with it (<c>expiresAt</c>).</summary>
+    public Option<string?> ExpiresAt { get; } = new("--expires-at") { Description = "When the key stops working, an ISO-8601 instant with offset (remote only).", HelpName = "time" };
 
     /// <summary>The arguments <see cref="KeyCommands"/> reads, for the local bootstrap.</summary>
     public IReadOnlyList<string> LocalArguments(ParseResult parsed) =>

@@ -28,7 +28,7 @@ public sealed class CliKeysAndAuditContractTests
     public async Task Keys_create_with_a_server_posts_name_role_and_projects_and_prints_the_key_once()
     {
         peer.Configure("/api/keys", new RecordingHttpServer.Behaviour(TimeSpan.Zero, 201, Body: """{"id":"k-1","name":"ci","role":"operator","key":"orch_secret_once"}"""));
-        var created = await Cli("keys", "create", "--role", "operator", "--name", "ci", "--project", "alpha", "--project", "beta");
+        var created = await Cli("keys", "create", "--role", "operator", "--name", "ci", "--project", "alpha", "--project", "beta", "--expires-at", "2030-01-01T00:00:00Z");
         Assert.That(created.ExitCode, Is.Zero, created.ToString());
         Assert.That(created.Stdout, Does.Contain("orch_secret_once"));
 
@@ -40,16 +40,30 @@ public sealed class CliKeysAndAuditContractTests
         Assert.That(body.RootElement.GetProperty("name").GetString(), Is.EqualTo("ci"));
         Assert.That(body.RootElement.GetProperty("role").GetString(), Is.EqualTo("operator"));
         Assert.That(body.RootElement.GetProperty("projects").EnumerateArray().Select(p => p.GetString()), Is.EqualTo(new[] { "alpha", "beta" }));
-        Assert.That(body.RootElement.TryGetProperty("expiresAt", out _), Is.False, "what was not given is not sent");
+        Assert.That(body.RootElement.GetProperty("expiresAt").GetString(), Is.EqualTo("2030-01-01T00:00:00Z"), "sent as written, for the server to read");
+    }
+
+    [Test]
+    public async Task Keys_create_sends_nothing_that_was_not_given()
+    {
+        peer.Configure("/api/keys", new RecordingHttpServer.Behaviour(TimeSpan.Zero, 201, Body: """{"id":"k-2","name":"viewer-x","role":"viewer","key":"orch_x"}"""));
+        var created = await Cli("keys", "create", "--role", "viewer", "--json");
+        Assert.That(created.ExitCode, Is.Zero, created.ToString());
+        using var printed = JsonDocument.Parse(created.Stdout);
+        Assert.That(printed.RootElement.GetProperty("key").GetString(), Is.EqualTo("orch_x"));
+        using var body = JsonDocument.Parse(peer.RequestsTo("/api/keys")[0].Body);
+        Assert.That(body.RootElement.EnumerateObject().Select(p => p.Name), Is.EquivalentTo(new[] { "name", "role" }));
+        Assert.That(body.RootElement.GetProperty("name").GetString(), Does.StartWith("viewer-"));
     }
 
     [Test]
     public async Task Keys_list_revoke_and_audit_call_their_routes()
     {
-        peer.Configure("/api/keys", new RecordingHttpServer.Behaviour(TimeSpan.Zero, Body: """[{"id":"k-1","name":"ci","role":"operator","createdAt":"2026-11-30T10:00:00Z"}]"""));
+        peer.Configure("/api/keys", new RecordingHttpServer.Behaviour(TimeSpan.Zero, Body: """{"items":[{"id":"k-1","prefix":"orch_ab","name":"ci","role":"operator","projects":null,"status":"active","createdAt":"2026-11-30T10:00:00Z"}],"page":1,"pageSize":50,"total":1}"""));
         var listed = await Cli("keys", "list");
         Assert.That(listed.ExitCode, Is.Zero, listed.ToString());
-        Assert.That(listed.Stdout, Does.StartWith("ID").And.Contain("CREATED AT").And.Contain("k-1"));
+        Assert.That(listed.Stdout, Does.StartWith("ID").And.Contain("STATUS").And.Contain("1 in all"));
+        Assert.That(listed.Stdout.Split('\n')[1], Does.StartWith("k-1").And.Contain("operator").And.Contain("active"));
 
         peer.Configure("/api/keys/k-1", new RecordingHttpServer.Behaviour(TimeSpan.Zero, 204, Body: ""));
         var revoked = await Cli("keys", "revoke", "k-1");
