@@ -130,7 +130,8 @@ public sealed class RemoteSession : IDisposable
     {
         var title = Text(body, "title") ?? status.ToString();
         await Errors.WriteLineAsync($"error: {(int)status} {title}");
-        if (Text(body, "detail") is { } detail && detail != title)
+        var detail = Text(body, "detail");
+        if (detail is not null && detail != title)
         {
             await Errors.WriteLineAsync($"  {detail}");
         }
@@ -142,9 +143,10 @@ public sealed class RemoteSession : IDisposable
                 var reasons = field.Value.ValueKind == JsonValueKind.Array
                     ? field.Value.EnumerateArray().Select(r => r.ToString())
                     : [field.Value.ToString()];
-                foreach (var reason in reasons)
+                // The server's detail often is the one field error already ("expiresAt: …"): said once is enough.
+                foreach (var line in reasons.Select(reason => $"{field.Name}: {reason}").Where(line => line != detail))
                 {
-                    await Errors.WriteLineAsync($"  {field.Name}: {reason}");
+                    await Errors.WriteLineAsync($"  {line}");
                 }
             }
         }

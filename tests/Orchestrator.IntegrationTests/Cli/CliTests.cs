@@ -160,6 +160,8 @@ public sealed class CliTests
         var created = await Cli("schedules", "create", "-f", file);
         Assert.That(created.ExitCode, Is.EqualTo(1), created.ToString());
         Assert.That(created.Stderr, Does.Contain("error: 4").And.Contain("trigger.cron"));
+        var lines = created.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.That(lines, Is.Unique, "the detail and a field error that say the same are printed once");
         using var absent = await admin.GetAsync("/api/schedules/default.cli-bad");
         Assert.That(absent.StatusCode, Is.EqualTo(HttpStatusCode.NotFound), "nothing was stored");
     }
