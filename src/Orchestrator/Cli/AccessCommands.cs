@@ -19,6 +19,12 @@ public sealed class AccessCommands
         new("CREATED", "createdAt"), new("EXPIRES", "expiresAt"), new("LAST USED", "lastUsedAt"),
     ];
 
+    private static readonly Column[] AuditColumns =
+    [
+        new("AT", "at"), new("ACTOR", "actor.name"), new("ACTION", "action"), new("TYPE", "resourceType"), new("RESOURCE", "resourceId"),
+        new("PROJECT", "project"), new("REASON", "reason"),
+    ];
+
     private static readonly JsonSerializerOptions Body = new(JsonSerializerOptions.Web) { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull };
 
     public AccessCommands(RemoteOptions options)
@@ -100,16 +106,18 @@ public sealed class AccessCommands
         var actor = new Option<string?>("--actor") { Description = "Only entries by this key or user." };
         var resource = new Option<string?>("--resource") { Description = "Only entries about this resource." };
         var action = new Option<string?>("--action") { Description = "Only this action (create, update, delete, pause, …)." };
+        var project = new Option<string?>("--project") { Description = "Only entries of this project." };
         var from = new Option<string?>("--from") { Description = "At or after this time (ISO-8601)." };
         var to = new Option<string?>("--to") { Description = "Before this time (ISO-8601)." };
-        var (page, pageSize) = Paging.Options();
-        var audit = new Command("audit", "The audit log of a running server: who changed what, when.") { actor, resource, action, from, to, page, pageSize };
+        var cursor = new Option<string?>("--cursor") { Description = "The next (older) page: the cursor the previous page printed." };
+        var pageSize = new Option<int?>("--page-size") { Description = "Entries per page." };
+        var audit = new Command("audit", "The audit log of a running server, newest first: who changed what, when.") { actor, resource, action, project, from, to, cursor, pageSize };
         options.AddTo(audit);
         return audit.WithRemoteAction(options, async (session, parsed, ct) =>
         {
             await session.PrintAsync(await session.GetAsync(WithQuery("api/audit", ("actor", parsed.GetValue(actor)), ("resource", parsed.GetValue(resource)),
-                ("action", parsed.GetValue(action)), ("from", parsed.GetValue(from)), ("to", parsed.GetValue(to)),
-                ("page", parsed.GetValue(page)), ("pageSize", parsed.GetValue(pageSize))), ct), []);
+                ("action", parsed.GetValue(action)), ("project", parsed.GetValue(project)), ("from", parsed.GetValue(from)), ("to", parsed.GetValue(to)),
+                ("cursor", parsed.GetValue(cursor)), ("pageSize", parsed.GetValue(pageSize))), ct), AuditColumns);
             return CliExitCodes.Ok;
         });
     }

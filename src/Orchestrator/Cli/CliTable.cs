@@ -25,6 +25,12 @@ public static class CliTable
         if (value.ValueKind == JsonValueKind.Object && value.TryGetProperty("items", out var items) && items.ValueKind == JsonValueKind.Array)
         {
             var table = Table(items, columns);
+            if (value.TryGetProperty("nextCursor", out var next) && next.ValueKind == JsonValueKind.String)
+            {
+                // Cursor-paged lists (the audit log): how to ask for the next page.
+                return table + $"more: --cursor {next.GetString()}{Environment.NewLine}";
+            }
+
             return value.TryGetProperty("total", out var total) && value.TryGetProperty("page", out var page) && value.TryGetProperty("pageSize", out var size)
                 ? table + $"page {page} (page size {size}), {total} in all{Environment.NewLine}"
                 : table;

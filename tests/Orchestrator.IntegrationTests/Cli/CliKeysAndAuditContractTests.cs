@@ -70,12 +70,17 @@ public sealed class CliKeysAndAuditContractTests
         Assert.That(revoked.ExitCode, Is.Zero, revoked.ToString());
         Assert.That(peer.RequestsTo("/api/keys/k-1").Single().Method, Is.EqualTo("DELETE"));
 
-        peer.Configure("/api/audit", new RecordingHttpServer.Behaviour(TimeSpan.Zero, Body: """{"items":[{"actor":"ci","action":"pause","resource":"schedule/default.a"}],"page":1,"pageSize":50,"total":1}"""));
+        peer.Configure("/api/audit", new RecordingHttpServer.Behaviour(TimeSpan.Zero, Body: """{"items":[{"id":7,"at":"2026-11-30T10:00:00Z","actor":{"keyId":null,"name":"ci"},"action":"pause","resourceType":"schedule","resourceId":"default.a","project":"default","reason":"window"}],"pageSize":50,"nextCursor":"c7"}"""));
+        var table = await Cli("audit", "--actor", "ci");
+        Assert.That(table.ExitCode, Is.Zero, table.ToString());
+        Assert.That(table.Stdout.Split('\n')[1], Does.Contain("ci").And.Contain("pause").And.Contain("default.a").And.Contain("window"));
+        Assert.That(table.Stdout, Does.Contain("more: --cursor c7"));
+
         var audit = await Cli("audit", "--actor", "ci", "--json");
         Assert.That(audit.ExitCode, Is.Zero, audit.ToString());
         using var page = JsonDocument.Parse(audit.Stdout);
         Assert.That(page.RootElement.GetProperty("items")[0].GetProperty("action").GetString(), Is.EqualTo("pause"));
-        Assert.That(peer.RequestsTo("/api/audit"), Has.Count.EqualTo(1));
+        Assert.That(peer.RequestsTo("/api/audit"), Has.Count.EqualTo(2));
     }
 
     [Test]
