@@ -16,7 +16,7 @@ using Orchestrator.Telemetry;
 using Orchestrator.Tools;
 
 var command = ServerCommand.Parse(args);
-if (command.ExitWithoutRunning(Console.Out, Console.Error) is { } exitCode)
+if (await command.RunWithoutServerAsync(Console.Out, Console.Error) is { } exitCode)
 {
     return exitCode;
 }

@@ -1,25 +1,30 @@
+using System.CommandLine;
+using Orchestrator.Cli;
 using Orchestrator.Data;
 using Orchestrator.Security;
 
 namespace Orchestrator.Hosting;
 
 /// <summary>
-/// What the binary was asked to do: serve (default), <c>migrate</c>, <c>keys create --role R [--name N]</c>, or print
-/// its usage (<c>--help</c>). Every other argument must be configuration (<c>--urls</c>, <c>--environment</c>,
-/// <c>--Orchestrator:Database:Provider=Postgres</c>, <c>--Key Value</c>) and goes to the host; anything else (an unknown
-/// verb, an option that is no configuration key) is refused before a host is built, so a typo never starts a server
-/// against the real database.
+/// What the binary was asked to do, read with System.CommandLine before any host is built: serve (the default, also
+/// <c>serve</c> or <c>run</c>), <c>migrate</c>, <c>keys create</c> on the local database, or a verb that runs without a
+/// server of its own (help, <c>--version</c>, the remote verbs in <see cref="Cli"/>). Configuration arguments
+/// (<c>--urls</c>, <c>--environment</c>, <c>--Orchestrator:Database:Provider=Postgres</c>, <c>--Key Value</c>) are taken
+/// out first and go to the host; anything the parser then does not know is refused (exit 2), so a typo never starts a
+/// server against the real database, and <c>--help</c> never starts one at all.
 /// </summary>
-public sealed record ServerCommand(string Verb, IReadOnlyList<string> CommandArgs, string[] HostArgs, string? Error = null)
+public sealed class ServerCommand
 {
     public const string Serve = "serve";
     public const string Migrate = "migrate";
     public const string CreateKey = "keys create";
-    public const string Help = "help";
+
+    /// <summary>Runs to completion without a host: help, <c>--version</c>, a remote verb.</summary>
+    public const string Client = "client";
     public const string Invalid = "invalid";
 
     /// <summary>Exit code for a command line that cannot be run (the same as an invalid setting).</summary>
-    public const int UsageExitCode = 2;
+    public const int UsageExitCode = CliExitCodes.Usage;
 
     /// <summary>
     /// Configuration keys the host itself reads from the command line without a section (<c>--urls</c>); keys with a
@@ -31,152 +36,162 @@ public sealed record ServerCommand(string Verb, IReadOnlyList<string> CommandArg
         "shutdownTimeoutSeconds", "detailedErrors", "preventHostingStartup", "hostingStartupAssemblies", "hostingStartupExcludeAssemblies",
     };
 
-    public static string Usage => """
-        Usage: Orchestrator [command] [configuration]
+    private const string Description = """
+        Orchestrator: a clustered job-orchestration server, and the command line to operate it.
 
-        Commands:
-          (none)                         run the server (API, dashboard and scheduler)
-          migrate                        apply the database migrations and exit (PostgreSQL: once per release)
-          keys create --role R [--name N]
-                                         create an API key (role admin, operator or viewer), print it once and exit
-
-        Options:
-          -h, --help                     print this help and exit
-
-        Configuration (any command):
-          --urls URL                     where the server listens (default http://localhost:5080)
-          --environment NAME             Development, Production, ...
-          --contentRoot DIR              the directory relative settings are resolved against
-          --Section:Key=Value            any setting, e.g. --Orchestrator:Database:Provider=Postgres
-          --Section:Key Value            the same, value as the next argument
+        With no command (or 'serve'), runs the server: API, dashboard and scheduler. Configuration arguments go to
+        the server, 'migrate' and 'keys create', in any position:
+          --urls URL               where the server listens (default http://localhost:5080)
+          --environment NAME       Development, Production, ...
+          --contentRoot DIR        the directory relative settings are resolved against
+          --Section:Key=Value      any setting, e.g. --Orchestrator:Database:Provider=Postgres
+          --Section:Key Value      the same, value as the next argument
         Settings also come from appsettings.json and environment variables (Orchestrator__Database__Provider).
+
+        The other commands talk to a running server: --server URL (or ORCHESTRATOR_SERVER), --key KEY (or
+        ORCHESTRATOR_KEY), tables by default, --json for the server's JSON.
+        Exit codes: 0 ok, 1 operation refused or run failed, 2 usage error, 3 not found, 4 key refused, 5 server unreachable.
         """;
+
+    private readonly ParseResult? parsed;
+
+    private ServerCommand(string verb, IReadOnlyList<string> commandArgs, string[] hostArgs, ParseResult? parsed, string? error = null)
+    {
+        Verb = verb;
+        CommandArgs = commandArgs;
+        HostArgs = hostArgs;
+        this.parsed = parsed;
+        Error = error;
+    }
+
+    public string Verb { get; }
+
+    /// <summary><c>keys create</c>'s own arguments, as <see cref="KeyCommands"/> reads them.</summary>
+    public IReadOnlyList<string> CommandArgs { get; }
+
+    /// <summary>The configuration arguments, for <c>WebApplication.CreateBuilder</c>.</summary>
+    public string[] HostArgs { get; }
+
+    /// <summary>Why the command line cannot be run, when it is our own reason rather than the parser's.</summary>
+    public string? Error { get; }
 
     public static ServerCommand Parse(string[] args)
     {
-        if (AsksForHelp(args))
+        var tree = new CommandTree();
+        var (own, host, splitError) = SplitConfiguration(args);
+        var parsed = tree.Root.Parse(own);
+        var command = parsed.CommandResult.Command;
+        var terminating = !ReferenceEquals(parsed.Action, command.Action);
+        if (parsed.Errors.Count > 0)
         {
-            return new(Help, [], []);
+            return new(Invalid, [], [], parsed);
         }
 
-        string verb;
-        int start;
-        if (args.Length > 0 && args[0] == "migrate")
+        if (terminating)
         {
-            (verb, start) = (Migrate, 1);
-        }
-        else if (args.Length > 0 && args[0] == "keys")
-        {
-            if (args.Length < 2 || args[1] != "create")
-            {
-                return Refuse($"'{string.Join(' ', args.Take(2))}' is not a command; the keys command is 'keys create'.");
-            }
-
-            (verb, start) = (CreateKey, 2);
-        }
-        else if (args.Length > 0 && !args[0].StartsWith('-'))
-        {
-            return Refuse($"'{args[0]}' is not a command.");
-        }
-        else
-        {
-            (verb, start) = (Serve, 0);
+            // --help, -h, -?, --version: print and exit, whatever else the line holds.
+            return new(Client, [], [], parsed);
         }
 
-        var own = new List<string>();
-        var host = new List<string>();
-        for (var i = start; i < args.Length; i++)
+        if (splitError is not null)
         {
-            var argument = args[i];
-            if (verb == CreateKey && argument is "--role" or "--name")
-            {
-                own.Add(argument);
-                if (i + 1 < args.Length)
-                {
-                    own.Add(args[++i]);
-                }
-
-                continue;
-            }
-
-            if (!argument.StartsWith("--", StringComparison.Ordinal) || argument.Length == 2)
-            {
-                return Refuse($"'{argument}' is not an option{(i == start ? "" : " (configuration values follow their key: --Key Value or --Key=Value)")}.");
-            }
-
-            var equals = argument.IndexOf('=', StringComparison.Ordinal);
-            var key = equals < 0 ? argument[2..] : argument[2..equals];
-            if (!key.Contains(':', StringComparison.Ordinal) && !HostKeys.Contains(key))
-            {
-                return Refuse($"'--{key}' is not an option or a configuration key (settings have a section: --Orchestrator:{key}=…).");
-            }
-
-            host.Add(argument);
-            if (equals < 0)
-            {
-                // '--Key Value': the value is the next argument, as the host's command-line configuration reads it.
-                if (i + 1 >= args.Length)
-                {
-                    return Refuse($"'--{key}' needs a value (--{key}=VALUE or --{key} VALUE).");
-                }
-
-                host.Add(args[++i]);
-            }
+            return Refuse(splitError, tree);
         }
 
-        if (verb == CreateKey && KeyCommands.CheckArguments(own) is { } keyError)
+        if (command == tree.Root || command == tree.ServeCommand)
         {
-            return Refuse(keyError);
+            return new(Serve, [], [.. host], null);
         }
 
-        return new(verb, own, [.. host]);
+        if (command == tree.MigrateCommand)
+        {
+            return new(Migrate, [], [.. host], null);
+        }
+
+        if (command == tree.Access.Create && tree.Remote.ServerFrom(parsed) is null)
+        {
+            return tree.Access.LocalRefusal(parsed) is { } refusal
+                ? Refuse(refusal, tree, "keys", "create")
+                : new(CreateKey, tree.Access.LocalArguments(parsed), [.. host], null);
+        }
+
+        return host.Count > 0
+            ? Refuse($"'{host[0]}' configures a server, not a remote command: remote commands take --server and --key.", tree)
+            : new(Client, [], [], parsed);
     }
 
     /// <summary>
-    /// Help is asked for by an argument in option position only: <c>--contentRoot /h</c> names a directory called /h.
-    /// Any <c>--Key</c> without '=' takes the next argument as its value (the host's reading, and --role/--name's).
+    /// Runs what needs no host of its own (help, a remote verb) or reports a command line that cannot be run, and
+    /// returns the exit code; null when Program.cs is to build the host (serve, migrate, keys create).
     /// </summary>
-    private static bool AsksForHelp(string[] args)
-    {
-        for (var i = 0; i < args.Length; i++)
-        {
-            var argument = args[i];
-            if (argument is "-h" or "--help" or "-?" or "/?" or "/h")
-            {
-                return true;
-            }
-
-            if (argument.StartsWith("--", StringComparison.Ordinal) && argument.Length > 2 && !argument.Contains('=', StringComparison.Ordinal))
-            {
-                i++;
-            }
-        }
-
-        return false;
-    }
-
-    /// <summary>
-    /// For <c>--help</c> and a command line that cannot be run: prints the usage (to stdout for help, with the error to
-    /// stderr otherwise) and returns the exit code; null when there is something to run.
-    /// </summary>
-    public int? ExitWithoutRunning(TextWriter output, TextWriter errors)
+    public async Task<int?> RunWithoutServerAsync(TextWriter output, TextWriter errors, CancellationToken cancellationToken = default)
     {
         switch (Verb)
         {
-            case Help:
-                output.WriteLine(Usage);
-                return 0;
+            case Client:
+                return await parsed!.InvokeAsync(new InvocationConfiguration { Output = output, Error = errors }, cancellationToken);
             case Invalid:
-                errors.WriteLine($"error: {Error}");
-                errors.WriteLine();
-                errors.WriteLine(Usage);
+                if (Error is not null)
+                {
+                    await errors.WriteLineAsync($"error: {Error}");
+                    await errors.WriteLineAsync();
+                }
+
+                // The parser's error action prints each error and the command's help; the code is ours (2, as for an
+                // invalid setting), so a service manager and a script read a bad command line the same way.
+                await parsed!.InvokeAsync(new InvocationConfiguration { Output = errors, Error = errors }, cancellationToken);
                 return UsageExitCode;
             default:
                 return null;
         }
     }
 
-    private static ServerCommand Refuse(string error) => new(Invalid, [], [], error);
+    /// <summary>Our own refusal: the reason, then the help of the command it is about (its parse with --help, printed to stderr).</summary>
+    private static ServerCommand Refuse(string error, CommandTree tree, params string[] path) =>
+        new(Invalid, [], [], tree.Root.Parse([.. path, "--help"]), error);
+
+    /// <summary>
+    /// Takes the configuration arguments out of the command line: <c>--Key=Value</c> or <c>--Key Value</c> where the key has
+    /// a section or is one the host reads. The value after <c>--Key</c> is the host's whatever it looks like
+    /// (<c>--contentRoot -h</c> names a directory), as the host's command-line configuration reads it.
+    /// </summary>
+    private static (List<string> Own, List<string> Host, string? Error) SplitConfiguration(string[] args)
+    {
+        var own = new List<string>();
+        var host = new List<string>();
+        string? error = null;
+        for (var i = 0; i < args.Length; i++)
+        {
+            var argument = args[i];
+            if (!argument.StartsWith("--", StringComparison.Ordinal) || argument.Length == 2)
+            {
+                own.Add(argument);
+                continue;
+            }
+
+            var equals = argument.IndexOf('=', StringComparison.Ordinal);
+            var key = equals < 0 ? argument[2..] : argument[2..equals];
+            if (!key.Contains(':', StringComparison.Ordinal) && !HostKeys.Contains(key))
+            {
+                own.Add(argument);
+                continue;
+            }
+
+            host.Add(argument);
+            if (equals < 0)
+            {
+                if (i + 1 >= args.Length)
+                {
+                    error ??= $"'--{key}' needs a value (--{key}=VALUE or --{key} VALUE).";
+                    continue;
+                }
+
+                host.Add(args[++i]);
+            }
+        }
+
+        return (own, host, error);
+    }
 
     /// <summary>Runs <c>migrate</c> or <c>keys create</c> against the configured database and returns the exit code.</summary>
     public async Task<int> RunOneShotAsync(IServiceProvider services, StorageChoice storage)
@@ -199,5 +214,42 @@ public sealed record ServerCommand(string Verb, IReadOnlyList<string> CommandArg
             await Console.Error.WriteLineAsync($"{Verb} failed: {ex.Message}");
             return 1;
         }
+    }
+
+    /// <summary>The command tree; the local verbs' actions only mark the choice, Program.cs runs them with the host.</summary>
+    private sealed class CommandTree
+    {
+        public CommandTree()
+        {
+            Root = new RootCommand(Description);
+            ServeCommand = new Command(Serve, "Run the server: API, dashboard and scheduler (the default when no command is given).");
+            ServeCommand.Aliases.Add("run");
+            MigrateCommand = new Command(Migrate, "Apply the database migrations and exit (PostgreSQL: once per release, before the nodes start).");
+            Access = new AccessCommands(Remote);
+            foreach (var local in new Command[] { Root, ServeCommand, MigrateCommand })
+            {
+                local.SetAction(_ => 0);
+            }
+
+            Root.Add(ServeCommand);
+            Root.Add(MigrateCommand);
+            Root.Add(ScheduleCommands.Build(Remote));
+            Root.Add(RunCommands.Build(Remote));
+            Root.Add(CatalogCommands.Pipelines(Remote));
+            Root.Add(CatalogCommands.Tools(Remote));
+            Root.Add(CatalogCommands.Channels(Remote));
+            Root.Add(Access.Keys);
+            Root.Add(Access.Audit);
+        }
+
+        public RootCommand Root { get; }
+
+        public Command ServeCommand { get; }
+
+        public Command MigrateCommand { get; }
+
+        public RemoteOptions Remote { get; } = new();
+
+        public AccessCommands Access { get; }
     }
 }

@@ -62,17 +62,21 @@ public sealed class CommandLineTests
     [TestCase("--help")]
     [TestCase("-h")]
     [TestCase("migrate", "--help")]
+    [TestCase("serve", "--help")]
+    [TestCase("keys", "create", "--help")]
+    [TestCase("schedules", "create", "-h")]
+    [TestCase("runs", "watch", "--help")]
     public async Task Help_prints_usage_and_exits_0_without_starting_a_server_or_touching_the_database(params string[] arguments)
     {
         var run = await RunAsync(arguments);
         Assert.That(run.ExitCode, Is.Zero, run.Stderr);
-        Assert.That(run.Stdout, Does.Contain("Usage: Orchestrator").And.Contain("migrate").And.Contain("keys create"));
+        Assert.That(run.Stdout, Does.Contain("Usage:").And.Contain($"Orchestrator {string.Join(' ', arguments[..^1])}".TrimEnd()));
         Assert.That(IsListening(run.Port), Is.False);
         Assert.That(Directory.Exists(ServerProcess.DefaultDataDirectoryOf(run.WorkingDirectory)), Is.False, "no database was created or opened");
     }
 
     [TestCase("'frobnicate'", "frobnicate")]
-    [TestCase("'keys list'", "keys", "list")]
+    [TestCase("'frob'", "keys", "frob")]
     [TestCase("'--frobnicate'", "--frobnicate")]
     [TestCase("'--verbose'", "--verbose", "true")]
     [TestCase("'now'", "migrate", "now")]
@@ -80,17 +84,17 @@ public sealed class CommandLineTests
     {
         var run = await RunAsync(arguments);
         Assert.That(run.ExitCode, Is.EqualTo(2), run.Stdout + run.Stderr);
-        Assert.That(run.Stderr, Does.Contain(named).And.Contain("Usage: Orchestrator"));
+        Assert.That(run.Stderr, Does.Contain(named).And.Contain("Usage:").And.Contain("Orchestrator"));
         Assert.That(Directory.Exists(ServerProcess.DefaultDataDirectoryOf(run.WorkingDirectory)), Is.False, "no database was created or opened");
     }
 
-    [TestCase("needs --role", "keys", "create")]
+    [TestCase("'--role' is required", "keys", "create")]
     [TestCase("control characters", "keys", "create", "--role", "admin", "--name", "a\nb")]
     public async Task Keys_create_with_bad_arguments_exits_2_without_creating_the_database(string said, params string[] arguments)
     {
         var run = await RunAsync(arguments);
         Assert.That(run.ExitCode, Is.EqualTo(2), run.Stdout + run.Stderr);
-        Assert.That(run.Stderr, Does.Contain(said).And.Contain("Usage: Orchestrator"));
+        Assert.That(run.Stderr, Does.Contain(said).And.Contain("Usage:").And.Contain("Orchestrator keys create"));
         Assert.That(Directory.Exists(ServerProcess.DefaultDataDirectoryOf(run.WorkingDirectory)), Is.False, "no database was created or opened");
     }
 
