@@ -2,6 +2,7 @@ using Orchestrator.Actions;
 using Orchestrator.Actions.Notifications;
 using Orchestrator.Agents;
 using Orchestrator.Api;
+using Orchestrator.Audit;
 using Orchestrator.Cluster;
 using Orchestrator.Dashboard;
 using Orchestrator.Data;
@@ -40,6 +41,7 @@ builder.Services.AddAgents();
 builder.Services.AddSchedules();
 builder.Services.AddTools();
 builder.Services.AddPipelines();
+builder.Services.AddAudit();
 
 var app = builder.Build();
 
@@ -77,6 +79,7 @@ app.MapChannels();
 app.MapTools();
 app.MapModels();
 app.MapPipelines();
+app.MapAudit();
 app.MapDashboard();
 app.MapApiReference();
 
