@@ -2,6 +2,7 @@ using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using Orchestrator.Api;
+using Orchestrator.Audit;
 using Orchestrator.Data;
 using Orchestrator.Pipelines;
 using Orchestrator.Schedules;
@@ -20,7 +21,7 @@ public sealed record ProjectResponse(string Id, string Name, string RootPath, Da
 /// The project use cases: list, read, create, replace, delete, and the lookup of a project's root that the files API,
 /// tool invocations and the file tools share. Endpoints and built-in tools call this; none reads the projects table itself.
 /// </summary>
-public sealed partial class ProjectService(OrchestratorDbContext db, WorkspaceRoots roots, ISchedulerFactory schedulers, TimeProvider time)
+public sealed partial class ProjectService(OrchestratorDbContext db, WorkspaceRoots roots, ISchedulerFactory schedulers, AuditLog audit, TimeProvider time)
 {
     public async Task<PagedList<ProjectResponse>> ListAsync(Paging paging, CancellationToken cancellationToken)
     {
@@ -69,6 +70,7 @@ public sealed partial class ProjectService(OrchestratorDbContext db, WorkspaceRo
         var now = time.GetUtcNow();
         var project = new Project { Id = request.Id!, Name = request.Name!.Trim(), RootPath = rootPath!, CreatedAt = now, UpdatedAt = now };
         db.Projects.Add(project);
+        audit.Add(new AuditChange("project.create", "project", project.Id, project.Id, null, ProjectResponse.From(project)));
         try
         {
             await db.SaveChangesAsync(cancellationToken);
@@ -103,9 +105,11 @@ public sealed partial class ProjectService(OrchestratorDbContext db, WorkspaceRo
             return errors.ToProblemDetails();
         }
 
+        var before = ProjectResponse.From(project);
         project.Name = request.Name!.Trim();
         project.RootPath = rootPath!;
         project.UpdatedAt = time.GetUtcNow();
+        audit.Add(new AuditChange("project.update", "project", id, id, before, ProjectResponse.From(project)));
         await db.SaveChangesAsync(cancellationToken);
         Directory.CreateDirectory(project.RootPath);
         return ProjectResponse.From(project);
@@ -134,8 +138,15 @@ public sealed partial class ProjectService(OrchestratorDbContext db, WorkspaceRo
 
         // A schedule or pipeline created between the check and the delete is not seen; the check is for the person
         // cleaning up, and such a newcomer fails its firings just as before.
+        var before = await db.Projects.AsNoTracking().Where(p => p.Id == id).Select(p => new ProjectResponse(p.Id, p.Name, p.RootPath, p.CreatedAt, p.UpdatedAt)).FirstOrDefaultAsync(cancellationToken);
         var deleted = await db.Projects.Where(p => p.Id == id).ExecuteDeleteAsync(cancellationToken);
-        return deleted == 0 ? Problems.NotFound("project", id) : id;
+        if (deleted == 0)
+        {
+            return Problems.NotFound("project", id);
+        }
+
+        await audit.RecordAsync(new AuditChange("project.delete", "project", id, id, before, null), cancellationToken);
+        return id;
     }
 
     public static bool IsSlug(string id) => SlugPattern().IsMatch(id);
