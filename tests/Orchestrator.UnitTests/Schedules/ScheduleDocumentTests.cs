@@ -76,8 +76,10 @@ public sealed class ScheduleDocumentTests
         {
             "id", "name", "project", "description", "action", "trigger", "triggerDescription", "misfire", "concurrency", "retry",
             "timeoutSeconds", "executionGroup", "enabled", "state", "nextFireTime", "previousFireTime", "lastRun",
+            "pausedReason", "pausedBy", "pausedAt",
         }));
         Assert.That(json["nextFireTime"], Is.Null);
+        Assert.That(json["pausedReason"], Is.Null, "not paused: no reason");
         Assert.That(json["lastRun"], Is.Null);
         Assert.That(json["state"]!.GetValue<string>(), Is.EqualTo("complete"));
     }
