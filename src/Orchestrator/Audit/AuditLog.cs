@@ -17,6 +17,12 @@ public sealed class AuditScope
 
     public bool ByTool { get; private set; }
 
+    /// <summary>The surface a server-side use case stands for (<c>apply</c>, <c>cli</c>), when no header says it.</summary>
+    public string? Surface { get; private set; }
+
+    /// <summary>The changes of this scope are made for <paramref name="surface"/> (one of <see cref="AuditLog.Sources"/>): apply, the CLI.</summary>
+    public void MarkSurface(string surface) => Surface = surface;
+
     /// <summary>The changes of this scope are made by a tool, inside <paramref name="run"/>.</summary>
     public void MarkTool(ActionInvocation run)
     {
@@ -106,6 +112,11 @@ public sealed class AuditLog(OrchestratorDbContext db, AuditScope scope, IHttpCo
         if (scope.ByTool)
         {
             return "tool";
+        }
+
+        if (scope.Surface is { } surface)
+        {
+            return surface;
         }
 
         if (context is null)
