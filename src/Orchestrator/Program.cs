@@ -2,6 +2,7 @@ using Orchestrator.Actions;
 using Orchestrator.Actions.Notifications;
 using Orchestrator.Agents;
 using Orchestrator.Api;
+using Orchestrator.Audit;
 using Orchestrator.Cluster;
 using Orchestrator.Dashboard;
 using Orchestrator.Data;
@@ -44,6 +45,7 @@ builder.Services.AddSchedules();
 builder.Services.AddTools();
 builder.Services.AddPipelines();
 builder.Services.AddDefinitions();
+builder.Services.AddAudit();
 
 var app = builder.Build();
 
@@ -85,6 +87,7 @@ app.MapAgentSteps();
 app.MapPipelines();
 app.MapKeys();
 app.MapDefinitions();
+app.MapAudit();
 app.MapDashboard();
 app.MapApiReference();
 

@@ -24,6 +24,8 @@ public sealed class OrchestratorOptions
 
     public RunsOptions Runs { get; set; } = new();
 
+    public Audit.AuditOptions Audit { get; set; } = new();
+
     public ToolsOptions Tools { get; set; } = new();
 
     public PipelinesOptions Pipelines { get; set; } = new();

@@ -131,6 +131,11 @@ public sealed class OrchestratorOptionsValidator : IValidateOptions<Orchestrator
             failures.Add($"{Prefix}Outbound:CircuitBreaker:BreakDuration = {breaker.BreakDuration} must be between 00:00:01 and 1.00:00:00 (default 00:00:15).");
         }
 
+        if (options.Audit.Check() is { } auditFailure)
+        {
+            failures.Add(auditFailure);
+        }
+
         if (options.Runs.Retention < TimeSpan.FromHours(1))
         {
             failures.Add($"{Prefix}Runs:Retention = {options.Runs.Retention} must be at least 01:00:00.");

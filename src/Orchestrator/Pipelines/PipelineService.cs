@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using Orchestrator.Actions;
 using Orchestrator.Api;
+using Orchestrator.Audit;
 using Orchestrator.Data;
 using Orchestrator.Definitions;
 using Orchestrator.Projects;
@@ -17,7 +18,7 @@ namespace Orchestrator.Pipelines;
 /// The endpoints, and any other surface, call these; a refusal comes back as the problem each surface shows its own way.
 /// </summary>
 public sealed class PipelineService(
-    OrchestratorDbContext db, PipelineValidator validator, PipelineExecutor executor, ISchedulerFactory schedulers, ProjectScope scope, TimeProvider time)
+    OrchestratorDbContext db, PipelineValidator validator, PipelineExecutor executor, ISchedulerFactory schedulers, ProjectScope scope, AuditLog audit, TimeProvider time)
 {
     public async Task<PagedList<PipelineSummary>> ListAsync(string? project, Paging paging, CancellationToken ct)
     {
@@ -71,6 +72,7 @@ public sealed class PipelineService(
         };
         db.Pipelines.Add(pipeline);
         db.PipelineVersions.Add(new PipelineVersion { PipelineId = pipeline.Id, Version = version, Definition = definition.ToJson(), CreatedAt = now });
+        audit.Add(new AuditChange("pipeline.create", "pipeline", pipeline.Id, pipeline.ProjectId, null, PipelineResponse.From(pipeline, version, definition)));
         try
         {
             await db.SaveChangesAsync(ct);
@@ -140,6 +142,7 @@ public sealed class PipelineService(
             return errors.ToProblemDetails();
         }
 
+        var before = (await GetAsync(id, null, ct)).Value;
         var now = time.GetUtcNow();
         pipeline.Version += 1;
         pipeline.Name = request.Name!;
@@ -147,6 +150,7 @@ public sealed class PipelineService(
         pipeline.ProjectId = request.Project ?? pipeline.ProjectId;
         pipeline.UpdatedAt = now;
         db.PipelineVersions.Add(new PipelineVersion { PipelineId = id, Version = pipeline.Version, Definition = definition.ToJson(), CreatedAt = now });
+        audit.Add(new AuditChange("pipeline.update", "pipeline", id, pipeline.ProjectId, before, PipelineResponse.From(pipeline, pipeline.Version, definition)));
         try
         {
             await db.SaveChangesAsync(ct);
@@ -196,6 +200,7 @@ public sealed class PipelineService(
             return inUse;
         }
 
+        audit.Add(new AuditChange("pipeline.delete", "pipeline", id, pipeline.ProjectId, (await GetAsync(id, null, ct)).Value, null));
         db.Pipelines.Remove(pipeline);
         await db.SaveChangesAsync(ct);
         await ManagedMarks.ForgetAsync(db, DefinitionKinds.Pipeline, id, ct);
@@ -232,6 +237,7 @@ public sealed class PipelineService(
 
         var run = PipelineRun.Pending(pipeline, "api", inputs?.GetRawText() ?? "{}", time.GetUtcNow());
         db.PipelineRuns.Add(run);
+        audit.Add(new AuditChange("pipeline.run", "pipeline", id, pipeline.ProjectId, null, PipelineRunResponse.From(run)));
         await db.SaveChangesAsync(ct);
         await PipelineRunJob.StartAsync(schedulers, run.Id, ct);
         return PipelineRunResponse.From(run);
@@ -289,7 +295,7 @@ public sealed class PipelineService(
         // and is cancelled like any running run.
         if (run.Status == PipelineRunStatus.Interrupted && await CancelInterruptedAsync(runId, time.GetUtcNow(), ct))
         {
-            return PipelineRunResponse.From(await db.PipelineRuns.AsNoTracking().FirstAsync(r => r.Id == runId, ct));
+            return await CancelledAsync(run, ct);
         }
 
         // The flag is the durable request: an executor that has not claimed the run yet, or one resuming it after a
@@ -302,7 +308,15 @@ public sealed class PipelineService(
         }
 
         await executor.CancelAsync(runId, ct);
-        return PipelineRunResponse.From(await db.PipelineRuns.AsNoTracking().FirstAsync(r => r.Id == runId, ct));
+        return await CancelledAsync(run, ct);
+    }
+
+    /// <summary>The run as its cancel left it, with the cancel recorded in the audit log.</summary>
+    private async Task<PipelineRunResponse> CancelledAsync(PipelineRun before, CancellationToken ct)
+    {
+        var after = PipelineRunResponse.From(await db.PipelineRuns.AsNoTracking().FirstAsync(r => r.Id == before.Id, ct));
+        await audit.RecordAsync(new AuditChange("pipeline-run.cancel", "pipeline-run", before.Id.ToString(), null, PipelineRunResponse.From(before), after), ct);
+        return after;
     }
 
     /// <summary>Ends an interrupted run as cancelled, with its interrupted sub-pipeline runs (only their parent would have resumed them).</summary>

@@ -2,6 +2,7 @@ using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using Orchestrator.Api;
+using Orchestrator.Audit;
 using Orchestrator.Data;
 using Orchestrator.Definitions;
 using Orchestrator.Pipelines;
@@ -22,7 +23,7 @@ public sealed record ProjectResponse(string Id, string Name, string RootPath, Da
 /// The project use cases: list, read, create, replace, delete, and the lookup of a project's root that the files API,
 /// tool invocations and the file tools share. Endpoints and built-in tools call this; none reads the projects table itself.
 /// </summary>
-public sealed partial class ProjectService(OrchestratorDbContext db, WorkspaceRoots roots, ISchedulerFactory schedulers, ProjectScope scope, TimeProvider time)
+public sealed partial class ProjectService(OrchestratorDbContext db, WorkspaceRoots roots, ISchedulerFactory schedulers, ProjectScope scope, AuditLog audit, TimeProvider time)
 {
     public async Task<PagedList<ProjectResponse>> ListAsync(Paging paging, CancellationToken cancellationToken)
     {
@@ -78,6 +79,7 @@ public sealed partial class ProjectService(OrchestratorDbContext db, WorkspaceRo
         var now = time.GetUtcNow();
         var project = new Project { Id = request.Id!, Name = request.Name!.Trim(), RootPath = rootPath!, CreatedAt = now, UpdatedAt = now };
         db.Projects.Add(project);
+        audit.Add(new AuditChange("project.create", "project", project.Id, project.Id, null, ProjectResponse.From(project)));
         try
         {
             await db.SaveChangesAsync(cancellationToken);
@@ -117,9 +119,11 @@ public sealed partial class ProjectService(OrchestratorDbContext db, WorkspaceRo
             return errors.ToProblemDetails();
         }
 
+        var before = ProjectResponse.From(project);
         project.Name = request.Name!.Trim();
         project.RootPath = rootPath!;
         project.UpdatedAt = time.GetUtcNow();
+        audit.Add(new AuditChange("project.update", "project", id, id, before, ProjectResponse.From(project)));
         await db.SaveChangesAsync(cancellationToken);
         Directory.CreateDirectory(project.RootPath);
         return ProjectResponse.From(project);
@@ -153,9 +157,16 @@ public sealed partial class ProjectService(OrchestratorDbContext db, WorkspaceRo
 
         // A schedule or pipeline created between the check and the delete is not seen; the check is for the person
         // cleaning up, and such a newcomer fails its firings just as before.
+        var before = await db.Projects.AsNoTracking().Where(p => p.Id == id).Select(p => new ProjectResponse(p.Id, p.Name, p.RootPath, p.CreatedAt, p.UpdatedAt)).FirstOrDefaultAsync(cancellationToken);
         var deleted = await db.Projects.Where(p => p.Id == id).ExecuteDeleteAsync(cancellationToken);
+        if (deleted == 0)
+        {
+            return Problems.NotFound("project", id);
+        }
+
         await ManagedMarks.ForgetAsync(db, DefinitionKinds.Project, id, cancellationToken);
-        return deleted == 0 ? Problems.NotFound("project", id) : id;
+        await audit.RecordAsync(new AuditChange("project.delete", "project", id, id, before, null), cancellationToken);
+        return id;
     }
 
     public static bool IsSlug(string id) => SlugPattern().IsMatch(id);

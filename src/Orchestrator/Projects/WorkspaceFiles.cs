@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Mvc;
 using Orchestrator.Api;
+using Orchestrator.Audit;
 
 namespace Orchestrator.Projects;
 
@@ -13,7 +14,7 @@ public sealed record WorkspaceContent(List<FileEntry>? Entries, FileStream? File
 /// A project's workspace files: list a directory, read, write and delete files, inside the project root only. The files
 /// API calls the use cases; the file tools share the disk steps (opening inside the root, replacing a file whole).
 /// </summary>
-public sealed partial class WorkspaceFiles(ProjectService projects)
+public sealed partial class WorkspaceFiles(ProjectService projects, AuditLog audit)
 {
     public const long MaxReadBytes = 10 * 1024 * 1024;
 
@@ -96,7 +97,10 @@ public sealed partial class WorkspaceFiles(ProjectService projects)
             return PathProblem(ChangedWhileOpening);
         }
 
-        return new FileEntry(Path.GetFileName(full), "file", new FileInfo(full).Length, File.GetLastWriteTimeUtc(full));
+        var entry = new FileEntry(Path.GetFileName(full), "file", new FileInfo(full).Length, File.GetLastWriteTimeUtc(full));
+        // What was written, not its content: a file can hold anything, secrets included.
+        await audit.RecordAsync(new AuditChange("file.write", "file", $"{projectId}/{path}", projectId, null, new { path, entry.Size }), cancellationToken);
+        return entry;
     }
 
     /// <summary>Deletes a file or an empty directory (never the root); the value is the path deleted.</summary>
@@ -116,7 +120,9 @@ public sealed partial class WorkspaceFiles(ProjectService projects)
 
         if (File.Exists(full))
         {
+            var size = new FileInfo(full).Length;
             File.Delete(full);
+            await audit.RecordAsync(new AuditChange("file.delete", "file", $"{projectId}/{path}", projectId, new { path, size }, null), cancellationToken);
             return path;
         }
 
@@ -128,6 +134,7 @@ public sealed partial class WorkspaceFiles(ProjectService projects)
             }
 
             Directory.Delete(full);
+            await audit.RecordAsync(new AuditChange("file.delete", "file", $"{projectId}/{path}", projectId, new { path, type = "directory" }, null), cancellationToken);
             return path;
         }
 

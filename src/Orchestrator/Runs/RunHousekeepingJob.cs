@@ -8,7 +8,7 @@ namespace Orchestrator.Runs;
 
 /// <summary>
 /// Purges finished runs older than <c>Orchestrator:Runs:Retention</c>: ledger rows (and pending rows that never
-/// started), and pipeline runs with their node runs. One node runs it per interval (it is a clustered Quartz job).
+/// started), and pipeline runs with their node runs; and audit entries older than <c>Orchestrator:Audit:Retention</c>. One node runs it per interval (it is a clustered Quartz job).
 /// </summary>
 [DisallowConcurrentExecution]
 public sealed partial class RunHousekeepingJob(OrchestratorDbContext db, IOptions<OrchestratorOptions> options, TimeProvider time, ILogger<RunHousekeepingJob> logger) : IJob
@@ -36,11 +36,12 @@ public sealed partial class RunHousekeepingJob(OrchestratorDbContext db, IOption
         var purgedPipelineRuns = await oldPipelineRuns.ExecuteDeleteAsync(cancellationToken);
         // Agent steps go with their run: a schedule's run row or a pipeline run (its nodes' steps carry its id).
         await db.AgentSteps.Where(s => !db.Runs.Any(r => r.Id == s.RunId) && !db.PipelineRuns.Any(p => p.Id == s.RunId)).ExecuteDeleteAsync(cancellationToken);
+        var purgedAudit = await Audit.AuditRetention.PurgeAsync(db, time.GetUtcNow() - options.Value.Audit.Retention, cancellationToken);
         // Quartz's history tells a pass that purged something from one that found nothing past the retention.
-        var report = purged + purgedPipelineRuns == 0
+        var report = purged + purgedPipelineRuns + purgedAudit == 0
             ? JobRunReport.Skipped($"nothing finished before {cutoff:O}")
-            : JobRunReport.Succeeded($"purged {purged} run(s) and {purgedPipelineRuns} pipeline run(s) finished before {cutoff:O}");
-        context.Result = report.With("runs", purged).With("pipelineRuns", purgedPipelineRuns);
+            : JobRunReport.Succeeded($"purged {purged} run(s) and {purgedPipelineRuns} pipeline run(s) finished before {cutoff:O}, {purgedAudit} audit entries past retention");
+        context.Result = report.With("runs", purged).With("pipelineRuns", purgedPipelineRuns).With("auditEntries", purgedAudit);
         LogPurged(logger, purged, purgedPipelineRuns, cutoff);
     }
 

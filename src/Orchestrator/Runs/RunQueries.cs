@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Orchestrator.Api;
+using Orchestrator.Audit;
 using Orchestrator.Data;
 using Orchestrator.Pipelines;
 using Orchestrator.Schedules;
@@ -19,7 +20,7 @@ public sealed record RunQuery(string? ScheduleId, string? Project, string? Statu
 /// The run ledger's use cases for every surface (the runs endpoints, a schedule's runs): query, read one, and ask for
 /// a run to be cancelled. Refusals come back as problem details the caller shows in its own way.
 /// </summary>
-public sealed class RunQueries(OrchestratorDbContext db, ISchedulerFactory schedulers, ProjectScope scope, TimeProvider time)
+public sealed class RunQueries(OrchestratorDbContext db, ISchedulerFactory schedulers, ProjectScope scope, AuditLog audit, TimeProvider time)
 {
     /// <summary>Runs matching <paramref name="query"/>, newest scheduled fire time first; a 422 naming each bad filter.</summary>
     public async Task<Outcome<PagedList<RunResponse>>> ListAsync(RunQuery query, CancellationToken ct)
@@ -144,10 +145,12 @@ public sealed class RunQueries(OrchestratorDbContext db, ISchedulerFactory sched
         switch (run.Status)
         {
             case RunStatus.Pending:
+                var before = RunResponse.From(run);
                 run.Status = RunStatus.Cancelled;
                 run.FinishedAt = time.GetUtcNow();
                 run.Error = "cancelled before it started";
                 run.Version += 1;
+                audit.Add(new AuditChange("run.cancel", "run", run.Id.ToString(), run.ProjectId, before, RunResponse.From(run)));
                 await db.SaveChangesAsync(ct);
                 return RunResponse.From(run);
             case RunStatus.Running when run.FireInstanceId is not null:
@@ -159,6 +162,7 @@ public sealed class RunQueries(OrchestratorDbContext db, ISchedulerFactory sched
                 var scheduler = await schedulers.GetScheduler(ct);
                 // Reaches the node running it: locally at once, elsewhere through the cluster's fired-trigger row.
                 await scheduler.InterruptFireInstance(run.FireInstanceId, ct);
+                await audit.RecordAsync(new AuditChange("run.cancel", "run", run.Id.ToString(), run.ProjectId, RunResponse.From(run), null, "interrupt requested"), ct);
                 return RunResponse.From(run);
             default:
                 return Problems.Conflict($"Run {run.Id} is {RunResponse.Name(run.Status)}; only pending or running runs can be cancelled.");

@@ -38,8 +38,15 @@ public static class ScheduleEndpoints
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status409Conflict);
         group.MapDelete("/{id}", DeleteSchedule).WithName("DeleteSchedule").WithSummary("Delete a schedule; its run history is kept until retention purges it.").RequireAuthorization(Policies.Admin)
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
-        group.MapPost("/{id}/pause", PauseSchedule).WithName("PauseSchedule").WithSummary("Stop firing until resumed.").RequireAuthorization(Policies.Operator)
-            .ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapPost("/{id}/pause", PauseSchedule).WithName("PauseSchedule").WithSummary("Stop firing until resumed; an optional {reason} is kept by Quartz with who paused it and when.").RequireAuthorization(Policies.Operator)
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity)
+            .ProducesProblem(StatusCodes.Status400BadRequest);
+        group.MapPost("/pause", PauseSchedules).WithName("PauseSchedules").WithSummary("Bulk pause by {project, actionType, group, ids} (all given must match) with a reason; returns the ids paused.").RequireAuthorization(Policies.Operator)
+            .ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity)
+            .ProducesProblem(StatusCodes.Status400BadRequest);
+        group.MapPost("/resume", ResumeSchedules).WithName("ResumeSchedules").WithSummary("Bulk resume by {project, actionType, group, ids} (all given must match); returns the ids resumed.").RequireAuthorization(Policies.Operator)
+            .ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity)
+            .ProducesProblem(StatusCodes.Status400BadRequest);
         group.MapPost("/{id}/resume", ResumeSchedule).WithName("ResumeSchedule").WithSummary("Resume firing; missed times follow the misfire policy.").RequireAuthorization(Policies.Operator)
             .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPost("/{id}/run", RunNow).WithName("RunScheduleNow").WithSummary("Run now; returns the (pending) run.").RequireAuthorization(Policies.Operator)
@@ -79,8 +86,14 @@ public static class ScheduleEndpoints
     public static async Task<Results<NoContent, ProblemHttpResult>> DeleteSchedule(string id, ScheduleService schedules, bool? force, CancellationToken ct) =>
         await schedules.DeleteAsync(id, ct, force == true) is { Problem: { } problem } ? problem.ToProblemResult() : TypedResults.NoContent();
 
-    public static async Task<Results<Ok<ScheduleResponse>, ProblemHttpResult>> PauseSchedule(string id, ScheduleService schedules, CancellationToken ct) =>
-        Ok(await schedules.PauseAsync(id, ct));
+    public static async Task<Results<Ok<ScheduleResponse>, ProblemHttpResult>> PauseSchedule(string id, PauseRequest? request, ScheduleService schedules, CancellationToken ct) =>
+        Ok(await schedules.PauseAsync(id, request?.Reason, ct));
+
+    public static async Task<Results<Ok<BulkScheduleResult>, ProblemHttpResult>> PauseSchedules(BulkScheduleRequest request, ScheduleService schedules, CancellationToken ct) =>
+        Ok(await schedules.PauseManyAsync(request, ct));
+
+    public static async Task<Results<Ok<BulkScheduleResult>, ProblemHttpResult>> ResumeSchedules(BulkScheduleRequest request, ScheduleService schedules, CancellationToken ct) =>
+        Ok(await schedules.ResumeManyAsync(request, ct));
 
     public static async Task<Results<Ok<ScheduleResponse>, ProblemHttpResult>> ResumeSchedule(string id, ScheduleService schedules, CancellationToken ct) =>
         Ok(await schedules.ResumeAsync(id, ct));

@@ -25,7 +25,10 @@ public sealed record ScheduleResponse(
     string State,
     DateTimeOffset? NextFireTime,
     DateTimeOffset? PreviousFireTime,
-    LastRunView? LastRun)
+    LastRunView? LastRun,
+    string? PausedReason,
+    string? PausedBy,
+    DateTimeOffset? PausedAt)
 {
     /// <summary>Whether apply owns this schedule (its edits and deletes through the API need <c>?force=true</c>).</summary>
     public bool Managed { get; init; }
@@ -39,15 +42,30 @@ public sealed record ScheduleResponse(
     /// </summary>
     public int JitterOffsetSeconds { get; init; }
 
-    public static ScheduleResponse From(ScheduleDocument document, bool enabled, string state, DateTimeOffset? nextFireTime, DateTimeOffset? previousFireTime, LastRunView? lastRun) => new(
+    /// <param name="pause">What Quartz recorded about the pause (<see cref="Quartz.IScheduler.GetTriggerPause"/>); null when not paused or paused without a record.</param>
+    public static ScheduleResponse From(
+        ScheduleDocument document, bool enabled, string state, DateTimeOffset? nextFireTime, DateTimeOffset? previousFireTime, LastRunView? lastRun,
+        Quartz.PauseInfo? pause = null) => new(
         document.Id, document.Name, document.Project, document.Description, document.Action, document.Trigger, document.TriggerDescription,
         document.Misfire, document.Concurrency, document.Retry, document.TimeoutSeconds, document.ExecutionGroup,
-        enabled, state, nextFireTime, previousFireTime, lastRun)
+        enabled, state, nextFireTime, previousFireTime, lastRun, pause?.Reason, pause?.RequestedBy, pause?.PausedAtUtc)
     {
         JitterSeconds = document.JitterSeconds,
         JitterOffsetSeconds = (int)ScheduleJitter.OffsetFor(document.Id, document.JitterSeconds).TotalSeconds,
     };
 }
+
+/// <summary>The body of <c>POST /api/schedules/{id}/pause</c>: an optional reason, kept by Quartz with the pause.</summary>
+public sealed record PauseRequest(string? Reason);
+
+/// <summary>
+/// The body of the bulk <c>POST /api/schedules/pause</c> and <c>/resume</c>: selectors that all must match (at least
+/// one), and the reason recorded with the pause and in the audit log.
+/// </summary>
+public sealed record BulkScheduleRequest(string? Project, string? ActionType, string? Group, List<string>? Ids, string? Reason);
+
+/// <summary>The schedules a bulk pause or resume changed (those already in the asked state are left out).</summary>
+public sealed record BulkScheduleResult(IReadOnlyList<string> Affected);
 
 /// <summary>
 /// The normalized schedule definition kept in the Quartz job's data (<c>JobDataKeys.Schedule</c>) and read back for

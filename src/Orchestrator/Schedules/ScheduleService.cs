@@ -2,9 +2,10 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Orchestrator.Actions;
 using Orchestrator.Api;
-using Orchestrator.Projects;
+using Orchestrator.Audit;
 using Orchestrator.Data;
 using Orchestrator.Definitions;
+using Orchestrator.Projects;
 using Orchestrator.Runs;
 using Orchestrator.Security;
 using Quartz;
@@ -25,6 +26,7 @@ public sealed class ScheduleService(
     IExecutionHistoryStore history,
     ProjectScope scope,
     OrchestratorDbContext db,
+    AuditLog audit,
     TimeProvider time)
 {
     public const int MaxPreviewCount = 100;
@@ -70,7 +72,9 @@ public sealed class ScheduleService(
             return NeverFiresProblem();
         }
 
-        return (await ReadAsync(key, ct))!;
+        var created = (await ReadAsync(key, ct))!;
+        await audit.RecordAsync(new AuditChange("schedule.create", "schedule", created.Id, created.Project, null, created), ct);
+        return created;
     }
 
     public async Task<Outcome<ScheduleResponse>> ReplaceAsync(string id, ScheduleRequest request, CancellationToken ct, bool force = false)
@@ -104,6 +108,7 @@ public sealed class ScheduleService(
         // A replace that leaves 'enabled' out keeps the schedule paused or active as it is.
         var options = new ScheduleJobOptions { Replace = true, Paused = request.Enabled is { } enabled ? !enabled : paused };
         var stored = await scheduler.GetJobDetail(key, ct);
+        var before = await ReadAsync(key, ct);
         // A changed jitter moves every fire time, so the trigger is built anew like a changed trigger.
         var sameTrigger = IsSameTrigger(stored, request.Trigger)
             && ScheduleDocument.Parse(stored?.JobDataMap.GetString(JobDataKeys.Schedule))?.JitterSeconds == spec.JitterSeconds;
@@ -134,7 +139,9 @@ public sealed class ScheduleService(
             return NeverFiresProblem();
         }
 
-        return (await ReadAsync(key, ct))!;
+        var replaced = (await ReadAsync(key, ct))!;
+        await audit.RecordAsync(new AuditChange("schedule.update", "schedule", replaced.Id, replaced.Project, before, replaced), ct);
+        return replaced;
     }
 
     public async Task<Outcome<ScheduleResponse>> GetAsync(string id, CancellationToken ct) =>
@@ -144,7 +151,7 @@ public sealed class ScheduleService(
     public async Task<Outcome<string>> DeleteAsync(string id, CancellationToken ct, bool force = false)
     {
         var scheduler = await schedulers.GetScheduler(ct);
-        if (ScheduleKey(id) is not { } key || !await scheduler.Exists(key, ct))
+        if (ScheduleKey(id) is not { } key || await ReadAsync(key, ct) is not { } before)
         {
             return Problems.NotFound("schedule", id);
         }
@@ -160,17 +167,38 @@ public sealed class ScheduleService(
         }
 
         await ManagedMarks.ForgetAsync(db, DefinitionKinds.Schedule, ScheduleIds.Of(key), ct);
+        await audit.RecordAsync(new AuditChange("schedule.delete", "schedule", before.Id, before.Project, before, null), ct);
         return id;
     }
 
-    public async Task<Outcome<ScheduleResponse>> PauseAsync(string id, CancellationToken ct)
+    /// <summary>
+    /// Pauses the schedule, with Quartz recording why and who asked (<see cref="IScheduler.PauseJobWith"/>): the
+    /// record lives in Quartz's tables, so every node and every restart answers it. A schedule already paused keeps the
+    /// pause it had, as Quartz keeps it.
+    /// </summary>
+    public async Task<Outcome<ScheduleResponse>> PauseAsync(string id, string? reason, CancellationToken ct)
     {
+        var errors = new FieldErrors();
+        reason = CheckReason(reason, "reason", errors);
+        if (errors.Any)
+        {
+            return errors.ToProblemDetails();
+        }
+
         if (ScheduleKey(id) is not { } key)
         {
             return Problems.NotFound("schedule", id);
         }
         var scheduler = await schedulers.GetScheduler(ct);
-        return await scheduler.PauseJob(key, ct) ? (await ReadAsync(key, ct))! : Problems.NotFound("schedule", id);
+        var before = await ReadAsync(key, ct);
+        if (before is null || !await scheduler.PauseJobWith(key, new PauseDetails { Reason = reason, RequestedBy = audit.ActorName() }, ct))
+        {
+            return Problems.NotFound("schedule", id);
+        }
+
+        var after = (await ReadAsync(key, ct))!;
+        await audit.RecordAsync(new AuditChange("schedule.pause", "schedule", after.Id, after.Project, before, after, reason), ct);
+        return after;
     }
 
     public async Task<Outcome<ScheduleResponse>> ResumeAsync(string id, CancellationToken ct)
@@ -180,7 +208,125 @@ public sealed class ScheduleService(
             return Problems.NotFound("schedule", id);
         }
         var scheduler = await schedulers.GetScheduler(ct);
-        return await scheduler.ResumeJob(key, ct) ? (await ReadAsync(key, ct))! : Problems.NotFound("schedule", id);
+        var before = await ReadAsync(key, ct);
+        if (before is null || !await scheduler.ResumeJob(key, ct))
+        {
+            return Problems.NotFound("schedule", id);
+        }
+
+        var after = (await ReadAsync(key, ct))!;
+        await audit.RecordAsync(new AuditChange("schedule.resume", "schedule", after.Id, after.Project, before, after), ct);
+        return after;
+    }
+
+    /// <summary>Pauses every schedule the selection names that is not paused yet; the value is the ids paused.</summary>
+    public Task<Outcome<BulkScheduleResult>> PauseManyAsync(BulkScheduleRequest request, CancellationToken ct) => BulkAsync(request, pause: true, ct);
+
+    /// <summary>Resumes every paused schedule the selection names; the value is the ids resumed.</summary>
+    public Task<Outcome<BulkScheduleResult>> ResumeManyAsync(BulkScheduleRequest request, CancellationToken ct) => BulkAsync(request, pause: false, ct);
+
+    /// <summary>
+    /// A bulk pause or resume: the selectors combine (all must match); unknown ids refuse the whole request before
+    /// anything changes. Quartz pauses (or resumes) the set in one call and one transaction (<see cref="IScheduler.PauseJobsWith"/>).
+    /// </summary>
+    private async Task<Outcome<BulkScheduleResult>> BulkAsync(BulkScheduleRequest request, bool pause, CancellationToken ct)
+    {
+        var errors = new FieldErrors();
+        var reason = CheckReason(request.Reason, "reason", errors);
+        var ids = request.Ids ?? [];
+        if (request.Project is null && request.ActionType is null && request.Group is null && ids.Count == 0)
+        {
+            errors.Add("ids", "at least one selector is required: project, actionType, group or ids.");
+        }
+
+        if (errors.Any)
+        {
+            return errors.ToProblemDetails();
+        }
+
+        var scheduler = await schedulers.GetScheduler(ct);
+        IReadOnlyList<JobKey> candidates;
+        if (ids.Count > 0)
+        {
+            var keys = new List<JobKey>();
+            var unknown = new List<string>();
+            foreach (var id in ids.Distinct(StringComparer.Ordinal))
+            {
+                if (ScheduleKey(id) is { } key && await scheduler.Exists(key, ct))
+                {
+                    keys.Add(key);
+                }
+                else
+                {
+                    unknown.Add(id);
+                }
+            }
+
+            if (unknown.Count > 0)
+            {
+                errors.Add("ids", $"no such schedule: {string.Join(", ", unknown.Select(u => $"'{u}'"))}; nothing was changed.");
+                return errors.ToProblemDetails();
+            }
+
+            candidates = keys;
+        }
+        else
+        {
+            var jobs = await scheduler.QueryJobs(
+                new JobQuery { Group = request.Project is null ? null : GroupMatcher<JobKey>.GroupEquals(request.Project), Take = PagedQuery.All }, ct);
+            candidates = [.. jobs.Items.Select(j => j.Key)];
+        }
+
+        var selected = (await ReadManyAsync(scheduler, candidates, ct))
+            .Where(s => request.Project is null || s.Project == request.Project)
+            .Where(s => request.ActionType is null || s.Action.Type == request.ActionType)
+            // The execution group a schedule's firings take: the one it names, else its action type's.
+            .Where(s => request.Group is null || (s.ExecutionGroup ?? s.Action.Type) == request.Group)
+            .Where(s => pause ? s.State is not ("paused" or "complete") : s.State == "paused")
+            .ToList();
+        if (selected.Count == 0)
+        {
+            return new BulkScheduleResult([]);
+        }
+
+        var targets = selected.Select(s => ScheduleIds.Parse(s.Id)).ToList();
+        if (pause)
+        {
+            await scheduler.PauseJobsWith(targets, new PauseDetails { Reason = reason, RequestedBy = audit.ActorName() }, ct);
+        }
+        else
+        {
+            await scheduler.ResumeJobs(targets, ct);
+        }
+
+        var after = (await ReadManyAsync(scheduler, targets, ct)).ToDictionary(s => s.Id);
+        await audit.RecordAsync(
+            selected.Select(s => new AuditChange(pause ? "schedule.pause" : "schedule.resume", "schedule", s.Id, s.Project, s, after.GetValueOrDefault(s.Id), reason)),
+            ct);
+        return new BulkScheduleResult([.. selected.Select(s => s.Id)]);
+    }
+
+    /// <summary>
+    /// A pause reason: optional, at most what Quartz keeps (<see cref="PauseDetails.MaxReasonLength"/>, so it is never
+    /// cut silently), one line of printable text. Blank is no reason.
+    /// </summary>
+    private static string? CheckReason(string? reason, string field, FieldErrors errors)
+    {
+        if (string.IsNullOrWhiteSpace(reason))
+        {
+            return null;
+        }
+
+        if (reason.Length > PauseDetails.MaxReasonLength)
+        {
+            errors.Add(field, $"must be at most {PauseDetails.MaxReasonLength} characters (it has {reason.Length}).");
+        }
+        else if (reason.Any(char.IsControl))
+        {
+            errors.Add(field, "must not contain control characters (line breaks, tabs, NUL).");
+        }
+
+        return reason.Trim();
     }
 
     /// <summary>Runs the schedule now: a pending run in the ledger, fired by a one-shot trigger.</summary>
@@ -207,7 +353,9 @@ public sealed class ScheduleService(
                 new JobDataMap { [JobDataKeys.RunId] = run.Id.ToString() }),
             new ScheduleJobOptions(),
             ct);
-        return RunResponse.From(run);
+        var response = RunResponse.From(run);
+        await audit.RecordAsync(new AuditChange("schedule.run", "schedule", ScheduleIds.Of(key), key.Group, null, response), ct);
+        return response;
     }
 
     public async Task<Outcome<BackfillSummary>> BackfillAsync(string id, BackfillRequest request, CancellationToken ct)
@@ -252,7 +400,9 @@ public sealed class ScheduleService(
 
         try
         {
-            return await ScheduleBackfill.RunAsync(scheduler, runs, key, from!.Value, to!.Value, ct);
+            var summary = await ScheduleBackfill.RunAsync(scheduler, runs, key, from!.Value, to!.Value, ct);
+            await audit.RecordAsync(new AuditChange("schedule.backfill", "schedule", ScheduleIds.Of(key), key.Group, null, new { from, to, summary }), ct);
+            return summary;
         }
         catch (BackfillTooLargeException ex)
         {
@@ -490,13 +640,16 @@ public sealed class ScheduleService(
 
             var trigger = triggers.GetValueOrDefault(new TriggerKey(key.Name, key.Group));
             var state = trigger is null ? TriggerState.Complete : await scheduler.GetTriggerState(trigger.Key, ct);
+            // Why, by whom and when, as Quartz recorded the pause (none for a pause made without a reason or requester).
+            var pause = trigger is not null && state == TriggerState.Paused ? await scheduler.GetTriggerPause(trigger.Key, ct) : null;
             schedules.Add(ScheduleResponse.From(
                 document,
                 enabled: state != TriggerState.Paused,
                 state: StateName(state),
                 trigger?.NextFireTimeUtc,
                 trigger?.PreviousFireTimeUtc,
-                lastRuns.GetValueOrDefault(ScheduleIds.Of(key))) with { Managed = managed.Contains(ScheduleIds.Of(key)) });
+                lastRuns.GetValueOrDefault(ScheduleIds.Of(key)),
+                pause) with { Managed = managed.Contains(ScheduleIds.Of(key)) });
         }
 
         return schedules;

@@ -40,7 +40,7 @@ public sealed record ToolInvocationResponse(string Tool, int Version, string Pro
 /// </summary>
 public sealed class ToolService(
     OrchestratorDbContext db, ToolRegistry registry, BuiltinToolCatalog builtins, ToolInvoker invoker, ActionCatalog actions, ProjectService projects,
-    IServiceProvider services, ISchedulerFactory schedulers, ProjectScope scope, TimeProvider time)
+    IServiceProvider services, ISchedulerFactory schedulers, ProjectScope scope, Audit.AuditLog audit, TimeProvider time)
 {
     public const int DefaultInvokeTimeoutSeconds = 300;
     public const int MaxInvokeTimeoutSeconds = 3600;
@@ -79,6 +79,7 @@ public sealed class ToolService(
         tool.Version = 1;
         tool.CreatedAt = tool.UpdatedAt = time.GetUtcNow();
         db.Tools.Add(tool);
+        audit.Add(new Audit.AuditChange("tool.create", "tool", tool.Name, null, null, ToolResponse.From(tool)));
         await db.SaveChangesAsync(cancellationToken);
         return ToolResponse.From(tool);
     }
@@ -113,6 +114,7 @@ public sealed class ToolService(
             return errors.ToProblemDetails();
         }
 
+        var before = ToolResponse.From(existing);
         existing.Description = replacement.Description;
         existing.Kind = replacement.Kind;
         existing.ParametersSchema = replacement.ParametersSchema;
@@ -121,6 +123,7 @@ public sealed class ToolService(
         existing.Enabled = replacement.Enabled;
         existing.Version += 1;
         existing.UpdatedAt = time.GetUtcNow();
+        audit.Add(new Audit.AuditChange("tool.update", "tool", name, null, before, ToolResponse.From(existing)));
         await db.SaveChangesAsync(cancellationToken);
         return ToolResponse.From(existing);
     }
@@ -154,9 +157,15 @@ public sealed class ToolService(
             return inUse;
         }
 
-        var deleted = await db.Tools.Where(t => t.Name == name).ExecuteDeleteAsync(cancellationToken);
+        var before = await GetAsync(name, cancellationToken);
+        if (await db.Tools.Where(t => t.Name == name).ExecuteDeleteAsync(cancellationToken) == 0)
+        {
+            return Problems.NotFound("tool", name);
+        }
+
         await ManagedMarks.ForgetAsync(db, DefinitionKinds.Tool, name, cancellationToken);
-        return deleted == 0 ? Problems.NotFound("tool", name) : name;
+        await audit.RecordAsync(new Audit.AuditChange("tool.delete", "tool", name, null, before.Value, null), cancellationToken);
+        return name;
     }
 
     public async Task<Outcome<ToolValidationResponse>> ValidateAsync(string name, ValidateRequest request, CancellationToken cancellationToken)

@@ -483,9 +483,14 @@ public sealed class DashboardTests
         await SignInAsync(page);
         var state = page.Locator("tr[data-schedule='default.toggle-me'] [data-col='state']");
         await Assertions.Expect(state).ToContainTextAsync("active");
+        // The pause button asks why; the answer is kept by Quartz and shown under the state.
+        page.Dialog += (_, dialog) => dialog.AcceptAsync("nightly maintenance");
         await page.GetByRole(AriaRole.Button, new() { Name = "Pause toggle-me" }).ClickAsync();
         await Assertions.Expect(state).ToContainTextAsync("paused");
-        Assert.That((await admin.GetFromJsonAsync<JsonElement>("/api/schedules/default.toggle-me")).GetProperty("state").GetString(), Is.EqualTo("paused"));
+        await Assertions.Expect(state).ToContainTextAsync("nightly maintenance");
+        var paused = await admin.GetFromJsonAsync<JsonElement>("/api/schedules/default.toggle-me");
+        Assert.That(paused.GetProperty("state").GetString(), Is.EqualTo("paused"));
+        Assert.That(paused.GetProperty("pausedReason").GetString(), Is.EqualTo("nightly maintenance"));
         await ShotAsync(page, "schedules");
         await page.GetByRole(AriaRole.Button, new() { Name = "Resume toggle-me" }).ClickAsync();
         await Assertions.Expect(state).ToContainTextAsync("active");

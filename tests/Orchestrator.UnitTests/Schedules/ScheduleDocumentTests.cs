@@ -77,9 +77,11 @@ public sealed class ScheduleDocumentTests
             "id", "name", "project", "description", "action", "trigger", "triggerDescription", "misfire", "concurrency", "retry",
             "timeoutSeconds", "executionGroup", "enabled", "state", "nextFireTime", "previousFireTime", "lastRun", "managed",
             "jitterSeconds", "jitterOffsetSeconds",
+            "pausedReason", "pausedBy", "pausedAt",
         }));
         Assert.That(json["managed"]!.GetValue<bool>(), Is.False, "a schedule is managed only when apply marked it");
         Assert.That(json["nextFireTime"], Is.Null);
+        Assert.That(json["pausedReason"], Is.Null, "not paused: no reason");
         Assert.That(json["lastRun"], Is.Null);
         Assert.That(json["state"]!.GetValue<string>(), Is.EqualTo("complete"));
     }

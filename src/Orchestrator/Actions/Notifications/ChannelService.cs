@@ -5,6 +5,7 @@ using Microsoft.EntityFrameworkCore;
 using MimeKit;
 using Orchestrator.Actions.CallApi;
 using Orchestrator.Api;
+using Orchestrator.Audit;
 using Orchestrator.Data;
 using Orchestrator.Definitions;
 using Orchestrator.Pipelines;
@@ -67,7 +68,7 @@ public sealed record EmailChannelSettings(string Host, int Port, string Security
 /// The notification channel use cases: list, read, create, replace (omitted secrets are kept), delete. Secrets are
 /// sealed with <see cref="SecretBox"/> on every save and never returned.
 /// </summary>
-public sealed partial class ChannelService(OrchestratorDbContext db, OutboundPolicy outbound, SecretBox box, ISchedulerFactory schedulers, TimeProvider time)
+public sealed partial class ChannelService(OrchestratorDbContext db, OutboundPolicy outbound, SecretBox box, ISchedulerFactory schedulers, AuditLog audit, TimeProvider time)
 {
     public async Task<List<ChannelResponse>> ListAsync(CancellationToken cancellationToken) =>
         [.. (await db.Channels.AsNoTracking().OrderBy(c => c.Name).ToListAsync(cancellationToken)).Select(c => ChannelResponse.From(c, box))];
@@ -103,6 +104,7 @@ public sealed partial class ChannelService(OrchestratorDbContext db, OutboundPol
         channel.SecretsJson = box.Seal(channel.SecretsJson, channel.Name);
         channel.CreatedAt = channel.UpdatedAt = time.GetUtcNow();
         db.Channels.Add(channel);
+        audit.Add(new AuditChange("channel.create", "channel", channel.Name, null, null, ChannelResponse.From(channel, box)));
         await db.SaveChangesAsync(cancellationToken);
         return ChannelResponse.From(channel, box);
     }
@@ -132,11 +134,13 @@ public sealed partial class ChannelService(OrchestratorDbContext db, OutboundPol
             return errors.ToProblemDetails();
         }
 
+        var before = ChannelResponse.From(existing, box);
         existing.Kind = replacement!.Kind;
         existing.SettingsJson = replacement.SettingsJson;
         // Sealed again on every save: a replace also moves the secrets to the current key.
         existing.SecretsJson = box.Seal(replacement.SecretsJson, existing.Name);
         existing.UpdatedAt = time.GetUtcNow();
+        audit.Add(new AuditChange("channel.update", "channel", name, null, before, ChannelResponse.From(existing, box)));
         await db.SaveChangesAsync(cancellationToken);
         return ChannelResponse.From(existing, box);
     }
@@ -165,9 +169,15 @@ public sealed partial class ChannelService(OrchestratorDbContext db, OutboundPol
             return inUse;
         }
 
-        var deleted = await db.Channels.Where(c => c.Name == name).ExecuteDeleteAsync(cancellationToken);
+        var before = await GetAsync(name, cancellationToken);
+        if (await db.Channels.Where(c => c.Name == name).ExecuteDeleteAsync(cancellationToken) == 0)
+        {
+            return Problems.NotFound("channel", name);
+        }
+
         await ManagedMarks.ForgetAsync(db, DefinitionKinds.Channel, name, cancellationToken);
-        return deleted == 0 ? Problems.NotFound("channel", name) : name;
+        await audit.RecordAsync(new AuditChange("channel.delete", "channel", name, null, before.Value, null), cancellationToken);
+        return name;
     }
 
     private NotificationChannel? Build(ChannelRequest request, NotificationChannel? existing, FieldErrors errors)

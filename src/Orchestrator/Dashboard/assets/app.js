@@ -44,7 +44,7 @@ class ApiError extends Error {
 }
 
 async function api(method, path, body) {
-  const headers = { Authorization: `Bearer ${sessionStorage.getItem(KEY) ?? ""}` };
+  const headers = { Authorization: `Bearer ${sessionStorage.getItem(KEY) ?? ""}`, "X-Orchestrator-Client": "dashboard" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await response.text();
@@ -111,6 +111,11 @@ function renderSignIn(message) {
 
 // ---- Schedules ---------------------------------------------------------------------------------------------------
 
+// Why a paused schedule is paused, by whom and since when (as Quartz recorded it); nothing for a running one.
+const pauseNote = (s) => (s.state === "paused" && (s.pausedReason || s.pausedBy)
+  ? `<div class="pause-note">${s.pausedReason ? `“${esc(s.pausedReason)}”` : "No reason given"} — ${esc(s.pausedBy ?? "unknown")}, ${when(s.pausedAt)}</div>`
+  : "");
+
 async function renderSchedules() {
   const token = generation;
   const page = await api("GET", "/api/schedules?pageSize=200");
@@ -123,7 +128,7 @@ async function renderSchedules() {
       <td>${esc(s.triggerDescription)}</td>
       <td class="hide-small">${whenIn(s.nextFireTime, s.trigger?.timeZone)}</td>
       <td class="hide-small">${badge(s.lastRun?.status)}</td>
-      <td data-col="state">${badge(s.state)}</td>
+      <td data-col="state">${badge(s.state)}${pauseNote(s)}</td>
       <td class="actions">
         <button type="button" data-act="run" aria-label="Run ${esc(s.name)} now">Run now</button>
         ${s.state === "paused"
@@ -148,6 +153,12 @@ async function renderSchedules() {
         if (!confirm(`Delete schedule ${id}? Its run history is kept.`)) return;
         await api("DELETE", `/api/schedules/${encodeURIComponent(id)}`);
         toast(`Deleted ${id}.`);
+      } else if (act === "pause") {
+        // Cancel keeps it running; an empty answer pauses without a reason.
+        const reason = prompt(`Why pause ${id}? (optional; shown to everyone and kept in the audit log)`);
+        if (reason === null) return;
+        await api("POST", `/api/schedules/${encodeURIComponent(id)}/pause`, reason.trim() ? { reason: reason.trim() } : {});
+        toast(`Paused ${id}.`);
       } else {
         await api("POST", `/api/schedules/${encodeURIComponent(id)}/${act}`);
         toast(act === "run" ? `Started ${id}.` : `${act === "pause" ? "Paused" : "Resumed"} ${id}.`);
@@ -178,7 +189,7 @@ async function renderScheduleForm(id) {
   const zone = existing?.trigger?.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone ?? "UTC";
   if (existing && !projects.items.some((p) => p.id === existing.project)) projects.items.push({ id: existing.project, name: existing.project });
   view.innerHTML = `
-    <h1>${existing ? `Edit ${esc(existing.name)}` : "New schedule"}</h1>
+    <h1>${existing ? `Edit ${esc(existing.name)}` : "New schedule"}</h1>${existing ? pauseNote(existing) : ""}
     ${existing?.managed ? `<p class="notice" data-managed>This schedule is <span class="status managed">managed</span> by apply: change its definition document and apply it; saving or deleting it here is refused.</p>` : ""}
     <form id="schedule-form" class="card" novalidate>
       <div class="grid">
@@ -307,7 +318,7 @@ async function renderScheduleForm(id) {
       trigger: keepTrigger ? existing.trigger : withKept(trigger, existing?.trigger),
     };
     try {
-      if (existing) await api("PUT", `/api/schedules/${encodeURIComponent(existing.id)}`, { ...existing, ...body, id: undefined, state: undefined, nextFireTime: undefined, previousFireTime: undefined, lastRun: undefined, triggerDescription: undefined, managed: undefined });
+      if (existing) await api("PUT", `/api/schedules/${encodeURIComponent(existing.id)}`, { ...existing, ...body, id: undefined, state: undefined, nextFireTime: undefined, previousFireTime: undefined, lastRun: undefined, triggerDescription: undefined, managed: undefined, pausedReason: undefined, pausedBy: undefined, pausedAt: undefined, jitterOffsetSeconds: undefined });
       else await api("POST", "/api/schedules", body);
       toast(existing ? "Saved." : `Created ${body.name}.`);
       location.hash = "#/schedules";

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Orchestrator.Actions;
 using Orchestrator.Api;
+using Orchestrator.Audit;
 using Orchestrator.Schedules;
 using Orchestrator.Security;
 
@@ -18,7 +19,12 @@ public abstract class ScheduleTool : BuiltinTool
 
     protected static string Id(ToolContext context, JsonElement arguments) => ScheduleIds.Format(context.ProjectId, arguments.GetProperty("name").GetString()!);
 
-    protected static ScheduleService Schedules(ToolContext context) => context.Services.GetRequiredService<ScheduleService>();
+    /// <summary>The schedule service of the caller's scope, whose changes the audit log then records as made through a tool.</summary>
+    protected static ScheduleService Schedules(ToolContext context)
+    {
+        context.Services.GetRequiredService<AuditScope>().MarkTool(context.Run);
+        return context.Services.GetRequiredService<ScheduleService>();
+    }
 
     /// <summary>
     /// The service's outcome as the tool's: a value is the result (as the route's JSON), a refusal is the error with the
@@ -188,10 +194,19 @@ public sealed class SchedulesPauseTool : OneScheduleTool
 {
     public override string Name => "schedules.pause";
 
-    public override string Description => "Pause a schedule of the task's project.";
+    public override string Description => "Pause a schedule of the task's project, optionally saying why.";
+
+    public override string ParametersSchema => $$"""
+        {
+          "type": "object",
+          "additionalProperties": false,
+          "required": ["name"],
+          "properties": { "name": {{NameSchema}}, "reason": { "type": "string", "maxLength": 250 } }
+        }
+        """;
 
     public override async Task<ActionOutcome> InvokeAsync(ToolContext context, JsonElement arguments, CancellationToken cancellationToken) =>
-        Outcome(await Schedules(context).PauseAsync(Id(context, arguments), cancellationToken));
+        Outcome(await Schedules(context).PauseAsync(Id(context, arguments), OptionalString(arguments, "reason"), cancellationToken));
 }
 
 public sealed class SchedulesResumeTool : OneScheduleTool
