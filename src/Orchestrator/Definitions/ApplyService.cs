@@ -37,6 +37,7 @@ public sealed class ApplyService(
     SecretTemplates secrets,
     ISchedulerFactory schedulers,
     IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json,
+    Audit.AuditScope audit,
     TimeProvider time)
 {
     public const string Create = "create";
@@ -52,6 +53,8 @@ public sealed class ApplyService(
 
     public async Task<Outcome<ApplyResponse>> ApplyAsync(ApplyRequest request, CancellationToken ct)
     {
+        // What the services change from here is recorded in the audit log as made by apply, whoever's client sent it.
+        audit.MarkSurface("apply");
         if (request.Documents is null)
         {
             var missing = new FieldErrors();

@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Orchestrator.Api;
+using Orchestrator.Audit;
 using Orchestrator.Data;
 using Orchestrator.Projects;
 using Orchestrator.Schedules;
@@ -28,7 +29,7 @@ public sealed record CreatedKeyResponse(
 /// The key use cases: list, create (the plain key is returned once and never stored), revoke. Revocation is read by
 /// every node on the next request (<see cref="ApiKeyStore.CheckAsync"/> caches nothing).
 /// </summary>
-public sealed class KeyService(OrchestratorDbContext db, ApiKeyStore store, TimeProvider time)
+public sealed class KeyService(OrchestratorDbContext db, ApiKeyStore store, AuditLog audit, TimeProvider time)
 {
     public const int MaxNameLength = 100;
     public const int MaxProjects = 50;
@@ -86,6 +87,8 @@ public sealed class KeyService(OrchestratorDbContext db, ApiKeyStore store, Time
         try
         {
             var (key, plain) = await store.CreateAsync(name!, role, projects, expiresAt, ct);
+            // Who made which key, never the key: the plain text exists only in this answer.
+            await audit.RecordAsync(new AuditChange("key.create", "key", key.Id.ToString(), null, null, Described(key)), ct);
             return new CreatedKeyResponse(key.Id, key.Prefix, key.Name, EndpointRoles.Name(key.Role), key.ProjectList, key.CreatedAt, key.ExpiresAt, plain);
         }
         catch (DbUpdateException)
@@ -119,9 +122,19 @@ public sealed class KeyService(OrchestratorDbContext db, ApiKeyStore store, Time
                 $"Key '{key.Name}' is the last active admin key without projects; create another admin key before revoking this one, or nobody could manage keys.");
         }
 
-        await db.ApiKeys.Where(k => k.Id == id && k.RevokedAt == null).ExecuteUpdateAsync(s => s.SetProperty(k => k.RevokedAt, now), ct);
+        if (await db.ApiKeys.Where(k => k.Id == id && k.RevokedAt == null).ExecuteUpdateAsync(s => s.SetProperty(k => k.RevokedAt, now), ct) > 0)
+        {
+            await audit.RecordAsync(new AuditChange("key.revoke", "key", id.ToString(), null, Described(key), Described(key) with { RevokedAt = now }), ct);
+        }
+
         return id;
     }
+
+    /// <summary>A key as the audit log keeps it: what it is and may do, never its secret or hash.</summary>
+    private static AuditedKey Described(ApiKey key) =>
+        new(key.Name, key.Prefix, EndpointRoles.Name(key.Role), key.ProjectList, key.ExpiresAt, key.RevokedAt);
+
+    private sealed record AuditedKey(string Name, string Prefix, string Role, IReadOnlyList<string>? Projects, DateTimeOffset? ExpiresAt, DateTimeOffset? RevokedAt);
 
     private async Task<bool> OtherClusterAdminExistsAsync(Guid id, DateTimeOffset now, CancellationToken ct) =>
         await db.ApiKeys.AnyAsync(

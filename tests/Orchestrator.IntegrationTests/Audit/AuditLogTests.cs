@@ -274,6 +274,27 @@ public sealed class AuditLogTests
     }
 
     [Test]
+    public async Task Key_create_and_revoke_are_recorded_without_the_key()
+    {
+        var created = await admin.PostForJsonAsync("/api/keys", new { name = "audited-key", role = "viewer", projects = new[] { "aud" } }, HttpStatusCode.Created);
+        var id = created.GetProperty("id").GetString()!;
+        var plain = created.GetProperty("key").GetString()!;
+        Assert.That((await admin.DeleteAsync($"/api/keys/{id}")).StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
+        // Revoking one already revoked changes nothing, so records nothing.
+        Assert.That((await admin.DeleteAsync($"/api/keys/{id}")).StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
+
+        var create = await OneAsync($"key:{id}", "key.create");
+        AssertByBootstrapAdmin(create);
+        Assert.That(create.GetProperty("after").GetProperty("name").GetString(), Is.EqualTo("audited-key"));
+        Assert.That(create.GetProperty("after").GetProperty("role").GetString(), Is.EqualTo("viewer"));
+        var revoke = await OneAsync($"key:{id}", "key.revoke");
+        Assert.That(revoke.GetProperty("before").GetProperty("revokedAt").ValueKind, Is.EqualTo(JsonValueKind.Null));
+        Assert.That(revoke.GetProperty("after").GetProperty("revokedAt").ValueKind, Is.EqualTo(JsonValueKind.String));
+        var secretPart = plain[(plain.LastIndexOf('_') + 1)..];
+        Assert.That(create.ToString() + revoke, Does.Not.Contain(secretPart), "the key's secret is never in the log");
+    }
+
+    [Test]
     public async Task A_refused_change_records_nothing()
     {
         var before = (await EntriesAsync("project=aud")).Count;

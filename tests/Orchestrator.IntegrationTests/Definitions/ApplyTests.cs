@@ -123,6 +123,12 @@ public sealed class ApplyTests
         await ApplyAsync(admin, new { documents = changed });
         Assert.That(JsonNode.Parse(await admin.GetStringAsync("/api/schedules/plan.tick"))!["trigger"]!["interval"]!.GetValue<string>(), Is.EqualTo("PT10M"));
         Assert.That(JsonNode.Parse(await admin.GetStringAsync("/api/tools/plan-echo"))!["description"]!.GetValue<string>(), Is.EqualTo("echoes twice"));
+
+
+        // The audit log says apply made these, whichever client sent the documents.
+        var audit = JsonNode.Parse(await admin.GetStringAsync("/api/audit?resource=schedule:plan.tick&pageSize=50"))!["items"]!.AsArray();
+        Assert.That(audit.Select(e => e!["action"]!.GetValue<string>()), Is.EqualTo(new[] { "schedule.update", "schedule.create" }), "one entry per applied change, none for the dry runs");
+        Assert.That(audit.Select(e => e!["source"]!.GetValue<string>()), Is.All.EqualTo("apply"));
     }
 
     [Test]
