@@ -29,9 +29,11 @@ public sealed class AgentStepQueries(OrchestratorDbContext db, AgentStepStore st
     /// <summary>The run's steps, oldest first (none for a run that is not an agent task); 404 for an unknown run.</summary>
     public async Task<Outcome<List<AgentStepResponse>>> ListAsync(Guid runId, CancellationToken ct)
     {
-        // The run decides: unknown, or in a project a scoped key may not see, is the same 404.
-        var run = await db.Runs.AsNoTracking().Where(r => r.Id == runId).Select(r => new { r.ProjectId }).FirstOrDefaultAsync(ct);
-        if (run is null || !scope.Allows(run.ProjectId))
+        // The run decides: a schedule's run, or a pipeline run (its agent nodes' steps carry its id). Unknown, or in a
+        // project a scoped key may not see, is the same 404.
+        var owner = await db.Runs.AsNoTracking().Where(r => r.Id == runId).Select(r => new { r.ProjectId }).FirstOrDefaultAsync(ct)
+            ?? await db.PipelineRuns.AsNoTracking().Where(r => r.Id == runId).Select(r => new { ProjectId = (string?)r.ProjectId }).FirstOrDefaultAsync(ct);
+        if (owner is null || !scope.Allows(owner.ProjectId))
         {
             return Problems.NotFound("run", runId.ToString());
         }
