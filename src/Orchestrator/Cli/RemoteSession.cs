@@ -24,6 +24,8 @@ public sealed class RemoteSession : IDisposable
         this.server = server.GetLeftPart(UriPartial.Authority);
         http = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(100) };
         http.DefaultRequestHeaders.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+        // The audit log records the change as made from the CLI (apply records its own source on the server).
+        http.DefaultRequestHeaders.Add(Audit.AuditLog.ClientHeader, "cli");
         if (key is not null)
         {
             http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);

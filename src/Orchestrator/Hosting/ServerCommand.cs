@@ -240,6 +240,8 @@ public sealed class ServerCommand
             Root.Add(CatalogCommands.Channels(Remote));
             Root.Add(Access.Keys);
             Root.Add(Access.Audit);
+            Root.Add(DefinitionCommands.Apply(Remote));
+            Root.Add(DefinitionCommands.Export(Remote));
         }
 
         public RootCommand Root { get; }
