@@ -59,7 +59,7 @@ public sealed class MetricsEndpointTests : ServerWithPeerFixture
         }
 
         var metrics = await Poll.UntilAsync(ScrapeAsync,
-            m => m.Sum("orchestrator_run_outcomes_total", ("project", Project)) >= 6, TimeSpan.FromSeconds(30), "six run outcomes in /metrics");
+            m => m.Sum("orchestrator_run_outcomes_total", ("project", Project)) >= 6, TimeSpan.FromSeconds(90), "six run outcomes in /metrics");
 
         Assert.Multiple(() =>
         {
