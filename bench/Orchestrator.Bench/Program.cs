@@ -21,6 +21,15 @@ using Quartz;
 //   dotnet run -c Release --project bench/Orchestrator.Bench -- --pipeline --postgres "…" [--nodes 1000] [--width 50] [--runs 3]
 //       executor overhead of a no-op DAG, next to raw Quartz running the same DAG layer by layer (PipelineBench.cs).
 
+//   dotnet run -c Release --project bench/Orchestrator.Bench -- --agent --postgres "…" [--turns 20] [--runs 3]
+//       the agent loop's own cost per step against a scripted model, next to a plain in-memory IChatClient loop (AgentBench.cs).
+
+if (args.Contains("--agent"))
+{
+    await AgentBench.RunAsync(args);
+    return;
+}
+
 if (args.Contains("--pipeline"))
 {
     await PipelineBench.RunAsync(args);
@@ -420,6 +429,23 @@ internal static class DatabaseCounters
         var after = await ReadAsync(connection, hasStatements);
         // The first read's two queries commit after it counted.
         return new Delta(after.Transactions - before.Transactions - 2, after.Statements - before.Statements);
+    }
+
+    /// <summary>The counters of <paramref name="database"/> now (the extension created if it can be).</summary>
+    public static async Task<Delta> ReadNowAsync(string database)
+    {
+        await using var connection = new NpgsqlConnection(database);
+        await connection.OpenAsync();
+        try
+        {
+            await using var create = new NpgsqlCommand("CREATE EXTENSION IF NOT EXISTS pg_stat_statements", connection);
+            await create.ExecuteNonQueryAsync();
+            return await ReadAsync(connection, hasStatements: true);
+        }
+        catch (PostgresException)
+        {
+            return await ReadAsync(connection, hasStatements: false);
+        }
     }
 
     private static async Task<Delta> ReadAsync(NpgsqlConnection connection, bool hasStatements)

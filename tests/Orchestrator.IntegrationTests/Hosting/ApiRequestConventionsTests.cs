@@ -231,7 +231,7 @@ public sealed class ApiRequestConventionsTests
     [TestCase("POST", "/api/schedules", """{ "name": "strict-probe", "action": { "type": "noop", "config": {} }, "trigger": { "intervalSeconds": 60 }, "retry": { "backof": "fixed" } }""",
         "retry.backof", "'backof' is not a known property of retry; known: maxAttempts, backoff, initialDelaySeconds, maxDelaySeconds.")]
     [TestCase("POST", "/api/schedules", """{ "name": "strict-probe", "action": { "type": "noop", "config": {} }, "trigger": { "intervalSeconds": 60 }, "timeoutSecond": 5 }""",
-        "timeoutSecond", "'timeoutSecond' is not a known property of the request body; known: name, project, description, action, trigger, misfire, concurrency, retry, timeoutSeconds, executionGroup, enabled.")]
+        "timeoutSecond", "'timeoutSecond' is not a known property of the request body; known: name, project, description, action, trigger, misfire, concurrency, retry, timeoutSeconds, executionGroup, enabled, jitterSeconds.")]
     [TestCase("POST", "/api/channels", """{ "name": "strict-probe", "kind": "webhook", "webhook": { "url": "https://example.com/hook", "fromat": "slack" } }""",
         "webhook.fromat", "'fromat' is not a known property of webhook; known: url, format, headers.")]
     [TestCase("POST", "/api/pipelines", """{ "id": "strict-probe", "maxParalelism": 2, "nodes": [{ "id": "a", "type": "action", "action": { "type": "noop", "config": {} } }], "edges": [] }""",
