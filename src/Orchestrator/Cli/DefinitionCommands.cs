@@ -36,6 +36,11 @@ public static class DefinitionCommands
             {
                 throw await session.EndAsync(CliExitCodes.Usage, $"error: {ex.Message}");
             }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // An unreadable file or directory is the caller's to fix, like a document that does not parse; nothing was sent.
+                throw await session.EndAsync(CliExitCodes.Usage, $"error: cannot read '{path}': {ex.Message}");
+            }
 
             if (documents.Count == 0)
             {
@@ -81,7 +86,16 @@ public static class DefinitionCommands
                 : [];
             if (parsed.GetValue(output) is { } dir)
             {
-                var written = DefinitionFiles.WriteDirectory(dir, documents);
+                IReadOnlyList<string> written;
+                try
+                {
+                    written = DefinitionFiles.WriteDirectory(dir, documents);
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    throw await session.EndAsync(CliExitCodes.Usage, $"error: cannot write under '{dir}': {ex.Message}");
+                }
+
                 await session.SayAsync($"Wrote {written.Count} file{(written.Count == 1 ? "" : "s")} under {dir}.");
                 return CliExitCodes.Ok;
             }

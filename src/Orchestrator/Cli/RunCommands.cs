@@ -12,8 +12,11 @@ public static class RunCommands
         new("SCHEDULED", "scheduledFireTime"), new("FINISHED", "finishedAt"), new("ATTEMPT", "attempt"), new("ERROR", "error"),
     ];
 
-    /// <summary>The statuses a run does not leave (SPEC §4); <c>watch</c> stops at them.</summary>
-    private static readonly HashSet<string> Finished = ["succeeded", "failed", "cancelled", "interrupted", "skipped"];
+    /// <summary>
+    /// The statuses <c>watch</c> stops at. Not <c>interrupted</c>: a run a shutdown interrupted is taken over by recovery
+    /// on another node (same run, next attempt), so watch keeps following it until it ends or <c>--timeout</c> passes.
+    /// </summary>
+    private static readonly HashSet<string> Finished = ["succeeded", "failed", "cancelled", "skipped"];
 
     public static Command Build(RemoteOptions options)
     {
@@ -78,7 +81,7 @@ public static class RunCommands
         var timeout = new Option<double?>("--timeout") { Description = "Give up (exit 1) after this many seconds; default: wait as long as the run takes." };
         interval.Validators.Add(r => { if (r.GetValueOrDefault<double>() is < 0.1 or > 3600) { r.AddError("--interval must be between 0.1 and 3600 seconds."); } });
         timeout.Validators.Add(r => { if (r.GetValueOrDefault<double?>() is <= 0) { r.AddError("--timeout must be more than 0 seconds."); } });
-        var command = new Command("watch", "Poll a run until it finishes; exit 0 if it succeeded, 1 if it failed, was cancelled, interrupted or skipped.") { id, interval, timeout };
+        var command = new Command("watch", "Poll a run until it finishes; exit 0 if it succeeded, 1 if it failed, was cancelled or skipped (an interrupted run is followed while recovery takes it over; --timeout bounds the wait).") { id, interval, timeout };
         return command.WithRemoteAction(options, async (session, parsed, ct) =>
         {
             var route = $"api/runs/{Segment(parsed.GetValue(id)!)}";

@@ -49,7 +49,30 @@ public sealed class ApplyService(
 
     /// <summary>Every definition stored, as documents in dependency order (built-in tools are the server's, not definitions).</summary>
     public async Task<List<JsonObject>> ExportAsync(CancellationToken ct) =>
-        [.. (await CurrentAsync(ct)).Values.OrderBy(c => DefinitionKinds.Order(c.Kind)).ThenBy(c => c.Name, StringComparer.Ordinal).Select(c => c.Document)];
+        [.. (await CurrentAsync(ct)).Values.OrderBy(c => DefinitionKinds.Order(c.Kind)).ThenBy(c => c.Name, StringComparer.Ordinal).Select(c => Portable(c.Kind, c.Document))];
+
+    /// <summary>
+    /// A project whose root lies in the first workspace root is exported with its root relative to it, which apply
+    /// places in the first workspace root of whichever server takes it: an export then applies on another server (its
+    /// own 'default' project included) instead of naming this server's directories.
+    /// </summary>
+    private JsonObject Portable(string kind, JsonObject document)
+    {
+        if (kind != DefinitionKinds.Project || roots.Roots.Count == 0 || document["rootPath"] is not JsonValue value || !value.TryGetValue<string>(out var rootPath))
+        {
+            return document;
+        }
+
+        var relative = Path.GetRelativePath(roots.Roots[0], rootPath);
+        if (relative == "." || relative.StartsWith("..", StringComparison.Ordinal) || Path.IsPathFullyQualified(relative))
+        {
+            return document;
+        }
+
+        var copy = document.DeepClone().AsObject();
+        copy["rootPath"] = relative.Replace('\\', '/');
+        return copy;
+    }
 
     public async Task<Outcome<ApplyResponse>> ApplyAsync(ApplyRequest request, CancellationToken ct)
     {
@@ -137,7 +160,13 @@ public sealed class ApplyService(
                 }
             }
 
-            await MarkManagedAsync(desired, ct);
+            // An unchanged resource made through the API stays the API's unless force takes it over: marking it would
+            // make later API edits need force and a later prune delete it, for an apply that changed nothing.
+            var taken = changes
+                .Where(c => c.Resource is not null && (c.Change.Action != Unchanged || managed.ContainsKey((c.Resource.Kind, c.Resource.Name)) || request.Force == true))
+                .Select(c => c.Resource!)
+                .ToList();
+            await MarkManagedAsync(taken, ct);
         }
         catch
         {

@@ -191,7 +191,18 @@ public sealed class ScheduleService(
         }
         var scheduler = await schedulers.GetScheduler(ct);
         var before = await ReadAsync(key, ct);
-        if (before is null || !await scheduler.PauseJobWith(key, new PauseDetails { Reason = reason, RequestedBy = audit.ActorName() }, ct))
+        if (before is null)
+        {
+            return Problems.NotFound("schedule", id);
+        }
+
+        // Already paused: Quartz keeps the pause it has (and its reason), so nothing changed and nothing is audited.
+        if (before.State == "paused")
+        {
+            return before;
+        }
+
+        if (!await scheduler.PauseJobWith(key, new PauseDetails { Reason = reason, RequestedBy = audit.ActorName() }, ct))
         {
             return Problems.NotFound("schedule", id);
         }
@@ -209,7 +220,18 @@ public sealed class ScheduleService(
         }
         var scheduler = await schedulers.GetScheduler(ct);
         var before = await ReadAsync(key, ct);
-        if (before is null || !await scheduler.ResumeJob(key, ct))
+        if (before is null)
+        {
+            return Problems.NotFound("schedule", id);
+        }
+
+        // Not paused (running normally, or complete): resuming changes nothing, so nothing is audited.
+        if (before.State != "paused")
+        {
+            return before;
+        }
+
+        if (!await scheduler.ResumeJob(key, ct))
         {
             return Problems.NotFound("schedule", id);
         }
@@ -234,6 +256,13 @@ public sealed class ScheduleService(
         var errors = new FieldErrors();
         var reason = CheckReason(request.Reason, "reason", errors);
         var ids = request.Ids ?? [];
+        // A null or blank entry names no schedule: refused like an unknown id, never looked up.
+        var blank = ids.Select((id, index) => (id, index)).Where(e => string.IsNullOrWhiteSpace(e.id)).Select(e => e.index).ToList();
+        if (blank.Count > 0)
+        {
+            errors.Add("ids", $"entries {string.Join(", ", blank)} are empty; each must be a schedule id (project.name).");
+        }
+
         if (request.Project is null && request.ActionType is null && request.Group is null && ids.Count == 0)
         {
             errors.Add("ids", "at least one selector is required: project, actionType, group or ids.");

@@ -295,6 +295,26 @@ public sealed class AuditLogTests
     }
 
     [Test]
+    public async Task A_pause_of_a_paused_schedule_or_a_resume_of_a_running_one_changes_and_records_nothing()
+    {
+        await admin.CreateScheduleAsync(new { name = "twice", project = "aud", action = new { type = "noop", config = new { } }, trigger = new { cron = "0 0 3 * * ?" } });
+        await admin.PostForJsonAsync("/api/schedules/aud.twice/resume", null, HttpStatusCode.OK);
+        await admin.PostForJsonAsync("/api/schedules/aud.twice/pause", new { reason = "first" }, HttpStatusCode.OK);
+        var second = await admin.PostForJsonAsync("/api/schedules/aud.twice/pause", new { reason = "second" }, HttpStatusCode.OK);
+        Assert.That(second.GetProperty("pausedReason").GetString(), Is.EqualTo("first"), "Quartz keeps the pause it has");
+
+        var entries = await EntriesAsync("resource=schedule:aud.twice");
+        Assert.That(entries.Select(e => e.GetProperty("action").GetString()), Is.EqualTo(new[] { "schedule.pause", "schedule.create" }));
+        Assert.That(entries[0].GetProperty("reason").GetString(), Is.EqualTo("first"));
+
+        // A null or blank id in a bulk request is a 422 on ids, not a 500, and nothing changes.
+        var problem = await ApiAssertions.AssertProblemAsync(
+            await operatorClient.PostAsync("/api/schedules/resume", ApiClient.Json(new { ids = new[] { "aud.twice", null, " " } })), HttpStatusCode.UnprocessableEntity);
+        Assert.That(problem.GetProperty("errors").GetProperty("ids")[0].GetString(), Does.Contain("entries 1, 2 are empty"));
+        Assert.That((await admin.GetFromJsonAsync<JsonElement>("/api/schedules/aud.twice")).GetProperty("state").GetString(), Is.EqualTo("paused"));
+    }
+
+    [Test]
     public async Task A_refused_change_records_nothing()
     {
         var before = (await EntriesAsync("project=aud")).Count;

@@ -39,12 +39,12 @@ public sealed class ApplyTests
     }
 
     /// <summary>A fresh server on a database of its own, with the same workspace root and secrets as the others.</summary>
-    private async Task<HttpClient> StartServerAsync(string name)
+    private async Task<HttpClient> StartServerAsync(string name, string? workspaceRoot = null)
     {
         var database = await TestPostgres.CreateDatabaseAsync(name);
         var server = InProcessServer.Start(PostgresNode.Environment(database, new Dictionary<string, string?>
         {
-            ["Orchestrator__Workspaces__Roots__0"] = workspaces,
+            ["Orchestrator__Workspaces__Roots__0"] = workspaceRoot ?? workspaces,
             ["Orchestrator__Secrets__hook-token"] = HookToken,
             ["Orchestrator__Secrets__ops-hook-token"] = "ops-value-42ab",
         }));
@@ -410,6 +410,27 @@ public sealed class ApplyTests
         var plan = await ApplyAsync(http, new { documents = DefinitionFiles.ReadDirectory(Path.Combine(RepositoryRoot(), "examples")) });
         Assert.That(Actions(plan), Has.Count.EqualTo(7));
         Assert.That(JsonNode.Parse(await http.GetStringAsync("/api/schedules/reports.nightly-report"))!["managed"]!.GetValue<bool>(), Is.True);
+    }
+
+    [Test]
+    public async Task An_export_applies_on_a_server_with_other_workspace_roots_its_default_project_included()
+    {
+        // Two servers that share nothing on disk: the export names project roots relative to the workspace root.
+        var here = await StartServerAsync("apply-export-here", Directory.CreateTempSubdirectory("orchestrator-ws-here-").FullName);
+        var elsewhereRoot = Directory.CreateTempSubdirectory("orchestrator-ws-elsewhere-").FullName;
+        var elsewhere = await StartServerAsync("apply-export-elsewhere", elsewhereRoot);
+        await ApplyAsync(here, new { documents = new object[] { Project("moved"), Schedule("tick", "moved", new { interval = "PT5M" }) } });
+
+        var documents = JsonNode.Parse(await here.GetStringAsync("/api/export"))!["documents"]!.AsArray();
+        var roots = documents.Where(d => d!["kind"]!.GetValue<string>() == "project").Select(d => d!["rootPath"]!.GetValue<string>()).ToList();
+        Assert.That(roots, Is.EquivalentTo(new[] { "default", "moved" }), "relative to the workspace root, not this server's directories");
+
+        var plan = await ApplyAsync(elsewhere, new { documents });
+        Assert.That(Actions(plan), Does.Contain(("project", "default", "unchanged")).And.Contain(("project", "moved", "create")).And.Contain(("schedule", "moved.tick", "create")));
+        Assert.That(JsonNode.Parse(await elsewhere.GetStringAsync("/api/projects/moved"))!["rootPath"]!.GetValue<string>(), Is.EqualTo(Path.Combine(elsewhereRoot, "moved")));
+        Assert.That(JsonNode.Parse(await elsewhere.GetStringAsync("/api/projects/default"))!.ToJsonString(), Does.Not.Contain("\"managed\":true"));
+        var again = await ApplyAsync(elsewhere, new { documents });
+        Assert.That(Actions(again).Select(a => a.Action), Is.All.EqualTo("unchanged"));
     }
 
     private static string RepositoryRoot()
