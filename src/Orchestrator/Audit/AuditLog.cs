@@ -23,6 +23,23 @@ public sealed class AuditScope
     /// <summary>The changes of this scope are made for <paramref name="surface"/> (one of <see cref="AuditLog.Sources"/>): apply, the CLI.</summary>
     public void MarkSurface(string surface) => Surface = surface;
 
+    /// <summary>
+    /// Entries held back while <see cref="Holding"/>: apply writes step by step and undoes the steps done when a later
+    /// one is refused, so its entries are kept until it has succeeded (<see cref="AuditLog.ReleaseAsync"/>) or dropped
+    /// with the undo (<see cref="Drop"/>): the log never shows a change that was undone.
+    /// </summary>
+    public List<AuditEntry> Held { get; } = [];
+
+    public bool Holding { get; private set; }
+
+    public void Hold() => Holding = true;
+
+    public void Drop()
+    {
+        Held.Clear();
+        Holding = false;
+    }
+
     /// <summary>The changes of this scope are made by a tool, inside <paramref name="run"/>.</summary>
     public void MarkTool(ActionInvocation run)
     {
@@ -50,7 +67,28 @@ public sealed class AuditLog(OrchestratorDbContext db, AuditScope scope, IHttpCo
     public const string SystemActor = "system";
 
     /// <summary>Adds the entry to the context's unit of work: it is saved by the caller's next SaveChanges, with the change.</summary>
-    public void Add(AuditChange change) => db.Set<AuditEntry>().Add(Entry(change));
+    public void Add(AuditChange change)
+    {
+        if (scope.Holding)
+        {
+            scope.Held.Add(Entry(change));
+            return;
+        }
+
+        db.Set<AuditEntry>().Add(Entry(change));
+    }
+
+    /// <summary>Writes the entries held back while the scope was holding (apply, once everything it did stands).</summary>
+    public async Task ReleaseAsync(CancellationToken cancellationToken)
+    {
+        var held = scope.Held.ToList();
+        scope.Drop();
+        if (held.Count > 0)
+        {
+            db.Set<AuditEntry>().AddRange(held);
+            await db.SaveChangesAsync(cancellationToken);
+        }
+    }
 
     /// <summary>Records a change that is already made outside this context (Quartz, files): saved at once.</summary>
     public async Task RecordAsync(AuditChange change, CancellationToken cancellationToken)

@@ -38,6 +38,7 @@ public sealed class ApplyService(
     ISchedulerFactory schedulers,
     IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json,
     Audit.AuditScope audit,
+    Audit.AuditLog auditLog,
     TimeProvider time)
 {
     public const string Create = "create";
@@ -78,6 +79,8 @@ public sealed class ApplyService(
     {
         // What the services change from here is recorded in the audit log as made by apply, whoever's client sent it.
         audit.MarkSurface("apply");
+        // Held until the whole apply stands: entries of steps undone after a later refusal are dropped with them.
+        audit.Hold();
         if (request.Documents is null)
         {
             var missing = new FieldErrors();
@@ -154,6 +157,7 @@ public sealed class ApplyService(
                 if (refused is not null)
                 {
                     await UndoAsync(undo);
+                    audit.Drop();
                     return resource is null
                         ? Refused(refused, $"Deleting {change.Kind} '{change.Name}' (prune) was refused, so nothing was applied")
                         : RefusalProblem([.. Fields(refused).Select(f => resource.Refusal(f.Field, f.Reason))]);
@@ -167,12 +171,14 @@ public sealed class ApplyService(
                 .Select(c => c.Resource!)
                 .ToList();
             await MarkManagedAsync(taken, ct);
+            await auditLog.ReleaseAsync(ct);
         }
         catch
         {
             // A failure that is no refusal (the database went away, the request was cancelled) undoes what was done too.
             db.ChangeTracker.Clear();
             await UndoAsync(undo);
+            audit.Drop();
             throw;
         }
 

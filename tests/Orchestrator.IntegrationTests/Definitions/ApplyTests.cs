@@ -195,6 +195,12 @@ public sealed class ApplyTests
         Assert.That(tool["description"]!.GetValue<string>(), Is.EqualTo("first"));
         Assert.That(tool["version"]!.GetValue<int>(), Is.EqualTo(1));
         Assert.That(await StatusAsync(admin, "/api/schedules/undo.echoes"), Is.EqualTo(HttpStatusCode.NotFound));
+
+        // The audit log shows no step of the undone apply: not the project it created, not the tool it replaced.
+        var projectEntries = JsonNode.Parse(await admin.GetStringAsync("/api/audit?resource=project:undo"))!["items"]!.AsArray();
+        Assert.That(projectEntries, Is.Empty, projectEntries.ToJsonString());
+        var toolEntries = JsonNode.Parse(await admin.GetStringAsync("/api/audit?resource=tool:undo-echo"))!["items"]!.AsArray();
+        Assert.That(toolEntries.Select(e => e!["action"]!.GetValue<string>()), Is.EqualTo(new[] { "tool.create" }), "only the first, successful apply");
     }
 
     [Test]
