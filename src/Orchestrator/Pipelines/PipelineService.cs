@@ -18,7 +18,7 @@ namespace Orchestrator.Pipelines;
 /// The endpoints, and any other surface, call these; a refusal comes back as the problem each surface shows its own way.
 /// </summary>
 public sealed class PipelineService(
-    OrchestratorDbContext db, PipelineValidator validator, PipelineExecutor executor, ISchedulerFactory schedulers, ProjectScope scope, AuditLog audit, TimeProvider time)
+    OrchestratorDbContext db, PipelineValidator validator, PipelineExecutor executor, ISchedulerFactory schedulers, ProjectScope scope, ScopedKeyLimits limits, AuditLog audit, TimeProvider time)
 {
     public async Task<PagedList<PipelineSummary>> ListAsync(string? project, Paging paging, CancellationToken ct)
     {
@@ -39,6 +39,11 @@ public sealed class PipelineService(
         if (scope.RefuseOutside(request.Project ?? Project.DefaultId) is { } outside)
         {
             return outside;
+        }
+
+        if (await limits.CheckPipelineAsync(request, ct) is { } limited)
+        {
+            return limited;
         }
 
         var (definition, problems) = await validator.ValidateAsync(request, request.Id, ct);
@@ -129,6 +134,11 @@ public sealed class PipelineService(
         if (await ManagedMarks.RefuseUnlessForcedAsync(db, DefinitionKinds.Pipeline, id, force, ct) is { } managed)
         {
             return managed;
+        }
+
+        if (await limits.CheckPipelineAsync(request, ct) is { } limited)
+        {
+            return limited;
         }
 
         var (definition, errors) = await validator.ValidateAsync(request with { Project = request.Project ?? pipeline.ProjectId }, id, ct);

@@ -76,6 +76,11 @@ public sealed partial class ProjectService(OrchestratorDbContext db, WorkspaceRo
             return Problems.Conflict($"A project with id '{request.Id}' already exists.");
         }
 
+        if (await OverlapAsync(request.Id!, rootPath!, cancellationToken) is { } overlap)
+        {
+            return overlap;
+        }
+
         var now = time.GetUtcNow();
         var project = new Project { Id = request.Id!, Name = request.Name!.Trim(), RootPath = rootPath!, CreatedAt = now, UpdatedAt = now };
         db.Projects.Add(project);
@@ -117,6 +122,17 @@ public sealed partial class ProjectService(OrchestratorDbContext db, WorkspaceRo
         if (errors.Any)
         {
             return errors.ToProblemDetails();
+        }
+
+        // A scoped key's projects are confined to their roots; moving a root would move the confinement with it.
+        if (scope.IsScoped && !SamePath(rootPath!, project.RootPath))
+        {
+            return ProjectScope.RefuseField(scope.Projects!, "rootPath", $"change a project's rootPath (it is '{project.RootPath}')");
+        }
+
+        if (await OverlapAsync(id, rootPath!, cancellationToken) is { } overlap)
+        {
+            return overlap;
         }
 
         var before = ProjectResponse.From(project);
@@ -170,6 +186,38 @@ public sealed partial class ProjectService(OrchestratorDbContext db, WorkspaceRo
     }
 
     public static bool IsSlug(string id) => SlugPattern().IsMatch(id);
+
+    /// <summary>
+    /// The 422 when <paramref name="rootPath"/> is, contains or lies inside another project's root: that project's
+    /// files would be this one's too, past every project check. Compared as written and with symlinks resolved. Every
+    /// project is compared, whether or not the caller may see it (a scoped key cannot change a root anyway).
+    /// </summary>
+    private async Task<ProblemDetails?> OverlapAsync(string id, string rootPath, CancellationToken cancellationToken)
+    {
+        var others = await db.Projects.AsNoTracking().Where(p => p.Id != id).Select(p => new { p.Id, p.RootPath }).ToListAsync(cancellationToken);
+        var real = WorkspaceRoots.RealPath(rootPath);
+        foreach (var other in others.OrderBy(o => o.Id, StringComparer.Ordinal))
+        {
+            var otherFull = Path.TrimEndingDirectorySeparator(other.RootPath);
+            var otherReal = WorkspaceRoots.RealPath(otherFull);
+            var relation =
+                SamePath(rootPath, otherFull) || SamePath(real, otherReal) ? "is the root of"
+                : WorkspaceRoots.IsStrictlyInside(rootPath, otherFull) || WorkspaceRoots.IsStrictlyInside(real, otherReal) ? "lies inside the root of"
+                : WorkspaceRoots.IsStrictlyInside(otherFull, rootPath) || WorkspaceRoots.IsStrictlyInside(otherReal, real) ? "contains the root of"
+                : null;
+            if (relation is not null)
+            {
+                var errors = new FieldErrors();
+                errors.Add("rootPath", $"'{rootPath}' {relation} project '{other.Id}' ('{other.RootPath}'); project roots may not overlap.");
+                return errors.ToProblemDetails();
+            }
+        }
+
+        return null;
+    }
+
+    private static bool SamePath(string a, string b) =>
+        string.Equals(Path.TrimEndingDirectorySeparator(a), Path.TrimEndingDirectorySeparator(b), OperatingSystem.IsWindows() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal);
 
     private async Task<ProblemDetails?> InUseAsync(string id, CancellationToken cancellationToken) =>
         InUseProblem.For($"Project '{id}'",

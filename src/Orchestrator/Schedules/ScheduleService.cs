@@ -25,6 +25,7 @@ public sealed class ScheduleService(
     RunQueries runs,
     IExecutionHistoryStore history,
     ProjectScope scope,
+    ScopedKeyLimits limits,
     OrchestratorDbContext db,
     AuditLog audit,
     TimeProvider time)
@@ -40,6 +41,11 @@ public sealed class ScheduleService(
         if (scope.RefuseOutside(request.Project ?? Project.DefaultId) is { } outside)
         {
             return outside;
+        }
+
+        if (await limits.CheckScheduleAsync(request, ct) is { } limited)
+        {
+            return limited;
         }
 
         var (spec, errors) = await validator.ValidateAsync(request, null, null, ct);
@@ -92,6 +98,11 @@ public sealed class ScheduleService(
         if (await ManagedMarks.RefuseUnlessForcedAsync(db, DefinitionKinds.Schedule, ScheduleIds.Of(key), force, ct) is { } managed)
         {
             return managed;
+        }
+
+        if (await limits.CheckScheduleAsync(request, ct) is { } limited)
+        {
+            return limited;
         }
 
         var (spec, errors) = await validator.ValidateAsync(request, key.Name, key.Group, IsSameTrigger(await scheduler.GetJobDetail(key, ct), request.Trigger), ct);

@@ -52,6 +52,18 @@ public sealed class ProjectScope(IHttpContextAccessor http)
                 Detail = $"This API key is scoped to {Describe(Projects!)}; it cannot act in project '{project}'.",
             };
 
+    /// <summary>
+    /// The 403 for a field a scoped key may not set even in its own projects (a project's rootPath, a secret reference,
+    /// a tool that runs a program): the problem names the field, in its detail and under <c>errors</c>.
+    /// </summary>
+    public static ProblemDetails RefuseField(IReadOnlyList<string> projects, string field, string what) =>
+        new HttpValidationProblemDetails(new Dictionary<string, string[]> { [field] = [$"a key scoped to {Describe(projects)} cannot {what}."] })
+        {
+            Status = StatusCodes.Status403Forbidden,
+            Title = "Forbidden",
+            Detail = $"This API key is scoped to {Describe(projects)}; it cannot {what} ({field}).",
+        };
+
     /// <summary>The projects of a principal's key, or null for an unscoped key (or no key at all).</summary>
     public static string[]? Of(ClaimsPrincipal? user)
     {

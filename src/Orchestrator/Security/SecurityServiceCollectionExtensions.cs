@@ -10,6 +10,7 @@ public static class SecurityServiceCollectionExtensions
         services.AddHttpContextAccessor();
         services.AddScoped<ApiKeyStore>();
         services.AddScoped<ProjectScope>();
+        services.AddScoped<ScopedKeyLimits>();
         services.AddScoped<KeyService>();
         services.AddSingleton<IAuthorizationHandler, ScopedRouteHandler>();
         services.AddSingleton<AdminKeyBootstrap>();

@@ -40,7 +40,7 @@ public sealed record ToolInvocationResponse(string Tool, int Version, string Pro
 /// </summary>
 public sealed class ToolService(
     OrchestratorDbContext db, ToolRegistry registry, BuiltinToolCatalog builtins, ToolInvoker invoker, ActionCatalog actions, ProjectService projects,
-    IServiceProvider services, ISchedulerFactory schedulers, ProjectScope scope, Audit.AuditLog audit, TimeProvider time)
+    IServiceProvider services, ISchedulerFactory schedulers, ProjectScope scope, ScopedKeyLimits limits, Audit.AuditLog audit, TimeProvider time)
 {
     public const int DefaultInvokeTimeoutSeconds = 300;
     public const int MaxInvokeTimeoutSeconds = 3600;
@@ -212,6 +212,12 @@ public sealed class ToolService(
                 Title = "Forbidden",
                 Detail = $"Invoking '{name}' directly needs the {builtin.RequiredRole.ToString().ToLowerInvariant()} role, as the route it stands for does.",
             };
+        }
+
+        // A scoped key runs no program of its choosing and hands no tool a secret reference (see ScopedKeyLimits).
+        if (await limits.CheckInvocationAsync(tool, request.Arguments, cancellationToken) is { } limited)
+        {
+            return limited;
         }
 
         var errors = new FieldErrors();
