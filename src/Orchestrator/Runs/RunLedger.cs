@@ -100,7 +100,9 @@ public sealed partial class RunLedger(OrchestratorDbContext db, RunLedgerWriter 
         };
         // One statement, shared with the firings that start together (RunLedgerWriter): the firing's own row, or the
         // row already there for this fire time. Tracked from here, so a take-over updates it guarded by its version.
-        var row = await writer.InsertOrReadAsync(fresh, ct);
+        // Not cancellable: a queued row is inserted anyway, so the firing waits for it and the caller, holding the
+        // claim, honours a cancellation by completing the run (RunLedgerMiddleware), rather than leaving it running.
+        var row = await writer.InsertOrReadAsync(fresh);
         db.Runs.Attach(row);
         if (row.Id == fresh.Id)
         {

@@ -57,6 +57,8 @@ public sealed partial class RunLedgerMiddleware(
         RunResult result;
         try
         {
+            // Cancelled while its row was being written: the row is there, running; it is completed as cancelled below.
+            cancellationToken.ThrowIfCancellationRequested();
             using (LedgeredRun.Enter(run, out var admitted))
             {
                 await next(context, cancellationToken);

@@ -17,8 +17,8 @@ namespace Orchestrator.Runs;
 /// No row waits for a timer: the writer takes what is queued the moment it is free, so a firing alone goes out at once
 /// and the batch is whatever arrived while the previous statement was in flight. Two firings of the same schedule and
 /// fire time in one batch (a race the ledger must resolve) send the row once; the second gets the row the first
-/// inserted, as it would have found it a statement later. A failed statement fails every firing in it, as a failed
-/// single insert failed its firing.
+/// inserted, as it would have found it a statement later. A failed statement fails no firing by itself: each of its
+/// rows is sent again alone, so one bad row fails only its own firing, not the unrelated schedules batched with it.
 /// </remarks>
 public sealed class RunLedgerWriter(IServiceScopeFactory scopes) : IAsyncDisposable
 {
@@ -35,7 +35,12 @@ public sealed class RunLedgerWriter(IServiceScopeFactory scopes) : IAsyncDisposa
     /// Inserts <paramref name="run"/> unless a row for its schedule and fire time is there, and returns the row that is
     /// there now (untracked): <paramref name="run"/>'s own values, same id, when it was inserted.
     /// </summary>
-    public Task<RunRecord> InsertOrReadAsync(RunRecord run, CancellationToken ct)
+    /// <remarks>
+    /// Takes no cancellation token: once queued, the row is inserted whatever the firing does, so the firing waits for
+    /// it (the statement is bounded) and honours its own cancellation afterwards, with the row in hand to complete.
+    /// Giving up here left a row inserted as running that no one would ever complete.
+    /// </remarks>
+    public Task<RunRecord> InsertOrReadAsync(RunRecord run)
     {
         var request = new Request(run, new TaskCompletionSource<RunRecord>(TaskCreationOptions.RunContinuationsAsynchronously));
         lock (gate)
@@ -48,7 +53,7 @@ public sealed class RunLedgerWriter(IServiceScopeFactory scopes) : IAsyncDisposa
             throw new ObjectDisposedException(nameof(RunLedgerWriter), "The node is shutting down.");
         }
 
-        return request.Written.Task.WaitAsync(ct);
+        return request.Written.Task;
     }
 
     private async Task WriteQueuedAsync()
@@ -66,14 +71,86 @@ public sealed class RunLedgerWriter(IServiceScopeFactory scopes) : IAsyncDisposa
             {
                 await WriteAsync(batch);
             }
-            catch (Exception ex)
+            catch (Exception) when (batch.Count > 1)
             {
-                foreach (var request in batch)
+                // One bad row must not fail up to MaxBatch unrelated firings: each row is sent again on its own.
+                foreach (var group in batch.GroupBy(r => (r.Row.ScheduleId, r.Row.ScheduledFireTime)))
                 {
-                    request.Written.TrySetException(ex);
+                    await WriteAloneAsync([.. group]);
                 }
             }
+            catch (Exception ex)
+            {
+                Fail(batch, ex);
+            }
         }
+    }
+
+    /// <summary>
+    /// One row (and the requests of the same key) in a statement of its own. A unique violation on another index than
+    /// the schedule and fire time (the idempotency key, the id) means the row is there under that key: it is read.
+    /// </summary>
+    private async Task WriteAloneAsync(List<Request> requests)
+    {
+        try
+        {
+            await WriteAsync(requests);
+        }
+        catch (Exception ex) when (IsUniqueViolation(ex))
+        {
+            try
+            {
+                var run = requests[0].Row;
+                await using var scope = scopes.CreateAsyncScope();
+                var db = scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>();
+                var row = await db.Runs.AsNoTracking()
+                    .Where(r => (r.ScheduleId == run.ScheduleId && r.ScheduledFireTime == run.ScheduledFireTime)
+                        || r.IdempotencyKey == run.IdempotencyKey || r.Id == run.Id)
+                    .FirstOrDefaultAsync(CancellationToken.None);
+                if (row is null)
+                {
+                    Fail(requests, ex);
+                    return;
+                }
+
+                for (var i = 0; i < requests.Count; i++)
+                {
+                    requests[i].Written.TrySetResult(i == 0 ? row : Copy(row));
+                }
+            }
+            catch (Exception readFailed)
+            {
+                Fail(requests, readFailed);
+            }
+        }
+        catch (Exception ex)
+        {
+            Fail(requests, ex);
+        }
+    }
+
+    private static void Fail(IEnumerable<Request> requests, Exception ex)
+    {
+        foreach (var request in requests)
+        {
+            request.Written.TrySetException(ex);
+        }
+    }
+
+    private static bool IsUniqueViolation(Exception ex)
+    {
+        for (var e = ex; e is not null; e = e.InnerException)
+        {
+            switch (e)
+            {
+                case Npgsql.PostgresException { SqlState: Npgsql.PostgresErrorCodes.UniqueViolation }:
+                // SQLITE_CONSTRAINT_UNIQUE and SQLITE_CONSTRAINT_PRIMARYKEY.
+                case Microsoft.Data.Sqlite.SqliteException { SqliteExtendedErrorCode: 2067 or 1555 }:
+                    return true;
+            }
+        }
+
+        return false;
     }
 
     private async Task WriteAsync(List<Request> batch)

@@ -63,7 +63,8 @@ public static class OccurrenceTimeline
         IReadOnlyList<OccurrenceMisfire> misfires,
         DateTimeOffset? pausedSince,
         MisfirePolicy misfirePolicy,
-        DateTimeOffset now)
+        DateTimeOffset now,
+        TimeSpan jitter = default)
     {
         var ordered = runs.OrderBy(r => r.ScheduledFireTime).ToList();
         var byTime = ordered.GroupBy(r => r.ScheduledFireTime).ToDictionary(g => g.Key, g => g.First());
@@ -72,14 +73,17 @@ public static class OccurrenceTimeline
         var folded = new Dictionary<Guid, int>();
         for (var i = 0; i < dueTimes.Count; i++)
         {
+            // Due times, runs and misfires are keyed in nominal time (ScheduleJitter); the trigger fires the schedule's
+            // offset later, and that is the instant compared with the clock, a pause and a run's start.
             var t = dueTimes[i];
+            var fires = t + jitter;
             if (byTime.TryGetValue(t, out var own))
             {
-                occurrences[i] = FromRun(t, own);
+                occurrences[i] = FromRun(t, own, jitter);
                 continue;
             }
 
-            if (t > now)
+            if (fires > now)
             {
                 occurrences[i] = Other(t, "pending", "not due yet");
                 continue;
@@ -94,13 +98,13 @@ public static class OccurrenceTimeline
                 continue;
             }
 
-            if (pausedSince is { } paused && t >= paused)
+            if (pausedSince is { } paused && fires >= paused)
             {
                 occurrences[i] = Other(t, "skipped", "paused");
                 continue;
             }
 
-            if (t > now - InFlightGrace)
+            if (fires > now - InFlightGrace)
             {
                 occurrences[i] = Other(t, "pending", "due; its run has not started yet");
                 continue;
@@ -111,7 +115,7 @@ public static class OccurrenceTimeline
             // run is keyed on no due time at all (a catch-up keyed on the instant the misfire was handled).
             var previous = ordered.LastOrDefault(r => r.ScheduledFireTime < t && r.TriggeredBy != RunTrigger.Backfill);
             var next = ordered.FirstOrDefault(r => r.ScheduledFireTime > t && r.TriggeredBy != RunTrigger.Backfill);
-            var standIn = previous is { StartedAt: { } started, TriggeredBy: RunTrigger.Schedule or RunTrigger.Recovery } && started > t
+            var standIn = previous is { StartedAt: { } started, TriggeredBy: RunTrigger.Schedule or RunTrigger.Recovery } && started > fires
                 ? previous
                 : next is not null && !due.Contains(next.ScheduledFireTime) && next.ScheduledFireTime > t ? next : null;
             if (standIn is not null)
@@ -150,7 +154,7 @@ public static class OccurrenceTimeline
         occurrences.Count(o => o.Outcome == "missed"),
         occurrences.Count(o => o.Outcome == "pending"));
 
-    private static ScheduleOccurrence FromRun(DateTimeOffset t, OccurrenceRun run)
+    private static ScheduleOccurrence FromRun(DateTimeOffset t, OccurrenceRun run, TimeSpan jitter)
     {
         var status = RunResponse.Name(run.Status);
         if (run.Status is RunStatus.Pending or RunStatus.Running)
@@ -163,7 +167,8 @@ public static class OccurrenceTimeline
             return new ScheduleOccurrence(t, "retried", $"{run.Attempt} attempts, {status}" + (run.Error is null ? "" : $": {run.Error}"), null, false, run.Id, status, run.Attempt, null);
         }
 
-        var lateBy = run.StartedAt is { } started ? (long)Math.Max(0, (started - t).TotalMilliseconds) : (long?)null;
+        // Late after the instant the trigger fired it: a jittered schedule's run starts its offset after the due time.
+        var lateBy = run.StartedAt is { } started ? (long)Math.Max(0, (started - (t + jitter)).TotalMilliseconds) : (long?)null;
         var late = lateBy > OnTimeTolerance.TotalMilliseconds;
         var how = run.TriggeredBy == RunTrigger.Backfill ? "backfilled" : late ? $"late by {lateBy} ms" : "on time";
         return new ScheduleOccurrence(t, "ran", $"{how}, {status}" + (run.Error is null ? "" : $": {run.Error}"), lateBy, late, run.Id, status, run.Attempt, null);

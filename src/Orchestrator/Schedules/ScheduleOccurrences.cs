@@ -63,14 +63,21 @@ public sealed class ScheduleOccurrences(
         var birth = await runs.OrderBy(r => r.ScheduledFireTime).Select(r => (DateTimeOffset?)r.ScheduledFireTime).FirstOrDefaultAsync(ct);
         var policy = document.Misfire.Policy switch { "catch_up" => MisfirePolicy.CatchUp, "skip" => MisfirePolicy.Skip, _ => MisfirePolicy.FireOnce };
         var triggerKey = new TriggerKey(key.Name, key.Group);
-        var trigger = await scheduler.GetTrigger(triggerKey, ct) is { } stored ? Reaching(stored, birth) : Rebuilt(document, policy, birth ?? start);
+        // A schedule with jitter: its stored trigger fires its offset after each nominal fire time, while the ledger
+        // (and Quartz's misfire history, less the offset) are in nominal time, as are the range asked for and the due
+        // times answered (ScheduleJitter). The walk moves by the offset and each due time moves back by it.
+        var jitter = ScheduleJitter.OffsetOf(job.JobDataMap);
+        var stored = await scheduler.GetTrigger(triggerKey, ct);
+        // A rebuilt trigger (ScheduleMapping.BuildPreviewTrigger) is in nominal time already.
+        var shift = stored is null ? TimeSpan.Zero : jitter;
+        var trigger = stored is not null ? Reaching(stored, birth + shift) : Rebuilt(document, policy, birth ?? start);
         var dueTimes = new List<DateTimeOffset>();
         if (trigger is not null)
         {
             // The whole second before 'start', as ScheduleMapping.NextFireTimes does, so a due time at 'start' is kept.
-            var cursor = start.AddTicks(-1);
+            var cursor = (start + shift).AddTicks(-1);
             cursor = cursor.AddTicks(-(cursor.UtcTicks % TimeSpan.TicksPerSecond));
-            while (trigger.GetFireTimeAfter(cursor) is { } next && next < end && (trigger.EndTimeUtc is not { } last || next <= last))
+            while (trigger.GetFireTimeAfter(cursor) is { } next && next < end + shift && (trigger.EndTimeUtc is not { } last || next <= last))
             {
                 if (dueTimes.Count == MaxOccurrences)
                 {
@@ -78,7 +85,7 @@ public sealed class ScheduleOccurrences(
                     return errors.ToProblemDetails();
                 }
 
-                dueTimes.Add(next);
+                dueTimes.Add(next - shift);
                 cursor = next;
             }
         }
@@ -93,13 +100,15 @@ public sealed class ScheduleOccurrences(
 
         var misfires = await history.QueryMisfires(
             new MisfireHistoryQuery { SchedulerName = scheduler.SchedulerName, Job = key, Take = MaxOccurrences }, ct);
+        // Quartz names the trigger's fire time, nominal + the offset (the trigger that misfired was the jittered one).
         var recorded = misfires.Items
-            .Where(m => m.ScheduledFireTimeUtc is { } t && t < end && (before is null || t >= before.ScheduledFireTime))
-            .Select(m => new OccurrenceMisfire(RunLedger.KeyTime(m.ScheduledFireTimeUtc!.Value), m.Reason.ToString().ToLowerInvariant()))
+            .Where(m => m.ScheduledFireTimeUtc is not null)
+            .Select(m => new OccurrenceMisfire(RunLedger.KeyTime(m.ScheduledFireTimeUtc!.Value - jitter), m.Reason.ToString().ToLowerInvariant()))
+            .Where(m => m.ScheduledFireTime < end && (before is null || m.ScheduledFireTime >= before.ScheduledFireTime))
             .ToList();
 
         var pausedSince = await PausedSinceAsync(scheduler, triggerKey, runs, ct);
-        var items = OccurrenceTimeline.Classify(dueTimes, ledger, recorded, pausedSince, policy, now);
+        var items = OccurrenceTimeline.Classify(dueTimes, ledger, recorded, pausedSince, policy, now, jitter);
         return new OccurrenceList(scheduleId, start, end, OccurrenceTimeline.Count(items), items);
     }
 

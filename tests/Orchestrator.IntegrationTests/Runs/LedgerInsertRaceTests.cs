@@ -130,6 +130,134 @@ public sealed class LedgerInsertRaceTests
         Assert.That(logs.Entries.Where(e => e.Level >= LogLevel.Error), Is.Empty);
     }
 
+    [Test]
+    public async Task A_firing_cancelled_while_its_row_is_written_still_gets_its_row_to_complete_on_postgres()
+    {
+        var storage = await PostgresAsync("ledgercancel");
+        await using var services = await LedgerServicesAsync(storage, new RecordingLoggerProvider());
+        await using var holder = await HoldRunsTableAsync(storage);
+
+        using var cancel = new CancellationTokenSource();
+        await using var scope = services.CreateAsyncScope();
+        var ledger = scope.ServiceProvider.GetRequiredService<RunLedger>();
+        var begin = ledger.BeginAsync(Start("default.cancelled", FirstFireTime, "node-a", "fire-1"), cancel.Token);
+        await Task.Delay(500);
+        Assert.That(begin.IsCompleted, Is.False, "the insert is held by the table lock");
+
+        cancel.Cancel();
+        await Task.Delay(300);
+        // It used to stop waiting here, while its row went on to be inserted as running with no one to complete it.
+        Assert.That(begin.IsCompleted, Is.False, "a cancelled firing still waits for its row to be durable");
+
+        await holder.ReleaseAsync();
+        var claim = await begin;
+        Assert.That(claim.ShouldRun, Is.True, "the firing holds the row it inserted");
+
+        // What RunLedgerMiddleware does with a claim whose token is cancelled (its normal path throws, and the catch
+        // completes the run as cancelled).
+        Assert.Throws<OperationCanceledException>(() => cancel.Token.ThrowIfCancellationRequested());
+        await ledger.CompleteAsync(claim.Run!, RunStatus.Cancelled, null, "cancelled", CancellationToken.None);
+
+        await using var read = services.CreateAsyncScope();
+        var row = await read.ServiceProvider.GetRequiredService<OrchestratorDbContext>().Runs.AsNoTracking().SingleAsync(r => r.ScheduleId == "default.cancelled");
+        Assert.That(row.Status, Is.EqualTo(RunStatus.Cancelled));
+        Assert.That(row.FinishedAt, Is.Not.Null);
+    }
+
+    [Test]
+    public async Task A_bad_row_in_a_batch_fails_only_its_own_firing_and_an_idempotency_key_conflict_reads_the_row_on_postgres()
+    {
+        var storage = await PostgresAsync("ledgerbatch");
+        await using var services = await LedgerServicesAsync(storage, new RecordingLoggerProvider());
+        var writer = services.GetRequiredService<RunLedgerWriter>();
+
+        // A row already holding the idempotency key another firing's row will carry.
+        var existing = Row("default.existing", FirstFireTime, "shared-key");
+        await using (var scope = services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>();
+            db.Runs.Add(existing);
+            await db.SaveChangesAsync();
+        }
+
+        Task<RunRecord> first, good, bad, conflicting, alsoGood;
+        await using (var holder = await HoldRunsTableAsync(storage))
+        {
+            // The first row goes out alone and waits on the lock; the next four queue behind it and share one statement.
+            first = writer.InsertOrReadAsync(Row("default.first", FirstFireTime));
+            await Task.Delay(500);
+            good = writer.InsertOrReadAsync(Row("default.good", FirstFireTime));
+            // Longer than the column's 100 characters: PostgreSQL refuses the statement that carries it.
+            bad = writer.InsertOrReadAsync(Row("default.bad", FirstFireTime, new string('x', 150)));
+            conflicting = writer.InsertOrReadAsync(Row("default.conflicting", FirstFireTime, "shared-key"));
+            alsoGood = writer.InsertOrReadAsync(Row("default.also-good", FirstFireTime));
+            await Task.Delay(300);
+            await holder.ReleaseAsync();
+        }
+
+        Assert.That((await first).ScheduleId, Is.EqualTo("default.first"));
+        Assert.That((await good).ScheduleId, Is.EqualTo("default.good"));
+        Assert.That((await alsoGood).ScheduleId, Is.EqualTo("default.also-good"));
+        Assert.That((await conflicting).Id, Is.EqualTo(existing.Id), "a unique violation on the idempotency key reads the row that holds it");
+        Assert.ThrowsAsync(Is.InstanceOf<Exception>(), async () => await bad);
+
+        await using var read = services.CreateAsyncScope();
+        var rows = await read.ServiceProvider.GetRequiredService<OrchestratorDbContext>().Runs.AsNoTracking().Select(r => r.ScheduleId).ToListAsync();
+        Assert.That(rows, Is.EquivalentTo(new[] { "default.existing", "default.first", "default.good", "default.also-good" }));
+    }
+
+    private static RunRecord Row(string scheduleId, DateTimeOffset fireTime, string? idempotencyKey = null) => new()
+    {
+        Id = Guid.CreateVersion7(),
+        ScheduleId = scheduleId,
+        ProjectId = "default",
+        ActionType = "call_api",
+        Status = RunStatus.Running,
+        TriggeredBy = RunTrigger.Schedule,
+        ScheduledFireTime = fireTime,
+        StartedAt = Now,
+        Node = "node-a",
+        FireInstanceId = "fire-1",
+        Attempt = 1,
+        IdempotencyKey = idempotencyKey ?? RunLedger.IdempotencyKeyFor(scheduleId, fireTime),
+        ConfigSnapshot = "{}",
+    };
+
+    /// <summary>Holds every insert into the runs table (a lock in an open transaction) until released.</summary>
+    private static async Task<TableHold> HoldRunsTableAsync(StorageChoice storage)
+    {
+        var connection = new Npgsql.NpgsqlConnection(storage.ConnectionString);
+        await connection.OpenAsync();
+        var transaction = await connection.BeginTransactionAsync();
+        await using (var command = new Npgsql.NpgsqlCommand("LOCK TABLE runs IN SHARE ROW EXCLUSIVE MODE", connection, transaction))
+        {
+            await command.ExecuteNonQueryAsync();
+        }
+
+        return new TableHold(connection, transaction);
+    }
+
+    private sealed class TableHold(Npgsql.NpgsqlConnection connection, Npgsql.NpgsqlTransaction transaction) : IAsyncDisposable
+    {
+        private bool released;
+
+        public async Task ReleaseAsync()
+        {
+            if (!released)
+            {
+                released = true;
+                await transaction.CommitAsync();
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await ReleaseAsync();
+            await transaction.DisposeAsync();
+            await connection.DisposeAsync();
+        }
+    }
+
     private static RunStart Start(string scheduleId, DateTimeOffset fireTime, string node, string fireInstanceId) =>
         new(scheduleId, "default", "call_api", fireTime, RunTrigger.Schedule, Recovering: false, node, fireInstanceId, "{}", PendingRunId: null);
 

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Orchestrator.IntegrationTests.Infrastructure;
+using Orchestrator.Schedules;
 
 namespace Orchestrator.IntegrationTests.Schedules;
 
@@ -48,6 +49,42 @@ public sealed class OccurrenceTests : ServerWithPeerFixture
         var counts = answer.GetProperty("counts");
         Assert.That(counts.GetProperty("ran").GetInt32() + counts.GetProperty("skipped").GetInt32() + counts.GetProperty("pending").GetInt32()
             + counts.GetProperty("missed").GetInt32() + counts.GetProperty("coalesced").GetInt32() + counts.GetProperty("retried").GetInt32(), Is.EqualTo(items.Count));
+    }
+
+    [Test]
+    public async Task A_jittered_schedules_runs_are_the_outcomes_of_its_nominal_due_times()
+    {
+        // Fires its offset after each nominal due time; the ledger keys each run on the nominal time. An offset of 2 s on
+        // a 3 s interval: the trigger's own fire times are none of the nominal due times.
+        const int Jitter = 3;
+        var name = Enumerable.Range(0, 1000).Select(i => $"jittered-{i}").First(n => ScheduleJitter.OffsetFor($"default.{n}", Jitter) >= TimeSpan.FromSeconds(2));
+        var offset = ScheduleJitter.OffsetFor($"default.{name}", Jitter);
+        var created = TimeProvider.System.GetUtcNow();
+        await Admin.CreateScheduleAsync(new { name, action = new { type = "noop", config = new { } }, trigger = new { intervalSeconds = 3 }, jitterSeconds = Jitter });
+        await Poll.UntilAsync(() => Admin.RunsAsync($"default.{name}", "succeeded"), r => r.Count >= 3, TimeSpan.FromSeconds(30), "three runs");
+        await Admin.PostAsync($"/api/schedules/default.{name}/pause", null);
+        var runs = await Poll.UntilAsync(() => Admin.RunsAsync($"default.{name}"), r => r.All(x => x.Status() == "succeeded"), TimeSpan.FromSeconds(10), "runs settled");
+
+        var answer = await Admin.GetFromJsonAsync<JsonElement>(
+            $"/api/schedules/default.{name}/occurrences?from={Iso(created.AddSeconds(-10))}&to={Iso(TimeProvider.System.GetUtcNow().AddSeconds(10))}");
+        var items = answer.GetProperty("items").EnumerateArray().ToList();
+        var due = items.Select(o => o.GetProperty("dueAt").GetDateTimeOffset()).ToList();
+        Assert.That(due.Zip(due.Skip(1), (a, b) => b - a), Is.All.EqualTo(TimeSpan.FromSeconds(3)), answer.ToString());
+
+        // Every run is the outcome of its own (nominal) due time, ran and on time measured from when the trigger fired it.
+        foreach (var run in runs)
+        {
+            var occurrence = items.SingleOrDefault(o => o.TryGetProperty("runId", out var id) && id.GetString() == run.GetProperty("id").GetString());
+            Assert.That(occurrence.ValueKind, Is.EqualTo(JsonValueKind.Object), $"run {run} has no occurrence:\n{answer}");
+            Assert.Multiple(() =>
+            {
+                Assert.That(occurrence.GetProperty("dueAt").GetDateTimeOffset(), Is.EqualTo(run.GetProperty("scheduledFireTime").GetDateTimeOffset()));
+                Assert.That(occurrence.GetProperty("outcome").GetString(), Is.EqualTo("ran"), occurrence.ToString());
+                Assert.That(occurrence.GetProperty("lateByMs").GetInt64(), Is.LessThan((long)offset.TotalMilliseconds), "lateness excludes the offset");
+            });
+        }
+
+        Assert.That(items.Select(o => o.GetProperty("outcome").GetString()), Has.None.EqualTo("missed").And.None.EqualTo("coalesced"), answer.ToString());
     }
 
     [Test]
