@@ -172,7 +172,7 @@ public sealed class ScheduleService(
             return managed;
         }
 
-        if (!await scheduler.DeleteJob(key, ct))
+        if (!await DeleteJobAsync(scheduler, key, ct))
         {
             return Problems.NotFound("schedule", id);
         }
@@ -180,6 +180,32 @@ public sealed class ScheduleService(
         await ManagedMarks.ForgetAsync(db, DefinitionKinds.Schedule, ScheduleIds.Of(key), ct);
         await audit.RecordAsync(new AuditChange("schedule.delete", "schedule", before.Id, before.Project, before, null), ct);
         return id;
+    }
+
+    /// <summary>
+    /// Quartz's DeleteJob lists the job's triggers and then unschedules each; a run-now trigger that completes (and is
+    /// removed) in between makes it throw "Unable to unschedule trigger". The job is then still there with fewer
+    /// triggers, so the delete is simply tried again.
+    /// </summary>
+    private static async Task<bool> DeleteJobAsync(IScheduler scheduler, JobKey key, CancellationToken ct)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await scheduler.DeleteJob(key, ct);
+            }
+            catch (SchedulerException) when (attempt < 5)
+            {
+                if (!await scheduler.Exists(key, ct))
+                {
+                    // Gone after all (the job held only the trigger that completed): deleted, as asked.
+                    return true;
+                }
+
+                await Task.Delay(TimeSpan.FromMilliseconds(20 * attempt), ct);
+            }
+        }
     }
 
     /// <summary>
