@@ -121,7 +121,7 @@ public static class TestPostgres
         }
 
         RunAsPostgresUser(Path.Combine(bin, "initdb"), $"-D {ownDataDirectory}/data -U postgres --auth=trust -E UTF8");
-        RunAsPostgresUser(pgCtl, $"-D {ownDataDirectory}/data -w -l {ownDataDirectory}/log -o \"-p {port} -k {ownDataDirectory} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300\" start");
+        RunAsPostgresUser(pgCtl, $"-D {ownDataDirectory}/data -w -l {ownDataDirectory}/log -o \"-p {port} -k {ownDataDirectory} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300 -c shared_preload_libraries=pg_stat_statements\" start");
         return $"Host=127.0.0.1;Port={port};Username=postgres;Database=postgres";
     }
 
