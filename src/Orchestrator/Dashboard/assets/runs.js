@@ -1,0 +1,132 @@
+// Runs: the list and one run. A classic script loaded after app.js (it uses app.js's helpers: esc, api, when, badge, view, …).
+"use strict";
+
+async function renderRuns(params) {
+  const token = generation;
+  const schedule = params.get("schedule") ?? "";
+  const status = params.get("status") ?? "";
+  const sort = params.get("sort") === "scheduled" ? "scheduled" : "created";
+  const page = Math.max(1, Number.parseInt(params.get("page") ?? "1", 10) || 1);
+  const pageSize = 50;
+  view.innerHTML = `
+    <h1>Runs</h1>
+    <form id="run-filters" class="toolbar" role="search">
+      <div><label for="r-schedule">Schedule</label><input id="r-schedule" value="${esc(schedule)}" placeholder="project.name"></div>
+      <div><label for="r-status">Status</label><select id="r-status">${["", "pending", "running", "succeeded", "failed", "cancelled", "interrupted", "skipped"].map((s) => `<option value="${s}" ${s === status ? "selected" : ""}>${s || "any"}</option>`).join("")}</select></div>
+      <div><label for="r-from">From</label><input id="r-from" type="datetime-local" value="${esc(params.get("from") ?? "")}"></div>
+      <div><label for="r-to">To</label><input id="r-to" type="datetime-local" value="${esc(params.get("to") ?? "")}"></div>
+      <div><label for="r-sort">Order</label><select id="r-sort"><option value="created" ${sort === "created" ? "selected" : ""}>newest first</option><option value="scheduled" ${sort === "scheduled" ? "selected" : ""}>by scheduled time</option></select></div>
+      <button type="submit">Filter</button>
+    </form>
+    <div class="table-wrap"><table aria-label="Runs"><thead><tr><th>Run</th><th>Schedule</th><th>Status</th><th class="hide-small">Triggered by</th><th class="hide-small">Scheduled</th><th>Started</th><th>Duration</th><th class="hide-small">Node</th><th class="hide-small">Attempt</th></tr></thead><tbody id="run-rows"></tbody></table></div>
+    <nav class="pager" aria-label="Pages of runs" id="run-pager"></nav>`;
+  const hashFor = (overrides) => {
+    const next = new URLSearchParams(params);
+    for (const [name, value] of Object.entries(overrides)) {
+      if (value) next.set(name, value);
+      else next.delete(name);
+    }
+    return `#/runs?${next}`;
+  };
+  document.getElementById("run-filters").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const next = new URLSearchParams();
+    const values = { schedule: "r-schedule", status: "r-status", from: "r-from", to: "r-to" };
+    for (const [name, id] of Object.entries(values)) if (document.getElementById(id).value) next.set(name, document.getElementById(id).value);
+    if (document.getElementById("r-sort").value === "scheduled") next.set("sort", "scheduled");
+    location.hash = `#/runs?${next}`;
+  });
+  const load = async () => {
+    const query = new URLSearchParams({ page: String(page), pageSize: String(pageSize), sort });
+    if (schedule) query.set("scheduleId", schedule);
+    if (status) query.set("status", status);
+    for (const name of ["from", "to"]) {
+      const value = new Date(params.get(name) ?? "");
+      if (!Number.isNaN(value.getTime())) query.set(name, value.toISOString());
+    }
+    const result = await api("GET", `/api/runs?${query}`);
+    const body = document.getElementById("run-rows");
+    if (!body || stale(token)) return;
+    body.innerHTML = result.items.map((r) => `
+      <tr data-run="${esc(r.id)}"><td>${fullId(r.id, `#/runs/${esc(r.id)}`)}</td><td>${esc(r.scheduleId)}</td><td>${badge(r.status)}</td>
+      <td class="hide-small">${esc(r.triggeredBy)}</td><td class="hide-small">${when(r.scheduledFireTime)}</td><td>${when(r.startedAt)}</td><td>${duration(r)}</td><td class="hide-small">${esc(r.node)}</td><td class="hide-small">${esc(r.attempt)}</td></tr>`).join("")
+      || `<tr><td colspan="9">No runs match.</td></tr>`;
+    const pages = Math.max(1, Math.ceil(result.total / result.pageSize));
+    document.getElementById("run-pager").innerHTML = `
+      ${page > 1 ? `<a href="${hashFor({ page: String(page - 1) })}" rel="prev">← Newer</a>` : ""}
+      <span>Page ${page} of ${pages} · ${result.total} run${result.total === 1 ? "" : "s"}</span>
+      ${page < pages ? `<a href="${hashFor({ page: String(page + 1) })}" rel="next">Older →</a>` : ""}`;
+  };
+  // Updates without reloading the page; started first, so leaving mid-load still stops it.
+  refreshTimer = setInterval(() => load().catch(() => {}), 2000);
+  await load();
+}
+
+const unfinished = (status) => status === "running" || status === "pending";
+
+// An agent run's usage and steps: kinds, tools, statuses, tokens and durations (the API never gives their content).
+const agentSteps = (usage, steps) => `
+    <h2>Steps</h2>
+    <p>${esc(usage.steps)} steps, ${esc(usage.totalTokens)} tokens (${esc(usage.inputTokens)} in, ${esc(usage.outputTokens)} out)</p>
+    <table><thead><tr><th>#</th><th>Kind</th><th>Tool</th><th>Status</th><th>Attempt</th><th>Tokens</th><th>Duration</th><th>Error</th></tr></thead><tbody>
+    ${steps.map((s) => `<tr><td>${esc(s.step)}</td><td>${esc(s.kind)}</td><td>${esc(s.tool ?? "")}</td><td>${badge(s.status)}</td><td>${esc(s.attempt)}</td>
+      <td>${esc(s.totalTokens ?? "")}</td><td>${s.durationMs == null ? "" : esc(s.durationMs) + " ms"}</td><td>${esc(s.error ?? "")}</td></tr>`).join("")}
+    </tbody></table>`;
+
+async function renderRun(id) {
+  const token = generation;
+  let shown = null;
+  // One chain of polls at a time: a poll still on its way when Cancel starts a new one must not schedule its own.
+  let chain = 0;
+  const paint = (run, steps) => {
+    view.innerHTML = `
+    <h1>Run ${badge(run.status)}</h1>
+    <p>${fullId(run.id, `#/runs/${esc(run.id)}`)}</p>
+    <div class="card grid">
+      <div><label>Schedule</label>${esc(run.scheduleId)}</div><div><label>Action</label>${esc(run.actionType)}</div>
+      <div><label>Triggered by</label>${esc(run.triggeredBy)}</div><div><label>Attempt</label>${esc(run.attempt)}</div>
+      <div><label>Node</label>${esc(run.node)}</div><div><label>Scheduled</label>${when(run.scheduledFireTime)}</div>
+      <div><label>Started</label>${when(run.startedAt)}</div><div><label>Finished</label>${when(run.finishedAt)}</div>
+      <div><label>Duration</label>${duration(run)}</div>
+      <div><label>Idempotency key</label><code>${esc(run.idempotencyKey)}</code></div>
+    </div>
+    ${unfinished(run.status) ? `<button type="button" class="danger" id="cancel-run">Cancel run</button>` : ""}
+    ${run.pipelineRunId ? `<p><a href="#/pipeline-runs/${esc(run.pipelineRunId)}">Open the pipeline run</a></p>` : ""}
+    <h2>Error</h2>${run.error ? `<pre>${esc(run.error)}</pre>` : "<p>None.</p>"}
+    ${run.usage && steps ? agentSteps(run.usage, steps) : ""}
+    <h2>Result</h2>${json(run.result)}
+    <h2>Config snapshot</h2>${json(run.configSnapshot)}`;
+    document.getElementById("cancel-run")?.addEventListener("click", async () => {
+      try {
+        await api("POST", `/api/runs/${encodeURIComponent(id)}/cancel`);
+        toast("Cancel requested.");
+        if (stale(token)) return;
+        clearTimeout(refreshTimer);
+        const mine = ++chain;
+        refreshTimer = setTimeout(() => poll(mine), 500);
+      } catch (error) {
+        toast(error.message);
+      }
+    });
+  };
+  // Repaints only when the run changed, so a focused button or a selection survives the polls in between.
+  const load = async (mine) => {
+    const run = await api("GET", `/api/runs/${encodeURIComponent(id)}`);
+    const steps = run.usage ? await api("GET", `/api/runs/${encodeURIComponent(id)}/steps`) : null;
+    if (stale(token)) return;
+    const snapshot = JSON.stringify([run, steps]);
+    if (snapshot !== shown) {
+      shown = snapshot;
+      paint(run, steps);
+    }
+    if (unfinished(run.status) && mine === chain) refreshTimer = setTimeout(() => poll(mine), 2000);
+  };
+  // Like the runs list, a failed poll (a restarting node, say) is retried rather than shown over the page.
+  const poll = (mine) => {
+    if (stale(token) || mine !== chain) return;
+    load(mine).catch(() => { if (!stale(token) && mine === chain) refreshTimer = setTimeout(() => poll(mine), 2000); });
+  };
+  await load(chain);
+}
+
+registerPage("runs", (parts, query) => (parts[1] ? renderRun(parts[1]) : renderRuns(query)));
