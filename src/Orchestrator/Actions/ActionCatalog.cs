@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Orchestrator.Api;
 using Orchestrator.Tools;
 
@@ -73,6 +74,14 @@ public abstract class ActionDefinition
     /// around its placeholders, judged when it is saved by the rule its action type applies to a whole value.
     /// </summary>
     public string? SecretReferenceProblem(string path, string text) => CallApi.SecretTemplates.ReferenceProblem(text, AcceptsSecretAt(path));
+
+    /// <summary>
+    /// What a run of a valid <paramref name="sample"/> config would hand to the outside world, for
+    /// <c>POST /api/actions/dry-run</c>: the config as the executor reads it, with the placeholders the executor fills
+    /// filled from the sample run. Nothing is sent or stored; <c>{{secret:NAME}}</c> references stay as written (the
+    /// values are resolved only when a real run sends). By default the config as it is: types that fill nothing.
+    /// </summary>
+    public virtual JsonObject DryRun(ActionInvocation sample) => JsonNode.Parse(sample.Config.GetRawText())!.AsObject();
 
     protected virtual ValueTask ValidateSemanticsAsync(JsonElement config, string prefix, string? projectId, FieldErrors errors, CancellationToken cancellationToken) =>
         ValueTask.CompletedTask;

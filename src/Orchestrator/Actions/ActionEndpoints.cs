@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Orchestrator.Api;
 using Orchestrator.Security;
 
 namespace Orchestrator.Actions;
@@ -19,7 +20,17 @@ public static class ActionEndpoints
         var group = app.MapGroup("/api/actions").WithTags("Actions").RequireAuthorization(Policies.Viewer);
         group.MapGet("/", ListActions).WithName("ListActions")
             .WithSummary("Action types by name, each with a one-line description and the JSON Schema its config must satisfy.");
+        group.MapPost("/dry-run", DryRun).WithName("DryRunAction").RequireAuthorization(Policies.Operator)
+            .WithSummary("Validate an action as a schedule's create would and render what a run would send (placeholders filled from a sample run, secrets as references); nothing is sent or stored.")
+            .ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity)
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status403Forbidden);
         return app;
+    }
+
+    public static async Task<Results<Ok<ActionDryRunResponse>, ProblemHttpResult>> DryRun(ActionDryRunRequest request, ActionDryRunService dryRuns, CancellationToken ct)
+    {
+        var outcome = await dryRuns.DryRunAsync(request, ct);
+        return outcome.Succeeded ? TypedResults.Ok(outcome.Value) : outcome.Problem.ToProblemResult();
     }
 
     public static Ok<List<ActionTypeResponse>> ListActions(ActionCatalog actions) =>

@@ -10,6 +10,7 @@ public static class ActionsServiceCollectionExtensions
         services.AddScoped<ActionJobServices>();
         services.AddSingleton<ActionCatalog>();
         services.AddSingleton<ActionDispatcher>();
+        services.AddScoped<ActionDryRunService>();
         foreach (var module in ModuleTypes)
         {
             ((IActionModule)Activator.CreateInstance(module)!).AddServices(services);

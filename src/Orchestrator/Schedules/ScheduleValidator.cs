@@ -563,6 +563,9 @@ public sealed partial class ScheduleValidator(ActionCatalog actions, Orchestrato
 
     private static string Truncate(string text) => text.Length > 60 ? text[..60] + "…" : text;
 
+    /// <summary>Whether <paramref name="name"/> is a valid schedule name (the action dry run checks its sample name with it).</summary>
+    public static bool IsName(string name) => NamePattern().IsMatch(name);
+
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$", RegexOptions.CultureInvariant)]
     private static partial Regex NamePattern();
 

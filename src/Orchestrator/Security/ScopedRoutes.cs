@@ -14,6 +14,7 @@ public static class ScopedRoutes
     private static readonly HashSet<string> Open = new(StringComparer.Ordinal)
     {
         "GET /api/actions",
+        "POST /api/actions/dry-run",
         "GET /api/models",
         "GET /api/cluster/nodes",
         "GET /api/cluster/misfires",

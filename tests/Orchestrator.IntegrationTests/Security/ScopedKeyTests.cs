@@ -56,6 +56,7 @@ public sealed class ScopedKeyTests
     public static IEnumerable<ScopeCase> Cases() =>
     [
         new("GET /api/actions", "/api/actions", null, Ok, null),
+        new("POST /api/actions/dry-run", "/api/actions/dry-run", (_, p) => new { project = p, action = new { type = "noop", config = new { } } }, Ok, HttpStatusCode.Forbidden),
         new("GET /api/models", "/api/models", null, Ok, null),
         new("GET /api/cluster/nodes", "/api/cluster/nodes", null, Ok, null),
         new("GET /api/cluster/misfires", "/api/cluster/misfires", null, Ok, null, misfires =>

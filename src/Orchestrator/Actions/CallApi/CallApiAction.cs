@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Orchestrator.Api;
 
 namespace Orchestrator.Actions.CallApi;
@@ -40,6 +41,42 @@ public sealed class CallApiAction(OutboundPolicy outbound, SecretTemplates secre
           }
         }
         """;
+
+    /// <summary>
+    /// The request <see cref="HttpActionExecutor"/> would send: the defaults it applies written out, the idempotency key
+    /// header it adds, and the body with the content type it would get. Secret references are kept as written.
+    /// </summary>
+    public override JsonObject DryRun(ActionInvocation sample)
+    {
+        var config = sample.Config;
+        var headers = new JsonObject { ["Idempotency-Key"] = sample.IdempotencyKey };
+        if (config.TryGetProperty("headers", out var given))
+        {
+            foreach (var header in given.EnumerateObject())
+            {
+                headers[header.Name] = header.Value.GetString();
+            }
+        }
+
+        var request = new JsonObject
+        {
+            ["method"] = config.TryGetProperty("method", out var m) ? m.GetString() : "GET",
+            ["url"] = config.GetProperty("url").GetString(),
+            ["headers"] = headers,
+            ["timeoutSeconds"] = config.TryGetProperty("timeoutSeconds", out var t) ? t.GetInt32() : HttpActionExecutor.DefaultTimeoutSeconds,
+        };
+        if (config.TryGetProperty("body", out var body) && body.ValueKind is not JsonValueKind.Null)
+        {
+            if (!headers.Any(h => string.Equals(h.Key, "Content-Type", StringComparison.OrdinalIgnoreCase)))
+            {
+                headers["Content-Type"] = body.ValueKind == JsonValueKind.String ? "text/plain; charset=utf-8" : "application/json";
+            }
+
+            request["body"] = JsonNode.Parse(body.GetRawText());
+        }
+
+        return request;
+    }
 
     protected override ValueTask ValidateSemanticsAsync(JsonElement config, string prefix, string? projectId, FieldErrors errors, CancellationToken cancellationToken)
     {

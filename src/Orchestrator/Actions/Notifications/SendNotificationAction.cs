@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Orchestrator.Api;
 using Orchestrator.Templates;
 
@@ -33,6 +34,21 @@ public sealed class SendNotificationAction(IServiceScopeFactory scopes) : Action
           }
         }
         """;
+
+    /// <summary>The notification <see cref="NotificationSender"/> would send for the sample run: subject and message rendered.</summary>
+    public override JsonObject DryRun(ActionInvocation sample)
+    {
+        var config = sample.Config;
+        var values = new InvocationValues(sample);
+        return new JsonObject
+        {
+            ["channel"] = config.GetProperty("channel").GetString(),
+            ["subject"] = TemplateResolver.RenderText(config.TryGetProperty("subject", out var s) ? s.GetString()! : "{{schedule.name}}", values),
+            ["message"] = TemplateResolver.RenderText(config.GetProperty("message").GetString()!, values),
+            ["severity"] = config.TryGetProperty("severity", out var v) ? v.GetString() : "info",
+            ["idempotencyKey"] = sample.IdempotencyKey,
+        };
+    }
 
     protected override async ValueTask ValidateSemanticsAsync(JsonElement config, string prefix, string? projectId, FieldErrors errors, CancellationToken cancellationToken)
     {
