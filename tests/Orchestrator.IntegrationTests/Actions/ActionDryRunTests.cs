@@ -15,18 +15,20 @@ namespace Orchestrator.IntegrationTests.Actions;
 public sealed class ActionDryRunTests : ServerWithPeerFixture
 {
     private const string Token = "tkn-9d41c2e7-dry-run-secret";
+    private readonly string workspaces = Directory.CreateTempSubdirectory("orchestrator-dryrun-ws-").FullName;
 
     protected override string DatabaseName => "dryrun";
 
     protected override IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?>
     {
         ["Orchestrator__Secrets__API_TOKEN"] = Token,
+        ["Orchestrator__Workspaces__Roots__0"] = workspaces,
     };
 
     protected override async Task StartedAsync()
     {
         await Admin.PostForJsonAsync("/api/channels", new { name = "dry-hook", kind = "webhook", webhook = new { url = $"{Peer.BaseUrl}/dry-hook" } }, HttpStatusCode.Created);
-        await Admin.PostForJsonAsync("/api/projects", new { id = "beta", name = "Beta", rootPath = Path.Combine(Path.GetTempPath(), $"orchestrator-dryrun-beta-{Guid.NewGuid():N}") }, HttpStatusCode.Created);
+        await Admin.PostForJsonAsync("/api/projects", new { id = "beta", name = "Beta", rootPath = Path.Combine(workspaces, "beta") }, HttpStatusCode.Created);
     }
 
     private async Task<int> RunCountAsync() => (await Admin.GetFromJsonAsync<JsonElement>("/api/runs")).GetProperty("total").GetInt32();
@@ -95,15 +97,22 @@ public sealed class ActionDryRunTests : ServerWithPeerFixture
     [Test]
     public async Task Bad_input_is_a_422_naming_each_field_as_a_schedule_create_would()
     {
-        var config = new { url = "not a url", headers = new Dictionary<string, string> { ["X-Token"] = "{{secret:NOT_CONFIGURED}}" } };
-        var dry = await ApiAssertions.AssertProblemAsync(
-            await Admin.PostAsJsonAsync("/api/actions/dry-run", new { action = new { type = "call_api", config } }), HttpStatusCode.UnprocessableEntity);
-        var create = await ApiAssertions.AssertProblemAsync(
-            await Admin.PostAsJsonAsync("/api/schedules", new { name = "same-errors", action = new { type = "call_api", config }, trigger = new { cron = "0 0 3 * * ?", timeZone = "UTC" } }),
-            HttpStatusCode.UnprocessableEntity);
-        var keys = dry.GetProperty("errors").EnumerateObject().Select(e => e.Name).ToList();
-        Assert.That(keys, Does.Contain("action.config.url").And.Contain("action.config.headers.X-Token"), dry.ToString());
-        Assert.That(keys, Is.EquivalentTo(create.GetProperty("errors").EnumerateObject().Select(e => e.Name)), "the same keys as a create");
+        // A schema error (the URL) and, in a config the schema accepts, a check beyond it (a secret not configured).
+        foreach (var (config, key) in new (object, string)[]
+        {
+            (new { url = "not a url" }, "action.config.url"),
+            (new { url = "https://api.example.com/x", headers = new Dictionary<string, string> { ["X-Token"] = "{{secret:NOT_CONFIGURED}}" } }, "action.config.headers.X-Token"),
+        })
+        {
+            var dry = await ApiAssertions.AssertProblemAsync(
+                await Admin.PostAsJsonAsync("/api/actions/dry-run", new { action = new { type = "call_api", config } }), HttpStatusCode.UnprocessableEntity);
+            var create = await ApiAssertions.AssertProblemAsync(
+                await Admin.PostAsJsonAsync("/api/schedules", new { name = "same-errors", action = new { type = "call_api", config }, trigger = new { cron = "0 0 3 * * ?", timeZone = "UTC" } }),
+                HttpStatusCode.UnprocessableEntity);
+            var keys = dry.GetProperty("errors").EnumerateObject().Select(e => e.Name).ToList();
+            Assert.That(keys, Is.EqualTo(new[] { key }), dry.ToString());
+            Assert.That(create.GetProperty("errors").EnumerateObject().Select(e => e.Name), Is.EqualTo(keys), "the same keys as a create");
+        }
 
         var unknown = await ApiAssertions.AssertProblemAsync(
             await Admin.PostAsJsonAsync("/api/actions/dry-run", new { project = "nowhere", scheduleName = "bad name", action = new { type = "teleport", config = new { } } }),

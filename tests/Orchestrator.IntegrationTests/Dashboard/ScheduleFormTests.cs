@@ -326,7 +326,7 @@ public sealed class ScheduleFormTests
                   "timeoutSeconds": 120, "executionGroup": "g1", "jitterSeconds": 10 }
                 """)!.AsObject(),
             JsonNode.Parse($$$"""
-                { "name": "trip-interval", "trigger": { "interval": "PT45M", "maxRuns": 10, "endAt": "{{{Iso(future.AddDays(20))}}}" },
+                { "name": "trip-interval", "trigger": { "interval": "PT45M", "maxRuns": 10, "startAt": "{{{Iso(future.AddDays(1))}}}", "endAt": "{{{Iso(future.AddDays(20))}}}" },
                   "action": { "type": "send_notification", "config": { "channel": "form-hook", "subject": "S {{schedule.name}}", "message": "M {{run.id}}", "severity": "critical" } },
                   "enabled": false }
                 """)!.AsObject(),
@@ -352,6 +352,19 @@ public sealed class ScheduleFormTests
                 await page.GetByRole(AriaRole.Button, new() { Name = "Save", Exact = true }).ClickAsync();
                 await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Schedules" })).ToBeVisibleAsync();
                 var after = JsonNode.Parse(await admin.GetStringAsync($"/api/schedules/default.{name}"))!.AsObject();
+                // Quartz answers a fire time read back from its store to the whole second and one it just computed with
+                // the fraction: the same instant, so compared to the second.
+                foreach (var node in new[] { before, after })
+                {
+                    foreach (var time in new[] { "nextFireTime", "previousFireTime" })
+                    {
+                        if (node[time] is JsonValue value)
+                        {
+                            node[time] = Iso(DateTimeOffset.Parse((string)value!, CultureInfo.InvariantCulture));
+                        }
+                    }
+                }
+
                 Assert.That(JsonNode.DeepEquals(before, after), Is.True, $"{name} changed:\nbefore {before}\nafter  {after}");
             }
 
@@ -376,6 +389,7 @@ public sealed class ScheduleFormTests
         try
         {
             var name = $"form-dry-{width}";
+            var runsBefore = (await admin.GetFromJsonAsync<JsonElement>("/api/runs")).GetProperty("total").GetInt32();
             await NewAsync(page, name);
             await page.GetByLabel("Action type").SelectOptionAsync("call_api");
             await Config(page, "url").FillAsync($"{peer.BaseUrl}/dry-run-from-the-form/with/a/rather/long/path/that/must/wrap");
@@ -416,8 +430,8 @@ public sealed class ScheduleFormTests
             await Assertions.Expect(page.GetByLabel("headers value 1")).ToHaveValueAsync("Bearer {{secret:API_TOKEN}}");
 
             await Task.Delay(300);
-            Assert.That(peer.Requests, Is.Empty, "a test run sends nothing");
-            Assert.That((await admin.GetFromJsonAsync<JsonElement>("/api/runs")).GetProperty("total").GetInt32(), Is.Zero, "and records no run");
+            Assert.That(peer.Requests.Where(r => r.Path.StartsWith("/dry-run-from-the-form", StringComparison.Ordinal) || r.Path == "/form-hook"), Is.Empty, "a test run sends nothing");
+            Assert.That((await admin.GetFromJsonAsync<JsonElement>("/api/runs")).GetProperty("total").GetInt32(), Is.EqualTo(runsBefore), "and records no run");
             Assert.That(Unexpected(errors, (422, "/api/actions/dry-run")), Is.Empty, string.Join("\n", errors));
         }
         finally
