@@ -195,19 +195,16 @@ public sealed partial class RunLedger(OrchestratorDbContext db, RunLedgerWriter 
         return executing.Items.Any(f => f.FireInstanceId == run.FireInstanceId);
     }
 
-    public async Task CompleteAsync(RunRecord run, RunStatus status, string? result, string? error, CancellationToken ct)
+    /// <summary>
+    /// Records the attempt's outcome. Takes no cancellation token: a firing completes its row whatever stopped it (a
+    /// cancelled firing is completed as cancelled), and the statement is bounded.
+    /// </summary>
+    public async Task CompleteAsync(RunRecord run, RunStatus status, string? result, string? error)
     {
         var finishedAt = time.GetUtcNow();
-        // One UPDATE, guarded by the version this attempt wrote: a node that took the run over since then wins.
-        var updated = await db.Runs
-            .Where(r => r.Id == run.Id && r.Version == run.Version)
-            .ExecuteUpdateAsync(set => set
-                .SetProperty(r => r.Status, status)
-                .SetProperty(r => r.Result, result)
-                .SetProperty(r => r.Error, error)
-                .SetProperty(r => r.FinishedAt, finishedAt)
-                .SetProperty(r => r.Version, run.Version + 1), ct);
-        if (updated == 0)
+        // One guarded UPDATE, shared with the firings that finish together (RunLedgerWriter), guarded by the version
+        // this attempt wrote: a node that took the run over since then wins.
+        if (!await writer.CompleteAsync(new RunCompletion(run.Id, run.Version, status, result, error, finishedAt)))
         {
             LogSuperseded(logger, run.Id, run.Attempt);
             return;

@@ -70,7 +70,7 @@ public sealed partial class RunLedgerMiddleware(
             // Interrupted: a cancel request, or a shutdown that gave up waiting. Recorded, not lost.
             var shuttingDown = shutdown.IsStopping || context.Scheduler.Status is SchedulerStatus.ShuttingDown or SchedulerStatus.Shutdown;
             var reason = shuttingDown ? "interrupted by shutdown" : await CancelReasonAsync(context);
-            await ledger.CompleteAsync(run, shuttingDown ? RunStatus.Interrupted : RunStatus.Cancelled, null, reason, CancellationToken.None);
+            await ledger.CompleteAsync(run, shuttingDown ? RunStatus.Interrupted : RunStatus.Cancelled, null, reason);
             firing.Finished(shuttingDown ? RunStatus.Interrupted : RunStatus.Cancelled, reason);
             LogStopped(logger, scheduleId, run.Id, run.Attempt, reason);
             // The history records the firing as cancelled (its token was signalled); the summary says which run and why.
@@ -91,7 +91,7 @@ public sealed partial class RunLedgerMiddleware(
             result = new RunResult(false, "{}", $"unexpected {ex.GetType().Name}: {ex.Message}");
         }
 
-        await ledger.CompleteAsync(run, result.Succeeded ? RunStatus.Succeeded : RunStatus.Failed, result.Result, result.Error, CancellationToken.None);
+        await ledger.CompleteAsync(run, result.Succeeded ? RunStatus.Succeeded : RunStatus.Failed, result.Result, result.Error);
         firing.Finished(result.Succeeded ? RunStatus.Succeeded : RunStatus.Failed, result.Error);
         if (result.Succeeded)
         {

@@ -16,9 +16,13 @@ namespace Orchestrator.IntegrationTests.Runs;
 /// <remarks>
 /// Measured on 2026-11-30 (20 schedules × 10 firings, every second, all due on one whole second; bench/README.md has
 /// the table): before issue 13's items 2-3, forbid 4.63 transactions and 29.4 statements per firing, allow 4.38 and
-/// 17.0; after them forbid 3.40-3.63 and 28.7-31.8, allow 3.09-3.50 and 14.8. Quartz's share varies between runs with
-/// how its firing rounds fall on a loaded machine (rounds per firing), so the bounds leave that room; the ledger's own
-/// statements do not vary that way and are bounded tightly.
+/// 17.0; after them forbid 3.40-3.63 and 28.7-31.8, allow 3.09-3.50 and 14.8. On 2026-12-01, with the ledger's
+/// completions group-committed as its begins are (RunLedgerWriter), the ledger's own statements fell from 1.22-1.29
+/// to 0.52-0.55 per firing; allow 2.51 transactions and 15.2 statements, forbid 3.5 and 33 on a machine at a load
+/// average above 40, where Quartz's forbid rounds re-acquire and release more (its share, not the ledger's). Quartz's
+/// share varies between runs with how its firing rounds fall on a loaded machine (rounds per firing), so the bounds
+/// leave that room; the ledger's own statements do not vary that way and are bounded tightly.
+/// </remarks>
 /// </remarks>
 [TestFixture]
 public sealed partial class FiringCostTests : ServerWithPeerFixture
@@ -40,8 +44,8 @@ public sealed partial class FiringCostTests : ServerWithPeerFixture
         await create.ExecuteNonQueryAsync();
     }
 
-    [TestCase("forbid", 4.2, 34.0)]
-    [TestCase("allow", 3.8, 17.0)]
+    [TestCase("forbid", 3.9, 34.0)]
+    [TestCase("allow", 3.0, 16.5)]
     public async Task A_noop_firing_costs_at_most_the_stated_transactions_and_statements(string concurrency, double maxTransactions, double maxStatements)
     {
         // Far enough ahead for the creation to finish on a loaded machine, before the window opens.
@@ -91,7 +95,8 @@ public sealed partial class FiringCostTests : ServerWithPeerFixture
         var transactions = after.Transactions - before.Transactions - probeTransactions;
         var statements = after.Statements.Sum(s => s.Value.Calls - (before.Statements.TryGetValue(s.Key, out var b) ? b.Calls : 0));
         // The ledger's own statements (every statement on its table): one begin and one completion per firing at most,
-        // fewer when the begins of firings that start together share a statement (RunLedgerWriter).
+        // fewer when the begins of firings that start together share a statement, and so do the completions of those
+        // that finish together (RunLedgerWriter): in a burst of 20 that is about half a statement per firing.
         var ledgerStatements = after.Statements
             .Where(s => LedgerStatement().IsMatch(s.Value.Text))
             .Sum(s => s.Value.Calls - (before.Statements.TryGetValue(s.Key, out var b) ? b.Calls : 0));
@@ -106,7 +111,7 @@ public sealed partial class FiringCostTests : ServerWithPeerFixture
         {
             Assert.That(perFiringTransactions, Is.LessThanOrEqualTo(maxTransactions), "transactions per firing");
             Assert.That(perFiringStatements, Is.LessThanOrEqualTo(maxStatements), "statements per firing");
-            Assert.That(perFiringLedgerStatements, Is.LessThanOrEqualTo(2.0), "the ledger: one statement to begin, one to complete, no reads");
+            Assert.That(perFiringLedgerStatements, Is.LessThanOrEqualTo(1.0), "the ledger: begins and completions of a burst share statements, no reads");
         });
     }
 

@@ -156,7 +156,7 @@ public sealed class LedgerInsertRaceTests
         // What RunLedgerMiddleware does with a claim whose token is cancelled (its normal path throws, and the catch
         // completes the run as cancelled).
         Assert.Throws<OperationCanceledException>(() => cancel.Token.ThrowIfCancellationRequested());
-        await ledger.CompleteAsync(claim.Run!, RunStatus.Cancelled, null, "cancelled", CancellationToken.None);
+        await ledger.CompleteAsync(claim.Run!, RunStatus.Cancelled, null, "cancelled");
 
         await using var read = services.CreateAsyncScope();
         var row = await read.ServiceProvider.GetRequiredService<OrchestratorDbContext>().Runs.AsNoTracking().SingleAsync(r => r.ScheduleId == "default.cancelled");
@@ -204,6 +204,128 @@ public sealed class LedgerInsertRaceTests
         await using var read = services.CreateAsyncScope();
         var rows = await read.ServiceProvider.GetRequiredService<OrchestratorDbContext>().Runs.AsNoTracking().Select(r => r.ScheduleId).ToListAsync();
         Assert.That(rows, Is.EquivalentTo(new[] { "default.existing", "default.first", "default.good", "default.also-good" }));
+    }
+
+    [TestCase("Postgres")]
+    [TestCase("Sqlite")]
+    public async Task Completions_that_finish_together_each_record_their_own_outcome_and_a_taken_over_runs_late_completion_still_loses(string provider)
+    {
+        var logs = new RecordingLoggerProvider();
+        var storage = provider == "Postgres" ? await PostgresAsync("ledgercomplete") : Sqlite();
+        await using var services = await LedgerServicesAsync(storage, logs);
+
+        // Five firings on node-a, each with its ledger in a scope of its own, as RunLedgerMiddleware has it.
+        var firings = new List<(AsyncServiceScope Scope, RunLedger Ledger, RunRecord Run)>();
+        for (var i = 0; i < 5; i++)
+        {
+            var scope = services.CreateAsyncScope();
+            var ledger = scope.ServiceProvider.GetRequiredService<RunLedger>();
+            var claim = await ledger.BeginAsync(Start($"default.done-{i}", FirstFireTime, "node-a", $"fire-{i}"), CancellationToken.None);
+            firings.Add((scope, ledger, claim.Run!));
+        }
+
+        try
+        {
+            // The last run is taken over (node-a written off, a recovery on node-b) before its own completion arrives.
+            var recovery = await BeginInOwnScopeAsync(services, Start("default.done-4", FirstFireTime, "node-b", "fire-9") with { Recovering = true });
+            Assert.That(recovery.Run!.Attempt, Is.EqualTo(2));
+
+            var completing = new Task[firings.Count];
+            Task Complete(int i) => firings[i].Ledger.CompleteAsync(
+                firings[i].Run, i % 2 == 0 ? RunStatus.Succeeded : RunStatus.Failed, $"{{\"n\":{i}}}", i % 2 == 0 ? null : $"failed {i}");
+            await using (var holder = provider == "Postgres" ? await HoldRunsTableAsync(storage) : null)
+            {
+                // On PostgreSQL the first completion goes out alone and waits on the lock; the other four queue behind it
+                // and share one statement, the taken-over run's among them.
+                completing[0] = Complete(0);
+                await Task.Delay(300);
+                for (var i = 1; i < firings.Count; i++)
+                {
+                    completing[i] = Complete(i);
+                }
+
+                await Task.Delay(300);
+                Assert.That(provider == "Sqlite" || completing.All(t => !t.IsCompleted), Is.True, "the completions wait for the lock");
+            }
+
+            await Task.WhenAll(completing);
+
+            await using var read = services.CreateAsyncScope();
+            var rows = await read.ServiceProvider.GetRequiredService<OrchestratorDbContext>().Runs.AsNoTracking()
+                .Where(r => r.ScheduleId.StartsWith("default.done-")).ToDictionaryAsync(r => r.ScheduleId);
+            Assert.Multiple(() =>
+            {
+                for (var i = 0; i < 4; i++)
+                {
+                    var row = rows[$"default.done-{i}"];
+                    Assert.That(row.Status, Is.EqualTo(i % 2 == 0 ? RunStatus.Succeeded : RunStatus.Failed), $"run {i}'s status");
+                    Assert.That(row.Result, Is.EqualTo($"{{\"n\":{i}}}"), $"run {i}'s result");
+                    Assert.That(row.Error, Is.EqualTo(i % 2 == 0 ? null : $"failed {i}"), $"run {i}'s error");
+                    Assert.That(row.FinishedAt?.UtcTicks, Is.EqualTo(Now.UtcTicks), $"run {i} finished");
+                    Assert.That(row.Version, Is.EqualTo(firings[i].Run.Version), $"run {i}'s version, raised once");
+                    Assert.That(firings[i].Run.Status, Is.EqualTo(row.Status), "the firing's own copy follows the row");
+                }
+
+                // The late completion of the attempt that was taken over changed nothing: the row is the recovery's.
+                var taken = rows["default.done-4"];
+                Assert.That(taken.Status, Is.EqualTo(RunStatus.Running));
+                Assert.That(taken.Node, Is.EqualTo("node-b"));
+                Assert.That(taken.Attempt, Is.EqualTo(2));
+                Assert.That(taken.FinishedAt, Is.Null);
+                Assert.That(taken.Result, Is.Null);
+                Assert.That(firings[4].Run.Status, Is.EqualTo(RunStatus.Running), "the superseded firing's copy is left as it was");
+                Assert.That(logs.Entries.Count(e => e.Message.Contains("finished after another node took the run over", StringComparison.Ordinal)), Is.EqualTo(1));
+            });
+        }
+        finally
+        {
+            foreach (var firing in firings)
+            {
+                await firing.Scope.DisposeAsync();
+            }
+        }
+    }
+
+    [Test]
+    public async Task A_completion_the_database_refuses_fails_only_its_own_firing_in_a_batch_on_postgres()
+    {
+        var storage = await PostgresAsync("ledgercompletebad");
+        await using var services = await LedgerServicesAsync(storage, new RecordingLoggerProvider());
+        var writer = services.GetRequiredService<RunLedgerWriter>();
+        var runs = new Dictionary<string, RunRecord>();
+        foreach (var name in new[] { "first", "good", "bad", "also-good" })
+        {
+            runs[name] = await writer.InsertOrReadAsync(Row($"default.{name}", FirstFireTime));
+        }
+
+        RunCompletion Done(string name, string result) => new(runs[name].Id, runs[name].Version, RunStatus.Succeeded, result, null, Now);
+        Task<bool> first, good, bad, alsoGood;
+        await using (var holder = await HoldRunsTableAsync(storage))
+        {
+            first = writer.CompleteAsync(Done("first", "{}"));
+            await Task.Delay(300);
+            good = writer.CompleteAsync(Done("good", "{}"));
+            // PostgreSQL's text refuses a NUL character: the statement carrying it fails as a whole.
+            bad = writer.CompleteAsync(Done("bad", "{\"a\":\"\u0000\"}"));
+            alsoGood = writer.CompleteAsync(Done("also-good", "{}"));
+            await Task.Delay(300);
+        }
+
+        Assert.That(await first, Is.True);
+        Assert.That(await good, Is.True);
+        Assert.That(await alsoGood, Is.True);
+        Assert.ThrowsAsync(Is.InstanceOf<Exception>(), async () => await bad);
+
+        await using var read = services.CreateAsyncScope();
+        var statuses = await read.ServiceProvider.GetRequiredService<OrchestratorDbContext>().Runs.AsNoTracking()
+            .ToDictionaryAsync(r => r.ScheduleId, r => r.Status);
+        Assert.That(statuses, Is.EquivalentTo(new Dictionary<string, RunStatus>
+        {
+            ["default.first"] = RunStatus.Succeeded,
+            ["default.good"] = RunStatus.Succeeded,
+            ["default.bad"] = RunStatus.Running,
+            ["default.also-good"] = RunStatus.Succeeded,
+        }));
     }
 
     private static RunRecord Row(string scheduleId, DateTimeOffset fireTime, string? idempotencyKey = null) => new()
