@@ -21,6 +21,7 @@ public sealed class HostileInputTests
 
     private InProcessServer server = null!;
     private HttpClient admin = null!;
+    private HttpClient scoped = null!;
     private string workspace = null!;
     private JsonDocument document = null!;
     private List<Route> routes = null!;
@@ -71,6 +72,9 @@ public sealed class HostileInputTests
         }, HttpStatusCode.Created);
         await admin.PostForJsonAsync("/api/channels", new { name = "hp-hook", kind = "webhook", webhook = new { url = "https://example.com/hook" } }, HttpStatusCode.Created);
 
+        var key = await admin.PostForJsonAsync("/api/keys", new { name = "hp-admin", role = "admin", projects = new[] { "hp" } }, HttpStatusCode.Created);
+        scoped = server.CreateClient(key.GetProperty("key").GetString());
+
         using var anonymous = server.CreateClient();
         document = JsonDocument.Parse(await anonymous.GetStringAsync("/openapi/v1.json"));
         routes = [.. Routes(document.RootElement)];
@@ -81,6 +85,7 @@ public sealed class HostileInputTests
     public async Task StopAsync()
     {
         admin?.Dispose();
+        scoped?.Dispose();
         document?.Dispose();
         if (server is not null)
         {
@@ -185,13 +190,13 @@ public sealed class HostileInputTests
     /// Sends the request and returns null when the answer is a 4xx problem (RFC 9457: problem+json with a status and a
     /// title), with <paramref name="field"/> among its errors when given; otherwise what was wrong with it.
     /// </summary>
-    private async Task<string?> RefusedAsync(HttpRequestMessage request, string? field = null, bool allowSuccess = false)
+    private async Task<string?> RefusedAsync(HttpRequestMessage request, string? field = null, bool allowSuccess = false, HttpClient? client = null)
     {
         var label = $"{request.Method} {request.RequestUri!.PathAndQuery[..Math.Min(request.RequestUri.PathAndQuery.Length, 120)]}";
         HttpResponseMessage response;
         try
         {
-            response = await admin.SendAsync(request);
+            response = await (client ?? admin).SendAsync(request);
         }
         catch (HttpRequestException ex)
         {
@@ -477,8 +482,10 @@ public sealed class HostileInputTests
         "hp.no-such-schedule",
     ];
 
-    [Test]
-    public async Task Hostile_or_unknown_path_parameters_are_a_4xx_problem_on_every_route_and_store_nothing()
+    /// <summary>As an unscoped admin and as an attacker holding an admin key scoped to one project.</summary>
+    [TestCase(false)]
+    [TestCase(true)]
+    public async Task Hostile_or_unknown_path_parameters_are_a_4xx_problem_on_every_route_and_store_nothing(bool projectScoped)
     {
         var before = await SnapshotAsync();
         var failures = new List<string>();
@@ -487,7 +494,7 @@ public sealed class HostileInputTests
             foreach (var segment in HostileSegments.Append(new string('z', 5000)))
             {
                 var path = System.Text.RegularExpressions.Regex.Replace(route.Template, @"\{\*{0,2}\w+\}", segment);
-                if (await RefusedAsync(Request(route.Method, path, route.BodySchema is null ? null : "{}")) is { } failure)
+                if (await RefusedAsync(Request(route.Method, path, route.BodySchema is null ? null : "{}"), client: projectScoped ? scoped : admin) is { } failure)
                 {
                     failures.Add($"{route} [{segment[..Math.Min(segment.Length, 30)]}]: {failure}");
                 }
