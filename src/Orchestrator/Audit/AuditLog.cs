@@ -20,8 +20,18 @@ public sealed class AuditScope
     /// <summary>The surface a server-side use case stands for (<c>apply</c>, <c>cli</c>), when no header says it.</summary>
     public string? Surface { get; private set; }
 
-    /// <summary>The changes of this scope are made for <paramref name="surface"/> (one of <see cref="AuditLog.Sources"/>): apply, the CLI.</summary>
-    public void MarkSurface(string surface) => Surface = surface;
+    /// <summary>Who acts when no request or tool says it: the operator at the server's own console (<c>local</c>).</summary>
+    public string? Actor { get; private set; }
+
+    /// <summary>
+    /// The changes of this scope are made for <paramref name="surface"/> (one of <see cref="AuditLog.Sources"/>): apply,
+    /// the CLI; by <paramref name="actor"/> when no API key stands behind them (a command run on the server itself).
+    /// </summary>
+    public void MarkSurface(string surface, string? actor = null)
+    {
+        Surface = surface;
+        Actor = actor ?? Actor;
+    }
 
     /// <summary>
     /// Entries held back while <see cref="Holding"/>: apply writes step by step and undoes the steps done when a later
@@ -142,7 +152,7 @@ public sealed class AuditLog(OrchestratorDbContext db, AuditScope scope, IHttpCo
         }
 
         // A run's tool acts for the schedule whose run it is: that schedule's definition is what asked for the change.
-        return scope.ToolRun is { } run ? (null, $"schedule:{run.ScheduleId}") : (null, SystemActor);
+        return scope.ToolRun is { } run ? (null, $"schedule:{run.ScheduleId}") : (null, scope.Actor ?? SystemActor);
     }
 
     private string Source(HttpContext? context)

@@ -623,7 +623,8 @@ public sealed class ApplyService(
                 {
                     if (job is null)
                     {
-                        await scheduler.DeleteJob(key, CancellationToken.None);
+                        // A run-now of the new schedule may complete its trigger mid-delete; the retrying delete survives that.
+                        await ScheduleService.DeleteJobAsync(scheduler, key, CancellationToken.None);
                     }
                     else if (trigger is null)
                     {

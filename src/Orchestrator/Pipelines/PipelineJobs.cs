@@ -80,13 +80,13 @@ public sealed class ExecutePipelineAction(IServiceScopeFactory scopes) : ActionD
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>();
         var project = await db.Pipelines.Where(p => p.Id == id).Select(p => p.ProjectId).FirstOrDefaultAsync(cancellationToken);
-        if (project is null)
+        // A pipeline of another project is answered exactly as a missing one: a project-scoped key (or a task confined to
+        // its project) must not learn that another project has a pipeline of that id, nor which project it is.
+        if (project is null || (projectId is not null && project != projectId))
         {
-            errors.Add($"{prefix}.pipeline", $"no pipeline with id '{id}' (see /api/pipelines).");
-        }
-        else if (projectId is not null && project != projectId)
-        {
-            errors.Add($"{prefix}.pipeline", $"pipeline '{id}' belongs to project '{project}', not '{projectId}'.");
+            errors.Add($"{prefix}.pipeline", projectId is null
+                ? $"no pipeline with id '{id}' (see /api/pipelines)."
+                : $"no pipeline with id '{id}' in project '{projectId}' (see /api/pipelines).");
         }
     }
 }
@@ -134,11 +134,12 @@ public sealed class ExecutePipelineJob(OrchestratorDbContext db, PipelineExecuto
     {
         var id = invocation.Config.GetProperty("pipeline").GetString()!;
         var pipeline = await db.Pipelines.AsNoTracking().FirstOrDefaultAsync(p => p.Id == id, cancellationToken)
-            ?? throw new ActionFailedException($"Pipeline '{id}' no longer exists.");
+            ?? throw new ActionFailedException($"Pipeline '{id}' no longer exists in project '{invocation.ProjectId}'.");
         if (pipeline.ProjectId != invocation.ProjectId)
         {
             // Checked at creation too; the pipeline may have been moved or re-created elsewhere since.
-            throw new ActionFailedException($"Pipeline '{id}' now belongs to project '{pipeline.ProjectId}', not the schedule's project '{invocation.ProjectId}'.");
+            // Said as for a missing pipeline: the run record is read in the schedule's project, not the pipeline's.
+            throw new ActionFailedException($"Pipeline '{id}' no longer exists in project '{invocation.ProjectId}'.");
         }
 
         var inputs = invocation.Config.TryGetProperty("inputs", out var given) ? given.GetRawText() : "{}";

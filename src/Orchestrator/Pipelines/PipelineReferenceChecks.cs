@@ -96,12 +96,6 @@ public sealed class PipelineReferenceChecks(ActionCatalog actions, OrchestratorD
             return;
         }
 
-        if (node.Pipeline is { } target && await db.Pipelines.Where(p => p.Id == target).Select(p => p.ProjectId).FirstOrDefaultAsync(ct) is { } childProject && childProject != project)
-        {
-            errors.Add($"{key}.pipeline", $"'{target}' belongs to project '{childProject}'; a sub-pipeline must be in the same project ('{project}').");
-            return;
-        }
-
         if (node.Pipeline is not { } child)
         {
             errors.Add($"{key}.pipeline", "is required: the id of the pipeline to run.");
@@ -111,6 +105,14 @@ public sealed class PipelineReferenceChecks(ActionCatalog actions, OrchestratorD
         if (child == pipelineId)
         {
             errors.Add($"{key}.pipeline", $"'{child}' is this pipeline; a pipeline cannot run itself.");
+            return;
+        }
+
+        // A pipeline of another project is answered exactly as a missing one, so a project-scoped key learns nothing of
+        // what other projects hold.
+        if (await db.Pipelines.Where(p => p.Id == child).Select(p => p.ProjectId).FirstOrDefaultAsync(ct) is not { } childProject || childProject != project)
+        {
+            errors.Add($"{key}.pipeline", $"no pipeline with id '{child}' in project '{project}' (a sub-pipeline must be in the same project).");
             return;
         }
 

@@ -69,9 +69,15 @@ public static partial class ProjectFileEndpoints
     }
 
     public static async Task<Results<Ok<List<FileEntry>>, FileStreamHttpResult, ProblemHttpResult>> GetPath(
-        string id, string? path, WorkspaceFiles files, CancellationToken ct)
+        string id, string? path, HttpContext context, WorkspaceFiles files, CancellationToken ct)
     {
-        var outcome = await files.ReadAsync(id, path, ct);
+        var (decoded, refused) = RequestedPath(context, path);
+        if (refused is not null)
+        {
+            return PathProblem(refused);
+        }
+
+        var outcome = await files.ReadAsync(id, decoded, ct);
         if (!outcome.Succeeded)
         {
             return outcome.Problem.ToProblemResult();
@@ -82,16 +88,100 @@ public static partial class ProjectFileEndpoints
 
     public static async Task<Results<Ok<FileEntry>, ProblemHttpResult>> PutFile(string id, string? path, HttpRequest request, WorkspaceFiles files, CancellationToken ct)
     {
-        var outcome = await files.WriteAsync(id, path, request.Body, ct);
+        var (decoded, refused) = RequestedPath(request.HttpContext, path);
+        if (refused is not null)
+        {
+            return PathProblem(refused);
+        }
+
+        var outcome = await files.WriteAsync(id, decoded, request.Body, ct);
         return outcome.Succeeded ? TypedResults.Ok(outcome.Value) : outcome.Problem.ToProblemResult();
     }
 
-    public static async Task<Results<NoContent, ProblemHttpResult>> DeletePath(string id, string? path, WorkspaceFiles files, CancellationToken ct)
+    public static async Task<Results<NoContent, ProblemHttpResult>> DeletePath(string id, string? path, HttpContext context, WorkspaceFiles files, CancellationToken ct)
     {
-        var outcome = await files.DeleteAsync(id, path, ct);
+        var (decoded, refused) = RequestedPath(context, path);
+        if (refused is not null)
+        {
+            return PathProblem(refused);
+        }
+
+        var outcome = await files.DeleteAsync(id, decoded, ct);
         return outcome.Succeeded ? TypedResults.NoContent() : outcome.Problem.ToProblemResult();
+    }
+
+    /// <summary>
+    /// The file path as the client wrote it, percent-decoded exactly once (an empty string for the project root). Kestrel
+    /// has already decoded the route value, except "%2F"; decoding that value again turned a double-encoded
+    /// "%252e%252e" into "..", a name the client never sent. So the path is taken from the request line and decoded
+    /// once here, strictly: bytes that are not UTF-8 (the overlong "%c0%ae") are refused, and so is an escape that is
+    /// still there after decoding (the client encoded twice; a name holding "%2e" literally is written "%252e" and
+    /// refused with it, rather than guessed at).
+    /// </summary>
+    internal static (string? Path, string? Error) RequestedPath(HttpContext context, string? routeValue)
+    {
+        var target = context.Features.Get<IHttpRequestFeature>()?.RawTarget;
+        if (target is not null && !target.StartsWith('/') && target.IndexOf("://", StringComparison.Ordinal) is var scheme and > 0)
+        {
+            // An absolute-form request line (http://host/api/...): the path starts after the authority.
+            var slash = target.IndexOf('/', scheme + 3);
+            target = slash < 0 ? "/" : target[slash..];
+        }
+
+        if (target is null || !target.StartsWith('/'))
+        {
+            // No request line to read (an in-memory host): the route value, where only "%2F" is still encoded.
+            return (routeValue?.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase) ?? "", null);
+        }
+
+        var query = target.IndexOf('?', StringComparison.Ordinal);
+        // "", "api", "projects", "{id}", "files", then the file path with its own slashes.
+        var parts = (query < 0 ? target : target[..query]).Split('/', 6);
+        return DecodeOnce(parts.Length == 6 ? parts[5] : "");
+    }
+
+    /// <summary>Percent-decodes <paramref name="encoded"/> once into UTF-8 text, or says why it cannot.</summary>
+    internal static (string? Path, string? Error) DecodeOnce(string encoded)
+    {
+        var bytes = new List<byte>(encoded.Length);
+        for (var i = 0; i < encoded.Length; i++)
+        {
+            if (encoded[i] == '%' && i + 2 < encoded.Length && Uri.IsHexDigit(encoded[i + 1]) && Uri.IsHexDigit(encoded[i + 2]))
+            {
+                bytes.Add((byte)Convert.ToInt32(encoded.Substring(i + 1, 2), 16));
+                i += 2;
+            }
+            else
+            {
+                bytes.AddRange(System.Text.Encoding.UTF8.GetBytes(encoded[i].ToString()));
+            }
+        }
+
+        string decoded;
+        try
+        {
+            decoded = new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true).GetString([.. bytes]);
+        }
+        catch (System.Text.DecoderFallbackException)
+        {
+            return (null, "is not valid UTF-8 (overlong or broken percent-encoding).");
+        }
+
+        return ResidualEscape().IsMatch(decoded)
+            ? (null, "is percent-encoded twice (an escape such as '%252e' decodes to '%2e', not '.'); send each character encoded once.")
+            : (decoded, null);
+    }
+
+    private static ProblemHttpResult PathProblem(string error)
+    {
+        var errors = new FieldErrors();
+        errors.Add("path", error);
+        return errors.ToProblem();
     }
 
     [GeneratedRegex("%(?![0-9A-Fa-f]{2})", RegexOptions.CultureInvariant)]
     private static partial Regex InvalidEscape();
+
+    [GeneratedRegex("%[0-9A-Fa-f]{2}", RegexOptions.CultureInvariant)]
+    private static partial Regex ResidualEscape();
 }

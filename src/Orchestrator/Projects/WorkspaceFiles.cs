@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Mvc;
 using Orchestrator.Api;
 using Orchestrator.Audit;
@@ -14,7 +13,7 @@ public sealed record WorkspaceContent(List<FileEntry>? Entries, FileStream? File
 /// A project's workspace files: list a directory, read, write and delete files, inside the project root only. The files
 /// API calls the use cases; the file tools share the disk steps (opening inside the root, replacing a file whole).
 /// </summary>
-public sealed partial class WorkspaceFiles(ProjectService projects, AuditLog audit)
+public sealed class WorkspaceFiles(ProjectService projects, AuditLog audit)
 {
     public const long MaxReadBytes = 10 * 1024 * 1024;
 
@@ -208,12 +207,9 @@ public sealed partial class WorkspaceFiles(ProjectService projects, AuditLog aud
             return Problems.NotFound("project", projectId);
         }
 
-        // A catch-all route value keeps "%2F" and friends encoded; decode once so an encoded "../" is judged as one.
-        var decoded = path is null ? null : Uri.UnescapeDataString(path);
-        var (full, error) = decoded is not null && ResidualEscape().IsMatch(decoded)
-            // An escape that survives decoding was not valid UTF-8 (e.g. the overlong "%c0%ae" for '.').
-            ? (null, "contains percent-encoding that is not valid UTF-8.")
-            : WorkspacePathResolver.Resolve(root, decoded);
+        // The path arrives decoded exactly once (ProjectFileEndpoints.RequestedPath); decoding it again here turned a
+        // double-encoded "%252e%252e" into "..".
+        var (full, error) = WorkspacePathResolver.Resolve(root, path);
         return error is not null ? PathProblem(error) : (full!, root);
     }
 
@@ -223,7 +219,4 @@ public sealed partial class WorkspaceFiles(ProjectService projects, AuditLog aud
         errors.Add("path", error);
         return errors.ToProblemDetails();
     }
-
-    [GeneratedRegex("%[0-9A-Fa-f]{2}", RegexOptions.CultureInvariant)]
-    private static partial Regex ResidualEscape();
 }

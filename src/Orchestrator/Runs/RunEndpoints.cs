@@ -33,7 +33,8 @@ public static class RunEndpoints
         group.MapGet("/", ListRuns).WithName("ListRuns").WithSummary("Query runs by schedule, project, status and scheduled time range, newest first: by scheduled fire time, or with sort=created by when each run was written.")
             // 400: a page or pageSize that is not a number (BadRequestExceptionHandler); 422: a filter value refused.
             .ProducesValidationProblem(StatusCodes.Status400BadRequest)
-            .ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity);
+            .ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity)
+            .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapGet("/{runId}", GetRun).WithName("GetRun").WithSummary("One run.")
             .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPost("/{runId}/cancel", CancelRun).WithName("CancelRun").WithSummary("Interrupt a running run on whichever node runs it.")

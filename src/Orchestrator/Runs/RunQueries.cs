@@ -34,7 +34,14 @@ public sealed class RunQueries(OrchestratorDbContext db, ISchedulerFactory sched
 
         if (query.ScheduleId is not null)
         {
-            var scheduleId = ScheduleIds.Of(ScheduleIds.Parse(query.ScheduleId));
+            var key = ScheduleIds.Parse(query.ScheduleId);
+            if (key.Group.StartsWith(ScheduleService.SystemGroupPrefix, StringComparison.Ordinal))
+            {
+                // The server's own jobs are no schedules: not found, as /api/schedules/{id}/runs answers for them.
+                return Problems.NotFound("schedule", query.ScheduleId);
+            }
+
+            var scheduleId = ScheduleIds.Of(key);
             runs = runs.Where(r => r.ScheduleId == scheduleId);
         }
 

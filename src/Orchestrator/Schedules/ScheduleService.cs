@@ -185,9 +185,9 @@ public sealed class ScheduleService(
     /// <summary>
     /// Quartz's DeleteJob lists the job's triggers and then unschedules each; a run-now trigger that completes (and is
     /// removed) in between makes it throw "Unable to unschedule trigger". The job is then still there with fewer
-    /// triggers, so the delete is simply tried again.
+    /// triggers, so the delete is simply tried again. Apply's undo of a schedule it created deletes through this too.
     /// </summary>
-    private static async Task<bool> DeleteJobAsync(IScheduler scheduler, JobKey key, CancellationToken ct)
+    internal static async Task<bool> DeleteJobAsync(IScheduler scheduler, JobKey key, CancellationToken ct)
     {
         for (var attempt = 1; ; attempt++)
         {

@@ -3,6 +3,9 @@ namespace Orchestrator.Security;
 /// <summary><c>Orchestrator keys create --role R [--name N]</c>: prints a new key once.</summary>
 public static class KeyCommands
 {
+    /// <summary>The audit log's actor for a key made at the server's console: no key stands behind it.</summary>
+    public const string LocalActor = "local";
+
     /// <summary>
     /// Checks <c>--role</c> and <c>--name</c> without any I/O, so a mistyped command is refused (exit 2) before the
     /// database is created or migrated; null when they are fine.
@@ -87,7 +90,11 @@ public static class KeyCommands
         var store = scope.ServiceProvider.GetRequiredService<ApiKeyStore>();
         try
         {
-            var (_, plain) = await store.CreateAsync(name, role, CancellationToken.None);
+            var (key, plain) = await store.CreateAsync(name, role, CancellationToken.None);
+            // Written to the database directly, with no API key behind it: the log says the CLI did it, on the server itself.
+            scope.ServiceProvider.GetRequiredService<Audit.AuditScope>().MarkSurface("cli", LocalActor);
+            await scope.ServiceProvider.GetRequiredService<Audit.AuditLog>().RecordAsync(
+                new Audit.AuditChange("key.create", "key", key.Id.ToString(), null, null, KeyService.Described(key)), CancellationToken.None);
             await output.WriteLineAsync($"Created {role.ToString().ToLowerInvariant()} key '{name}'. It is shown once:");
             await output.WriteLineAsync(plain);
             return 0;

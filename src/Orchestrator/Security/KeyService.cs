@@ -131,10 +131,10 @@ public sealed class KeyService(OrchestratorDbContext db, ApiKeyStore store, Audi
     }
 
     /// <summary>A key as the audit log keeps it: what it is and may do, never its secret or hash.</summary>
-    private static AuditedKey Described(ApiKey key) =>
+    internal static AuditedKey Described(ApiKey key) =>
         new(key.Name, key.Prefix, EndpointRoles.Name(key.Role), key.ProjectList, key.ExpiresAt, key.RevokedAt);
 
-    private sealed record AuditedKey(string Name, string Prefix, string Role, IReadOnlyList<string>? Projects, DateTimeOffset? ExpiresAt, DateTimeOffset? RevokedAt);
+    internal sealed record AuditedKey(string Name, string Prefix, string Role, IReadOnlyList<string>? Projects, DateTimeOffset? ExpiresAt, DateTimeOffset? RevokedAt);
 
     private async Task<bool> OtherClusterAdminExistsAsync(Guid id, DateTimeOffset now, CancellationToken ct) =>
         await db.ApiKeys.AnyAsync(

@@ -182,6 +182,15 @@ public sealed class ToolService(
             return outside;
         }
 
+        // A project that does not exist (a typo, a 100 kB string) is refused as invoke refuses it: judged against no
+        // project, the arguments read as "valid" for a project they can never run in.
+        if (request.Project is { } named && await projects.FindRootAsync(named, cancellationToken) is null)
+        {
+            var errors = new FieldErrors();
+            errors.Add("project", $"no project with id '{(named.Length > 100 ? named[..100] + "…" : named)}'.");
+            return errors.ToProblemDetails();
+        }
+
         var arguments = request.Arguments ?? JsonDocument.Parse("{}").RootElement;
         var problems = await registry.ValidateAsync(tool, arguments, request.Project, services, cancellationToken);
         return problems.Count == 0 ? new ToolValidationResponse(true, tool.Name, tool.Version) : ArgumentProblem(tool.Name, problems);
