@@ -173,12 +173,13 @@ internal static class LadderBench
         var database = await settings.CreateDatabaseAsync("ladder_raw");
         // The child starts the runtime and Quartz and provisions the schema before it schedules (one transaction).
         var workload = shape with { Start = BenchSettings.AlignedStart(TimeSpan.FromSeconds(6) + TimeSpan.FromMilliseconds(shape.Schedules * 2)) };
-        var from = workload.Start + warmup;
-        var to = from + window;
+        // Scheduling may overrun the first fire time on a busy machine: the window then starts a warm-up after it ended.
+        // The host stops when told (a line on its input) after the window, or at this latest time.
+        var until = workload.Start + warmup + window + drain + TimeSpan.FromSeconds(120);
         var output = Path.Combine(Path.GetTempPath(), $"ladder-raw-{Guid.NewGuid():N}.txt");
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
         info.ArgumentList.Add(typeof(RawQuartzHost).Assembly.Location);
-        foreach (var a in RawQuartzHost.Arguments(database, profile, workload, settings.Concurrency, to + drain, output))
+        foreach (var a in RawQuartzHost.Arguments(database, profile, workload, settings.Concurrency, until, output))
         {
             info.ArgumentList.Add(a);
         }
@@ -199,11 +200,17 @@ internal static class LadderBench
         child.BeginErrorReadLine();
         try
         {
-            var counting = shape.Once ? Task.FromResult<DatabaseCounters.Delta?>(null) : CountAsync(database, from, to);
             await scheduled.Task.WaitAsync(TimeSpan.FromSeconds(120));
-            Late(workload.Start, "scheduled");
-            var counted = await counting;
-            await child.WaitForExitAsync().WaitAsync(to + drain - TimeProvider.System.GetUtcNow() + TimeSpan.FromSeconds(60));
+            var (from, to) = Window(workload.Start, warmup, window, "scheduled");
+            var counted = shape.Once ? null : await CountAsync(database, from, to);
+            var rest = to + drain - TimeProvider.System.GetUtcNow();
+            if (!shape.Once)
+            {
+                await Task.Delay(rest > TimeSpan.Zero ? rest : TimeSpan.Zero);
+                await child.StandardInput.WriteLineAsync(RawQuartzHost.StopLine);
+            }
+
+            await child.WaitForExitAsync().WaitAsync(until - TimeProvider.System.GetUtcNow() + TimeSpan.FromSeconds(60));
             if (child.ExitCode != 0 || !File.Exists(output))
             {
                 throw new InvalidOperationException($"raw Quartz host exited with {child.ExitCode}:\n" + string.Join("\n", lines));
@@ -238,13 +245,14 @@ internal static class LadderBench
         {
             using var _ = http;
             // Creating through the API (8 at a time) is slower than raw Quartz's one transaction: the lead grows with N.
-            var workload = shape with { Start = BenchSettings.AlignedStart(TimeSpan.FromSeconds(3) + TimeSpan.FromMilliseconds(shape.Schedules * 8)) };
-            var from = workload.Start + warmup;
-            var to = from + window;
-            var counting = shape.Once ? Task.FromResult<DatabaseCounters.Delta?>(null) : CountAsync(database, from, to);
+            // Creating through the API (8 at a time) is much slower than raw Quartz's one transaction and varies with the
+            // machine: the lead comes from the rate the last creation reached.
+            var workload = shape with { Start = BenchSettings.AlignedStart(TimeSpan.FromSeconds(3) + TimeSpan.FromSeconds(shape.Schedules / createdPerSecond * 1.2)) };
+            var creating = Stopwatch.StartNew();
             var offsets = await CreateSchedulesAsync(http, workload);
-            Late(workload.Start, "created");
-            var counted = await counting;
+            createdPerSecond = Math.Max(1, shape.Schedules / creating.Elapsed.TotalSeconds);
+            var (from, to) = Window(workload.Start, warmup, window, $"created ({createdPerSecond:F0} schedules/s)");
+            var counted = shape.Once ? null : await CountAsync(database, from, to);
             var deadline = to + drain;
             while (TimeProvider.System.GetUtcNow() < deadline)
             {
@@ -269,13 +277,24 @@ internal static class LadderBench
     private static async Task<DatabaseCounters.Delta?> CountAsync(string database, DateTimeOffset from, DateTimeOffset to) =>
         await DatabaseCounters.OverWindowAsync(database, from, to);
 
-    private static void Late(DateTimeOffset start, string what)
+    /// <summary>Schedules created per second by the last Orchestrator step (a first guess before any).</summary>
+    private static double createdPerSecond = 20;
+
+    /// <summary>
+    /// The measured window: a warm-up after the first fire time, or after the workload was in place when that took
+    /// longer (the fire times it overran are then late in the warm-up, not in the window).
+    /// </summary>
+    private static (DateTimeOffset From, DateTimeOffset To) Window(DateTimeOffset start, TimeSpan warmup, TimeSpan window, string what)
     {
         var now = TimeProvider.System.GetUtcNow();
         if (now > start)
         {
-            Console.WriteLine($"  note: {what} {(now - start).TotalSeconds:F1} s after the first fire time (inside the warm-up unless it is longer)");
+            Console.WriteLine($"  note: {what} {(now - start).TotalSeconds:F1} s after the first fire time; " +
+                              (warmup == TimeSpan.Zero ? "the burst is measured from its fire time all the same" : "the window starts a warm-up after that"));
         }
+
+        var from = (now > start && warmup > TimeSpan.Zero ? now : start) + warmup;
+        return (from, from + window);
     }
 
     /// <summary>Creates the workload's schedules (default project, the server's default overlap policy) and returns each one's jitter offset as the server answered it.</summary>

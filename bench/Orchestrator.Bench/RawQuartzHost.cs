@@ -10,12 +10,15 @@ using Quartz;
 /// <c>--raw-host</c>: raw Quartz as a process of its own, so that the ladder compares three separate processes on the
 /// same PostgreSQL (an in-process raw Quartz would share the bench's runtime, thread pool and GC with the bench itself).
 /// It schedules the workload it is given in one transaction, prints <c>scheduled</c>, records each firing's trigger
-/// time and start, and at <c>--until</c> (or when every one-shot firing has started) writes them to <c>--out</c>, one
+/// time and start, and when the parent writes <c>stop</c>, at <c>--until</c> or when every one-shot firing has started writes them to <c>--out</c>, one
 /// <c>dueTicks startedTicks</c> line each, and exits.
 /// </summary>
 internal static class RawQuartzHost
 {
     public const string ScheduledLine = "scheduled";
+
+    /// <summary>What the parent writes to the host's input when its window is over.</summary>
+    public const string StopLine = "stop";
 
     /// <summary>Raw Quartz as it comes: persistent store on PostgreSQL, not clustered, no history, concurrent jobs, Quartz's default pool.</summary>
     public const string DefaultsProfile = "defaults";
@@ -84,7 +87,7 @@ internal static class RawQuartzHost
         Console.WriteLine(ScheduledLine);
 
         var wait = until - TimeProvider.System.GetUtcNow();
-        await Task.WhenAny(AllOnceStarted.Task, Task.Delay(wait > TimeSpan.Zero ? wait : TimeSpan.Zero));
+        await Task.WhenAny(AllOnceStarted.Task, Console.In.ReadLineAsync(), Task.Delay(wait > TimeSpan.Zero ? wait : TimeSpan.Zero));
         await scheduler.Standby();
         await File.WriteAllLinesAsync(output, Firings.Select(f => $"{f.Due} {f.Started}"));
         await host.StopAsync();
