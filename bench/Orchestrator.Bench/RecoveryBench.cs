@@ -10,7 +10,7 @@ using Npgsql;
 
 /// <summary>
 /// <c>--recovery</c> (issue 13 item 5): two Orchestrator server processes with default settings on one PostgreSQL.
-/// Node A runs <c>--held</c> long calls; then a catch-up backlog (<c>--backlog</c> one-time schedules due 50 s ago,
+/// Node A runs <c>--held</c> long calls; then a catch-up backlog (<c>--backlog</c> one-time schedules due 55 s before they are created,
 /// <c>catch_up</c>, each a call of <c>--backlog-call-ms</c>) is due on both nodes, all of it due before the held
 /// firings; A is killed with SIGKILL while the backlog drains. Measured: the time from the kill to each held firing's
 /// recovered call arriving (from node B), and how many backlog calls started in between and how many were still waiting.
@@ -22,10 +22,10 @@ internal static class RecoveryBench
         string? Value(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
         var settings = BenchSettings.Parse([.. args, "--concurrency", "10"]);
         var held = int.Parse(Value("--held") ?? "5", CultureInfo.InvariantCulture);
-        var backlog = int.Parse(Value("--backlog") ?? "600", CultureInfo.InvariantCulture);
-        var callTime = TimeSpan.FromMilliseconds(int.Parse(Value("--backlog-call-ms") ?? "1000", CultureInfo.InvariantCulture));
+        var backlog = int.Parse(Value("--backlog") ?? "400", CultureInfo.InvariantCulture);
+        var callTime = TimeSpan.FromMilliseconds(int.Parse(Value("--backlog-call-ms") ?? "2000", CultureInfo.InvariantCulture));
         Console.WriteLine($"recovery: two server processes with their default settings (MaxConcurrency 10, check-in 1 s, check-in misfire threshold 5 s); " +
-                          $"{held} held calls in flight on node A; a backlog of {backlog} one-time schedules due 50 s ago (catch_up), each a {callTime.TotalMilliseconds:F0} ms call; " +
+                          $"{held} held calls in flight on node A; a backlog of {backlog} one-time schedules due 55 s before their creation and before the held firings (catch_up), each a {callTime.TotalMilliseconds:F0} ms call; " +
                           "node A killed (SIGKILL) while the backlog drains");
 
         await using var peer = await Peer.StartAsync(callTime);
@@ -42,36 +42,45 @@ internal static class RecoveryBench
                 await CreateAsync(apiA, new
                 {
                     name = $"held-{i}",
-                    action = new { type = "call_api", config = new { method = "POST", url = peer.Url + "/hold", timeoutSeconds = 600 } },
+                    action = new { type = "call_api", config = new { method = "POST", url = peer.Url + "/hold", timeoutSeconds = 300 } },
                     trigger = new { at = heldAt.ToString("O", CultureInfo.InvariantCulture) },
                 });
             }
 
             await Peer.WaitAsync(() => peer.InFlightHolds >= held, TimeSpan.FromSeconds(60), "the held calls to be in flight on node A");
-            (b, var apiB, _) = await OrchestratorServer.StartAsync(database, 10, apiKey: key);
-            using var nodeB = apiB;
 
             // The backlog, due before the held firings: by fire time alone every one of it comes before their recovery.
-            var backlogAt = TimeProvider.System.GetUtcNow().AddSeconds(-50).ToString("O", CultureInfo.InvariantCulture);
+            // Created through A before B starts, so that only A's free workers drain it meanwhile; each one-time schedule
+            // is due 55 s before its creation (the API refuses a one-time schedule more than 60 s in the past) and never
+            // after the held firings.
+            var creating = TimeProvider.System.GetUtcNow();
             await Parallel.ForEachAsync(Enumerable.Range(0, backlog), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (i, ct) =>
-                await CreateAsync(apiB, new
+            {
+                var at = TimeProvider.System.GetUtcNow().AddSeconds(-55);
+                await CreateAsync(apiA, new
                 {
                     name = $"backlog-{i}",
                     action = new { type = "call_api", config = new { method = "POST", url = peer.Url + "/slow" } },
-                    trigger = new { at = backlogAt },
+                    trigger = new { at = (at < heldAt ? at : heldAt.AddSeconds(-1)).ToString("O", CultureInfo.InvariantCulture) },
                     misfire = new { policy = "catch_up" },
-                }));
+                });
+            });
+            Console.WriteLine($"backlog created in {(TimeProvider.System.GetUtcNow() - creating).TotalSeconds:F1} s");
+            (b, var apiB, _) = await OrchestratorServer.StartAsync(database, 10, apiKey: key);
+            using var nodeB = apiB;
+            // B's workers taken by the backlog too (A has only {10 - held} free).
+            await Peer.WaitAsync(() => peer.InFlight("/slow") >= 10 - held + 5, TimeSpan.FromSeconds(60), "node B to be draining the backlog");
             var startedBeforeKill = peer.Arrivals("/slow").Count;
-            Console.WriteLine($"backlog created; {startedBeforeKill} of {backlog} backlog calls started so far");
-            if (startedBeforeKill >= backlog - (held * 20))
+            Console.WriteLine($"{startedBeforeKill} of {backlog} backlog calls started before the kill");
+            if (startedBeforeKill >= backlog / 2)
             {
-                Console.WriteLine("warning: the backlog is nearly drained before the kill; give a larger --backlog");
+                Console.WriteLine("warning: half the backlog drained before the kill; give a larger --backlog");
             }
 
             var killedAt = TimeProvider.System.GetUtcNow();
             a.Kill();
-            await Peer.WaitAsync(() => peer.Arrivals("/hold").Count(t => t > killedAt) >= held, TimeSpan.FromSeconds(180), "every held firing's recovered call");
-            var recovered = peer.Arrivals("/hold").Where(t => t > killedAt).Order().ToList();
+            await Peer.WaitAsync(() => peer.Calls("/hold").Count(t => t > killedAt) >= held, TimeSpan.FromSeconds(180), "every held firing's recovered call");
+            var recovered = peer.Calls("/hold").Where(t => t > killedAt).Order().ToList();
             var slow = peer.Arrivals("/slow");
             Console.WriteLine();
             Console.WriteLine($"{"recovered call",15} {"after kill",12} {"backlog started since kill",27} {"backlog not started yet",24}");
@@ -124,9 +133,10 @@ internal static class RecoveryBench
     private sealed class Peer : IAsyncDisposable
     {
         private readonly WebApplication app;
-        private readonly ConcurrentQueue<(string Path, DateTimeOffset At)> arrivals = new();
+        private readonly ConcurrentQueue<(string Path, DateTimeOffset At, string Key)> arrivals = new();
         private readonly TaskCompletionSource release = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private int inFlightHolds;
+        private int inFlightSlow;
 
         private Peer(WebApplication app) => this.app = app;
 
@@ -134,7 +144,15 @@ internal static class RecoveryBench
 
         public int InFlightHolds => Volatile.Read(ref inFlightHolds);
 
-        public List<DateTimeOffset> Arrivals(string path) => [.. arrivals.Where(a => a.Path == path).Select(a => a.At)];
+        public int InFlight(string path) => path == "/hold" ? InFlightHolds : Volatile.Read(ref inFlightSlow);
+
+        /// <summary>When each firing first called <paramref name="path"/>: a recovered firing calls again with the same
+        /// idempotency key (the killed node's own backlog calls are recovered too), and counts once.</summary>
+        public List<DateTimeOffset> Arrivals(string path) =>
+            [.. arrivals.Where(a => a.Path == path).GroupBy(a => a.Key).Select(g => g.Min(a => a.At))];
+
+        /// <summary>Every call to <paramref name="path"/>, recovered ones included.</summary>
+        public List<DateTimeOffset> Calls(string path) => [.. arrivals.Where(a => a.Path == path).Select(a => a.At)];
 
         public void Release() => release.TrySetResult();
 
@@ -147,7 +165,7 @@ internal static class RecoveryBench
             var peer = new Peer(app);
             app.MapPost("/hold", async (HttpContext context) =>
             {
-                peer.arrivals.Enqueue(("/hold", TimeProvider.System.GetUtcNow()));
+                peer.arrivals.Enqueue(("/hold", TimeProvider.System.GetUtcNow(), context.Request.Headers["Idempotency-Key"].ToString()));
                 Interlocked.Increment(ref peer.inFlightHolds);
                 try
                 {
@@ -166,8 +184,21 @@ internal static class RecoveryBench
             });
             app.MapPost("/slow", async (HttpContext context) =>
             {
-                peer.arrivals.Enqueue(("/slow", TimeProvider.System.GetUtcNow()));
-                await Task.Delay(callTime, context.RequestAborted);
+                peer.arrivals.Enqueue(("/slow", TimeProvider.System.GetUtcNow(), context.Request.Headers["Idempotency-Key"].ToString()));
+                Interlocked.Increment(ref peer.inFlightSlow);
+                try
+                {
+                    await Task.Delay(callTime, context.RequestAborted);
+                }
+                catch (OperationCanceledException)
+                {
+                    // The caller died (the killed node).
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref peer.inFlightSlow);
+                }
+
                 return Results.Ok(new { ok = true });
             });
             await app.StartAsync();

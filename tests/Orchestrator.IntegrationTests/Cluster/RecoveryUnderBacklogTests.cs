@@ -17,10 +17,10 @@ public sealed class RecoveryUnderBacklogTests
 {
     private const int Held = 3;
 
-    private const int Backlog = 160;
+    private const int Backlog = 150;
 
     /// <summary>Backlog firings still to start after the last recovered one: with recovery queued behind the backlog by
-    /// fire time, none would be (every backlog firing is due 50 s before the held ones).</summary>
+    /// fire time, none would be (every backlog firing is due before the held ones).</summary>
     private const int StillWaiting = 20;
 
     [Test]
@@ -29,9 +29,9 @@ public sealed class RecoveryUnderBacklogTests
         await using var peer = await RecordingHttpServer.StartAsync();
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         peer.Configure("/held", new RecordingHttpServer.Behaviour(TimeSpan.Zero, Hold: release.Task));
-        // Three seconds a call: the surviving node's ten workers start about 3.3 backlog firings a second, so the backlog
-        // outlasts the recovery by a wide margin even when the machine is slow to create it.
-        peer.Configure("/backlog", new RecordingHttpServer.Behaviour(TimeSpan.FromSeconds(3)));
+        // Four seconds a call: the surviving node's ten workers start 2.5 backlog firings a second, so the backlog
+        // outlasts the recovery (about 8 s with the shipped check-in settings) by a wide margin.
+        peer.Configure("/backlog", new RecordingHttpServer.Behaviour(TimeSpan.FromSeconds(4)));
 
         // The shipped check-in settings and thread pool (10 per node): only the outbound allow-list is the test's.
         var database = await TestPostgres.CreateDatabaseAsync("recoverybacklog");
@@ -59,22 +59,27 @@ public sealed class RecoveryUnderBacklogTests
         }
 
         await Poll.UntilAsync(() => Task.FromResult(peer.InFlightTo("/held")), n => n == Held, TimeSpan.FromSeconds(30), "the held calls to be in flight on the first node");
-        await using var survivor = ServerProcess.Start(environment);
-        await survivor.WaitUntilReadyAsync();
-        using var survivorApi = survivor.CreateClient(key);
 
-        // Due 50 s before the held firings (catch_up fires every one): by fire time alone all of it precedes their recovery.
-        var backlogAt = heldAt.AddSeconds(-50).ToString("O", CultureInfo.InvariantCulture);
+        // The backlog, due before the held firings (catch_up fires every one): by fire time alone all of it precedes
+        // their recovery. Created before the survivor starts, so only the victim's seven free workers drain it meanwhile.
+        // Each is due 55 s before it is created (a one-time schedule more than 60 s in the past is refused), never after
+        // the held firings.
         await Parallel.ForEachAsync(Enumerable.Range(0, Backlog), new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (i, _) =>
-            await survivorApi.CreateScheduleAsync(new
+        {
+            var at = TimeProvider.System.GetUtcNow().AddSeconds(-55);
+            await victimApi.CreateScheduleAsync(new
             {
                 name = $"backlog-{i:000}",
                 action = new { type = "call_api", config = new { method = "POST", url = peer.BaseUrl + "/backlog" } },
-                trigger = new { at = backlogAt },
+                trigger = new { at = (at < heldAt ? at : heldAt.AddSeconds(-1)).ToString("O", CultureInfo.InvariantCulture) },
                 misfire = new { policy = "catch_up" },
-            }));
-        // Both nodes draining it (so the survivor's workers are all taken when the victim dies).
-        await Poll.UntilAsync(() => Task.FromResult(peer.InFlightTo("/backlog")), n => n >= 15, TimeSpan.FromSeconds(30), "both nodes to be draining the backlog");
+            });
+        });
+        await using var survivor = ServerProcess.Start(environment);
+        await survivor.WaitUntilReadyAsync();
+        using var survivorApi = survivor.CreateClient(key);
+        // More backlog calls in flight than the victim has free workers: the survivor's are taken by the backlog too.
+        await Poll.UntilAsync(() => Task.FromResult(peer.InFlightTo("/backlog")), n => n >= 10 - Held + 5, TimeSpan.FromSeconds(30), "the survivor to be draining the backlog");
 
         var survivorId = await InstanceIdAsync(survivorApi);
         victim.Kill();
@@ -85,7 +90,8 @@ public sealed class RecoveryUnderBacklogTests
         try
         {
             await Poll.UntilAsync(() => Task.FromResult(peer.RequestsTo("/held").Count), n => n >= 2 * Held, TimeSpan.FromSeconds(120), "every held firing's recovered call");
-            await Poll.UntilAsync(() => Task.FromResult(peer.RequestsTo("/backlog").Count), n => n >= Backlog, TimeSpan.FromSeconds(180), "the backlog to drain");
+            await Poll.UntilAsync(() => Task.FromResult(peer.RequestsTo("/backlog").Select(r => r.IdempotencyKey).Distinct().Count()), n => n >= Backlog,
+                TimeSpan.FromSeconds(180), "the backlog to drain");
         }
         finally
         {
@@ -103,10 +109,11 @@ public sealed class RecoveryUnderBacklogTests
                 Is.EqualTo(("recovery", 2, survivorId)), $"{id} recovered on the survivor\n" + dump);
         }
 
-        var backlog = peer.RequestsTo("/backlog");
-        Assert.That(backlog, Has.Count.EqualTo(Backlog), "each backlog firing ran once\n" + dump);
+        // Each backlog firing's first call (the victim's own backlog calls are recovered too, with the same key).
+        var backlog = peer.RequestsTo("/backlog").GroupBy(r => r.IdempotencyKey).Select(g => g.Min(r => r.Started)).ToList();
+        Assert.That(backlog, Has.Count.EqualTo(Backlog), "every backlog firing ran\n" + dump);
         var lastRecovered = recovered.Max(r => r.Started);
-        var waitingAfter = backlog.Count(b => b.Started > lastRecovered);
+        var waitingAfter = backlog.Count(started => started > lastRecovered);
         Assert.That(waitingAfter, Is.GreaterThanOrEqualTo(StillWaiting),
             $"every recovered firing should start while the earlier-due backlog still waits; only {waitingAfter} of {Backlog} started after the last one\n" + dump);
     }
