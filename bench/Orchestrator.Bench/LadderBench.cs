@@ -99,12 +99,14 @@ internal static class LadderBench
         var rungs = Value("--rungs") is { } r ? r.Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToArray() : DefaultRungs;
         var spreadInterval = int.Parse(Value("--spread-interval") ?? "5", CultureInfo.InvariantCulture);
         var burst = int.Parse(Value("--burst") ?? "1000", CultureInfo.InvariantCulture);
+        // A first guess of the API's creation rate (later steps use the measured one): a low guess buys a long lead.
+        createdPerSecond = double.Parse(Value("--create-rate") ?? "20", CultureInfo.InvariantCulture);
         var systems = (Value("--systems") ?? $"{RawDefaults}|{RawStore}|{Orchestrator}").Split('|');
 
         await PrintSettingsAsync(settings, rungs, spreadInterval, burst);
         var results = new List<LadderMeasurement>();
-        var climbing = systems.ToList();
-        foreach (var rung in rungs)
+        var climbing = args.Contains("--burst-only") ? [] : systems.ToList();
+        foreach (var rung in climbing.Count == 0 ? [] : rungs)
         {
             foreach (var system in climbing.ToList())
             {
@@ -119,7 +121,7 @@ internal static class LadderBench
             }
         }
 
-        foreach (var system in systems)
+        foreach (var system in args.Contains("--burst-only") ? [] : systems)
         {
             var saturation = Saturation(results, system);
             // Below the first step, half of it: the system then did not keep up even at 50/s.
@@ -391,7 +393,8 @@ internal static class LadderBench
             var saturation = Saturation(results, system);
             var counted = results.Where(m => m.System == system && m.Phase.StartsWith("ladder", StringComparison.Ordinal) && !double.IsNaN(m.TransactionsPerFiring)).ToList();
             var atSaturation = counted.LastOrDefault(m => m.KeepsUp) ?? counted.FirstOrDefault();
-            var spread = results.Single(m => m.System == system && m.Phase.StartsWith("spread", StringComparison.Ordinal));
+            var spread = results.SingleOrDefault(m => m.System == system && m.Phase.StartsWith("spread", StringComparison.Ordinal))
+                ?? new LadderMeasurement(system, "spread (not run)", 0, double.NaN, 0, 0, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN);
             var burst = results.Single(m => m.System == system && m.Phase.StartsWith("burst", StringComparison.Ordinal));
             var ratio = saturation is { } s && rawDefaults is { } d ? $" ({(double)s / d:F2}× raw defaults)" : "";
             Console.WriteLine($"{system}: saturation {(saturation is { } x ? $"{x}/s" : "< first step")}{ratio}; " +

@@ -24,7 +24,7 @@ using Quartz;
 //   dotnet run -c Release --project bench/Orchestrator.Bench -- --agent --postgres "…" [--turns 20] [--runs 3]
 //       the agent loop's own cost per step against a scripted model, next to a plain in-memory IChatClient loop (AgentBench.cs).
 
-//   dotnet run -c Release --project bench/Orchestrator.Bench -- --ladder --postgres "…" [--warmup 5] [--seconds 10] [--rungs 50,100,…] [--burst 1000]
+//   dotnet run -c Release --project bench/Orchestrator.Bench -- --ladder --postgres "…" [--warmup 5] [--seconds 10] [--rungs 50,100,…] [--burst 1000] [--burst-only] [--create-rate 20]
 //       three systems, each a separate process, interleaved on a ladder of demand 50 … 1,600 firings/s (LadderBench.cs).
 
 //   dotnet run -c Release --project bench/Orchestrator.Bench -- --recovery --postgres "…" [--held 5] [--backlog 600]

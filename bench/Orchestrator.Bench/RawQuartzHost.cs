@@ -87,7 +87,9 @@ internal static class RawQuartzHost
         Console.WriteLine(ScheduledLine);
 
         var wait = until - TimeProvider.System.GetUtcNow();
-        await Task.WhenAny(AllOnceStarted.Task, Console.In.ReadLineAsync(), Task.Delay(wait > TimeSpan.Zero ? wait : TimeSpan.Zero));
+        // Console.In's async read blocks the caller (its reader is synchronous): read on a thread of its own.
+        var stop = Task.Run(Console.In.ReadLine);
+        await Task.WhenAny(AllOnceStarted.Task, stop, Task.Delay(wait > TimeSpan.Zero ? wait : TimeSpan.Zero));
         await scheduler.Standby();
         await File.WriteAllLinesAsync(output, Firings.Select(f => $"{f.Due} {f.Started}"));
         await host.StopAsync();
