@@ -24,6 +24,30 @@ using Quartz;
 //   dotnet run -c Release --project bench/Orchestrator.Bench -- --agent --postgres "…" [--turns 20] [--runs 3]
 //       the agent loop's own cost per step against a scripted model, next to a plain in-memory IChatClient loop (AgentBench.cs).
 
+//   dotnet run -c Release --project bench/Orchestrator.Bench -- --ladder --postgres "…" [--warmup 5] [--seconds 10] [--rungs 50,100,…] [--burst 1000] [--burst-only] [--create-rate 20]
+//       three systems, each a separate process, interleaved on a ladder of demand 50 … 1,600 firings/s (LadderBench.cs).
+
+//   dotnet run -c Release --project bench/Orchestrator.Bench -- --recovery --postgres "…" [--held 5] [--backlog 600]
+//       two server processes, a catch-up backlog, one killed with in-flight firings: time to recovery (RecoveryBench.cs).
+
+if (args.Contains("--raw-host"))
+{
+    await RawQuartzHost.RunAsync(args);
+    return;
+}
+
+if (args.Contains("--ladder"))
+{
+    await LadderBench.RunAsync(args);
+    return;
+}
+
+if (args.Contains("--recovery"))
+{
+    await RecoveryBench.RunAsync(args);
+    return;
+}
+
 if (args.Contains("--agent"))
 {
     await AgentBench.RunAsync(args);
@@ -319,7 +343,8 @@ internal static class OrchestratorServer
     }
 
     /// <summary>Starts the server on <paramref name="database"/> and returns it with an admin-authenticated client.</summary>
-    public static async Task<(Process Server, HttpClient Http, ConcurrentQueue<string> Output)> StartAsync(string database, int concurrency, IReadOnlyDictionary<string, string>? extra = null)
+    /// <param name="apiKey">The admin key of a database another node created (only the first start prints one).</param>
+    public static async Task<(Process Server, HttpClient Http, ConcurrentQueue<string> Output)> StartAsync(string database, int concurrency, IReadOnlyDictionary<string, string>? extra = null, string? apiKey = null)
     {
         var port = FreePort();
         var workDir = Directory.CreateTempSubdirectory("orchestrator-bench-").FullName;
@@ -360,7 +385,7 @@ internal static class OrchestratorServer
             await Task.Delay(200);
         }
 
-        var key = output.Select(l => l.Trim()).First(l => l.StartsWith("Admin API key: ", StringComparison.Ordinal))["Admin API key: ".Length..];
+        var key = apiKey ?? output.Select(l => l.Trim()).First(l => l.StartsWith("Admin API key: ", StringComparison.Ordinal))["Admin API key: ".Length..];
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
         return (server, http, output);
     }
