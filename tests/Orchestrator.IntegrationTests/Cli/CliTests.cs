@@ -154,7 +154,7 @@ public sealed class CliTests
         var runId = (await admin.PostForJsonAsync("/api/pipelines/cli-watched/run", new { inputs = new { } }, HttpStatusCode.Accepted)).GetProperty("id").GetString()!;
 
         var watching = Cli("runs", "watch", runId, "--interval", "0.2", "--timeout", "60");
-        await Poll.UntilAsync(() => Task.FromResult(peer.RequestsTo("/cli-first").Count), n => n == 1, TimeSpan.FromSeconds(20), "the first node's call");
+        await Poll.UntilAsync(() => Task.FromResult(peer.InFlightTo("/cli-first")), n => n == 1, TimeSpan.FromSeconds(20), "the first node's call in flight");
         // Several polls while the first node runs and the second waits.
         await Task.Delay(TimeSpan.FromSeconds(1.5));
         release.SetResult();

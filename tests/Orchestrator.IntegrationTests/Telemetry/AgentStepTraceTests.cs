@@ -33,12 +33,13 @@ public sealed class AgentStepTraceTests
     public async Task StartAsync()
     {
         model = await ScriptedChatServer.StartAsync();
-        workspace = Directory.CreateTempSubdirectory("orchestrator-agent-trace-").FullName;
+        var roots = Directory.CreateTempSubdirectory("orchestrator-agent-trace-").FullName;
+        workspace = Directory.CreateDirectory(Path.Combine(roots, "traced")).FullName;
         var database = await TestPostgres.CreateDatabaseAsync("agenttrace");
         server = InProcessServer.Start(
             PostgresNode.Environment(database, new Dictionary<string, string?>
             {
-                ["Orchestrator__Workspaces__Roots__0"] = workspace,
+                ["Orchestrator__Workspaces__Roots__0"] = roots,
                 ["Orchestrator__Secrets__model-key"] = "sk-trace-test",
                 ["Orchestrator__Agents__Models__default__Endpoint"] = model.Endpoint,
                 ["Orchestrator__Agents__Models__default__Model"] = "scripted-1",
@@ -118,7 +119,7 @@ public sealed class AgentStepTraceTests
     [Test]
     public async Task A_model_turn_that_fails_is_an_error_span_without_the_endpoint_s_text()
     {
-        model.Enqueue(Reply.Error(400), Reply.Error(400), Reply.Error(400));
+        model.Enqueue(Reply.Error(400));
         await admin.CreateScheduleAsync(new
         {
             name = "failing-agent",
