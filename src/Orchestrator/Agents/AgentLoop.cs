@@ -310,8 +310,8 @@ public sealed class AgentLoop(
 
     private async Task FlushAsync(RunState run, CancellationToken ct)
     {
-        var (steps, usage) = run.Unwritten();
-        await store.WriteAsync(steps, run.Invocation.RunId, usage, ct);
+        var (added, changed, usage) = run.Unwritten();
+        await store.WriteAsync(added, changed, run.Invocation.RunId, usage, ct);
         run.Written();
     }
 
@@ -434,6 +434,7 @@ public sealed class AgentLoop(
             Invocation = invocation;
             Task = task;
             open = [.. all.Where(s => !s.Closed)];
+            stored = [.. all.Select(s => s.Number)];
             NextNumber = all.Count == 0 ? 1 : all.Max(s => s.Number) + 1;
             Usage = new AgentUsage(all.Sum(s => s.InputTokens ?? 0), all.Sum(s => s.OutputTokens ?? 0), all.Sum(s => s.TotalTokens ?? 0), all.Count);
             ConversationSteps = open.Count;
@@ -472,12 +473,17 @@ public sealed class AgentLoop(
         private readonly SortedDictionary<int, AgentStep> unwritten = [];
         private bool usageChanged;
 
+        /// <summary>The numbers of the steps the table has a row for: a new step is inserted, never written over.</summary>
+        private readonly HashSet<int> stored;
+
         public void Stage(AgentStep step) => unwritten[step.Number] = step;
 
-        public (IReadOnlyCollection<AgentStep> Steps, AgentUsage? Usage) Unwritten() => ([.. unwritten.Values], usageChanged ? Usage : null);
+        public (IReadOnlyCollection<AgentStep> Added, IReadOnlyCollection<AgentStep> Changed, AgentUsage? Usage) Unwritten() =>
+            ([.. unwritten.Values.Where(s => !stored.Contains(s.Number))], [.. unwritten.Values.Where(s => stored.Contains(s.Number))], usageChanged ? Usage : null);
 
         public void Written()
         {
+            stored.UnionWith(unwritten.Keys);
             unwritten.Clear();
             usageChanged = false;
         }

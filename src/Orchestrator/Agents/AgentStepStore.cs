@@ -28,27 +28,28 @@ public sealed class AgentStepStore(OrchestratorDbContext db)
         db.AgentSteps.AsNoTracking().Where(s => s.RunKey == runKey).OrderBy(s => s.Number).ToListAsync(ct);
 
     /// <summary>
-    /// Stores <paramref name="steps"/> as they are now (new ones inserted; started, finished or restarted ones
-    /// overwritten by run key and number) and the run's <paramref name="usage"/> on its ledger row (none for a pipeline
+    /// Stores the steps as they are now — <paramref name="added"/> inserted (a row already there for one of them fails
+    /// the write: two nodes never both record step N of a run), <paramref name="changed"/> (finished, restarted)
+    /// overwritten by run key and number — and the run's <paramref name="usage"/> on its ledger row (none for a pipeline
     /// node: its run id is no ledger row), atomically and in one round trip.
     /// </summary>
     /// <remarks>
-    /// One command of two statements, written from EF Core's model (table and column names, each column's type mapping
+    /// One command of up to three statements, written from EF Core's model (table and column names, each column's type mapping
     /// with its value converter, as <c>SaveChanges</c> would store it). PostgreSQL runs the statements of one command in
     /// one implicit transaction (a single Sync), so the finished step, the usage and the next step's start are all
     /// there or none is; SQLite gets an explicit transaction, which costs no round trip in process. Not
     /// <c>SaveChanges</c>: the run's row carries a concurrency token the ledger moves, and a stub could not update it.
     /// </remarks>
-    public async Task WriteAsync(IReadOnlyCollection<AgentStep> steps, Guid runId, AgentUsage? usage, CancellationToken ct)
+    public async Task WriteAsync(IReadOnlyCollection<AgentStep> added, IReadOnlyCollection<AgentStep> changed, Guid runId, AgentUsage? usage, CancellationToken ct)
     {
-        if (steps.Count == 0 && usage is null)
+        if (added.Count == 0 && changed.Count == 0 && usage is null)
         {
             return;
         }
 
         var sql = db.GetService<ISqlGenerationHelper>();
         var parameters = new List<object>();
-        var statements = new List<string>(2);
+        var statements = new List<string>(3);
         await using var command = db.Database.GetDbConnection().CreateCommand();
         string Parameter(IProperty property, object? value)
         {
@@ -58,17 +59,23 @@ public sealed class AgentStepStore(OrchestratorDbContext db)
             return sql.GenerateParameterNamePlaceholder(name);
         }
 
-        if (steps.Count > 0)
+        var steps = db.Model.FindEntityType(typeof(AgentStep))!;
+        var stepTable = StoreObjectIdentifier.Table(steps.GetTableName()!, steps.GetSchema());
+        var properties = steps.GetProperties().ToList();
+        string Column(IProperty p) => sql.DelimitIdentifier(p.GetColumnName(stepTable)!);
+        string Insert(IReadOnlyCollection<AgentStep> rows) =>
+            $"INSERT INTO {sql.DelimitIdentifier(stepTable.Name, stepTable.Schema)} ({string.Join(", ", properties.Select(Column))}) VALUES " +
+            string.Join(", ", rows.Select(step => $"({string.Join(", ", properties.Select(p => Parameter(p, p.GetGetter().GetClrValue(step))))})"));
+        if (added.Count > 0)
         {
-            var entity = db.Model.FindEntityType(typeof(AgentStep))!;
-            var table = StoreObjectIdentifier.Table(entity.GetTableName()!, entity.GetSchema());
-            var properties = entity.GetProperties().ToList();
-            string Column(IProperty p) => sql.DelimitIdentifier(p.GetColumnName(table)!);
-            var keys = entity.FindPrimaryKey()!.Properties;
-            var rows = steps.Select(step => $"({string.Join(", ", properties.Select(p => Parameter(p, p.GetGetter().GetClrValue(step))))})");
-            statements.Add(
-                $"INSERT INTO {sql.DelimitIdentifier(table.Name, table.Schema)} ({string.Join(", ", properties.Select(Column))}) VALUES {string.Join(", ", rows)} " +
-                $"ON CONFLICT ({string.Join(", ", keys.Select(Column))}) DO UPDATE SET " +
+            statements.Add(Insert(added));
+        }
+
+        if (changed.Count > 0)
+        {
+            // Rows that are there: one statement for all of them, however many changed since the last write.
+            var keys = steps.FindPrimaryKey()!.Properties;
+            statements.Add(Insert(changed) + $" ON CONFLICT ({string.Join(", ", keys.Select(Column))}) DO UPDATE SET " +
                 string.Join(", ", properties.Except(keys).Select(p => $"{Column(p)} = excluded.{Column(p)}")));
         }
 
