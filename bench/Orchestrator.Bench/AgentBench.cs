@@ -88,10 +88,14 @@ internal static class AgentBench
         }
     }
 
+    /// <summary>How often the bench asks whether the run has finished: seldom, so its own reads stay a small share.</summary>
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(250);
+
     /// <summary>
     /// One run through the API: time per step from the run's own start and finish; database counts per step between
     /// two reads of the counters (each after the statistics settle: backends report them up to a second late), less
-    /// the server's idle background (check-ins, acquisition) over the same window, measured just before.
+    /// the server's idle background (check-ins, acquisition) over the same window, measured just before, and the
+    /// bench's own polls of <c>GET /api/runs/{id}</c> at what one poll costs, measured just before too.
     /// </summary>
     private static async Task<(double, double, double)> RunOrchestratorAsync(HttpClient http, string database, int turns)
     {
@@ -101,24 +105,40 @@ internal static class AgentBench
         var idleClock = Stopwatch.StartNew();
         await Task.Delay(TimeSpan.FromSeconds(5));
         await Task.Delay(settle);
-        var before = await DatabaseCounters.ReadNowAsync(database);
+        var polling = await DatabaseCounters.ReadNowAsync(database);
         var idleSeconds = idleClock.Elapsed.TotalSeconds;
-        var idleTx = (before.Transactions - idleStart.Transactions - 2) / idleSeconds;
-        var idleStatements = (before.Statements - idleStart.Statements) / idleSeconds;
+        var idleTx = (polling.Transactions - idleStart.Transactions - 2) / idleSeconds;
+        var idleStatements = (polling.Statements - idleStart.Statements) / idleSeconds;
+
+        // What one poll costs: a burst of them (a run that does not exist is read the same way), less the background.
+        const int probePolls = 20;
+        var probeClock = Stopwatch.StartNew();
+        for (var i = 0; i < probePolls; i++)
+        {
+            using var poll = await http.GetAsync($"/api/runs/{Guid.NewGuid()}");
+        }
+
+        await Task.Delay(settle);
+        var before = await DatabaseCounters.ReadNowAsync(database);
+        var probeSeconds = probeClock.Elapsed.TotalSeconds;
+        var pollTx = Math.Max(0, (before.Transactions - polling.Transactions - 2 - idleTx * probeSeconds) / probePolls);
+        var pollStatements = Math.Max(0, (before.Statements - polling.Statements - idleStatements * probeSeconds) / probePolls);
 
         var window = Stopwatch.StartNew();
         var started = await (await http.PostAsync("/api/schedules/default.agent-bench/run", null)).Content.ReadFromJsonAsync<JsonElement>();
         var id = started.GetProperty("id").GetString();
         JsonElement run;
+        var polls = 0;
         while (true)
         {
+            polls++;
             run = await http.GetFromJsonAsync<JsonElement>($"/api/runs/{id}");
             if (run.GetProperty("status").GetString() is not ("pending" or "running"))
             {
                 break;
             }
 
-            await Task.Delay(20);
+            await Task.Delay(PollInterval);
         }
 
         if (run.GetProperty("status").GetString() != "succeeded")
@@ -132,9 +152,9 @@ internal static class AgentBench
         var steps = 2 * turns + 1;
         var took = run.GetProperty("finishedAt").GetDateTimeOffset() - run.GetProperty("startedAt").GetDateTimeOffset();
         // Each read of the counters is two statements and two transactions of its own; the polls of GET /api/runs are
-        // the bench's, not the loop's, and are left in (a few per run), so the figures err high.
-        var tx = after.Transactions - before.Transactions - 2 - idleTx * seconds;
-        var statements = after.Statements - before.Statements - idleStatements * seconds;
+        // the bench's, not the loop's, and are subtracted at the measured cost of one.
+        var tx = after.Transactions - before.Transactions - 2 - idleTx * seconds - pollTx * polls;
+        var statements = after.Statements - before.Statements - idleStatements * seconds - pollStatements * polls;
         return (took.TotalMilliseconds / steps, tx / steps, statements / steps);
     }
 

@@ -85,6 +85,10 @@ public sealed class AgentLoop(
         }
         finally
         {
+            // What finished and waits for the next step's write is stored first, whatever ended the loop: a completed
+            // tool call or model turn is never repeated, not even after a shutdown.
+            await FlushAsync(run, CancellationToken.None);
+
             // A shutdown hands the run to recovery, which resumes from the open steps; anything else ends the attempt.
             if (!(cancellationToken.IsCancellationRequested && shutdown.IsStopping))
             {
@@ -139,20 +143,35 @@ public sealed class AgentLoop(
                 }
 
                 var step = await StartStepAsync(run, cut, AgentStepKind.Model, null, null, ct);
-                client ??= models.Create(task.Model, deadline);
-                var response = await client.GetResponseAsync(messages, chatOptions, ct);
-                reply = [.. response.Messages];
-                var usage = response.Usage;
-                step.InputTokens = usage?.InputTokenCount ?? 0;
-                step.OutputTokens = usage?.OutputTokenCount ?? 0;
-                step.TotalTokens = usage?.TotalTokenCount ?? (step.InputTokens + step.OutputTokens);
-                step.Status = AgentStepStatus.Succeeded;
+                using (var span = OrchestratorActivities.StartAgentStep(step.Number, "model", step.Attempt, null, task.Model))
+                {
+                    try
+                    {
+                        client ??= models.Create(task.Model, deadline);
+                        var response = await client.GetResponseAsync(messages, chatOptions, ct);
+                        reply = [.. response.Messages];
+                        var usage = response.Usage;
+                        step.InputTokens = usage?.InputTokenCount ?? 0;
+                        step.OutputTokens = usage?.OutputTokenCount ?? 0;
+                        step.TotalTokens = usage?.TotalTokenCount ?? (step.InputTokens + step.OutputTokens);
+                        step.Status = AgentStepStatus.Succeeded;
+                    }
+                    catch (Exception ex)
+                    {
+                        // The type only: a model error's text can quote what it was sent.
+                        OrchestratorActivities.Failed(span, ex);
+                        OrchestratorActivities.EndAgentStep(span, ex is OperationCanceledException ? "cancelled" : "failed", null, null, null);
+                        throw;
+                    }
+
+                    OrchestratorActivities.EndAgentStep(span, StatusName(step.Status), step.InputTokens, step.OutputTokens, step.TotalTokens);
+                }
+
                 step.FinishedAt = time.GetUtcNow();
                 step.Content = JsonSerializer.Serialize(reply, Json);
-                await store.FinishAsync(step, ct);
                 metrics.RecordAgentTokens(run.Invocation.ProjectId, task.Model, step.InputTokens ?? 0, step.OutputTokens ?? 0);
-                run.Spent(step, counted: cut is null);
-                await store.RecordUsageAsync(run.Invocation.RunId, run.Usage, ct);
+                // Stored with the next step's start (or the run's end), in the same round trip.
+                run.Finished(step, counted: cut is null);
                 if (run.ConversationTokens > task.MaxTokens)
                 {
                     throw new AgentLimitException($"token limit reached: {run.ConversationTokens} tokens used of maxTokens = {task.MaxTokens}.");
@@ -202,9 +221,9 @@ public sealed class AgentLoop(
             refused.Error = refusal;
             content["output"] = refusal;
             refused.Content = content.ToJsonString();
-            await store.InsertAsync(refused, ct);
-            run.Spent(refused, counted: true);
-            await store.RecordUsageAsync(run.Invocation.RunId, run.Usage, ct);
+            OrchestratorActivities.EndAgentStep(
+                OrchestratorActivities.StartAgentStep(refused.Number, "tool", refused.Attempt, refused.ToolName, null), "refused", null, null, null);
+            run.Finished(refused, counted: true);
             return refusal;
         }
 
@@ -214,6 +233,7 @@ public sealed class AgentLoop(
         var context = new ToolContext(run.Invocation.ProjectId, root,
             run.Invocation with { IdempotencyKey = step.IdempotencyKey, Config = argumentsDocument.RootElement }, services);
         string output;
+        using var span = OrchestratorActivities.StartAgentStep(step.Number, "tool", step.Attempt, tool.Name, null);
         try
         {
             var outcome = await invoker.InvokeAsync(tool, context, argumentsDocument.RootElement, ct);
@@ -228,14 +248,21 @@ public sealed class AgentLoop(
             step.Error = ex.Message;
             output = new JsonObject { ["succeeded"] = false, ["error"] = ex.Message, ["result"] = ex.Result?.DeepClone() }.ToJsonString();
         }
+        catch (Exception ex)
+        {
+            OrchestratorActivities.Failed(span, ex);
+            OrchestratorActivities.EndAgentStep(span, ex is OperationCanceledException ? "cancelled" : "failed", null, null, null);
+            throw;
+        }
+
+        OrchestratorActivities.EndAgentStep(span, StatusName(step.Status), null, null, null);
 
         output = Truncate(output, options.CurrentValue.Agents.ToolResultMaxChars);
         content["output"] = output;
         step.Content = content.ToJsonString();
         step.FinishedAt = time.GetUtcNow();
-        await store.FinishAsync(step, ct);
-        run.Spent(step, counted: previous is null);
-        await store.RecordUsageAsync(run.Invocation.RunId, run.Usage, ct);
+        // Stored with the next step's start (or the run's end), in the same round trip.
+        run.Finished(step, counted: previous is null);
         return output;
     }
 
@@ -266,16 +293,29 @@ public sealed class AgentLoop(
             cut.Attempt += 1;
             cut.Status = AgentStepStatus.Running;
             cut.StartedAt = time.GetUtcNow();
-            await store.RestartAsync(cut, ct);
+            run.Stage(cut);
+            await FlushAsync(run, ct);
             run.Advance();
             return cut;
         }
 
         var step = NewStep(run, kind, toolName);
         step.Content = content;
-        await store.InsertAsync(step, ct);
+        // Persisted before the model is asked or the tool runs, with the previous step's end and the run's usage: one
+        // round trip. A crash after it leaves an open step that the survivor takes again.
+        run.Stage(step);
+        await FlushAsync(run, ct);
         return step;
     }
+
+    private async Task FlushAsync(RunState run, CancellationToken ct)
+    {
+        var (added, changed, usage) = run.Unwritten();
+        await store.WriteAsync(added, changed, run.Invocation.RunId, usage, ct);
+        run.Written();
+    }
+
+    private static string StatusName(AgentStepStatus status) => status.ToString().ToLowerInvariant();
 
     private AgentStep NewStep(RunState run, AgentStepKind kind, string? toolName)
     {
@@ -394,6 +434,7 @@ public sealed class AgentLoop(
             Invocation = invocation;
             Task = task;
             open = [.. all.Where(s => !s.Closed)];
+            stored = [.. all.Select(s => s.Number)];
             NextNumber = all.Count == 0 ? 1 : all.Max(s => s.Number) + 1;
             Usage = new AgentUsage(all.Sum(s => s.InputTokens ?? 0), all.Sum(s => s.OutputTokens ?? 0), all.Sum(s => s.TotalTokens ?? 0), all.Count);
             ConversationSteps = open.Count;
@@ -428,8 +469,35 @@ public sealed class AgentLoop(
             }
         }
 
+        /// <summary>Steps whose state is not stored yet, by number, and whether the usage changed since the last write.</summary>
+        private readonly SortedDictionary<int, AgentStep> unwritten = [];
+        private bool usageChanged;
+
+        /// <summary>The numbers of the steps the table has a row for: a new step is inserted, never written over.</summary>
+        private readonly HashSet<int> stored;
+
+        public void Stage(AgentStep step) => unwritten[step.Number] = step;
+
+        public (IReadOnlyCollection<AgentStep> Added, IReadOnlyCollection<AgentStep> Changed, AgentUsage? Usage) Unwritten() =>
+            ([.. unwritten.Values.Where(s => !stored.Contains(s.Number))], [.. unwritten.Values.Where(s => stored.Contains(s.Number))], usageChanged ? Usage : null);
+
+        public void Written()
+        {
+            stored.UnionWith(unwritten.Keys);
+            unwritten.Clear();
+            usageChanged = false;
+        }
+
+        /// <summary>A step ended: its state and the usage it adds wait for the next write.</summary>
+        public void Finished(AgentStep step, bool counted)
+        {
+            Stage(step);
+            Spent(step, counted);
+            usageChanged = true;
+        }
+
         /// <summary>Adds a finished step's tokens, and the step itself when it is new.</summary>
-        public void Spent(AgentStep step, bool counted)
+        private void Spent(AgentStep step, bool counted)
         {
             var steps = counted ? 1 : 0;
             ConversationSteps += steps;

@@ -1,5 +1,9 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Metadata;
+using Microsoft.EntityFrameworkCore.Storage;
 using Orchestrator.Data;
+using Orchestrator.Runs;
 
 namespace Orchestrator.Agents;
 
@@ -13,8 +17,9 @@ public sealed record AgentUsage(long InputTokens, long OutputTokens, long TotalT
 }
 
 /// <summary>
-/// The agent step table's reads and writes for the loop: one round trip each, so a step costs two (its start and its
-/// end) plus the run's usage.
+/// The agent step table's reads and writes for the loop. A step's writes go out in one round trip with the next's:
+/// the finished step, the run's usage and the next step's start are one command (<see cref="WriteAsync"/>), so a step
+/// costs about one round trip, plus one for the run's start and a few for its end.
 /// </summary>
 public sealed class AgentStepStore(OrchestratorDbContext db)
 {
@@ -22,37 +27,88 @@ public sealed class AgentStepStore(OrchestratorDbContext db)
     public Task<List<AgentStep>> LoadAsync(string runKey, CancellationToken ct) =>
         db.AgentSteps.AsNoTracking().Where(s => s.RunKey == runKey).OrderBy(s => s.Number).ToListAsync(ct);
 
-    public async Task InsertAsync(AgentStep step, CancellationToken ct)
+    /// <summary>
+    /// Stores the steps as they are now — <paramref name="added"/> inserted (a row already there for one of them fails
+    /// the write: two nodes never both record step N of a run), <paramref name="changed"/> (finished, restarted)
+    /// overwritten by run key and number — and the run's <paramref name="usage"/> on its ledger row (none for a pipeline
+    /// node: its run id is no ledger row), atomically and in one round trip.
+    /// </summary>
+    /// <remarks>
+    /// One command of up to three statements, written from EF Core's model (table and column names, each column's type mapping
+    /// with its value converter, as <c>SaveChanges</c> would store it). PostgreSQL runs the statements of one command in
+    /// one implicit transaction (a single Sync), so the finished step, the usage and the next step's start are all
+    /// there or none is; SQLite gets an explicit transaction, which costs no round trip in process. Not
+    /// <c>SaveChanges</c>: the run's row carries a concurrency token the ledger moves, and a stub could not update it.
+    /// </remarks>
+    public async Task WriteAsync(IReadOnlyCollection<AgentStep> added, IReadOnlyCollection<AgentStep> changed, Guid runId, AgentUsage? usage, CancellationToken ct)
     {
-        db.AgentSteps.Add(step);
-        try
+        if (added.Count == 0 && changed.Count == 0 && usage is null)
         {
-            await db.SaveChangesAsync(ct);
+            return;
         }
-        finally
+
+        var sql = db.GetService<ISqlGenerationHelper>();
+        var parameters = new List<object>();
+        var statements = new List<string>(3);
+        await using var command = db.Database.GetDbConnection().CreateCommand();
+        string Parameter(IProperty property, object? value)
         {
-            db.Entry(step).State = EntityState.Detached;
+            var name = $"p{parameters.Count}";
+            // CreateParameter applies the property's value converter and sets the provider type, as SaveChanges does.
+            parameters.Add(property.GetRelationalTypeMapping().CreateParameter(command, sql.GenerateParameterName(name), value, property.IsNullable));
+            return sql.GenerateParameterNamePlaceholder(name);
         }
+
+        var steps = db.Model.FindEntityType(typeof(AgentStep))!;
+        var stepTable = StoreObjectIdentifier.Table(steps.GetTableName()!, steps.GetSchema());
+        var properties = steps.GetProperties().ToList();
+        string Column(IProperty p) => sql.DelimitIdentifier(p.GetColumnName(stepTable)!);
+        string Insert(IReadOnlyCollection<AgentStep> rows) =>
+            $"INSERT INTO {sql.DelimitIdentifier(stepTable.Name, stepTable.Schema)} ({string.Join(", ", properties.Select(Column))}) VALUES " +
+            string.Join(", ", rows.Select(step => $"({string.Join(", ", properties.Select(p => Parameter(p, p.GetGetter().GetClrValue(step))))})"));
+        if (added.Count > 0)
+        {
+            statements.Add(Insert(added));
+        }
+
+        if (changed.Count > 0)
+        {
+            // Rows that are there: one statement for all of them, however many changed since the last write.
+            var keys = steps.FindPrimaryKey()!.Properties;
+            statements.Add(Insert(changed) + $" ON CONFLICT ({string.Join(", ", keys.Select(Column))}) DO UPDATE SET " +
+                string.Join(", ", properties.Except(keys).Select(p => $"{Column(p)} = excluded.{Column(p)}")));
+        }
+
+        if (usage is not null)
+        {
+            var entity = db.Model.FindEntityType(typeof(RunRecord))!;
+            var table = StoreObjectIdentifier.Table(entity.GetTableName()!, entity.GetSchema());
+            string Set(string name, object? value)
+            {
+                var property = entity.FindProperty(name)!;
+                return $"{sql.DelimitIdentifier(property.GetColumnName(table)!)} = {Parameter(property, value)}";
+            }
+
+            var id = entity.FindProperty(nameof(RunRecord.Id))!;
+            statements.Add(
+                $"UPDATE {sql.DelimitIdentifier(table.Name, table.Schema)} SET " +
+                $"{Set(nameof(RunRecord.InputTokens), (long?)usage.InputTokens)}, {Set(nameof(RunRecord.OutputTokens), (long?)usage.OutputTokens)}, " +
+                $"{Set(nameof(RunRecord.TotalTokens), (long?)usage.TotalTokens)}, {Set(nameof(RunRecord.AgentSteps), (int?)usage.Steps)} " +
+                $"WHERE {sql.DelimitIdentifier(id.GetColumnName(table)!)} = {Parameter(id, runId)}");
+        }
+
+        // Only identifiers from the model and parameter placeholders go into the text; every value is a parameter.
+        var text = string.Join(";\n", statements);
+        if (db.Database.IsNpgsql() || db.Database.CurrentTransaction is not null)
+        {
+            await db.Database.ExecuteSqlRawAsync(text, parameters, ct);
+            return;
+        }
+
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        await db.Database.ExecuteSqlRawAsync(text, parameters, ct);
+        await transaction.CommitAsync(ct);
     }
-
-    /// <summary>Records a step as tried again (a tool call cut off by a crash, a model turn that got no answer).</summary>
-    public Task RestartAsync(AgentStep step, CancellationToken ct) =>
-        db.AgentSteps.Where(s => s.RunKey == step.RunKey && s.Number == step.Number)
-            .ExecuteUpdateAsync(set => set
-                .SetProperty(s => s.Attempt, step.Attempt)
-                .SetProperty(s => s.Status, step.Status)
-                .SetProperty(s => s.StartedAt, step.StartedAt), ct);
-
-    public Task FinishAsync(AgentStep step, CancellationToken ct) =>
-        db.AgentSteps.Where(s => s.RunKey == step.RunKey && s.Number == step.Number)
-            .ExecuteUpdateAsync(set => set
-                .SetProperty(s => s.Status, step.Status)
-                .SetProperty(s => s.InputTokens, step.InputTokens)
-                .SetProperty(s => s.OutputTokens, step.OutputTokens)
-                .SetProperty(s => s.TotalTokens, step.TotalTokens)
-                .SetProperty(s => s.FinishedAt, step.FinishedAt)
-                .SetProperty(s => s.Error, step.Error)
-                .SetProperty(s => s.Content, step.Content), ct);
 
     /// <summary>
     /// The attempt ended for good (succeeded, failed, cancelled): its steps are closed, so a retry starts a new
@@ -73,15 +129,6 @@ public sealed class AgentStepStore(OrchestratorDbContext db)
             await open.ExecuteUpdateAsync(set => set.SetProperty(s => s.Closed, true).SetProperty(s => s.Content, (string?)null), ct);
         }
     }
-
-    /// <summary>Writes the run's totals on its ledger row (none for a pipeline node: its run id is no ledger row).</summary>
-    public Task RecordUsageAsync(Guid runId, AgentUsage usage, CancellationToken ct) =>
-        db.Runs.Where(r => r.Id == runId)
-            .ExecuteUpdateAsync(set => set
-                .SetProperty(r => r.InputTokens, usage.InputTokens)
-                .SetProperty(r => r.OutputTokens, usage.OutputTokens)
-                .SetProperty(r => r.TotalTokens, usage.TotalTokens)
-                .SetProperty(r => r.AgentSteps, usage.Steps), ct);
 
     /// <summary>Tokens the project's agent steps spent since <paramref name="since"/> (the UTC day's start, for the daily budget).</summary>
     public async Task<long> SpentSinceAsync(string projectId, DateTimeOffset since, CancellationToken ct) =>

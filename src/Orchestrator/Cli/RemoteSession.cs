@@ -49,7 +49,17 @@ public sealed class RemoteSession : IDisposable
     /// Sends a request to <paramref name="route"/> (relative, e.g. <c>api/schedules</c>) and returns the answer's JSON
     /// (null for 204). Any other answer than 2xx is printed and ends the command (<see cref="CliExitException"/>).
     /// </summary>
-    public async Task<JsonElement?> SendAsync(HttpMethod method, string route, string? jsonBody, CancellationToken cancellationToken)
+    public Task<JsonElement?> SendAsync(HttpMethod method, string route, string? jsonBody, CancellationToken cancellationToken) =>
+        SendAsync(method, route, jsonBody, notFoundIsNull: false, cancellationToken);
+
+    /// <summary>
+    /// GETs <paramref name="route"/> as <see cref="GetAsync"/> does, except that a 404 is an answer, not the end: null
+    /// (nothing printed), for a caller that tries another route next (a run id that may be a pipeline run's).
+    /// </summary>
+    public Task<JsonElement?> FindAsync(string route, CancellationToken cancellationToken) =>
+        SendAsync(HttpMethod.Get, route, null, notFoundIsNull: true, cancellationToken);
+
+    private async Task<JsonElement?> SendAsync(HttpMethod method, string route, string? jsonBody, bool notFoundIsNull, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(method, route);
         if (jsonBody is not null)
@@ -78,6 +88,11 @@ public sealed class RemoteSession : IDisposable
             if (response.IsSuccessStatusCode)
             {
                 return body;
+            }
+
+            if (notFoundIsNull && response.StatusCode == HttpStatusCode.NotFound)
+            {
+                return null;
             }
 
             var exitCode = response.StatusCode switch

@@ -25,6 +25,8 @@ public sealed record ProjectResponse(string Id, string Name, string RootPath, Da
 /// </summary>
 public sealed partial class ProjectService(OrchestratorDbContext db, WorkspaceRoots roots, ISchedulerFactory schedulers, ProjectScope scope, AuditLog audit, TimeProvider time)
 {
+    private readonly Dictionary<string, string?> knownRoots = new(StringComparer.Ordinal);
+
     public async Task<PagedList<ProjectResponse>> ListAsync(Paging paging, CancellationToken cancellationToken)
     {
         var visible = scope.Projects is { } allowed ? db.Projects.Where(p => allowed.Contains(p.Id)) : db.Projects;
@@ -43,10 +45,25 @@ public sealed partial class ProjectService(OrchestratorDbContext db, WorkspaceRo
     /// looked up: anything else (a NUL, which the database cannot even compare) is no project. A project outside the
     /// caller's key scope is no project either, so the files API answers 404 for it.
     /// </summary>
-    public async Task<string?> FindRootAsync(string id, CancellationToken cancellationToken) =>
-        IsSlug(id) && scope.Allows(id)
-            ? await db.Projects.AsNoTracking().Where(p => p.Id == id).Select(p => p.RootPath).FirstOrDefaultAsync(cancellationToken)
-            : null;
+    /// <remarks>
+    /// Remembered for this service's scope (one request, one run): an agent run validates every tool call's paths against
+    /// the root, and the root the run's tools work in was read once at its start anyway.
+    /// </remarks>
+    public async Task<string?> FindRootAsync(string id, CancellationToken cancellationToken)
+    {
+        if (!IsSlug(id) || !scope.Allows(id))
+        {
+            return null;
+        }
+
+        if (!knownRoots.TryGetValue(id, out var root))
+        {
+            root = await db.Projects.AsNoTracking().Where(p => p.Id == id).Select(p => p.RootPath).FirstOrDefaultAsync(cancellationToken);
+            knownRoots[id] = root;
+        }
+
+        return root;
+    }
 
     public async Task<Outcome<ProjectResponse>> CreateAsync(ProjectRequest request, CancellationToken cancellationToken)
     {
@@ -88,6 +105,7 @@ public sealed partial class ProjectService(OrchestratorDbContext db, WorkspaceRo
         try
         {
             await db.SaveChangesAsync(cancellationToken);
+        knownRoots.Clear();
         }
         catch (DbUpdateException)
         {
@@ -141,6 +159,7 @@ public sealed partial class ProjectService(OrchestratorDbContext db, WorkspaceRo
         project.UpdatedAt = time.GetUtcNow();
         audit.Add(new AuditChange("project.update", "project", id, id, before, ProjectResponse.From(project)));
         await db.SaveChangesAsync(cancellationToken);
+        knownRoots.Clear();
         Directory.CreateDirectory(project.RootPath);
         return ProjectResponse.From(project);
     }
@@ -175,6 +194,7 @@ public sealed partial class ProjectService(OrchestratorDbContext db, WorkspaceRo
         // cleaning up, and such a newcomer fails its firings just as before.
         var before = await db.Projects.AsNoTracking().Where(p => p.Id == id).Select(p => new ProjectResponse(p.Id, p.Name, p.RootPath, p.CreatedAt, p.UpdatedAt)).FirstOrDefaultAsync(cancellationToken);
         var deleted = await db.Projects.Where(p => p.Id == id).ExecuteDeleteAsync(cancellationToken);
+        knownRoots.Clear();
         if (deleted == 0)
         {
             return Problems.NotFound("project", id);

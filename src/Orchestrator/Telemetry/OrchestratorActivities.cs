@@ -4,7 +4,7 @@ namespace Orchestrator.Telemetry;
 
 /// <summary>
 /// The product's activity source, <c>Orchestrator</c>: a span per run (a child of Quartz's firing span), per pipeline
-/// node, and per SMTP send. Outbound HTTP spans come from the HttpClient instrumentation and nest under whichever of
+/// node, per agent step, and per SMTP send. Outbound HTTP spans come from the HttpClient instrumentation and nest under whichever of
 /// these is current.
 /// </summary>
 /// <remarks>
@@ -29,6 +29,17 @@ public static class OrchestratorActivities
     public const string PipelineRunId = "orchestrator.pipeline.run.id";
     public const string PipelineNodeId = "orchestrator.pipeline.node.id";
     public const string PipelineNodeType = "orchestrator.pipeline.node.type";
+    public const string AgentStepNumber = "orchestrator.agent.step.number";
+    public const string AgentStepKind = "orchestrator.agent.step.kind";
+    public const string AgentStepAttempt = "orchestrator.agent.step.attempt";
+    public const string AgentStepStatus = "orchestrator.agent.step.status";
+    public const string AgentTool = "orchestrator.agent.tool";
+
+    // OpenTelemetry's generative-AI semantic conventions, for what they name.
+    public const string GenAiModel = "gen_ai.request.model";
+    public const string GenAiInputTokens = "gen_ai.usage.input_tokens";
+    public const string GenAiOutputTokens = "gen_ai.usage.output_tokens";
+    public const string AgentTotalTokens = "orchestrator.agent.usage.total_tokens";
 
     public static readonly ActivitySource Source = new(SourceName, typeof(OrchestratorActivities).Assembly.GetName().Version?.ToString());
 
@@ -58,6 +69,42 @@ public static class OrchestratorActivities
         if (status is "failed" or "cancelled")
         {
             activity.SetStatus(ActivityStatusCode.Error, error);
+        }
+
+        activity.Dispose();
+    }
+
+    /// <summary>
+    /// An agent step's span (a model turn or a tool call), a child of the run's span or of the pipeline node's. Its
+    /// attributes are the step's number, kind, attempt, tool or model; never the conversation's content or a call's
+    /// arguments, which can hold what the run must not leak.
+    /// </summary>
+    public static Activity? StartAgentStep(int number, string kind, int attempt, string? tool, string? model)
+    {
+        var activity = Source.StartActivity(tool is null ? $"agent {kind}" : $"agent {kind} {tool}");
+        activity?.SetTag(AgentStepNumber, number)
+            .SetTag(AgentStepKind, kind)
+            .SetTag(AgentStepAttempt, attempt)
+            .SetTag(AgentTool, tool)
+            .SetTag(GenAiModel, model);
+        return activity;
+    }
+
+    /// <summary>Ends an agent step's span with its status (<c>succeeded</c>, <c>failed</c>, <c>refused</c>, <c>cancelled</c>) and a model turn's tokens.</summary>
+    public static void EndAgentStep(Activity? activity, string status, long? inputTokens, long? outputTokens, long? totalTokens)
+    {
+        if (activity is null)
+        {
+            return;
+        }
+
+        activity.SetTag(AgentStepStatus, status)
+            .SetTag(GenAiInputTokens, inputTokens)
+            .SetTag(GenAiOutputTokens, outputTokens)
+            .SetTag(AgentTotalTokens, totalTokens);
+        if (status is "failed" or "cancelled")
+        {
+            activity.SetStatus(ActivityStatusCode.Error, "agent step " + status);
         }
 
         activity.Dispose();

@@ -134,6 +134,77 @@ public sealed class CliTests
     }
 
     [Test]
+    public async Task Watching_a_pipeline_run_follows_its_nodes_and_exits_0_when_it_succeeds()
+    {
+        await using var peer = await RecordingHttpServer.StartAsync();
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // The first node's call is held until the test has seen it running, so watch sees the node change state.
+        peer.Configure("/cli-first", new RecordingHttpServer.Behaviour(TimeSpan.Zero, Hold: release.Task));
+        await admin.PostForJsonAsync("/api/pipelines", new
+        {
+            id = "cli-watched",
+            name = "cli-watched",
+            nodes = new[]
+            {
+                new { id = "first", type = "action", action = new { type = "call_api", config = new { method = "GET", url = peer.BaseUrl + "/cli-first" } } },
+                new { id = "second", type = "action", action = new { type = "call_api", config = new { method = "GET", url = peer.BaseUrl + "/cli-second" } } },
+            },
+            edges = new[] { new { from = "first", to = "second" } },
+        }, HttpStatusCode.Created);
+        var runId = (await admin.PostForJsonAsync("/api/pipelines/cli-watched/run", new { inputs = new { } }, HttpStatusCode.Accepted)).GetProperty("id").GetString()!;
+
+        var watching = Cli("runs", "watch", runId, "--interval", "0.2", "--timeout", "60");
+        await Poll.UntilAsync(() => Task.FromResult(peer.InFlightTo("/cli-first")), n => n == 1, TimeSpan.FromSeconds(20), "the first node's call in flight");
+        // Several polls while the first node runs and the second waits.
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        release.SetResult();
+        var watched = await watching;
+
+        Assert.That(watched.ExitCode, Is.Zero, watched.ToString());
+        var lines = watched.Stderr.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        Assert.That(lines, Does.Contain("node first: running").And.Contain("node first: succeeded").And.Contain("node second: succeeded"), watched.ToString());
+        Assert.That(lines.First(l => l.StartsWith("pipeline run", StringComparison.Ordinal)), Does.StartWith($"pipeline run {runId} (cli-watched): running"), watched.ToString());
+        Assert.That(lines.Last(l => l.StartsWith("pipeline run", StringComparison.Ordinal)), Does.StartWith($"pipeline run {runId} (cli-watched): succeeded"));
+        Assert.That(Array.IndexOf(lines, "node first: succeeded"), Is.LessThan(Array.IndexOf(lines, "node second: succeeded")), "in the order they changed");
+        Assert.That(lines.Count(l => l == "node first: running"), Is.EqualTo(1), "a state is reported once, when it changes");
+        Assert.That(watched.Stdout, Does.Contain("succeeded").And.Contain("NODE").And.Contain("first").And.Contain("second"));
+
+        // --json: stdout is the run's whole document.
+        var json = await Cli("runs", "watch", runId, "--json");
+        Assert.That(json.ExitCode, Is.Zero, json.ToString());
+        using var document = JsonDocument.Parse(json.Stdout);
+        Assert.That(document.RootElement.GetProperty("run").GetProperty("status").GetString(), Is.EqualTo("succeeded"));
+        Assert.That(document.RootElement.GetProperty("nodes").EnumerateArray().Select(n => n.GetProperty("status").GetString()), Is.EqualTo(new[] { "succeeded", "succeeded" }));
+    }
+
+    [Test]
+    public async Task Watching_a_pipeline_run_that_fails_exits_1_and_an_id_of_nothing_exits_3()
+    {
+        var closedPort = TestPostgres.FreePort();
+        await admin.PostForJsonAsync("/api/pipelines", new
+        {
+            id = "cli-watched-failing",
+            name = "cli-watched-failing",
+            nodes = new object[]
+            {
+                new { id = "broken", type = "action", action = new { type = "call_api", config = new { method = "GET", url = $"http://127.0.0.1:{closedPort}/nothing" } }, retry = new { maxAttempts = 1 } },
+                new { id = "after", type = "action", action = new { type = "call_api", config = new { method = "GET", url = $"http://127.0.0.1:{closedPort}/after" } } },
+            },
+            edges = new[] { new { from = "broken", to = "after" } },
+        }, HttpStatusCode.Created);
+        var runId = (await admin.PostForJsonAsync("/api/pipelines/cli-watched-failing/run", new { inputs = new { } }, HttpStatusCode.Accepted)).GetProperty("id").GetString()!;
+
+        var watched = await Cli("runs", "watch", runId, "--interval", "0.2", "--timeout", "60");
+        Assert.That(watched.ExitCode, Is.EqualTo(1), watched.ToString());
+        Assert.That(watched.Stderr, Does.Contain("node broken: failed").And.Contain($"pipeline run {runId} (cli-watched-failing): failed"));
+        Assert.That(watched.Stdout, Does.Contain("failed").And.Contain("broken"));
+
+        var nothing = await Cli("runs", "watch", Guid.NewGuid().ToString(), "--interval", "0.2");
+        Assert.That(nothing.ExitCode, Is.EqualTo(3), nothing.ToString());
+        Assert.That(nothing.Stderr, Does.Contain("there is no run and no pipeline run"));
+    }
+
+    [Test]
     public async Task An_unknown_id_exits_3_with_the_problems_detail()
     {
         using var answer = await admin.GetAsync("/api/schedules/default.no-such-schedule");

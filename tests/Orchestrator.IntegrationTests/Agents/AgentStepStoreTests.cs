@@ -1,0 +1,94 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Orchestrator.Agents;
+using Orchestrator.Data;
+using Orchestrator.IntegrationTests.Infrastructure;
+
+namespace Orchestrator.IntegrationTests.Agents;
+
+/// <summary>
+/// The step table's one-command write on PostgreSQL: all of it or none (a failing statement after a succeeded one leaves
+/// nothing behind), and a new step is inserted, never written over, so two nodes cannot both record step N.
+/// </summary>
+[TestFixture]
+[NonParallelizable]
+public sealed class AgentStepStoreTests
+{
+    private InProcessServer server = null!;
+
+    [OneTimeSetUp]
+    public async Task StartAsync()
+    {
+        server = InProcessServer.Start(PostgresNode.Environment(await TestPostgres.CreateDatabaseAsync("agentstore")));
+        await server.WaitUntilReadyAsync();
+    }
+
+    [OneTimeTearDown]
+    public async Task StopAsync()
+    {
+        if (server is not null)
+        {
+            await server.DisposeAsync();
+        }
+    }
+
+    private static AgentStep Step(string runKey, int number, AgentStepStatus status, string projectId = "default") => new()
+    {
+        RunKey = runKey,
+        Number = number,
+        RunId = Guid.NewGuid(),
+        ProjectId = projectId,
+        Kind = AgentStepKind.Tool,
+        ToolName = "files.list",
+        Status = status,
+        Attempt = 1,
+        IdempotencyKey = $"{runKey}-step-{number}",
+        StartedAt = TimeProvider.System.GetUtcNow(),
+        Content = "{}",
+    };
+
+    private async Task<List<AgentStep>> StoredAsync(string runKey)
+    {
+        await using var scope = server.Services.CreateAsyncScope();
+        return await scope.ServiceProvider.GetRequiredService<AgentStepStore>().LoadAsync(runKey, CancellationToken.None);
+    }
+
+    private async Task WriteAsync(IReadOnlyCollection<AgentStep> added, IReadOnlyCollection<AgentStep> changed)
+    {
+        await using var scope = server.Services.CreateAsyncScope();
+        await scope.ServiceProvider.GetRequiredService<AgentStepStore>().WriteAsync(added, changed, Guid.NewGuid(), AgentUsage.None, CancellationToken.None);
+    }
+
+    [Test]
+    public async Task A_step_s_end_and_the_next_step_s_start_are_stored_together_or_not_at_all()
+    {
+        var runKey = "store-" + Guid.NewGuid().ToString("N");
+        await WriteAsync([Step(runKey, 1, AgentStepStatus.Running)], []);
+
+        // Step 1's end with a project id the column cannot hold: the statement after step 2's insert fails.
+        var finished = Step(runKey, 1, AgentStepStatus.Succeeded, projectId: new string('p', 200));
+        Assert.ThrowsAsync(Is.InstanceOf<Exception>(), () => WriteAsync([Step(runKey, 2, AgentStepStatus.Running)], [finished]));
+        Assert.That((await StoredAsync(runKey)).Select(s => $"{s.Number}:{s.Status}"), Is.EqualTo(new[] { "1:Running" }), "step 2's insert was rolled back with it");
+
+        // The same write, valid: both are there.
+        await WriteAsync([Step(runKey, 2, AgentStepStatus.Running)], [Step(runKey, 1, AgentStepStatus.Succeeded)]);
+        Assert.That((await StoredAsync(runKey)).Select(s => $"{s.Number}:{s.Status}"), Is.EqualTo(new[] { "1:Succeeded", "2:Running" }));
+    }
+
+    [Test]
+    public async Task A_new_step_whose_number_is_taken_is_refused_and_the_stored_one_is_kept()
+    {
+        var runKey = "store-" + Guid.NewGuid().ToString("N");
+        await WriteAsync([Step(runKey, 1, AgentStepStatus.Succeeded)], []);
+
+        // Another node that thinks step 1 is its own new step.
+        Assert.ThrowsAsync(Is.InstanceOf<DbUpdateException>().Or.InstanceOf<Npgsql.PostgresException>(),
+            () => WriteAsync([Step(runKey, 1, AgentStepStatus.Running)], []));
+        var stored = await StoredAsync(runKey);
+        Assert.That(stored.Select(s => $"{s.Number}:{s.Status}"), Is.EqualTo(new[] { "1:Succeeded" }));
+
+        await using var scope = server.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>();
+        Assert.That(await db.AgentSteps.CountAsync(s => s.RunKey == runKey), Is.EqualTo(1));
+    }
+}
