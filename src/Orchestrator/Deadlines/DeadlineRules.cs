@@ -77,7 +77,9 @@ public static class DeadlineRules
             errors.Add("deadline.channel", $"no notification channel named '{Truncate(deadline.Channel)}' (see /api/channels).");
         }
 
-        return (new DeadlineView(start, succeed, deadline.Channel ?? ""), every is { } e ? XmlConvert.ToString(e) : null);
+        // A duration given as text reads back as written (as a trigger's interval does); seconds read back as PT…H…M…S.
+        var text = every is null ? null : expectSuccessEvery is { ValueKind: JsonValueKind.String } given ? given.GetString() : Iso(every.Value);
+        return (new DeadlineView(start, succeed, deadline.Channel ?? ""), text);
     }
 
     private static int? Within(int? seconds, string field, FieldErrors errors)
@@ -134,6 +136,14 @@ public static class DeadlineRules
         }
 
         return every;
+    }
+
+    private static string Iso(TimeSpan span)
+    {
+        var seconds = (long)span.TotalSeconds;
+        var (h, m, s) = (seconds / 3600, seconds % 3600 / 60, seconds % 60);
+        return "PT" + (h > 0 ? string.Create(CultureInfo.InvariantCulture, $"{h}H") : "") + (m > 0 ? string.Create(CultureInfo.InvariantCulture, $"{m}M") : "")
+            + (s > 0 ? string.Create(CultureInfo.InvariantCulture, $"{s}S") : "");
     }
 
     /// <summary>How a duration reads in an alert: "90 s", "12 min 5 s", "26 h".</summary>
