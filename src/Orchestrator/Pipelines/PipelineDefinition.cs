@@ -43,10 +43,12 @@ public sealed record EdgeRequest(string? From, string? To, bool? When);
 /// <summary>A validated definition, as stored in a <see cref="PipelineVersion"/>.</summary>
 public sealed record PipelineDefinition(int MaxParallelism, string FailurePolicy, List<NodeDefinition> Nodes, List<EdgeDefinition> Edges)
 {
-    /// <summary>The pipeline's deadline; absent from definitions saved before deadlines existed.</summary>
+    /// <summary>The pipeline's deadline; absent from definitions saved before deadlines existed, and not written when none.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public Deadlines.DeadlineView? Deadline { get; init; }
 
     /// <summary>The dead man's switch as an ISO-8601 duration, or null.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public string? ExpectSuccessEvery { get; init; }
 
     public const string Stop = "stop";

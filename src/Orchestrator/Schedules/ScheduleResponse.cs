@@ -99,10 +99,12 @@ public sealed record ScheduleDocument(
     /// <summary>The schedule's <c>jitterSeconds</c>; absent from documents saved before it existed, which read as 0.</summary>
     public int JitterSeconds { get; init; }
 
-    /// <summary>The schedule's deadline; absent from documents saved before deadlines existed.</summary>
+    /// <summary>The schedule's deadline; not written when it has none, so such a schedule's stored document is as before.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public Deadlines.DeadlineView? Deadline { get; init; }
 
-    /// <summary>The dead man's switch as an ISO-8601 duration; absent when not set.</summary>
+    /// <summary>The dead man's switch as an ISO-8601 duration; not written when not set.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? ExpectSuccessEvery { get; init; }
 
     /// <summary>Stored and read with the web defaults (camelCase, nulls written), as the document always was.</summary>

@@ -288,7 +288,19 @@ public sealed class DeadlineTests : ServerWithPeerFixture
         }, HttpStatusCode.Created);
         await Admin.PostForJsonAsync("/api/pipelines/slow-flow/run", new { inputs = new { } }, HttpStatusCode.Accepted);
 
-        var messages = await Poll.UntilAsync(() => Task.FromResult(Messages(alerts)), m => m.Any(IsRecovery), TimeSpan.FromSeconds(30), "the pipeline's alert and recovery");
+        var until = TimeProvider.System.GetUtcNow().AddSeconds(30);
+        while (!Messages(alerts).Any(IsRecovery) && TimeProvider.System.GetUtcNow() < until)
+        {
+            await Task.Delay(150);
+        }
+
+        var messages = Messages(alerts);
+        if (!messages.Any(IsRecovery))
+        {
+            Assert.Fail($"No alert and recovery. Messages: {string.Join("\n", messages)}\nBreaches: {await Admin.GetStringAsync("/api/deadlines?pipelineId=slow-flow")}\n"
+                        + $"Runs: {await Admin.GetStringAsync("/api/pipelines/slow-flow/runs")}\nLog: {string.Join("\n", ((InProcessServer)Server).Output.Split('\n').Where(l => l.Contains("eadline", StringComparison.Ordinal)))}");
+        }
+
         Assert.That(messages.Count(IsAlert), Is.EqualTo(1), string.Join("\n", messages));
         Assert.That(messages.First(IsAlert).GetProperty("subject").GetString(), Is.EqualTo("Deadline missed: pipeline slow-flow did not succeed in time"));
         var breach = (await BreachesAsync("pipelineId=slow-flow")).Single();

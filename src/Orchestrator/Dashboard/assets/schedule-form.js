@@ -142,7 +142,7 @@ async function renderScheduleForm(id) {
       trigger: keepTrigger ? existing.trigger : withKept(trigger, existing?.trigger),
     };
     try {
-      if (existing) await api("PUT", `/api/schedules/${encodeURIComponent(existing.id)}`, { ...existing, ...body, id: undefined, state: undefined, nextFireTime: undefined, previousFireTime: undefined, lastRun: undefined, triggerDescription: undefined, managed: undefined, pausedReason: undefined, pausedBy: undefined, pausedAt: undefined, jitterOffsetSeconds: undefined });
+      if (existing) await api("PUT", `/api/schedules/${encodeURIComponent(existing.id)}`, { ...existing, ...body, id: undefined, state: undefined, nextFireTime: undefined, previousFireTime: undefined, lastRun: undefined, triggerDescription: undefined, managed: undefined, pausedReason: undefined, pausedBy: undefined, pausedAt: undefined, jitterOffsetSeconds: undefined, deadlineStatus: undefined });
       else await api("POST", "/api/schedules", body);
       toast(existing ? "Saved." : `Created ${body.name}.`);
       location.hash = "#/schedules";
