@@ -236,6 +236,143 @@ namespace Orchestrator.Migrations.Postgres
                     b.ToTable("audit_log", (string)null);
                 });
 
+            modelBuilder.Entity("Orchestrator.Deadlines.DeadlineBreach", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<string>("Channel")
+                        .IsRequired()
+                        .HasMaxLength(63)
+                        .HasColumnType("character varying(63)")
+                        .HasColumnName("channel");
+
+                    b.Property<DateTimeOffset>("DetectedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("detected_at");
+
+                    b.Property<DateTimeOffset>("DueAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("due_at");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("kind");
+
+                    b.Property<string>("LastSendError")
+                        .HasMaxLength(2000)
+                        .HasColumnType("character varying(2000)")
+                        .HasColumnName("last_send_error");
+
+                    b.Property<string>("Message")
+                        .IsRequired()
+                        .HasMaxLength(2000)
+                        .HasColumnType("character varying(2000)")
+                        .HasColumnName("message");
+
+                    b.Property<string>("Node")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("node");
+
+                    b.Property<DateTimeOffset?>("NotifiedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("notified_at");
+
+                    b.Property<DateTimeOffset>("Occurrence")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("occurrence");
+
+                    b.Property<string>("Project")
+                        .IsRequired()
+                        .HasMaxLength(63)
+                        .HasColumnType("character varying(63)")
+                        .HasColumnName("project");
+
+                    b.Property<DateTimeOffset?>("RecoveredAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("recovered_at");
+
+                    b.Property<string>("RecoveryMessage")
+                        .HasMaxLength(2000)
+                        .HasColumnType("character varying(2000)")
+                        .HasColumnName("recovery_message");
+
+                    b.Property<DateTimeOffset?>("RecoveryNotifiedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("recovery_notified_at");
+
+                    b.Property<DateTimeOffset?>("SendLeaseUntil")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("send_lease_until");
+
+                    b.Property<string>("TargetId")
+                        .IsRequired()
+                        .HasMaxLength(400)
+                        .HasColumnType("character varying(400)")
+                        .HasColumnName("target_id");
+
+                    b.Property<string>("TargetType")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("target_type");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("DetectedAt")
+                        .HasDatabaseName("ix_deadline_breaches_detected");
+
+                    b.HasIndex("Project", "RecoveredAt")
+                        .HasDatabaseName("ix_deadline_breaches_project_recovered");
+
+                    b.HasIndex("TargetType", "TargetId", "Kind", "Occurrence")
+                        .IsUnique()
+                        .HasDatabaseName("ux_deadline_breaches_occurrence");
+
+                    b.ToTable("deadline_breaches", (string)null);
+                });
+
+            modelBuilder.Entity("Orchestrator.Deadlines.DeadlineWatch", b =>
+                {
+                    b.Property<string>("TargetType")
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("target_type");
+
+                    b.Property<string>("TargetId")
+                        .HasMaxLength(400)
+                        .HasColumnType("character varying(400)")
+                        .HasColumnName("target_id");
+
+                    b.Property<DateTimeOffset>("SilenceSince")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("silence_since");
+
+                    b.Property<DateTimeOffset>("StartCheckedThrough")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("start_checked_through");
+
+                    b.Property<DateTimeOffset>("SucceedCheckedThrough")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("succeed_checked_through");
+
+                    b.Property<DateTimeOffset>("WatchedSince")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("watched_since");
+
+                    b.HasKey("TargetType", "TargetId");
+
+                    b.ToTable("deadline_watches", (string)null);
+                });
+
             modelBuilder.Entity("Orchestrator.Definitions.ManagedResource", b =>
                 {
                     b.Property<string>("Kind")

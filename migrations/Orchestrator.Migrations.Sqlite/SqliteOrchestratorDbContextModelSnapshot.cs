@@ -229,6 +229,141 @@ namespace Orchestrator.Migrations.Sqlite
                     b.ToTable("audit_log", (string)null);
                 });
 
+            modelBuilder.Entity("Orchestrator.Deadlines.DeadlineBreach", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<string>("Channel")
+                        .IsRequired()
+                        .HasMaxLength(63)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("channel");
+
+                    b.Property<long>("DetectedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("detected_at");
+
+                    b.Property<long>("DueAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("due_at");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("kind");
+
+                    b.Property<string>("LastSendError")
+                        .HasMaxLength(2000)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("last_send_error");
+
+                    b.Property<string>("Message")
+                        .IsRequired()
+                        .HasMaxLength(2000)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("message");
+
+                    b.Property<string>("Node")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("node");
+
+                    b.Property<long?>("NotifiedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("notified_at");
+
+                    b.Property<long>("Occurrence")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("occurrence");
+
+                    b.Property<string>("Project")
+                        .IsRequired()
+                        .HasMaxLength(63)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("project");
+
+                    b.Property<long?>("RecoveredAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("recovered_at");
+
+                    b.Property<string>("RecoveryMessage")
+                        .HasMaxLength(2000)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("recovery_message");
+
+                    b.Property<long?>("RecoveryNotifiedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("recovery_notified_at");
+
+                    b.Property<long?>("SendLeaseUntil")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("send_lease_until");
+
+                    b.Property<string>("TargetId")
+                        .IsRequired()
+                        .HasMaxLength(400)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("target_id");
+
+                    b.Property<string>("TargetType")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("target_type");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("DetectedAt")
+                        .HasDatabaseName("ix_deadline_breaches_detected");
+
+                    b.HasIndex("Project", "RecoveredAt")
+                        .HasDatabaseName("ix_deadline_breaches_project_recovered");
+
+                    b.HasIndex("TargetType", "TargetId", "Kind", "Occurrence")
+                        .IsUnique()
+                        .HasDatabaseName("ux_deadline_breaches_occurrence");
+
+                    b.ToTable("deadline_breaches", (string)null);
+                });
+
+            modelBuilder.Entity("Orchestrator.Deadlines.DeadlineWatch", b =>
+                {
+                    b.Property<string>("TargetType")
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("target_type");
+
+                    b.Property<string>("TargetId")
+                        .HasMaxLength(400)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("target_id");
+
+                    b.Property<long>("SilenceSince")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("silence_since");
+
+                    b.Property<long>("StartCheckedThrough")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("start_checked_through");
+
+                    b.Property<long>("SucceedCheckedThrough")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("succeed_checked_through");
+
+                    b.Property<long>("WatchedSince")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("watched_since");
+
+                    b.HasKey("TargetType", "TargetId");
+
+                    b.ToTable("deadline_watches", (string)null);
+                });
+
             modelBuilder.Entity("Orchestrator.Definitions.ManagedResource", b =>
                 {
                     b.Property<string>("Kind")

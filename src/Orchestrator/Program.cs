@@ -5,6 +5,7 @@ using Orchestrator.Api;
 using Orchestrator.Audit;
 using Orchestrator.Cluster;
 using Orchestrator.Dashboard;
+using Orchestrator.Deadlines;
 using Orchestrator.Data;
 using Orchestrator.Definitions;
 using Orchestrator.Hosting;
@@ -46,6 +47,7 @@ builder.Services.AddTools();
 builder.Services.AddPipelines();
 builder.Services.AddDefinitions();
 builder.Services.AddAudit();
+builder.Services.AddDeadlines();
 
 var app = builder.Build();
 
@@ -88,6 +90,7 @@ app.MapPipelines();
 app.MapKeys();
 app.MapDefinitions();
 app.MapAudit();
+app.MapDeadlines();
 app.MapDashboard();
 app.MapApiReference();
 

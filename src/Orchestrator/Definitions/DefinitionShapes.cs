@@ -75,6 +75,16 @@ public static class DefinitionShapes
         document["failurePolicy"] = pipeline.FailurePolicy;
         document["nodes"] = new JsonArray([.. pipeline.Nodes.Select(Node)]);
         document["edges"] = new JsonArray([.. pipeline.Edges.Select(e => (JsonNode?)WithoutNulls(JsonSerializer.SerializeToNode(e, JsonSerializerOptions.Web)!.AsObject()))]);
+        if (pipeline.Deadline is not null)
+        {
+            document["deadline"] = JsonSerializer.SerializeToNode(pipeline.Deadline, JsonSerializerOptions.Web);
+        }
+
+        if (pipeline.ExpectSuccessEvery is not null)
+        {
+            document["expectSuccessEvery"] = pipeline.ExpectSuccessEvery;
+        }
+
         return document;
     }
 

@@ -12,7 +12,14 @@ public sealed record PipelineRequest(
     int? MaxParallelism,
     string? FailurePolicy,
     List<NodeRequest?>? Nodes,
-    List<EdgeRequest?>? Edges);
+    List<EdgeRequest?>? Edges)
+{
+    /// <summary>Alert a channel when a run of this pipeline does not start or succeed in time (<see cref="Deadlines.DeadlineRules"/>).</summary>
+    public Deadlines.DeadlineRequest? Deadline { get; init; }
+
+    /// <summary>The dead man's switch: an ISO-8601 duration or seconds without a succeeded run; alerts <c>deadline.channel</c>.</summary>
+    public JsonElement? ExpectSuccessEvery { get; init; }
+}
 
 /// <summary>
 /// A node: <c>action</c> (<c>action: {type, config}</c>, as in a schedule), <c>condition</c> (<c>expression</c>), or
@@ -36,6 +43,14 @@ public sealed record EdgeRequest(string? From, string? To, bool? When);
 /// <summary>A validated definition, as stored in a <see cref="PipelineVersion"/>.</summary>
 public sealed record PipelineDefinition(int MaxParallelism, string FailurePolicy, List<NodeDefinition> Nodes, List<EdgeDefinition> Edges)
 {
+    /// <summary>The pipeline's deadline; absent from definitions saved before deadlines existed, and not written when none.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public Deadlines.DeadlineView? Deadline { get; init; }
+
+    /// <summary>The dead man's switch as an ISO-8601 duration, or null.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? ExpectSuccessEvery { get; init; }
+
     public const string Stop = "stop";
     public const string Continue = "continue";
 

@@ -20,8 +20,18 @@ public sealed record PipelineDeleted(string Id);
 public sealed record PipelineResponse(string Id, string Name, string Project, string? Description, int Version, int MaxParallelism, string FailurePolicy,
     IReadOnlyList<NodeDefinition> Nodes, IReadOnlyList<EdgeDefinition> Edges, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
 {
+    /// <summary>The pipeline's deadline on its runs (start and success limits, channel), or null.</summary>
+    public Deadlines.DeadlineView? Deadline { get; init; }
+
+    /// <summary>The dead man's switch as an ISO-8601 duration, or null.</summary>
+    public string? ExpectSuccessEvery { get; init; }
+
     public static PipelineResponse From(Pipeline p, int version, PipelineDefinition d) =>
-        new(p.Id, p.Name, p.ProjectId, p.Description, version, d.MaxParallelism, d.FailurePolicy, d.Nodes, d.Edges, p.CreatedAt, p.UpdatedAt);
+        new(p.Id, p.Name, p.ProjectId, p.Description, version, d.MaxParallelism, d.FailurePolicy, d.Nodes, d.Edges, p.CreatedAt, p.UpdatedAt)
+        {
+            Deadline = d.Deadline,
+            ExpectSuccessEvery = d.ExpectSuccessEvery,
+        };
 }
 
 public sealed record PipelineRunResponse(Guid Id, string PipelineId, int Version, string Project, string Status, string TriggeredBy, Guid? LedgerRunId,

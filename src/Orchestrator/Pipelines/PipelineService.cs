@@ -87,6 +87,11 @@ public sealed class PipelineService(
             return Problems.Conflict($"A pipeline with id '{request.Id}' already exists.");
         }
 
+        if (definition.Deadline is not null)
+        {
+            await Deadlines.DeadlineWatches.WatchAsync(db, Deadlines.DeadlineBreach.Pipeline, pipeline.Id, now, ct);
+        }
+
         return PipelineResponse.From(pipeline, version, definition);
     }
 
@@ -168,6 +173,11 @@ public sealed class PipelineService(
         catch (DbUpdateException)
         {
             return Problems.Conflict($"Pipeline '{id}' was changed by someone else at the same time; read it again and retry.");
+        }
+
+        if (definition.Deadline is not null)
+        {
+            await Deadlines.DeadlineWatches.WatchAsync(db, Deadlines.DeadlineBreach.Pipeline, id, now, ct);
         }
 
         return PipelineResponse.From(pipeline, pipeline.Version, definition);

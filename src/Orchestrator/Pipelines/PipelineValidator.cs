@@ -51,6 +51,7 @@ public sealed class PipelineValidator(ActionCatalog actions, OrchestratorDbConte
             await references.CheckUsersAsync(pipelineId, errors, ct);
         }
 
+        var (deadline, expectSuccessEvery) = await Deadlines.DeadlineRules.ValidateAsync(request.Deadline, request.ExpectSuccessEvery, db, errors, ct);
         if (errors.Any || graph.Order is not { } order)
         {
             return (null, errors);
@@ -59,7 +60,7 @@ public sealed class PipelineValidator(ActionCatalog actions, OrchestratorDbConte
         // Stored in topological order, so the executor and the drawing can take them as they come.
         var position = order.Select((id, index) => (id, index)).ToDictionary(p => p.id, p => p.index, StringComparer.Ordinal);
         nodes.Sort((a, b) => position[a.Id].CompareTo(position[b.Id]));
-        return (new PipelineDefinition(parallelism, policy, nodes, graph.Edges), errors);
+        return (new PipelineDefinition(parallelism, policy, nodes, graph.Edges) { Deadline = deadline, ExpectSuccessEvery = expectSuccessEvery }, errors);
     }
 
     private static async Task<NodeDefinition?> ValidateNodeAsync(NodeRequest node, string key, HashSet<string>? ancestors, List<EdgeDefinition> edges, string? pipelineId, string project,

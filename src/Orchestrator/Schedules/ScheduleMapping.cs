@@ -319,6 +319,8 @@ public static class ScheduleMapping
         spec.ExecutionGroup)
     {
         JitterSeconds = spec.JitterSeconds,
+        Deadline = spec.Deadline,
+        ExpectSuccessEvery = spec.ExpectSuccessEvery,
     };
 }
 

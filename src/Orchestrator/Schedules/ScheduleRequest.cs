@@ -18,6 +18,12 @@ public sealed record ScheduleRequest(
 {
     /// <summary>Spread over [0, N) seconds after each nominal fire time, by a stable per-schedule offset (<see cref="ScheduleJitter"/>).</summary>
     public int? JitterSeconds { get; init; }
+
+    /// <summary>Alert a channel when an occurrence does not start or succeed in time (<see cref="Deadlines.DeadlineRules"/>).</summary>
+    public Deadlines.DeadlineRequest? Deadline { get; init; }
+
+    /// <summary>The dead man's switch: an ISO-8601 duration (<c>PT26H</c>) or seconds; alerts <c>deadline.channel</c>.</summary>
+    public JsonElement? ExpectSuccessEvery { get; init; }
 }
 
 public sealed record ActionRequest(string? Type, JsonElement? Config);

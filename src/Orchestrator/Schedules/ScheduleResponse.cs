@@ -42,6 +42,15 @@ public sealed record ScheduleResponse(
     /// </summary>
     public int JitterOffsetSeconds { get; init; }
 
+    /// <summary>The schedule's deadline (start and success limits, channel), or null.</summary>
+    public Deadlines.DeadlineView? Deadline { get; init; }
+
+    /// <summary>The dead man's switch as an ISO-8601 duration, or null.</summary>
+    public string? ExpectSuccessEvery { get; init; }
+
+    /// <summary>Its open breaches and when it last missed one; null for a schedule that has no deadline and never missed one.</summary>
+    public Deadlines.DeadlineStatusView? DeadlineStatus { get; init; }
+
     /// <param name="pause">What Quartz recorded about the pause (<see cref="Quartz.IScheduler.GetTriggerPause"/>); null when not paused or paused without a record.</param>
     public static ScheduleResponse From(
         ScheduleDocument document, bool enabled, string state, DateTimeOffset? nextFireTime, DateTimeOffset? previousFireTime, LastRunView? lastRun,
@@ -52,6 +61,8 @@ public sealed record ScheduleResponse(
     {
         JitterSeconds = document.JitterSeconds,
         JitterOffsetSeconds = (int)ScheduleJitter.OffsetFor(document.Id, document.JitterSeconds).TotalSeconds,
+        Deadline = document.Deadline,
+        ExpectSuccessEvery = document.ExpectSuccessEvery,
     };
 }
 
@@ -87,6 +98,14 @@ public sealed record ScheduleDocument(
 {
     /// <summary>The schedule's <c>jitterSeconds</c>; absent from documents saved before it existed, which read as 0.</summary>
     public int JitterSeconds { get; init; }
+
+    /// <summary>The schedule's deadline; not written when it has none, so such a schedule's stored document is as before.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public Deadlines.DeadlineView? Deadline { get; init; }
+
+    /// <summary>The dead man's switch as an ISO-8601 duration; not written when not set.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? ExpectSuccessEvery { get; init; }
 
     /// <summary>Stored and read with the web defaults (camelCase, nulls written), as the document always was.</summary>
     public string ToJson() => JsonSerializer.Serialize(this, JsonSerializerOptions.Web);

@@ -78,6 +78,11 @@ public sealed class ScheduleService(
             return NeverFiresProblem();
         }
 
+        if (spec.Deadline is not null)
+        {
+            await Deadlines.DeadlineWatches.WatchAsync(db, Deadlines.DeadlineBreach.Schedule, spec.Id, now, ct);
+        }
+
         var created = (await ReadAsync(key, ct))!;
         await audit.RecordAsync(new AuditChange("schedule.create", "schedule", created.Id, created.Project, null, created), ct);
         return created;
@@ -148,6 +153,11 @@ public sealed class ScheduleService(
         {
             // Quartz refuses before it stores anything, so the schedule is as it was.
             return NeverFiresProblem();
+        }
+
+        if (spec.Deadline is not null)
+        {
+            await Deadlines.DeadlineWatches.WatchAsync(db, Deadlines.DeadlineBreach.Schedule, spec.Id, now, ct);
         }
 
         var replaced = (await ReadAsync(key, ct))!;
@@ -695,6 +705,7 @@ public sealed class ScheduleService(
         var triggers = (await scheduler.GetTriggers([.. keys.Select(k => new TriggerKey(k.Name, k.Group))], ct)).ToDictionary(t => t.Key);
         var lastRuns = await runs.LastRunsAsync([.. keys.Select(ScheduleIds.Of)], ct);
         var managed = await ManagedMarks.ManagedNamesAsync(db, DefinitionKinds.Schedule, ct);
+        var deadlines = await Deadlines.DeadlineWatches.StatusOfAsync(db, Deadlines.DeadlineBreach.Schedule, [.. keys.Select(ScheduleIds.Of)], ct);
         var schedules = new List<ScheduleResponse>(keys.Count);
         foreach (var key in keys)
         {
@@ -715,7 +726,11 @@ public sealed class ScheduleService(
                 trigger?.NextFireTimeUtc,
                 trigger?.PreviousFireTimeUtc,
                 lastRuns.GetValueOrDefault(ScheduleIds.Of(key)),
-                pause) with { Managed = managed.Contains(ScheduleIds.Of(key)) });
+                pause) with
+            {
+                Managed = managed.Contains(ScheduleIds.Of(key)),
+                DeadlineStatus = deadlines.GetValueOrDefault(ScheduleIds.Of(key)) ?? (document.Deadline is null ? null : new Deadlines.DeadlineStatusView([], null)),
+            });
         }
 
         return schedules;

@@ -26,6 +26,12 @@ public sealed record ScheduleSpec(
 
     /// <summary>How much later than its nominal fire times the trigger fires (<see cref="ScheduleJitter"/>).</summary>
     public TimeSpan JitterOffset => ScheduleJitter.OffsetFor(Id, JitterSeconds);
+
+    /// <summary>The validated deadline, or null (<see cref="Deadlines.DeadlineRules"/>).</summary>
+    public Deadlines.DeadlineView? Deadline { get; init; }
+
+    /// <summary>The dead man's switch as an ISO-8601 duration, or null.</summary>
+    public string? ExpectSuccessEvery { get; init; }
 }
 
 public enum MisfirePolicy

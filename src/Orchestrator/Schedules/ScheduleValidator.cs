@@ -91,6 +91,7 @@ public sealed partial class ScheduleValidator(ActionCatalog actions, Orchestrato
 
         var retry = ValidateRetry(request.Retry, errors);
         var jitter = ScheduleJitter.Resolve(request.JitterSeconds, options.Value.Scheduler.DefaultJitterSeconds, trigger, errors);
+        var (deadline, expectSuccessEvery) = await Deadlines.DeadlineRules.ValidateAsync(request.Deadline, request.ExpectSuccessEvery, db, errors, ct);
 
         TimeSpan? timeout = null;
         if (request.TimeoutSeconds is { } seconds)
@@ -116,7 +117,12 @@ public sealed partial class ScheduleValidator(ActionCatalog actions, Orchestrato
         }
 
         return (new ScheduleSpec(project, name!, request.Description, actionType!, config, trigger!, misfire, threshold, concurrency, retry, timeout,
-            request.ExecutionGroup, request.Enabled ?? true) { JitterSeconds = jitter }, errors);
+            request.ExecutionGroup, request.Enabled ?? true)
+        {
+            JitterSeconds = jitter,
+            Deadline = deadline,
+            ExpectSuccessEvery = expectSuccessEvery,
+        }, errors);
     }
 
     private async Task<(string? Type, JsonElement Config)> ValidateActionAsync(ActionRequest? action, string? projectId, FieldErrors errors, CancellationToken ct)

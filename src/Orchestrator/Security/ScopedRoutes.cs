@@ -60,6 +60,7 @@ public static class ScopedRoutes
         "GET /api/pipelines/{id}/runs",
         "GET /api/pipeline-runs/{runId}",
         "POST /api/pipeline-runs/{runId}/cancel",
+        "GET /api/deadlines",
     };
 
     /// <summary>Whether a scoped key may call <paramref name="method"/> on the route template <paramref name="pattern"/>.</summary>

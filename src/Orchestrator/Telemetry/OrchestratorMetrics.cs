@@ -31,6 +31,7 @@ public sealed class OrchestratorMetrics
     private readonly Counter<long> ledgerDecisions;
     private readonly Counter<long> recoveries;
     private readonly Counter<long> deadlineBreaches;
+    private readonly Counter<long> deadlineRecoveries;
     private readonly Counter<long> agentTokens;
 
     public OrchestratorMetrics(IMeterFactory meters)
@@ -51,7 +52,9 @@ public sealed class OrchestratorMetrics
         recoveries = meter.CreateCounter<long>("orchestrator.recoveries", "{firing}",
             "Firings Quartz recovered (from a dead node, or handed back by a shutdown), by project and action type.");
         deadlineBreaches = meter.CreateCounter<long>("orchestrator.deadline.breaches", "{breach}",
-            "Schedule deadlines missed, by project and kind (start, succeed, expect_success).");
+            "Schedule and pipeline deadlines missed, by project and kind (start, succeed, silence: the dead man's switch).");
+        deadlineRecoveries = meter.CreateCounter<long>("orchestrator.deadline.recoveries", "{breach}",
+            "Deadline breaches that recovered (the occurrence, or a later one, started or succeeded), by project and kind.");
         agentTokens = meter.CreateCounter<long>("orchestrator.agent.tokens", "{token}",
             "Model tokens agent runs spent, by project, model and token type (input, output).");
     }
@@ -81,11 +84,15 @@ public sealed class OrchestratorMetrics
 
     /// <summary>
     /// A deadline a schedule (or pipeline) missed: <paramref name="kind"/> is <c>start</c> (startWithinSeconds),
-    /// <c>succeed</c> (succeedWithinSeconds) or <c>expect_success</c> (the dead man's switch). Counted once per
-    /// occurrence by whoever alerts it.
+    /// <c>succeed</c> (succeedWithinSeconds) or <c>silence</c> (expectSuccessEvery, the dead man's switch). Counted once
+    /// per occurrence by whoever alerts it.
     /// </summary>
     public void RecordDeadlineBreach(string project, string kind) =>
         deadlineBreaches.Add(1, new TagList { { "project", project }, { "kind", kind } });
+
+    /// <summary>A deadline breach that recovered; counted once, by the check that marked it.</summary>
+    public void RecordDeadlineRecovery(string project, string kind) =>
+        deadlineRecoveries.Add(1, new TagList { { "project", project }, { "kind", kind } });
 
     /// <summary>Tokens one model turn of an agent run spent; called once per completed turn, never for a turn replayed from its step.</summary>
     public void RecordAgentTokens(string project, string model, long inputTokens, long outputTokens)

@@ -328,14 +328,25 @@ public sealed class ApplyTests
                 new { id = "tell", type = "action", action = new { type = "send_notification", config = new { channel = "trip-hook", message = "said {{nodes.say.output.stdout}}" } } },
             },
             edges = new[] { new { from = "say", to = "tell" } },
+            deadline = new { succeedWithinSeconds = 600, channel = "trip-hook" },
         });
-        await PostAsync("/api/schedules", new { name = "cron", project = "trip", action = new { type = "execute_pipeline", config = new { pipeline = "trip-pipe" } }, trigger = new { cron = "0 15 3 ? * MON-FRI", timeZone = "America/New_York" }, misfire = new { policy = "skip" } });
+        await PostAsync("/api/schedules", new
+        {
+            name = "cron", project = "trip", action = new { type = "execute_pipeline", config = new { pipeline = "trip-pipe" } }, trigger = new { cron = "0 15 3 ? * MON-FRI", timeZone = "America/New_York" }, misfire = new { policy = "skip" },
+            deadline = new { startWithinSeconds = 60, succeedWithinSeconds = 900, channel = "trip-mail" }, expectSuccessEvery = 93_600,
+        });
         await PostAsync("/api/schedules", new { name = "interval", project = "trip", action = new { type = "noop", config = new { } }, trigger = new { intervalSeconds = 90 }, retry = new { maxAttempts = 2, backoff = "fixed", initialDelaySeconds = 5 }, enabled = false });
         await PostAsync("/api/schedules", new { name = "once", project = "trip", action = new { type = "send_notification", config = new { channel = "trip-mail", message = "once" } }, trigger = new { at = "2098-06-01T12:00:00Z" } });
         await PostAsync("/api/schedules", new { name = "monthly", project = "trip", description = "calendar", action = new { type = "noop", config = new { } }, trigger = new { every = 1, unit = "month", startAt = "2097-01-31T08:00:00Z", timeZone = "Europe/Paris" } });
 
         var exported = JsonNode.Parse(await admin.GetStringAsync("/api/export"))!["documents"]!.AsArray();
         Assert.That(exported.Select(d => d!["kind"]!.GetValue<string>()), Is.SupersetOf(new[] { "project", "channel", "tool", "pipeline", "schedule" }));
+        // Deadlines travel with their schedule and pipeline, the dead man's switch as an ISO-8601 duration.
+        var cron = exported.Single(d => d!["kind"]!.GetValue<string>() == "schedule" && d["name"]!.GetValue<string>() == "cron")!;
+        Assert.That(cron["deadline"]!.ToJsonString(), Is.EqualTo("""{"startWithinSeconds":60,"succeedWithinSeconds":900,"channel":"trip-mail"}"""));
+        Assert.That(cron["expectSuccessEvery"]!.GetValue<string>(), Is.EqualTo("PT26H"));
+        var pipe = exported.Single(d => d!["kind"]!.GetValue<string>() == "pipeline" && d["id"]!.GetValue<string>() == "trip-pipe")!;
+        Assert.That(pipe["deadline"]!.ToJsonString(), Is.EqualTo("""{"succeedWithinSeconds":600,"channel":"trip-hook"}"""));
 
         // Through files, as the CLI's export and apply -f would go.
         var dir = Directory.CreateTempSubdirectory("orchestrator-export-").FullName;

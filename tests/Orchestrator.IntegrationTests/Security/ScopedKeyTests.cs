@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using Orchestrator.IntegrationTests.Infrastructure;
 using Orchestrator.Security;
 
@@ -119,6 +120,7 @@ public sealed class ScopedKeyTests
         new("GET /api/pipelines/{id}/runs", "/api/pipelines/{p}-flow/runs", null, Ok, HttpStatusCode.NotFound),
         new("GET /api/pipeline-runs/{runId}", "/api/pipeline-runs/{prun}", null, Ok, HttpStatusCode.NotFound),
         new("POST /api/pipeline-runs/{runId}/cancel", "/api/pipeline-runs/{prun}/cancel", null, [HttpStatusCode.Accepted, HttpStatusCode.Conflict], HttpStatusCode.NotFound),
+        new("GET /api/deadlines", "/api/deadlines?pageSize=200", null, Ok, null, page => AllAlpha(page, "project")),
     ];
 
     [OneTimeSetUp]
@@ -143,6 +145,19 @@ public sealed class ScopedKeyTests
                 var put = await admin.PutAsync($"/api/projects/{p}/files/{file}", new StringContent("hello", Encoding.UTF8, "text/plain"));
                 Assert.That(put.StatusCode, Is.EqualTo(HttpStatusCode.OK), await put.Content.ReadAsStringAsync());
             }
+        }
+
+        // A deadline breach in each project (the checker's rows, written as it writes them), for the breach list's scope.
+        await using (var seed = server.Services.CreateAsyncScope())
+        {
+            var db = seed.ServiceProvider.GetRequiredService<Orchestrator.Data.OrchestratorDbContext>();
+            db.AddRange([.. new[] { Alpha, Beta }.Select(p => new Orchestrator.Deadlines.DeadlineBreach
+            {
+                TargetType = "schedule", TargetId = p + ".job", Project = p, Kind = "start", Occurrence = TimeProvider.System.GetUtcNow(),
+                DueAt = TimeProvider.System.GetUtcNow(), DetectedAt = TimeProvider.System.GetUtcNow(), Node = "seed", Channel = "none", Message = "seeded",
+                NotifiedAt = TimeProvider.System.GetUtcNow(),
+            })]);
+            await db.SaveChangesAsync();
         }
 
         var key = await admin.PostForJsonAsync("/api/keys", new { name = "alpha-admin", role = "admin", projects = new[] { Alpha } }, HttpStatusCode.Created);

@@ -78,7 +78,9 @@ public sealed class ScheduleDocumentTests
             "timeoutSeconds", "executionGroup", "enabled", "state", "nextFireTime", "previousFireTime", "lastRun", "managed",
             "jitterSeconds", "jitterOffsetSeconds",
             "pausedReason", "pausedBy", "pausedAt",
+            "deadline", "expectSuccessEvery", "deadlineStatus",
         }));
+        Assert.That(json["deadlineStatus"], Is.Null, "no deadline and no breach: no deadline status");
         Assert.That(json["managed"]!.GetValue<bool>(), Is.False, "a schedule is managed only when apply marked it");
         Assert.That(json["nextFireTime"], Is.Null);
         Assert.That(json["pausedReason"], Is.Null, "not paused: no reason");

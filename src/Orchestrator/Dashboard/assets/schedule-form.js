@@ -27,6 +27,10 @@ const SCHEDULE_OPTIONS = [
   { key: "timeoutSeconds", label: "Run timeout (seconds)", type: "integer", min: 1, max: 86400, hint: "A run still going after this is interrupted." },
   { key: "executionGroup", label: "Execution group", type: "string", hint: "Runs of one group share the cluster's execution limit for it." },
   { key: "jitterSeconds", label: "Jitter (seconds)", type: "integer", min: 0, hint: "A stable per-schedule delay in [0, N) that spreads schedules due on the same instant." },
+  { key: "deadline.startWithinSeconds", label: "Deadline: start within (seconds)", type: "integer", min: 1, max: 604800, hint: "An occurrence not started this long after its due time alerts the deadline channel once." },
+  { key: "deadline.succeedWithinSeconds", label: "Deadline: succeed within (seconds)", type: "integer", min: 1, max: 604800, hint: "An occurrence not succeeded this long after its due time alerts once; a recovery is announced." },
+  { key: "deadline.channel", label: "Deadline: channel", type: "string", hint: "The notification channel that gets deadline alerts and recoveries." },
+  { key: "expectSuccessEvery", label: "Expect a success every", type: "string", hint: "Dead man's switch: an ISO-8601 duration (PT26H) or seconds; alerts the deadline channel when no run succeeded for that long." },
   { key: "enabled", label: "Enabled", type: "boolean", hint: "No: the schedule is created paused." },
 ];
 
@@ -422,7 +426,7 @@ async function renderScheduleForm(id) {
   const units = t.unit && !CALENDAR_UNITS.includes(t.unit) ? [...CALENDAR_UNITS, t.unit] : CALENDAR_UNITS;
   const intervalText = t.intervalSeconds != null ? String(t.intervalSeconds) : (t.interval ?? "");
   view.innerHTML = `
-    <h1>${existing ? `Edit ${esc(existing.name)}` : "New schedule"}</h1>${existing ? pauseNote(existing) : ""}
+    <h1>${existing ? `Edit ${esc(existing.name)}` : "New schedule"}</h1>${existing ? pauseNote(existing) + deadlineBadge(existing) : ""}
     ${existing?.managed ? `<p class="notice" data-managed>This schedule is <span class="status managed">managed</span> by apply: change its definition document and apply it; saving or deleting it here is refused.</p>` : ""}
     <form id="schedule-form" class="card schedule-form" novalidate>
       <div class="grid">

@@ -13,7 +13,7 @@ async function renderSchedules() {
       <td>${esc(s.triggerDescription)}</td>
       <td class="hide-small">${whenIn(s.nextFireTime, s.trigger?.timeZone)}</td>
       <td class="hide-small">${badge(s.lastRun?.status)}</td>
-      <td data-col="state">${badge(s.state)}${pauseNote(s)}</td>
+      <td data-col="state">${badge(s.state)}${pauseNote(s)}${deadlineBadge(s)}</td>
       <td class="actions">
         <button type="button" data-act="run" aria-label="Run ${esc(s.name)} now">Run now</button>
         ${s.state === "paused"
