@@ -13,6 +13,7 @@ using Orchestrator.Projects;
 using Orchestrator.Runs;
 using Orchestrator.Schedules;
 using Orchestrator.Security;
+using Orchestrator.Stats;
 using Orchestrator.Telemetry;
 using Orchestrator.Tools;
 
@@ -46,6 +47,7 @@ builder.Services.AddTools();
 builder.Services.AddPipelines();
 builder.Services.AddDefinitions();
 builder.Services.AddAudit();
+builder.Services.AddStats();
 
 var app = builder.Build();
 
@@ -88,6 +90,7 @@ app.MapPipelines();
 app.MapKeys();
 app.MapDefinitions();
 app.MapAudit();
+app.MapStats();
 app.MapDashboard();
 app.MapApiReference();
 
