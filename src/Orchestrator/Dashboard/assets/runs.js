@@ -43,12 +43,6 @@ async function renderRuns(params) {
     if (document.getElementById("r-sort").value === "scheduled") next.set("sort", "scheduled");
     location.hash = `#/runs?${next}`;
   });
-  // The action types are the server's (GET /api/actions); the one in the address stays chosen meanwhile.
-  api("GET", "/api/actions").then((actions) => {
-    const select = document.getElementById("r-action");
-    if (!select || stale(token)) return;
-    select.innerHTML = option("", actionType) + actions.map((a) => option(a.name, actionType)).join("");
-  }).catch(() => {});
   const load = async () => {
     const query = new URLSearchParams({ page: String(page), pageSize: String(pageSize), sort });
     if (schedule) query.set("scheduleId", schedule);
@@ -76,6 +70,13 @@ async function renderRuns(params) {
   // Updates without reloading the page; started first, so leaving mid-load still stops it.
   refreshTimer = setInterval(() => load().catch(() => {}), 2000);
   await load();
+  // The action types are the server's (GET /api/actions), asked for once the key has proved good on the runs; the one
+  // in the address stays chosen meanwhile.
+  api("GET", "/api/actions").then((actions) => {
+    const select = document.getElementById("r-action");
+    if (!select || stale(token)) return;
+    select.innerHTML = option("", actionType) + actions.map((a) => option(a.name, actionType)).join("");
+  }).catch(() => {});
 }
 
 const unfinished = (status) => status === "running" || status === "pending";
@@ -93,11 +94,11 @@ const agentSteps = (usage, steps) => `
 const requeueable = (run) => !unfinished(run.status) && !run.pipelineRunId && run.triggeredBy !== "pipeline";
 
 /**
- * Every attempt of the run, 1 to the latest: what Quartz's history recorded of it (node, start, duration, result,
+ * A retried or recovered run's attempts, 1 to the latest (a run of one attempt is its own record above): what Quartz's history recorded of it (node, start, duration, result,
  * error), "running" for the one in progress, and for one with no record the likely reason.
  */
 function attemptHistory(run, attempts) {
-  if (!run.attempt) return "";
+  if (run.attempt < 2) return "";
   const rows = [];
   for (let n = 1; n <= run.attempt; n++) {
     const recorded = attempts.filter((a) => a.attempt === n);
@@ -175,7 +176,7 @@ async function renderRun(id) {
     const run = await api("GET", `/api/runs/${encodeURIComponent(id)}`);
     const [steps, attempts] = await Promise.all([
       run.usage ? api("GET", `/api/runs/${encodeURIComponent(id)}/steps`) : null,
-      run.attempt > 0 ? api("GET", `/api/runs/${encodeURIComponent(id)}/attempts`) : [],
+      run.attempt > 1 ? api("GET", `/api/runs/${encodeURIComponent(id)}/attempts`) : [],
     ]);
     if (stale(token)) return;
     const snapshot = JSON.stringify([run, steps, attempts]);
@@ -185,7 +186,7 @@ async function renderRun(id) {
     }
     // Quartz writes its history a moment after a run ends: a finished run whose last attempt is not listed yet is
     // read again a few times.
-    const recorded = attempts.some((a) => a.attempt === run.attempt);
+    const recorded = run.attempt < 2 || attempts.some((a) => a.attempt === run.attempt);
     if (mine === chain && (unfinished(run.status) || (!recorded && historyTries++ < 3))) refreshTimer = setTimeout(() => poll(mine), 2000);
   };
   // Like the runs list, a failed poll (a restarting node, say) is retried rather than shown over the page.
