@@ -25,8 +25,7 @@ const counter = (id, label, value, href, detail = "") => `
  * Bars per hour, stacked from the series given (bottom first), drawn to scale in an SVG that stretches to its box.
  * The SVG is an image with a name and a summary for assistive technology; the same numbers are in the table below it.
  */
-function barChart(id, title, buckets, series) {
-  const width = 720;
+function barChart(id, title, buckets, series, width) {
   const height = 180;
   const left = 34;
   const bottom = 22;
@@ -49,8 +48,9 @@ function barChart(id, title, buckets, series) {
     const tip = `${hourLabel(b.start)}–${hourLabel(b.end)}: ${series.map((s) => `${b[s.key] ?? 0} ${s.label}`).join(", ")}`;
     return `<g><title>${esc(tip)}</title>${parts}</g>`;
   }).join("");
-  const every = Math.max(1, Math.ceil(buckets.length / 8));
-  const ticks = buckets.map((b, i) => (i % every === buckets.length % every ? "" : `<text class="axis" x="${(left + (i + 0.5) * slot).toFixed(1)}" y="${height - 6}" text-anchor="middle">${esc(hourLabel(b.end))}</text>`)).join("");
+  // An hour label at least every 80 px, the latest hour always labelled.
+  const every = Math.max(1, Math.ceil((80 * buckets.length) / (width - left)));
+  const ticks = buckets.map((b, i) => ((buckets.length - 1 - i) % every !== 0 ? "" : `<text class="axis" x="${(i === buckets.length - 1 ? width : left + (i + 0.5) * slot).toFixed(1)}" y="${height - 6}" text-anchor="${i === buckets.length - 1 ? "end" : "middle"}">${esc(hourLabel(b.end))}</text>`)).join("");
   const sum = (key) => buckets.reduce((total, b) => total + (b[key] ?? 0), 0);
   const summary = `${title} over the last ${buckets.length} hours: ${series.map((s) => `${sum(s.key)} ${s.label}`).join(", ")}; the busiest hour had ${Math.max(0, ...totals)}.`;
   return `
@@ -88,9 +88,11 @@ function paintHome(stats) {
     { key: "late", label: "late", css: "warn" },
   ];
   const buckets = s.buckets.map((b) => ({ ...b, onTime: b.started - b.late }));
+  // Drawn at the width it is shown at (less the card's padding), so its text is not scaled down on a phone.
+  const width = Math.max(280, Math.min(1200, (document.getElementById("home-charts").clientWidth || 720) - 34));
   document.getElementById("home-charts").innerHTML = `
-    <section class="card" aria-labelledby="h-outcomes"><h2 id="h-outcomes">Runs finished per hour</h2>${barChart("chart-outcomes", "Runs finished per hour by outcome", buckets, outcomes)}</section>
-    <section class="card" aria-labelledby="h-late"><h2 id="h-late">Starts per hour, on time and late</h2>${barChart("chart-late", "Scheduled starts per hour, on time and late", buckets, lates)}</section>
+    <section class="card" aria-labelledby="h-outcomes"><h2 id="h-outcomes">Runs finished per hour</h2>${barChart("chart-outcomes", "Runs finished per hour by outcome", buckets, outcomes, width)}</section>
+    <section class="card" aria-labelledby="h-late"><h2 id="h-late">Starts per hour, on time and late</h2>${barChart("chart-late", "Scheduled starts per hour, on time and late", buckets, lates, width)}</section>
     <details class="card"><summary>The same as a table</summary>
       <div class="table-wrap"><table aria-label="Runs per hour"><thead><tr><th>Hour</th><th>Succeeded</th><th>Failed</th><th>Other</th><th>Started on schedule</th><th>Late</th><th>Latest start</th></tr></thead>
       <tbody>${s.buckets.slice().reverse().map((b) => `<tr><td>${esc(hourLabel(b.start))}–${esc(hourLabel(b.end))}</td><td>${b.succeeded}</td><td>${b.failed}</td><td>${b.other}</td><td>${b.started}</td><td>${b.late}</td><td>${esc(lateness(b.maxLateMs))}</td></tr>`).join("")}</tbody></table></div>

@@ -105,7 +105,7 @@ function attemptHistory(run, attempts) {
     if (recorded.length) {
       for (const a of recorded) {
         rows.push(`<tr data-attempt="${n}"><td>${n}</td><td>${badge(a.result)}${a.retryScheduled ? ` <span class="muted">retry scheduled</span>` : ""}</td><td>${when(a.firedAt)}</td>
-          <td>${esc(a.durationMs)} ms</td><td class="hide-small">${esc(a.node)}</td><td>${a.error ? `<pre>${esc(a.error)}</pre>` : ""}</td></tr>`);
+          <td>${esc(a.durationMs)} ms</td><td class="hide-small">${esc(a.node)}</td><td>${a.error ? `<div class="error">${esc(a.error)}</div>` : ""}</td></tr>`);
       }
     } else if (n === run.attempt && unfinished(run.status)) {
       rows.push(`<tr data-attempt="${n}"><td>${n}</td><td>${badge(run.status)}</td><td>${when(run.startedAt)}</td><td>${duration(run)}</td><td class="hide-small">${esc(run.node)}</td><td></td></tr>`);
