@@ -51,6 +51,13 @@ public sealed class RequeueAndAttemptsTests : ServerWithPeerFixture
         Assert.That(Peer.RequestsTo("/again-after"), Is.Empty);
         Assert.That((await Admin.GetFromJsonAsync<JsonElement>($"/api/runs/{first}")).Status(), Is.EqualTo("succeeded"), "the original run is left as it was");
 
+        // The runs list narrows by trigger and action type; an unknown trigger is refused naming the field.
+        Assert.That((await Admin.GetFromJsonAsync<JsonElement>("/api/runs?scheduleId=default.again&triggeredBy=manual&actionType=call_api")).GetProperty("total").GetInt32(), Is.EqualTo(2));
+        Assert.That((await Admin.GetFromJsonAsync<JsonElement>("/api/runs?scheduleId=default.again&actionType=noop")).GetProperty("total").GetInt32(), Is.Zero);
+        Assert.That((await Admin.GetFromJsonAsync<JsonElement>("/api/runs?scheduleId=default.again&triggeredBy=schedule")).GetProperty("total").GetInt32(), Is.Zero);
+        var refused = await ApiAssertions.AssertProblemAsync(await Admin.GetAsync("/api/runs?triggeredBy=someone"), HttpStatusCode.UnprocessableEntity);
+        Assert.That(refused.GetProperty("errors").TryGetProperty("triggeredBy", out _), Is.True);
+
         var audit = await Admin.GetFromJsonAsync<JsonElement>("/api/audit?action=run.requeue");
         var entry = audit.GetProperty("items").EnumerateArray().Single();
         Assert.That(entry.GetProperty("resourceId").GetString(), Is.EqualTo(first));
