@@ -14,6 +14,7 @@ using Orchestrator.Projects;
 using Orchestrator.Runs;
 using Orchestrator.Schedules;
 using Orchestrator.Security;
+using Orchestrator.Stats;
 using Orchestrator.Telemetry;
 using Orchestrator.Tools;
 
@@ -48,6 +49,7 @@ builder.Services.AddPipelines();
 builder.Services.AddDefinitions();
 builder.Services.AddAudit();
 builder.Services.AddDeadlines();
+builder.Services.AddStats();
 
 var app = builder.Build();
 
@@ -91,6 +93,7 @@ app.MapKeys();
 app.MapDefinitions();
 app.MapAudit();
 app.MapDeadlines();
+app.MapStats();
 app.MapDashboard();
 app.MapApiReference();
 

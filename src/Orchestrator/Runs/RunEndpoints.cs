@@ -30,7 +30,7 @@ public static class RunEndpoints
     public static IEndpointRouteBuilder MapRuns(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/runs").WithTags("Runs").RequireAuthorization(Policies.Viewer);
-        group.MapGet("/", ListRuns).WithName("ListRuns").WithSummary("Query runs by schedule, project, status and scheduled time range, newest first: by scheduled fire time, or with sort=created by when each run was written.")
+        group.MapGet("/", ListRuns).WithName("ListRuns").WithSummary("Query runs by schedule, project, status, action type, trigger (triggeredBy) and scheduled time range, newest first: by scheduled fire time, or with sort=created by when each run was written.")
             // 400: a page or pageSize that is not a number (BadRequestExceptionHandler); 422: a filter value refused.
             .ProducesValidationProblem(StatusCodes.Status400BadRequest)
             .ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity)
@@ -41,13 +41,22 @@ public static class RunEndpoints
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict)
             .RequireAuthorization(Policies.Operator);
+        group.MapPost("/{runId}/requeue", RequeueRun).WithName("RequeueRun")
+            .WithSummary("Run a finished run's schedule again now: a new manual run with the original run's config snapshot, under the schedule's current retry, timeout and execution group.")
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .RequireAuthorization(Policies.Operator);
+        group.MapGet("/{runId}/attempts", ListAttempts).WithName("ListRunAttempts")
+            .WithSummary("A run's attempts, oldest first, from Quartz's execution history: node, fired at, duration, result, error, and whether a retry followed.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
         return app;
     }
 
     public static async Task<Results<Ok<PagedList<RunResponse>>, ProblemHttpResult>> ListRuns(
-        RunQueries runs, string? scheduleId, string? project, string? status, string? from, string? to, int? page, int? pageSize, string? sort, CancellationToken ct)
+        RunQueries runs, string? scheduleId, string? project, string? status, string? from, string? to, int? page, int? pageSize, string? sort,
+        string? actionType, string? triggeredBy, CancellationToken ct)
     {
-        var outcome = await runs.ListAsync(new RunQuery(scheduleId, project, status, from, to, page, pageSize, sort), ct);
+        var outcome = await runs.ListAsync(new RunQuery(scheduleId, project, status, from, to, page, pageSize, sort, actionType, triggeredBy), ct);
         return outcome.Succeeded ? TypedResults.Ok(outcome.Value) : outcome.Problem.ToProblemResult();
     }
 
@@ -73,5 +82,27 @@ public static class RunEndpoints
 
         var outcome = await runs.RequestCancelAsync(id, ct);
         return outcome.Succeeded ? TypedResults.Accepted($"/api/runs/{outcome.Value.Id}", outcome.Value) : outcome.Problem.ToProblemResult();
+    }
+
+    public static async Task<Results<Accepted<RunResponse>, ProblemHttpResult>> RequeueRun(string runId, RunQueries runs, CancellationToken ct)
+    {
+        if (!Guid.TryParse(runId, out var id))
+        {
+            return ApiProblems.NotFound("run", runId);
+        }
+
+        var outcome = await runs.RequeueAsync(id, ct);
+        return outcome.Succeeded ? TypedResults.Accepted($"/api/runs/{outcome.Value.Id}", outcome.Value) : outcome.Problem.ToProblemResult();
+    }
+
+    public static async Task<Results<Ok<IReadOnlyList<RunAttempt>>, ProblemHttpResult>> ListAttempts(string runId, RunQueries runs, CancellationToken ct)
+    {
+        if (!Guid.TryParse(runId, out var id))
+        {
+            return ApiProblems.NotFound("run", runId);
+        }
+
+        var outcome = await runs.AttemptsAsync(id, ct);
+        return outcome.Succeeded ? TypedResults.Ok(outcome.Value) : outcome.Problem.ToProblemResult();
     }
 }

@@ -1,4 +1,6 @@
+using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
+using Orchestrator.Actions;
 using Orchestrator.Api;
 using Orchestrator.Audit;
 using Orchestrator.Data;
@@ -6,6 +8,7 @@ using Orchestrator.Pipelines;
 using Orchestrator.Schedules;
 using Orchestrator.Security;
 using Quartz;
+using Quartz.Extensibility;
 
 namespace Orchestrator.Runs;
 
@@ -14,14 +17,29 @@ namespace Orchestrator.Runs;
 /// <see cref="Sort"/>: <c>scheduled</c> (the default) orders by scheduled fire time; <c>created</c> by when the ledger
 /// wrote the run (its UUIDv7 id), so a backfill of last month or a manual run shows at the top, not under older times.
 /// </remarks>
-public sealed record RunQuery(string? ScheduleId, string? Project, string? Status, string? From, string? To, int? Page, int? PageSize, string? Sort = null);
+public sealed record RunQuery(
+    string? ScheduleId, string? Project, string? Status, string? From, string? To, int? Page, int? PageSize, string? Sort = null,
+    string? ActionType = null, string? TriggeredBy = null);
+
+/// <summary>
+/// One attempt of a run as Quartz's execution history recorded it: which node, when it fired, how long it took, its
+/// result and error, and whether the retry policy answered it with another attempt.
+/// </summary>
+public sealed record RunAttempt(int Attempt, string? Node, DateTimeOffset FiredAt, long DurationMs, string Result, string? Error, bool RetryScheduled);
 
 /// <summary>
 /// The run ledger's use cases for every surface (the runs endpoints, a schedule's runs): query, read one, and ask for
 /// a run to be cancelled. Refusals come back as problem details the caller shows in its own way.
 /// </summary>
-public sealed class RunQueries(OrchestratorDbContext db, ISchedulerFactory schedulers, ProjectScope scope, AuditLog audit, TimeProvider time)
+public sealed class RunQueries(
+    OrchestratorDbContext db, ISchedulerFactory schedulers, IExecutionHistoryStore history, RunLedger ledger, ProjectScope scope, AuditLog audit, TimeProvider time)
 {
+    /// <summary>How far either side of a run's own times its attempts' history rows are looked for (clocks of other nodes).</summary>
+    private static readonly TimeSpan AttemptSlack = TimeSpan.FromMinutes(1);
+
+    /// <summary>The most history rows of the run's schedule read in the run's time span to find its attempts.</summary>
+    private const int MaxAttemptRows = 1000;
+
     /// <summary>Runs matching <paramref name="query"/>, newest scheduled fire time first; a 422 naming each bad filter.</summary>
     public async Task<Outcome<PagedList<RunResponse>>> ListAsync(RunQuery query, CancellationToken ct)
     {
@@ -59,6 +77,23 @@ public sealed class RunQueries(OrchestratorDbContext db, ISchedulerFactory sched
             else
             {
                 runs = runs.Where(r => r.Status == status);
+            }
+        }
+
+        if (query.ActionType is not null)
+        {
+            runs = runs.Where(r => r.ActionType == query.ActionType);
+        }
+
+        if (query.TriggeredBy is not null)
+        {
+            if (!Enum.TryParse<RunTrigger>(query.TriggeredBy, ignoreCase: true, out var trigger) || int.TryParse(query.TriggeredBy, out _))
+            {
+                errors.Add("triggeredBy", $"'{query.TriggeredBy}' is not a run trigger; use {string.Join(", ", Enum.GetNames<RunTrigger>().Select(n => n.ToLowerInvariant()))}.");
+            }
+            else
+            {
+                runs = runs.Where(r => r.TriggeredBy == trigger);
             }
         }
 
@@ -174,5 +209,126 @@ public sealed class RunQueries(OrchestratorDbContext db, ISchedulerFactory sched
             default:
                 return Problems.Conflict($"Run {run.Id} is {RunResponse.Name(run.Status)}; only pending or running runs can be cancelled.");
         }
+    }
+
+    /// <summary>
+    /// A run's attempts, oldest first, from Quartz's execution history: the ledger keeps one row per occurrence (its
+    /// latest attempt), Quartz a row per execution, which the ledger's report tags with the run's id and attempt. An
+    /// attempt cut off by a node's death has no row (its node never reported it), nor has one still running.
+    /// </summary>
+    public async Task<Outcome<IReadOnlyList<RunAttempt>>> AttemptsAsync(Guid runId, CancellationToken ct)
+    {
+        var run = await db.Runs.AsNoTracking().FirstOrDefaultAsync(r => r.Id == runId, ct);
+        if (run is null || !scope.Allows(run.ProjectId))
+        {
+            return Problems.NotFound("run", runId.ToString());
+        }
+
+        var scheduler = await schedulers.GetScheduler(ct);
+        // The row is written as the first attempt starts (or as a run-now is asked for), so its UUIDv7 time is the
+        // earliest any attempt fired; the last one fired before the run finished.
+        var created = DateTimeOffset.FromUnixTimeMilliseconds(CreatedMilliseconds(run.Id));
+        var page = await history.QueryExecutions(
+            new ExecutionHistoryQuery
+            {
+                SchedulerName = scheduler.SchedulerName,
+                Job = ScheduleIds.Parse(run.ScheduleId),
+                FiredFrom = created - AttemptSlack,
+                FiredBefore = (run.FinishedAt ?? time.GetUtcNow()) + AttemptSlack,
+                Take = MaxAttemptRows,
+            },
+            ct);
+        var attempts = new List<RunAttempt>();
+        foreach (var entry in page.Items)
+        {
+            if (ReadTag(entry.MetricsJson) is not ({ } id, var attempt) || id != run.Id)
+            {
+                continue;
+            }
+
+            var result = entry.EffectiveResult.ToString().ToLowerInvariant();
+            attempts.Add(new RunAttempt(attempt, entry.SchedulerInstanceId, entry.FiredAtUtc, (long)entry.Duration.TotalMilliseconds, result,
+                entry.ExceptionMessage ?? (entry.Succeeded ? null : entry.Summary), entry.RetryScheduled));
+        }
+
+        return attempts.OrderBy(a => a.Attempt).ThenBy(a => a.FiredAt).ToList();
+    }
+
+    /// <summary>The run id and attempt the ledger middleware adds to its report (<c>runId</c>, <c>attempt</c>), if any.</summary>
+    private static (Guid? RunId, int Attempt) ReadTag(string? metricsJson)
+    {
+        if (metricsJson is null)
+        {
+            return (null, 0);
+        }
+
+        try
+        {
+            using var metrics = JsonDocument.Parse(metricsJson);
+            var root = metrics.RootElement;
+            var id = root.TryGetProperty("runId", out var r) && Guid.TryParse(r.GetString(), out var parsed) ? parsed : (Guid?)null;
+            var attempt = root.TryGetProperty("attempt", out var a) && a.ValueKind == JsonValueKind.Number ? a.GetInt32() : 0;
+            return (id, attempt);
+        }
+        catch (JsonException)
+        {
+            return (null, 0);
+        }
+    }
+
+    /// <summary>The Unix milliseconds a UUIDv7 carries in its first 48 bits.</summary>
+    private static long CreatedMilliseconds(Guid id) => Convert.ToInt64(id.ToString("N")[..12], 16);
+
+    /// <summary>
+    /// Runs a finished run's schedule again now, as a new manual run with the config the original run used (its
+    /// snapshot, so the same call as before even when the schedule was edited since), under the schedule's current
+    /// retry policy, timeout and execution group. Refused (409) while the run is pending or running, for a run of a
+    /// pipeline's node, and when the schedule is gone or now runs another action type; 404 for a run not found.
+    /// </summary>
+    public async Task<Outcome<RunResponse>> RequeueAsync(Guid runId, CancellationToken ct)
+    {
+        var run = await db.Runs.AsNoTracking().FirstOrDefaultAsync(r => r.Id == runId, ct);
+        if (run is null || !scope.Allows(run.ProjectId))
+        {
+            return Problems.NotFound("run", runId.ToString());
+        }
+
+        if (run.Status is RunStatus.Pending or RunStatus.Running)
+        {
+            return Problems.Conflict($"Run {run.Id} is {RunResponse.Name(run.Status)}; requeue it once it has finished, or cancel it first.");
+        }
+
+        if (run.PipelineRunId is not null || run.TriggeredBy == RunTrigger.Pipeline)
+        {
+            return Problems.Conflict($"Run {run.Id} is a node of pipeline run {run.PipelineRunId}; run the pipeline again instead.");
+        }
+
+        var key = ScheduleIds.Parse(run.ScheduleId);
+        var scheduler = await schedulers.GetScheduler(ct);
+        var job = await scheduler.GetJobDetail(key, ct);
+        if (job is null)
+        {
+            return Problems.Conflict($"Schedule '{run.ScheduleId}' no longer exists; run {run.Id} cannot be run again.");
+        }
+
+        var actionType = job.JobDataMap.GetString(JobDataKeys.ActionType);
+        if (actionType != run.ActionType)
+        {
+            return Problems.Conflict($"Schedule '{run.ScheduleId}' now runs {actionType}, not {run.ActionType}; run {run.Id}'s config does not apply to it. Use run now instead.");
+        }
+
+        var config = run.ConfigSnapshot ?? job.JobDataMap.GetString(JobDataKeys.Config) ?? "{}";
+        var requeued = await ledger.CreatePendingAsync(run.ScheduleId, key.Group, run.ActionType, RunTrigger.Manual, config, ct);
+        var scheduleTrigger = await scheduler.GetTrigger(new TriggerKey(key.Name, key.Group), ct);
+        var definedGroup = ScheduleDocument.Parse(job.JobDataMap.GetString(JobDataKeys.Schedule))?.ExecutionGroup;
+        // The firing's data overrides the job's: the action reads this config, and the ledger records it as the snapshot.
+        await scheduler.ScheduleJob(
+            ScheduleMapping.BuildRunNowTrigger(key, scheduleTrigger, definedGroup ?? run.ActionType,
+                new JobDataMap { [JobDataKeys.RunId] = requeued.Id.ToString(), [JobDataKeys.Config] = config }),
+            new ScheduleJobOptions(),
+            ct);
+        var response = RunResponse.From(requeued);
+        await audit.RecordAsync(new AuditChange("run.requeue", "run", run.Id.ToString(), run.ProjectId, RunResponse.From(run), response, $"requeued as run {requeued.Id}"), ct);
+        return response;
     }
 }

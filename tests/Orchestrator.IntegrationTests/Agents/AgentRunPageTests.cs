@@ -61,7 +61,7 @@ public sealed class AgentRunPageTests
         await page.GotoAsync(server.BaseAddress.ToString());
         await page.GetByLabel("API key").FillAsync(key);
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Schedules" })).ToBeVisibleAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Overview" })).ToBeVisibleAsync();
         await page.GotoAsync($"{server.BaseAddress}#/runs/{runId}");
 
         await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Steps" })).ToBeVisibleAsync(new() { Timeout = 15_000 });

@@ -85,6 +85,9 @@ public sealed class AuditPageTests
         await page.GotoAsync(server.BaseAddress.ToString());
         await page.GetByLabel("API key").FillAsync(adminKey);
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        // Signing in lands on the home page; the tests here start from the schedules.
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Overview" })).ToBeVisibleAsync();
+        await page.Locator("#nav").GetByRole(AriaRole.Link, new() { Name = "Schedules", Exact = true }).ClickAsync();
         await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Schedules" })).ToBeVisibleAsync();
         return (page, errors);
     }

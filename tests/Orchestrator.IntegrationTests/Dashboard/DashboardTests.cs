@@ -133,6 +133,9 @@ public sealed class DashboardTests
     {
         await page.GetByLabel("API key").FillAsync(adminKey);
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        // Signing in lands on the home page; the tests here start from the schedules.
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Overview" })).ToBeVisibleAsync();
+        await page.Locator("#nav").GetByRole(AriaRole.Link, new() { Name = "Schedules", Exact = true }).ClickAsync();
         await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Schedules" })).ToBeVisibleAsync();
     }
 
@@ -760,7 +763,7 @@ public sealed class DashboardTests
     {
         var (page, errors) = await OpenAsync(390, 844);
         await SignInAsync(page);
-        foreach (var (hash, name) in new[] { ("#/schedules", "phone-schedules"), ("#/runs", "phone-runs"), ("#/pipelines", "phone-pipelines"), ("#/cluster", "phone-cluster"), ("#/schedules/new", "phone-new-schedule") })
+        foreach (var (hash, name) in new[] { ("#/", "phone-home"), ("#/schedules", "phone-schedules"), ("#/runs", "phone-runs"), ("#/pipelines", "phone-pipelines"), ("#/cluster", "phone-cluster"), ("#/schedules/new", "phone-new-schedule") })
         {
             await page.GotoAsync(server.BaseAddress + hash);
             await Assertions.Expect(page.Locator("main h1")).ToBeVisibleAsync();
@@ -794,7 +797,7 @@ public sealed class DashboardTests
     {
         var (page, errors) = await OpenAsync();
         await SignInAsync(page);
-        foreach (var (link, heading) in new[] { ("Runs", "Runs"), ("Pipelines", "Pipelines"), ("Cluster", "Cluster"), ("Schedules", "Schedules") })
+        foreach (var (link, heading) in new[] { ("Home", "Overview"), ("Runs", "Runs"), ("Pipelines", "Pipelines"), ("Cluster", "Cluster"), ("Schedules", "Schedules") })
         {
             await page.Locator("#nav").GetByRole(AriaRole.Link, new() { Name = link, Exact = true }).ClickAsync();
             await Assertions.Expect(page.Locator("main h1")).ToHaveTextAsync(heading);

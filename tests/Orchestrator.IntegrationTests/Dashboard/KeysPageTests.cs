@@ -96,7 +96,7 @@ public sealed class KeysPageTests
         await page.GotoAsync(server.BaseAddress.ToString());
         await page.GetByLabel("API key").FillAsync(adminKey);
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Schedules" })).ToBeVisibleAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Overview" })).ToBeVisibleAsync();
 
         await page.GotoAsync(new Uri(server.BaseAddress, "/#/keys").ToString());
         await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "API keys" })).ToBeVisibleAsync();

@@ -40,7 +40,7 @@ public sealed class OccurrenceDashboardTests
         await page.GotoAsync(server.BaseAddress.ToString());
         await page.GetByLabel("API key").FillAsync(server.PrintedAdminKey!);
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Schedules" })).ToBeVisibleAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Overview" })).ToBeVisibleAsync();
 
         await page.GotoAsync(new Uri(server.BaseAddress, "/#/schedules/edit/default.strip").ToString());
         await Assertions.Expect(page.Locator(".occ-strip span.occ-on-time").First).ToBeVisibleAsync();

@@ -102,9 +102,9 @@ function renderSignIn(message) {
     }
     sessionStorage.setItem(KEY, key);
     signInMessage = "";
-    // Changing the hash routes by itself; only an unchanged hash needs an explicit route.
-    if (location.hash === "#/schedules") route();
-    else location.hash = "#/schedules";
+    // Back to the page asked for (a deep link), else home. Changing the hash routes by itself; an unchanged one does not.
+    if (location.hash && location.hash !== "#/signin") route();
+    else location.hash = "#/";
   });
   document.getElementById("api-key").focus();
 }
@@ -180,7 +180,7 @@ async function route() {
     return;
   }
   document.getElementById("nav").hidden = false;
-  const [path, query] = (location.hash.slice(1) || "/schedules").split("?");
+  const [path, query] = (location.hash.slice(1) || "/").split("?");
   const parts = path.split("/").filter(Boolean).map((part) => {
     try {
       return decodeURIComponent(part);
@@ -189,12 +189,12 @@ async function route() {
     }
   });
   document.querySelectorAll("[data-nav]").forEach((a) => {
-    if (a.dataset.nav === (parts[0] === "pipeline-runs" ? "pipelines" : parts[0])) a.setAttribute("aria-current", "page");
+    if (a.dataset.nav === (parts[0] === "pipeline-runs" ? "pipelines" : parts[0] ?? "home")) a.setAttribute("aria-current", "page");
     else a.removeAttribute("aria-current");
   });
   try {
-    if (parts[0] === "signin") location.hash = "#/schedules";
-    else await (pages.get(parts[0]) ?? pages.get("schedules"))(parts, new URLSearchParams(query));
+    if (parts[0] === "signin") location.hash = "#/";
+    else await (pages.get(parts[0]) ?? pages.get("home"))(parts, new URLSearchParams(query));
   } catch (error) {
     if (error.status !== 401 && !stale(mine)) view.innerHTML = `<div class="card error" role="alert">${esc(error.message)}</div>`;
   }

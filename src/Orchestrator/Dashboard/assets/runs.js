@@ -5,6 +5,10 @@ async function renderRuns(params) {
   const token = generation;
   const schedule = params.get("schedule") ?? "";
   const status = params.get("status") ?? "";
+  const project = params.get("project") ?? "";
+  const actionType = params.get("actionType") ?? "";
+  const triggeredBy = params.get("triggeredBy") ?? "";
+  const option = (value, chosen, label = value) => `<option value="${esc(value)}" ${value === chosen ? "selected" : ""}>${esc(label || "any")}</option>`;
   const sort = params.get("sort") === "scheduled" ? "scheduled" : "created";
   const page = Math.max(1, Number.parseInt(params.get("page") ?? "1", 10) || 1);
   const pageSize = 50;
@@ -12,7 +16,10 @@ async function renderRuns(params) {
     <h1>Runs</h1>
     <form id="run-filters" class="toolbar" role="search">
       <div><label for="r-schedule">Schedule</label><input id="r-schedule" value="${esc(schedule)}" placeholder="project.name"></div>
-      <div><label for="r-status">Status</label><select id="r-status">${["", "pending", "running", "succeeded", "failed", "cancelled", "interrupted", "skipped"].map((s) => `<option value="${s}" ${s === status ? "selected" : ""}>${s || "any"}</option>`).join("")}</select></div>
+      <div><label for="r-project">Project</label><input id="r-project" value="${esc(project)}" placeholder="any"></div>
+      <div><label for="r-status">Status</label><select id="r-status">${["", "pending", "running", "succeeded", "failed", "cancelled", "interrupted", "skipped"].map((s) => option(s, status)).join("")}</select></div>
+      <div><label for="r-action">Action type</label><select id="r-action">${option("", actionType)}${actionType ? option(actionType, actionType) : ""}</select></div>
+      <div><label for="r-trigger">Triggered by</label><select id="r-trigger">${["", "schedule", "manual", "retry", "recovery", "backfill", "pipeline"].map((t) => option(t, triggeredBy)).join("")}</select></div>
       <div><label for="r-from">From</label><input id="r-from" type="datetime-local" value="${esc(params.get("from") ?? "")}"></div>
       <div><label for="r-to">To</label><input id="r-to" type="datetime-local" value="${esc(params.get("to") ?? "")}"></div>
       <div><label for="r-sort">Order</label><select id="r-sort"><option value="created" ${sort === "created" ? "selected" : ""}>newest first</option><option value="scheduled" ${sort === "scheduled" ? "selected" : ""}>by scheduled time</option></select></div>
@@ -31,7 +38,7 @@ async function renderRuns(params) {
   document.getElementById("run-filters").addEventListener("submit", (event) => {
     event.preventDefault();
     const next = new URLSearchParams();
-    const values = { schedule: "r-schedule", status: "r-status", from: "r-from", to: "r-to" };
+    const values = { schedule: "r-schedule", project: "r-project", status: "r-status", actionType: "r-action", triggeredBy: "r-trigger", from: "r-from", to: "r-to" };
     for (const [name, id] of Object.entries(values)) if (document.getElementById(id).value) next.set(name, document.getElementById(id).value);
     if (document.getElementById("r-sort").value === "scheduled") next.set("sort", "scheduled");
     location.hash = `#/runs?${next}`;
@@ -40,6 +47,9 @@ async function renderRuns(params) {
     const query = new URLSearchParams({ page: String(page), pageSize: String(pageSize), sort });
     if (schedule) query.set("scheduleId", schedule);
     if (status) query.set("status", status);
+    if (project) query.set("project", project);
+    if (actionType) query.set("actionType", actionType);
+    if (triggeredBy) query.set("triggeredBy", triggeredBy);
     for (const name of ["from", "to"]) {
       const value = new Date(params.get(name) ?? "");
       if (!Number.isNaN(value.getTime())) query.set(name, value.toISOString());
@@ -60,6 +70,13 @@ async function renderRuns(params) {
   // Updates without reloading the page; started first, so leaving mid-load still stops it.
   refreshTimer = setInterval(() => load().catch(() => {}), 2000);
   await load();
+  // The action types are the server's (GET /api/actions), asked for once the key has proved good on the runs; the one
+  // in the address stays chosen meanwhile.
+  api("GET", "/api/actions").then((actions) => {
+    const select = document.getElementById("r-action");
+    if (!select || stale(token)) return;
+    select.innerHTML = option("", actionType) + actions.map((a) => option(a.name, actionType)).join("");
+  }).catch(() => {});
 }
 
 const unfinished = (status) => status === "running" || status === "pending";
@@ -73,12 +90,44 @@ const agentSteps = (usage, steps) => `
       <td>${esc(s.totalTokens ?? "")}</td><td>${s.durationMs == null ? "" : esc(s.durationMs) + " ms"}</td><td>${esc(s.error ?? "")}</td></tr>`).join("")}
     </tbody></table>`;
 
+// A run of a schedule that has finished can be run again; a pipeline's node runs with its pipeline.
+const requeueable = (run) => !unfinished(run.status) && !run.pipelineRunId && run.triggeredBy !== "pipeline";
+
+/**
+ * A retried or recovered run's attempts, 1 to the latest (a run of one attempt is its own record above): what Quartz's history recorded of it (node, start, duration, result,
+ * error), "running" for the one in progress, and for one with no record the likely reason.
+ */
+function attemptHistory(run, attempts) {
+  if (run.attempt < 2) return "";
+  const rows = [];
+  for (let n = 1; n <= run.attempt; n++) {
+    const recorded = attempts.filter((a) => a.attempt === n);
+    if (recorded.length) {
+      for (const a of recorded) {
+        rows.push(`<tr data-attempt="${n}"><td>${n}</td><td>${badge(a.result)}${a.retryScheduled ? ` <span class="muted">retry scheduled</span>` : ""}</td><td>${when(a.firedAt)}</td>
+          <td>${esc(a.durationMs)} ms</td><td class="hide-small">${esc(a.node)}</td><td>${a.error ? `<div class="error">${esc(a.error)}</div>` : ""}</td></tr>`);
+      }
+    } else if (n === run.attempt && unfinished(run.status)) {
+      rows.push(`<tr data-attempt="${n}"><td>${n}</td><td>${badge(run.status)}</td><td>${when(run.startedAt)}</td><td>${duration(run)}</td><td class="hide-small">${esc(run.node)}</td><td></td></tr>`);
+    } else {
+      const why = n === run.attempt ? `${esc(run.error ?? "")}` : "No record: its node stopped during it, or the history has been trimmed.";
+      rows.push(`<tr data-attempt="${n}"><td>${n}</td><td>${n === run.attempt ? badge(run.status) : "—"}</td><td>${n === run.attempt ? when(run.startedAt) : "—"}</td><td>${n === run.attempt ? duration(run) : "—"}</td>
+        <td class="hide-small">${n === run.attempt ? esc(run.node) : ""}</td><td>${why ? `<span class="muted">${why}</span>` : ""}</td></tr>`);
+    }
+  }
+  return `
+    <h2>Attempts</h2>
+    <div class="table-wrap"><table aria-label="Attempts"><thead><tr><th>#</th><th>Result</th><th>Started</th><th>Duration</th><th class="hide-small">Node</th><th>Error</th></tr></thead>
+    <tbody>${rows.join("")}</tbody></table></div>`;
+}
+
 async function renderRun(id) {
   const token = generation;
   let shown = null;
+  let historyTries = 0;
   // One chain of polls at a time: a poll still on its way when Cancel starts a new one must not schedule its own.
   let chain = 0;
-  const paint = (run, steps) => {
+  const paint = (run, steps, attempts) => {
     view.innerHTML = `
     <h1>Run ${badge(run.status)}</h1>
     <p>${fullId(run.id, `#/runs/${esc(run.id)}`)}</p>
@@ -91,8 +140,10 @@ async function renderRun(id) {
       <div><label>Idempotency key</label><code>${esc(run.idempotencyKey)}</code></div>
     </div>
     ${unfinished(run.status) ? `<button type="button" class="danger" id="cancel-run">Cancel run</button>` : ""}
+    ${requeueable(run) ? `<button type="button" id="requeue-run" aria-describedby="requeue-hint">Requeue</button> <span class="hint" id="requeue-hint">Runs the schedule again now with this run's config snapshot.</span>` : ""}
     ${run.pipelineRunId ? `<p><a href="#/pipeline-runs/${esc(run.pipelineRunId)}">Open the pipeline run</a></p>` : ""}
     <h2>Error</h2>${run.error ? `<pre>${esc(run.error)}</pre>` : "<p>None.</p>"}
+    ${attemptHistory(run, attempts)}
     ${run.usage && steps ? agentSteps(run.usage, steps) : ""}
     <h2>Result</h2>${json(run.result)}
     <h2>Config snapshot</h2>${json(run.configSnapshot)}`;
@@ -108,18 +159,35 @@ async function renderRun(id) {
         toast(error.message);
       }
     });
+    document.getElementById("requeue-run")?.addEventListener("click", async (event) => {
+      event.target.disabled = true;
+      try {
+        const requeued = await api("POST", `/api/runs/${encodeURIComponent(id)}/requeue`);
+        toast("Requeued.");
+        if (!stale(token)) location.hash = `#/runs/${encodeURIComponent(requeued.id)}`;
+      } catch (error) {
+        toast(error.message);
+        event.target.disabled = false;
+      }
+    });
   };
   // Repaints only when the run changed, so a focused button or a selection survives the polls in between.
   const load = async (mine) => {
     const run = await api("GET", `/api/runs/${encodeURIComponent(id)}`);
-    const steps = run.usage ? await api("GET", `/api/runs/${encodeURIComponent(id)}/steps`) : null;
+    const [steps, attempts] = await Promise.all([
+      run.usage ? api("GET", `/api/runs/${encodeURIComponent(id)}/steps`) : null,
+      run.attempt > 1 ? api("GET", `/api/runs/${encodeURIComponent(id)}/attempts`) : [],
+    ]);
     if (stale(token)) return;
-    const snapshot = JSON.stringify([run, steps]);
+    const snapshot = JSON.stringify([run, steps, attempts]);
     if (snapshot !== shown) {
       shown = snapshot;
-      paint(run, steps);
+      paint(run, steps, attempts);
     }
-    if (unfinished(run.status) && mine === chain) refreshTimer = setTimeout(() => poll(mine), 2000);
+    // Quartz writes its history a moment after a run ends: a finished run whose last attempt is not listed yet is
+    // read again a few times.
+    const recorded = run.attempt < 2 || attempts.some((a) => a.attempt === run.attempt);
+    if (mine === chain && (unfinished(run.status) || (!recorded && historyTries++ < 3))) refreshTimer = setTimeout(() => poll(mine), 2000);
   };
   // Like the runs list, a failed poll (a restarting node, say) is retried rather than shown over the page.
   const poll = (mine) => {

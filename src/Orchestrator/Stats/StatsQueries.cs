@@ -1,0 +1,266 @@
+using System.Globalization;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
+using Orchestrator.Api;
+using Orchestrator.Data;
+using Orchestrator.Runs;
+using Orchestrator.Schedules;
+using Orchestrator.Security;
+using Quartz;
+
+namespace Orchestrator.Stats;
+
+/// <summary>What the home page shows: counters now, and one bucket per hour of the window, oldest first.</summary>
+/// <param name="GeneratedAt">The instant the figures were read; the last bucket ends here.</param>
+/// <param name="Hours">How many hourly buckets <paramref name="Buckets"/> holds.</param>
+/// <param name="LateSeconds">A start later than this after its due time is counted late.</param>
+/// <param name="Schedules">Schedules whose trigger is active (waiting, running) or paused, from Quartz.</param>
+/// <param name="Running">Runs running now, on any node.</param>
+/// <param name="LastHour">Runs that finished in the last hour, by outcome.</param>
+/// <param name="LastDay">Runs that finished in the last 24 hours, by outcome.</param>
+/// <param name="LateLastHour">Runs of a due time (schedule and recovery firings) that started late in the last hour.</param>
+public sealed record StatsResponse(
+    DateTimeOffset GeneratedAt, int Hours, int LateSeconds, ScheduleCounts Schedules, int Running,
+    OutcomeCounts LastHour, OutcomeCounts LastDay, int LateLastHour, IReadOnlyList<StatsBucket> Buckets);
+
+public sealed record ScheduleCounts(int Active, int Paused);
+
+/// <summary>Finished runs by outcome; <c>other</c> is cancelled, interrupted and skipped.</summary>
+public sealed record OutcomeCounts(int Succeeded, int Failed, int Other);
+
+/// <summary>
+/// One hour [<c>start</c>, <c>end</c>): the runs that finished in it by outcome, and the runs of a due time that
+/// started in it — how many, how many late, and the latest start's lateness.
+/// </summary>
+public sealed record StatsBucket(DateTimeOffset Start, DateTimeOffset End, int Succeeded, int Failed, int Other, int Started, int Late, long? MaxLateMs);
+
+/// <summary>
+/// The home page's figures in two aggregate statements over the run ledger, each over an indexed time range: outcomes
+/// by <c>finished_at</c> (<c>ix_runs_finished</c>), starts and lateness by <c>status, started_at</c>
+/// (<c>ix_runs_status_started</c>); the database groups the rows into hours, so the cost does not grow with the
+/// rows read back. Schedule counts are Quartz's (counting queries on its trigger table), running runs an indexed count.
+/// </summary>
+/// <remarks>
+/// Lateness is measured on runs of a due time only — a schedule's firing or its recovery — as <c>started_at -
+/// scheduled_fire_time</c>: a manual run has no due time and a backfill's is in the past on purpose. A run that was
+/// retried is recorded by its latest attempt (the row is the occurrence, not the attempt), so it is left out too.
+/// </remarks>
+public sealed class StatsQueries(OrchestratorDbContext db, ISchedulerFactory schedulers, ProjectScope scope, TimeProvider time)
+{
+    public const int DefaultHours = 24;
+    public const int MaxHours = 7 * 24;
+
+    private static readonly TimeSpan Hour = TimeSpan.FromHours(1);
+
+    // Statuses that have a start; listed so the (status, started_at) index is used for each.
+    private static readonly string[] Started = [.. new[] { RunStatus.Running, RunStatus.Succeeded, RunStatus.Failed, RunStatus.Cancelled, RunStatus.Interrupted }.Select(s => s.ToString())];
+    private static readonly string[] DueTimeTriggers = [RunTrigger.Schedule.ToString(), RunTrigger.Recovery.ToString()];
+
+    public async Task<Outcome<StatsResponse>> GetAsync(int? hours, int? lateSeconds, CancellationToken ct)
+    {
+        var errors = new FieldErrors();
+        if (hours is < 1 or > MaxHours)
+        {
+            errors.Add("hours", $"must be between 1 and {MaxHours} (a week).");
+        }
+
+        if (lateSeconds is < 0 or > 86_400)
+        {
+            errors.Add("lateSeconds", "must be between 0 and 86400 (a day).");
+        }
+
+        if (errors.Any)
+        {
+            return errors.ToProblemDetails();
+        }
+
+        var shown = hours ?? DefaultHours;
+        var late = TimeSpan.FromSeconds(lateSeconds ?? (int)OccurrenceTimeline.OnTimeTolerance.TotalSeconds);
+        var now = time.GetUtcNow();
+        // At least a day, for the last-day counters; the buckets returned are the last `shown` of them.
+        var window = Math.Max(shown, 24);
+        var from = now - (window * Hour);
+        var outcomes = await OutcomesAsync(from, now, ct);
+        var starts = await StartsAsync(from, now, late, ct);
+        var running = await Visible(db.Runs.AsNoTracking()).CountAsync(r => r.Status == RunStatus.Running, ct);
+        var schedules = await ScheduleCountsAsync(ct);
+
+        var buckets = new List<StatsBucket>(shown);
+        for (var b = window - shown; b < window; b++)
+        {
+            var count = (RunStatus s) => (int)outcomes.Where(o => o.Bucket == b && o.Status == s.ToString()).Sum(o => o.Count);
+            var other = (int)outcomes.Where(o => o.Bucket == b && o.Status != nameof(RunStatus.Succeeded) && o.Status != nameof(RunStatus.Failed)).Sum(o => o.Count);
+            var start = starts.FirstOrDefault(s => s.Bucket == b);
+            buckets.Add(new StatsBucket(from + (b * Hour), from + ((b + 1) * Hour), count(RunStatus.Succeeded), count(RunStatus.Failed), other,
+                (int)(start?.Started ?? 0), (int)(start?.Late ?? 0), start?.MaxLateMs));
+        }
+
+        OutcomeCounts Since(long firstBucket)
+        {
+            var rows = outcomes.Where(o => o.Bucket >= firstBucket).ToList();
+            var succeeded = (int)rows.Where(o => o.Status == nameof(RunStatus.Succeeded)).Sum(o => o.Count);
+            var failed = (int)rows.Where(o => o.Status == nameof(RunStatus.Failed)).Sum(o => o.Count);
+            return new OutcomeCounts(succeeded, failed, (int)rows.Sum(o => o.Count) - succeeded - failed);
+        }
+
+        return new StatsResponse(now, shown, (int)late.TotalSeconds, schedules, running, Since(window - 1), Since(window - 24),
+            (int)(starts.FirstOrDefault(s => s.Bucket == window - 1)?.Late ?? 0), buckets);
+    }
+
+    private IQueryable<RunRecord> Visible(IQueryable<RunRecord> runs) =>
+        scope.Projects is { } allowed ? runs.Where(r => r.ProjectId != null && allowed.Contains(r.ProjectId)) : runs;
+
+    /// <summary>Finished runs per hour since <paramref name="from"/> and status.</summary>
+    private async Task<List<OutcomeRow>> OutcomesAsync(DateTimeOffset from, DateTimeOffset to, CancellationToken ct)
+    {
+        var parameters = new List<object>();
+        if (IsPostgres)
+        {
+            parameters.AddRange([from, to]);
+            var sql = $$"""
+                SELECT floor(extract(epoch FROM (finished_at - {0})) / 3600)::bigint AS "Bucket", status AS "Status", count(*) AS "Count"
+                FROM runs WHERE finished_at >= {0} AND finished_at < {1}{{ProjectFilter(parameters)}}
+                GROUP BY 1, 2
+                """;
+            return await db.Database.SqlQueryRaw<OutcomeRow>(sql, [.. parameters]).ToListAsync(ct);
+        }
+
+        parameters.AddRange([Stored(from), Stored(to), Units(from)]);
+        var sqlite = $$"""
+            SELECT ({{Utc("finished_at")}} - {2}) / {{UnitsPerHour}} AS "Bucket", status AS "Status", count(*) AS "Count"
+            FROM runs WHERE finished_at >= {0} AND finished_at < {1}{{ProjectFilter(parameters)}}
+            GROUP BY 1, 2
+            """;
+        return await db.Database.SqlQueryRaw<OutcomeRow>(sqlite, [.. parameters]).ToListAsync(ct);
+    }
+
+    /// <summary>Runs of a due time that started per hour since <paramref name="from"/>: how many, how many late, the latest.</summary>
+    private async Task<List<StartRow>> StartsAsync(DateTimeOffset from, DateTimeOffset to, TimeSpan late, CancellationToken ct)
+    {
+        var parameters = new List<object>();
+        if (IsPostgres)
+        {
+            parameters.AddRange([from, to, late]);
+            var sql = $$"""
+                SELECT floor(extract(epoch FROM (started_at - {0})) / 3600)::bigint AS "Bucket", count(*) AS "Started",
+                  count(*) FILTER (WHERE started_at - scheduled_fire_time > {2}) AS "Late",
+                  max(floor(extract(epoch FROM (started_at - scheduled_fire_time)) * 1000))::bigint AS "MaxLateMs"
+                FROM runs
+                WHERE status IN ({{Literals(Started)}}) AND started_at >= {0} AND started_at < {1}
+                  AND triggered_by IN ({{Literals(DueTimeTriggers)}}){{ProjectFilter(parameters)}}
+                GROUP BY 1
+                """;
+            return await db.Database.SqlQueryRaw<StartRow>(sql, [.. parameters]).ToListAsync(ct);
+        }
+
+        parameters.AddRange([Stored(from), Stored(to), Units(from), late.Ticks / TicksPerUnit]);
+        var lateness = $"({Utc("started_at")} - {Utc("scheduled_fire_time")})";
+        var sqlite = $$"""
+            SELECT ({{Utc("started_at")}} - {2}) / {{UnitsPerHour}} AS "Bucket", count(*) AS "Started",
+              sum(CASE WHEN {{lateness}} > {3} THEN 1 ELSE 0 END) AS "Late",
+              max({{lateness}}) / {{UnitsPerMillisecond}} AS "MaxLateMs"
+            FROM runs
+            WHERE status IN ({{Literals(Started)}}) AND started_at >= {0} AND started_at < {1}
+              AND triggered_by IN ({{Literals(DueTimeTriggers)}}){{ProjectFilter(parameters)}}
+            GROUP BY 1
+            """;
+        return await db.Database.SqlQueryRaw<StartRow>(sqlite, [.. parameters]).ToListAsync(ct);
+    }
+
+    /// <summary>
+    /// Schedule triggers by state, counted by Quartz (no trigger is read): a project-scoped key counts its projects
+    /// only; an unscoped key counts every group less the server's own ('_' groups: housekeeping, pipeline runs).
+    /// A run-now or backfill firing waiting to start is a trigger too, counted for the moment it exists.
+    /// </summary>
+    private async Task<ScheduleCounts> ScheduleCountsAsync(CancellationToken ct)
+    {
+        var scheduler = await schedulers.GetScheduler(ct);
+        async Task<int> CountAsync(GroupMatcher<TriggerKey>? group, TriggerState state) =>
+            (await scheduler.QueryTriggers(new TriggerQuery { Group = group, State = state, Take = 0, IncludeTotalCount = true }, ct)).TotalCount ?? 0;
+        async Task<int> CountAllAsync(TriggerState state)
+        {
+            if (scope.Projects is { } allowed)
+            {
+                var sum = 0;
+                foreach (var project in allowed)
+                {
+                    sum += await CountAsync(GroupMatcher<TriggerKey>.GroupEquals(project), state);
+                }
+
+                return sum;
+            }
+
+            var total = await CountAsync(null, state);
+            foreach (var system in (await scheduler.GetTriggerGroupNames(ct)).Where(g => g.StartsWith(ScheduleService.SystemGroupPrefix, StringComparison.Ordinal)))
+            {
+                total -= await CountAsync(GroupMatcher<TriggerKey>.GroupEquals(system), state);
+            }
+
+            return total;
+        }
+
+        var active = 0;
+        foreach (var state in new[] { TriggerState.Normal, TriggerState.Blocked, TriggerState.Executing })
+        {
+            active += await CountAllAsync(state);
+        }
+
+        return new ScheduleCounts(active, await CountAllAsync(TriggerState.Paused));
+    }
+
+    private bool IsPostgres => db is PostgresOrchestratorDbContext;
+
+    /// <summary><c> AND project_id IN (…)</c> for a scoped key, each project a parameter; nothing for an unscoped one.</summary>
+    private string ProjectFilter(List<object> parameters)
+    {
+        if (scope.Projects is not { } allowed)
+        {
+            return "";
+        }
+
+        var placeholders = allowed.Select(p =>
+        {
+            parameters.Add(p);
+            return $"{{{parameters.Count - 1}}}";
+        });
+        return $" AND project_id IN ({string.Join(", ", placeholders)})";
+    }
+
+    // Only enum names, never input, are written into the text as literals.
+    private static string Literals(IEnumerable<string> names) => string.Join(", ", names.Select(n => $"'{n}'"));
+
+    // SQLite stores a DateTimeOffset as EF Core's binary form: (clock ticks / 1000) << 11 | offset minutes (11 bits,
+    // signed). A "unit" here is 1000 ticks (0.1 ms); Utc() turns a column back into UTC units inside the statement.
+    private const long TicksPerUnit = 1000;
+    private const long UnitsPerHour = TimeSpan.TicksPerHour / TicksPerUnit;
+    private const long UnitsPerMillisecond = TimeSpan.TicksPerMillisecond / TicksPerUnit;
+    private static readonly long UnitsPerMinute = TimeSpan.TicksPerMinute / TicksPerUnit;
+    private static readonly DateTimeOffsetToBinaryConverter Binary = new();
+
+    private static string Utc(string column) =>
+        string.Create(CultureInfo.InvariantCulture, $"(({column} >> 11) - ((({column} << 53) >> 53) * {UnitsPerMinute}))");
+
+    private static long Stored(DateTimeOffset instant) => (long)Binary.ConvertToProvider(instant)!;
+
+    private static long Units(DateTimeOffset instant) => instant.UtcTicks / TicksPerUnit;
+
+    private sealed class OutcomeRow
+    {
+        public long Bucket { get; set; }
+
+        public string Status { get; set; } = "";
+
+        public long Count { get; set; }
+    }
+
+    private sealed class StartRow
+    {
+        public long Bucket { get; set; }
+
+        public long Started { get; set; }
+
+        public long Late { get; set; }
+
+        public long? MaxLateMs { get; set; }
+    }
+}
