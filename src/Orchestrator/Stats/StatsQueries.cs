@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 using Orchestrator.Api;
 using Orchestrator.Data;
+using Orchestrator.Deadlines;
 using Orchestrator.Runs;
 using Orchestrator.Schedules;
 using Orchestrator.Security;
@@ -21,7 +22,11 @@ namespace Orchestrator.Stats;
 /// <param name="LateLastHour">Runs of a due time (schedule and recovery firings) that started late in the last hour.</param>
 public sealed record StatsResponse(
     DateTimeOffset GeneratedAt, int Hours, int LateSeconds, ScheduleCounts Schedules, int Running,
-    OutcomeCounts LastHour, OutcomeCounts LastDay, int LateLastHour, IReadOnlyList<StatsBucket> Buckets);
+    OutcomeCounts LastHour, OutcomeCounts LastDay, int LateLastHour, IReadOnlyList<StatsBucket> Buckets)
+{
+    /// <summary>Deadline breaches not recovered yet (start, succeed and silence), in the caller's projects.</summary>
+    public int DeadlineBreaches { get; init; }
+}
 
 public sealed record ScheduleCounts(int Active, int Paused);
 
@@ -84,6 +89,13 @@ public sealed class StatsQueries(OrchestratorDbContext db, ISchedulerFactory sch
         var starts = await StartsAsync(from, now, late, ct);
         var running = await Visible(db.Runs.AsNoTracking()).CountAsync(r => r.Status == RunStatus.Running, ct);
         var schedules = await ScheduleCountsAsync(ct);
+        var breaches = db.Set<DeadlineBreach>().AsNoTracking().Where(b => b.RecoveredAt == null);
+        if (scope.Projects is { } allowedProjects)
+        {
+            breaches = breaches.Where(b => allowedProjects.Contains(b.Project));
+        }
+
+        var openBreaches = await breaches.CountAsync(ct);
 
         var buckets = new List<StatsBucket>(shown);
         for (var b = window - shown; b < window; b++)
@@ -104,7 +116,8 @@ public sealed class StatsQueries(OrchestratorDbContext db, ISchedulerFactory sch
         }
 
         return new StatsResponse(now, shown, (int)late.TotalSeconds, schedules, running, Since(window - 1), Since(window - 24),
-            (int)(starts.FirstOrDefault(s => s.Bucket == window - 1)?.Late ?? 0), buckets);
+            (int)(starts.FirstOrDefault(s => s.Bucket == window - 1)?.Late ?? 0), buckets)
+        { DeadlineBreaches = openBreaches };
     }
 
     private IQueryable<RunRecord> Visible(IQueryable<RunRecord> runs) =>

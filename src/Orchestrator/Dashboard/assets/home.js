@@ -68,7 +68,7 @@ function barChart(id, title, buckets, series, width) {
 function paintHome(stats) {
   const s = stats;
   const last = (counts) => `${counts.succeeded} ok · ${counts.failed} failed${counts.other ? ` · ${counts.other} other` : ""}`;
-  // Deadline breaches come from the deadlines feature when the server reports them; until then the slot says so.
+  // Open deadline breaches (not recovered yet); an older server that does not report them leaves the slot at "—".
   const breaches = s.deadlineBreaches ?? null;
   document.getElementById("home-counters").innerHTML = [
     counter("c-scheduled", "scheduled", s.schedules.active, "#/schedules", `${s.schedules.paused} paused`),
@@ -76,7 +76,7 @@ function paintHome(stats) {
     counter("c-succeeded", "succeeded, last hour", s.lastHour.succeeded, "#/runs?status=succeeded", `${s.lastDay.succeeded} in 24 h`),
     counter("c-failed", "failed, last hour", s.lastHour.failed, "#/runs?status=failed", `${s.lastDay.failed} in 24 h`),
     counter("c-late", "late starts, last hour", s.lateLastHour, "#/runs", `started > ${s.lateSeconds} s after due`),
-    counter("c-breaches", "deadline breaches", breaches ?? "—", "#/schedules", breaches == null ? "not reported" : ""),
+    counter("c-breaches", "deadline breaches open", breaches ?? "—", "#/deadlines", breaches == null ? "not reported" : "alerted once each"),
   ].join("");
   const outcomes = [
     { key: "succeeded", label: "succeeded", css: "ok" },
