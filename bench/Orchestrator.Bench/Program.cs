@@ -24,6 +24,15 @@ using Quartz;
 //   dotnet run -c Release --project bench/Orchestrator.Bench -- --agent --postgres "…" [--turns 20] [--runs 3]
 //       the agent loop's own cost per step against a scripted model, next to a plain in-memory IChatClient loop (AgentBench.cs).
 
+//   dotnet run -c Release --project bench/Orchestrator.Bench -- --scale --postgres "…" [--count 100000] [--repeats 60]
+//       100,000 schedules in one project: bulk create, list/get/pause latency, restart time and RSS (ScaleBench.cs).
+
+if (args.Contains("--scale"))
+{
+    await ScaleBench.RunAsync(args);
+    return;
+}
+
 if (args.Contains("--agent"))
 {
     await AgentBench.RunAsync(args);
