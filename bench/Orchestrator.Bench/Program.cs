@@ -24,7 +24,7 @@ using Quartz;
 //   dotnet run -c Release --project bench/Orchestrator.Bench -- --agent --postgres "…" [--turns 20] [--runs 3]
 //       the agent loop's own cost per step against a scripted model, next to a plain in-memory IChatClient loop (AgentBench.cs).
 
-//   dotnet run -c Release --project bench/Orchestrator.Bench -- --scale --postgres "…" [--count 100000] [--repeats 60]
+//   dotnet run -c Release --project bench/Orchestrator.Bench -- --scale --postgres "…" [--count 100000] [--repeats 60] [--database "…" --key K]
 //       100,000 schedules in one project: bulk create, list/get/pause latency, restart time and RSS (ScaleBench.cs).
 
 if (args.Contains("--scale"))
@@ -369,8 +369,11 @@ internal static class OrchestratorServer
             await Task.Delay(200);
         }
 
-        var key = output.Select(l => l.Trim()).First(l => l.StartsWith("Admin API key: ", StringComparison.Ordinal))["Admin API key: ".Length..];
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        // Printed on a database's first start only; a restart (ScaleBench) brings the key it had.
+        if (output.Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith("Admin API key: ", StringComparison.Ordinal)) is { } line)
+        {
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", line["Admin API key: ".Length..]);
+        }
         return (server, http, output);
     }
 

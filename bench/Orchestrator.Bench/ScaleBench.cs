@@ -8,7 +8,8 @@ using System.Text.Json;
 /// (yearly cron, every tenth disabled, so nothing fires while measuring), then the list filtered by project and state —
 /// page 1 and page 1,000 by number, and page 1,000 by cursor — one schedule read, one paused (each a different one),
 /// the dashboard's schedules page (its three requests, as the page sends them at once), the server's RSS with them
-/// loaded, and a restart: process start until <c>/readyz</c> answers, and RSS after it.
+/// loaded, and a restart: process start until <c>/readyz</c> answers, and RSS after it. <c>--database</c> (with <c>--key</c>)
+/// measures a database an earlier run filled, without creating anything.
 /// </summary>
 internal static class ScaleBench
 {
@@ -19,63 +20,83 @@ internal static class ScaleBench
         var count = int.Parse(Value("--count") ?? "100000", CultureInfo.InvariantCulture);
         var repeats = int.Parse(Value("--repeats") ?? "60", CultureInfo.InvariantCulture);
         const int Batch = 1000;
-        var database = await settings.CreateDatabaseAsync("bench_scale");
+        // --database: a database an earlier run filled (its server is started again; nothing is created).
+        var reuse = Value("--database");
+        var database = reuse ?? await settings.CreateDatabaseAsync("bench_scale");
         Console.WriteLine($"scale: {count} schedules in project 'default' on PostgreSQL, batches of {Batch}, {repeats} timed requests per figure");
 
         var (server, http, _) = await OrchestratorServer.StartAsync(database, 10);
         try
         {
-            var created = Stopwatch.StartNew();
-            var batches = Enumerable.Range(0, (count + Batch - 1) / Batch).ToList();
-            // Two requests at a time: validation runs beside the other batch's single store transaction.
-            await Parallel.ForEachAsync(batches, new ParallelOptions { MaxDegreeOfParallelism = 2 }, async (b, ct) =>
+            if (reuse is null)
             {
-                var items = Enumerable.Range(b * Batch, Math.Min(Batch, count - (b * Batch))).Select(i => new
+                var created = Stopwatch.StartNew();
+                var batches = Enumerable.Range(0, (count + Batch - 1) / Batch).ToList();
+                // Two requests at a time: validation runs beside the other batch's single store transaction.
+                await Parallel.ForEachAsync(batches, new ParallelOptions { MaxDegreeOfParallelism = 2 }, async (b, ct) =>
                 {
-                    name = $"s{i:D6}",
-                    action = new { type = "noop", config = new { } },
-                    trigger = new { cron = "0 0 3 1 1 ?", timeZone = "UTC" },
-                    enabled = i % 10 != 0,
+                    var items = Enumerable.Range(b * Batch, Math.Min(Batch, count - (b * Batch))).Select(i => new
+                    {
+                        name = $"s{i:D6}",
+                        action = new { type = "noop", config = new { } },
+                        trigger = new { cron = "0 0 3 1 1 ?", timeZone = "UTC" },
+                        enabled = i % 10 != 0,
+                    });
+                    using var response = await http.PostAsJsonAsync("/api/schedules/batch", new { items }, ct);
+                    if (!response.IsSuccessStatusCode)
+                    {
+                        throw new InvalidOperationException($"batch {b}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(ct)}");
+                    }
                 });
-                using var response = await http.PostAsJsonAsync("/api/schedules/batch", new { items }, ct);
-                if (!response.IsSuccessStatusCode)
-                {
-                    throw new InvalidOperationException($"batch {b}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(ct)}");
-                }
-            });
-            created.Stop();
-            Console.WriteLine($"created {count} in {created.Elapsed.TotalSeconds:F1} s ({count / created.Elapsed.TotalSeconds:F0} schedules/s)");
-
-            var figures = await MeasureAsync(http, count, repeats);
-            var rssLoaded = Rss(server);
-            Console.WriteLine($"RSS with {count} schedules, after the measurements: {rssLoaded} MB");
-
-            server.Kill();
-            await server.WaitForExitAsync();
-            server.Dispose();
-            var started = Stopwatch.StartNew();
-            (server, http, _) = await OrchestratorServer.StartAsync(database, 10);
-            started.Stop();
-            var rssStarted = Rss(server);
-            Console.WriteLine($"restart: {started.Elapsed.TotalSeconds:F1} s from process start to /readyz; RSS {rssStarted} MB");
-            var first = Stopwatch.StartNew();
-            using (await http.GetAsync("/api/schedules?project=default&state=active&page=1&pageSize=50"))
+                created.Stop();
+                Console.WriteLine($"created {count} in {created.Elapsed.TotalSeconds:F1} s ({count / created.Elapsed.TotalSeconds:F0} schedules/s)");
+            }
+            else
             {
+                // A server started on a filled database prints no key: --key brings one ('Orchestrator keys create --role admin').
+                http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue(
+                    "Bearer", Value("--key") ?? throw new ArgumentException("--database needs --key (an admin key of that database)."));
+                Console.WriteLine($"reusing {new Npgsql.NpgsqlConnectionStringBuilder(database).Database}");
             }
 
-            Console.WriteLine($"first list after restart: {first.Elapsed.TotalMilliseconds:F0} ms; RSS {Rss(server)} MB");
-            Console.WriteLine();
+            var figures = await MeasureAsync(http, count, repeats);
             Console.WriteLine($"{"request",-58} {"p50 ms",8} {"p99 ms",8} {"max ms",8}");
             foreach (var (name, times) in figures)
             {
                 var sorted = times.Order().ToList();
                 Console.WriteLine($"{name,-58} {Percentile(sorted, 0.50),8:F1} {Percentile(sorted, 0.99),8:F1} {sorted[^1],8:F1}");
             }
+
+            Console.WriteLine($"RSS with {count} schedules, after the measurements: {Rss(server)} MB");
+
+            var authorization = http.DefaultRequestHeaders.Authorization;
+            server.Kill();
+            await server.WaitForExitAsync();
+            server.Dispose();
+            var started = Stopwatch.StartNew();
+            (server, http, _) = await OrchestratorServer.StartAsync(database, 10);
+            started.Stop();
+            http.DefaultRequestHeaders.Authorization = authorization;
+            Console.WriteLine($"restart: {started.Elapsed.TotalSeconds:F1} s from process start to /readyz; RSS {Rss(server)} MB");
+            var first = Stopwatch.StartNew();
+            using (var response = await http.GetAsync("/api/schedules?project=default&state=active&page=1&pageSize=50"))
+            {
+                response.EnsureSuccessStatusCode();
+            }
+
+            Console.WriteLine($"first list after restart: {first.Elapsed.TotalMilliseconds:F0} ms; RSS {Rss(server)} MB");
         }
         finally
         {
-            server.Kill();
-            server.Dispose();
+            try
+            {
+                server.Kill();
+                server.Dispose();
+            }
+            catch (InvalidOperationException)
+            {
+                // Already gone (a restart that failed): the exception that matters is the one propagating.
+            }
         }
     }
 
