@@ -37,7 +37,10 @@ public sealed class ScheduleListQuery(OrchestratorDbContext db, ActionCatalog ac
     /// <summary>The trigger states Quartz's ADO.NET store reads as something other than Normal (GetTriggerState).</summary>
     private const string NotActive = "'COMPLETE', 'PAUSED', 'PAUSED_BLOCKED', 'ERROR', 'BLOCKED', 'DELETED'";
 
-    public async Task<ScheduleKeyPage> PageAsync(ScheduleSelection selection, int skip, int take, bool count, CancellationToken ct)
+    /// <param name="count">Whether to count what matched.</param>
+    /// <param name="countLimit">Count at most this many (the total is then null when more matched): a count of every match
+    /// reads every matching index row, which at 100,000 schedules costs more than the page itself.</param>
+    public async Task<ScheduleKeyPage> PageAsync(ScheduleSelection selection, int skip, int take, bool count, CancellationToken ct, int? countLimit = null)
     {
         var prefix = options.Value.Database.TablePrefix;
         var postgres = db.Database.ProviderName?.Contains("Npgsql", StringComparison.Ordinal) == true;
@@ -83,8 +86,14 @@ public sealed class ScheduleListQuery(OrchestratorDbContext db, ActionCatalog ac
             {
                 await using var counting = connection.CreateCommand();
                 var counted = From(selection, prefix, counting, out _, out _);
-                counting.CommandText = $"SELECT COUNT(*) FROM {counted.Tables} WHERE {string.Join(" AND ", counted.Where)}";
+                counting.CommandText = countLimit is { } limit
+                    ? $"SELECT COUNT(*) FROM (SELECT 1 AS x FROM {counted.Tables} WHERE {string.Join(" AND ", counted.Where)} LIMIT {Parameter(counting, limit + 1)}) c"
+                    : $"SELECT COUNT(*) FROM {counted.Tables} WHERE {string.Join(" AND ", counted.Where)}";
                 total = Convert.ToInt32(await counting.ExecuteScalarAsync(ct), CultureInfo.InvariantCulture);
+                if (total > countLimit)
+                {
+                    total = null;
+                }
             }
 
             var hasMore = rows.Count > take;

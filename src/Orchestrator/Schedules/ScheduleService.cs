@@ -569,7 +569,7 @@ public sealed class ScheduleService(
     public async Task<PagedList<ScheduleResponse>> ListAsync(string? project, string? actionType, string? state, int? page, int? pageSize, CancellationToken ct)
     {
         var paging = Paging.From(page, pageSize);
-        var listed = await PageAsync(new ScheduleListRequest(project, actionType, state, null, paging.Number, paging.Size, null), ct);
+        var listed = await PageAsync(new ScheduleListRequest(project, actionType, state, null, paging.Number, paging.Size, null), ct, exactTotal: true);
         // Paging by number never refuses (only a bad cursor does), and always counts.
         var value = listed.Value!;
         return new PagedList<ScheduleResponse>(value.Items, value.Page, value.PageSize, value.Total ?? 0);
@@ -582,7 +582,9 @@ public sealed class ScheduleService(
     /// read in full. With a cursor (<c>cursor</c>, the previous page's <c>nextCursor</c>) the page starts after that
     /// schedule and no total is counted: a deep page then costs what the first one does.
     /// </summary>
-    public async Task<Outcome<SchedulePage>> PageAsync(ScheduleListRequest request, CancellationToken ct)
+    /// <param name="exactTotal">Count every match (apply and the tools page through all of them); the API counts up to
+    /// <see cref="SchedulePage.CountLimit"/>.</param>
+    public async Task<Outcome<SchedulePage>> PageAsync(ScheduleListRequest request, CancellationToken ct, bool exactTotal = false)
     {
         var paging = Paging.From(request.Page, request.PageSize);
         JobKey? after = null;
@@ -603,12 +605,16 @@ public sealed class ScheduleService(
         }
 
         var selection = new ScheduleSelection(request.Project, scope.Projects, request.ActionType, request.State, request.Q, after);
-        var keys = await listing.PageAsync(selection, after is null ? paging.Skip : 0, paging.Size, count: after is null, ct);
+        var keys = await listing.PageAsync(selection, after is null ? paging.Skip : 0, paging.Size, count: after is null, ct,
+            exactTotal ? null : SchedulePage.CountLimit);
         var scheduler = await schedulers.GetScheduler(ct);
         // A schedule deleted between the page query and this read is left out of the page.
         var items = await ReadManyAsync(scheduler, [.. keys.Rows.Select(r => r.Key)], ct, keys.Rows.ToDictionary(r => r.Key, r => r.State));
         var next = keys.HasMore && keys.Rows.Count > 0 ? ScheduleListQuery.Cursor(keys.Rows[^1].Key) : null;
-        return new SchedulePage(items, paging.Number, paging.Size, keys.Total, keys.HasMore, next);
+        return new SchedulePage(items, paging.Number, paging.Size, keys.Total, keys.HasMore, next)
+        {
+            TotalAtLeast = after is null && keys.Total is null ? SchedulePage.CountLimit + 1 : null,
+        };
     }
 
     /// <summary>Reads a schedule back from Quartz (definition, state, fire times) with its last run from the ledger.</summary>

@@ -41,7 +41,9 @@ async function renderSchedules(params = new URLSearchParams()) {
       </td>
     </tr>`).join("");
   const filtered = Object.values(filters).some(Boolean);
-  const pages = Math.max(1, Math.ceil((page.total ?? 0) / page.pageSize));
+  // Past 10,000 matches the server stops counting (total null, totalAtLeast set): the pager then says "more than".
+  const pages = page.total == null ? null : Math.max(1, Math.ceil(page.total / page.pageSize));
+  const counted = page.total == null ? `more than ${(page.totalAtLeast - 1).toLocaleString()} schedules` : `${page.total} schedule${page.total === 1 ? "" : "s"}`;
   const hashFor = (overrides) => {
     const next = new URLSearchParams();
     for (const [name, value] of Object.entries({ ...filters, page: String(number), ...overrides })) if (value && !(name === "page" && value === "1")) next.set(name, value);
@@ -70,7 +72,7 @@ async function renderSchedules(params = new URLSearchParams()) {
     </table></div>
     <nav class="pager" aria-label="Pages of schedules" id="s-pager">
       ${number > 1 ? `<a href="${hashFor({ page: String(number - 1) })}" rel="prev">← Previous</a>` : ""}
-      <span>Page ${number} of ${pages} · ${page.total ?? 0} schedule${page.total === 1 ? "" : "s"}</span>
+      <span>Page ${number}${pages ? ` of ${pages}` : ""} · ${counted}</span>
       ${page.hasMore ? `<a href="${hashFor({ page: String(number + 1) })}" rel="next">Next →</a>` : ""}
     </nav>`;
 
