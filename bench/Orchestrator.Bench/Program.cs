@@ -48,6 +48,15 @@ if (args.Contains("--recovery"))
     return;
 }
 
+//   dotnet run -c Release --project bench/Orchestrator.Bench -- --scale --postgres "…" [--count 100000] [--repeats 60] [--database "…" --key K]
+//       100,000 schedules in one project: bulk create, list/get/pause latency, restart time and RSS (ScaleBench.cs).
+
+if (args.Contains("--scale"))
+{
+    await ScaleBench.RunAsync(args);
+    return;
+}
+
 if (args.Contains("--agent"))
 {
     await AgentBench.RunAsync(args);
@@ -385,8 +394,13 @@ internal static class OrchestratorServer
             await Task.Delay(200);
         }
 
-        var key = apiKey ?? output.Select(l => l.Trim()).First(l => l.StartsWith("Admin API key: ", StringComparison.Ordinal))["Admin API key: ".Length..];
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        // Printed on a database's first start only; a restart (ScaleBench) brings the key it had, a second node (the
+        // ladder and recovery benches) is given the first node's.
+        var key = apiKey ?? output.Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith("Admin API key: ", StringComparison.Ordinal))?["Admin API key: ".Length..];
+        if (key is not null)
+        {
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        }
         return (server, http, output);
     }
 

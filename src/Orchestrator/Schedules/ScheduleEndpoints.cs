@@ -13,6 +13,8 @@ public static class ScheduleEndpoints
         services.AddScoped<ScheduleValidator>();
         services.AddScoped<ScheduleService>();
         services.AddScoped<ScheduleOccurrences>();
+        services.AddScoped<ScheduleListQuery>();
+        services.AddScoped<ScheduleBatchService>();
         return services;
     }
 
@@ -23,9 +25,16 @@ public static class ScheduleEndpoints
     public static IEndpointRouteBuilder MapSchedules(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/schedules").WithTags("Schedules").RequireAuthorization(Policies.Viewer);
-        group.MapGet("/", ListSchedules).WithName("ListSchedules").WithSummary("List schedules (filters project, actionType, state; paging).")
+        group.MapGet("/", ListSchedules).WithName("ListSchedules")
+            .WithSummary("List schedules (filters project, actionType, state, q; paging by page/pageSize with a total, or by 'cursor' = the previous page's nextCursor).")
+            .ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity)
             .ProducesProblem(StatusCodes.Status400BadRequest);
         group.MapPost("/", CreateSchedule).WithName("CreateSchedule").WithSummary("Create a schedule: a Quartz job and its trigger.").RequireAuthorization(Policies.Admin)
+            .ProducesProblem(StatusCodes.Status409Conflict).ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity)
+            .ProducesProblem(StatusCodes.Status400BadRequest);
+        group.MapPost("/batch", CreateSchedules).WithName("CreateSchedules")
+            .WithSummary($"Create up to {ScheduleBatchService.MaxItems} schedules, all or nothing: every item is validated first and one 422 names items[i].field.")
+            .RequireAuthorization(Policies.Admin)
             .ProducesProblem(StatusCodes.Status409Conflict).ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity)
             .ProducesProblem(StatusCodes.Status400BadRequest);
         group.MapPost("/preview", Preview).WithName("PreviewTrigger").WithSummary("Next fire times and a description of a trigger; nothing is saved.")
@@ -76,9 +85,16 @@ public static class ScheduleEndpoints
     public static async Task<Results<Ok<ScheduleResponse>, ProblemHttpResult>> ReplaceSchedule(string id, ScheduleRequest request, ScheduleService schedules, bool? force, CancellationToken ct) =>
         Ok(await schedules.ReplaceAsync(id, request, ct, force == true));
 
-    public static async Task<Ok<PagedList<ScheduleResponse>>> ListSchedules(
-        ScheduleService schedules, string? project, string? actionType, string? state, int? page, int? pageSize, CancellationToken ct) =>
-        TypedResults.Ok(await schedules.ListAsync(project, actionType, state, page, pageSize, ct));
+    public static async Task<Results<Ok<SchedulePage>, ProblemHttpResult>> ListSchedules(
+        ScheduleService schedules, string? project, string? actionType, string? state, string? q, int? page, int? pageSize, string? cursor, CancellationToken ct) =>
+        Ok(await schedules.PageAsync(new ScheduleListRequest(project, actionType, state, q, page, pageSize, cursor), ct));
+
+    public static async Task<Results<Created<ScheduleBatchResult>, ProblemHttpResult>> CreateSchedules(
+        ScheduleBatchRequest request, ScheduleBatchService batches, CancellationToken ct)
+    {
+        var created = await batches.CreateAsync(request, ct);
+        return created.Succeeded ? TypedResults.Created("/api/schedules", created.Value) : created.Problem.ToProblemResult();
+    }
 
     public static async Task<Results<Ok<ScheduleResponse>, ProblemHttpResult>> GetSchedule(string id, ScheduleService schedules, CancellationToken ct) =>
         Ok(await schedules.GetAsync(id, ct));

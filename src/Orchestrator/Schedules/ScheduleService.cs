@@ -28,7 +28,8 @@ public sealed class ScheduleService(
     ScopedKeyLimits limits,
     OrchestratorDbContext db,
     AuditLog audit,
-    TimeProvider time)
+    TimeProvider time,
+    ScheduleListQuery listing)
 {
     public const int MaxPreviewCount = 100;
 
@@ -572,117 +573,58 @@ public sealed class ScheduleService(
     }
 
     /// <summary>
-    /// One page of schedules: project groups in ordinal order, and within a group the names in the order Quartz
-    /// returns them. Without filters other than the project, Quartz pages the jobs itself; the action type and state
-    /// filters need the job and trigger headers of the whole selection (see <see cref="FilteredPageAsync"/>). Only the
-    /// schedules on the page are read in full.
+    /// One page of schedules with its total, for the callers that page by number (apply, the schedule tools). See
+    /// <see cref="PageAsync"/>.
     /// </summary>
     public async Task<PagedList<ScheduleResponse>> ListAsync(string? project, string? actionType, string? state, int? page, int? pageSize, CancellationToken ct)
     {
         var paging = Paging.From(page, pageSize);
+        var listed = await PageAsync(new ScheduleListRequest(project, actionType, state, null, paging.Number, paging.Size, null), ct, exactTotal: true);
+        // Paging by number never refuses (only a bad cursor does), and always counts.
+        var value = listed.Value!;
+        return new PagedList<ScheduleResponse>(value.Items, value.Page, value.PageSize, value.Total ?? 0);
+    }
+
+    /// <summary>
+    /// One page of schedules: projects in ordinal order, names within a project in the database's order (Quartz's),
+    /// selected and cut in the database by <see cref="ScheduleListQuery"/> (one indexed statement, and one count when
+    /// paging by number), so a page costs the same at 100 schedules as at 100,000. Only the schedules on the page are
+    /// read in full. With a cursor (<c>cursor</c>, the previous page's <c>nextCursor</c>) the page starts after that
+    /// schedule and no total is counted: a deep page then costs what the first one does.
+    /// </summary>
+    /// <param name="exactTotal">Count every match (apply and the tools page through all of them); the API counts up to
+    /// <see cref="SchedulePage.CountLimit"/>.</param>
+    public async Task<Outcome<SchedulePage>> PageAsync(ScheduleListRequest request, CancellationToken ct, bool exactTotal = false)
+    {
+        var paging = Paging.From(request.Page, request.PageSize);
+        JobKey? after = null;
+        if (!string.IsNullOrEmpty(request.Cursor))
+        {
+            after = ScheduleListQuery.ParseCursor(request.Cursor);
+            if (after is null)
+            {
+                var errors = new FieldErrors();
+                errors.Add("cursor", "is not a cursor this list gave out (use nextCursor from the previous page).");
+                return errors.ToProblemDetails();
+            }
+        }
+
+        if (request.Project is not null && (IsSystemGroup(request.Project) || !scope.Allows(request.Project)))
+        {
+            return new SchedulePage([], paging.Number, paging.Size, after is null ? 0 : null, false, null);
+        }
+
+        var selection = new ScheduleSelection(request.Project, scope.Projects, request.ActionType, request.State, request.Q, after);
+        var keys = await listing.PageAsync(selection, after is null ? paging.Skip : 0, paging.Size, count: after is null, ct,
+            exactTotal ? null : SchedulePage.CountLimit);
         var scheduler = await schedulers.GetScheduler(ct);
-        var (keys, total) = project is not null && (IsSystemGroup(project) || !scope.Allows(project))
-            ? ([], 0)
-            : actionType is null && state is null
-                ? await PageAsync(scheduler, project, paging, ct)
-                : await FilteredPageAsync(scheduler, project, actionType, state, paging, ct);
-
         // A schedule deleted between the page query and this read is left out of the page.
-        var items = await ReadManyAsync(scheduler, keys, ct);
-        return new PagedList<ScheduleResponse>(items, paging.Number, paging.Size, total);
-    }
-
-    /// <summary>
-    /// A page read by Quartz (Skip/Take) one group at a time. Quartz orders a query by group and name in the
-    /// database's collation, where the server's '_' groups may sort anywhere among the projects (byte order puts
-    /// them after digits, ICU collations before them), and no matcher leaves a group out. So no position is taken
-    /// across groups: the project groups are counted one by one, put in ordinal order here, and only the groups the
-    /// page overlaps are read, each with its own Skip/Take.
-    /// </summary>
-    private async Task<(IReadOnlyList<JobKey> Keys, int Total)> PageAsync(IScheduler scheduler, string? project, Paging paging, CancellationToken ct)
-    {
-        if (project is not null)
+        var items = await ReadManyAsync(scheduler, [.. keys.Rows.Select(r => r.Key)], ct, keys.Rows.ToDictionary(r => r.Key, r => r.State));
+        var next = keys.HasMore && keys.Rows.Count > 0 ? ScheduleListQuery.Cursor(keys.Rows[^1].Key) : null;
+        return new SchedulePage(items, paging.Number, paging.Size, keys.Total, keys.HasMore, next)
         {
-            var jobs = await scheduler.QueryJobs(
-                new JobQuery { Group = GroupMatcher<JobKey>.GroupEquals(project), Skip = paging.Skip, Take = paging.Size, IncludeTotalCount = true }, ct);
-            return ([.. jobs.Items.Select(j => j.Key)], jobs.TotalCount ?? jobs.Items.Count);
-        }
-
-        var groups = await ProjectGroupsAsync(scheduler, ct);
-        var counts = new List<(string Group, int Count)>(groups.Count);
-        foreach (var group in groups)
-        {
-            counts.Add((group, await CountAsync(scheduler, group, ct)));
-        }
-
-        var keys = new List<JobKey>(paging.Size);
-        var start = 0;
-        foreach (var (group, count) in counts)
-        {
-            var rest = paging.Size - keys.Count;
-            if (rest == 0)
-            {
-                break;
-            }
-
-            var skip = Math.Max(0, paging.Skip - start);
-            if (skip < count)
-            {
-                var jobs = await scheduler.QueryJobs(
-                    new JobQuery { Group = GroupMatcher<JobKey>.GroupEquals(group), Skip = skip, Take = Math.Min(rest, count - skip) }, ct);
-                keys.AddRange(jobs.Items.Select(j => j.Key));
-            }
-
-            start += count;
-        }
-
-        // A schedule added or deleted between the counts and the reads can shift a page by one; never a system job.
-        return (keys, counts.Sum(c => c.Count));
-    }
-
-    /// <summary>The groups that are projects (not the server's own '_' groups) the caller may see, in ordinal order.</summary>
-    private async Task<List<string>> ProjectGroupsAsync(IScheduler scheduler, CancellationToken ct)
-    {
-        var groups = await scheduler.GetJobGroupNames(ct);
-        return [.. groups.Where(g => !IsSystemGroup(g) && scope.Allows(g)).Order(StringComparer.Ordinal)];
-    }
-
-    private static async Task<int> CountAsync(IScheduler scheduler, string group, CancellationToken ct)
-    {
-        var result = await scheduler.QueryJobs(new JobQuery { Group = GroupMatcher<JobKey>.GroupEquals(group), Take = 0, IncludeTotalCount = true }, ct);
-        return result.TotalCount ?? 0;
-    }
-
-    /// <summary>
-    /// A page under the action type or state filter, cut after reading the headers of every job (and trigger) in
-    /// the selection: Quartz's queries cannot select either. The action type is the job's class, which no query
-    /// filters on. The state is the schedule trigger's, and <see cref="TriggerQuery.State"/> would page the triggers,
-    /// not the schedules: a completed schedule has no trigger left ('complete' is its absence), and a run-now or
-    /// backfill firing is a trigger of the same job. Headers carry no job data, so this reads names, classes and
-    /// states only; the total is the count of what matched.
-    /// </summary>
-    private async Task<(IReadOnlyList<JobKey> Keys, int Total)> FilteredPageAsync(
-        IScheduler scheduler, string? project, string? actionType, string? state, Paging paging, CancellationToken ct)
-    {
-        var group = project is null ? null : GroupMatcher<JobKey>.GroupEquals(project);
-        var jobs = await scheduler.QueryJobs(new JobQuery { Group = group, Take = PagedQuery.All }, ct);
-        var matching = jobs.Items
-            .Where(j => !IsSystemGroup(j.Key.Group) && scope.Allows(j.Key.Group))
-            .Where(j => actionType is null || actions.TypeOfJob(j.JobTypeName) == actionType)
-            .Select(j => j.Key);
-        if (state is not null)
-        {
-            var triggers = await scheduler.QueryTriggers(
-                new TriggerQuery { Group = project is null ? null : GroupMatcher<TriggerKey>.GroupEquals(project), Take = PagedQuery.All }, ct);
-            var states = triggers.Items.ToDictionary(t => t.Key, t => t.State);
-            matching = matching.Where(k => StateName(states.TryGetValue(new TriggerKey(k.Name, k.Group), out var s) ? s : TriggerState.Complete) == state);
-        }
-
-        // The same order as an unfiltered page: groups ordinal (Quartz's group order is the database collation's),
-        // names within a group as Quartz returned them (the sort is stable). A job key is unique, so a page never
-        // skips or repeats one.
-        var keys = matching.OrderBy(k => k.Group, StringComparer.Ordinal).ToList();
-        return ([.. keys.Skip(paging.Skip).Take(paging.Size)], keys.Count);
+            TotalAtLeast = after is null && keys.Total is null ? SchedulePage.CountLimit + 1 : null,
+        };
     }
 
     /// <summary>Reads a schedule back from Quartz (definition, state, fire times) with its last run from the ledger.</summary>
@@ -693,7 +635,9 @@ public sealed class ScheduleService(
     /// Reads schedules back in the order given: their jobs and triggers in one round trip each, then each trigger's
     /// state, and the schedules' last runs in one query. A key that is not (or no longer) a schedule is left out.
     /// </summary>
-    private async Task<IReadOnlyList<ScheduleResponse>> ReadManyAsync(IScheduler scheduler, IReadOnlyList<JobKey> keys, CancellationToken ct)
+    /// <param name="states">The trigger states already read with the keys (a list page), so each is not asked for again.</param>
+    private async Task<IReadOnlyList<ScheduleResponse>> ReadManyAsync(
+        IScheduler scheduler, IReadOnlyList<JobKey> keys, CancellationToken ct, Dictionary<JobKey, TriggerState>? states = null)
     {
         keys = [.. keys.Where(k => !IsSystemGroup(k.Group))];
         if (keys.Count == 0)
@@ -716,7 +660,9 @@ public sealed class ScheduleService(
             }
 
             var trigger = triggers.GetValueOrDefault(new TriggerKey(key.Name, key.Group));
-            var state = trigger is null ? TriggerState.Complete : await scheduler.GetTriggerState(trigger.Key, ct);
+            var state = trigger is null ? TriggerState.Complete
+                : states?.TryGetValue(key, out var known) == true && known != TriggerState.Complete ? known
+                : await scheduler.GetTriggerState(trigger.Key, ct);
             // Why, by whom and when, as Quartz recorded the pause (none for a pause made without a reason or requester).
             var pause = trigger is not null && state == TriggerState.Paused ? await scheduler.GetTriggerPause(trigger.Key, ct) : null;
             schedules.Add(ScheduleResponse.From(

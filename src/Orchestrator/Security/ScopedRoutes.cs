@@ -35,6 +35,7 @@ public static class ScopedRoutes
         "DELETE /api/projects/{id}/files/{**path}",
         "GET /api/schedules",
         "POST /api/schedules",
+        "POST /api/schedules/batch",
         "POST /api/schedules/preview",
         "GET /api/schedules/{id}",
         "PUT /api/schedules/{id}",

@@ -90,6 +90,7 @@ public sealed class ScopedKeyTests
         new("DELETE /api/projects/{id}/files/{path}", "/api/projects/{p}/files/spare.txt", null, [HttpStatusCode.NoContent], HttpStatusCode.NotFound),
         new("GET /api/schedules", "/api/schedules", null, Ok, null, page => AllAlpha(page, "project")),
         new("POST /api/schedules", "/api/schedules", (_, p) => Noop("made-" + Unique(), p), Created, HttpStatusCode.Forbidden),
+        new("POST /api/schedules/batch", "/api/schedules/batch", (_, p) => new { items = new[] { Noop("batch-" + Unique(), p) } }, Created, HttpStatusCode.Forbidden),
         new("POST /api/schedules/preview", "/api/schedules/preview", (_, _) => new { trigger = new { cron = "0 0 3 * * ?", timeZone = "UTC" }, count = 2 }, Ok, null),
         new("GET /api/schedules/{id}", "/api/schedules/{p}.job", null, Ok, HttpStatusCode.NotFound),
         new("PUT /api/schedules/{id}", "/api/schedules/{p}.job", (_, p) => Noop("job", p), Ok, HttpStatusCode.NotFound),
