@@ -97,7 +97,8 @@ public sealed class ScheduleFormTests
             }
         };
         page.PageError += (_, error) => errors.Add(error);
-        await page.GotoAsync(server.BaseAddress.ToString());
+        // Signing in returns to the page asked for (the home page when none was).
+        await page.GotoAsync($"{server.BaseAddress}#/schedules");
         await page.GetByLabel("API key").FillAsync(adminKey);
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
         await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Schedules" })).ToBeVisibleAsync();
