@@ -1,5 +1,5 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
+using System.Globalization;
+using System.Xml;
 using Orchestrator.Actions;
 using Orchestrator.Api;
 using Orchestrator.Audit;
@@ -137,6 +137,14 @@ public sealed class ScheduleService(
             if (!sameTrigger)
             {
                 await scheduler.ScheduleJob(job, [ScheduleMapping.NotBefore(ScheduleMapping.BuildTrigger(spec, now), now)], options, ct);
+            }
+            else if (existing is not null && paused && options.Paused && SameFiring(existing, ScheduleMapping.ContinueTrigger(existing, spec)))
+            {
+                // Paused and staying paused, with the same trigger and firing settings: nothing about the trigger changes,
+                // so it is left as stored and only the definition (the job) is replaced. Storing the trigger again would
+                // hand its passed next fire time to Quartz as a misfire, which moves it (fire_once to "now"), and the
+                // pause would then resume from a time the edit made up.
+                await scheduler.AddJob(job, AddJobOptions.Replacing, ct);
             }
             else if (existing is not null)
             {
@@ -693,11 +701,72 @@ public sealed class ScheduleService(
         return IsSystemGroup(key.Group) || !scope.Allows(key.Group) ? null : key;
     }
 
-    /// <summary>Whether a replace keeps the trigger the schedule was saved with, as the request spelled it.</summary>
+    /// <summary>Whether the stored trigger already fires as the continued one would: misfire handling, retry, execution group, overlap.</summary>
+    private static bool SameFiring(ITrigger existing, ITrigger continued) =>
+        existing.MisfireInstructionCode == continued.MisfireInstructionCode
+        && existing.MisfireThreshold == continued.MisfireThreshold
+        && Equals(existing.RetryPolicy, continued.RetryPolicy)
+        && existing.ExecutionGroup == continued.ExecutionGroup
+        && Equals(existing.OverlapPolicy, continued.OverlapPolicy);
+
+    /// <summary>
+    /// Whether a replace keeps the trigger the schedule was saved with. The comparison is of what the trigger means, not
+    /// how it was spelled: a client that reads a schedule and saves it back (or writes the same trigger another way —
+    /// <c>interval: "PT30S"</c> for <c>intervalSeconds: 30</c>, an instant in another offset, a cron with other spacing)
+    /// must not restart it, which would move its next fire time or, for a one-time schedule, refuse its past instant.
+    /// </summary>
     private static bool IsSameTrigger(IJobDetail? stored, TriggerRequest? trigger)
     {
-        var previousTrigger = stored?.JobDataMap.GetString(JobDataKeys.Schedule) is { } json ? JsonNode.Parse(json)?["trigger"]?.ToJsonString() : null;
-        return previousTrigger == JsonSerializer.SerializeToNode(trigger, ScheduleJson.Options)?.ToJsonString();
+        var previous = ScheduleDocument.Parse(stored?.JobDataMap.GetString(JobDataKeys.Schedule))?.Trigger;
+        return TriggerIdentity.Of(previous is null ? null : new TriggerRequest(
+            previous.Cron, previous.TimeZone, previous.IntervalSeconds, previous.Interval, previous.At, previous.Every, previous.Unit,
+            previous.StartAt, previous.EndAt, previous.MaxRuns)) == TriggerIdentity.Of(trigger);
+    }
+
+    /// <summary>
+    /// A trigger request in canonical form: the interval in seconds, instants as UTC ticks, the unit lower-case and
+    /// singular, the cron's fields single-spaced and upper-case (Quartz reads names case-insensitively). A value that
+    /// does not parse stays as written, so it compares textually and the validator answers for it.
+    /// </summary>
+    private sealed record TriggerIdentity(
+        string? Cron, string? TimeZone, decimal? IntervalSeconds, string? Interval, object? At, int? Every, string? Unit, object? StartAt, object? EndAt, int? MaxRuns)
+    {
+        public static TriggerIdentity? Of(TriggerRequest? t)
+        {
+            if (t is null)
+            {
+                return null;
+            }
+
+            var seconds = t.IntervalSeconds is { } s ? s : IsoSeconds(t.Interval);
+            return new TriggerIdentity(
+                t.Cron is null ? null : string.Join(' ', t.Cron.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)).ToUpperInvariant(),
+                t.TimeZone,
+                seconds,
+                seconds is null ? t.Interval : null,
+                Instant(t.At),
+                t.Every,
+                t.Unit?.ToLowerInvariant().TrimEnd('s'),
+                Instant(t.StartAt),
+                Instant(t.EndAt),
+                t.MaxRuns);
+        }
+
+        private static decimal? IsoSeconds(string? interval)
+        {
+            try
+            {
+                return interval is null ? null : (decimal)XmlConvert.ToTimeSpan(interval).Ticks / TimeSpan.TicksPerSecond;
+            }
+            catch (Exception ex) when (ex is FormatException or OverflowException)
+            {
+                return null;
+            }
+        }
+
+        // Records compare an object member with Equals, so a boxed long (UTC ticks) equals the same instant written in any offset.
+        private static object? Instant(string? text) =>
+            text is not null && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.None, out var value) ? value.UtcTicks : text;
     }
 
     private static bool IsSystemGroup(string group) => group.StartsWith(SystemGroupPrefix, StringComparison.Ordinal);
