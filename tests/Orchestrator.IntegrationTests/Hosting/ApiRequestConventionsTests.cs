@@ -231,11 +231,11 @@ public sealed class ApiRequestConventionsTests
     [TestCase("POST", "/api/schedules", """{ "name": "strict-probe", "action": { "type": "noop", "config": {} }, "trigger": { "intervalSeconds": 60 }, "retry": { "backof": "fixed" } }""",
         "retry.backof", "'backof' is not a known property of retry; known: maxAttempts, backoff, initialDelaySeconds, maxDelaySeconds.")]
     [TestCase("POST", "/api/schedules", """{ "name": "strict-probe", "action": { "type": "noop", "config": {} }, "trigger": { "intervalSeconds": 60 }, "timeoutSecond": 5 }""",
-        "timeoutSecond", "'timeoutSecond' is not a known property of the request body; known: name, project, description, action, trigger, misfire, concurrency, retry, timeoutSeconds, executionGroup, enabled, jitterSeconds.")]
+        "timeoutSecond", "'timeoutSecond' is not a known property of the request body; known: name, project, description, action, trigger, misfire, concurrency, retry, timeoutSeconds, executionGroup, enabled, jitterSeconds, deadline, expectSuccessEvery.")]
     [TestCase("POST", "/api/channels", """{ "name": "strict-probe", "kind": "webhook", "webhook": { "url": "https://example.com/hook", "fromat": "slack" } }""",
         "webhook.fromat", "'fromat' is not a known property of webhook; known: url, format, headers.")]
     [TestCase("POST", "/api/pipelines", """{ "id": "strict-probe", "maxParalelism": 2, "nodes": [{ "id": "a", "type": "action", "action": { "type": "noop", "config": {} } }], "edges": [] }""",
-        "maxParalelism", "'maxParalelism' is not a known property of the request body; known: id, name, project, description, maxParallelism, failurePolicy, nodes, edges.")]
+        "maxParalelism", "'maxParalelism' is not a known property of the request body; known: id, name, project, description, maxParallelism, failurePolicy, nodes, edges, deadline, expectSuccessEvery.")]
     [TestCase("POST", "/api/pipelines", """{ "id": "strict-probe", "nodes": [{ "id": "a", "type": "action", "action": { "type": "noop", "config": {} }, "timeoutSecond": 5 }], "edges": [] }""",
         "nodes[0].timeoutSecond", "'timeoutSecond' is not a known property of nodes[0]; known: id, type, action, expression, pipeline, inputs, timeoutSeconds, retry.")]
     [TestCase("POST", "/api/schedules/default/backfill", """{ "from": "2026-01-01T00:00:00Z", "to": "2026-01-02T00:00:00Z", "dryRun": true }""",
