@@ -32,7 +32,7 @@ public sealed class AgentStepStoreTests
         }
     }
 
-    private static AgentStep Step(string runKey, int number, AgentStepStatus status, string projectId = "default") => new()
+    private static AgentStep Step(string runKey, int number, AgentStepStatus status, string projectId = "default", int attempt = 1) => new()
     {
         RunKey = runKey,
         Number = number,
@@ -41,21 +41,25 @@ public sealed class AgentStepStoreTests
         Kind = AgentStepKind.Tool,
         ToolName = "files.list",
         Status = status,
-        Attempt = 1,
+        Attempt = attempt,
         IdempotencyKey = $"{runKey}-step-{number}",
         StartedAt = TimeProvider.System.GetUtcNow(),
         Content = "{}",
     };
 
-    private async Task<List<AgentStep>> StoredAsync(string runKey)
+    private Task<List<AgentStep>> StoredAsync(string runKey) => StoredAsync(server, runKey);
+
+    internal static async Task<List<AgentStep>> StoredAsync(InProcessServer on, string runKey)
     {
-        await using var scope = server.Services.CreateAsyncScope();
+        await using var scope = on.Services.CreateAsyncScope();
         return await scope.ServiceProvider.GetRequiredService<AgentStepStore>().LoadAsync(runKey, CancellationToken.None);
     }
 
-    private async Task WriteAsync(IReadOnlyCollection<AgentStep> added, IReadOnlyCollection<AgentStep> changed)
+    private Task WriteAsync(IReadOnlyCollection<AgentStep> added, IReadOnlyCollection<AgentStep> changed) => WriteAsync(server, added, changed);
+
+    private static async Task WriteAsync(InProcessServer on, IReadOnlyCollection<AgentStep> added, IReadOnlyCollection<AgentStep> changed)
     {
-        await using var scope = server.Services.CreateAsyncScope();
+        await using var scope = on.Services.CreateAsyncScope();
         await scope.ServiceProvider.GetRequiredService<AgentStepStore>().WriteAsync(added, changed, Guid.NewGuid(), AgentUsage.None, CancellationToken.None);
     }
 
@@ -90,5 +94,35 @@ public sealed class AgentStepStoreTests
         await using var scope = server.Services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>();
         Assert.That(await db.AgentSteps.CountAsync(s => s.RunKey == runKey), Is.EqualTo(1));
+    }
+
+    [Test]
+    public Task A_node_that_was_taken_over_does_not_write_its_older_attempt_over_the_survivor_s_newer_one() => OlderAttemptIsNotWrittenOverAsync(server);
+
+    /// <summary>The same on any store: shared with the embedded SQLite test (<see cref="AgentEmbeddedStoreTests"/>).</summary>
+    internal static async Task OlderAttemptIsNotWrittenOverAsync(InProcessServer server)
+    {
+        var runKey = "store-" + Guid.NewGuid().ToString("N");
+        await WriteAsync(server, [Step(runKey, 1, AgentStepStatus.Running)], []);
+
+        // The surviving node ran step 1 again (attempt 2) and finished it.
+        var survivor = Step(runKey, 1, AgentStepStatus.Succeeded, attempt: 2);
+        survivor.Content = "{\"by\":\"survivor\"}";
+        await WriteAsync(server, [], [survivor]);
+
+        // The node that was taken over reaches its finally block and flushes its attempt 1 of step 1 as failed.
+        var stale = Step(runKey, 1, AgentStepStatus.Failed, attempt: 1);
+        stale.Content = "{\"by\":\"stale\"}";
+        stale.Error = "cut off";
+        await WriteAsync(server, [], [stale]);
+
+        var stored = (await StoredAsync(server, runKey)).Single();
+        Assert.That((stored.Attempt, stored.Status, stored.Content, stored.Error), Is.EqualTo((2, AgentStepStatus.Succeeded, "{\"by\":\"survivor\"}", (string?)null)));
+
+        // The same attempt still updates its own row, and a newer one still replaces it.
+        await WriteAsync(server, [], [Step(runKey, 1, AgentStepStatus.Failed, attempt: 2)]);
+        Assert.That((await StoredAsync(server, runKey)).Single().Status, Is.EqualTo(AgentStepStatus.Failed));
+        await WriteAsync(server, [], [Step(runKey, 1, AgentStepStatus.Running, attempt: 3)]);
+        Assert.That((await StoredAsync(server, runKey)).Single().Attempt, Is.EqualTo(3));
     }
 }
