@@ -28,7 +28,7 @@ public sealed class AgentLimitException(string message) : Exception(message);
 /// The tools are offered as declarations only, never auto-invoked: each call has to be a persisted step, checked and
 /// run by this loop, so a function-invoking chat client would run them out of its sight.
 /// </remarks>
-public sealed class AgentLoop(
+public sealed partial class AgentLoop(
     AgentStepStore store,
     ModelClients models,
     ToolRegistry registry,
@@ -38,7 +38,8 @@ public sealed class AgentLoop(
     NodeShutdown shutdown,
     TimeProvider time,
     IServiceProvider services,
-    OrchestratorMetrics metrics)
+    OrchestratorMetrics metrics,
+    ILogger<AgentLoop> logger)
 {
     private static readonly JsonSerializerOptions Json = AIJsonUtilities.DefaultOptions;
 
@@ -52,9 +53,11 @@ public sealed class AgentLoop(
         using var timeLimit = new CancellationTokenSource(TimeSpan.FromSeconds(task.TimeoutSeconds), time);
         using var token = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeLimit.Token);
         var closeAs = AgentStepStatus.Failed;
+        var answered = false;
         try
         {
             var answer = await LoopAsync(run, settings, deadline, token.Token);
+            answered = true;
             return new ActionOutcome(true, ResultOf(run, answer));
         }
         catch (OperationCanceledException) when (timeLimit.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
@@ -87,12 +90,29 @@ public sealed class AgentLoop(
         {
             // What finished and waits for the next step's write is stored first, whatever ended the loop: a completed
             // tool call or model turn is never repeated, not even after a shutdown.
-            await FlushAsync(run, CancellationToken.None);
+            // When the loop is already ending on an exception, a failing write here (the database gone, the run taken
+            // over) is logged rather than thrown: thrown from a finally block it would replace the exception that says
+            // why the run failed. After an answer it still throws, since the answer's steps were not stored.
+            try
+            {
+                await FlushAsync(run, CancellationToken.None);
+            }
+            catch (Exception ex) when (!answered)
+            {
+                LogEndWriteFailed(logger, ex, invocation.RunId, "its last steps");
+            }
 
             // A shutdown hands the run to recovery, which resumes from the open steps; anything else ends the attempt.
             if (!(cancellationToken.IsCancellationRequested && shutdown.IsStopping))
             {
-                await store.CloseAsync(invocation.IdempotencyKey, settings.KeepTranscripts, closeAs, time.GetUtcNow(), CancellationToken.None);
+                try
+                {
+                    await store.CloseAsync(invocation.IdempotencyKey, settings.KeepTranscripts, closeAs, time.GetUtcNow(), CancellationToken.None);
+                }
+                catch (Exception ex) when (!answered)
+                {
+                    LogEndWriteFailed(logger, ex, invocation.RunId, "the close of its steps");
+                }
             }
         }
     }
@@ -505,4 +525,7 @@ public sealed class AgentLoop(
             Usage = Usage.Add(step.InputTokens ?? 0, step.OutputTokens ?? 0, step.TotalTokens ?? 0, steps);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Agent run {RunId} ended on an error, and storing {What} failed too; the run's own error is the one reported")]
+    private static partial void LogEndWriteFailed(ILogger logger, Exception exception, Guid runId, string what);
 }

@@ -30,7 +30,7 @@ public sealed class AgentStepStore(OrchestratorDbContext db)
     /// <summary>
     /// Stores the steps as they are now — <paramref name="added"/> inserted (a row already there for one of them fails
     /// the write: two nodes never both record step N of a run), <paramref name="changed"/> (finished, restarted)
-    /// overwritten by run key and number — and the run's <paramref name="usage"/> on its ledger row (none for a pipeline
+    /// overwritten by run key and number unless the stored row is a newer attempt — and the run's <paramref name="usage"/> on its ledger row (none for a pipeline
     /// node: its run id is no ledger row), atomically and in one round trip.
     /// </summary>
     /// <remarks>
@@ -73,10 +73,14 @@ public sealed class AgentStepStore(OrchestratorDbContext db)
 
         if (changed.Count > 0)
         {
-            // Rows that are there: one statement for all of them, however many changed since the last write.
+            // Rows that are there: one statement for all of them, however many changed since the last write. Guarded by
+            // the attempt: a node that was taken over and flushes late (its finally block) must not write its older
+            // attempt of step N over the newer one the surviving node has recorded since. Both providers take the WHERE.
             var keys = steps.FindPrimaryKey()!.Properties;
+            var attempt = Column(steps.FindProperty(nameof(AgentStep.Attempt))!);
             statements.Add(Insert(changed) + $" ON CONFLICT ({string.Join(", ", keys.Select(Column))}) DO UPDATE SET " +
-                string.Join(", ", properties.Except(keys).Select(p => $"{Column(p)} = excluded.{Column(p)}")));
+                string.Join(", ", properties.Except(keys).Select(p => $"{Column(p)} = excluded.{Column(p)}")) +
+                $" WHERE {sql.DelimitIdentifier(stepTable.Name)}.{attempt} <= excluded.{attempt}");
         }
 
         if (usage is not null)

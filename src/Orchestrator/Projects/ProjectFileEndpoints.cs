@@ -17,15 +17,18 @@ public static partial class ProjectFileEndpoints
             .AddEndpointFilter(RefuseInvalidPercentEncoding);
         group.MapGet("/{**path}", GetPath).WithName("GetProjectFile").WithSummary("List a directory (JSON) or download a file, inside the project root.")
             .AddOpenApiOperationTransformer(DocumentFileDownload)
+            .ProducesValidationProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity);
         group.MapPut("/{**path}", PutFile).WithName("PutProjectFile").WithSummary("Write a file (the request body), creating directories.")
+            .ProducesValidationProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity)
             .RequireAuthorization(Policies.Operator);
         group.MapDelete("/{**path}", DeletePath).WithName("DeleteProjectFile").WithSummary("Delete a file or an empty directory.")
+            .ProducesValidationProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity)
@@ -135,10 +138,33 @@ public static partial class ProjectFileEndpoints
         }
 
         var query = target.IndexOf('?', StringComparison.Ordinal);
-        // "", "api", "projects", "{id}", "files", then the file path with its own slashes.
+        // "", "api", "projects", "{id}", "files", then the file path with its own slashes. The path is cut at the fifth
+        // slash, so the four segments before it must be those the route matched, as sent: Kestrel routes on the
+        // normalised path, and "/api/projects/p/./files/x" reaches this endpoint with the path "x" while its fifth
+        // slash is the one before "files" — cutting there would name another file than the one routed.
         var parts = (query < 0 ? target : target[..query]).Split('/', 6);
+        if (parts.Length < 5 || !IsSegment(parts[1], "api", StringComparison.OrdinalIgnoreCase) ||
+            !IsSegment(parts[2], "projects", StringComparison.OrdinalIgnoreCase) ||
+            !IsSegment(parts[3], RouteId(context), StringComparison.Ordinal) ||
+            !IsSegment(parts[4], "files", StringComparison.OrdinalIgnoreCase))
+        {
+            return (null, NotCanonicalPrefix);
+        }
+
         return DecodeOnce(parts.Length == 6 ? parts[5] : "");
     }
+
+    /// <summary>Why a request line whose segments before the file path are not plainly /api/projects/{id}/files is refused.</summary>
+    internal const string NotCanonicalPrefix =
+        "is not under /api/projects/{id}/files as sent: the segments before the file path must be written plainly, without dot segments, empty segments or encoded slashes.";
+
+    /// <summary>The route's project id as the client named it ("%2F" is the one escape routing leaves in a route value).</summary>
+    private static string? RouteId(HttpContext context) =>
+        (context.Request.RouteValues["id"] as string)?.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Whether a raw segment of the request line, decoded once, is <paramref name="expected"/>.</summary>
+    private static bool IsSegment(string raw, string? expected, StringComparison comparison) =>
+        expected is not null && DecodeOnce(raw) is ({ } decoded, null) && string.Equals(decoded, expected, comparison);
 
     /// <summary>Percent-decodes <paramref name="encoded"/> once into UTF-8 text, or says why it cannot.</summary>
     internal static (string? Path, string? Error) DecodeOnce(string encoded)
@@ -176,7 +202,16 @@ public static partial class ProjectFileEndpoints
     {
         var errors = new FieldErrors();
         errors.Add("path", error);
-        return errors.ToProblem();
+        if (error != NotCanonicalPrefix)
+        {
+            return errors.ToProblem();
+        }
+
+        // Not a path the workspace refuses but a request line that does not plainly name the route: a 400.
+        var details = errors.ToProblemDetails();
+        details.Status = StatusCodes.Status400BadRequest;
+        details.Title = "The request target is not valid.";
+        return TypedResults.Problem(details);
     }
 
     [GeneratedRegex("%(?![0-9A-Fa-f]{2})", RegexOptions.CultureInvariant)]

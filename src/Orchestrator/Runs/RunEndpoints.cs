@@ -45,6 +45,7 @@ public static class RunEndpoints
             .WithSummary("Run a finished run's schedule again now: a new manual run with the original run's config snapshot, under the schedule's current retry, timeout and execution group.")
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .RequireAuthorization(Policies.Operator);
         group.MapGet("/{runId}/attempts", ListAttempts).WithName("ListRunAttempts")
             .WithSummary("A run's attempts, oldest first, from Quartz's execution history: node, fired at, duration, result, error, and whether a retry followed.")

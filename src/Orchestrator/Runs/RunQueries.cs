@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using Orchestrator.Actions;
 using Orchestrator.Api;
@@ -318,15 +319,36 @@ public sealed class RunQueries(
         }
 
         var config = run.ConfigSnapshot ?? job.JobDataMap.GetString(JobDataKeys.Config) ?? "{}";
-        var requeued = await ledger.CreatePendingAsync(run.ScheduleId, key.Group, run.ActionType, RunTrigger.Manual, config, ct);
         var scheduleTrigger = await scheduler.GetTrigger(new TriggerKey(key.Name, key.Group), ct);
         var definedGroup = ScheduleDocument.Parse(job.JobDataMap.GetString(JobDataKeys.Schedule))?.ExecutionGroup;
-        // The firing's data overrides the job's: the action reads this config, and the ledger records it as the snapshot.
-        await scheduler.ScheduleJob(
-            ScheduleMapping.BuildRunNowTrigger(key, scheduleTrigger, definedGroup ?? run.ActionType,
-                new JobDataMap { [JobDataKeys.RunId] = requeued.Id.ToString(), [JobDataKeys.Config] = config }),
-            new ScheduleJobOptions(),
-            ct);
+        var requeued = await ledger.CreatePendingAsync(run.ScheduleId, key.Group, run.ActionType, RunTrigger.Manual, config, ct);
+        try
+        {
+            // The firing's data overrides the job's: the action reads this config, and the ledger records it as the
+            // snapshot. Not cancelled with the request: the pending row is committed, so the firing that claims it goes
+            // in whether or not the client is still waiting.
+            await scheduler.ScheduleJob(
+                ScheduleMapping.BuildRunNowTrigger(key, scheduleTrigger, definedGroup ?? run.ActionType,
+                    new JobDataMap { [JobDataKeys.RunId] = requeued.Id.ToString(), [JobDataKeys.Config] = config }),
+                new ScheduleJobOptions(),
+                CancellationToken.None);
+        }
+        catch (SchedulerException ex)
+        {
+            // No firing will claim the pending row, so it is completed as failed rather than left pending for ever.
+            // Completed, not deleted: should the trigger have been stored after all, its firing finds the run finished
+            // and does not run it.
+            var reason = $"not scheduled: the scheduler refused the firing ({ex.Message}).";
+            await ledger.CompleteAsync(requeued, RunStatus.Failed, null, reason);
+            return new ProblemDetails
+            {
+                Status = StatusCodes.Status503ServiceUnavailable,
+                Title = "The scheduler is unavailable",
+                Detail = $"Run {run.Id} was not requeued: the scheduler could not schedule its firing. Run {requeued.Id} is recorded as failed " +
+                    "and nothing runs; try again once the scheduler is available.",
+            };
+        }
+
         var response = RunResponse.From(requeued);
         await audit.RecordAsync(new AuditChange("run.requeue", "run", run.Id.ToString(), run.ProjectId, RunResponse.From(run), response, $"requeued as run {requeued.Id}"), ct);
         return response;

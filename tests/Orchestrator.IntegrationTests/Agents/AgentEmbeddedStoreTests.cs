@@ -46,4 +46,12 @@ public sealed class AgentEmbeddedStoreTests
         var steps = (await admin.GetFromJsonAsync<JsonElement>($"/api/runs/{runId}/steps")).EnumerateArray().Select(s => s.GetProperty("status").GetString());
         Assert.That(steps, Is.EqualTo(new[] { "succeeded", "succeeded", "succeeded" }));
     }
+
+    [Test]
+    public async Task On_sqlite_too_an_older_attempt_of_a_step_does_not_overwrite_a_newer_one()
+    {
+        await using var server = InProcessServer.Start(new Dictionary<string, string?>());
+        await server.WaitUntilReadyAsync();
+        await AgentStepStoreTests.OlderAttemptIsNotWrittenOverAsync(server);
+    }
 }

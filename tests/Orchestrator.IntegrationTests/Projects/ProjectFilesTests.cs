@@ -184,6 +184,69 @@ public sealed class ProjectFilesTests
         Assert.That(problem.ToString(), Does.Not.Contain("root:x:0:0"));
     }
 
+    /// <summary>
+    /// Request lines whose segments before the file path are not plainly /api/projects/ws/files: Kestrel routes the
+    /// normalised path (so most reach the files endpoint), but the file path is read from the line as sent, and must
+    /// not be cut at the wrong slash ("/ws/./files/x" once named "files/x"). Each is a 400 naming path, or a 404 for
+    /// the ones routing does not send here at all; none reads, writes or deletes a file.
+    /// </summary>
+    [TestCase("/api/projects/ws/./files/", HttpStatusCode.BadRequest)]
+    [TestCase("/api/./projects/ws/files/", HttpStatusCode.BadRequest)]
+    [TestCase("/api/projects/ws/docs/../files/", HttpStatusCode.BadRequest)]
+    [TestCase("/api/projects/ws/%2e/files/", HttpStatusCode.BadRequest)]
+    [TestCase("/api//projects/ws/files/", HttpStatusCode.NotFound)]
+    [TestCase("/api/projects//ws/files/", HttpStatusCode.NotFound)]
+    [TestCase("/api/projects/ws//files/", HttpStatusCode.NotFound)]
+    [TestCase("/api%2Fprojects/ws/files/", HttpStatusCode.NotFound)]
+    [TestCase("/api/projects/ws%2Ffiles/files/", HttpStatusCode.NotFound)]
+    [TestCase("/api/projects/ws/files%2F", HttpStatusCode.NotFound)]
+    public async Task A_request_line_that_does_not_plainly_name_the_files_route_reaches_no_file(string prefix, HttpStatusCode expected)
+    {
+        await File.WriteAllTextAsync(Path.Combine(root, "docs", "keep.txt"), "kept");
+        foreach (var method in new[] { HttpMethod.Get, HttpMethod.Put, HttpMethod.Delete })
+        {
+            foreach (var file in new[] { "docs/keep.txt", "prefix-probe.txt" })
+            {
+                using var request = Raw(method, prefix + file);
+                if (method == HttpMethod.Put)
+                {
+                    request.Content = new StringContent("overwritten", Encoding.UTF8);
+                }
+
+                var problem = await ApiAssertions.AssertProblemAsync(await admin.SendAsync(request), expected);
+                if (expected == HttpStatusCode.BadRequest)
+                {
+                    Assert.That(problem.GetProperty("errors").GetProperty("path")[0].GetString(), Does.Contain("/api/projects/{id}/files"), $"{method} {prefix}{file}");
+                }
+            }
+        }
+
+        Assert.That(await File.ReadAllTextAsync(Path.Combine(root, "docs", "keep.txt")), Is.EqualTo("kept"), "not deleted or overwritten");
+        Assert.That(Directory.GetFiles(root, "*", SearchOption.AllDirectories).Where(f => File.ReadAllText(f) == "overwritten"), Is.Empty,
+            "nothing written, under the routed name or the one the wrong cut made ('files/...', 'docs/...')");
+    }
+
+    /// <summary>The plain spellings still reach the file: an encoded slash inside the file path, case in the literals, an encoded letter.</summary>
+    [Test]
+    public async Task Encoded_slashes_in_the_file_path_and_other_plain_spellings_of_the_prefix_still_reach_the_file()
+    {
+        using (var put = await admin.SendAsync(new HttpRequestMessage(HttpMethod.Put, "/api/projects/ws/files/docs%2Fslashed.txt") { Content = new StringContent("slashed", Encoding.UTF8) }))
+        {
+            Assert.That(put.StatusCode, Is.EqualTo(HttpStatusCode.OK), await put.Content.ReadAsStringAsync());
+        }
+
+        Assert.That(await File.ReadAllTextAsync(Path.Combine(root, "docs", "slashed.txt")), Is.EqualTo("slashed"));
+        foreach (var path in new[] { "/api/projects/ws/files/docs%2Fslashed.txt", "/API/Projects/ws/Files/docs/slashed.txt", "/api/projects/ws/%66iles/docs/slashed.txt" })
+        {
+            using var get = await admin.SendAsync(Raw(HttpMethod.Get, path));
+            Assert.That(await get.Content.ReadAsStringAsync(), Is.EqualTo("slashed"), path);
+        }
+
+        using var delete = await admin.SendAsync(Raw(HttpMethod.Delete, "/api/projects/ws/files/docs%2Fslashed.txt"));
+        Assert.That(delete.StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
+        Assert.That(File.Exists(Path.Combine(root, "docs", "slashed.txt")), Is.False);
+    }
+
     [Test]
     public async Task Files_inside_the_root_can_be_listed_read_written_and_deleted()
     {

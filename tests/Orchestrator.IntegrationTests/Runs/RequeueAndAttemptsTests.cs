@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Npgsql;
 using Orchestrator.IntegrationTests.Infrastructure;
 
 namespace Orchestrator.IntegrationTests.Runs;
@@ -67,6 +68,58 @@ public sealed class RequeueAndAttemptsTests : ServerWithPeerFixture
         var viewer = await Admin.PostForJsonAsync("/api/keys", new { name = "requeue-viewer", role = "viewer" }, HttpStatusCode.Created);
         using var readOnly = Server.CreateClient(viewer.GetProperty("key").GetString());
         await ApiAssertions.AssertProblemAsync(await readOnly.PostAsync($"/api/runs/{first}/requeue", null), HttpStatusCode.Forbidden);
+    }
+
+    /// <summary>
+    /// The pending row is committed before the firing is scheduled; when the scheduler refuses the firing (here the
+    /// database refuses the trigger row, as a failing job store would), the row must not be left pending with nothing to
+    /// start it: it is completed as failed with the reason, and the client gets a 503 saying nothing runs.
+    /// </summary>
+    [Test]
+    public async Task A_requeue_the_scheduler_cannot_schedule_leaves_no_pending_run_and_answers_503()
+    {
+        // A noop: calls to the peer here would count toward its host's circuit breaker, which the other tests share.
+        await Admin.CreateScheduleAsync(new { name = "refused", action = new { type = "noop", config = new { } }, trigger = new { cron = "0 0 3 * * ?", timeZone = "UTC" } });
+        var first = (await Admin.PostForJsonAsync("/api/schedules/default.refused/run", null, HttpStatusCode.Accepted)).GetProperty("id").GetString()!;
+        await FinishedAsync(first, "succeeded");
+
+        await using (var connection = new NpgsqlConnection(Database))
+        {
+            await connection.OpenAsync();
+            await using var refuse = new NpgsqlCommand(
+                """
+                CREATE FUNCTION refuse_requeue_trigger() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN RAISE EXCEPTION 'trigger rows for this job are refused by the test'; END $$;
+                CREATE TRIGGER refuse_requeue BEFORE INSERT ON qrtz_triggers FOR EACH ROW
+                WHEN (NEW.job_name = 'refused') EXECUTE FUNCTION refuse_requeue_trigger();
+                """, connection);
+            await refuse.ExecuteNonQueryAsync();
+        }
+
+        try
+        {
+            var problem = await ApiAssertions.AssertProblemAsync(await Admin.PostAsync($"/api/runs/{first}/requeue", null), HttpStatusCode.ServiceUnavailable);
+            Assert.That(problem.GetProperty("detail").GetString(), Does.Contain("not requeued").And.Contain("nothing runs"));
+        }
+        finally
+        {
+            await using var connection = new NpgsqlConnection(Database);
+            await connection.OpenAsync();
+            await using var allow = new NpgsqlCommand("DROP TRIGGER refuse_requeue ON qrtz_triggers; DROP FUNCTION refuse_requeue_trigger();", connection);
+            await allow.ExecuteNonQueryAsync();
+        }
+
+        var runs = (await Admin.GetFromJsonAsync<JsonElement>("/api/runs?scheduleId=default.refused")).GetProperty("items").EnumerateArray().ToList();
+        Assert.That(runs.Select(r => r.Status()), Has.None.EqualTo("pending").And.None.EqualTo("running"), "no run left for a firing that was never scheduled");
+        var refusedRun = runs.Single(r => r.GetProperty("id").GetString() != first);
+        Assert.That(refusedRun.Status(), Is.EqualTo("failed"));
+        Assert.That(refusedRun.GetProperty("error").GetString(), Does.Contain("not scheduled"));
+
+        // Once the scheduler takes firings again, the same requeue goes through and runs.
+        var again = (await Admin.PostForJsonAsync($"/api/runs/{first}/requeue", null, HttpStatusCode.Accepted)).GetProperty("id").GetString()!;
+        await FinishedAsync(again, "succeeded");
+        Assert.That((await FinishedAsync(refusedRun.GetProperty("id").GetString()!, "failed")).GetProperty("startedAt").ValueKind, Is.EqualTo(JsonValueKind.Null),
+            "the refused run never started, and is still failed after the next firing");
     }
 
     [Test]

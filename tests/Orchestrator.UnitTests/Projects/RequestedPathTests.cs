@@ -41,9 +41,38 @@ public sealed class RequestedPathTests
     {
         var context = new DefaultHttpContext();
         context.Features.Get<IHttpRequestFeature>()!.RawTarget = target;
+        context.Request.RouteValues["id"] = "ws"; // as routing sets it: the prefix of the request line is checked against it
         // The route value Kestrel hands over has been decoded once already; it must not be decoded again.
         var (path, error) = ProjectFileEndpoints.RequestedPath(context, "%2e%2e/x");
         Assert.That(path, Is.EqualTo(expected));
         Assert.That(error is null, Is.EqualTo(expected is not null));
+    }
+
+    /// <summary>The file path is cut after the fifth slash only when the four segments before it are the route's, as sent.</summary>
+    [TestCase("/api/projects/ws/./files/x")]
+    [TestCase("/api/./projects/ws/files/x")]
+    [TestCase("/api/projects/ws/docs/../files/x")]
+    [TestCase("/api/projects/other/files/x")]
+    [TestCase("/api/projects/ws%2Ffiles/x")]
+    [TestCase("/api//projects/ws/files/x")]
+    [TestCase("/api/projects/ws")]
+    public void A_request_line_whose_prefix_is_not_the_route_s_is_refused(string target)
+    {
+        var context = new DefaultHttpContext();
+        context.Features.Get<IHttpRequestFeature>()!.RawTarget = target;
+        context.Request.RouteValues["id"] = "ws";
+        var (path, error) = ProjectFileEndpoints.RequestedPath(context, "x");
+        Assert.That(path, Is.Null);
+        Assert.That(error, Is.EqualTo(ProjectFileEndpoints.NotCanonicalPrefix));
+    }
+
+    [TestCase("/API/Projects/ws/FILES/x", "x")]
+    [TestCase("/api/projects/ws/%66iles/docs%2Fx", "docs/x")]
+    public void Plain_spellings_of_the_prefix_are_accepted(string target, string expected)
+    {
+        var context = new DefaultHttpContext();
+        context.Features.Get<IHttpRequestFeature>()!.RawTarget = target;
+        context.Request.RouteValues["id"] = "ws";
+        Assert.That(ProjectFileEndpoints.RequestedPath(context, "x"), Is.EqualTo(((string?)expected, (string?)null)));
     }
 }
