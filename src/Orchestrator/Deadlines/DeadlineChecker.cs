@@ -61,7 +61,8 @@ public sealed partial class DeadlineChecker(
     private const string ChannelGoneSuffix = "' no longer exists; sent once a channel of that name exists again.";
 
     private const int MaxDueTimesPerTarget = 1000;
-    private const int MaxSendsPerCheck = 200;
+    /// <summary>The most messages one check sends.</summary>
+    public const int MaxSendsPerCheck = 200;
 
     public async Task<DeadlineCheckReport> CheckAsync(CancellationToken ct)
     {
