@@ -33,8 +33,9 @@ public sealed record DeadlineCheckReport(int Found, int Recovered, int Sent, int
 /// </list>
 /// </summary>
 /// <remarks>
-/// A paused schedule's due times from its pause on are not judged (a pause is the operator saying "do not run"), and
-/// its dead man's switch window starts again at its resume. Times are nominal: jitter counts against the start limit.
+/// A paused schedule's due times from its pause to its resume are not judged unless they ran (a pause is the operator
+/// saying "do not run"), and its dead man's switch window starts again at its resume. Times are nominal: jitter
+/// counts against the start limit.
 /// </remarks>
 public sealed partial class DeadlineChecker(
     OrchestratorDbContext db,
