@@ -352,6 +352,14 @@ namespace Orchestrator.Migrations.Postgres
                         .HasColumnType("character varying(400)")
                         .HasColumnName("target_id");
 
+                    b.Property<DateTimeOffset?>("PausedFrom")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("paused_from");
+
+                    b.Property<DateTimeOffset?>("ResumedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("resumed_at");
+
                     b.Property<DateTimeOffset>("SilenceSince")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("silence_since");

@@ -343,6 +343,14 @@ namespace Orchestrator.Migrations.Sqlite
                         .HasColumnType("TEXT")
                         .HasColumnName("target_id");
 
+                    b.Property<long?>("PausedFrom")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("paused_from");
+
+                    b.Property<long?>("ResumedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("resumed_at");
+
                     b.Property<long>("SilenceSince")
                         .HasColumnType("INTEGER")
                         .HasColumnName("silence_since");

@@ -54,10 +54,16 @@ public sealed class DeadlineBreach
 
     public DateTimeOffset? RecoveryNotifiedAt { get; set; }
 
-    /// <summary>A sender's claim on the row: until then no other checker sends its pending message.</summary>
+    /// <summary>
+    /// A sender's claim on the row, and after a failed send the next try: until then no checker sends its pending
+    /// message. The pending sends go in its order (never tried first), so retries back off and do not starve new alerts.
+    /// </summary>
     public DateTimeOffset? SendLeaseUntil { get; set; }
 
-    /// <summary>Why the last send failed (it is tried again on the next check); null once sent.</summary>
+    /// <summary>
+    /// Why the last send failed (it is tried again after a back-off, or once its channel exists again when the channel
+    /// was deleted); null once sent.
+    /// </summary>
     public string? LastSendError { get; set; }
 }
 
@@ -83,6 +89,16 @@ public sealed class DeadlineWatch
 
     /// <summary>Moved to "now" while the schedule is paused, so after a resume the window starts at the resume.</summary>
     public DateTimeOffset SilenceSince { get; set; }
+
+    /// <summary>
+    /// When the schedule's current (or last) pause began, as the checker saw it: due times from it to
+    /// <see cref="ResumedAt"/> were not to run, and the ones judged after the resume (their limit passes later) are
+    /// skipped too unless they ran.
+    /// </summary>
+    public DateTimeOffset? PausedFrom { get; set; }
+
+    /// <summary>When the checker first saw the schedule unpaused after <see cref="PausedFrom"/>; null while paused.</summary>
+    public DateTimeOffset? ResumedAt { get; set; }
 }
 
 internal sealed class DeadlineBreachConfiguration : IEntityTypeConfiguration<DeadlineBreach>
@@ -128,5 +144,7 @@ internal sealed class DeadlineWatchConfiguration : IEntityTypeConfiguration<Dead
         builder.Property(w => w.StartCheckedThrough).HasColumnName("start_checked_through");
         builder.Property(w => w.SucceedCheckedThrough).HasColumnName("succeed_checked_through");
         builder.Property(w => w.SilenceSince).HasColumnName("silence_since");
+        builder.Property(w => w.PausedFrom).HasColumnName("paused_from");
+        builder.Property(w => w.ResumedAt).HasColumnName("resumed_at");
     }
 }

@@ -28,13 +28,14 @@ public sealed record DeadlineCheckReport(int Found, int Recovered, int Sent, int
 /// <item>an open breach recovers when its occurrence (or a later one) starts or succeeds, or any run succeeds after a
 /// silent window began;</item>
 /// <item>every alert and recovery not sent yet is sent through its channel, claimed first so no two checks send it;
-/// a failed send is tried again on the next check;</item>
+/// a failed send is tried again after a back-off (up to an hour), and a send to a deleted channel waits for it;</item>
 /// <item>breaches found before <c>Runs:Retention</c> are deleted.</item>
 /// </list>
 /// </summary>
 /// <remarks>
-/// A paused schedule's due times from its pause on are not judged (a pause is the operator saying "do not run"), and
-/// its dead man's switch window starts again at its resume. Times are nominal: jitter counts against the start limit.
+/// A paused schedule's due times from its pause to its resume are not judged unless they ran (a pause is the operator
+/// saying "do not run"), and its dead man's switch window starts again at its resume. Times are nominal: jitter
+/// counts against the start limit.
 /// </remarks>
 public sealed partial class DeadlineChecker(
     OrchestratorDbContext db,
@@ -51,8 +52,18 @@ public sealed partial class DeadlineChecker(
     /// <summary>How far back one check judges due times: a checker that was stopped for days does not alert every one of them.</summary>
     public static readonly TimeSpan MaxLookback = TimeSpan.FromDays(1);
 
+    /// <summary>The shortest wait before a failed send is tried again.</summary>
+    public static readonly TimeSpan MinRetryDelay = TimeSpan.FromSeconds(5);
+
+    /// <summary>The longest wait before a failed send is tried again.</summary>
+    public static readonly TimeSpan MaxRetryDelay = TimeSpan.FromHours(1);
+
+    private const string ChannelGonePrefix = "Notification channel '";
+    private const string ChannelGoneSuffix = "' no longer exists; sent once a channel of that name exists again.";
+
     private const int MaxDueTimesPerTarget = 1000;
-    private const int MaxSendsPerCheck = 200;
+    /// <summary>The most messages one check sends.</summary>
+    public const int MaxSendsPerCheck = 200;
 
     public async Task<DeadlineCheckReport> CheckAsync(CancellationToken ct)
     {
@@ -89,23 +100,22 @@ public sealed partial class DeadlineChecker(
         var document = ScheduleDocument.Parse(job?.JobDataMap.GetString(JobDataKeys.Schedule));
         if (job is null || document?.Deadline is null || DeadlineSettings.From(document.Deadline, document.ExpectSuccessEvery) is not { } settings)
         {
-            db.Remove(watch);
+            await UnwatchAsync(watch, job is null ? "was deleted" : "no longer has a deadline", now, ct);
             return 0;
         }
 
         var triggerKey = new TriggerKey(key.Name, key.Group);
         var trigger = await scheduler.GetTrigger(triggerKey, ct);
-        DateTimeOffset? pausedSince = trigger is not null && await scheduler.GetTriggerState(triggerKey, ct) == TriggerState.Paused
-            ? (await scheduler.GetTriggerPause(triggerKey, ct))?.PausedAtUtc ?? now
-            : null;
-        var jitter = ScheduleJitter.OffsetOf(job.JobDataMap);
         var runs = db.Runs.AsNoTracking().Where(r => r.ScheduleId == watch.TargetId);
+        var pausedSince = trigger is null ? null : await PausedSinceAsync(scheduler, triggerKey, runs, watch.WatchedSince, ct);
+        var pause = PauseOf(watch, pausedSince, now);
+        var jitter = ScheduleJitter.OffsetOf(job.JobDataMap);
         var target = new Target(DeadlineBreach.Schedule, watch.TargetId, key.Group, $"Schedule {watch.TargetId}", settings.Deadline.Channel);
         var found = 0;
 
         if (settings.StartWithin is { } startWithin && Window(watch.StartCheckedThrough, now - startWithin) is { } startWindow)
         {
-            var (due, rows) = await OccurrencesAsync(trigger, jitter, runs, startWindow, pausedSince, ct);
+            var (due, rows) = await OccurrencesAsync(trigger, jitter, runs, startWindow, pause, ct);
             foreach (var at in due)
             {
                 var row = rows.GetValueOrDefault(at);
@@ -126,7 +136,7 @@ public sealed partial class DeadlineChecker(
 
         if (settings.SucceedWithin is { } succeedWithin && Window(watch.SucceedCheckedThrough, now - succeedWithin) is { } succeedWindow)
         {
-            var (due, rows) = await OccurrencesAsync(trigger, jitter, runs, succeedWindow, pausedSince, ct);
+            var (due, rows) = await OccurrencesAsync(trigger, jitter, runs, succeedWindow, pause, ct);
             foreach (var at in due)
             {
                 var row = rows.GetValueOrDefault(at);
@@ -183,7 +193,7 @@ public sealed partial class DeadlineChecker(
         var stored = definition is null ? null : PipelineDefinition.FromJson(definition);
         if (pipeline is null || DeadlineSettings.From(stored?.Deadline, stored?.ExpectSuccessEvery) is not { } settings)
         {
-            db.Remove(watch);
+            await UnwatchAsync(watch, pipeline is null ? "was deleted" : "no longer has a deadline", now, ct);
             return 0;
         }
 
@@ -229,6 +239,69 @@ public sealed partial class DeadlineChecker(
         return found;
     }
 
+    /// <summary>
+    /// Forgets a target that is gone or has no deadline any more, and closes its open breaches: nothing will recover
+    /// them, so each is marked recovered with why (no recovery message is sent: there is nothing to announce).
+    /// </summary>
+    private async Task UnwatchAsync(DeadlineWatch watch, string why, DateTimeOffset now, CancellationToken ct)
+    {
+        db.Remove(watch);
+        var label = watch.TargetType == DeadlineBreach.Schedule ? "Schedule" : "Pipeline";
+        var message = $"Closed: {label} {watch.TargetId} {why}; this breach is no longer watched and no recovery was announced.";
+        var closed = await db.Set<DeadlineBreach>()
+            .Where(b => b.TargetType == watch.TargetType && b.TargetId == watch.TargetId && b.RecoveredAt == null)
+            .ExecuteUpdateAsync(s => s.SetProperty(b => b.RecoveredAt, now).SetProperty(b => b.RecoveryMessage, message).SetProperty(b => b.RecoveryNotifiedAt, now), ct);
+        if (closed > 0)
+        {
+            LogClosed(logger, watch.TargetType, watch.TargetId, closed, why);
+        }
+    }
+
+    /// <summary>
+    /// When the schedule's current pause began, as ScheduleOccurrences reads it: Quartz's record of a pause made with
+    /// details, else (a pause that recorded nothing, such as a schedule created or replaced disabled) just after the
+    /// latest start of any of its trigger's runs, since a paused trigger starts nothing — and never before the watch
+    /// began, as nothing earlier is judged. Null when not paused.
+    /// </summary>
+    private static async Task<DateTimeOffset?> PausedSinceAsync(IScheduler scheduler, TriggerKey key, IQueryable<RunRecord> runs, DateTimeOffset watchedSince, CancellationToken ct)
+    {
+        if (await scheduler.GetTriggerState(key, ct) != TriggerState.Paused)
+        {
+            return null;
+        }
+
+        if (await scheduler.GetTriggerPause(key, ct) is { } pause)
+        {
+            return pause.PausedAtUtc;
+        }
+
+        var lastStart = await runs.Where(r => r.TriggeredBy != RunTrigger.Backfill && r.StartedAt != null)
+            .OrderByDescending(r => r.StartedAt).Select(r => r.StartedAt).FirstOrDefaultAsync(ct);
+        return lastStart is { } started && started.AddTicks(1) > watchedSince ? started.AddTicks(1) : watchedSince;
+    }
+
+    /// <summary>
+    /// The pause whose due times are not judged: the current one (to the end of time), else the last one, up to when a
+    /// check first saw the schedule resumed — its due times' limits pass after the resume, when the trigger no longer
+    /// says it was paused. Kept on the watch as it is seen.
+    /// </summary>
+    private static (DateTimeOffset From, DateTimeOffset To)? PauseOf(DeadlineWatch watch, DateTimeOffset? pausedSince, DateTimeOffset now)
+    {
+        if (pausedSince is { } since)
+        {
+            watch.PausedFrom = since;
+            watch.ResumedAt = null;
+            return (since, DateTimeOffset.MaxValue);
+        }
+
+        if (watch.PausedFrom is not null && watch.ResumedAt is null)
+        {
+            watch.ResumedAt = now;
+        }
+
+        return watch is { PausedFrom: { } from, ResumedAt: { } to } ? (from, to) : null;
+    }
+
     private Task<int> SilenceAsync(Target target, DateTimeOffset? lastSuccess, DateTimeOffset since, TimeSpan every, string node, DateTimeOffset now, CancellationToken ct)
     {
         // The window starts at the last success, or where watching (or the last resume) began when none came since.
@@ -245,7 +318,8 @@ public sealed partial class DeadlineChecker(
 
     /// <summary>The due times of (<paramref name="window"/>.From, .To], from the trigger and the ledger, with the ledger row of each.</summary>
     private static async Task<(List<DateTimeOffset> Due, Dictionary<DateTimeOffset, RunRecord> Rows)> OccurrencesAsync(
-        ITrigger? trigger, TimeSpan jitter, IQueryable<RunRecord> runs, (DateTimeOffset From, DateTimeOffset To) window, DateTimeOffset? pausedSince, CancellationToken ct)
+        ITrigger? trigger, TimeSpan jitter, IQueryable<RunRecord> runs, (DateTimeOffset From, DateTimeOffset To) window,
+        (DateTimeOffset From, DateTimeOffset To)? pause, CancellationToken ct)
     {
         var due = new SortedSet<DateTimeOffset>();
         if (trigger is not null)
@@ -270,8 +344,8 @@ public sealed partial class DeadlineChecker(
             due.Add(row.ScheduledFireTime);
         }
 
-        // Paused: the due times from the pause on were not to run.
-        var judged = due.Where(d => pausedSince is not { } p || d < p || rows.Any(r => r.ScheduledFireTime == d)).ToList();
+        // Paused: the due times from the pause to the resume were not to run (those that ran anyway are judged).
+        var judged = due.Where(d => pause is not { } p || d < p.From || d > p.To || rows.Any(r => r.ScheduledFireTime == d)).ToList();
         return (judged, rows.GroupBy(r => r.ScheduledFireTime).ToDictionary(g => g.Key, g => g.First()));
     }
 
@@ -415,12 +489,22 @@ public sealed partial class DeadlineChecker(
                 : $"Recovered: {label}: run {run.Id} succeeded at {Stamp(run.FinishedAt!.Value)}.";
     }
 
-    /// <summary>Sends every alert and recovery message not sent yet, each claimed first; the values are how many sent and failed.</summary>
+    /// <summary>
+    /// Sends every alert and recovery message not sent yet, each claimed first; the values are how many sent and failed.
+    /// Never-tried messages go first, then retries by when they are due, so a channel that keeps failing does not starve
+    /// new alerts; a message whose channel was deleted waits, marked with why, until a channel of that name exists.
+    /// </summary>
     private async Task<(int Sent, int Failed)> DeliverAsync(CancellationToken ct)
     {
-        var pending = await db.Set<DeadlineBreach>().AsNoTracking()
-            .Where(b => b.NotifiedAt == null || (b.RecoveredAt != null && b.RecoveryNotifiedAt == null))
-            .OrderBy(b => b.Id).Select(b => b.Id).Take(MaxSendsPerCheck).ToListAsync(ct);
+        var start = time.GetUtcNow();
+        var channels = await db.Channels.AsNoTracking().Select(c => c.Name).ToListAsync(ct);
+        var pendingSends = db.Set<DeadlineBreach>().Where(b => b.NotifiedAt == null || (b.RecoveredAt != null && b.RecoveryNotifiedAt == null));
+        await pendingSends.Where(b => !channels.Contains(b.Channel) && (b.LastSendError == null || b.LastSendError != ChannelGonePrefix + b.Channel + ChannelGoneSuffix))
+            .ExecuteUpdateAsync(s => s.SetProperty(b => b.LastSendError, b => ChannelGonePrefix + b.Channel + ChannelGoneSuffix), ct);
+        var pending = await pendingSends.AsNoTracking()
+            .Where(b => channels.Contains(b.Channel) && (b.SendLeaseUntil == null || b.SendLeaseUntil < start))
+            .OrderBy(b => b.SendLeaseUntil == null ? 0 : 1).ThenBy(b => b.SendLeaseUntil).ThenBy(b => b.Id)
+            .Select(b => b.Id).Take(MaxSendsPerCheck).ToListAsync(ct);
         var (sent, failed) = (0, 0);
         foreach (var id in pending)
         {
@@ -449,11 +533,13 @@ public sealed partial class DeadlineChecker(
                 recoveryNotified = error is null ? time.GetUtcNow() : null;
             }
 
+            // A failure holds the row until its next try: the wait grows with how long the message has been pending.
+            var retryAt = error is null ? (DateTimeOffset?)null : time.GetUtcNow() + RetryDelay(breach, time.GetUtcNow());
             await db.Set<DeadlineBreach>().Where(b => b.Id == id).ExecuteUpdateAsync(s => s
                 .SetProperty(b => b.NotifiedAt, notified)
                 .SetProperty(b => b.RecoveryNotifiedAt, recoveryNotified)
                 .SetProperty(b => b.LastSendError, error)
-                .SetProperty(b => b.SendLeaseUntil, (DateTimeOffset?)null), CancellationToken.None);
+                .SetProperty(b => b.SendLeaseUntil, retryAt), CancellationToken.None);
             if (error is null)
             {
                 sent++;
@@ -466,6 +552,18 @@ public sealed partial class DeadlineChecker(
         }
 
         return (sent, failed);
+    }
+
+    /// <summary>
+    /// How long after a failed send the next try waits: as long as the message has been pending (so the waits double,
+    /// an exponential back-off that needs no count of tries), at least <see cref="MinRetryDelay"/> and at most
+    /// <see cref="MaxRetryDelay"/>.
+    /// </summary>
+    public static TimeSpan RetryDelay(DeadlineBreach breach, DateTimeOffset now)
+    {
+        var pendingSince = breach.NotifiedAt is null ? breach.DetectedAt : breach.RecoveredAt ?? breach.DetectedAt;
+        var waited = now - pendingSince;
+        return waited < MinRetryDelay ? MinRetryDelay : waited > MaxRetryDelay ? MaxRetryDelay : waited;
     }
 
     /// <summary>Null when the channel took the message; otherwise why not.</summary>
@@ -495,8 +593,11 @@ public sealed partial class DeadlineChecker(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Deadline missed: {TargetType} {TargetId}, {Kind}, occurrence {Occurrence:O}")]
     private static partial void LogBreach(ILogger logger, string targetType, string targetId, string kind, DateTimeOffset occurrence);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Deadline alert for {TargetType} {TargetId} ({Kind}) to channel {Channel} not sent; tried again on the next check: {Reason}")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Deadline alert for {TargetType} {TargetId} ({Kind}) to channel {Channel} not sent; tried again after a back-off: {Reason}")]
     private static partial void LogSendFailed(ILogger logger, string targetType, string targetId, string kind, string channel, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Deadline watch of {TargetType} {TargetId} removed ({Why}); {Count} open breaches closed")]
+    private static partial void LogClosed(ILogger logger, string targetType, string targetId, int count, string why);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Deadline check of {TargetType} {TargetId} failed: {Reason}")]
     private static partial void LogTargetFailed(ILogger logger, string targetType, string targetId, string reason);

@@ -42,6 +42,32 @@ public static class DeadlineWatches
     }
 
     /// <summary>
+    /// Starts watching each of <paramref name="targetIds"/> from <paramref name="now"/> in one save (a batch of new
+    /// definitions); ids already watched keep their progress.
+    /// </summary>
+    public static async Task WatchAllAsync(OrchestratorDbContext db, string targetType, IReadOnlyCollection<string> targetIds, DateTimeOffset now, CancellationToken ct)
+    {
+        if (targetIds.Count == 0)
+        {
+            return;
+        }
+
+        var ids = targetIds.Distinct(StringComparer.Ordinal).ToList();
+        var watched = (await db.Set<DeadlineWatch>().Where(w => w.TargetType == targetType && ids.Contains(w.TargetId)).Select(w => w.TargetId).ToListAsync(ct))
+            .ToHashSet(StringComparer.Ordinal);
+        db.Set<DeadlineWatch>().AddRange(ids.Where(id => !watched.Contains(id)).Select(id => new DeadlineWatch
+        {
+            TargetType = targetType,
+            TargetId = id,
+            WatchedSince = now,
+            StartCheckedThrough = now,
+            SucceedCheckedThrough = now,
+            SilenceSince = now,
+        }));
+        await db.SaveChangesAsync(ct);
+    }
+
+    /// <summary>
     /// The open breaches and the latest breach of each target, for the schedule and pipeline answers (one query).
     /// </summary>
     public static async Task<Dictionary<string, DeadlineStatusView>> StatusOfAsync(

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Mvc;
 using Orchestrator.Actions;
 using Orchestrator.Api;
 using Orchestrator.Audit;
+using Orchestrator.Data;
 using Orchestrator.Projects;
 using Orchestrator.Security;
 using Quartz;
@@ -30,6 +31,7 @@ public sealed class ScheduleBatchService(
     ScopedKeyLimits limits,
     ScheduleListQuery listing,
     AuditLog audit,
+    OrchestratorDbContext db,
     TimeProvider time)
 {
     /// <summary>
@@ -159,6 +161,8 @@ public sealed class ScheduleBatchService(
             throw;
         }
 
+        // The deadline checker looks only at watched schedules (it cannot search Quartz's job data).
+        await Deadlines.DeadlineWatches.WatchAllAsync(db, Deadlines.DeadlineBreach.Schedule, [.. built.Where(b => b.Spec.Deadline is not null).Select(b => b.Spec.Id)], now, ct);
         await audit.RecordAsync(
             built.Select(b => new AuditChange("schedule.create", "schedule", b.Spec.Id, b.Spec.Project, null, ScheduleResponse.From(
                 b.Document, b.Spec.Enabled, b.Spec.Enabled ? "active" : "paused", b.Spec.Enabled ? b.Trigger.NextFireTimeUtc : null, null, null))),

@@ -1,7 +1,9 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Orchestrator.Data;
 using Orchestrator.Deadlines;
 using Orchestrator.IntegrationTests.Infrastructure;
 using Orchestrator.IntegrationTests.Telemetry;
@@ -191,6 +193,210 @@ public sealed class DeadlineTests : ServerWithPeerFixture
         Assert.That(messages.Count(IsAlert), Is.EqualTo(1), string.Join("\n", messages));
         Assert.That(messages.Count(IsRecovery), Is.EqualTo(1), string.Join("\n", messages));
         Assert.That(await BreachesAsync("scheduleId=default.raced"), Has.Count.EqualTo(1));
+    }
+
+    [Test]
+    public async Task A_schedule_created_disabled_with_a_deadline_never_alerts()
+    {
+        // Created paused through Quartz's Paused option: no pause record, and no run ever started.
+        var alerts = await ChannelAsync("disabled-alerts");
+        var created = await Admin.CreateScheduleAsync(new
+        {
+            name = "born-paused",
+            action = new { type = "noop", config = new { } },
+            trigger = new { intervalSeconds = 1 },
+            enabled = false,
+            deadline = new { startWithinSeconds = 1, succeedWithinSeconds = 1, channel = "disabled-alerts" },
+        });
+        Assert.That(created.GetProperty("enabled").GetBoolean(), Is.False);
+
+        // Several due times and their limits pass, with a check every second.
+        await Task.Delay(TimeSpan.FromSeconds(6));
+        Assert.That(Messages(alerts), Is.Empty, string.Join("\n", Messages(alerts)));
+        Assert.That(await BreachesAsync("scheduleId=default.born-paused"), Is.Empty);
+    }
+
+    [Test]
+    public async Task Due_times_inside_a_pause_are_not_alerted_after_the_resume()
+    {
+        var alerts = await ChannelAsync("resume-alerts");
+        await Admin.CreateScheduleAsync(new
+        {
+            name = "paused-a-while",
+            action = new { type = "noop", config = new { } },
+            trigger = new { intervalSeconds = 1 },
+            // Skip what was missed, so the resume starts nothing late.
+            misfire = new { policy = "skip", thresholdSeconds = 1 },
+            deadline = new { startWithinSeconds = 3, channel = "resume-alerts" },
+        });
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        await Admin.PostForJsonAsync("/api/schedules/default.paused-a-while/pause", null, HttpStatusCode.OK);
+        var pausedAt = TimeProvider.System.GetUtcNow();
+        await Task.Delay(TimeSpan.FromSeconds(5));
+        await Admin.PostForJsonAsync("/api/schedules/default.paused-a-while/resume", null, HttpStatusCode.OK);
+        var resumedAt = TimeProvider.System.GetUtcNow();
+
+        // The due times of the pause's last 3 s are judged after the resume: none of them alerts.
+        await Task.Delay(TimeSpan.FromSeconds(6));
+        await Admin.PostForJsonAsync("/api/schedules/default.paused-a-while/pause", new { reason = "test over" }, HttpStatusCode.OK);
+        var breaches = await BreachesAsync("scheduleId=default.paused-a-while");
+        var inPause = breaches.Where(b => b.GetProperty("occurrence").GetDateTimeOffset() is var at && at >= pausedAt && at <= resumedAt).ToList();
+        Assert.That(inPause, Is.Empty, string.Join("\n", breaches));
+        Assert.That(Messages(alerts), Is.Empty, string.Join("\n", Messages(alerts)));
+        Assert.That((await Admin.RunsAsync("default.paused-a-while")).Count, Is.GreaterThanOrEqualTo(2), "it ran before and after the pause");
+    }
+
+    [Test]
+    public async Task A_schedule_created_by_the_batch_is_watched()
+    {
+        var alerts = await ChannelAsync("batch-alerts");
+        Peer.Configure("/batch-slow", new RecordingHttpServer.Behaviour(TimeSpan.FromSeconds(4)));
+        await Admin.PostForJsonAsync("/api/schedules/batch", new
+        {
+            items = new object[]
+            {
+                new
+                {
+                    name = "batched-slow",
+                    action = new { type = "call_api", config = new { method = "GET", url = Peer.BaseUrl + "/batch-slow" } },
+                    trigger = new { at = InOneSecond() },
+                    deadline = new { succeedWithinSeconds = 1, channel = "batch-alerts" },
+                },
+                new { name = "batched-plain", action = new { type = "noop", config = new { } }, trigger = new { cron = "0 0 3 * * ?", timeZone = "UTC" } },
+            },
+        }, HttpStatusCode.Created);
+
+        var messages = await Poll.UntilAsync(() => Task.FromResult(Messages(alerts)), m => m.Any(IsAlert), TimeSpan.FromSeconds(20), "the batch schedule's alert");
+        Assert.That(messages.First(IsAlert).GetProperty("subject").GetString(), Is.EqualTo("Deadline missed: schedule default.batched-slow did not succeed in time"));
+        await using var scope = ((InProcessServer)Server).Services.CreateAsyncScope();
+        var watched = await scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>().Set<DeadlineWatch>()
+            .Where(w => w.TargetId.StartsWith("default.batched-")).Select(w => w.TargetId).ToListAsync();
+        Assert.That(watched, Is.EqualTo(new[] { "default.batched-slow" }), "only the schedule with a deadline is watched");
+    }
+
+    [Test]
+    public async Task Sends_waiting_for_a_retry_do_not_starve_a_new_alert()
+    {
+        var alerts = await ChannelAsync("backlog-alerts");
+        var services = ((InProcessServer)Server).Services;
+        var now = TimeProvider.System.GetUtcNow();
+        DeadlineBreach Breach(int n, DateTimeOffset? retryAt) => new()
+        {
+            TargetType = DeadlineBreach.Schedule,
+            TargetId = "default.backlog",
+            Project = "default",
+            Kind = DeadlineBreach.Start,
+            Occurrence = now.AddHours(-10).AddSeconds(n),
+            DueAt = now.AddHours(-10).AddSeconds(n + 1),
+            DetectedAt = now.AddHours(-10),
+            Node = "test",
+            Channel = "backlog-alerts",
+            Message = $"backlog {n}",
+            SendLeaseUntil = retryAt,
+            LastSendError = retryAt is null ? null : "Webhook channel 'backlog-alerts' answered 500.",
+        };
+
+        // More failed sends backing off than one check sends, stored before (lower ids than) the new alert.
+        long newId;
+        await using (var scope = services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>();
+            db.AddRange(Enumerable.Range(0, DeadlineChecker.MaxSendsPerCheck + 10).Select(n => Breach(n, now.AddHours(1))));
+            await db.SaveChangesAsync();
+            var fresh = Breach(100_000, null);
+            db.Add(fresh);
+            await db.SaveChangesAsync();
+            newId = fresh.Id;
+        }
+
+        await using (var scope = services.CreateAsyncScope())
+        {
+            await scope.ServiceProvider.GetRequiredService<DeadlineChecker>().CheckAsync(CancellationToken.None);
+        }
+
+        var messages = Messages(alerts);
+        Assert.That(messages.Select(m => m.GetProperty("message").GetString()), Is.EqualTo(new[] { "backlog 100000" }));
+        await using (var scope = services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>();
+            Assert.That((await db.Set<DeadlineBreach>().SingleAsync(b => b.Id == newId)).NotifiedAt, Is.Not.Null);
+            Assert.That(await db.Set<DeadlineBreach>().CountAsync(b => b.TargetId == "default.backlog" && b.NotifiedAt == null), Is.EqualTo(DeadlineChecker.MaxSendsPerCheck + 10));
+            await db.Set<DeadlineBreach>().Where(b => b.TargetId == "default.backlog").ExecuteDeleteAsync();
+        }
+    }
+
+    [Test]
+    public async Task A_failed_send_backs_off_and_a_send_to_a_deleted_channel_waits_marked_with_why()
+    {
+        // A receiver that refuses: the alert is tried, fails, and is not tried again on the next checks.
+        var alerts = await ChannelAsync("refusing-alerts");
+        Peer.Configure(alerts, new RecordingHttpServer.Behaviour(TimeSpan.Zero, Status: 500));
+        await Admin.PostForJsonAsync("/api/channels", new { name = "doomed-alerts", kind = "webhook", webhook = new { url = Peer.BaseUrl + "/doomed-alerts" } }, HttpStatusCode.Created);
+        var services = ((InProcessServer)Server).Services;
+        var now = TimeProvider.System.GetUtcNow();
+        DeadlineBreach Breach(string channel) => new()
+        {
+            TargetType = DeadlineBreach.Pipeline,
+            TargetId = "unwatched-" + channel,
+            Project = "default",
+            Kind = DeadlineBreach.Start,
+            Occurrence = now,
+            DueAt = now,
+            DetectedAt = now,
+            Node = "test",
+            Channel = channel,
+            Message = "failing " + channel,
+        };
+        await using (var scope = services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>();
+            db.AddRange(Breach("refusing-alerts"), Breach("doomed-alerts"));
+            await db.SaveChangesAsync();
+        }
+
+        var response = await Admin.DeleteAsync("/api/channels/doomed-alerts");
+        Assert.That(response.IsSuccessStatusCode, Is.True, await response.Content.ReadAsStringAsync());
+        await Poll.UntilAsync(() => Task.FromResult(Peer.RequestsTo(alerts).Count), n => n >= 1, TimeSpan.FromSeconds(10), "the first try");
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        Assert.That(Peer.RequestsTo(alerts), Has.Count.EqualTo(1), "tried again only after its back-off, not on every check");
+        Assert.That(Peer.RequestsTo("/doomed-alerts"), Is.Empty);
+
+        await using (var scope = services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>();
+            var refused = await db.Set<DeadlineBreach>().AsNoTracking().SingleAsync(b => b.TargetId == "unwatched-refusing-alerts");
+            Assert.That(refused.NotifiedAt, Is.Null);
+            Assert.That(refused.LastSendError, Does.Contain("500"));
+            Assert.That(refused.SendLeaseUntil, Is.GreaterThanOrEqualTo(refused.DetectedAt + DeadlineChecker.MinRetryDelay));
+            var doomed = await db.Set<DeadlineBreach>().AsNoTracking().SingleAsync(b => b.TargetId == "unwatched-doomed-alerts");
+            Assert.That(doomed.NotifiedAt, Is.Null);
+            Assert.That(doomed.LastSendError, Does.Contain("'doomed-alerts' no longer exists"));
+            await db.Set<DeadlineBreach>().Where(b => b.TargetId.StartsWith("unwatched-")).ExecuteDeleteAsync();
+        }
+    }
+
+    [Test]
+    public async Task A_deleted_schedules_open_breach_is_closed_without_a_recovery_message()
+    {
+        var alerts = await ChannelAsync("gone-alerts");
+        Peer.Configure("/gone-slow", new RecordingHttpServer.Behaviour(TimeSpan.FromSeconds(10)));
+        await Admin.CreateScheduleAsync(new
+        {
+            name = "soon-gone",
+            action = new { type = "call_api", config = new { method = "GET", url = Peer.BaseUrl + "/gone-slow" } },
+            trigger = new { at = InOneSecond() },
+            deadline = new { succeedWithinSeconds = 1, channel = "gone-alerts" },
+        });
+        await Poll.UntilAsync(() => Task.FromResult(Messages(alerts)), m => m.Any(IsAlert), TimeSpan.FromSeconds(20), "the alert");
+        Assert.That(await BreachesAsync("scheduleId=default.soon-gone&state=open"), Has.Count.EqualTo(1));
+
+        var response = await Admin.DeleteAsync("/api/schedules/default.soon-gone");
+        Assert.That(response.IsSuccessStatusCode, Is.True, await response.Content.ReadAsStringAsync());
+        var breaches = await Poll.UntilAsync(() => BreachesAsync("scheduleId=default.soon-gone"),
+            b => b.Count == 1 && b[0].GetProperty("state").GetString() == "recovered", TimeSpan.FromSeconds(15), "the breach closed");
+        Assert.That(breaches[0].GetProperty("recoveryMessage").GetString(), Does.Contain("was deleted"));
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        Assert.That(Messages(alerts).Count(IsRecovery), Is.EqualTo(0), string.Join("\n", Messages(alerts)));
     }
 
     private static object Schedule(object? deadline, object? expectSuccessEvery = null) => new
