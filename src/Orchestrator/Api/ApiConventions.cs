@@ -23,6 +23,9 @@ public static class ApiConventions
             // A name given twice is refused, in the record and in every JSON object under it (configs, arguments, schemas):
             // "last one wins" would let a reviewer read one value while the server stores another.
             o.SerializerOptions.AllowDuplicateProperties = false;
+            // A number is a JSON number: "60" for intervalSeconds is refused naming the field (the web defaults would read
+            // it), so what a client sends is what the documented schema says, and the OpenAPI types are plain integers.
+            o.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict;
         });
         services.AddOrchestratorOpenApi();
         return services;

@@ -59,7 +59,7 @@ public static class ScheduleEndpoints
         group.MapPost("/{id}/resume", ResumeSchedule).WithName("ResumeSchedule").WithSummary("Resume firing; missed times follow the misfire policy.").RequireAuthorization(Policies.Operator)
             .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPost("/{id}/run", RunNow).WithName("RunScheduleNow").WithSummary("Run now; returns the (pending) run.").RequireAuthorization(Policies.Operator)
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         group.MapPost("/{id}/backfill", Backfill).WithName("BackfillSchedule").WithSummary("Run every fire time of the schedule in [from, to).").RequireAuthorization(Policies.Operator)
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity)
             .ProducesProblem(StatusCodes.Status400BadRequest);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Xml;
+using Microsoft.AspNetCore.Mvc;
 using Orchestrator.Actions;
 using Orchestrator.Api;
 using Orchestrator.Audit;
@@ -433,11 +434,29 @@ public sealed class ScheduleService(
         // A completed schedule has no trigger left to copy from: its group is then the one its definition names.
         var scheduleTrigger = await scheduler.GetTrigger(new TriggerKey(key.Name, key.Group), ct);
         var definedGroup = ScheduleDocument.Parse(job.JobDataMap.GetString(JobDataKeys.Schedule))?.ExecutionGroup;
-        await scheduler.ScheduleJob(
-            ScheduleMapping.BuildRunNowTrigger(key, scheduleTrigger, definedGroup ?? job.JobDataMap.GetString(JobDataKeys.ActionType) ?? "unknown",
-                new JobDataMap { [JobDataKeys.RunId] = run.Id.ToString() }),
-            new ScheduleJobOptions(),
-            ct);
+        try
+        {
+            // Not cancelled with the request: the pending row is committed, so its firing goes in either way.
+            await scheduler.ScheduleJob(
+                ScheduleMapping.BuildRunNowTrigger(key, scheduleTrigger, definedGroup ?? job.JobDataMap.GetString(JobDataKeys.ActionType) ?? "unknown",
+                    new JobDataMap { [JobDataKeys.RunId] = run.Id.ToString() }),
+                new ScheduleJobOptions(),
+                CancellationToken.None);
+        }
+        catch (SchedulerException ex)
+        {
+            // No firing will claim the pending row: completed as failed (not deleted, so a trigger stored after all
+            // finds the run finished and does not run it), and the caller told nothing runs.
+            await ledger.CompleteAsync(run, RunStatus.Failed, null, $"not scheduled: the scheduler refused the firing ({ex.Message}).");
+            return new ProblemDetails
+            {
+                Status = StatusCodes.Status503ServiceUnavailable,
+                Title = "The scheduler is unavailable",
+                Detail = $"Schedule '{ScheduleIds.Of(key)}' was not run: the scheduler could not schedule its firing. Run {run.Id} is recorded as failed " +
+                    "and nothing runs; try again once the scheduler is available.",
+            };
+        }
+
         var response = RunResponse.From(run);
         await audit.RecordAsync(new AuditChange("schedule.run", "schedule", ScheduleIds.Of(key), key.Group, null, response), ct);
         return response;

@@ -210,6 +210,9 @@ public sealed class ApiRequestConventionsTests
     [TestCase("\"timeoutSeconds\": 1e3", "timeoutSeconds", "must be a whole number between -2147483648 and 2147483647; 1e3 is not.")]
     [TestCase("\"timeoutSeconds\": 1.5", "timeoutSeconds", "must be a whole number between -2147483648 and 2147483647; 1.5 is not.")]
     [TestCase("\"timeoutSeconds\": \"soon\"", "timeoutSeconds", "must be a whole number between -2147483648 and 2147483647, not a string.")]
+    // A number written as a string was read as the number (ASP.NET Core's web defaults) although the schema says integer.
+    [TestCase("\"timeoutSeconds\": \"30\"", "timeoutSeconds", "must be a whole number between -2147483648 and 2147483647, not a string.")]
+    [TestCase("\"trigger\": { \"intervalSeconds\": \"60\" }", "trigger.intervalSeconds", "must be a whole number between -9223372036854775808 and 9223372036854775807, not a string.")]
     [TestCase("\"timeoutSeconds\": [1]", "timeoutSeconds", "must be a whole number between -2147483648 and 2147483647, not an array.")]
     [TestCase("\"enabled\": 1", "enabled", "must be true or false, not a number.")]
     [TestCase("\"description\": 7", "description", "must be a string, not a number.")]
