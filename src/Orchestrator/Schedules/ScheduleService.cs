@@ -623,6 +623,24 @@ public sealed class ScheduleService(
     /// <see cref="SchedulePage.CountLimit"/>.</param>
     public async Task<Outcome<SchedulePage>> PageAsync(ScheduleListRequest request, CancellationToken ct, bool exactTotal = false)
     {
+        // A filter value that can match nothing is a typo, not an empty result: "state=paus" would list no schedule and
+        // a bulk action taken on that list would miss what the operator meant.
+        var filterErrors = new FieldErrors();
+        if (!string.IsNullOrEmpty(request.State) && !ListStates.Contains(request.State))
+        {
+            filterErrors.Add("state", $"'{request.State}' is not a state; use one of {string.Join(", ", ListStates)}.");
+        }
+
+        if (!string.IsNullOrEmpty(request.ActionType) && !actions.TryGet(request.ActionType, out _))
+        {
+            filterErrors.Add("actionType", $"'{request.ActionType}' is not an action type; use one of {string.Join(", ", actions.All.Select(a => a.Type))}.");
+        }
+
+        if (filterErrors.Any)
+        {
+            return filterErrors.ToProblemDetails();
+        }
+
         var paging = Paging.From(request.Page, request.PageSize);
         JobKey? after = null;
         if (!string.IsNullOrEmpty(request.Cursor))
@@ -787,6 +805,9 @@ public sealed class ScheduleService(
         private static object? Instant(string? text) =>
             text is not null && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.None, out var value) ? value.UtcTicks : text;
     }
+
+    /// <summary>The states the list filters by (<see cref="ScheduleListQuery"/>).</summary>
+    private static readonly string[] ListStates = ["active", "paused", "running", "complete", "error"];
 
     private static bool IsSystemGroup(string group) => group.StartsWith(SystemGroupPrefix, StringComparison.Ordinal);
 

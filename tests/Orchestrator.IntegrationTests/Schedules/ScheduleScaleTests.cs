@@ -201,10 +201,18 @@ public sealed class ScheduleScaleTests(bool postgres)
         var byProjectText = await admin.GetFromJsonAsync<JsonElement>("/api/schedules?q=other.");
         Assert.That(byProjectText.GetProperty("items").EnumerateArray().Select(s => s.GetProperty("id").GetString()), Is.EqualTo(new[] { "other.elsewhere" }));
 
-        foreach (var unknown in new[] { "state=sleeping", "actionType=nothing", "project=_system", "project=nowhere" })
+        foreach (var unknown in new[] { "project=_system", "project=nowhere" })
         {
             var none = await admin.GetFromJsonAsync<JsonElement>($"/api/schedules?{unknown}");
             Assert.That(none.GetProperty("total").GetInt32(), Is.Zero, unknown);
+        }
+
+        // A state or action type that does not exist is a typo, refused naming it, not an empty list.
+        foreach (var (query, field) in new[] { ("state=sleeping", "state"), ("actionType=nothing", "actionType") })
+        {
+            using var refused = await admin.GetAsync($"/api/schedules?{query}");
+            var problem = await ApiAssertions.AssertProblemAsync(refused, HttpStatusCode.UnprocessableEntity);
+            Assert.That(problem.GetProperty("errors").TryGetProperty(field, out _), Is.True, query);
         }
     }
 
