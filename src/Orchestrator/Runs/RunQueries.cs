@@ -320,7 +320,8 @@ public sealed class RunQueries(
 
         var config = run.ConfigSnapshot ?? job.JobDataMap.GetString(JobDataKeys.Config) ?? "{}";
         var scheduleTrigger = await scheduler.GetTrigger(new TriggerKey(key.Name, key.Group), ct);
-        var definedGroup = ScheduleDocument.Parse(job.JobDataMap.GetString(JobDataKeys.Schedule))?.ExecutionGroup;
+        var defined = ScheduleDocument.Parse(job.JobDataMap.GetString(JobDataKeys.Schedule));
+        var definedGroup = defined?.ExecutionGroup;
         var requeued = await ledger.CreatePendingAsync(run.ScheduleId, key.Group, run.ActionType, RunTrigger.Manual, config, ct);
         try
         {
@@ -329,7 +330,7 @@ public sealed class RunQueries(
             // in whether or not the client is still waiting.
             await scheduler.ScheduleJob(
                 ScheduleMapping.BuildRunNowTrigger(key, scheduleTrigger, definedGroup ?? run.ActionType,
-                    new JobDataMap { [JobDataKeys.RunId] = requeued.Id.ToString(), [JobDataKeys.Config] = config }),
+                    new JobDataMap { [JobDataKeys.RunId] = requeued.Id.ToString(), [JobDataKeys.Config] = config }, defined?.Retry),
                 new ScheduleJobOptions(),
                 CancellationToken.None);
         }

@@ -149,7 +149,9 @@ public static class ScheduleMapping
     /// execution group, so a manual run is retried and limited like a scheduled one. Quartz's TriggerJob would give
     /// it neither the retry policy nor, once the job has triggers in more than one group, the execution group.
     /// </summary>
-    public static ITrigger BuildRunNowTrigger(JobKey job, ITrigger? scheduleTrigger, string fallbackGroup, JobDataMap data)
+    /// <param name="definedRetry">The definition's retry policy, for a schedule whose own trigger has completed (a
+    /// one-time schedule that ran, or one past its end): a manual run of it is retried as its firings were.</param>
+    public static ITrigger BuildRunNowTrigger(JobKey job, ITrigger? scheduleTrigger, string fallbackGroup, JobDataMap data, RetryView? definedRetry = null)
     {
         var builder = TriggerBuilder.Create()
             .ForJob(job)
@@ -160,6 +162,11 @@ public static class ScheduleMapping
         if (scheduleTrigger?.RetryPolicy is { } retry)
         {
             builder.WithRetryPolicy(retry);
+        }
+        else if (scheduleTrigger is null && definedRetry is { } defined)
+        {
+            builder.WithRetryPolicy(new RetrySpec(defined.MaxAttempts, defined.Backoff != "fixed", TimeSpan.FromSeconds(defined.InitialDelaySeconds),
+                defined.MaxDelaySeconds is { } max ? TimeSpan.FromSeconds(max) : null).ToQuartz());
         }
 
         return builder.Build();

@@ -433,13 +433,13 @@ public sealed class ScheduleService(
             RunTrigger.Manual, job.JobDataMap.GetString(JobDataKeys.Config) ?? "{}", ct);
         // A completed schedule has no trigger left to copy from: its group is then the one its definition names.
         var scheduleTrigger = await scheduler.GetTrigger(new TriggerKey(key.Name, key.Group), ct);
-        var definedGroup = ScheduleDocument.Parse(job.JobDataMap.GetString(JobDataKeys.Schedule))?.ExecutionGroup;
+        var defined = ScheduleDocument.Parse(job.JobDataMap.GetString(JobDataKeys.Schedule));
         try
         {
             // Not cancelled with the request: the pending row is committed, so its firing goes in either way.
             await scheduler.ScheduleJob(
-                ScheduleMapping.BuildRunNowTrigger(key, scheduleTrigger, definedGroup ?? job.JobDataMap.GetString(JobDataKeys.ActionType) ?? "unknown",
-                    new JobDataMap { [JobDataKeys.RunId] = run.Id.ToString() }),
+                ScheduleMapping.BuildRunNowTrigger(key, scheduleTrigger, defined?.ExecutionGroup ?? job.JobDataMap.GetString(JobDataKeys.ActionType) ?? "unknown",
+                    new JobDataMap { [JobDataKeys.RunId] = run.Id.ToString() }, defined?.Retry),
                 new ScheduleJobOptions(),
                 CancellationToken.None);
         }

@@ -195,6 +195,27 @@ public sealed class CallApiScheduleTests : ServerWithPeerFixture
     }
 
     [Test]
+    public async Task Run_now_of_a_one_time_schedule_that_already_fired_is_retried_under_its_definitions_policy()
+    {
+        // Its trigger has completed, so there is no trigger to copy the retry policy from: the definition's applies.
+        Peer.Configure("/once-done", new RecordingHttpServer.Behaviour(TimeSpan.Zero));
+        await Admin.CreateScheduleAsync(CallApi("once-done", "/once-done", new { at = InOneSecond() },
+            new { retry = new { maxAttempts = 3, backoff = "fixed", initialDelaySeconds = 1 } }));
+        await Poll.UntilAsync(() => Admin.RunsAsync("default.once-done"), r => r.Count == 1 && r[0].Status() == "succeeded", TimeSpan.FromSeconds(15), "the one-time firing");
+        await Poll.UntilAsync(() => Admin.GetFromJsonAsync<JsonElement>("/api/schedules/default.once-done"), s => s.GetProperty("state").GetString() == "complete",
+            TimeSpan.FromSeconds(10), "the one-time trigger to complete");
+
+        // The peer counts every call to the path: the one-time firing was the first, so the run-now's first call fails.
+        Peer.Configure("/once-done", new RecordingHttpServer.Behaviour(TimeSpan.Zero, FailFirst: 2));
+        var pending = await Admin.PostForJsonAsync("/api/schedules/default.once-done/run", null, HttpStatusCode.Accepted);
+        var runId = pending.GetProperty("id").GetString();
+        // Between the attempts the run reads failed (attempt 1); without a retry policy it would stay so.
+        var run = await Poll.UntilAsync(() => Admin.GetFromJsonAsync<JsonElement>($"/api/runs/{runId}"), r => r.Status() == "succeeded",
+            TimeSpan.FromSeconds(20), "the manual run of the completed schedule to be retried and succeed");
+        Assert.That(run.GetProperty("attempt").GetInt32(), Is.EqualTo(2), "retried once after the failure: " + run);
+    }
+
+    [Test]
     public async Task A_schedule_timeout_shorter_than_the_call_timeout_fails_the_run_as_timed_out()
     {
         Peer.Configure("/slow-timeout", new RecordingHttpServer.Behaviour(TimeSpan.FromSeconds(20)));
