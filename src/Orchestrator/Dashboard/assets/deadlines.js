@@ -27,7 +27,7 @@ registerPage("deadlines", async (parts, query) => {
       <button type="submit">Filter</button>
     </form>
     <div class="table-wrap"><table aria-label="Deadline breaches"><thead><tr><th>Found</th><th>Schedule or pipeline</th><th>Kind</th>
-      <th class="hide-small">Occurrence</th><th class="hide-small">Due</th><th>State</th><th class="hide-small">Alerted</th><th>Message</th></tr></thead>
+      <th class="hide-small">Occurrence</th><th class="hide-small">Due</th><th>State</th><th class="hide-small">Alerted</th><th class="hide-small">Message</th></tr></thead>
     <tbody id="deadline-rows"><tr><td colspan="8">Loading…</td></tr></tbody></table></div>
     <div class="toolbar" id="deadline-pager"></div>`;
 
@@ -56,13 +56,13 @@ registerPage("deadlines", async (parts, query) => {
   document.getElementById("deadline-rows").innerHTML = page.items.map((b) => `
     <tr data-breach="${esc(b.id)}">
       <td>${when(b.detectedAt)}<div class="hide-small muted">${esc(b.node)}</div></td>
-      <td>${target(b)}</td>
+      <td>${target(b)}<div class="show-small muted">${esc(b.message)}</div></td>
       <td>${esc(b.kind)}</td>
       <td class="hide-small">${when(b.occurrence)}</td>
       <td class="hide-small">${when(b.dueAt)}</td>
       <td><span class="status ${b.state === "open" ? "failed" : "succeeded"}">${esc(b.state)}</span>${b.recoveredAt ? `<div class="muted">${when(b.recoveredAt)}</div>` : ""}</td>
       <td class="hide-small">${alerted(b)}</td>
-      <td>${esc(b.message)}${b.recoveryMessage ? `<div class="muted">${esc(b.recoveryMessage)}</div>` : ""}</td>
+      <td class="hide-small">${esc(b.message)}${b.recoveryMessage ? `<div class="muted">${esc(b.recoveryMessage)}</div>` : ""}</td>
     </tr>`).join("") || `<tr><td colspan="8">No ${state === "all" ? "" : esc(state) + " "}deadline breaches.</td></tr>`;
 
   const links = [];
