@@ -40,6 +40,9 @@ public sealed class RecordingHttpServer : IAsyncDisposable
 
     public IReadOnlyList<RecordedRequest> RequestsTo(string path) => [.. requests.Where(r => r.Path == path)];
 
+    /// <summary>Now on the clock <see cref="RecordedRequest.Started"/> and <see cref="RecordedRequest.Finished"/> are read on.</summary>
+    public TimeSpan Elapsed => clock.Elapsed;
+
     public void Configure(string path, Behaviour behaviour) => behaviours[path] = behaviour;
 
     public static async Task<RecordingHttpServer> StartAsync()

@@ -58,8 +58,22 @@ public sealed class MetricsEndpointTests : ServerWithPeerFixture
             });
         }
 
-        var metrics = await Poll.UntilAsync(ScrapeAsync,
-            m => m.Sum("orchestrator_run_outcomes_total", ("project", Project)) >= 6, TimeSpan.FromSeconds(90), "six run outcomes in /metrics");
+        PrometheusText metrics;
+        try
+        {
+            metrics = await Poll.UntilAsync(ScrapeAsync,
+                m => m.Sum("orchestrator_run_outcomes_total", ("project", Project)) >= 6, TimeSpan.FromSeconds(90), "six run outcomes in /metrics");
+        }
+        catch (AssertionException)
+        {
+            // What the ledger and the schedules say, and the product's own lines of the last scrape, to tell a firing
+            // that never happened from an outcome that was not counted.
+            var runs = await Admin.GetStringAsync($"/api/runs?project={Project}&pageSize=50");
+            var schedules = await Admin.GetStringAsync($"/api/schedules?project={Project}");
+            var scraped = (await ScrapeAsync()).Text.Split('\n').Where(l => l.StartsWith("orchestrator_", StringComparison.Ordinal));
+            Assert.Fail($"six run outcomes in /metrics within 90 s\nruns: {runs}\nschedules: {schedules}\nmetrics:\n{string.Join('\n', scraped)}");
+            throw;
+        }
 
         Assert.Multiple(() =>
         {
