@@ -104,7 +104,9 @@ public sealed class EditKeepsTimingTests(string provider)
         await admin.PostForJsonAsync($"/api/schedules/{id}/resume", null, HttpStatusCode.OK);
         var runs = await Poll.UntilAsync(() => admin.RunsAsync(id), r => r.Count >= 1, TimeSpan.FromSeconds(15), "the catch-up after resuming");
         await admin.PostForJsonAsync($"/api/schedules/{id}/pause", null, HttpStatusCode.OK);
-        var caughtUp = runs.Select(r => r.GetProperty("scheduledFireTime").GetDateTimeOffset()).Where(t => t < resumedAt.AddSeconds(1)).ToList();
+        // Due times missed while paused are before the resume was asked for; a regular firing after the resume is not a
+        // catch-up, even when a slow resume request lets one come due before it answers.
+        var caughtUp = runs.Select(r => r.GetProperty("scheduledFireTime").GetDateTimeOffset()).Where(t => t < resumedAt).ToList();
         Assert.That(caughtUp, Has.Count.LessThanOrEqualTo(1), "fire_once: at most one catch-up for the paused time: " + string.Join(", ", caughtUp));
     }
 
