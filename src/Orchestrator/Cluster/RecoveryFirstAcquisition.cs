@@ -1,4 +1,3 @@
-using Orchestrator.Runs;
 using Quartz;
 using Quartz.Impl.AdoJobStore;
 
@@ -118,52 +117,9 @@ public static class RecoveryFirstAcquisition
     }
 }
 
-/// <summary>
-/// Quartz's PostgreSQL dialect, acquiring recovery firings first (see <see cref="RecoveryFirstAcquisition"/>), and
-/// writing the run ledger's begin rows in the transaction that records the fires (<see cref="RunLedgerFold"/>).
-/// </summary>
+/// <summary>Quartz's PostgreSQL dialect, acquiring recovery firings first (see <see cref="RecoveryFirstAcquisition"/>).</summary>
 public sealed class RecoveryFirstPostgresDialect : PostgreSQLDelegate
 {
-    /// <summary>Set while a round's fires are applied together, so each single fire the base applies does not write its row too.</summary>
-    private static readonly AsyncLocal<bool> InRound = new();
-
-    private string node = "";
-
-    private TimeProvider time = TimeProvider.System;
-
-    public override void Initialize(DriverDelegateContext context)
-    {
-        base.Initialize(context);
-        node = context.InstanceId;
-        time = context.TimeProvider;
-    }
-
-    /// <summary>The round's fires as Quartz applies them, then one statement for the ledger rows of all of them.</summary>
-    public override async ValueTask ApplyTriggersFired(ConnectionAndTransactionHolder conn, IReadOnlyList<TriggerFiredUpdate> updates, CancellationToken cancellationToken = default)
-    {
-        InRound.Value = true;
-        try
-        {
-            await base.ApplyTriggersFired(conn, updates, cancellationToken);
-        }
-        finally
-        {
-            InRound.Value = false;
-        }
-
-        await RunLedgerFold.BeginAsync(conn, node, time, updates, cancellationToken);
-    }
-
-    /// <summary>A fire applied alone (a round fired one at a time, or the fire path outside rounds), with its ledger row.</summary>
-    public override async ValueTask ApplyTriggerFired(ConnectionAndTransactionHolder conn, TriggerFiredUpdate update, CancellationToken cancellationToken = default)
-    {
-        await base.ApplyTriggerFired(conn, update, cancellationToken);
-        if (!InRound.Value)
-        {
-            await RunLedgerFold.BeginAsync(conn, node, time, [update], cancellationToken);
-        }
-    }
-
     protected override string GetSelectNextTriggerToAcquireSql(TriggerAcquisitionSqlShape shape) =>
         RecoveryFirstAcquisition.Apply(base.GetSelectNextTriggerToAcquireSql(shape));
 

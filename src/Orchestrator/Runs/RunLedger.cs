@@ -82,29 +82,22 @@ public sealed partial class RunLedger(OrchestratorDbContext db, RunLedgerWriter 
             return await TakeOverAsync(pending, start, now, ct);
         }
 
-        var folded = RunLedgerFold.Take(start, out var stray);
-        if (stray is not null)
+        var fresh = new RunRecord
         {
-            // Keyed otherwise than this firing: closed, so no row is left running that no firing owns.
-            LogStrayFold(logger, stray.Id, stray.ScheduleId, stray.ScheduledFireTime, start.ScheduledFireTime);
-            await writer.CompleteAsync(new RunCompletion(stray.Id, stray.Version, RunStatus.Skipped, null, "superseded: the firing was keyed on another fire time", now));
-        }
-
-        if (folded is { Inserted: true })
-        {
-            // Written by the firing's own transaction (RunLedgerFold): durable before the job started, no commit of its own.
-            db.Runs.Attach(folded.Row);
-            return new RunClaim(folded.Row, null, LedgerDecision.ClaimFirstAttempt);
-        }
-
-        if (folded is not null)
-        {
-            // The firing's transaction found another row for this fire time: decided below as if this node had read it.
-            db.Runs.Attach(folded.Row);
-            return await TakeOverAsync(folded.Row, start, now, ct);
-        }
-
-        var fresh = FreshRow(start, now);
+            Id = Guid.CreateVersion7(now),
+            ScheduleId = start.ScheduleId,
+            ProjectId = start.ProjectId,
+            ActionType = start.ActionType,
+            Status = RunStatus.Running,
+            TriggeredBy = start.TriggeredBy,
+            ScheduledFireTime = start.ScheduledFireTime,
+            StartedAt = now,
+            Node = start.Node,
+            FireInstanceId = start.FireInstanceId,
+            Attempt = 1,
+            IdempotencyKey = IdempotencyKeyFor(start.ScheduleId, start.ScheduledFireTime),
+            ConfigSnapshot = start.ConfigSnapshot,
+        };
         // One statement, shared with the firings that start together (RunLedgerWriter): the firing's own row, or the
         // row already there for this fire time. Tracked from here, so a take-over updates it guarded by its version.
         // Not cancellable: a queued row is inserted anyway, so the firing waits for it and the caller, holding the
@@ -120,24 +113,6 @@ public sealed partial class RunLedger(OrchestratorDbContext db, RunLedgerWriter 
         // ran) or a node that inserted it a moment before this one.
         return await TakeOverAsync(row, start, now, ct);
     }
-
-    /// <summary>The row a firing inserts as its first attempt when none holds its fire time yet.</summary>
-    internal static RunRecord FreshRow(RunStart start, DateTimeOffset now) => new()
-    {
-        Id = Guid.CreateVersion7(now),
-        ScheduleId = start.ScheduleId,
-        ProjectId = start.ProjectId,
-        ActionType = start.ActionType,
-        Status = RunStatus.Running,
-        TriggeredBy = start.TriggeredBy,
-        ScheduledFireTime = start.ScheduledFireTime,
-        StartedAt = now,
-        Node = start.Node,
-        FireInstanceId = start.FireInstanceId,
-        Attempt = 1,
-        IdempotencyKey = IdempotencyKeyFor(start.ScheduleId, start.ScheduledFireTime),
-        ConfigSnapshot = start.ConfigSnapshot,
-    };
 
     /// <summary>Acts on <see cref="LedgerDecisions.Decide"/> for the row a firing found (none: a run-now row deleted since).</summary>
     private async Task<RunClaim> TakeOverAsync(RunRecord? run, RunStart start, DateTimeOffset now, CancellationToken ct)
@@ -241,9 +216,6 @@ public sealed partial class RunLedger(OrchestratorDbContext db, RunLedgerWriter 
         run.FinishedAt = finishedAt;
         run.Version += 1;
     }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Run {RunId} of {ScheduleId} was begun in the firing's transaction for {FoldedTime:O} but the firing is keyed on {FireTime:O}; it is closed as skipped")]
-    private static partial void LogStrayFold(ILogger logger, Guid runId, string scheduleId, DateTimeOffset foldedTime, DateTimeOffset fireTime);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Run {RunId} attempt {Attempt} finished after another node took the run over; its outcome is not recorded")]
     private static partial void LogSuperseded(ILogger logger, Guid runId, int attempt);

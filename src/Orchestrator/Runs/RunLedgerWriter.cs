@@ -238,7 +238,7 @@ public sealed class RunLedgerWriter(IServiceScopeFactory scopes) : IAsyncDisposa
         return await db.Runs.FromSqlRaw(statement, [.. parameters]).AsNoTracking().ToListAsync(ct);
     }
 
-    internal static RunRecord Copy(RunRecord r) => new()
+    private static RunRecord Copy(RunRecord r) => new()
     {
         Id = r.Id, ScheduleId = r.ScheduleId, ProjectId = r.ProjectId, PipelineRunId = r.PipelineRunId, ActionType = r.ActionType,
         Status = r.Status, TriggeredBy = r.TriggeredBy, ScheduledFireTime = r.ScheduledFireTime, StartedAt = r.StartedAt,
