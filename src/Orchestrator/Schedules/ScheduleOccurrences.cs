@@ -86,7 +86,10 @@ public sealed class ScheduleOccurrences(
                     return errors.ToProblemDetails();
                 }
 
-                dueTimes.Add(next - shift);
+                // Keyed as the ledger keys its runs (whole seconds), as the deadline checker does: a fire_once resume
+                // restarts an interval trigger at the instant of the resume, fractions of a second included, and its
+                // runs would otherwise match none of its due times.
+                dueTimes.Add(RunLedger.KeyTime(next - shift));
                 cursor = next;
             }
         }

@@ -62,7 +62,7 @@ public sealed class PauseIntervalTests : ServerWithPeerFixture
         Assert.That(disabled.StatusCode, Is.EqualTo(HttpStatusCode.OK), await disabled.Content.ReadAsStringAsync());
         var pausedBy = (await Admin.GetFromJsonAsync<JsonElement>("/api/schedules/default.bulk-paused")).GetProperty("pausedBy").GetString();
         var settled = TimeProvider.System.GetUtcNow();
-        await PauseIntervals.UntilPassedAsync(settled.AddSeconds(5));
+        await PauseIntervals.UntilPassedAsync(settled.AddSeconds(6));
 
         var resumedBefore = TimeProvider.System.GetUtcNow();
         await Admin.PostForJsonAsync("/api/schedules/resume", new { ids = new[] { "default.bulk-paused" } }, HttpStatusCode.OK);
@@ -138,7 +138,7 @@ internal static class PauseIntervals
             Assert.That(again.GetProperty("pausedReason").GetString(), Is.EqualTo(reason), "a paused schedule keeps its pause");
         }
 
-        await UntilPassedAsync(pausedAfter.AddSeconds(4));
+        await UntilPassedAsync(pausedAfter.AddSeconds(5));
         var resumedBefore = TimeProvider.System.GetUtcNow();
         var resumed = await admin.PostForJsonAsync($"/api/schedules/{id}/resume", null, HttpStatusCode.OK);
         Assert.That(resumed.GetProperty("state").GetString(), Is.Not.EqualTo("paused"));
@@ -153,7 +153,10 @@ internal static class PauseIntervals
         return await admin.GetFromJsonAsync<JsonElement>($"/api/schedules/{id}/occurrences?from={Iso(from.AddSeconds(-5))}&to={Iso(TimeProvider.System.GetUtcNow())}");
     }
 
-    /// <summary>The occurrences due strictly inside (<paramref name="after"/>, <paramref name="before"/>).</summary>
+    /// <summary>
+    /// The occurrences due strictly inside (<paramref name="after"/>, <paramref name="before"/> - 1 s): due times are
+    /// whole seconds, so the catch-up a resume after <paramref name="before"/> fires may be keyed up to a second earlier.
+    /// </summary>
     public static List<JsonElement> Within(IReadOnlyList<JsonElement> items, DateTimeOffset after, DateTimeOffset before) =>
-        [.. items.Where(o => o.GetProperty("dueAt").GetDateTimeOffset() > after && o.GetProperty("dueAt").GetDateTimeOffset() < before)];
+        [.. items.Where(o => o.GetProperty("dueAt").GetDateTimeOffset() > after && o.GetProperty("dueAt").GetDateTimeOffset() < before.AddSeconds(-1))];
 }
