@@ -794,6 +794,67 @@ namespace Orchestrator.Migrations.Postgres
                     b.ToTable("runs", (string)null);
                 });
 
+            modelBuilder.Entity("Orchestrator.Schedules.SchedulePause", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<DateTimeOffset>("PausedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("paused_at");
+
+                    b.Property<string>("PausedBy")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("paused_by");
+
+                    b.Property<string>("Reason")
+                        .HasMaxLength(250)
+                        .HasColumnType("character varying(250)")
+                        .HasColumnName("reason");
+
+                    b.Property<DateTimeOffset?>("ResumedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("resumed_at");
+
+                    b.Property<string>("ResumedBy")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("resumed_by");
+
+                    b.Property<string>("ScheduleId")
+                        .IsRequired()
+                        .HasMaxLength(400)
+                        .HasColumnType("character varying(400)")
+                        .HasColumnName("schedule_id");
+
+                    b.Property<string>("Source")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("source");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("ResumedAt")
+                        .HasDatabaseName("ix_schedule_pauses_resumed");
+
+                    b.HasIndex("ScheduleId")
+                        .IsUnique()
+                        .HasDatabaseName("ux_schedule_pauses_open")
+                        .HasFilter("resumed_at IS NULL");
+
+                    b.HasIndex("ScheduleId", "PausedAt")
+                        .HasDatabaseName("ix_schedule_pauses_schedule");
+
+                    b.ToTable("schedule_pauses", (string)null);
+                });
+
             modelBuilder.Entity("Orchestrator.Security.ApiKey", b =>
                 {
                     b.Property<Guid>("Id")

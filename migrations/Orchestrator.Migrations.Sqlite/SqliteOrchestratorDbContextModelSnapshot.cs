@@ -785,6 +785,65 @@ namespace Orchestrator.Migrations.Sqlite
                     b.ToTable("runs", (string)null);
                 });
 
+            modelBuilder.Entity("Orchestrator.Schedules.SchedulePause", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<long>("PausedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("paused_at");
+
+                    b.Property<string>("PausedBy")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("paused_by");
+
+                    b.Property<string>("Reason")
+                        .HasMaxLength(250)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("reason");
+
+                    b.Property<long?>("ResumedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("resumed_at");
+
+                    b.Property<string>("ResumedBy")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("resumed_by");
+
+                    b.Property<string>("ScheduleId")
+                        .IsRequired()
+                        .HasMaxLength(400)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("schedule_id");
+
+                    b.Property<string>("Source")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("source");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("ResumedAt")
+                        .HasDatabaseName("ix_schedule_pauses_resumed");
+
+                    b.HasIndex("ScheduleId")
+                        .IsUnique()
+                        .HasDatabaseName("ux_schedule_pauses_open")
+                        .HasFilter("resumed_at IS NULL");
+
+                    b.HasIndex("ScheduleId", "PausedAt")
+                        .HasDatabaseName("ix_schedule_pauses_schedule");
+
+                    b.ToTable("schedule_pauses", (string)null);
+                });
+
             modelBuilder.Entity("Orchestrator.Security.ApiKey", b =>
                 {
                     b.Property<Guid>("Id")

@@ -121,6 +121,9 @@ public sealed class AuditLog(OrchestratorDbContext db, AuditScope scope, IHttpCo
     /// <summary>Who is making changes in this scope, as a pause records it (<c>pausedBy</c>): the key's name, the schedule, or system.</summary>
     public string ActorName() => Actor().Name;
 
+    /// <summary>Where the changes of this scope come from (one of <see cref="Sources"/>), as a pause interval records it.</summary>
+    public string SourceName() => Source(http.HttpContext);
+
     private AuditEntry Entry(AuditChange change)
     {
         var (keyId, name) = Actor();

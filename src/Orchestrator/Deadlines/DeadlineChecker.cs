@@ -107,7 +107,7 @@ public sealed partial class DeadlineChecker(
         var triggerKey = new TriggerKey(key.Name, key.Group);
         var trigger = await scheduler.GetTrigger(triggerKey, ct);
         var runs = db.Runs.AsNoTracking().Where(r => r.ScheduleId == watch.TargetId);
-        var pausedSince = trigger is null ? null : await PausedSinceAsync(scheduler, triggerKey, runs, watch.WatchedSince, ct);
+        var pausedSince = trigger is null ? null : await PausedSinceAsync(scheduler, key, watch.WatchedSince, ct);
         var pause = PauseOf(watch, pausedSince, now);
         var jitter = ScheduleJitter.OffsetOf(job.JobDataMap);
         var target = new Target(DeadlineBreach.Schedule, watch.TargetId, key.Group, $"Schedule {watch.TargetId}", settings.Deadline.Channel);
@@ -258,27 +258,11 @@ public sealed partial class DeadlineChecker(
     }
 
     /// <summary>
-    /// When the schedule's current pause began, as ScheduleOccurrences reads it: Quartz's record of a pause made with
-    /// details, else (a pause that recorded nothing, such as a schedule created or replaced disabled) just after the
-    /// latest start of any of its trigger's runs, since a paused trigger starts nothing — and never before the watch
-    /// began, as nothing earlier is judged. Null when not paused.
+    /// When the schedule's current pause began (<see cref="SchedulePauses.PausedSinceAsync"/>, as the occurrences read it),
+    /// never before the watch began, as nothing earlier is judged. Null when not paused.
     /// </summary>
-    private static async Task<DateTimeOffset?> PausedSinceAsync(IScheduler scheduler, TriggerKey key, IQueryable<RunRecord> runs, DateTimeOffset watchedSince, CancellationToken ct)
-    {
-        if (await scheduler.GetTriggerState(key, ct) != TriggerState.Paused)
-        {
-            return null;
-        }
-
-        if (await scheduler.GetTriggerPause(key, ct) is { } pause)
-        {
-            return pause.PausedAtUtc;
-        }
-
-        var lastStart = await runs.Where(r => r.TriggeredBy != RunTrigger.Backfill && r.StartedAt != null)
-            .OrderByDescending(r => r.StartedAt).Select(r => r.StartedAt).FirstOrDefaultAsync(ct);
-        return lastStart is { } started && started.AddTicks(1) > watchedSince ? started.AddTicks(1) : watchedSince;
-    }
+    private async Task<DateTimeOffset?> PausedSinceAsync(IScheduler scheduler, JobKey key, DateTimeOffset watchedSince, CancellationToken ct) =>
+        await SchedulePauses.PausedSinceAsync(db, scheduler, key, ct) is { } since ? (since > watchedSince ? since : watchedSince) : null;
 
     /// <summary>
     /// The pause whose due times are not judged: the current one (to the end of time), else the last one, up to when a

@@ -619,8 +619,10 @@ public sealed class ApplyService(
                 var triggerKey = new TriggerKey(key.Name, key.Group);
                 var trigger = await scheduler.GetTrigger(triggerKey, ct);
                 var paused = trigger is not null && await scheduler.GetTriggerState(triggerKey, ct) == TriggerState.Paused;
+                var pauses = await SchedulePauses.SnapshotAsync(db, name, ct);
                 return async () =>
                 {
+                    await SchedulePauses.RestoreAsync(db, name, pauses, CancellationToken.None);
                     if (job is null)
                     {
                         // A run-now of the new schedule may complete its trigger mid-delete; the retrying delete survives that.

@@ -35,6 +35,13 @@ public sealed record OccurrenceRun(Guid Id, DateTimeOffset ScheduledFireTime, Da
 /// <summary>What the timeline needs of a misfire history row: the fire time Quartz named, and why it did not fire.</summary>
 public sealed record OccurrenceMisfire(DateTimeOffset ScheduledFireTime, string Reason);
 
+/// <summary>A pause of the schedule (<see cref="SchedulePause"/>): from when, to when (null: still paused), by whom and why.</summary>
+public sealed record OccurrencePause(DateTimeOffset From, DateTimeOffset? To, string? By, string? Reason)
+{
+    /// <summary>Whether a firing at <paramref name="fires"/> fell inside this pause.</summary>
+    public bool Holds(DateTimeOffset fires) => fires >= From && (To is not { } to || fires < to);
+}
+
 /// <summary>
 /// Joins a schedule's due times (computed by its Quartz trigger) with the ledger's runs and Quartz's misfire history,
 /// giving each due time exactly one outcome. Free of I/O, so every rule is a unit test.
@@ -42,7 +49,7 @@ public sealed record OccurrenceMisfire(DateTimeOffset ScheduledFireTime, string 
 /// <remarks>
 /// The facts each outcome rests on: a ledger row keyed on the due time (<c>ran</c>, <c>retried</c>, <c>pending</c>);
 /// a misfire history row Quartz wrote for it (<c>skipped</c> for an overlap or a veto); a pause in force since before it
-/// (<c>skipped</c>, paused); a run of the schedule that started after the due time had passed and before the next run,
+/// (<c>skipped</c>, paused), whether that pause is current or has ended; a run of the schedule that started after the due time had passed and before the next run,
 /// which is what Quartz's <c>fire_once</c> misfire instruction makes (<c>coalesced</c> into that run); a recorded
 /// misfire under the <c>skip</c> policy (<c>skipped</c>); otherwise nothing ran it (<c>missed</c>).
 /// </remarks>
@@ -57,11 +64,31 @@ public static class OccurrenceTimeline
     /// </summary>
     public static readonly TimeSpan InFlightGrace = TimeSpan.FromSeconds(5);
 
+    /// <summary>The longest pause reason an occurrence's reason repeats whole; a longer one is cut.</summary>
+    public const int ShortReasonLength = 80;
+
+    /// <summary>Classifies with only the current pause known (since <paramref name="pausedSince"/>, by nobody said).</summary>
     public static IReadOnlyList<ScheduleOccurrence> Classify(
         IReadOnlyList<DateTimeOffset> dueTimes,
         IReadOnlyList<OccurrenceRun> runs,
         IReadOnlyList<OccurrenceMisfire> misfires,
         DateTimeOffset? pausedSince,
+        MisfirePolicy misfirePolicy,
+        DateTimeOffset now,
+        TimeSpan jitter = default) =>
+        Classify(dueTimes, runs, misfires, pausedSince is { } since ? [new OccurrencePause(since, null, null, null)] : [], misfirePolicy, now, jitter);
+
+    /// <summary>
+    /// Gives each due time its outcome. A due time whose firing fell inside one of <paramref name="pauses"/> (current or
+    /// ended) and that did not run is <c>skipped</c>, paused; the catch-up Quartz made at a resume (its misfire policy)
+    /// keeps its own outcome: a run keyed on a due time is that due time's, and one keyed on no due time (a
+    /// <c>fire_once</c> catch-up at the instant of the resume) stands for the pause's last due time, <c>coalesced</c>.
+    /// </summary>
+    public static IReadOnlyList<ScheduleOccurrence> Classify(
+        IReadOnlyList<DateTimeOffset> dueTimes,
+        IReadOnlyList<OccurrenceRun> runs,
+        IReadOnlyList<OccurrenceMisfire> misfires,
+        IReadOnlyList<OccurrencePause> pauses,
         MisfirePolicy misfirePolicy,
         DateTimeOffset now,
         TimeSpan jitter = default)
@@ -98,9 +125,9 @@ public static class OccurrenceTimeline
                 continue;
             }
 
-            if (pausedSince is { } paused && fires >= paused)
+            if (pauses.FirstOrDefault(p => p.Holds(fires)) is { } pause)
             {
-                occurrences[i] = Other(t, "skipped", "paused");
+                occurrences[i] = Other(t, "skipped", Paused(pause));
                 continue;
             }
 
@@ -132,6 +159,8 @@ public static class OccurrenceTimeline
                 ? Other(t, "skipped", "misfire policy skip: missed by more than the misfire threshold, not run")
                 : Other(t, "missed", misfired ? "misfired: not fired within the misfire threshold, and no run stood for it" : "no run was recorded for it");
         }
+
+        CatchUpsAtResume(dueTimes, ordered, due, pauses, occurrences, folded, jitter);
 
         // The catch-up run's own due time says how many due times it stood for.
         for (var i = 0; i < occurrences.Length; i++)
@@ -172,6 +201,51 @@ public static class OccurrenceTimeline
         var late = lateBy > OnTimeTolerance.TotalMilliseconds;
         var how = run.TriggeredBy == RunTrigger.Backfill ? "backfilled" : late ? $"late by {lateBy} ms" : "on time";
         return new ScheduleOccurrence(t, "ran", $"{how}, {status}" + (run.Error is null ? "" : $": {run.Error}"), lateBy, late, run.Id, status, run.Attempt, null);
+    }
+
+    /// <summary>"paused", and by whom and why when the pause says (a long reason cut to <see cref="ShortReasonLength"/>).</summary>
+    private static string Paused(OccurrencePause pause)
+    {
+        var reason = pause.Reason is { Length: > ShortReasonLength } longer ? longer[..(ShortReasonLength - 1)] + "…" : pause.Reason;
+        return "paused" + (pause.By is null ? "" : $" by {pause.By}") + (string.IsNullOrWhiteSpace(reason) ? "" : $": {reason}");
+    }
+
+    /// <summary>
+    /// A catch-up run Quartz made at the end of an ended pause keyed on no due time (a <c>fire_once</c> catch-up keyed on
+    /// the instant the misfire was handled) has no due time of its own; the pause's last due time before it, skipped as
+    /// paused, is shown coalesced into it, so the catch-up shows as what it is.
+    /// </summary>
+    private static void CatchUpsAtResume(
+        IReadOnlyList<DateTimeOffset> dueTimes, List<OccurrenceRun> ordered, HashSet<DateTimeOffset> due, IReadOnlyList<OccurrencePause> pauses,
+        ScheduleOccurrence[] occurrences, Dictionary<Guid, int> folded, TimeSpan jitter)
+    {
+        foreach (var pause in pauses.Where(p => p.To is not null))
+        {
+            var resumed = pause.To!.Value;
+            var catchUp = ordered.FirstOrDefault(r => r.TriggeredBy is RunTrigger.Schedule or RunTrigger.Recovery
+                && r.StartedAt is { } started && started >= resumed && r.ScheduledFireTime + jitter < resumed + InFlightGrace);
+            if (catchUp is null || due.Contains(catchUp.ScheduledFireTime) || folded.ContainsKey(catchUp.Id))
+            {
+                continue;
+            }
+
+            var last = -1;
+            for (var i = 0; i < dueTimes.Count; i++)
+            {
+                if (occurrences[i] is { Outcome: "skipped", RunId: null } && pause.Holds(dueTimes[i] + jitter) && dueTimes[i] < catchUp.ScheduledFireTime)
+                {
+                    last = i;
+                }
+            }
+
+            if (last >= 0)
+            {
+                folded[catchUp.Id] = 1;
+                occurrences[last] = new ScheduleOccurrence(dueTimes[last], "coalesced",
+                    $"fire_once catch-up at the resume: run {catchUp.Id} due {catchUp.ScheduledFireTime.UtcDateTime:O} stood for it; the earlier due times of the pause were skipped",
+                    null, false, catchUp.Id, RunResponse.Name(catchUp.Status), catchUp.Attempt, 1);
+            }
+        }
     }
 
     private static ScheduleOccurrence Other(DateTimeOffset t, string outcome, string reason) => new(t, outcome, reason, null, false, null, null, null, null);

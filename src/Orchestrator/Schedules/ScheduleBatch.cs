@@ -163,6 +163,9 @@ public sealed class ScheduleBatchService(
 
         // The deadline checker looks only at watched schedules (it cannot search Quartz's job data).
         await Deadlines.DeadlineWatches.WatchAllAsync(db, Deadlines.DeadlineBreach.Schedule, [.. built.Where(b => b.Spec.Deadline is not null).Select(b => b.Spec.Id)], now, ct);
+        // Created disabled: paused from its creation (an interval left by a deleted schedule of the same id goes first).
+        await SchedulePauses.ForgetAsync(db, [.. built.Select(b => b.Spec.Id)], ct);
+        await SchedulePauses.OpenAsync(db, [.. built.Where(b => !b.Spec.Enabled).Select(b => b.Spec.Id)], now, null, audit.ActorName(), audit.SourceName(), ct);
         await audit.RecordAsync(
             built.Select(b => new AuditChange("schedule.create", "schedule", b.Spec.Id, b.Spec.Project, null, ScheduleResponse.From(
                 b.Document, b.Spec.Enabled, b.Spec.Enabled ? "active" : "paused", b.Spec.Enabled ? b.Trigger.NextFireTimeUtc : null, null, null))),

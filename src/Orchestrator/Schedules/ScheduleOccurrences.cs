@@ -11,7 +11,8 @@ namespace Orchestrator.Schedules;
 
 /// <summary>
 /// A schedule's occurrences: every due time its Quartz trigger computes in a range, each joined with what became of it
-/// (<see cref="OccurrenceTimeline"/>) from the run ledger and Quartz's misfire history.
+/// (<see cref="OccurrenceTimeline"/>) from the run ledger, Quartz's misfire history and the stored pause intervals
+/// (<see cref="SchedulePauses"/>).
 /// </summary>
 public sealed class ScheduleOccurrences(
     ISchedulerFactory schedulers, OrchestratorDbContext db, IExecutionHistoryStore history, ScheduleValidator validator, ProjectScope scope, TimeProvider time)
@@ -85,7 +86,10 @@ public sealed class ScheduleOccurrences(
                     return errors.ToProblemDetails();
                 }
 
-                dueTimes.Add(next - shift);
+                // Keyed as the ledger keys its runs (whole seconds), as the deadline checker does: a fire_once resume
+                // restarts an interval trigger at the instant of the resume, fractions of a second included, and its
+                // runs would otherwise match none of its due times.
+                dueTimes.Add(RunLedger.KeyTime(next - shift));
                 cursor = next;
             }
         }
@@ -107,31 +111,10 @@ public sealed class ScheduleOccurrences(
             .Where(m => m.ScheduledFireTime < end && (before is null || m.ScheduledFireTime >= before.ScheduledFireTime))
             .ToList();
 
-        var pausedSince = await PausedSinceAsync(scheduler, triggerKey, runs, ct);
-        var items = OccurrenceTimeline.Classify(dueTimes, ledger, recorded, pausedSince, policy, now, jitter);
+        // Every pause that overlaps the range, current or ended: a due time that passed during one was not to run.
+        var pauses = await SchedulePauses.OverlappingAsync(db, scheduler, key, start + jitter, end + jitter, ct);
+        var items = OccurrenceTimeline.Classify(dueTimes, ledger, recorded, pauses, policy, now, jitter);
         return new OccurrenceList(scheduleId, start, end, OccurrenceTimeline.Count(items), items);
-    }
-
-    /// <summary>
-    /// When the schedule's current pause began: Quartz's own record of a pause made with details, else (a pause that
-    /// recorded nothing) just after the latest start of any of its trigger's runs, the latest instant it can have begun
-    /// by what is stored (a paused trigger starts nothing).
-    /// </summary>
-    private static async Task<DateTimeOffset?> PausedSinceAsync(IScheduler scheduler, TriggerKey key, IQueryable<RunRecord> runs, CancellationToken ct)
-    {
-        if (await scheduler.GetTriggerState(key, ct) != TriggerState.Paused)
-        {
-            return null;
-        }
-
-        if (await scheduler.GetTriggerPause(key, ct) is { } pause)
-        {
-            return pause.PausedAtUtc;
-        }
-
-        var lastStart = await runs.Where(r => r.TriggeredBy != RunTrigger.Backfill && r.StartedAt != null)
-            .OrderByDescending(r => r.StartedAt).Select(r => r.StartedAt).FirstOrDefaultAsync(ct);
-        return lastStart?.AddTicks(1) ?? DateTimeOffset.MinValue;
     }
 
     /// <summary>

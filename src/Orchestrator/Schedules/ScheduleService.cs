@@ -86,6 +86,13 @@ public sealed class ScheduleService(
         }
 
         var created = (await ReadAsync(key, ct))!;
+        await SchedulePauses.ForgetAsync(db, [created.Id], ct);
+        if (!spec.Enabled)
+        {
+            // Created disabled: paused from its creation, saved with the audit entry.
+            await SchedulePauses.OpenAsync(db, [created.Id], now, null, audit.ActorName(), audit.SourceName(), ct);
+        }
+
         await audit.RecordAsync(new AuditChange("schedule.create", "schedule", created.Id, created.Project, null, created), ct);
         return created;
     }
@@ -127,6 +134,8 @@ public sealed class ScheduleService(
         var options = new ScheduleJobOptions { Replace = true, Paused = request.Enabled is { } enabled ? !enabled : paused };
         var stored = await scheduler.GetJobDetail(key, ct);
         var before = await ReadAsync(key, ct);
+        // Quartz forgets its record of a pause the replace ends: read first, for a pause with no stored interval.
+        var unrecorded = paused ? await SchedulePauses.UnrecordedAsync(db, scheduler, [key], ct) : new Dictionary<string, PauseInfo>();
         // A changed jitter moves every fire time, so the trigger is built anew like a changed trigger.
         var sameTrigger = IsSameTrigger(stored, request.Trigger)
             && ScheduleDocument.Parse(stored?.JobDataMap.GetString(JobDataKeys.Schedule))?.JitterSeconds == spec.JitterSeconds;
@@ -171,6 +180,16 @@ public sealed class ScheduleService(
         }
 
         var replaced = (await ReadAsync(key, ct))!;
+        // 'enabled' flipped by the replace: a pause or a resume like any other, its interval saved with the audit entry.
+        if (before?.State != "paused" && replaced.State == "paused")
+        {
+            await SchedulePauses.OpenAsync(db, [replaced.Id], now, null, audit.ActorName(), audit.SourceName(), ct);
+        }
+        else if (before?.State == "paused" && replaced.State != "paused")
+        {
+            await SchedulePauses.CloseAsync(db, [replaced.Id], unrecorded, time.GetUtcNow(), audit.ActorName(), ct);
+        }
+
         await audit.RecordAsync(new AuditChange("schedule.update", "schedule", replaced.Id, replaced.Project, before, replaced), ct);
         return replaced;
     }
@@ -198,6 +217,7 @@ public sealed class ScheduleService(
         }
 
         await ManagedMarks.ForgetAsync(db, DefinitionKinds.Schedule, ScheduleIds.Of(key), ct);
+        await SchedulePauses.ForgetAsync(db, [ScheduleIds.Of(key)], ct);
         await audit.RecordAsync(new AuditChange("schedule.delete", "schedule", before.Id, before.Project, before, null), ct);
         return id;
     }
@@ -259,13 +279,18 @@ public sealed class ScheduleService(
             return before;
         }
 
+        // Taken before Quartz pauses: a firing in between is a run, which outranks the pause in the occurrences.
+        var pausedAt = time.GetUtcNow();
         if (!await scheduler.PauseJobWith(key, new PauseDetails { Reason = reason, RequestedBy = audit.ActorName() }, ct))
         {
             return Problems.NotFound("schedule", id);
         }
 
         var after = (await ReadAsync(key, ct))!;
-        await audit.RecordAsync(new AuditChange("schedule.pause", "schedule", after.Id, after.Project, before, after, reason), ct);
+        // The pause interval and the audit entry are saved together (Quartz's own record goes at the resume).
+        await SchedulePauses.OpenAsync(db, [after.Id], pausedAt, reason, audit.ActorName(), audit.SourceName(), ct);
+        audit.Add(new AuditChange("schedule.pause", "schedule", after.Id, after.Project, before, after, reason));
+        await SchedulePauses.SaveAsync(db, ct);
         return after;
     }
 
@@ -288,13 +313,17 @@ public sealed class ScheduleService(
             return before;
         }
 
+        // Quartz forgets its record of the pause at the resume: read first, for a pause with no stored interval.
+        var unrecorded = await SchedulePauses.UnrecordedAsync(db, scheduler, [key], ct);
         if (!await scheduler.ResumeJob(key, ct))
         {
             return Problems.NotFound("schedule", id);
         }
 
         var after = (await ReadAsync(key, ct))!;
-        await audit.RecordAsync(new AuditChange("schedule.resume", "schedule", after.Id, after.Project, before, after), ct);
+        await SchedulePauses.CloseAsync(db, [after.Id], unrecorded, time.GetUtcNow(), audit.ActorName(), ct);
+        audit.Add(new AuditChange("schedule.resume", "schedule", after.Id, after.Project, before, after));
+        await SchedulePauses.SaveAsync(db, ct);
         return after;
     }
 
@@ -376,19 +405,28 @@ public sealed class ScheduleService(
         }
 
         var targets = selected.Select(s => ScheduleIds.Parse(s.Id)).ToList();
+        var selectedIds = selected.Select(s => s.Id).ToList();
         if (pause)
         {
+            var pausedAt = time.GetUtcNow();
             await scheduler.PauseJobsWith(targets, new PauseDetails { Reason = reason, RequestedBy = audit.ActorName() }, ct);
+            await SchedulePauses.OpenAsync(db, selectedIds, pausedAt, reason, audit.ActorName(), audit.SourceName(), ct);
         }
         else
         {
+            var unrecorded = await SchedulePauses.UnrecordedAsync(db, scheduler, targets, ct);
             await scheduler.ResumeJobs(targets, ct);
+            await SchedulePauses.CloseAsync(db, selectedIds, unrecorded, time.GetUtcNow(), audit.ActorName(), ct);
         }
 
         var after = (await ReadManyAsync(scheduler, targets, ct)).ToDictionary(s => s.Id);
-        await audit.RecordAsync(
-            selected.Select(s => new AuditChange(pause ? "schedule.pause" : "schedule.resume", "schedule", s.Id, s.Project, s, after.GetValueOrDefault(s.Id), reason)),
-            ct);
+        foreach (var s in selected)
+        {
+            audit.Add(new AuditChange(pause ? "schedule.pause" : "schedule.resume", "schedule", s.Id, s.Project, s, after.GetValueOrDefault(s.Id), reason));
+        }
+
+        // One save: every interval and every audit entry of the bulk action, or none.
+        await SchedulePauses.SaveAsync(db, ct);
         return new BulkScheduleResult([.. selected.Select(s => s.Id)]);
     }
 

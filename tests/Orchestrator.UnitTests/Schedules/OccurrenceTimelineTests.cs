@@ -108,4 +108,87 @@ public sealed class OccurrenceTimelineTests
         Assert.That(counts.Ran + counts.Retried + counts.Coalesced + counts.Skipped + counts.Missed + counts.Pending, Is.EqualTo(5));
         Assert.That((counts.Ran, counts.Late, counts.Skipped, counts.Missed), Is.EqualTo((2, 1, 1, 2)));
     }
+
+    private static IReadOnlyList<ScheduleOccurrence> WithPauses(List<DateTimeOffset> due, List<OccurrenceRun> runs, List<OccurrencePause> pauses,
+        List<OccurrenceMisfire>? misfires = null, MisfirePolicy policy = MisfirePolicy.FireOnce) =>
+        OccurrenceTimeline.Classify(due, runs, misfires ?? [], pauses, policy, T0.AddHours(1));
+
+    [Test]
+    public void Due_times_inside_a_pause_that_has_ended_are_skipped_as_paused_saying_by_whom_and_why()
+    {
+        // Paused 09:00:30 to 09:03:30 by ops; the times after the resume ran, and a missed one after it stays missed.
+        var pause = new OccurrencePause(T0.AddSeconds(30), T0.AddMinutes(3).AddSeconds(30), "ops", "database upgrade");
+        var result = WithPauses(Due(6), [Run(0, 0.1), Run(4, 0.1)], [pause]);
+        Assert.That(result.Select(o => o.Outcome), Is.EqualTo(new[] { "ran", "skipped", "skipped", "skipped", "ran", "missed" }));
+        Assert.That(result.Skip(1).Take(3).Select(o => o.Reason), Is.All.EqualTo("paused by ops: database upgrade"));
+    }
+
+    [Test]
+    public void A_pause_without_a_reason_or_a_requester_says_only_paused_and_a_long_reason_is_cut()
+    {
+        var bare = WithPauses(Due(2), [Run(0, 0.1)], [new OccurrencePause(T0.AddSeconds(30), T0.AddMinutes(5), null, null)]);
+        Assert.That(bare[1].Reason, Is.EqualTo("paused"));
+
+        var longReason = new string('x', 200);
+        var cut = WithPauses(Due(2), [Run(0, 0.1)], [new OccurrencePause(T0.AddSeconds(30), null, "ops", longReason)]);
+        Assert.That(cut[1].Reason, Does.StartWith("paused by ops: xxx").And.EndWith("…"));
+        Assert.That(cut[1].Reason!.Length, Is.LessThan(longReason.Length));
+    }
+
+    [Test]
+    public void Several_pauses_each_skip_their_own_due_times_and_the_time_between_them_is_judged_as_usual()
+    {
+        List<OccurrencePause> pauses =
+        [
+            new(T0.AddSeconds(30), T0.AddMinutes(1).AddSeconds(30), "ops", null),
+            new(T0.AddMinutes(3).AddSeconds(30), null, "ci", "freeze"),
+        ];
+        var result = WithPauses(Due(6), [Run(0, 0.1), Run(2, 0.1)], pauses);
+        Assert.That(result.Select(o => o.Outcome), Is.EqualTo(new[] { "ran", "skipped", "ran", "missed", "skipped", "skipped" }));
+        Assert.That(result[1].Reason, Is.EqualTo("paused by ops"));
+        Assert.That(result[4].Reason, Is.EqualTo("paused by ci: freeze"));
+    }
+
+    [Test]
+    public void A_run_inside_a_pause_keeps_its_outcome()
+    {
+        // A firing under way when the pause came, or one Quartz had already acquired, ran: the ledger outranks the pause.
+        var result = WithPauses(Due(3), [Run(0, 0.1), Run(1, 0.2)], [new OccurrencePause(T0.AddSeconds(50), T0.AddMinutes(10), "ops", null)]);
+        Assert.That(result.Select(o => o.Outcome), Is.EqualTo(new[] { "ran", "ran", "skipped" }));
+    }
+
+    [Test]
+    public void A_catch_up_keyed_on_a_due_time_of_the_pause_is_that_due_times_run_and_the_rest_of_the_pause_is_skipped()
+    {
+        // Resumed at 09:03:30; fire_once ran 09:01 (the first missed time) then: late, and the only run of the pause.
+        var catchUp = Run(1, 150);
+        var result = WithPauses(Due(5), [Run(0, 0.1), catchUp, Run(4, 0.1)], [new OccurrencePause(T0.AddSeconds(30), T0.AddMinutes(3).AddSeconds(30), "ops", null)],
+            [new OccurrenceMisfire(T0.AddMinutes(1), "missed")]);
+        Assert.That(result.Select(o => o.Outcome), Is.EqualTo(new[] { "ran", "ran", "skipped", "skipped", "ran" }));
+        Assert.That(result[1], Has.Property("RunId").EqualTo(catchUp.Id).And.Property("Late").True);
+        Assert.That(result[2].Reason, Is.EqualTo("paused by ops"));
+    }
+
+    [Test]
+    public void A_catch_up_at_the_resume_keyed_on_no_due_time_stands_for_the_pauses_last_due_time()
+    {
+        // Resumed at 09:03:30 and fired at once, keyed on that instant: the pause's last due time (09:03) is coalesced
+        // into it, the earlier ones of the pause are skipped as paused.
+        var resumed = T0.AddMinutes(3).AddSeconds(30);
+        var catchUp = Run(3, 0.1, extraSeconds: 30.2);
+        var result = WithPauses(Due(5), [Run(0, 0.1), catchUp, Run(4, 0.1)], [new OccurrencePause(T0.AddSeconds(30), resumed, "ops", null)]);
+        Assert.That(result.Select(o => o.Outcome), Is.EqualTo(new[] { "ran", "skipped", "skipped", "coalesced", "ran" }));
+        Assert.That(result[3], Has.Property("RunId").EqualTo(catchUp.Id).And.Property("CoalescedCount").EqualTo(1));
+        Assert.That(result[3].Reason, Does.StartWith("fire_once catch-up at the resume"));
+        Assert.That(OccurrenceTimeline.Count(result), Has.Property("Skipped").EqualTo(2).And.Property("Coalesced").EqualTo(1));
+    }
+
+    [Test]
+    public void Under_the_skip_policy_nothing_stands_for_the_pause()
+    {
+        var result = WithPauses(Due(5), [Run(0, 0.1), Run(4, 0.1)], [new OccurrencePause(T0.AddSeconds(30), T0.AddMinutes(3).AddSeconds(30), "ops", null)],
+            [new OccurrenceMisfire(T0.AddMinutes(1), "missed")], MisfirePolicy.Skip);
+        Assert.That(result.Select(o => o.Outcome), Is.EqualTo(new[] { "ran", "skipped", "skipped", "skipped", "ran" }));
+        Assert.That(result.Skip(1).Take(3).Select(o => o.Reason), Is.All.EqualTo("paused by ops"));
+    }
 }

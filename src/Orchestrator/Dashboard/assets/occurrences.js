@@ -8,13 +8,17 @@ const OCCURRENCE_KINDS = [
   ["late", "Late"],
   ["retried", "Retried"],
   ["coalesced", "Coalesced"],
+  ["paused", "Paused"],
   ["skipped", "Skipped"],
   ["missed", "Missed"],
   ["pending", "Pending"],
 ];
 
+// A due time skipped because the schedule was paused then (current or ended pause) is its own kind, hatched in the
+// strip and named in the legend, so it is not read as a policy skip.
 function occurrenceKind(o) {
   if (o.outcome === "ran") return o.late ? "late" : "on-time";
+  if (o.outcome === "skipped" && (o.reason || "").startsWith("paused")) return "paused";
   return o.outcome;
 }
 
@@ -57,7 +61,7 @@ registerPage("occurrences", async (parts, query) => {
     <div class="card">${occurrenceStripHtml(list, null)}</div>
     <div class="card table-wrap"><table>
       <thead><tr><th>Due</th><th>Outcome</th><th>Reason</th><th class="hide-small">Run</th></tr></thead>
-      <tbody>${[...list.items].reverse().map((o) => `<tr><td>${when(o.dueAt)}</td><td><span class="status">${esc(o.outcome)}</span></td><td>${esc(o.reason)}</td>
+      <tbody>${[...list.items].reverse().map((o) => `<tr><td>${when(o.dueAt)}</td><td><span class="status">${esc(occurrenceKind(o) === "paused" ? "skipped (paused)" : o.outcome)}</span></td><td>${esc(o.reason)}</td>
         <td class="hide-small">${o.runId ? `<a href="#/runs/${esc(o.runId)}">${esc(o.runId)}</a>` : "—"}</td></tr>`).join("") || `<tr><td colspan="4">No due times in this range.</td></tr>`}</tbody>
     </table></div>
     <a class="button" href="#/schedules/edit/${encodeURIComponent(id)}">Back to the schedule</a>`;

@@ -1,0 +1,275 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+using Orchestrator.Data;
+using Orchestrator.Runs;
+using Quartz;
+
+namespace Orchestrator.Schedules;
+
+/// <summary>
+/// One pause of a schedule, from when it was paused to when it was resumed (null while it is paused). Quartz keeps only
+/// the current pause (<see cref="IScheduler.GetTriggerPause"/>) and forgets it at the resume; these rows keep every
+/// pause, so a due time that passed during a pause that has since ended is still known to have been paused.
+/// </summary>
+public sealed class SchedulePause
+{
+    /// <summary>The source of an interval written at a resume from Quartz's own pause record (a pause made before
+    /// intervals were stored, or one Quartz made itself, such as retries exhausted).</summary>
+    public const string FromQuartz = "quartz";
+
+    public long Id { get; set; }
+
+    /// <summary>The schedule's id, <c>{project}.{name}</c>.</summary>
+    public required string ScheduleId { get; set; }
+
+    public DateTimeOffset PausedAt { get; set; }
+
+    /// <summary>Null while the schedule is paused.</summary>
+    public DateTimeOffset? ResumedAt { get; set; }
+
+    public string? Reason { get; set; }
+
+    /// <summary>Who paused it (the API key's name, <c>schedule:{id}</c> for a tool in a run, <c>system</c>).</summary>
+    public required string PausedBy { get; set; }
+
+    public string? ResumedBy { get; set; }
+
+    /// <summary>Where the pause came from: one of <see cref="Audit.AuditLog.Sources"/>, or <see cref="FromQuartz"/>.</summary>
+    public required string Source { get; set; }
+}
+
+internal sealed class SchedulePauseConfiguration : IEntityTypeConfiguration<SchedulePause>
+{
+    public void Configure(EntityTypeBuilder<SchedulePause> builder)
+    {
+        builder.ToTable("schedule_pauses");
+        builder.HasKey(p => p.Id);
+        builder.Property(p => p.Id).HasColumnName("id").ValueGeneratedOnAdd();
+        builder.Property(p => p.ScheduleId).HasColumnName("schedule_id").HasMaxLength(400).IsRequired();
+        builder.Property(p => p.PausedAt).HasColumnName("paused_at");
+        builder.Property(p => p.ResumedAt).HasColumnName("resumed_at");
+        builder.Property(p => p.Reason).HasColumnName("reason").HasMaxLength(PauseDetails.MaxReasonLength);
+        builder.Property(p => p.PausedBy).HasColumnName("paused_by").HasMaxLength(Audit.AuditEntry.MaxActorLength).IsRequired();
+        builder.Property(p => p.ResumedBy).HasColumnName("resumed_by").HasMaxLength(Audit.AuditEntry.MaxActorLength);
+        builder.Property(p => p.Source).HasColumnName("source").HasMaxLength(16).IsRequired();
+
+        // At most one open pause per schedule: two pauses of an active schedule at once cannot both open one.
+        builder.HasIndex(p => p.ScheduleId).IsUnique().HasFilter("resumed_at IS NULL").HasDatabaseName("ux_schedule_pauses_open");
+        builder.HasIndex(p => new { p.ScheduleId, p.PausedAt }).HasDatabaseName("ix_schedule_pauses_schedule");
+        builder.HasIndex(p => p.ResumedAt).HasDatabaseName("ix_schedule_pauses_resumed");
+    }
+}
+
+/// <summary>
+/// The pause intervals of schedules: opened and closed by <see cref="ScheduleService"/> next to every pause and resume
+/// (tracked on the caller's context, saved with its audit entry), read by the occurrences and the deadline checker,
+/// purged with the runs (<c>Runs:Retention</c>) and deleted with the schedule.
+/// </summary>
+public static class SchedulePauses
+{
+    /// <summary>
+    /// Opens an interval at <paramref name="at"/> for each schedule of <paramref name="ids"/> that has none open (a
+    /// schedule already paused keeps the interval it has). Tracked only: the caller's save writes it.
+    /// </summary>
+    public static async Task OpenAsync(
+        OrchestratorDbContext db, IReadOnlyCollection<string> ids, DateTimeOffset at, string? reason, string by, string source, CancellationToken ct)
+    {
+        if (ids.Count == 0)
+        {
+            return;
+        }
+
+        var open = await OpenIdsAsync(db, ids, ct);
+        db.Set<SchedulePause>().AddRange(ids.Distinct(StringComparer.Ordinal).Where(id => !open.Contains(id)).Select(id => new SchedulePause
+        {
+            ScheduleId = id,
+            PausedAt = at,
+            Reason = reason,
+            PausedBy = Cut(by),
+            Source = source,
+        }));
+    }
+
+    /// <summary>
+    /// What a resume needs to know before Quartz forgets it: for each of <paramref name="keys"/> paused with no open
+    /// interval (paused before intervals were stored, or by Quartz itself), Quartz's record of that pause.
+    /// </summary>
+    public static async Task<Dictionary<string, PauseInfo>> UnrecordedAsync(OrchestratorDbContext db, IScheduler scheduler, IReadOnlyCollection<JobKey> keys, CancellationToken ct)
+    {
+        var open = await OpenIdsAsync(db, [.. keys.Select(ScheduleIds.Of)], ct);
+        var records = new Dictionary<string, PauseInfo>(StringComparer.Ordinal);
+        foreach (var key in keys.Where(k => !open.Contains(ScheduleIds.Of(k))))
+        {
+            if (await scheduler.GetTriggerPause(new TriggerKey(key.Name, key.Group), ct) is { } record)
+            {
+                records[ScheduleIds.Of(key)] = record;
+            }
+        }
+
+        return records;
+    }
+
+    /// <summary>
+    /// Closes the open interval of each of <paramref name="ids"/> at <paramref name="at"/>; one with none open but with
+    /// Quartz's record of its pause (<see cref="UnrecordedAsync"/>, read before the resume) is stored ended. Tracked only.
+    /// </summary>
+    public static async Task CloseAsync(
+        OrchestratorDbContext db, IReadOnlyCollection<string> ids, IReadOnlyDictionary<string, PauseInfo> unrecorded, DateTimeOffset at, string by, CancellationToken ct)
+    {
+        var list = ids.Distinct(StringComparer.Ordinal).ToList();
+        var open = await db.Set<SchedulePause>().Where(p => list.Contains(p.ScheduleId) && p.ResumedAt == null).ToListAsync(ct);
+        foreach (var pause in open)
+        {
+            pause.ResumedAt = at;
+            pause.ResumedBy = Cut(by);
+        }
+
+        var closed = open.Select(p => p.ScheduleId).ToHashSet(StringComparer.Ordinal);
+        db.Set<SchedulePause>().AddRange(list.Where(id => !closed.Contains(id) && unrecorded.ContainsKey(id)).Select(id => new SchedulePause
+        {
+            ScheduleId = id,
+            PausedAt = unrecorded[id].PausedAtUtc,
+            ResumedAt = at,
+            Reason = unrecorded[id].Reason,
+            PausedBy = Cut(unrecorded[id].RequestedBy ?? Audit.AuditLog.SystemActor),
+            ResumedBy = Cut(by),
+            Source = SchedulePause.FromQuartz,
+        }));
+    }
+
+    /// <summary>
+    /// Saves the caller's unit of work (the intervals and the audit entries of a pause or resume). Two pauses of the same
+    /// schedule at once both pass the "none open" check; the second save then breaks the unique open interval, and is
+    /// saved again without its interval: the first one's is the pause.
+    /// </summary>
+    public static async Task SaveAsync(OrchestratorDbContext db, CancellationToken ct)
+    {
+        try
+        {
+            await db.SaveChangesAsync(ct);
+        }
+        catch (DbUpdateException)
+        {
+            var added = db.ChangeTracker.Entries<SchedulePause>().Where(e => e.State == EntityState.Added).ToList();
+            if (added.Count == 0)
+            {
+                throw;
+            }
+
+            var ids = added.Select(e => e.Entity.ScheduleId).ToList();
+            var open = await OpenIdsAsync(db, ids, ct);
+            foreach (var entry in added.Where(e => open.Contains(e.Entity.ScheduleId)))
+            {
+                entry.State = EntityState.Detached;
+            }
+
+            await db.SaveChangesAsync(ct);
+        }
+    }
+
+    /// <summary>
+    /// Since when the schedule is paused, or null when it is not (Quartz's trigger state says whether): the open stored
+    /// interval; else Quartz's own record of the pause; else (a pause that recorded nothing) just after the latest start
+    /// of a run of its trigger, the latest instant it can have begun by what is stored, as a paused trigger starts
+    /// nothing — <see cref="DateTimeOffset.MinValue"/> when it never ran. The one answer the occurrences and the deadline
+    /// checker both use.
+    /// </summary>
+    public static async Task<DateTimeOffset?> PausedSinceAsync(OrchestratorDbContext db, IScheduler scheduler, JobKey key, CancellationToken ct) =>
+        (await CurrentAsync(db, scheduler, key, ct))?.From;
+
+    /// <summary>
+    /// The pauses of the schedule that overlap [<paramref name="from"/>, <paramref name="to"/>), oldest first: the stored
+    /// intervals, and the current pause (<see cref="PausedSinceAsync"/>) when none of them is open.
+    /// </summary>
+    public static async Task<IReadOnlyList<OccurrencePause>> OverlappingAsync(
+        OrchestratorDbContext db, IScheduler scheduler, JobKey key, DateTimeOffset from, DateTimeOffset to, CancellationToken ct)
+    {
+        var id = ScheduleIds.Of(key);
+        var stored = await db.Set<SchedulePause>().AsNoTracking()
+            .Where(p => p.ScheduleId == id && p.PausedAt < to && (p.ResumedAt == null || p.ResumedAt > from))
+            .OrderBy(p => p.PausedAt)
+            .ToListAsync(ct);
+        var pauses = stored
+            .Where(p => p.ResumedAt is not null)
+            .Select(p => new OccurrencePause(p.PausedAt, p.ResumedAt, p.PausedBy, p.Reason))
+            .ToList();
+        if (await CurrentAsync(db, scheduler, key, ct) is { } current && current.From < to)
+        {
+            pauses.Add(current);
+        }
+
+        return pauses;
+    }
+
+    /// <summary>Deletes every interval of the schedules: deleted, or created anew under the id of a deleted one.</summary>
+    public static Task<int> ForgetAsync(OrchestratorDbContext db, IReadOnlyCollection<string> scheduleIds, CancellationToken ct)
+    {
+        var ids = scheduleIds.Distinct(StringComparer.Ordinal).ToList();
+        return db.Set<SchedulePause>().Where(p => ids.Contains(p.ScheduleId)).ExecuteDeleteAsync(ct);
+    }
+
+    /// <summary>Deletes the intervals that ended before <paramref name="cutoff"/> (<c>Runs:Retention</c>); the value is how many.</summary>
+    public static Task<int> PurgeAsync(OrchestratorDbContext db, DateTimeOffset cutoff, CancellationToken ct) =>
+        db.Set<SchedulePause>().Where(p => p.ResumedAt != null && p.ResumedAt < cutoff).ExecuteDeleteAsync(ct);
+
+    /// <summary>The schedule's intervals as they are, for an undo (<see cref="RestoreAsync"/>).</summary>
+    public static async Task<List<SchedulePause>> SnapshotAsync(OrchestratorDbContext db, string scheduleId, CancellationToken ct) =>
+        await db.Set<SchedulePause>().AsNoTracking().Where(p => p.ScheduleId == scheduleId).ToListAsync(ct);
+
+    /// <summary>Puts the schedule's intervals back as <see cref="SnapshotAsync"/> read them (apply undoing a step).</summary>
+    public static async Task RestoreAsync(OrchestratorDbContext db, string scheduleId, IReadOnlyList<SchedulePause> snapshot, CancellationToken ct)
+    {
+        foreach (var entry in db.ChangeTracker.Entries<SchedulePause>().Where(e => e.Entity.ScheduleId == scheduleId).ToList())
+        {
+            entry.State = EntityState.Detached;
+        }
+
+        await ForgetAsync(db, [scheduleId], ct);
+        db.Set<SchedulePause>().AddRange(snapshot.Select(p => new SchedulePause
+        {
+            ScheduleId = p.ScheduleId,
+            PausedAt = p.PausedAt,
+            ResumedAt = p.ResumedAt,
+            Reason = p.Reason,
+            PausedBy = p.PausedBy,
+            ResumedBy = p.ResumedBy,
+            Source = p.Source,
+        }));
+        await db.SaveChangesAsync(ct);
+    }
+
+    private static async Task<OccurrencePause?> CurrentAsync(OrchestratorDbContext db, IScheduler scheduler, JobKey key, CancellationToken ct)
+    {
+        var triggerKey = new TriggerKey(key.Name, key.Group);
+        if (await scheduler.GetTriggerState(triggerKey, ct) != TriggerState.Paused)
+        {
+            return null;
+        }
+
+        var id = ScheduleIds.Of(key);
+        if (await db.Set<SchedulePause>().AsNoTracking().Where(p => p.ScheduleId == id && p.ResumedAt == null).FirstOrDefaultAsync(ct) is { } open)
+        {
+            return new OccurrencePause(open.PausedAt, null, open.PausedBy, open.Reason);
+        }
+
+        if (await scheduler.GetTriggerPause(triggerKey, ct) is { } record)
+        {
+            return new OccurrencePause(record.PausedAtUtc, null, record.RequestedBy, record.Reason);
+        }
+
+        // A run-now, a pipeline's run or a backfill runs while the trigger is paused; only the trigger's own runs tell.
+        var lastStart = await db.Runs.AsNoTracking()
+            .Where(r => r.ScheduleId == id && r.TriggeredBy != RunTrigger.Manual && r.TriggeredBy != RunTrigger.Pipeline && r.TriggeredBy != RunTrigger.Backfill && r.StartedAt != null)
+            .OrderByDescending(r => r.StartedAt).Select(r => r.StartedAt).FirstOrDefaultAsync(ct);
+        return new OccurrencePause(lastStart?.AddTicks(1) ?? DateTimeOffset.MinValue, null, null, null);
+    }
+
+    private static async Task<HashSet<string>> OpenIdsAsync(OrchestratorDbContext db, IReadOnlyCollection<string> ids, CancellationToken ct)
+    {
+        var list = ids.Distinct(StringComparer.Ordinal).ToList();
+        return (await db.Set<SchedulePause>().AsNoTracking().Where(p => list.Contains(p.ScheduleId) && p.ResumedAt == null).Select(p => p.ScheduleId).ToListAsync(ct))
+            .ToHashSet(StringComparer.Ordinal);
+    }
+
+    private static string Cut(string text) => text.Length <= Audit.AuditEntry.MaxActorLength ? text : text[..Audit.AuditEntry.MaxActorLength];
+}
