@@ -124,7 +124,7 @@ public static class ApiRequestConventions
     {
         var endpoint = context.GetEndpoint();
         var accepts = endpoint?.Metadata.GetMetadata<IAcceptsMetadata>();
-        if (endpoint is not null && accepts is null && context.Request.Path.StartsWithSegments(ApiPrefix) && TakesNoBody(endpoint)
+        if (endpoint is not null && accepts is null && context.Request.Path.StartsWithSegments(ApiPrefix) && TakesNoBody(endpoint, context.Request.Method)
             && await UnexpectedBodyAsync(context.Request, context.RequestAborted) is { } unexpected)
         {
             var (field, reason) = unexpected;
@@ -165,15 +165,16 @@ public static class ApiRequestConventions
     });
 
     /// <summary>
-    /// Whether the endpoint is a handler that takes no body at all, for a method that may carry one: no body parameter
-    /// (no accepts metadata, checked by the caller) and nothing that reads the body itself (a file upload takes
-    /// <see cref="HttpRequest"/> and writes whatever it is sent).
+    /// Whether the request goes to a handler that takes no body at all, with a method that may carry one: no body
+    /// parameter (no accepts metadata, checked by the caller) and, unless it deletes, nothing that could read the body
+    /// itself (a file upload takes <see cref="HttpRequest"/> and writes whatever it is sent; a delete reads the raw
+    /// path from the context, never a body).
     /// </summary>
-    private static bool TakesNoBody(Endpoint endpoint) =>
+    private static bool TakesNoBody(Endpoint endpoint, string method) =>
         endpoint.Metadata.GetMetadata<System.Reflection.MethodInfo>() is { } handler
-        && endpoint.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods.Any(m => !HttpMethods.IsGet(m) && !HttpMethods.IsHead(m)) == true
-        && !handler.GetParameters().Any(p => p.ParameterType == typeof(HttpRequest) || p.ParameterType == typeof(HttpContext)
-            || p.ParameterType == typeof(Stream) || p.ParameterType == typeof(PipeReader));
+        && !HttpMethods.IsGet(method) && !HttpMethods.IsHead(method) && !HttpMethods.IsOptions(method)
+        && (HttpMethods.IsDelete(method) || !handler.GetParameters().Any(p => p.ParameterType == typeof(HttpRequest) || p.ParameterType == typeof(HttpContext)
+            || p.ParameterType == typeof(Stream) || p.ParameterType == typeof(PipeReader)));
 
     /// <summary>
     /// For a route that takes no body: null when the body is absent, blank, <c>null</c> or <c>{}</c> (what a client that

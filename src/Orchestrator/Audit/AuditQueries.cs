@@ -50,7 +50,7 @@ public sealed class AuditQueries(OrchestratorDbContext db)
         var to = Instant(query.To, "to", errors);
         var size = PagingRule.CursorOnly.Read(null, query.PageSize, errors, query.Cursor).Size;
         long? before = null;
-        if (!string.IsNullOrEmpty(query.Cursor) && query.Cursor is { } cursor)
+        if (query.Cursor is { Length: > 0 } cursor)
         {
             if (long.TryParse(cursor, NumberStyles.None, CultureInfo.InvariantCulture, out var id) && id > 0)
             {
