@@ -262,12 +262,15 @@ public sealed class ApplyService(
             }
 
             var resource = new Desired(i, kind, name, body);
+            var refusedBefore = refusals.Count;
             if (kind == DefinitionKinds.Channel)
             {
                 ResolveChannelSecrets(resource, refusals);
             }
 
-            resource.Request = Deserialize(resource, refusals);
+            var request = Deserialize(resource, refusals);
+            // A channel whose secrets were refused is not compared further: its document holds no reference to show.
+            resource.Request = refusals.Count > refusedBefore ? null : request;
             desired.Add(resource);
         }
 
