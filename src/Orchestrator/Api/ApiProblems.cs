@@ -35,6 +35,22 @@ public sealed class FieldErrors
     /// <summary>The errors as one line, for a failure recorded where no problem response is sent (a run's error).</summary>
     public string Summary => string.Join(" ", errors.Select(e => $"{e.Key}: {string.Join(" ", e.Value)}"));
 
+    /// <summary>How many reasons there are over all fields.</summary>
+    public int Count => errors.Values.Sum(e => e.Count);
+
+    /// <summary>
+    /// The errors for a person to read when there may be many (a batch of a thousand items): how many, the first
+    /// <paramref name="shown"/> as "field: reason", and how many more; <c>errors</c> holds them all.
+    /// </summary>
+    public string Overview(int shown = 3)
+    {
+        var all = errors.SelectMany(e => e.Value.Select(reason => $"{e.Key}: {reason.TrimEnd('.')}")).ToList();
+        var first = string.Join("; ", all.Take(shown));
+        return all.Count <= shown
+            ? $"{all.Count} {(all.Count == 1 ? "problem" : "problems")}: {first}."
+            : $"{all.Count} problems: {first}; and {all.Count - shown} more (see errors).";
+    }
+
     public void Add(string field, string reason)
     {
         if (!errors.TryGetValue(field, out var list))
@@ -55,16 +71,4 @@ public sealed class FieldErrors
             Title = "The request is not valid.",
             Detail = Summary,
         };
-}
-
-public sealed record PagedList<T>(IReadOnlyList<T> Items, int Page, int PageSize, int Total);
-
-public readonly record struct Paging(int Number, int Size)
-{
-    public const int MaxSize = 200;
-
-    public int Skip => (Number - 1) * Size;
-
-    public static Paging From(int? page, int? pageSize) =>
-        new(Math.Max(1, page ?? 1), Math.Clamp(pageSize ?? 50, 1, MaxSize));
 }

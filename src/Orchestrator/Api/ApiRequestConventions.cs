@@ -116,11 +116,32 @@ public static class ApiRequestConventions
     /// After authorization: a route whose handler takes a JSON body gets a 400 problem saying "a JSON object body is
     /// required" when the body is empty, blank or <c>null</c>, instead of the binder's "Implicit body inferred for
     /// parameter …". Other bodies go to the binder, which names the JSON path of what it cannot read. Only the start of
-    /// the body is looked at; it is rewound for the binder.
+    /// the body is looked at; it is rewound for the binder. A route that takes no body (requeue, run now, resume,
+    /// cancel, delete) refuses one with properties as every body refuses an unknown property (see
+    /// <see cref="UnexpectedBodyAsync"/>): ignored, <c>{"reason": "…"}</c> sent to resume was lost without a word.
     /// </summary>
     public static IApplicationBuilder UseJsonObjectBodies(this IApplicationBuilder app) => app.Use(async (context, next) =>
     {
-        var accepts = context.GetEndpoint()?.Metadata.GetMetadata<IAcceptsMetadata>();
+        var endpoint = context.GetEndpoint();
+        var accepts = endpoint?.Metadata.GetMetadata<IAcceptsMetadata>();
+        if (endpoint is not null && accepts is null && context.Request.Path.StartsWithSegments(ApiPrefix) && TakesNoBody(endpoint, context.Request.Method)
+            && await UnexpectedBodyAsync(context.Request, context.RequestAborted) is { } unexpected)
+        {
+            var (field, reason) = unexpected;
+            context.Response.StatusCode = StatusCodes.Status400BadRequest;
+            await context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+            {
+                HttpContext = context,
+                ProblemDetails = new HttpValidationProblemDetails(new Dictionary<string, string[]> { [field] = [reason] })
+                {
+                    Status = StatusCodes.Status400BadRequest,
+                    Title = "The request could not be read.",
+                    Detail = field == "body" ? $"This operation takes no body: {reason}" : $"The body is not valid for this request at '$.{field}': {reason}",
+                },
+            });
+            return;
+        }
+
         if (accepts is { RequestType: not null, IsOptional: false }
             && accepts.ContentTypes.Any(t => t.Contains("json", StringComparison.OrdinalIgnoreCase))
             && (context.Request.ContentType is null || context.Request.HasJsonContentType())
@@ -142,6 +163,70 @@ public static class ApiRequestConventions
 
         await next(context);
     });
+
+    /// <summary>
+    /// Whether the request goes to a handler that takes no body at all, with a method that may carry one: no body
+    /// parameter (no accepts metadata, checked by the caller) and, unless it deletes, nothing that could read the body
+    /// itself (a file upload takes <see cref="HttpRequest"/> and writes whatever it is sent; a delete reads the raw
+    /// path from the context, never a body).
+    /// </summary>
+    private static bool TakesNoBody(Endpoint endpoint, string method) =>
+        endpoint.Metadata.GetMetadata<System.Reflection.MethodInfo>() is { } handler
+        && !HttpMethods.IsGet(method) && !HttpMethods.IsHead(method) && !HttpMethods.IsOptions(method)
+        && (HttpMethods.IsDelete(method) || !handler.GetParameters().Any(p => p.ParameterType == typeof(HttpRequest) || p.ParameterType == typeof(HttpContext)
+            || p.ParameterType == typeof(Stream) || p.ParameterType == typeof(PipeReader)));
+
+    /// <summary>
+    /// For a route that takes no body: null when the body is absent, blank, <c>null</c> or <c>{}</c> (what a client that
+    /// always sends a JSON body sends); otherwise the field and reason to refuse it with: each property is unknown (the
+    /// first named, the rest listed), and anything else is not the empty object this route takes. The body is read up
+    /// to 64 KiB (Kestrel bounds it anyway), and is not needed afterwards.
+    /// </summary>
+    private static async Task<(string Field, string Reason)?> UnexpectedBodyAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        if (request.ContentLength == 0 || (request.ContentLength is null && !request.Headers.TransferEncoding.Any(v => v?.Length > 0)))
+        {
+            return null;
+        }
+
+        using var buffer = new MemoryStream();
+        var chunk = new byte[8192];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0 && buffer.Length <= 64 * 1024)
+        {
+            buffer.Write(chunk, 0, read);
+        }
+
+        var text = Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length).Trim();
+        if (text.Length == 0 || text == "null")
+        {
+            return null;
+        }
+
+        const string takes = "this operation takes no body; send none, or an empty object {}.";
+        try
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(text);
+            if (document.RootElement.ValueKind != System.Text.Json.JsonValueKind.Object)
+            {
+                return ("body", takes);
+            }
+
+            var names = document.RootElement.EnumerateObject().Select(p => p.Name).ToList();
+            if (names.Count == 0)
+            {
+                return null;
+            }
+
+            var shown = names[0].Length <= 40 ? names[0] : names[0][..40] + "…";
+            return (shown, $"'{shown}' is not a known property of the request body: {takes}"
+                + (names.Count > 1 ? $" It also has {names.Count - 1} other propert{(names.Count == 2 ? "y" : "ies")}." : ""));
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return ("body", $"the body is not JSON; {takes}");
+        }
+    }
 
     /// <summary>
     /// "the body is empty" or "the body is null" when the body holds no JSON object for certain, else null. Reads at

@@ -28,14 +28,22 @@ internal sealed partial class BadRequestExceptionHandler(
         var (field, reason, detail) = bad.InnerException is JsonException json
             ? await DescribeBodyAsync(context.Request, json)
             : DescribeParameter(bad);
-        context.Response.StatusCode = bad.StatusCode;
+        var status = bad.StatusCode;
+        // A paging value that is not a number is refused by the route's paging rule, as one out of its range is: the
+        // same 422 naming the parameter and the range on every list route.
+        if (bad.InnerException is not JsonException && PagingRefusal(context, bad) is { } paging)
+        {
+            (field, reason, detail, status) = paging;
+        }
+
+        context.Response.StatusCode = status;
         return await problems.TryWriteAsync(new ProblemDetailsContext
         {
             HttpContext = context,
             Exception = exception,
             ProblemDetails = new HttpValidationProblemDetails(new Dictionary<string, string[]> { [field] = [reason] })
             {
-                Status = bad.StatusCode,
+                Status = status,
                 Title = "The request could not be read.",
                 Detail = detail,
             },
@@ -53,6 +61,22 @@ internal sealed partial class BadRequestExceptionHandler(
         }
 
         return ("body", bad.Message, bad.Message);
+    }
+
+    /// <summary>The paging rule's 422 for a paging parameter of a list route the binder could not read, else null.</summary>
+    private static (string Field, string Reason, string Detail, int Status)? PagingRefusal(HttpContext context, BadHttpRequestException bad)
+    {
+        // The exception handler runs with the endpoint cleared; the feature keeps the one that failed.
+        var endpoint = context.Features.Get<IExceptionHandlerFeature>()?.Endpoint ?? context.GetEndpoint();
+        if (endpoint?.Metadata.GetMetadata<PagingRule>() is not { } rule || FailedParameter().Match(bad.Message) is not { Success: true } failed
+            || rule.NotANumber(failed.Groups["name"].Value) is not { } stem)
+        {
+            return null;
+        }
+
+        var name = failed.Groups["name"].Value;
+        var reason = $"{stem}; '{Shorten(failed.Groups["value"].Value)}' is not.";
+        return (name, reason, $"The parameter '{name}' {reason}", StatusCodes.Status422UnprocessableEntity);
     }
 
     private async Task<(string Field, string Reason, string Detail)> DescribeBodyAsync(HttpRequest request, JsonException exception)

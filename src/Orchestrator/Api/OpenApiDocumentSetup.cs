@@ -33,6 +33,7 @@ public static class OpenApiDocumentSetup
                 return Task.CompletedTask;
             });
             o.AddOperationTransformer<RoleOperationTransformer>();
+            o.AddOperationTransformer<PagingOperationTransformer>();
         });
         return services;
     }

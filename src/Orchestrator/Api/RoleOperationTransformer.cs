@@ -27,7 +27,7 @@ public sealed class RoleOperationTransformer : IOpenApiOperationTransformer
 
     private const string ProblemSchemaId = "ProblemDetails";
 
-    private const string ValidationProblemSchemaId = "HttpValidationProblemDetails";
+    internal const string ValidationProblemSchemaId = "HttpValidationProblemDetails";
 
     public async Task TransformAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
     {
@@ -83,7 +83,7 @@ public sealed class RoleOperationTransformer : IOpenApiOperationTransformer
         string.IsNullOrWhiteSpace(description) ? sentence : $"{description.TrimEnd()}\n\n{sentence}";
 
     /// <summary>A response the route declared itself (with its own wording) is kept.</summary>
-    private static void AddProblem(OpenApiResponses responses, int status, string description, IOpenApiSchema schema)
+    internal static void AddProblem(OpenApiResponses responses, int status, string description, IOpenApiSchema schema)
     {
         var key = status.ToString(System.Globalization.CultureInfo.InvariantCulture);
         if (responses.ContainsKey(key))
@@ -102,7 +102,7 @@ public sealed class RoleOperationTransformer : IOpenApiOperationTransformer
     /// The same component a route's own <c>ProducesProblem</c>/<c>ProducesValidationProblem</c> refers to (the framework
     /// names it after the type), registered once if no route did, so every problem response points at one schema.
     /// </summary>
-    private static async Task<IOpenApiSchema> SchemaAsync<T>(string id, OpenApiDocument document, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
+    internal static async Task<IOpenApiSchema> SchemaAsync<T>(string id, OpenApiDocument document, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
     {
         if (document.Components?.Schemas?.ContainsKey(id) != true)
         {

@@ -21,6 +21,7 @@ public static class AuditEndpoints
         app.MapGroup("/api/audit").WithTags("Audit").RequireAuthorization(Policies.Admin)
             .MapGet("/", ListAudit).WithName("ListAudit")
             .WithSummary("Audit entries, newest first (filters actor, resource as type or type:id, action, project, from, to; cursor paging).")
+            .WithPaging(PagingRule.CursorOnly)
             .ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity)
             .ProducesProblem(StatusCodes.Status400BadRequest);
         return app;

@@ -43,16 +43,14 @@ public sealed record AuditPage(IReadOnlyList<AuditEntryResponse> Items, int Page
 /// <summary>Reads the audit log: filters, newest first, cursor paging.</summary>
 public sealed class AuditQueries(OrchestratorDbContext db)
 {
-    public const int DefaultPageSize = 50;
-    public const int MaxPageSize = 200;
-
     public async Task<Outcome<AuditPage>> ListAsync(AuditQuery query, CancellationToken ct)
     {
         var errors = new FieldErrors();
         var from = Instant(query.From, "from", errors);
         var to = Instant(query.To, "to", errors);
+        var size = PagingRule.CursorOnly.Read(null, query.PageSize, errors, query.Cursor).Size;
         long? before = null;
-        if (query.Cursor is { } cursor)
+        if (query.Cursor is { Length: > 0 } cursor)
         {
             if (long.TryParse(cursor, NumberStyles.None, CultureInfo.InvariantCulture, out var id) && id > 0)
             {
@@ -62,12 +60,6 @@ public sealed class AuditQueries(OrchestratorDbContext db)
             {
                 errors.Add("cursor", "is not a cursor this log gave out (use nextCursor from the previous page).");
             }
-        }
-
-        var size = query.PageSize ?? DefaultPageSize;
-        if (size is < 1 or > MaxPageSize)
-        {
-            errors.Add("pageSize", $"must be between 1 and {MaxPageSize}.");
         }
 
         if (from is not null && to is not null && to <= from)

@@ -38,6 +38,7 @@ public static class ClusterEndpoints
             .WithSummary("Scheduler instances sharing this store, with their last check-in; state is alive, overdue or failed.");
         group.MapGet("/misfires", ListMisfires).WithName("ListClusterMisfires")
             .WithSummary("The newest fire times any schedule missed, from Quartz's misfire history, in one query (pageSize 1 to 1000, default 100).")
+            .WithPaging(PagingRule.NewestOnly)
             .ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity)
             .ProducesProblem(StatusCodes.Status400BadRequest);
         return app;
@@ -62,15 +63,14 @@ public static class ClusterEndpoints
     public static async Task<Results<Ok<IReadOnlyList<ClusterMisfire>>, ProblemHttpResult>> ListMisfires(
         ISchedulerFactory schedulers, IExecutionHistoryStore history, ProjectScope scope, int? pageSize, CancellationToken ct)
     {
-        if (pageSize is < 1 or > 1000)
+        var paging = PagingRule.NewestOnly.Read(null, pageSize);
+        if (!paging.Succeeded)
         {
-            var errors = new FieldErrors();
-            errors.Add("pageSize", "must be between 1 and 1000.");
-            return errors.ToProblem();
+            return paging.Problem.ToProblemResult();
         }
 
         var scheduler = await schedulers.GetScheduler(ct);
-        var take = pageSize ?? 100;
+        var take = paging.Value.Size;
         // System jobs' misfires are fetched and dropped: ask for more so a page is still full after dropping them.
         var page = await history.QueryMisfires(new MisfireHistoryQuery { SchedulerName = scheduler.SchedulerName, Take = Math.Min(take * 2, 2000) }, ct);
         IReadOnlyList<ClusterMisfire> misfires =

@@ -32,6 +32,7 @@ public static class DeadlineEndpoints
         app.MapGroup("/api/deadlines").WithTags("Deadlines").RequireAuthorization(Policies.Viewer)
             .MapGet("/", ListDeadlines).WithName("ListDeadlines")
             .WithSummary("Deadline breaches, newest first (filters scheduleId, pipelineId, project, kind, state open|recovered; paging).")
+            .WithPaging(PagingRule.Standard)
             .ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity)
             .ProducesProblem(StatusCodes.Status400BadRequest);
         return app;

@@ -58,15 +58,7 @@ public sealed class DeadlineQueries(OrchestratorDbContext db, ProjectScope scope
             errors.Add("kind", $"'{query.Kind}' is not a kind; use 'start', 'succeed' or 'silence'.");
         }
 
-        if (query.Page is < 1)
-        {
-            errors.Add("page", "must be 1 or more.");
-        }
-
-        if (query.PageSize is < 1 or > Paging.MaxSize)
-        {
-            errors.Add("pageSize", $"must be between 1 and {Paging.MaxSize}.");
-        }
+        var paging = PagingRule.Standard.Read(query.Page, query.PageSize, errors);
 
         if (!string.IsNullOrEmpty(query.ScheduleId) && !string.IsNullOrEmpty(query.PipelineId))
         {
@@ -78,7 +70,6 @@ public sealed class DeadlineQueries(OrchestratorDbContext db, ProjectScope scope
             return errors.ToProblemDetails();
         }
 
-        var paging = Paging.From(query.Page, query.PageSize);
         var breaches = db.Set<DeadlineBreach>().AsNoTracking();
         if (scope.Projects is { } allowed)
         {

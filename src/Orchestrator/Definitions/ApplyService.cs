@@ -88,13 +88,10 @@ public sealed class ApplyService(
             return missing.ToProblemDetails();
         }
 
+        // Documents refused as they are read (no kind, no name, a second document for one resource) are left out, and the
+        // rest are still checked: every refusal comes in one answer, not a second round after the first is fixed.
         var refusals = new List<ApplyRefusal>();
         var desired = ReadDocuments(request.Documents, refusals);
-        if (refusals.Count > 0)
-        {
-            return RefusalProblem(refusals);
-        }
-
         var current = await CurrentAsync(ct);
         var managed = await db.Set<ManagedResource>().AsNoTracking().ToDictionaryAsync(m => (m.Kind, m.Name), ct);
         var created = desired.Where(d => !current.ContainsKey((d.Kind, d.Name))).Select(d => d.Name).ToHashSet(StringComparer.Ordinal);
@@ -265,12 +262,15 @@ public sealed class ApplyService(
             }
 
             var resource = new Desired(i, kind, name, body);
+            var refusedBefore = refusals.Count;
             if (kind == DefinitionKinds.Channel)
             {
                 ResolveChannelSecrets(resource, refusals);
             }
 
-            resource.Request = Deserialize(resource, refusals);
+            var request = Deserialize(resource, refusals);
+            // A channel whose secrets were refused is not compared further: its document holds no reference to show.
+            resource.Request = refusals.Count > refusedBefore ? null : request;
             desired.Add(resource);
         }
 
@@ -735,6 +735,7 @@ public sealed class ApplyService(
 
         var problem = errors.ToProblemDetails();
         problem.Title = "The definitions were refused; nothing was applied.";
+        problem.Detail = $"{errors.Overview()} Nothing was applied.";
         problem.Extensions["refusals"] = refusals;
         return problem;
     }

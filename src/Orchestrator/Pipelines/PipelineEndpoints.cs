@@ -19,7 +19,7 @@ public static class PipelineEndpoints
     public static IEndpointRouteBuilder MapPipelines(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/pipelines").WithTags("Pipelines").RequireAuthorization(Policies.Viewer);
-        group.MapGet("/", ListPipelines).WithName("ListPipelines").WithSummary("Pipelines (filter project; paging).");
+        group.MapGet("/", ListPipelines).WithName("ListPipelines").WithSummary("Pipelines (filter project; paging).").WithPaging(PagingRule.Standard);
         group.MapPost("/", CreatePipeline).WithName("CreatePipeline").WithSummary("Create a pipeline (version 1) after validating its definition.")
             .ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity).ProducesProblem(StatusCodes.Status409Conflict)
             .RequireAuthorization(Policies.Admin);
@@ -36,7 +36,7 @@ public static class PipelineEndpoints
         group.MapPost("/{id}/run", RunPipeline).WithName("RunPipeline").WithSummary("Start a run with {inputs}; any node of the cluster executes it.")
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity)
             .RequireAuthorization(Policies.Operator);
-        group.MapGet("/{id}/runs", ListRuns).WithName("ListPipelineRuns").WithSummary("Runs of one pipeline, newest first.")
+        group.MapGet("/{id}/runs", ListRuns).WithName("ListPipelineRuns").WithSummary("Runs of one pipeline, newest first.").WithPaging(PagingRule.Standard)
             .ProducesProblem(StatusCodes.Status404NotFound);
 
         var runs = app.MapGroup("/api/pipeline-runs").WithTags("Pipelines").RequireAuthorization(Policies.Viewer);
@@ -48,8 +48,12 @@ public static class PipelineEndpoints
         return app;
     }
 
-    public static async Task<Ok<PagedList<PipelineSummary>>> ListPipelines(PipelineService pipelines, string? project, int? page, int? pageSize, CancellationToken ct) =>
-        TypedResults.Ok(await pipelines.ListAsync(project, Paging.From(page, pageSize), ct));
+    public static async Task<Results<Ok<PagedList<PipelineSummary>>, ProblemHttpResult>> ListPipelines(
+        PipelineService pipelines, string? project, int? page, int? pageSize, CancellationToken ct)
+    {
+        var paging = PagingRule.Standard.Read(page, pageSize);
+        return paging.Succeeded ? TypedResults.Ok(await pipelines.ListAsync(project, paging.Value, ct)) : paging.Problem.ToProblemResult();
+    }
 
     public static async Task<Results<Created<PipelineResponse>, ProblemHttpResult>> CreatePipeline(PipelineRequest request, PipelineService pipelines, CancellationToken ct)
     {
@@ -91,7 +95,13 @@ public static class PipelineEndpoints
     public static async Task<Results<Ok<PagedList<PipelineRunResponse>>, ProblemHttpResult>> ListRuns(
         string id, PipelineService pipelines, int? page, int? pageSize, CancellationToken ct)
     {
-        var listed = await pipelines.ListRunsAsync(id, Paging.From(page, pageSize), ct);
+        var paging = PagingRule.Standard.Read(page, pageSize);
+        if (!paging.Succeeded)
+        {
+            return paging.Problem.ToProblemResult();
+        }
+
+        var listed = await pipelines.ListRunsAsync(id, paging.Value, ct);
         return listed.Succeeded ? TypedResults.Ok(listed.Value) : listed.Problem.ToProblemResult();
     }
 

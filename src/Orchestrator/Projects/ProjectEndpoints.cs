@@ -19,7 +19,7 @@ public static class ProjectEndpoints
     public static IEndpointRouteBuilder MapProjects(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/projects").WithTags("Projects").RequireAuthorization(Policies.Viewer);
-        group.MapGet("/", ListProjects).WithName("ListProjects").WithSummary("List projects, paged.")
+        group.MapGet("/", ListProjects).WithName("ListProjects").WithSummary("List projects, paged.").WithPaging(PagingRule.Standard)
             .ProducesProblem(StatusCodes.Status400BadRequest);
         group.MapGet("/{id}", GetProject).WithName("GetProject").WithSummary("One project.")
             .ProducesProblem(StatusCodes.Status404NotFound);
@@ -41,8 +41,11 @@ public static class ProjectEndpoints
         return app;
     }
 
-    public static async Task<Ok<PagedList<ProjectResponse>>> ListProjects(ProjectService projects, int? page, int? pageSize, CancellationToken ct) =>
-        TypedResults.Ok(await projects.ListAsync(Paging.From(page, pageSize), ct));
+    public static async Task<Results<Ok<PagedList<ProjectResponse>>, ProblemHttpResult>> ListProjects(ProjectService projects, int? page, int? pageSize, CancellationToken ct)
+    {
+        var paging = PagingRule.Standard.Read(page, pageSize);
+        return paging.Succeeded ? TypedResults.Ok(await projects.ListAsync(paging.Value, ct)) : paging.Problem.ToProblemResult();
+    }
 
     public static async Task<Results<Ok<ProjectResponse>, ProblemHttpResult>> GetProject(string id, ProjectService projects, CancellationToken ct)
     {

@@ -31,7 +31,8 @@ public static class RunEndpoints
     {
         var group = app.MapGroup("/api/runs").WithTags("Runs").RequireAuthorization(Policies.Viewer);
         group.MapGet("/", ListRuns).WithName("ListRuns").WithSummary("Query runs by schedule, project, status, action type, trigger (triggeredBy) and scheduled time range, newest first: by scheduled fire time, or with sort=created by when each run was written.")
-            // 400: a page or pageSize that is not a number (BadRequestExceptionHandler); 422: a filter value refused.
+            // 400: a filter that is not what its parameter reads (BadRequestExceptionHandler); 422: a filter or paging value refused.
+            .WithPaging(PagingRule.Standard)
             .ProducesValidationProblem(StatusCodes.Status400BadRequest)
             .ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity)
             .ProducesProblem(StatusCodes.Status404NotFound);

@@ -106,6 +106,7 @@ public sealed class RunQueries(
 
         var from = ScheduleValidator.ParseInstant(query.From, "from", errors);
         var to = ScheduleValidator.ParseInstant(query.To, "to", errors);
+        var paging = PagingRule.Standard.Read(query.Page, query.PageSize, errors);
         if (errors.Any)
         {
             return errors.ToProblemDetails();
@@ -121,7 +122,6 @@ public sealed class RunQueries(
             runs = runs.Where(r => r.ScheduledFireTime < to);
         }
 
-        var paging = Paging.From(query.Page, query.PageSize);
         var total = await runs.CountAsync(ct);
         // Many rows share a fire time (every schedule due at 09:00, a backfill of several schedules): the id breaks the
         // tie, or the database may order tied rows differently for each page and skip or repeat some.
@@ -323,31 +323,12 @@ public sealed class RunQueries(
         var defined = ScheduleDocument.Parse(job.JobDataMap.GetString(JobDataKeys.Schedule));
         var definedGroup = defined?.ExecutionGroup;
         var requeued = await ledger.CreatePendingAsync(run.ScheduleId, key.Group, run.ActionType, RunTrigger.Manual, config, ct);
-        try
+        // The firing's data overrides the job's: the action reads this config, and the ledger records it as the snapshot.
+        var trigger = ScheduleMapping.BuildRunNowTrigger(key, scheduleTrigger, definedGroup ?? run.ActionType,
+            new JobDataMap { [JobDataKeys.RunId] = requeued.Id.ToString(), [JobDataKeys.Config] = config }, defined?.Retry);
+        if (await ManualFiring.ScheduleAsync(scheduler, trigger, ledger, requeued, $"Run {run.Id} was not requeued") is { } refused)
         {
-            // The firing's data overrides the job's: the action reads this config, and the ledger records it as the
-            // snapshot. Not cancelled with the request: the pending row is committed, so the firing that claims it goes
-            // in whether or not the client is still waiting.
-            await scheduler.ScheduleJob(
-                ScheduleMapping.BuildRunNowTrigger(key, scheduleTrigger, definedGroup ?? run.ActionType,
-                    new JobDataMap { [JobDataKeys.RunId] = requeued.Id.ToString(), [JobDataKeys.Config] = config }, defined?.Retry),
-                new ScheduleJobOptions(),
-                CancellationToken.None);
-        }
-        catch (SchedulerException ex)
-        {
-            // No firing will claim the pending row, so it is completed as failed rather than left pending for ever.
-            // Completed, not deleted: should the trigger have been stored after all, its firing finds the run finished
-            // and does not run it.
-            var reason = $"not scheduled: the scheduler refused the firing ({ex.Message}).";
-            await ledger.CompleteAsync(requeued, RunStatus.Failed, null, reason);
-            return new ProblemDetails
-            {
-                Status = StatusCodes.Status503ServiceUnavailable,
-                Title = "The scheduler is unavailable",
-                Detail = $"Run {run.Id} was not requeued: the scheduler could not schedule its firing. Run {requeued.Id} is recorded as failed " +
-                    "and nothing runs; try again once the scheduler is available.",
-            };
+            return refused;
         }
 
         var response = RunResponse.From(requeued);

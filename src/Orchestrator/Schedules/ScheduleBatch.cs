@@ -18,7 +18,8 @@ public sealed record ScheduleBatchResult(int Created, IReadOnlyList<string> Ids)
 /// <summary>
 /// Creates many schedules in one request, all or nothing: every item is validated (and checked against the key's
 /// scope, the names already taken and the batch's other items) before anything is stored, and one refusal names
-/// <c>items[i].field</c> and stores nothing. Quartz then stores the batch's jobs and triggers in one transaction
+/// every item's every error as <c>items[i].field</c> and stores nothing: a name already taken is reported with the
+/// field errors, not in a second round after they are fixed (422 when there are field errors, else 409). Quartz then stores the batch's jobs and triggers in one transaction
 /// (<see cref="IScheduler.ScheduleJobs(IReadOnlyDictionary{IJobDetail, IReadOnlyCollection{ITrigger}}, ScheduleJobOptions, CancellationToken)"/>)
 /// — two when the batch mixes enabled and disabled schedules (Quartz's <c>Paused</c> option is per call); if the
 /// second fails, the first is deleted again. One audit entry per schedule, saved together.
@@ -57,6 +58,7 @@ public sealed class ScheduleBatchService(
         }
 
         var specs = new List<(ScheduleSpec Spec, ScheduleRequest Request)>(items.Count);
+        // Every item whose id is known, even one refused for another field, so a taken or repeated name is named too.
         var seen = new Dictionary<JobKey, int>();
         for (var i = 0; i < items.Count; i++)
         {
@@ -86,32 +88,43 @@ public sealed class ScheduleBatchService(
                 }
             }
 
-            if (spec is null)
+            var key = spec is not null ? new JobKey(spec.Name, spec.Project)
+                : itemErrors.Entries.ContainsKey("name") || itemErrors.Entries.ContainsKey("project") || string.IsNullOrEmpty(item.Name) ? null
+                : new JobKey(item.Name, item.Project ?? Project.DefaultId);
+            if (key is null)
             {
                 continue;
             }
 
-            var key = new JobKey(spec.Name, spec.Project);
             if (seen.TryGetValue(key, out var first))
             {
-                errors.Add($"items[{i}].name", $"'{spec.Id}' is also items[{first}]; each schedule once per batch.");
+                errors.Add($"items[{i}].name", $"'{ScheduleIds.Of(key)}' is also items[{first}]; each schedule once per batch.");
                 continue;
             }
 
             seen[key] = i;
-            specs.Add((spec, item));
+            if (spec is not null)
+            {
+                specs.Add((spec, item));
+            }
+        }
+
+        // Asked in the same round as the field checks: fixing those and sending again must not turn up new refusals.
+        var taken = await listing.ExistingAsync(seen.Keys, ct);
+        var fieldErrors = errors.Any;
+        foreach (var key in taken.OrderBy(k => seen[k]))
+        {
+            errors.Add($"items[{seen[key]}].name", $"'{ScheduleIds.Of(key)}' already exists; each schedule of a batch must be new (PUT /api/schedules/{{id}} changes one).");
         }
 
         if (errors.Any)
         {
-            return errors.ToProblemDetails();
-        }
-
-        var taken = await listing.ExistingAsync(seen.Keys, ct);
-        if (taken.Count > 0)
-        {
-            var named = taken.Select(k => $"items[{seen[k]}] ('{ScheduleIds.Of(k)}')").Order(StringComparer.Ordinal).Take(20);
-            return Problems.Conflict($"{taken.Count} of the schedules already exist: {string.Join(", ", named)}{(taken.Count > 20 ? ", …" : "")}; nothing was created.");
+            var problem = errors.ToProblemDetails();
+            // Field errors make the batch invalid (422); names taken alone are a conflict with what is stored (409).
+            problem.Status = fieldErrors ? StatusCodes.Status422UnprocessableEntity : StatusCodes.Status409Conflict;
+            problem.Title = fieldErrors ? "The batch is not valid; nothing was created." : "Schedules of the batch already exist; nothing was created.";
+            problem.Detail = $"{errors.Overview()} Nothing was created.";
+            return problem;
         }
 
         var now = time.GetUtcNow();

@@ -27,6 +27,7 @@ public static class ScheduleEndpoints
         var group = app.MapGroup("/api/schedules").WithTags("Schedules").RequireAuthorization(Policies.Viewer);
         group.MapGet("/", ListSchedules).WithName("ListSchedules")
             .WithSummary("List schedules (filters project, actionType, state, q; paging by page/pageSize with a total, or by 'cursor' = the previous page's nextCursor).")
+            .WithPaging(PagingRule.NumberOrCursor)
             .ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity)
             .ProducesProblem(StatusCodes.Status400BadRequest);
         group.MapPost("/", CreateSchedule).WithName("CreateSchedule").WithSummary("Create a schedule: a Quartz job and its trigger.").RequireAuthorization(Policies.Admin)
@@ -63,10 +64,11 @@ public static class ScheduleEndpoints
         group.MapPost("/{id}/backfill", Backfill).WithName("BackfillSchedule").WithSummary("Run every fire time of the schedule in [from, to).").RequireAuthorization(Policies.Operator)
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity)
             .ProducesProblem(StatusCodes.Status400BadRequest);
-        group.MapGet("/{id}/runs", ListScheduleRuns).WithName("ListScheduleRuns").WithSummary("Run history of one schedule.")
+        group.MapGet("/{id}/runs", ListScheduleRuns).WithName("ListScheduleRuns").WithSummary("Run history of one schedule.").WithPaging(PagingRule.Standard)
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity)
             .ProducesProblem(StatusCodes.Status400BadRequest);
         group.MapGet("/{id}/misfires", ListMisfires).WithName("ListScheduleMisfires").WithSummary("Fire times this schedule missed, from Quartz's misfire history.")
+            .WithPaging(PagingRule.NewestOnly)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status400BadRequest);
         group.MapGet("/{id}/occurrences", ListOccurrences).WithName("ListScheduleOccurrences")
@@ -127,8 +129,11 @@ public static class ScheduleEndpoints
         string id, ScheduleService schedules, string? status, int? page, int? pageSize, CancellationToken ct) =>
         Ok(await schedules.RunsAsync(id, status, page, pageSize, ct));
 
-    public static async Task<Results<Ok<IReadOnlyList<ScheduleMisfire>>, ProblemHttpResult>> ListMisfires(string id, ScheduleService schedules, int? pageSize, CancellationToken ct) =>
-        Ok(await schedules.MisfiresAsync(id, pageSize, ct));
+    public static async Task<Results<Ok<IReadOnlyList<ScheduleMisfire>>, ProblemHttpResult>> ListMisfires(string id, ScheduleService schedules, int? pageSize, CancellationToken ct)
+    {
+        var paging = PagingRule.NewestOnly.Read(null, pageSize);
+        return paging.Succeeded ? Ok(await schedules.MisfiresAsync(id, paging.Value.Size, ct)) : paging.Problem.ToProblemResult();
+    }
 
     public static async Task<Results<Ok<OccurrenceList>, ProblemHttpResult>> ListOccurrences(
         string id, ScheduleOccurrences occurrences, string? from, string? to, CancellationToken ct) =>

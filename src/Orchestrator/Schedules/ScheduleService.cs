@@ -472,27 +472,11 @@ public sealed class ScheduleService(
         // A completed schedule has no trigger left to copy from: its group is then the one its definition names.
         var scheduleTrigger = await scheduler.GetTrigger(new TriggerKey(key.Name, key.Group), ct);
         var defined = ScheduleDocument.Parse(job.JobDataMap.GetString(JobDataKeys.Schedule));
-        try
+        var trigger = ScheduleMapping.BuildRunNowTrigger(key, scheduleTrigger, defined?.ExecutionGroup ?? job.JobDataMap.GetString(JobDataKeys.ActionType) ?? "unknown",
+            new JobDataMap { [JobDataKeys.RunId] = run.Id.ToString() }, defined?.Retry);
+        if (await ManualFiring.ScheduleAsync(scheduler, trigger, ledger, run, $"Schedule '{ScheduleIds.Of(key)}' was not run") is { } refused)
         {
-            // Not cancelled with the request: the pending row is committed, so its firing goes in either way.
-            await scheduler.ScheduleJob(
-                ScheduleMapping.BuildRunNowTrigger(key, scheduleTrigger, defined?.ExecutionGroup ?? job.JobDataMap.GetString(JobDataKeys.ActionType) ?? "unknown",
-                    new JobDataMap { [JobDataKeys.RunId] = run.Id.ToString() }, defined?.Retry),
-                new ScheduleJobOptions(),
-                CancellationToken.None);
-        }
-        catch (SchedulerException ex)
-        {
-            // No firing will claim the pending row: completed as failed (not deleted, so a trigger stored after all
-            // finds the run finished and does not run it), and the caller told nothing runs.
-            await ledger.CompleteAsync(run, RunStatus.Failed, null, $"not scheduled: the scheduler refused the firing ({ex.Message}).");
-            return new ProblemDetails
-            {
-                Status = StatusCodes.Status503ServiceUnavailable,
-                Title = "The scheduler is unavailable",
-                Detail = $"Schedule '{ScheduleIds.Of(key)}' was not run: the scheduler could not schedule its firing. Run {run.Id} is recorded as failed " +
-                    "and nothing runs; try again once the scheduler is available.",
-            };
+            return refused;
         }
 
         var response = RunResponse.From(run);
@@ -674,22 +658,20 @@ public sealed class ScheduleService(
             filterErrors.Add("actionType", $"'{request.ActionType}' is not an action type; use one of {string.Join(", ", actions.All.Select(a => a.Type))}.");
         }
 
-        if (filterErrors.Any)
-        {
-            return filterErrors.ToProblemDetails();
-        }
-
-        var paging = Paging.From(request.Page, request.PageSize);
+        var paging = PagingRule.NumberOrCursor.Read(request.Page, request.PageSize, filterErrors, request.Cursor);
         JobKey? after = null;
         if (!string.IsNullOrEmpty(request.Cursor))
         {
             after = ScheduleListQuery.ParseCursor(request.Cursor);
             if (after is null)
             {
-                var errors = new FieldErrors();
-                errors.Add("cursor", "is not a cursor this list gave out (use nextCursor from the previous page).");
-                return errors.ToProblemDetails();
+                filterErrors.Add("cursor", "is not a cursor this list gave out (use nextCursor from the previous page).");
             }
+        }
+
+        if (filterErrors.Any)
+        {
+            return filterErrors.ToProblemDetails();
         }
 
         if (request.Project is not null && (IsSystemGroup(request.Project) || !scope.Allows(request.Project)))

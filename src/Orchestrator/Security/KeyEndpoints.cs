@@ -13,7 +13,8 @@ public static class KeyEndpoints
     public static IEndpointRouteBuilder MapKeys(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/keys").WithTags("Keys").RequireAuthorization(Policies.Admin);
-        group.MapGet("/", ListKeys).WithName("ListKeys").WithSummary("API keys, newest first: prefix, name, role, projects, times; never the key or its hash.");
+        group.MapGet("/", ListKeys).WithName("ListKeys").WithSummary("API keys, newest first: prefix, name, role, projects, times; never the key or its hash.")
+            .WithPaging(PagingRule.Standard);
         group.MapPost("/", CreateKey).WithName("CreateKey")
             .WithSummary("Create a key {name, role, projects?, expiresAt?}; the response holds the key, shown this once.")
             .ProducesProblem(StatusCodes.Status409Conflict)
@@ -25,8 +26,11 @@ public static class KeyEndpoints
         return app;
     }
 
-    public static async Task<Ok<PagedList<KeyResponse>>> ListKeys(KeyService keys, int? page, int? pageSize, CancellationToken ct) =>
-        TypedResults.Ok(await keys.ListAsync(Paging.From(page, pageSize), ct));
+    public static async Task<Results<Ok<PagedList<KeyResponse>>, ProblemHttpResult>> ListKeys(KeyService keys, int? page, int? pageSize, CancellationToken ct)
+    {
+        var paging = PagingRule.Standard.Read(page, pageSize);
+        return paging.Succeeded ? TypedResults.Ok(await keys.ListAsync(paging.Value, ct)) : paging.Problem.ToProblemResult();
+    }
 
     public static async Task<Results<Created<CreatedKeyResponse>, ProblemHttpResult>> CreateKey(KeyRequest request, KeyService keys, CancellationToken ct)
     {
