@@ -54,8 +54,10 @@ internal sealed record LadderWorkload(int Schedules, int IntervalSeconds, int Ji
 internal readonly record struct Firing(DateTimeOffset Due, DateTimeOffset Started);
 
 /// <summary>What one system did with one workload.</summary>
+/// <param name="CpuMsPerFiring">CPU milliseconds the system's process used over the window per firing started in it.</param>
+/// <param name="PostgresCpuMsPerFiring">CPU milliseconds of the database's backends over the window per firing, approximate (<see cref="ProcessCpu.BackendsBetween"/>).</param>
 internal sealed record LadderMeasurement(string System, string Phase, double Demand, double FiringsPerSecond, long Due, long Missing,
-    double P50, double P99, double Max, double TransactionsPerFiring, double StatementsPerFiring)
+    double P50, double P99, double Max, double TransactionsPerFiring, double StatementsPerFiring, double CpuMsPerFiring = double.NaN, double PostgresCpuMsPerFiring = double.NaN)
 {
     /// <summary>Saturation criterion of issue 13: p99 lateness at most 1 s (a firing that never started counts as infinitely late).</summary>
     public bool KeepsUp => P99 <= 1000;
@@ -70,10 +72,11 @@ internal sealed record LadderMeasurement(string System, string Phase, double Dem
         var all = late.Concat(Enumerable.Repeat(double.PositiveInfinity, (int)missing)).ToArray();
         double Percentile(double p) => all.Length == 0 ? double.NaN : all[Math.Min(all.Length - 1, (int)Math.Ceiling(p * all.Length) - 1)];
         var started = firings.Count(f => f.Started >= from && f.Started < to);
-        double PerFiring(long n) => started == 0 ? double.NaN : (double)n / started;
+        double PerFiring(double n) => started == 0 ? double.NaN : n / started;
         return new LadderMeasurement(system, phase, demand, started / (to - from).TotalSeconds, due, missing,
             Percentile(0.50), Percentile(0.99), all.Length == 0 ? double.NaN : all[^1],
-            counted is null ? double.NaN : PerFiring(counted.Transactions), counted is null ? double.NaN : PerFiring(counted.Statements));
+            counted is null ? double.NaN : PerFiring(counted.Transactions), counted is null ? double.NaN : PerFiring(counted.Statements),
+            counted is null ? double.NaN : PerFiring(counted.ProcessCpuMs), counted is null ? double.NaN : PerFiring(counted.PostgresCpuMs));
     }
 }
 
@@ -204,7 +207,7 @@ internal static class LadderBench
         {
             await scheduled.Task.WaitAsync(TimeSpan.FromSeconds(120));
             var (from, to) = Window(workload.Start, warmup, window, "scheduled");
-            var counted = shape.Once ? null : await CountAsync(database, from, to);
+            var counted = shape.Once ? null : await CountAsync(database, from, to, child.Id);
             var rest = to + drain - TimeProvider.System.GetUtcNow();
             if (!shape.Once)
             {
@@ -254,7 +257,7 @@ internal static class LadderBench
             var offsets = await CreateSchedulesAsync(http, workload);
             createdPerSecond = Math.Max(1, shape.Schedules / creating.Elapsed.TotalSeconds);
             var (from, to) = Window(workload.Start, warmup, window, $"created ({createdPerSecond:F0} schedules/s)");
-            var counted = shape.Once ? null : await CountAsync(database, from, to);
+            var counted = shape.Once ? null : await CountAsync(database, from, to, server.Id);
             var deadline = to + drain;
             while (TimeProvider.System.GetUtcNow() < deadline)
             {
@@ -276,8 +279,8 @@ internal static class LadderBench
         }
     }
 
-    private static async Task<DatabaseCounters.Delta?> CountAsync(string database, DateTimeOffset from, DateTimeOffset to) =>
-        await DatabaseCounters.OverWindowAsync(database, from, to);
+    private static async Task<DatabaseCounters.Delta?> CountAsync(string database, DateTimeOffset from, DateTimeOffset to, int pid) =>
+        await DatabaseCounters.OverWindowAsync(database, from, to, pid);
 
     /// <summary>Schedules created per second by the last Orchestrator step (a first guess before any).</summary>
     private static double createdPerSecond = 20;
@@ -370,17 +373,20 @@ internal static class LadderBench
                           "noop schedules created through the API; lateness from the run ledger (started_at − (scheduled_fire_time + jitter offset))");
         Console.WriteLine("  counts: pg_stat_database xact_commit + xact_rollback and pg_stat_statements calls of that database over the measured window, " +
                           "per firing started in it");
+        Console.WriteLine("  CPU: cpu ms/f = the system's process utime + stime (/proc/<pid>/stat) over the measured window per firing started in it; " +
+                          "pg ms/f = the same for the backends of its database (pids from pg_stat_activity at both ends of the window; approximate: " +
+                          "a backend that exits inside the window is lost, one that starts inside it counts whole, PostgreSQL's shared background processes are not counted)");
     }
 
     private static string Format(double ms) => double.IsPositiveInfinity(ms) ? "never" : double.IsNaN(ms) ? "-" : ms.ToString("N0", CultureInfo.InvariantCulture);
 
     private static string Row(LadderMeasurement m) =>
-        $"{m.System,-33} {m.Phase,-16} {m.FiringsPerSecond,8:F1} {Format(m.P50),8} {Format(m.P99),8} {Format(m.Max),8} {m.Missing,8} {m.TransactionsPerFiring,8:F2} {m.StatementsPerFiring,8:F2}";
+        $"{m.System,-33} {m.Phase,-16} {m.FiringsPerSecond,8:F1} {Format(m.P50),8} {Format(m.P99),8} {Format(m.Max),8} {m.Missing,8} {m.TransactionsPerFiring,8:F2} {m.StatementsPerFiring,8:F2} {m.CpuMsPerFiring,8:F2} {m.PostgresCpuMsPerFiring,8:F2}";
 
     private static void Print(List<LadderMeasurement> results, string[] systems)
     {
         Console.WriteLine();
-        Console.WriteLine($"{"system",-33} {"phase",-16} {"fired/s",8} {"p50 ms",8} {"p99 ms",8} {"max ms",8} {"unstarted",8} {"xact/f",8} {"stmt/f",8}");
+        Console.WriteLine($"{"system",-33} {"phase",-16} {"fired/s",8} {"p50 ms",8} {"p99 ms",8} {"max ms",8} {"unstarted",8} {"xact/f",8} {"stmt/f",8} {"cpu ms/f",8} {"pg ms/f",8}");
         foreach (var m in results)
         {
             Console.WriteLine(Row(m));
@@ -398,7 +404,8 @@ internal static class LadderBench
             var burst = results.Single(m => m.System == system && m.Phase.StartsWith("burst", StringComparison.Ordinal));
             var ratio = saturation is { } s && rawDefaults is { } d ? $" ({(double)s / d:F2}× raw defaults)" : "";
             Console.WriteLine($"{system}: saturation {(saturation is { } x ? $"{x}/s" : "< first step")}{ratio}; " +
-                              $"{(atSaturation is null ? "" : $"at {atSaturation.Phase}: {atSaturation.TransactionsPerFiring:F2} transactions, {atSaturation.StatementsPerFiring:F2} statements per firing; ")}" +
+                              $"{(atSaturation is null ? "" : $"at {atSaturation.Phase}: {atSaturation.TransactionsPerFiring:F2} transactions, {atSaturation.StatementsPerFiring:F2} statements, " +
+                                 $"{atSaturation.CpuMsPerFiring:F2} CPU ms (PostgreSQL {atSaturation.PostgresCpuMsPerFiring:F2}) per firing; ")}" +
                               $"{spread.Phase}: p50 {Format(spread.P50)} ms, p99 {Format(spread.P99)} ms; {burst.Phase}: all started within {Format(burst.Max)} ms (p50 {Format(burst.P50)}, {burst.Missing} never)");
         }
     }

@@ -443,9 +443,12 @@ internal static class OrchestratorServer
 /// </summary>
 internal static class DatabaseCounters
 {
-    public sealed record Delta(long Transactions, long Statements);
+    /// <param name="ProcessCpuMs">CPU milliseconds the system's process used over the window (NaN when not asked or not readable).</param>
+    /// <param name="PostgresCpuMs">CPU milliseconds of the database's backends over the window, approximate (see <see cref="ProcessCpu.BackendsBetween"/>; NaN when not readable).</param>
+    public sealed record Delta(long Transactions, long Statements, double ProcessCpuMs = double.NaN, double PostgresCpuMs = double.NaN);
 
-    public static async Task<Delta> OverWindowAsync(string database, DateTimeOffset from, DateTimeOffset to)
+    /// <param name="pid">The system's process, whose CPU time over the window is read too (null: none).</param>
+    public static async Task<Delta> OverWindowAsync(string database, DateTimeOffset from, DateTimeOffset to, int? pid = null)
     {
         await using var connection = new NpgsqlConnection(database);
         await connection.OpenAsync();
@@ -462,12 +465,18 @@ internal static class DatabaseCounters
 
         await Task.Delay(from - TimeProvider.System.GetUtcNow() is { } wait && wait > TimeSpan.Zero ? wait : TimeSpan.Zero);
         var before = await ReadAsync(connection, hasStatements);
+        var cpuBefore = pid is { } p ? ProcessCpu.Of(p) : null;
+        var backendsBefore = await ProcessCpu.BackendsAsync(connection);
         // Backends report their transaction counts up to about a second late; at a steady rate that lag is the same at
         // both ends of the window, so both are read on time.
         await Task.Delay(to - TimeProvider.System.GetUtcNow() is { } rest && rest > TimeSpan.Zero ? rest : TimeSpan.Zero);
         var after = await ReadAsync(connection, hasStatements);
-        // The first read's two queries commit after it counted.
-        return new Delta(after.Transactions - before.Transactions - 2, after.Statements - before.Statements);
+        var cpuAfter = pid is { } q ? ProcessCpu.Of(q) : null;
+        var backendsAfter = await ProcessCpu.BackendsAsync(connection);
+        // The first read's two queries and the backends' read after it commit after it counted.
+        return new Delta(after.Transactions - before.Transactions - 3, after.Statements - before.Statements,
+            cpuBefore is { } c0 && cpuAfter is { } c1 ? (c1 - c0).TotalMilliseconds : double.NaN,
+            ProcessCpu.BackendsBetween(backendsBefore, backendsAfter)?.TotalMilliseconds ?? double.NaN);
     }
 
     /// <summary>The counters of <paramref name="database"/> now (the extension created if it can be).</summary>
@@ -496,7 +505,7 @@ internal static class DatabaseCounters
         {
             await using var calls = new NpgsqlCommand(
                 "SELECT coalesce(sum(calls), 0)::bigint FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) " +
-                "AND query NOT LIKE '%pg_stat_statements%' AND query NOT LIKE '%pg_stat_database%'", connection);
+                "AND query NOT LIKE '%pg_stat_statements%' AND query NOT LIKE '%pg_stat_database%' AND query NOT LIKE '%pg_stat_activity%'", connection);
             statements = Convert.ToInt64(await calls.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
         }
 
