@@ -281,7 +281,16 @@ public sealed class FirstUseTests
 
             // An edit keeps a channel the server no longer has, chosen and said to be missing, and saves it unchanged.
             await page.EvaluateAsync("() => { location.hash = '#/schedules/edit/default.first-watched'; }");
-            await Assertions.Expect(page.Locator("main h1")).ToHaveTextAsync("Edit first-watched");
+            // The edit form reads the schedule, the OpenAPI document and the server's lists first: slow on a loaded machine.
+            try
+            {
+                await Assertions.Expect(page.Locator("main h1")).ToHaveTextAsync("Edit first-watched", new() { Timeout = 30_000 });
+            }
+            catch (PlaywrightException)
+            {
+                Assert.Fail($"The edit form did not open. Page errors: {string.Join("\n", errors)}\nMain: {await page.Locator("main").InnerTextAsync()}");
+            }
+
             await Assertions.Expect(page.GetByLabel("Deadline: channel")).ToHaveValueAsync("gone-hook");
             await Assertions.Expect(page.GetByLabel("Deadline: channel").Locator("option:checked")).ToHaveTextAsync("gone-hook (not on the server)");
             await page.GetByLabel("Deadline: channel").SelectOptionAsync("first-hook");
@@ -389,7 +398,7 @@ public sealed class FirstUseTests
             var chart = page.GetByRole(AriaRole.Img, new() { Name = "Runs finished per hour by outcome" });
             await Assertions.Expect(chart).ToBeVisibleAsync();
             Assert.That(await chart.Locator("[data-partial='true']").CountAsync(), Is.EqualTo(1), "the current hour is marked");
-            var labels = await chart.Locator("text.axis").AllInnerTextsAsync();
+            var labels = await chart.Locator("text.axis").AllTextContentsAsync();
             var hours = labels.Where(l => l.Contains(':', StringComparison.Ordinal)).ToList();
             Assert.That(hours, Is.Not.Empty);
             Assert.That(hours, Has.All.Match(@"^\d\d:00(–now)?$"), string.Join(", ", hours));
@@ -404,7 +413,8 @@ public sealed class FirstUseTests
             await Assertions.Expect(rows.First).ToHaveAttributeAsync("data-partial", "true");
             // The counters still count the last hour and day: the failed calls of this fixture are there.
             await Assertions.Expect(page.Locator("#c-failed .counter-value")).Not.ToHaveTextAsync("0");
-            await Assertions.Expect(page.Locator("#home-zone")).ToContainTextAsync("Asia/Kolkata");
+            // Chromium names the zone by its older id.
+            await Assertions.Expect(page.Locator("#home-zone")).ToContainTextAsync(new Regex("Asia/(Kolkata|Calcutta)"));
             Assert.That(errors, Is.Empty, string.Join("\n", errors));
         }
         finally

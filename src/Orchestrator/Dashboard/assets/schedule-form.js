@@ -438,11 +438,12 @@ function triggerKind(trigger) {
 async function renderScheduleForm(id) {
   const token = generation;
   // The action types are the server's (GET /api/actions), never a list kept here.
-  const [projects, existing, actions, requestFields, references] = await Promise.all([
+  // The request's fields (from the OpenAPI document, the slowest read) are needed only on save: not waited for here.
+  const requestFields = id ? scheduleRequestFields() : Promise.resolve([]);
+  const [projects, existing, actions, references] = await Promise.all([
     api("GET", "/api/projects?pageSize=200"),
     id ? api("GET", `/api/schedules/${encodeURIComponent(id)}`) : Promise.resolve(null),
     api("GET", "/api/actions"),
-    id ? scheduleRequestFields() : Promise.resolve([]),
     loadReferences(),
   ]);
   if (stale(token)) return;
@@ -796,7 +797,7 @@ async function renderScheduleForm(id) {
     // as the server's own request schema names them; what the form shows is the form's.
     if (existing) {
       const shown = new Set(["name", "project", "description", "trigger", "action", ...SCHEDULE_OPTIONS.map((o) => o.key.split(".")[0])]);
-      for (const field of requestFields) if (!shown.has(field) && existing[field] != null) body[field] = existing[field];
+      for (const field of await requestFields) if (!shown.has(field) && existing[field] != null) body[field] = existing[field];
     }
     try {
       if (existing) await api("PUT", `/api/schedules/${encodeURIComponent(existing.id)}`, body);
