@@ -594,6 +594,12 @@ public sealed class ScheduleService(
         }
 
         var spec = validator.ValidateTrigger(request.Trigger, "trigger", MisfirePolicy.FireOnce, errors);
+        // A past one-time instant is refused by create, so preview says so too (the dashboard flags it as it is typed).
+        if (!errors.Entries.ContainsKey("trigger.at") && ScheduleValidator.PastOneTimeReason(spec, time.GetUtcNow()) is { } past)
+        {
+            errors.Add("trigger.at", past);
+        }
+
         TimeSpan? jitter = null;
         if (request.JitterSeconds is not null)
         {

@@ -20,16 +20,16 @@ public static class StatsEndpoints
     {
         app.MapGroup("/api/stats").WithTags("Stats").RequireAuthorization(Policies.Viewer)
             .MapGet("/", GetStats).WithName("GetStats")
-            .WithSummary("Counters (schedules active and paused, runs running now, outcomes in the last hour and day, late starts in the last hour) and hourly buckets of outcomes and lateness over the last `hours` (1–168, default 24); `lateSeconds` (default 1) is how long after its due time a start counts as late.")
+            .WithSummary("Counters (schedules active and paused, runs running now, outcomes in the last hour and day, late starts in the last hour) and hourly buckets of outcomes and lateness over the last `hours` (1–168, default 24): clock hours of `timeZone` (an IANA id, default UTC), the last one the current hour, partial; `lateSeconds` (default 1) is how long after its due time a start counts as late.")
             // 400: hours or lateSeconds not a number (BadRequestExceptionHandler); 422: out of range.
             .ProducesValidationProblem(StatusCodes.Status400BadRequest)
             .ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity);
         return app;
     }
 
-    public static async Task<Results<Ok<StatsResponse>, ProblemHttpResult>> GetStats(StatsQueries stats, int? hours, int? lateSeconds, CancellationToken ct)
+    public static async Task<Results<Ok<StatsResponse>, ProblemHttpResult>> GetStats(StatsQueries stats, int? hours, int? lateSeconds, string? timeZone, CancellationToken ct)
     {
-        var outcome = await stats.GetAsync(hours, lateSeconds, ct);
+        var outcome = await stats.GetAsync(hours, lateSeconds, timeZone, ct);
         return outcome.Succeeded ? TypedResults.Ok(outcome.Value) : outcome.Problem.ToProblemResult();
     }
 }

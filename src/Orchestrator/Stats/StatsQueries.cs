@@ -12,7 +12,7 @@ using Quartz;
 namespace Orchestrator.Stats;
 
 /// <summary>What the home page shows: counters now, and one bucket per hour of the window, oldest first.</summary>
-/// <param name="GeneratedAt">The instant the figures were read; the last bucket ends here.</param>
+/// <param name="GeneratedAt">The instant the figures were read; the last bucket (the current hour) holds it.</param>
 /// <param name="Hours">How many hourly buckets <paramref name="Buckets"/> holds.</param>
 /// <param name="LateSeconds">A start later than this after its due time is counted late.</param>
 /// <param name="Schedules">Schedules whose trigger is active (waiting, running) or paused, from Quartz.</param>
@@ -34,10 +34,14 @@ public sealed record ScheduleCounts(int Active, int Paused);
 public sealed record OutcomeCounts(int Succeeded, int Failed, int Other);
 
 /// <summary>
-/// One hour [<c>start</c>, <c>end</c>): the runs that finished in it by outcome, and the runs of a due time that
-/// started in it — how many, how many late, and the latest start's lateness.
+/// One clock hour [<c>start</c>, <c>end</c>) (14:00–15:00 in the zone asked for): the runs that finished in it by
+/// outcome, and the runs of a due time that started in it — how many, how many late, and the latest start's lateness.
+/// The last bucket is the current hour, <c>partial</c>: it ends in the future and holds what happened so far.
 /// </summary>
-public sealed record StatsBucket(DateTimeOffset Start, DateTimeOffset End, int Succeeded, int Failed, int Other, int Started, int Late, long? MaxLateMs);
+public sealed record StatsBucket(DateTimeOffset Start, DateTimeOffset End, int Succeeded, int Failed, int Other, int Started, int Late, long? MaxLateMs)
+{
+    public bool Partial { get; init; }
+}
 
 /// <summary>
 /// The home page's figures in two aggregate statements over the run ledger, each over an indexed time range: outcomes
@@ -61,9 +65,20 @@ public sealed class StatsQueries(OrchestratorDbContext db, ISchedulerFactory sch
     private static readonly string[] Started = [.. new[] { RunStatus.Running, RunStatus.Succeeded, RunStatus.Failed, RunStatus.Cancelled, RunStatus.Interrupted }.Select(s => s.ToString())];
     private static readonly string[] DueTimeTriggers = [RunTrigger.Schedule.ToString(), RunTrigger.Recovery.ToString()];
 
-    public async Task<Outcome<StatsResponse>> GetAsync(int? hours, int? lateSeconds, CancellationToken ct)
+    /// <param name="timeZone">
+    /// The IANA zone whose clock hours the buckets follow (the dashboard sends the browser's); UTC when omitted. Only
+    /// zones whose offset is not whole hours (Asia/Kolkata, +05:30) place them differently from UTC's.
+    /// </param>
+    public async Task<Outcome<StatsResponse>> GetAsync(int? hours, int? lateSeconds, string? timeZone, CancellationToken ct)
     {
         var errors = new FieldErrors();
+        var zone = TimeZoneInfo.Utc;
+        if (timeZone is not null && !TimeZoneInfo.TryFindSystemTimeZoneById(timeZone, out zone!))
+        {
+            errors.Add("timeZone", $"'{(timeZone.Length <= 64 ? timeZone : timeZone[..64] + "…")}' is not a time zone id (e.g. 'Europe/Paris', 'UTC').");
+            zone = TimeZoneInfo.Utc;
+        }
+
         if (hours is < 1 or > MaxHours)
         {
             errors.Add("hours", $"must be between 1 and {MaxHours} (a week).");
@@ -82,11 +97,15 @@ public sealed class StatsQueries(OrchestratorDbContext db, ISchedulerFactory sch
         var shown = hours ?? DefaultHours;
         var late = TimeSpan.FromSeconds(lateSeconds ?? (int)OccurrenceTimeline.OnTimeTolerance.TotalSeconds);
         var now = time.GetUtcNow();
-        // At least a day, for the last-day counters; the buckets returned are the last `shown` of them.
-        var window = Math.Max(shown, 24);
-        var from = now - (window * Hour);
-        var outcomes = await OutcomesAsync(from, now, ct);
-        var starts = await StartsAsync(from, now, late, ct);
+        // The buckets are clock hours: the last one is the hour now is in (partial), the others the whole hours before it.
+        // The counters stay rolling (the last 60 minutes, the last 24 hours): each row is also marked by how recent it is.
+        var currentHour = HourStart(now, zone);
+        var origin = currentHour - ((shown - 1) * Hour);
+        var dayAgo = now - (24 * Hour);
+        var from = origin < dayAgo ? origin : dayAgo;
+        var recent = new Recency(now - Hour, dayAgo);
+        var outcomes = await OutcomesAsync(origin, from, now, recent, ct);
+        var starts = await StartsAsync(origin, from, now, recent, late, ct);
         var running = await Visible(db.Runs.AsNoTracking()).CountAsync(r => r.Status == RunStatus.Running, ct);
         var schedules = await ScheduleCountsAsync(ct);
         var breaches = db.Set<DeadlineBreach>().AsNoTracking().Where(b => b.RecoveredAt == null);
@@ -98,87 +117,123 @@ public sealed class StatsQueries(OrchestratorDbContext db, ISchedulerFactory sch
         var openBreaches = await breaches.CountAsync(ct);
 
         var buckets = new List<StatsBucket>(shown);
-        for (var b = window - shown; b < window; b++)
+        for (var b = 0; b < shown; b++)
         {
             var count = (RunStatus s) => (int)outcomes.Where(o => o.Bucket == b && o.Status == s.ToString()).Sum(o => o.Count);
             var other = (int)outcomes.Where(o => o.Bucket == b && o.Status != nameof(RunStatus.Succeeded) && o.Status != nameof(RunStatus.Failed)).Sum(o => o.Count);
-            var start = starts.FirstOrDefault(s => s.Bucket == b);
-            buckets.Add(new StatsBucket(from + (b * Hour), from + ((b + 1) * Hour), count(RunStatus.Succeeded), count(RunStatus.Failed), other,
-                (int)(start?.Started ?? 0), (int)(start?.Late ?? 0), start?.MaxLateMs));
+            var inBucket = starts.Where(s => s.Bucket == b).ToList();
+            buckets.Add(new StatsBucket(origin + (b * Hour), origin + ((b + 1) * Hour), count(RunStatus.Succeeded), count(RunStatus.Failed), other,
+                (int)inBucket.Sum(s => s.Started), (int)inBucket.Sum(s => s.Late), inBucket.Max(s => s.MaxLateMs))
+            { Partial = b == shown - 1 });
         }
 
-        OutcomeCounts Since(long firstBucket)
+        OutcomeCounts Since(int recency)
         {
-            var rows = outcomes.Where(o => o.Bucket >= firstBucket).ToList();
+            var rows = outcomes.Where(o => o.Recency >= recency).ToList();
             var succeeded = (int)rows.Where(o => o.Status == nameof(RunStatus.Succeeded)).Sum(o => o.Count);
             var failed = (int)rows.Where(o => o.Status == nameof(RunStatus.Failed)).Sum(o => o.Count);
             return new OutcomeCounts(succeeded, failed, (int)rows.Sum(o => o.Count) - succeeded - failed);
         }
 
-        return new StatsResponse(now, shown, (int)late.TotalSeconds, schedules, running, Since(window - 1), Since(window - 24),
-            (int)(starts.FirstOrDefault(s => s.Bucket == window - 1)?.Late ?? 0), buckets)
+        return new StatsResponse(now, shown, (int)late.TotalSeconds, schedules, running, Since(Recency.LastHour), Since(Recency.LastDay),
+            (int)starts.Where(s => s.Recency == Recency.LastHour).Sum(s => s.Late), buckets)
         { DeadlineBreaches = openBreaches };
+    }
+
+    /// <summary>The start of the clock hour <paramref name="now"/> is in, on the clock of <paramref name="zone"/>.</summary>
+    private static DateTimeOffset HourStart(DateTimeOffset now, TimeZoneInfo zone)
+    {
+        var local = TimeZoneInfo.ConvertTime(now, zone);
+        return now - TimeSpan.FromTicks(local.Ticks % TimeSpan.TicksPerHour);
+    }
+
+    /// <summary>
+    /// Which rolling counter a row belongs to, computed by the statement beside its bucket: 2 = the last 60 minutes,
+    /// 1 = the last 24 hours, 0 = older (read for the chart's window only).
+    /// </summary>
+    private sealed record Recency(DateTimeOffset HourAgo, DateTimeOffset DayAgo)
+    {
+        public const int LastHour = 2;
+        public const int LastDay = 1;
     }
 
     private IQueryable<RunRecord> Visible(IQueryable<RunRecord> runs) =>
         scope.Projects is { } allowed ? runs.Where(r => r.ProjectId != null && allowed.Contains(r.ProjectId)) : runs;
 
-    /// <summary>Finished runs per hour since <paramref name="from"/> and status.</summary>
-    private async Task<List<OutcomeRow>> OutcomesAsync(DateTimeOffset from, DateTimeOffset to, CancellationToken ct)
+    /// <summary>
+    /// Finished runs in [<paramref name="from"/>, <paramref name="to"/>) by hour since <paramref name="origin"/> (-1
+    /// before it), recency and status.
+    /// </summary>
+    private async Task<List<OutcomeRow>> OutcomesAsync(DateTimeOffset origin, DateTimeOffset from, DateTimeOffset to, Recency recent, CancellationToken ct)
     {
         var parameters = new List<object>();
         if (IsPostgres)
         {
-            parameters.AddRange([from, to]);
+            parameters.AddRange([from, to, origin, recent.HourAgo, recent.DayAgo]);
             var sql = $$"""
-                SELECT floor(extract(epoch FROM (finished_at - {0})) / 3600)::bigint AS "Bucket", status AS "Status", count(*) AS "Count"
+                SELECT {{PostgresBucket("finished_at")}} AS "Bucket", {{PostgresRecency("finished_at")}} AS "Recency", status AS "Status", count(*) AS "Count"
                 FROM runs WHERE finished_at >= {0} AND finished_at < {1}{{ProjectFilter(parameters)}}
-                GROUP BY 1, 2
+                GROUP BY 1, 2, 3
                 """;
             return await db.Database.SqlQueryRaw<OutcomeRow>(sql, [.. parameters]).ToListAsync(ct);
         }
 
-        parameters.AddRange([Stored(from), Stored(to), Units(from)]);
+        parameters.AddRange([Stored(from), Stored(to), Units(origin), Units(recent.HourAgo), Units(recent.DayAgo)]);
         var sqlite = $$"""
-            SELECT ({{Utc("finished_at")}} - {2}) / {{UnitsPerHour}} AS "Bucket", status AS "Status", count(*) AS "Count"
+            SELECT {{SqliteBucket("finished_at")}} AS "Bucket", {{SqliteRecency("finished_at")}} AS "Recency", status AS "Status", count(*) AS "Count"
             FROM runs WHERE finished_at >= {0} AND finished_at < {1}{{ProjectFilter(parameters)}}
-            GROUP BY 1, 2
+            GROUP BY 1, 2, 3
             """;
         return await db.Database.SqlQueryRaw<OutcomeRow>(sqlite, [.. parameters]).ToListAsync(ct);
     }
 
-    /// <summary>Runs of a due time that started per hour since <paramref name="from"/>: how many, how many late, the latest.</summary>
-    private async Task<List<StartRow>> StartsAsync(DateTimeOffset from, DateTimeOffset to, TimeSpan late, CancellationToken ct)
+    /// <summary>
+    /// Runs of a due time that started in [<paramref name="from"/>, <paramref name="to"/>), by hour since
+    /// <paramref name="origin"/> and recency: how many, how many late, the latest.
+    /// </summary>
+    private async Task<List<StartRow>> StartsAsync(DateTimeOffset origin, DateTimeOffset from, DateTimeOffset to, Recency recent, TimeSpan late, CancellationToken ct)
     {
         var parameters = new List<object>();
         if (IsPostgres)
         {
-            parameters.AddRange([from, to, late]);
+            parameters.AddRange([from, to, origin, recent.HourAgo, recent.DayAgo, late]);
             var sql = $$"""
-                SELECT floor(extract(epoch FROM (started_at - {0})) / 3600)::bigint AS "Bucket", count(*) AS "Started",
-                  count(*) FILTER (WHERE started_at - scheduled_fire_time > {2}) AS "Late",
+                SELECT {{PostgresBucket("started_at")}} AS "Bucket", {{PostgresRecency("started_at")}} AS "Recency", count(*) AS "Started",
+                  count(*) FILTER (WHERE started_at - scheduled_fire_time > {5}) AS "Late",
                   max(floor(extract(epoch FROM (started_at - scheduled_fire_time)) * 1000))::bigint AS "MaxLateMs"
                 FROM runs
                 WHERE status IN ({{Literals(Started)}}) AND started_at >= {0} AND started_at < {1}
                   AND triggered_by IN ({{Literals(DueTimeTriggers)}}){{ProjectFilter(parameters)}}
-                GROUP BY 1
+                GROUP BY 1, 2
                 """;
             return await db.Database.SqlQueryRaw<StartRow>(sql, [.. parameters]).ToListAsync(ct);
         }
 
-        parameters.AddRange([Stored(from), Stored(to), Units(from), late.Ticks / TicksPerUnit]);
+        parameters.AddRange([Stored(from), Stored(to), Units(origin), Units(recent.HourAgo), Units(recent.DayAgo), late.Ticks / TicksPerUnit]);
         var lateness = $"({Utc("started_at")} - {Utc("scheduled_fire_time")})";
         var sqlite = $$"""
-            SELECT ({{Utc("started_at")}} - {2}) / {{UnitsPerHour}} AS "Bucket", count(*) AS "Started",
-              sum(CASE WHEN {{lateness}} > {3} THEN 1 ELSE 0 END) AS "Late",
+            SELECT {{SqliteBucket("started_at")}} AS "Bucket", {{SqliteRecency("started_at")}} AS "Recency", count(*) AS "Started",
+              sum(CASE WHEN {{lateness}} > {5} THEN 1 ELSE 0 END) AS "Late",
               max({{lateness}}) / {{UnitsPerMillisecond}} AS "MaxLateMs"
             FROM runs
             WHERE status IN ({{Literals(Started)}}) AND started_at >= {0} AND started_at < {1}
               AND triggered_by IN ({{Literals(DueTimeTriggers)}}){{ProjectFilter(parameters)}}
-            GROUP BY 1
+            GROUP BY 1, 2
             """;
         return await db.Database.SqlQueryRaw<StartRow>(sqlite, [.. parameters]).ToListAsync(ct);
     }
+
+    // Parameters {2} (the first bucket's start), {3} (an hour ago) and {4} (a day ago) of both statements. A row before
+    // the first bucket (read for the day's counter only) is bucket -1: SQLite's integer division would round it to 0.
+    private static string PostgresBucket(string column) =>
+        $"CASE WHEN {column} < {{2}} THEN -1 ELSE floor(extract(epoch FROM ({column} - {{2}})) / 3600)::bigint END";
+
+    private static string PostgresRecency(string column) => $"CASE WHEN {column} >= {{3}} THEN 2 WHEN {column} >= {{4}} THEN 1 ELSE 0 END";
+
+    private static string SqliteBucket(string column) =>
+        $"CASE WHEN {Utc(column)} < {{2}} THEN -1 ELSE ({Utc(column)} - {{2}}) / {UnitsPerHour} END";
+
+    private static string SqliteRecency(string column) => $"CASE WHEN {Utc(column)} >= {{3}} THEN 2 WHEN {Utc(column)} >= {{4}} THEN 1 ELSE 0 END";
 
     /// <summary>
     /// Schedule triggers by state, counted by Quartz (no trigger is read): a project-scoped key counts its projects
@@ -261,6 +316,8 @@ public sealed class StatsQueries(OrchestratorDbContext db, ISchedulerFactory sch
     {
         public long Bucket { get; set; }
 
+        public int Recency { get; set; }
+
         public string Status { get; set; } = "";
 
         public long Count { get; set; }
@@ -269,6 +326,8 @@ public sealed class StatsQueries(OrchestratorDbContext db, ISchedulerFactory sch
     private sealed class StartRow
     {
         public long Bucket { get; set; }
+
+        public int Recency { get; set; }
 
         public long Started { get; set; }
 

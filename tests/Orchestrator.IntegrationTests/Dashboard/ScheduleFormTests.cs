@@ -219,7 +219,8 @@ public sealed class ScheduleFormTests
             await Assertions.Expect(page.Locator("#f-start")).ToBeHiddenAsync();
             await page.Locator("#f-at").FillAsync(at);
             await page.GetByLabel("Action type").SelectOptionAsync("send_notification");
-            await Config(page, "channel").FillAsync("form-hook");
+            // The channel is chosen from the server's channels, not typed.
+            await Config(page, "channel").SelectOptionAsync("form-hook");
             await Config(page, "message").FillAsync("Run {{run.id}} of {{schedule.name}}");
             await Config(page, "severity").SelectOptionAsync("warning");
             await CreateAsync(page, "form-once");
@@ -390,6 +391,9 @@ public sealed class ScheduleFormTests
         try
         {
             var name = $"form-dry-{width}";
+            // A channel offered when the form opens and deleted before the test run: refused, and said beside its field.
+            var doomed = $"doomed-{width}";
+            await admin.PostForJsonAsync("/api/channels", new { name = doomed, kind = "webhook", webhook = new { url = $"{peer.BaseUrl}/form-hook" } }, HttpStatusCode.Created);
             var runsBefore = (await admin.GetFromJsonAsync<JsonElement>("/api/runs")).GetProperty("total").GetInt32();
             await NewAsync(page, name);
             await page.GetByLabel("Action type").SelectOptionAsync("call_api");
@@ -412,15 +416,16 @@ public sealed class ScheduleFormTests
             // Another type re-renders the config from its schema; its test run fills the run's placeholders.
             await page.GetByLabel("Action type").SelectOptionAsync("send_notification");
             await Assertions.Expect(Config(page, "url")).ToHaveCountAsync(0);
-            await Config(page, "channel").FillAsync("form-hook");
+            await Config(page, "channel").SelectOptionAsync("form-hook");
             await Config(page, "message").FillAsync("Attempt {{run.attempt}} of {{schedule.id}}");
             await page.GetByRole(AriaRole.Button, new() { Name = "Test run" }).ClickAsync();
             await Assertions.Expect(output).ToContainTextAsync($"Attempt 1 of default.{name}");
 
             // A refused one says why beside the field, and nothing is shown as if it would be sent.
-            await Config(page, "channel").FillAsync("no-such-channel");
+            await Config(page, "channel").SelectOptionAsync(doomed);
+            Assert.That((await admin.DeleteAsync($"/api/channels/{doomed}")).StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
             await page.GetByRole(AriaRole.Button, new() { Name = "Test run" }).ClickAsync();
-            await AssertDescribedErrorAsync(Config(page, "channel"), "no-such-channel");
+            await AssertDescribedErrorAsync(Config(page, "channel"), doomed);
             await Assertions.Expect(output).ToContainTextAsync("Not valid");
             overflow = await page.EvaluateAsync<int>("document.documentElement.scrollWidth - document.documentElement.clientWidth");
             Assert.That(overflow, Is.LessThanOrEqualTo(1), $"the form with errors is wider than {width} px");

@@ -11,7 +11,8 @@ namespace Orchestrator.IntegrationTests.Stats;
 /// <summary>
 /// <c>GET /api/stats</c>, the home page's figures, on PostgreSQL and on the embedded SQLite default: ledger rows written
 /// at known times land in the right hour and outcome, lateness counts schedule and recovery starts only, a scoped key
-/// counts its projects only, and a bad window is a 422 naming the field.
+/// counts its projects only, the hours are clock hours (of the zone asked for) with the current one partial, and a bad
+/// window or zone is a 422 naming the field.
 /// </summary>
 [TestFixture]
 [Parallelizable(ParallelScope.Fixtures)]
@@ -24,7 +25,7 @@ public sealed class StatsTests
     /// finished in the last hour, earlier today and yesterday, a late start, a backfill of an old fire time, a running
     /// run, and one run of project <paramref name="other"/>.
     /// </summary>
-    private static async Task SeedAsync(InProcessServer server, string other)
+    private static async Task<List<RunRecord>> SeedAsync(InProcessServer server, string other)
     {
         var now = TimeProvider.System.GetUtcNow();
         var n = 0;
@@ -51,7 +52,7 @@ public sealed class StatsTests
         using var scope = server.Services.CreateScope();
         var db = scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>();
         var second = TimeSpan.FromSeconds(1);
-        db.Runs.AddRange(
+        List<RunRecord> seeded = [
             Run("default", RunStatus.Succeeded, RunTrigger.Schedule, now.AddMinutes(-30), TimeSpan.FromMilliseconds(200), second),
             Run("default", RunStatus.Failed, RunTrigger.Schedule, now.AddMinutes(-20), TimeSpan.FromSeconds(5), second),
             Run("default", RunStatus.Cancelled, RunTrigger.Manual, now.AddMinutes(-10), TimeSpan.Zero, second),
@@ -61,11 +62,14 @@ public sealed class StatsTests
             Run("default", RunStatus.Succeeded, RunTrigger.Schedule, now.AddMinutes(-150), TimeSpan.Zero, second),
             // Yesterday, outside the day.
             Run("default", RunStatus.Failed, RunTrigger.Schedule, now.AddHours(-30), TimeSpan.Zero, second),
-            Run(other, RunStatus.Succeeded, RunTrigger.Recovery, now.AddMinutes(-5), TimeSpan.FromSeconds(3), second));
+            Run(other, RunStatus.Succeeded, RunTrigger.Recovery, now.AddMinutes(-5), TimeSpan.FromSeconds(3), second),
+        ];
+        db.Runs.AddRange(seeded);
         await db.SaveChangesAsync();
+        return seeded;
     }
 
-    private static async Task AssertAdminFiguresAsync(HttpClient admin)
+    private static async Task AssertAdminFiguresAsync(HttpClient admin, List<RunRecord> seeded)
     {
         var stats = await admin.GetFromJsonAsync<JsonElement>("/api/stats");
         Assert.That(stats.GetProperty("hours").GetInt32(), Is.EqualTo(24));
@@ -76,18 +80,44 @@ public sealed class StatsTests
         // The failed run started 5 s after its due time, the recovery 3 s; the backfill is not late, whatever its fire time.
         Assert.That(stats.GetProperty("lateLastHour").GetInt32(), Is.EqualTo(2));
 
+        // The buckets are clock hours (UTC's by default): the last is the hour now is in, partial.
         var buckets = stats.GetProperty("buckets").EnumerateArray().ToList();
         Assert.That(buckets, Has.Count.EqualTo(24));
-        var last = buckets[^1];
-        Assert.That((last.GetProperty("succeeded").GetInt32(), last.GetProperty("failed").GetInt32(), last.GetProperty("other").GetInt32()), Is.EqualTo((3, 1, 1)));
-        Assert.That(last.GetProperty("started").GetInt32(), Is.EqualTo(4), "schedule and recovery starts of the last hour, the running one included; not the manual run or the backfill");
-        Assert.That(last.GetProperty("late").GetInt32(), Is.EqualTo(2));
-        Assert.That(last.GetProperty("maxLateMs").GetInt64(), Is.InRange(4999, 5001));
-        Assert.That(last.GetProperty("end").GetDateTimeOffset(), Is.EqualTo(stats.GetProperty("generatedAt").GetDateTimeOffset()));
-        // 150 minutes ago is in [now - 3 h, now - 2 h): the third bucket from the end.
-        Assert.That(buckets[^3].GetProperty("succeeded").GetInt32(), Is.EqualTo(1));
-        Assert.That(buckets[^3].GetProperty("started").GetInt32(), Is.EqualTo(1));
+        var generatedAt = stats.GetProperty("generatedAt").GetDateTimeOffset();
+        for (var i = 0; i < buckets.Count; i++)
+        {
+            var start = buckets[i].GetProperty("start").GetDateTimeOffset();
+            Assert.That((start.UtcDateTime.Minute, start.UtcDateTime.Second, start.UtcDateTime.Millisecond), Is.EqualTo((0, 0, 0)), $"bucket {i} starts on the hour: {start:O}");
+            Assert.That(buckets[i].GetProperty("end").GetDateTimeOffset() - start, Is.EqualTo(TimeSpan.FromHours(1)));
+            Assert.That(buckets[i].GetProperty("partial").GetBoolean(), Is.EqualTo(i == buckets.Count - 1), $"bucket {i}");
+        }
+
+        var current = buckets[^1];
+        Assert.That(generatedAt, Is.GreaterThanOrEqualTo(current.GetProperty("start").GetDateTimeOffset()).And.LessThan(current.GetProperty("end").GetDateTimeOffset()));
+
+        // Each seeded run is in the hour that holds its finish (outcomes) and its start (schedule and recovery starts).
+        var started = new[] { RunStatus.Running, RunStatus.Succeeded, RunStatus.Failed, RunStatus.Cancelled, RunStatus.Interrupted };
+        foreach (var bucket in buckets)
+        {
+            var (from, to) = (bucket.GetProperty("start").GetDateTimeOffset(), bucket.GetProperty("end").GetDateTimeOffset());
+            bool In(DateTimeOffset? t) => t >= from && t < to;
+            var finished = seeded.Where(r => In(r.FinishedAt)).ToList();
+            var starts = seeded.Where(r => In(r.StartedAt) && started.Contains(r.Status) && r.TriggeredBy is RunTrigger.Schedule or RunTrigger.Recovery).ToList();
+            var expected = (finished.Count(r => r.Status == RunStatus.Succeeded), finished.Count(r => r.Status == RunStatus.Failed),
+                finished.Count(r => r.Status is not RunStatus.Succeeded and not RunStatus.Failed),
+                starts.Count, starts.Count(r => r.StartedAt - r.ScheduledFireTime > TimeSpan.FromSeconds(1)));
+            Assert.That((bucket.GetProperty("succeeded").GetInt32(), bucket.GetProperty("failed").GetInt32(), bucket.GetProperty("other").GetInt32(),
+                bucket.GetProperty("started").GetInt32(), bucket.GetProperty("late").GetInt32()), Is.EqualTo(expected), $"the hour from {from:O}");
+        }
+
+        Assert.That(buckets.Sum(b => b.GetProperty("succeeded").GetInt32()), Is.EqualTo(4), "every success of the day is in some hour");
         Assert.That(buckets.Sum(b => b.GetProperty("failed").GetInt32()), Is.EqualTo(1), "yesterday's failure is outside the window");
+        Assert.That(buckets.Max(b => b.GetProperty("maxLateMs").ValueKind == JsonValueKind.Number ? b.GetProperty("maxLateMs").GetInt64() : 0), Is.InRange(4999, 5001));
+
+        // Another zone's clock hours: Kolkata is UTC+05:30, so its hours start at half past UTC's.
+        var kolkata = await admin.GetFromJsonAsync<JsonElement>("/api/stats?timeZone=Asia/Kolkata");
+        Assert.That(kolkata.GetProperty("buckets").EnumerateArray().Select(b => b.GetProperty("start").GetDateTimeOffset().UtcDateTime.Minute).Distinct(), Is.EqualTo(new[] { 30 }));
+        Assert.That(Outcomes(kolkata.GetProperty("lastHour")), Is.EqualTo((3, 1, 1)), "the counters do not depend on the zone");
 
         // A longer tolerance: neither start is late any more.
         var tolerant = await admin.GetFromJsonAsync<JsonElement>("/api/stats?hours=6&lateSeconds=10");
@@ -112,9 +142,9 @@ public sealed class StatsTests
         await admin.CreateScheduleAsync(new { name = "held", action = Noop, trigger = new { cron = "0 0 3 * * ?", timeZone = "UTC" } });
         await admin.CreateScheduleAsync(new { name = "theirs", project = "beta", action = Noop, trigger = new { cron = "0 0 3 * * ?", timeZone = "UTC" } });
         await admin.PostForJsonAsync("/api/schedules/default.held/pause", new { reason = "stats" }, HttpStatusCode.OK);
-        await SeedAsync(server, "beta");
+        var seeded = await SeedAsync(server, "beta");
 
-        await AssertAdminFiguresAsync(admin);
+        await AssertAdminFiguresAsync(admin, seeded);
         var all = await admin.GetFromJsonAsync<JsonElement>("/api/stats");
         Assert.That((all.GetProperty("schedules").GetProperty("active").GetInt32(), all.GetProperty("schedules").GetProperty("paused").GetInt32()), Is.EqualTo((2, 1)),
             "schedules of every project; not the server's own jobs");
@@ -127,7 +157,7 @@ public sealed class StatsTests
         Assert.That(theirs.GetProperty("lateLastHour").GetInt32(), Is.EqualTo(1));
         Assert.That((theirs.GetProperty("schedules").GetProperty("active").GetInt32(), theirs.GetProperty("schedules").GetProperty("paused").GetInt32()), Is.EqualTo((1, 0)));
 
-        foreach (var (query, field) in new[] { ("hours=0", "hours"), ("hours=169", "hours"), ("lateSeconds=-1", "lateSeconds") })
+        foreach (var (query, field) in new[] { ("hours=0", "hours"), ("hours=169", "hours"), ("lateSeconds=-1", "lateSeconds"), ("timeZone=Mars/Olympus", "timeZone") })
         {
             var problem = await ApiAssertions.AssertProblemAsync(await admin.GetAsync($"/api/stats?{query}"), HttpStatusCode.UnprocessableEntity);
             Assert.That(problem.GetProperty("errors").TryGetProperty(field, out _), Is.True, query);
@@ -143,8 +173,8 @@ public sealed class StatsTests
         await server.WaitUntilReadyAsync();
         using var admin = server.CreateClient(server.PrintedAdminKey);
         await admin.CreateScheduleAsync(new { name = "lite", action = Noop, trigger = new { cron = "0 0 3 * * ?" } });
-        await SeedAsync(server, "default");
-        await AssertAdminFiguresAsync(admin);
+        var seeded = await SeedAsync(server, "default");
+        await AssertAdminFiguresAsync(admin, seeded);
         var stats = await admin.GetFromJsonAsync<JsonElement>("/api/stats");
         Assert.That(stats.GetProperty("schedules").GetProperty("active").GetInt32(), Is.EqualTo(1));
     }

@@ -26,6 +26,8 @@ const whenIn = (iso, zone) => {
 };
 const badge = (status) => `<span class="status ${esc(status)}">${esc(status ?? "—")}</span>`;
 const json = (value) => `<pre>${esc(JSON.stringify(value ?? null, null, 2))}</pre>`;
+// A result or output with nothing in it (null, {}, []): said in words by the pages, never printed as "{}".
+const isEmptyResult = (value) => value == null || (typeof value === "object" && Object.keys(value).length === 0);
 
 function toast(message) {
   const box = document.getElementById("toast");
@@ -162,6 +164,56 @@ document.addEventListener("click", async (event) => {
   }
 });
 
+// Filters apply as they change, with no Filter button: a select or a date at once, typed text after a 300 ms pause.
+// The filters live in the hash (hashOf() gives the address they make), so Back, Forward and a reload keep them.
+// Typing is one step of history however often it pauses: the entry a text box made is replaced while it is typed in.
+// Applying re-draws the page: as soon as the new form is wired, the control being used has the focus again, the caret
+// where it was and what was typed while the page loaded (the old input, detached, still holds it), applied in turn.
+let filterFocus = null;
+let filterTyping = null;
+function liveFilters(form, hashOf) {
+  const typed = (input) => Boolean(input?.matches?.("input:not([type]), input[type=search], input[type=text]"));
+  const carried = filterFocus?.hash === location.hash ? filterFocus.element : null;
+  if (carried) filterFocus = null;
+  const again = carried ? form.querySelector(`#${CSS.escape(carried.id)}`) : null;
+  if (again && again !== carried) {
+    again.focus();
+    if (again.value !== carried.value && again.type === carried.type) {
+      again.value = carried.value;
+      if (typed(again)) setTimeout(() => again.dispatchEvent(new Event("input", { bubbles: true })));
+    }
+    if (typeof again.setSelectionRange === "function" && carried.selectionStart != null) {
+      try {
+        again.setSelectionRange(carried.selectionStart, carried.selectionEnd);
+      } catch {
+        // Some input types (date, number) have no caret to put back.
+      }
+    }
+  }
+  let timer = null;
+  const apply = (source) => {
+    clearTimeout(timer);
+    const next = hashOf();
+    if (next === location.hash) return;
+    // Only the draw of this address may take the focus back (two quick changes: the later one's).
+    filterFocus = source?.id ? { element: source, hash: next } : null;
+    const replace = typed(source) && filterTyping === source.id;
+    filterTyping = typed(source) ? source.id : null;
+    if (replace) location.replace(next);
+    else location.hash = next;
+  };
+  form.addEventListener("input", (event) => {
+    if (!typed(event.target)) return;
+    clearTimeout(timer);
+    timer = setTimeout(() => apply(event.target), 300);
+  });
+  form.addEventListener("change", (event) => apply(event.target));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    apply(document.activeElement);
+  });
+}
+
 // ---- Routing -----------------------------------------------------------------------------------------------------
 
 // Every page lives in its own file (schedules.js, runs.js, keys.js, …) and registers here: registerPage("keys", (parts, query) => …).
@@ -192,6 +244,11 @@ async function route() {
     if (a.dataset.nav === (parts[0] === "pipeline-runs" ? "pipelines" : parts[0] ?? "home")) a.setAttribute("aria-current", "page");
     else a.removeAttribute("aria-current");
   });
+  // A navigation not made by a filter (a link, Back) ends the typing that history was merging (see liveFilters).
+  if (!filterFocus || filterFocus.hash !== location.hash) {
+    filterFocus = null;
+    filterTyping = null;
+  }
   try {
     if (parts[0] === "signin") location.hash = "#/";
     else await (pages.get(parts[0]) ?? pages.get("home"))(parts, new URLSearchParams(query));

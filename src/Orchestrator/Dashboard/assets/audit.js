@@ -14,10 +14,9 @@ registerPage("audit", async (parts, query) => {
       <div><label for="a-actor">Actor</label><input id="a-actor" value="${esc(query.get("actor"))}" placeholder="key name or id"></div>
       <div><label for="a-resource">Resource</label><input id="a-resource" value="${esc(query.get("resource"))}" placeholder="schedule or schedule:proj.name"></div>
       <div><label for="a-action">Action</label><input id="a-action" value="${esc(query.get("action"))}" placeholder="schedule.pause or schedule.*"></div>
-      <div><label for="a-project">Project</label><input id="a-project" value="${esc(query.get("project"))}"></div>
+      <div><label for="a-project">Project</label><select id="a-project"><option value="">any</option>${query.get("project") ? `<option value="${esc(query.get("project"))}" selected>${esc(query.get("project"))}</option>` : ""}</select></div>
       <div><label for="a-from">From</label><input id="a-from" type="datetime-local" value="${esc(query.get("from"))}"></div>
       <div><label for="a-to">To</label><input id="a-to" type="datetime-local" value="${esc(query.get("to"))}"></div>
-      <button type="submit">Filter</button>
     </form>
     <div class="table-wrap"><table aria-label="Audit entries"><thead><tr><th>When</th><th>Actor</th><th class="hide-small">Source</th><th>Action</th><th>Resource</th><th class="hide-small">Project</th><th>Reason</th><th>Change</th></tr></thead>
     <tbody id="audit-rows"><tr><td colspan="8">Loading…</td></tr></tbody></table></div>
@@ -29,15 +28,24 @@ registerPage("audit", async (parts, query) => {
     for (const [name, value] of Object.entries(extra)) if (value) next.set(name, value);
     return `#/audit?${next}`;
   };
-  document.getElementById("audit-filters").addEventListener("submit", (event) => {
-    event.preventDefault();
+  // Applied as they change (typed text after a pause); a new filter starts at the newest entries.
+  liveFilters(document.getElementById("audit-filters"), () => {
     const next = new URLSearchParams();
     for (const name of filters) {
       const value = document.getElementById(`a-${name}`).value.trim();
       if (value) next.set(name, value);
     }
-    location.hash = `#/audit?${next}`;
+    return `#/audit${next.size ? `?${next}` : ""}`;
   });
+  // The projects are the server's; the one in the address stays chosen even if the list does not have it.
+  api("GET", "/api/projects?pageSize=200").then((projects) => {
+    const select = document.getElementById("a-project");
+    if (!select || stale(token)) return;
+    const chosen = query.get("project") ?? "";
+    const ids = projects.items.map((p) => p.id);
+    select.innerHTML = ["", ...ids, ...(chosen && !ids.includes(chosen) ? [chosen] : [])]
+      .map((id) => `<option value="${esc(id)}"${id === chosen ? " selected" : ""}>${esc(id || "any")}</option>`).join("");
+  }).catch(() => {});
 
   const request = new URLSearchParams({ pageSize: "50" });
   for (const name of ["actor", "resource", "action", "project"]) if (query.get(name)) request.set(name, query.get(name));

@@ -24,7 +24,6 @@ registerPage("deadlines", async (parts, query) => {
         ${["open", "recovered", "all"].map((s) => `<option value="${s}"${s === state ? " selected" : ""}>${s}</option>`).join("")}
       </select></div>
       <div><label for="d-schedule">Schedule</label><input id="d-schedule" value="${esc(scheduleId)}" placeholder="project.name"></div>
-      <button type="submit">Filter</button>
     </form>
     <div class="table-wrap"><table aria-label="Deadline breaches"><thead><tr><th>Found</th><th>Schedule or pipeline</th><th>Kind</th>
       <th class="hide-small">Occurrence</th><th class="hide-small">Due</th><th>State</th><th class="hide-small">Alerted</th><th class="hide-small">Message</th></tr></thead>
@@ -38,10 +37,9 @@ registerPage("deadlines", async (parts, query) => {
     if ((next.page ?? 1) > 1) params.set("page", String(next.page));
     return `#/deadlines?${params}`;
   };
-  document.getElementById("deadline-filters").addEventListener("submit", (event) => {
-    event.preventDefault();
-    location.hash = address({ state: document.getElementById("d-state").value, scheduleId: document.getElementById("d-schedule").value.trim(), page: 1 });
-  });
+  // Applied as they change (the schedule as you type, after a pause); a new filter starts at page 1.
+  liveFilters(document.getElementById("deadline-filters"), () =>
+    address({ state: document.getElementById("d-state").value, scheduleId: document.getElementById("d-schedule").value.trim(), page: 1 }));
 
   const request = new URLSearchParams({ pageSize: "50", page: String(pageNumber) });
   if (state !== "all") request.set("state", state);

@@ -2,8 +2,11 @@
 // starts per hour — from one request (GET /api/stats). A classic script loaded after app.js (esc, api, when, view, …).
 "use strict";
 
-// An hour's end as the axis shows it: "14:00" in the browser's zone.
+// An hour's start or end as the axis shows it: "14:00" in the browser's zone (the server buckets by that zone's clock hours).
 const hourLabel = (iso) => new Date(iso).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
+const browserZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+// "14:00–15:00", and for the current hour "14:00–now (so far)".
+const hourSpan = (b) => `${hourLabel(b.start)}–${b.partial ? "now (so far)" : hourLabel(b.end)}`;
 
 // "850 ms", "12 s", "3.5 min", "2.1 h": the latest start's lateness in a bucket.
 function lateness(ms) {
@@ -45,14 +48,20 @@ function barChart(id, title, buckets, series, width) {
       base += value;
       return rect;
     }).join("");
-    const tip = `${hourLabel(b.start)}–${hourLabel(b.end)}: ${series.map((s) => `${b[s.key] ?? 0} ${s.label}`).join(", ")}`;
-    return `<g><title>${esc(tip)}</title>${parts}</g>`;
+    const tip = `${hourSpan(b)}: ${series.map((s) => `${b[s.key] ?? 0} ${s.label}`).join(", ")}`;
+    // The current hour is not over: its slot is shaded and marked, so a short bar there is not read as a quiet hour.
+    const mark = b.partial ? `<rect class="partial" data-partial="true" x="${(left + i * slot).toFixed(1)}" y="${top}" width="${slot.toFixed(1)}" height="${(height - top - bottom).toFixed(1)}"></rect>` : "";
+    return `<g${b.partial ? ` class="partial-hour"` : ""}><title>${esc(tip)}</title>${mark}${parts}</g>`;
   }).join("");
-  // An hour label at least every 80 px, the latest hour always labelled.
+  // Each label stands at the start of its hour, on the clock ("14:00"), at least every 80 px; the current hour is "now".
   const every = Math.max(1, Math.ceil((80 * buckets.length) / (width - left)));
-  const ticks = buckets.map((b, i) => ((buckets.length - 1 - i) % every !== 0 ? "" : `<text class="axis" x="${(i === buckets.length - 1 ? width : left + (i + 0.5) * slot).toFixed(1)}" y="${height - 6}" text-anchor="${i === buckets.length - 1 ? "end" : "middle"}">${esc(hourLabel(b.end))}</text>`)).join("");
+  const ticks = buckets.map((b, i) => {
+    const last = i === buckets.length - 1;
+    if (!last && (buckets.length - 1 - i) % every !== 0) return "";
+    return `<text class="axis" x="${(last ? width : left + i * slot).toFixed(1)}" y="${height - 6}" text-anchor="${last ? "end" : "middle"}">${esc(last && b.partial ? `${hourLabel(b.start)}–now` : hourLabel(b.start))}</text>`;
+  }).join("");
   const sum = (key) => buckets.reduce((total, b) => total + (b[key] ?? 0), 0);
-  const summary = `${title} over the last ${buckets.length} hours: ${series.map((s) => `${sum(s.key)} ${s.label}`).join(", ")}; the busiest hour had ${Math.max(0, ...totals)}.`;
+  const summary = `${title}, ${hourLabel(buckets[0].start)} to now (${browserZone()}; the last hour so far): ${series.map((s) => `${sum(s.key)} ${s.label}`).join(", ")}; the busiest hour had ${Math.max(0, ...totals)}.`;
   return `
     <svg id="${id}" class="chart" viewBox="0 0 ${width} ${height}" role="img" aria-labelledby="${id}-title ${id}-desc">
       <title id="${id}-title">${esc(title)}</title><desc id="${id}-desc">${esc(summary)}</desc>
@@ -91,11 +100,12 @@ function paintHome(stats) {
   // Drawn at the width it is shown at (less the card's padding), so its text is not scaled down on a phone.
   const width = Math.max(280, Math.min(1200, (document.getElementById("home-charts").clientWidth || 720) - 34));
   document.getElementById("home-charts").innerHTML = `
+    <p class="muted" id="home-zone">Clock hours in ${esc(browserZone())}; the last one is the current hour, so far.</p>
     <section class="card" aria-labelledby="h-outcomes"><h2 id="h-outcomes">Runs finished per hour</h2>${barChart("chart-outcomes", "Runs finished per hour by outcome", buckets, outcomes, width)}</section>
     <section class="card" aria-labelledby="h-late"><h2 id="h-late">Starts per hour, on time and late</h2>${barChart("chart-late", "Scheduled starts per hour, on time and late", buckets, lates, width)}</section>
     <details class="card"><summary>The same as a table</summary>
       <div class="table-wrap"><table aria-label="Runs per hour"><thead><tr><th>Hour</th><th>Succeeded</th><th>Failed</th><th>Other</th><th>Started on schedule</th><th>Late</th><th>Latest start</th></tr></thead>
-      <tbody>${s.buckets.slice().reverse().map((b) => `<tr><td>${esc(hourLabel(b.start))}–${esc(hourLabel(b.end))}</td><td>${b.succeeded}</td><td>${b.failed}</td><td>${b.other}</td><td>${b.started}</td><td>${b.late}</td><td>${esc(lateness(b.maxLateMs))}</td></tr>`).join("")}</tbody></table></div>
+      <tbody>${s.buckets.slice().reverse().map((b) => `<tr${b.partial ? ` data-partial="true"` : ""}><td>${esc(hourSpan(b))}</td><td>${b.succeeded}</td><td>${b.failed}</td><td>${b.other}</td><td>${b.started}</td><td>${b.late}</td><td>${esc(lateness(b.maxLateMs))}</td></tr>`).join("")}</tbody></table></div>
     </details>`;
   document.getElementById("home-updated").textContent = `Updated ${when(s.generatedAt)}`;
 }
@@ -109,10 +119,12 @@ registerPage("home", async () => {
     <div id="home-charts"></div>`;
   let shown = "";
   const load = async () => {
-    const stats = await api("GET", "/api/stats?hours=24");
+    // A zone the server does not know (a browser's own name for it) falls back to UTC's hours rather than no page.
+    const stats = await api("GET", `/api/stats?hours=24&timeZone=${encodeURIComponent(browserZone())}`)
+      .catch((error) => (error.status === 422 ? api("GET", "/api/stats?hours=24") : Promise.reject(error)));
     if (stale(token)) return;
-    // Repaints only when a figure changed, so an open table or a focused counter survives the refresh.
-    const snapshot = JSON.stringify({ ...stats, generatedAt: null, buckets: stats.buckets.map((b) => ({ ...b, start: null, end: null })) });
+    // Repaints only when a figure or the hour changed, so an open table or a focused counter survives the refresh.
+    const snapshot = JSON.stringify({ ...stats, generatedAt: null, buckets: stats.buckets.map((b) => ({ ...b, end: null })) });
     if (snapshot === shown) {
       document.getElementById("home-updated").textContent = `Updated ${when(stats.generatedAt)}`;
       return;

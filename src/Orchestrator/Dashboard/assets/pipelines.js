@@ -159,7 +159,7 @@ async function renderPipelineRun(id) {
       <div class="grid"><div><label>Attempts</label>${esc(node.attempts)}</div><div><label>Node</label>${esc(node.node)}</div>
       <div><label>Started</label>${when(node.startedAt)}</div><div><label>Finished</label>${when(node.finishedAt)}</div>
       <div><label>Idempotency key</label><code>${esc(node.idempotencyKey)}</code></div></div>
-      ${node.error ? `<h2>Error</h2><pre>${esc(node.error)}</pre>` : ""}<h2>Output</h2>${json(node.output)}` : "";
+      ${node.error ? `<h2>Error</h2><pre>${esc(node.error)}</pre>` : ""}<h2>Output</h2>${isEmptyResult(node.output) ? "<p>None.</p>" : json(node.output)}` : "";
   };
   wireNodes(show);
   document.getElementById("cancel-pipeline-run")?.addEventListener("click", async () => {

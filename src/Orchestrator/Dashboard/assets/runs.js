@@ -16,14 +16,13 @@ async function renderRuns(params) {
     <h1>Runs</h1>
     <form id="run-filters" class="toolbar" role="search">
       <div><label for="r-schedule">Schedule</label><input id="r-schedule" value="${esc(schedule)}" placeholder="project.name"></div>
-      <div><label for="r-project">Project</label><input id="r-project" value="${esc(project)}" placeholder="any"></div>
+      <div><label for="r-project">Project</label><select id="r-project">${option("", project)}${project ? option(project, project) : ""}</select></div>
       <div><label for="r-status">Status</label><select id="r-status">${["", "pending", "running", "succeeded", "failed", "cancelled", "interrupted", "skipped"].map((s) => option(s, status)).join("")}</select></div>
       <div><label for="r-action">Action type</label><select id="r-action">${option("", actionType)}${actionType ? option(actionType, actionType) : ""}</select></div>
       <div><label for="r-trigger">Triggered by</label><select id="r-trigger">${["", "schedule", "manual", "retry", "recovery", "backfill", "pipeline"].map((t) => option(t, triggeredBy)).join("")}</select></div>
       <div><label for="r-from">From</label><input id="r-from" type="datetime-local" value="${esc(params.get("from") ?? "")}"></div>
       <div><label for="r-to">To</label><input id="r-to" type="datetime-local" value="${esc(params.get("to") ?? "")}"></div>
       <div><label for="r-sort">Order</label><select id="r-sort"><option value="created" ${sort === "created" ? "selected" : ""}>newest first</option><option value="scheduled" ${sort === "scheduled" ? "selected" : ""}>by scheduled time</option></select></div>
-      <button type="submit">Filter</button>
     </form>
     <div class="table-wrap"><table aria-label="Runs"><thead><tr><th>Run</th><th>Schedule</th><th>Status</th><th class="hide-small">Triggered by</th><th class="hide-small">Scheduled</th><th>Started</th><th>Duration</th><th class="hide-small">Node</th><th class="hide-small">Attempt</th></tr></thead><tbody id="run-rows"></tbody></table></div>
     <nav class="pager" aria-label="Pages of runs" id="run-pager"></nav>`;
@@ -35,13 +34,13 @@ async function renderRuns(params) {
     }
     return `#/runs?${next}`;
   };
-  document.getElementById("run-filters").addEventListener("submit", (event) => {
-    event.preventDefault();
+  // Applied as they change (typed text after a pause); a new filter starts at page 1.
+  liveFilters(document.getElementById("run-filters"), () => {
     const next = new URLSearchParams();
     const values = { schedule: "r-schedule", project: "r-project", status: "r-status", actionType: "r-action", triggeredBy: "r-trigger", from: "r-from", to: "r-to" };
-    for (const [name, id] of Object.entries(values)) if (document.getElementById(id).value) next.set(name, document.getElementById(id).value);
+    for (const [name, id] of Object.entries(values)) if (document.getElementById(id).value.trim()) next.set(name, document.getElementById(id).value.trim());
     if (document.getElementById("r-sort").value === "scheduled") next.set("sort", "scheduled");
-    location.hash = `#/runs?${next}`;
+    return `#/runs${next.size ? `?${next}` : ""}`;
   });
   const load = async () => {
     const query = new URLSearchParams({ page: String(page), pageSize: String(pageSize), sort });
@@ -76,6 +75,13 @@ async function renderRuns(params) {
     const select = document.getElementById("r-action");
     if (!select || stale(token)) return;
     select.innerHTML = option("", actionType) + actions.map((a) => option(a.name, actionType)).join("");
+  }).catch(() => {});
+  // The projects too: chosen from the server's list, the one in the address kept even if the list does not have it.
+  api("GET", "/api/projects?pageSize=200").then((projects) => {
+    const select = document.getElementById("r-project");
+    if (!select || stale(token)) return;
+    const ids = projects.items.map((p) => p.id);
+    select.innerHTML = option("", project) + [...ids, ...(project && !ids.includes(project) ? [project] : [])].map((id) => option(id, project)).join("");
   }).catch(() => {});
 }
 
@@ -121,6 +127,34 @@ function attemptHistory(run, attempts) {
     <tbody>${rows.join("")}</tbody></table></div>`;
 }
 
+// A call's answer as the run recorded it ({status, durationMs, headers, body, bodyTruncated}: call_api, a webhook):
+// the status, the headers kept and the start of the body, never a whole body however long the server kept it.
+const BODY_SHOWN = 2000;
+const isResponse = (result) => result && typeof result === "object" && Number.isInteger(result.status) && ("body" in result || "headers" in result);
+function responseView(result) {
+  const body = typeof result.body === "string" ? result.body : result.body == null ? "" : JSON.stringify(result.body, null, 2);
+  const cut = body.length > BODY_SHOWN;
+  const headers = result.headers && typeof result.headers === "object" ? Object.entries(result.headers) : [];
+  return `<div class="card response" data-response>
+      <div><strong>HTTP ${esc(result.status)}</strong>${result.durationMs == null ? "" : ` <span class="muted">in ${esc(result.durationMs)} ms</span>`}</div>
+      ${headers.length ? `<dl class="headers">${headers.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join("")}</dl>` : ""}
+      ${body ? `<pre>${esc(cut ? body.slice(0, BODY_SHOWN) : body)}${cut ? "\n…" : ""}</pre>` : `<p class="muted">Empty body.</p>`}
+      ${cut || result.bodyTruncated ? `<p class="muted">Only the start of the body is shown${result.bodyTruncated ? "; the server kept only its start too" : ""}.</p>` : ""}
+    </div>`;
+}
+
+// What a run produced: nothing said as "None." rather than "{}" or "null"; a call's answer as a response.
+const resultView = (result) => (isEmptyResult(result) ? "<p>None.</p>" : isResponse(result) ? responseView(result) : json(result));
+
+// How long the run took: from its first attempt's start to its end. With several attempts, the last one's too, labelled.
+function runDuration(run, attempts) {
+  if (run.attempt < 2) return esc(duration(run));
+  const first = attempts.filter((a) => a.attempt === 1).map((a) => a.firedAt).sort()[0];
+  const last = `<span class="muted">last attempt (${esc(run.attempt)}):</span> ${esc(duration(run))}`;
+  if (!first) return `${last} <span class="muted">(the first attempt's start is not recorded)</span>`;
+  return `<span data-duration="whole">${esc(duration({ startedAt: first, finishedAt: run.finishedAt }))}</span> <span class="muted">over ${esc(run.attempt)} attempts</span><div>${last}</div>`;
+}
+
 async function renderRun(id) {
   const token = generation;
   let shown = null;
@@ -136,17 +170,18 @@ async function renderRun(id) {
       <div><label>Triggered by</label>${esc(run.triggeredBy)}</div><div><label>Attempt</label>${esc(run.attempt)}</div>
       <div><label>Node</label>${esc(run.node)}</div><div><label>Scheduled</label>${when(run.scheduledFireTime)}</div>
       <div><label>Started</label>${when(run.startedAt)}</div><div><label>Finished</label>${when(run.finishedAt)}</div>
-      <div><label>Duration</label>${duration(run)}</div>
+      <div><label>Duration</label>${runDuration(run, attempts)}</div>
       <div><label>Idempotency key</label><code>${esc(run.idempotencyKey)}</code></div>
     </div>
     ${unfinished(run.status) ? `<button type="button" class="danger" id="cancel-run">Cancel run</button>` : ""}
     ${requeueable(run) ? `<button type="button" id="requeue-run" aria-describedby="requeue-hint">Requeue</button> <span class="hint" id="requeue-hint">Runs the schedule again now with this run's config snapshot.</span>` : ""}
     ${run.pipelineRunId ? `<p><a href="#/pipeline-runs/${esc(run.pipelineRunId)}">Open the pipeline run</a></p>` : ""}
     <h2>Error</h2>${run.error ? `<pre>${esc(run.error)}</pre>` : "<p>None.</p>"}
+    ${run.status === "failed" && isResponse(run.result) ? `<h2>Response${run.attempt > 1 ? " to the last attempt" : ""}</h2>${responseView(run.result)}` : ""}
     ${attemptHistory(run, attempts)}
     ${run.usage && steps ? agentSteps(run.usage, steps) : ""}
-    <h2>Result</h2>${json(run.result)}
-    <h2>Config snapshot</h2>${json(run.configSnapshot)}`;
+    ${run.status === "failed" && (isResponse(run.result) || isEmptyResult(run.result)) ? "" : `<h2>Result</h2>${unfinished(run.status) ? "<p>Not yet.</p>" : resultView(run.result)}`}
+    <h2>Config snapshot</h2>${isEmptyResult(run.configSnapshot) ? "<p>None: this run's action took no settings.</p>" : json(run.configSnapshot)}`;
     document.getElementById("cancel-run")?.addEventListener("click", async () => {
       try {
         await api("POST", `/api/runs/${encodeURIComponent(id)}/cancel`);

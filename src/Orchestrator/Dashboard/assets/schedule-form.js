@@ -13,7 +13,8 @@
 /**
  * The schedule's options, in the order shown. `key` is the request property (dotted for nested: "retry.maxAttempts"
  * is {retry: {maxAttempts}}) and the 422 error key its message comes back under. `type`: "integer", "string",
- * "select" (with `options` [value, label]), "boolean" (not set / yes / no) or "json" (an object typed as JSON). An
+ * "select" (with `options` [value, label]), "reference" (a name from the server's list of `source`: see REFERENCE_SOURCES),
+ * "boolean" (not set / yes / no) or "json" (an object typed as JSON). An
  * empty input leaves the property out, so the server's default applies. A new option is one entry here.
  */
 const SCHEDULE_OPTIONS = [
@@ -29,7 +30,7 @@ const SCHEDULE_OPTIONS = [
   { key: "jitterSeconds", label: "Jitter (seconds)", type: "integer", min: 0, hint: "A stable per-schedule delay in [0, N) that spreads schedules due on the same instant." },
   { key: "deadline.startWithinSeconds", label: "Deadline: start within (seconds)", type: "integer", min: 1, max: 604800, hint: "An occurrence not started this long after its due time alerts the deadline channel once." },
   { key: "deadline.succeedWithinSeconds", label: "Deadline: succeed within (seconds)", type: "integer", min: 1, max: 604800, hint: "An occurrence not succeeded this long after its due time alerts once; a recovery is announced." },
-  { key: "deadline.channel", label: "Deadline: channel", type: "string", hint: "The notification channel that gets deadline alerts and recoveries." },
+  { key: "deadline.channel", label: "Deadline: channel", type: "reference", source: "channel", hint: "The notification channel that gets deadline alerts and recoveries." },
   { key: "expectSuccessEvery", label: "Expect a success every", type: "string", hint: "Dead man's switch: an ISO-8601 duration (PT26H) or seconds; alerts the deadline channel when no run succeeded for that long." },
   { key: "enabled", label: "Enabled", type: "boolean", hint: "No: the schedule is created paused." },
 ];
@@ -42,6 +43,28 @@ const TRIGGER_KINDS = [
   ["calendar", "Every N days, weeks or months (calendar)"],
 ];
 const CALENDAR_UNITS = ["second", "minute", "hour", "day", "week", "month", "year"];
+
+/**
+ * Fields that name something the server keeps (a channel, a model, a tool) are chosen from the server's list, not typed:
+ * by the property's name, in the options and in any action's config. Filled per form from GET /api/channels, /api/models
+ * and /api/tools; a list that could not be read leaves its fields as text inputs.
+ */
+const REFERENCE_SOURCES = { channel: "channel", model: "model", tool: "tool", tools: "tool" };
+let formReferences = {};
+
+async function loadReferences() {
+  const names = (path) => api("GET", path).then((list) => (Array.isArray(list) ? list.map((item) => item.name) : null)).catch(() => null);
+  const [channel, model, tool] = await Promise.all([names("/api/channels"), names("/api/models"), names("/api/tools")]);
+  return { channel, model, tool };
+}
+
+/** A select of the names the server has, the current value kept (and said to be unknown) when it has not that one. */
+function referenceSelect(names, id, value) {
+  const current = value == null ? "" : String(value);
+  const choices = current && !names.includes(current) ? [...names, current] : names;
+  return el("select", { id }, el("option", { value: "", text: "(not set)" }),
+    choices.map((name) => el("option", { value: name, text: names.includes(name) ? name : `${name} (not on the server)`, selected: name === current })));
+}
 
 // ---- Small DOM builders --------------------------------------------------------------------------------------------
 
@@ -220,7 +243,7 @@ function schemaField(schema, path, label, value, required, errors) {
         row.keyInput = el("input", { type: "text", "aria-label": `${label} key ${n}`, value: key ?? "", autocomplete: "off" });
         row.element.append(row.keyInput);
       }
-      row.field = scalarInput(itemSchema, valueId, item);
+      row.field = scalarInput(itemSchema, valueId, item, kind === "array" ? label : null);
       row.field.setAttribute("aria-label", kind === "map" ? `${label} value ${n}` : `${label} ${n}`);
       row.field.setAttribute("aria-describedby", rowError.id);
       const remove = el("button", { type: "button", class: "remove", "aria-label": `Remove ${label} ${n}`, text: "Remove" });
@@ -293,7 +316,7 @@ function schemaField(schema, path, label, value, required, errors) {
     };
   }
 
-  const input = scalarInput(schema, null, value);
+  const input = scalarInput(schema, null, value, label);
   const f = labelledField(label, input, { hint, required, errorKey: path });
   errors.add([path], input, f.errorBox);
   return {
@@ -309,9 +332,11 @@ function schemaField(schema, path, label, value, required, errors) {
   };
 }
 
-/** One input for a string, number, boolean or enum schema. */
-function scalarInput(schema, id, value) {
+/** One input for a string, number, boolean or enum schema; a string naming a channel, model or tool is a select. */
+function scalarInput(schema, id, value, name) {
   const kind = schemaKind(schema);
+  const names = kind === "string" ? formReferences[REFERENCE_SOURCES[name]] : null;
+  if (names) return referenceSelect(names, id, value);
   if (kind === "enum" || kind === "boolean") {
     const choices = kind === "enum" ? schema.enum.map((v) => [v, v]) : [["true", "yes"], ["false", "no"]];
     return el("select", { id }, el("option", { value: "", text: "(not set)" }),
@@ -360,6 +385,9 @@ function optionField(option, existing, errors) {
     const current = value === undefined || value === null ? "" : String(value);
     input = el("select", { name: option.key }, choices.map(([v, text]) => el("option", { value: v, text, selected: v === current })));
     // A select without an empty choice starts at its first (concurrency: forbid, the server's default).
+  } else if (option.type === "reference" && formReferences[option.source]) {
+    input = referenceSelect(formReferences[option.source], null, value);
+    input.name = option.key;
   } else if (option.type === "json") {
     input = el("textarea", { name: option.key, rows: 3, spellcheck: "false" });
     input.value = value == null ? "" : JSON.stringify(value, null, 2);
@@ -410,13 +438,16 @@ function triggerKind(trigger) {
 async function renderScheduleForm(id) {
   const token = generation;
   // The action types are the server's (GET /api/actions), never a list kept here.
-  const [projects, existing, actions, requestFields] = await Promise.all([
+  // The request's fields (from the OpenAPI document, the slowest read) are needed only on save: not waited for here.
+  const requestFields = id ? scheduleRequestFields() : Promise.resolve([]);
+  const [projects, existing, actions, references] = await Promise.all([
     api("GET", "/api/projects?pageSize=200"),
     id ? api("GET", `/api/schedules/${encodeURIComponent(id)}`) : Promise.resolve(null),
     api("GET", "/api/actions"),
-    id ? scheduleRequestFields() : Promise.resolve([]),
+    loadReferences(),
   ]);
   if (stale(token)) return;
+  formReferences = references;
   const kind = triggerKind(existing?.trigger);
   // A stored calendar trigger without a zone keeps none (saved unchanged, nothing changes); a new one starts in the browser's.
   const zone = existing?.trigger?.timeZone ?? (kind === "calendar" ? "" : Intl.DateTimeFormat().resolvedOptions().timeZone ?? "UTC");
@@ -548,6 +579,8 @@ async function renderScheduleForm(id) {
   let chosen = null;
   let timer = null;
   let asked = 0;
+  // Whether the operator has changed the trigger since the form opened (see showTypedPreview).
+  let triggerTouched = false;
   const setFieldError = (key, message) => {
     const target = errors.find(key);
     if (!target) return;
@@ -557,7 +590,7 @@ async function renderScheduleForm(id) {
   };
   const describe = (tr) => (tr.cron ? `cron <code>${esc(tr.cron)}</code>`
     : tr.at ? "one time"
-    : tr.every ? `calendar interval (every ${esc(tr.every)} ${esc(tr.unit)}${tr.every === 1 ? "" : "s"} from ${esc(tr.startAt)})`
+    : tr.every ? `calendar interval (every ${esc(tr.every)} ${esc(tr.unit)}${tr.every === 1 ? "" : "s"} from ${tr.startAt ? esc(tr.startAt) : "the moment it is saved"})`
     : "interval");
   const showPreview = async () => {
     const text = whenInput.value.trim();
@@ -659,8 +692,15 @@ async function renderScheduleForm(id) {
       preview.innerHTML = `<strong>${esc(result.description)}</strong> — ${describe(typed)}<ol>${result.nextFireTimes.map((time) => `<li>${whenIn(time, shownZone)}</li>`).join("")}</ol>`;
     } catch (error) {
       if (mine !== asked) return;
+      const problems = Object.entries(error.problem?.errors ?? { trigger: [error.message] });
+      // The stored trigger of an edit, untouched, is kept as it is on save (a one-time that already ran stays in the
+      // past): what the server says of it is said in the preview, not flagged on a field the operator did not change.
+      if (!triggerTouched && existing) {
+        preview.textContent = `No preview: ${problems.map(([, messages]) => messages.join(" ")).join(" ")}`;
+        return;
+      }
       preview.textContent = "No preview.";
-      for (const [key, messages] of Object.entries(error.problem?.errors ?? { trigger: [error.message] })) setFieldError(key, messages.join(" "));
+      for (const [key, messages] of problems) setFieldError(key, messages.join(" "));
     }
   };
   const mainInput = { interval: "#f-interval", once: "#f-at", calendar: "#f-every" };
@@ -676,9 +716,13 @@ async function renderScheduleForm(id) {
   };
   whenInput.addEventListener("input", schedulePreview);
   for (const selector of ["#f-zone", "#f-interval", "#f-at", "#f-every", "#f-unit", "#f-start", "#f-end", "#f-max-runs"]) {
-    $(selector).addEventListener("input", () => currentKind() !== "phrase" || selector === "#f-zone" ? schedulePreview() : null);
+    $(selector).addEventListener("input", () => {
+      triggerTouched = true;
+      return currentKind() !== "phrase" || selector === "#f-zone" ? schedulePreview() : null;
+    });
   }
   kindSelect.addEventListener("change", () => {
+    triggerTouched = true;
     showKind();
     errors.clear();
     preview.textContent = currentKind() === "phrase" ? "Type a phrase such as “every weekday at 9:30” or a cron such as “0 30 9 ? * MON-FRI”." : "";
@@ -753,7 +797,7 @@ async function renderScheduleForm(id) {
     // as the server's own request schema names them; what the form shows is the form's.
     if (existing) {
       const shown = new Set(["name", "project", "description", "trigger", "action", ...SCHEDULE_OPTIONS.map((o) => o.key.split(".")[0])]);
-      for (const field of requestFields) if (!shown.has(field) && existing[field] != null) body[field] = existing[field];
+      for (const field of await requestFields) if (!shown.has(field) && existing[field] != null) body[field] = existing[field];
     }
     try {
       if (existing) await api("PUT", `/api/schedules/${encodeURIComponent(existing.id)}`, body);

@@ -58,7 +58,6 @@ async function renderSchedules(params = new URLSearchParams()) {
       <div><label for="s-project">Project</label><select id="s-project">${option("", "any", filters.project)}${(projects.items ?? []).map((p) => option(p.id, p.id, filters.project)).join("")}</select></div>
       <div><label for="s-type">Action type</label><select id="s-type">${option("", "any", filters.actionType)}${actions.map((a) => option(a.name, a.name, filters.actionType)).join("")}</select></div>
       <div><label for="s-state">State</label><select id="s-state">${option("", "any", filters.state)}${SCHEDULE_STATES.map((st) => option(st, st, filters.state)).join("")}</select></div>
-      <button type="submit">Filter</button>
       ${filtered ? `<a class="button" href="#/schedules">Clear</a>` : ""}
     </form>
     <div class="toolbar bulk" role="group" aria-label="Selected schedules">
@@ -76,13 +75,11 @@ async function renderSchedules(params = new URLSearchParams()) {
       ${page.hasMore ? `<a href="${hashFor({ page: String(number + 1) })}" rel="next">Next →</a>` : ""}
     </nav>`;
 
-  document.getElementById("schedule-filters").addEventListener("submit", (event) => {
-    event.preventDefault();
-    location.hash = hashFor({
-      q: document.getElementById("s-q").value.trim(), project: document.getElementById("s-project").value,
-      actionType: document.getElementById("s-type").value, state: document.getElementById("s-state").value, page: "",
-    });
-  });
+  // Applied as they change (the search as you type); a new filter starts at page 1.
+  liveFilters(document.getElementById("schedule-filters"), () => hashFor({
+    q: document.getElementById("s-q").value.trim(), project: document.getElementById("s-project").value,
+    actionType: document.getElementById("s-type").value, state: document.getElementById("s-state").value, page: "",
+  }));
 
   // Bulk select: a checkbox per row and one for the page; pause (with a reason) and resume act on the ids selected.
   const boxes = [...view.querySelectorAll("input[data-select]")];
