@@ -24,11 +24,12 @@ public sealed class RecoveryMetricsTests
         var key = doomed.PrintedAdminKey!;
         using (var api = doomed.CreateClient(key))
         {
+            // Due far enough ahead that the create is answered before the fault point kills the node, even on a loaded machine.
             await api.CreateScheduleAsync(new
             {
                 name = "recovered",
                 action = new { type = "noop", config = new { } },
-                trigger = new { at = TimeProvider.System.GetUtcNow().AddSeconds(2).ToString("O", System.Globalization.CultureInfo.InvariantCulture) },
+                trigger = new { at = TimeProvider.System.GetUtcNow().AddSeconds(8).ToString("O", System.Globalization.CultureInfo.InvariantCulture) },
             });
         }
 
