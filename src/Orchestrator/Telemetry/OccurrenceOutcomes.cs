@@ -95,10 +95,14 @@ public static class OccurrenceOutcomes
     /// <summary>
     /// Whether <paramref name="fireTime"/> is one of <paramref name="trigger"/>'s own fire times, rather than the
     /// instant a <c>fire_once</c> misfire was handled at (the catch-up fires then; it stands for the due times it folded,
-    /// counted as coalesced when the misfire was handled, and is no due time of its own).
+    /// counted as coalesced when the misfire was handled, and is no due time of its own). Quartz fires such a catch-up
+    /// at "now", off the whole seconds a schedule's fire times are on; an interval trigger is restarted there, so its
+    /// catch-up is the firing at its (new) start after it had fired before.
     /// </summary>
-    public static bool IsDueTime(ITrigger trigger, DateTimeOffset fireTime) =>
-        trigger.GetFireTimeAfter(fireTime.AddTicks(-1)) == fireTime;
+    public static bool IsDueTime(ITrigger trigger, DateTimeOffset fireTime, DateTimeOffset? previousFireTime) =>
+        trigger is ISimpleTrigger
+            ? !(fireTime == trigger.StartTimeUtc && previousFireTime is not null && fireTime.UtcTicks % TimeSpan.TicksPerSecond != 0)
+            : trigger.GetFireTimeAfter(fireTime.AddTicks(-1)) == fireTime;
 
     /// <summary>Whether <paramref name="trigger"/> is the schedule's own trigger (keyed as its job), not a run-now, backfill or system trigger.</summary>
     public static bool IsScheduleTrigger(TriggerKey trigger, JobKey job) =>
