@@ -22,7 +22,21 @@ public sealed class OccurrenceListener(OrchestratorMetrics metrics, TimeProvider
     /// </summary>
     private readonly ConcurrentDictionary<string, string> firstAttempts = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// The <c>fire_once</c> misfires this node handled, by trigger: the first due time missed and when. The catch-up
+    /// Quartz then fires stands for the due times counted as coalesced, so it is not counted again. Quartz keys it on
+    /// the first due time missed (a trigger released after a blocked run: the ledger row is that due time's), or fires it
+    /// at the instant of the handling.
+    /// </summary>
+    private readonly ConcurrentDictionary<TriggerKey, (DateTimeOffset FirstMissed, DateTimeOffset HandledAt)> catchUps = new();
+
     public string Name => nameof(OccurrenceListener);
+
+    /// <summary>Whether the firing of <paramref name="trigger"/> due at <paramref name="fireTime"/> is the catch-up of a misfire this node handled.</summary>
+    internal bool IsCatchUp(TriggerKey trigger, DateTimeOffset fireTime) =>
+        catchUps.TryGetValue(trigger, out var misfire)
+        && (fireTime == misfire.FirstMissed || Runs.RunLedger.KeyTime(fireTime) == Runs.RunLedger.KeyTime(misfire.HandledAt))
+        && catchUps.TryRemove(new KeyValuePair<TriggerKey, (DateTimeOffset, DateTimeOffset)>(trigger, misfire));
 
     /// <summary>The ledger admitted a due time's first attempt (<see cref="FiringTelemetry"/>), on time or late as it started.</summary>
     internal void FirstAttemptAdmitted(string fireInstanceId, string outcome) => firstAttempts[fireInstanceId] = outcome;
@@ -37,7 +51,12 @@ public sealed class OccurrenceListener(OrchestratorMetrics metrics, TimeProvider
             && trigger.NextFireTimeUtc is { } firstMissed
             && OccurrenceOutcomes.ForMisfire(trigger) is var (outcome, reason))
         {
-            metrics.RecordOccurrences(trigger.JobKey.Group, outcome, reason, OccurrenceOutcomes.DueTimesMissed(trigger, firstMissed, time.GetUtcNow()));
+            var now = time.GetUtcNow();
+            metrics.RecordOccurrences(trigger.JobKey.Group, outcome, reason, OccurrenceOutcomes.DueTimesMissed(trigger, firstMissed, now));
+            if (outcome == OccurrenceOutcomes.Coalesced)
+            {
+                catchUps[trigger.Key] = (firstMissed, now);
+            }
         }
 
         return ValueTask.CompletedTask;

@@ -46,7 +46,8 @@ public sealed class RunTelemetry(OrchestratorMetrics metrics, OccurrenceListener
         switch (trigger)
         {
             case RunTrigger.Schedule when OccurrenceOutcomes.IsScheduleTrigger(context.Trigger.Key, job)
-                                          && context.ScheduledFireTimeUtc is { } scheduled && OccurrenceOutcomes.IsDueTime(context.Trigger, scheduled, context.PreviousFireTimeUtc):
+                                          && context.ScheduledFireTimeUtc is { } scheduled && OccurrenceOutcomes.IsDueTime(context.Trigger, scheduled, context.PreviousFireTimeUtc)
+                                          && !listener.IsCatchUp(context.Trigger.Key, scheduled):
                 return new FiringOccurrence(context, jitter, listener);
             case RunTrigger.Recovery when context.RecoveringTriggerKey is { } original && OccurrenceOutcomes.IsScheduleTrigger(original, job):
                 return new FiringOccurrence(context, jitter, listener);

@@ -142,13 +142,12 @@ public sealed class OccurrenceMetricsTests
             ? metrics.Sum("orchestrator_occurrences_total", ("project", project), ("outcome", outcome), ("reason", reason))
             : metrics.Sum("orchestrator_occurrences_total", ("project", project), ("outcome", word)));
 
-        // Under forbid, Quartz runs the due time that came first while the trigger was blocked, late, once it is released
-        // (keyed on that due time), and hands the later ones to the misfire policy: fire_once folds them into a catch-up
-        // fired "now", skip leaves them. The counter says so (late 1, then coalesced or skipped). The route's timeline
-        // infers it from the ledger instead, and calls every due time that passed before that late run started coalesced
-        // into it, whatever the policy. For those two schedules the surfaces agree on how many due times had an outcome;
-        // for the others, outcome by outcome.
-        string[] inferred = ["occ-coalesced", "occ-skip"];
+        // Under forbid, once the trigger is released, Quartz runs the first due time that came while it was blocked late.
+        // Under fire_once that run is the catch-up (keyed on the first due time missed) and both surfaces call the missed
+        // due times coalesced. Under skip the counter says what Quartz did (that run late, the rest skipped), while the
+        // route infers from the ledger that every due time that passed before that late run started was coalesced into it,
+        // whatever the policy; for that schedule the surfaces agree on how many due times had an outcome, not on which.
+        string[] inferred = ["occ-skip"];
         int Total(PrometheusText metrics, string project) => Compared.Sum(word => Counted(metrics, project, word));
         bool Agree(PrometheusText metrics) => timelines.All(t => inferred.Contains(t.Key)
             ? Total(metrics, t.Key) == t.Value.Counts.Values.Sum()
