@@ -15,7 +15,6 @@ public static class OccurrenceOutcomes
     public const string Retried = "retried";
     public const string Coalesced = "coalesced";
     public const string Skipped = "skipped";
-    public const string Missed = "missed";
 
     /// <summary>A skip by the <c>skip</c> misfire policy: missed by more than the misfire threshold, not run.</summary>
     public const string MisfirePolicyReason = "misfire_policy";
