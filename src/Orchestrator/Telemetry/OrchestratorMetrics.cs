@@ -33,6 +33,7 @@ public sealed class OrchestratorMetrics
     private readonly Counter<long> deadlineBreaches;
     private readonly Counter<long> deadlineRecoveries;
     private readonly Counter<long> agentTokens;
+    private readonly Counter<long> occurrences;
 
     public OrchestratorMetrics(IMeterFactory meters)
     {
@@ -57,6 +58,12 @@ public sealed class OrchestratorMetrics
             "Deadline breaches that recovered (the occurrence, or a later one, started or succeeded), by project and kind.");
         agentTokens = meter.CreateCounter<long>("orchestrator.agent.tokens", "{token}",
             "Model tokens agent runs spent, by project, model and token type (input, output).");
+        occurrences = meter.CreateCounter<long>("orchestrator.occurrences", "{occurrence}",
+            "Due times of schedules' own triggers, each counted once by the node that decided its outcome: on_time or late (its "
+            + "first attempt started within 1 s of the due time, or later; counted when that attempt is its last), retried (a "
+            + "retry or recovery ran it again), coalesced (folded into one fire_once catch-up), skipped (reason misfire_policy, "
+            + "overlap or vetoed). The words of GET /api/schedules/{id}/occurrences, which alone infers 'missed' (nothing happens "
+            + "when a due time is missed); by project, outcome and reason.");
     }
 
     /// <summary>One firing of a ledgered job, before the ledger decides, with its lateness.</summary>
@@ -105,6 +112,24 @@ public sealed class OrchestratorMetrics
         if (outputTokens > 0)
         {
             agentTokens.Add(outputTokens, new TagList { { "project", project }, { "model", model }, { "token_type", "output" } });
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="count"/> due times of a schedule's trigger that had <paramref name="outcome"/> (one of
+    /// <see cref="OccurrenceOutcomes"/>' words), for <paramref name="reason"/> where the outcome has one (a skip's cause).
+    /// </summary>
+    public void RecordOccurrences(string project, string outcome, string? reason, int count = 1)
+    {
+        if (count > 0)
+        {
+            var tags = new TagList { { "project", project }, { "outcome", outcome } };
+            if (reason is not null)
+            {
+                tags.Add("reason", reason);
+            }
+
+            occurrences.Add(count, tags);
         }
     }
 

@@ -8,7 +8,7 @@ namespace Orchestrator.Telemetry;
 /// What the run ledger reports about each firing of a ledgered job: the firing, its lateness and recovery, the
 /// ledger's decision, and the run's outcome, as metrics (<see cref="OrchestratorMetrics"/>) and as the run's span.
 /// </summary>
-public sealed class RunTelemetry(OrchestratorMetrics metrics, TimeProvider time)
+public sealed class RunTelemetry(OrchestratorMetrics metrics, OccurrenceListener occurrences, TimeProvider time)
 {
     /// <summary>
     /// Counts the firing and opens its run span. Called by the ledger middleware, inside Quartz's job-execution span,
@@ -31,9 +31,34 @@ public sealed class RunTelemetry(OrchestratorMetrics metrics, TimeProvider time)
             .SetTag(OrchestratorActivities.ActionType, actionType)
             .SetTag(OrchestratorActivities.Trigger, OrchestratorMetrics.TriggerName(trigger))
             .SetTag(OrchestratorActivities.Node, context.Scheduler.SchedulerInstanceId);
-        return new FiringTelemetry(metrics, time, activity, project, actionType);
+        return new FiringTelemetry(metrics, time, activity, project, actionType) { Occurrence = OccurrenceOf(context, trigger, occurrences) };
+    }
+
+    /// <summary>
+    /// The due time of the schedule's own trigger this firing runs, if it runs one: a firing of that trigger (or its
+    /// recovery) at one of its fire times. A run-now, a backfill, and a <c>fire_once</c> catch-up (which fires at the
+    /// instant its misfire was handled, and was counted then, as coalesced) run none.
+    /// </summary>
+    private static FiringOccurrence? OccurrenceOf(IJobExecutionContext context, RunTrigger trigger, OccurrenceListener listener)
+    {
+        var job = context.JobDetail.Key;
+        var jitter = Schedules.ScheduleJitter.OffsetOf(context.MergedJobDataMap);
+        switch (trigger)
+        {
+            case RunTrigger.Schedule when OccurrenceOutcomes.IsScheduleTrigger(context.Trigger.Key, job)
+                                          && context.ScheduledFireTimeUtc is { } scheduled && OccurrenceOutcomes.IsDueTime(context.Trigger, scheduled, context.PreviousFireTimeUtc)
+                                          && !listener.IsCatchUp(context.Trigger.Key, scheduled):
+                return new FiringOccurrence(context, jitter, listener);
+            case RunTrigger.Recovery when context.RecoveringTriggerKey is { } original && OccurrenceOutcomes.IsScheduleTrigger(original, job):
+                return new FiringOccurrence(context, jitter, listener);
+            default:
+                return null;
+        }
     }
 }
+
+/// <summary>A firing that runs a due time of its schedule's trigger, and the schedule's jitter offset (the trigger fires that long after the nominal due time).</summary>
+internal sealed record FiringOccurrence(IJobExecutionContext Context, TimeSpan Jitter, OccurrenceListener Listener);
 
 /// <summary>One firing's telemetry, from the ledger's decision to the run's outcome; disposing it ends the run span.</summary>
 public sealed class FiringTelemetry : IDisposable
@@ -54,6 +79,9 @@ public sealed class FiringTelemetry : IDisposable
         this.actionType = actionType;
     }
 
+    /// <summary>The due time of the schedule's trigger this firing runs, or <see langword="null"/>.</summary>
+    internal FiringOccurrence? Occurrence { get; init; }
+
     /// <summary>The span of the run (null when nothing listens), for a test or a caller that adds to it.</summary>
     public Activity? Activity => activity;
 
@@ -66,6 +94,7 @@ public sealed class FiringTelemetry : IDisposable
         {
             admittedAt = time.GetTimestamp();
             activity?.SetTag(OrchestratorActivities.RunId, run.Id.ToString()).SetTag(OrchestratorActivities.Attempt, run.Attempt);
+            CountOccurrence(claim, run);
         }
         else
         {
@@ -81,6 +110,29 @@ public sealed class FiringTelemetry : IDisposable
         if (status != RunStatus.Succeeded)
         {
             activity?.SetStatus(ActivityStatusCode.Error, error);
+        }
+    }
+
+    /// <summary>
+    /// A due time's first attempt is on time or late, by when it started as the occurrences route measures it; the
+    /// count waits for the attempt's end (<see cref="OccurrenceListener"/>), because a retry after it makes the due
+    /// time retried instead. Its second attempt (a retry, or a recovery from a dead node) makes it retried, counted now
+    /// and never again for that due time.
+    /// </summary>
+    private void CountOccurrence(RunClaim claim, RunRecord run)
+    {
+        if (Occurrence is not { } occurrence)
+        {
+            return;
+        }
+
+        if (claim.Decision == LedgerDecision.ClaimFirstAttempt && run.StartedAt is { } started)
+        {
+            occurrence.Listener.FirstAttemptAdmitted(occurrence.Context.FireInstanceId, OccurrenceOutcomes.ForLateness(started - (run.ScheduledFireTime + occurrence.Jitter)));
+        }
+        else if (claim.Decision is LedgerDecision.TakeOverAsRetry or LedgerDecision.TakeOverAsRecovery && run.Attempt == 2)
+        {
+            metrics.RecordOccurrences(project, OccurrenceOutcomes.Retried, null);
         }
     }
 

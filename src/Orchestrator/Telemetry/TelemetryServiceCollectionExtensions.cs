@@ -6,6 +6,7 @@ using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 using Orchestrator.Hosting;
+using Quartz;
 using Quartz.Diagnostics;
 
 namespace Orchestrator.Telemetry;
@@ -26,12 +27,27 @@ public static class TelemetryServiceCollectionExtensions
     /// (an OTLP endpoint for traces, or a test's exporter), so a server nobody traces does not build a span per
     /// request; the sources and instrumentations are configured either way, for whichever exporter turns tracing on.
     /// </remarks>
+    /// <summary>
+    /// <see cref="OccurrenceListener"/> on the scheduler, as a trigger listener (misfires, overlap skips) and a job
+    /// listener (vetoes, first attempts that are over): one instance for both.
+    /// </summary>
+    private static void AddOccurrenceCounting(this IServiceCollection services)
+    {
+        services.AddSingleton<OccurrenceListener>();
+        services.ConfigureAllQuartzSchedulers(q =>
+        {
+            q.AddTriggerListener(sp => sp.GetRequiredService<OccurrenceListener>());
+            q.AddJobListener(sp => sp.GetRequiredService<OccurrenceListener>());
+        });
+    }
+
     public static WebApplicationBuilder AddOrchestratorTelemetry(this WebApplicationBuilder builder)
     {
         var configuration = builder.Configuration;
         var services = builder.Services;
         services.AddSingleton<OrchestratorMetrics>();
         services.AddSingleton<RunTelemetry>();
+        services.AddOccurrenceCounting();
 
         var otel = services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService(
