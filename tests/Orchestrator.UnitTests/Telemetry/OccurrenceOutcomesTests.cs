@@ -39,7 +39,7 @@ public sealed class OccurrenceOutcomesTests
         {
             var started = T0.AddMilliseconds(ms);
             var run = new OccurrenceRun(Guid.NewGuid(), T0, started, RunStatus.Succeeded, RunTrigger.Schedule, 1, null);
-            var occurrence = OccurrenceTimeline.Classify([T0], [run], [], null, MisfirePolicy.FireOnce, T0.AddHours(1)).Single();
+            var occurrence = OccurrenceTimeline.Classify([T0], [run], [], (DateTimeOffset?)null, MisfirePolicy.FireOnce, T0.AddHours(1)).Single();
             Assert.That(OccurrenceOutcomes.ForLateness(started - T0), Is.EqualTo(occurrence.Late ? "late" : "on_time"), $"{ms} ms");
         }
     }
