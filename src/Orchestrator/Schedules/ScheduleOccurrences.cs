@@ -72,7 +72,12 @@ public sealed class ScheduleOccurrences(
         // A rebuilt trigger (ScheduleMapping.BuildPreviewTrigger) is in nominal time already.
         var shift = stored is null ? TimeSpan.Zero : jitter;
         var trigger = stored is not null ? Reaching(stored, birth + shift) : Rebuilt(document, policy, birth ?? start);
-        var dueTimes = new List<DateTimeOffset>();
+        // Both ends given: more than MaxOccurrences due times is refused. An end left out was filled in with the default
+        // range, which a fast schedule overfills (every 5 s: 17,280 a day): the answer is then cut to the due times
+        // nearest the end the caller gave (the newest ones when 'to' or neither was given), and says the range it covers.
+        var keepNewest = to is not null || from is null;
+        var dueTimes = new Queue<DateTimeOffset>();
+        var cut = false;
         if (trigger is not null)
         {
             // The whole second before 'start', as ScheduleMapping.NextFireTimes does, so a due time at 'start' is kept.
@@ -82,16 +87,33 @@ public sealed class ScheduleOccurrences(
             {
                 if (dueTimes.Count == MaxOccurrences)
                 {
-                    errors.Add("to", $"the range holds more than {MaxOccurrences} due times of this schedule; ask for a shorter range.");
-                    return errors.ToProblemDetails();
+                    if (from is not null && to is not null)
+                    {
+                        errors.Add("to", $"the range holds more than {MaxOccurrences} due times of this schedule; ask for a shorter range.");
+                        return errors.ToProblemDetails();
+                    }
+
+                    cut = true;
+                    if (!keepNewest)
+                    {
+                        end = RunLedger.KeyTime(next - shift);
+                        break;
+                    }
+
+                    dueTimes.Dequeue();
                 }
 
                 // Keyed as the ledger keys its runs (whole seconds), as the deadline checker does: a fire_once resume
                 // restarts an interval trigger at the instant of the resume, fractions of a second included, and its
                 // runs would otherwise match none of its due times.
-                dueTimes.Add(RunLedger.KeyTime(next - shift));
+                dueTimes.Enqueue(RunLedger.KeyTime(next - shift));
                 cursor = next;
             }
+        }
+
+        if (cut && keepNewest)
+        {
+            start = dueTimes.Peek();
         }
 
         var inRange = await runs.Where(r => r.ScheduledFireTime >= start && r.ScheduledFireTime < end).ToListAsync(ct);
@@ -113,7 +135,7 @@ public sealed class ScheduleOccurrences(
 
         // Every pause that overlaps the range, current or ended: a due time that passed during one was not to run.
         var pauses = await SchedulePauses.OverlappingAsync(db, scheduler, key, start + jitter, end + jitter, ct);
-        var items = OccurrenceTimeline.Classify(dueTimes, ledger, recorded, pauses, policy, now, jitter);
+        var items = OccurrenceTimeline.Classify([.. dueTimes], ledger, recorded, pauses, policy, now, jitter);
         return new OccurrenceList(scheduleId, start, end, OccurrenceTimeline.Count(items), items);
     }
 

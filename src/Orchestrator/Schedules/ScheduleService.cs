@@ -844,7 +844,11 @@ public sealed class ScheduleService(
         TriggerState.Blocked => "running",
         TriggerState.Complete => "complete",
         TriggerState.Error => "error",
-        _ => state.ToString().ToLowerInvariant(),
+        // Quartz 4.7 says Executing while a firing of the trigger runs (under 'allow' nothing is blocked); every state
+        // answered is one of the words the list's state filter accepts.
+        TriggerState.Executing => "running",
+        TriggerState.None => "complete",
+        _ => "active",
     };
 
     /// <summary>

@@ -88,6 +88,26 @@ public sealed class OccurrenceTests : ServerWithPeerFixture
     }
 
     [Test]
+    public async Task A_range_with_an_end_left_out_is_cut_to_the_limit_nearest_the_end_given_not_refused()
+    {
+        // Every 5 s: a day holds 17,280 due times, more than one answer's 10,000.
+        await Admin.CreateScheduleAsync(new { name = "fast", action = new { type = "noop", config = new { } }, trigger = new { intervalSeconds = 5 } });
+        var now = TimeProvider.System.GetUtcNow();
+
+        var fromOnly = await Admin.GetFromJsonAsync<JsonElement>($"/api/schedules/default.fast/occurrences?from={Iso(now)}");
+        var items = fromOnly.GetProperty("items");
+        Assert.That(items.GetArrayLength(), Is.EqualTo(10_000), "the first 10,000 due times from 'from'");
+        var last = items[items.GetArrayLength() - 1].GetProperty("dueAt").GetDateTimeOffset();
+        Assert.That(fromOnly.GetProperty("to").GetDateTimeOffset(), Is.GreaterThan(last).And.LessThanOrEqualTo(last.AddSeconds(5)), "'to' says where the answer stops");
+
+        var toOnly = await Admin.GetFromJsonAsync<JsonElement>($"/api/schedules/default.fast/occurrences?to={Iso(now.AddDays(1))}");
+        var newest = toOnly.GetProperty("items");
+        Assert.That(newest.GetArrayLength(), Is.EqualTo(10_000), "the 10,000 due times nearest 'to'");
+        Assert.That(toOnly.GetProperty("from").GetDateTimeOffset(), Is.EqualTo(newest[0].GetProperty("dueAt").GetDateTimeOffset()), "'from' says where the answer starts");
+        Assert.That(newest[newest.GetArrayLength() - 1].GetProperty("dueAt").GetDateTimeOffset(), Is.LessThan(now.AddDays(1)).And.GreaterThan(now.AddDays(1).AddSeconds(-10)));
+    }
+
+    [Test]
     public async Task A_range_is_bounded_checked_and_the_default_is_the_last_24_hours()
     {
         await Admin.CreateScheduleAsync(new { name = "hourly", action = new { type = "noop", config = new { } }, trigger = new { cron = "0 0 * * * ?" } });
