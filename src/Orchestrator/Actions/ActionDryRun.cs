@@ -65,9 +65,9 @@ public sealed class ActionDryRunService(ActionCatalog actions, OrchestratorDbCon
         {
             errors.Add("action.type", $"{(string.IsNullOrEmpty(action.Type) ? "is required" : $"'{action.Type}' is not an action type")}; use one of {string.Join(", ", actions.Types)}.");
         }
-        else if (action.Config is not { ValueKind: JsonValueKind.Object } given)
+        else if (action.ConfigOrEmpty is not { ValueKind: JsonValueKind.Object } given)
         {
-            errors.Add("action.config", "is required and must be a JSON object.");
+            errors.Add("action.config", "must be a JSON object (leave it out for an action with no settings).");
         }
         else
         {

@@ -136,7 +136,7 @@ public static class ApiRequestConventions
                 {
                     Status = StatusCodes.Status400BadRequest,
                     Title = "The request could not be read.",
-                    Detail = field == "body" ? $"This operation takes no body: {reason}" : $"The body is not valid for this request at '$.{field}': {reason}",
+                    Detail = field == "body" ? $"The body is refused: {reason}" : $"The body is not valid for this request at '$.{field}': {reason}",
                 },
             });
             return;
@@ -209,7 +209,7 @@ public static class ApiRequestConventions
             using var document = System.Text.Json.JsonDocument.Parse(text);
             if (document.RootElement.ValueKind != System.Text.Json.JsonValueKind.Object)
             {
-                return ("body", takes);
+                return ("body", "it is not a JSON object; " + takes);
             }
 
             var names = document.RootElement.EnumerateObject().Select(p => p.Name).ToList();
@@ -224,7 +224,7 @@ public static class ApiRequestConventions
         }
         catch (System.Text.Json.JsonException)
         {
-            return ("body", $"the body is not JSON; {takes}");
+            return ("body", "it is not JSON; " + takes);
         }
     }
 

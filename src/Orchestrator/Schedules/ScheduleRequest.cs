@@ -26,7 +26,17 @@ public sealed record ScheduleRequest(
     public JsonElement? ExpectSuccessEvery { get; init; }
 }
 
-public sealed record ActionRequest(string? Type, JsonElement? Config);
+public sealed record ActionRequest(string? Type, JsonElement? Config)
+{
+    private static readonly JsonElement EmptyObject = JsonDocument.Parse("{}").RootElement.Clone();
+
+    /// <summary>
+    /// The config as given, or an empty object when it was left out: an action whose settings are all optional
+    /// (<c>noop</c>) needs none, and a missing required setting is then reported by its own name by the action's schema.
+    /// A JSON <c>null</c> reads as left out; any other non-object is refused.
+    /// </summary>
+    public JsonElement? ConfigOrEmpty => Config is null or { ValueKind: JsonValueKind.Undefined } ? EmptyObject : Config;
+}
 
 /// <summary>
 /// Exactly one form: <c>cron</c> (+ <c>timeZone</c>), <c>intervalSeconds</c> or <c>interval</c> (ISO-8601),

@@ -145,9 +145,9 @@ public sealed partial class ScheduleValidator(ActionCatalog actions, Orchestrato
             return (null, default);
         }
 
-        if (action.Config is not { ValueKind: JsonValueKind.Object } config)
+        if (action.ConfigOrEmpty is not { ValueKind: JsonValueKind.Object } config)
         {
-            errors.Add("action.config", "is required and must be a JSON object.");
+            errors.Add("action.config", "must be a JSON object (leave it out for an action with no settings).");
             return (null, default);
         }
 

@@ -122,9 +122,15 @@ public sealed class ActionDryRunTests : ServerWithPeerFixture
         Assert.That(errors.GetProperty("scheduleName")[0].GetString(), Does.Contain("letters, digits"));
         Assert.That(errors.GetProperty("action.type")[0].GetString(), Does.Contain("'teleport' is not an action type"));
 
+        // A config left out is an empty one: fine for noop (no settings), refused for call_api by its missing url.
+        var noopBare = await Admin.PostAsJsonAsync("/api/actions/dry-run", new { action = new { type = "noop" } });
+        Assert.That(noopBare.StatusCode, Is.EqualTo(HttpStatusCode.OK), await noopBare.Content.ReadAsStringAsync());
         var noConfig = await ApiAssertions.AssertProblemAsync(
-            await Admin.PostAsJsonAsync("/api/actions/dry-run", new { action = new { type = "noop" } }), HttpStatusCode.UnprocessableEntity);
-        Assert.That(noConfig.GetProperty("errors").TryGetProperty("action.config", out _), Is.True, noConfig.ToString());
+            await Admin.PostAsJsonAsync("/api/actions/dry-run", new { action = new { type = "call_api" } }), HttpStatusCode.UnprocessableEntity);
+        Assert.That(noConfig.GetProperty("errors").TryGetProperty("action.config.url", out _), Is.True, noConfig.ToString());
+        var nonObject = await ApiAssertions.AssertProblemAsync(
+            await Admin.PostAsJsonAsync("/api/actions/dry-run", new { action = new { type = "noop", config = "x" } }), HttpStatusCode.UnprocessableEntity);
+        Assert.That(nonObject.GetProperty("errors").GetProperty("action.config")[0].GetString(), Does.Contain("must be a JSON object"));
 
         // An unknown property is refused, as on every route.
         await ApiAssertions.AssertProblemAsync(

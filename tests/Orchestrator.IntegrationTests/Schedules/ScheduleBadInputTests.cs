@@ -72,7 +72,7 @@ public sealed class ScheduleBadInputTests
         yield return Case("action missing", "action", s => s.Remove("action"));
         yield return Case("action type missing", "action.type", s => s["action"]!.AsObject().Remove("type"));
         yield return Case("action type unknown", "action.type", s => s["action"]!["type"] = "run_sql");
-        yield return Case("config missing", "action.config", s => s["action"]!.AsObject().Remove("config"));
+        yield return Case("config missing (call_api: its url)", "action.config", s => s["action"]!.AsObject().Remove("config"));
         yield return Case("config a string", "action.config", s => s["action"]!["config"] = "https://x");
         yield return Case("url missing", "action.config", s => Config(s).Remove("url"));
         yield return Case("url not a URL", "action.config.url", s => Config(s)["url"] = "not a url");
