@@ -153,8 +153,10 @@ public sealed class ScheduleListPageTests
         await page.GetByLabel("Select every schedule on this page").CheckAsync();
         await Assertions.Expect(page.Locator("#s-selected")).ToHaveTextAsync("50 selected");
         await page.GetByRole(AriaRole.Button, new() { Name = "Pause selected" }).ClickAsync();
-        // Paused, they leave the 'active' filter: 190 remain.
-        await Assertions.Expect(page.Locator("#s-pager")).ToContainTextAsync("190 schedules");
+        // The bulk pause answers (50 schedules, each with its audit entry and pause interval: seconds on a loaded
+        // machine), then the list is read again. Paused, they leave the 'active' filter: 190 remain.
+        await Assertions.Expect(page.Locator("#toast")).ToContainTextAsync("Paused 50 of 50 selected.", new() { Timeout = 60_000 });
+        await Assertions.Expect(page.Locator("#s-pager")).ToContainTextAsync("190 schedules", new() { Timeout = 15_000 });
         foreach (var id in new[] { secondPage[0], secondPage[^1] })
         {
             var schedule = await admin.GetFromJsonAsync<JsonElement>($"/api/schedules/{id}");
