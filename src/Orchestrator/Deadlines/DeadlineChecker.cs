@@ -115,7 +115,7 @@ public sealed partial class DeadlineChecker(
 
         if (settings.StartWithin is { } startWithin && Window(watch.StartCheckedThrough, now - startWithin) is { } startWindow)
         {
-            var pauses = await PausesAsync(scheduler, key, startWindow, seen, ct);
+            var pauses = await PausesAsync(scheduler, key, runs, startWindow, seen, ct);
             var (due, rows) = await OccurrencesAsync(trigger, jitter, runs, startWindow, pauses, ct);
             foreach (var at in due)
             {
@@ -137,7 +137,7 @@ public sealed partial class DeadlineChecker(
 
         if (settings.SucceedWithin is { } succeedWithin && Window(watch.SucceedCheckedThrough, now - succeedWithin) is { } succeedWindow)
         {
-            var pauses = await PausesAsync(scheduler, key, succeedWindow, seen, ct);
+            var pauses = await PausesAsync(scheduler, key, runs, succeedWindow, seen, ct);
             var (due, rows) = await OccurrencesAsync(trigger, jitter, runs, succeedWindow, pauses, ct);
             foreach (var at in due)
             {
@@ -291,14 +291,34 @@ public sealed partial class DeadlineChecker(
     /// <summary>
     /// The pauses whose due times in <paramref name="window"/> are not judged: every stored interval that overlaps it
     /// (a pause and resume between two checks included) and the current pause (<see cref="SchedulePauses.OverlappingAsync"/>);
-    /// the one the checks saw (<see cref="PauseOf"/>) only when nothing is stored (a pause that recorded nothing).
+    /// the one the checks saw (<see cref="PauseOf"/>) only when nothing is stored (a pause that recorded nothing). An
+    /// ended pause reaches to the start of the catch-up its resume fired (a run keyed inside it that started after it):
+    /// that firing took the slot of the due times it started after, which therefore never run on their own.
     /// </summary>
     private async Task<IReadOnlyList<OccurrencePause>> PausesAsync(
-        IScheduler scheduler, JobKey key, (DateTimeOffset From, DateTimeOffset To) window, (DateTimeOffset From, DateTimeOffset To)? seen, CancellationToken ct)
+        IScheduler scheduler, JobKey key, IQueryable<RunRecord> runs, (DateTimeOffset From, DateTimeOffset To) window,
+        (DateTimeOffset From, DateTimeOffset To)? seen, CancellationToken ct)
     {
         // Due times are in (From, To]: a pause that begins exactly at To still covers it.
         var stored = await SchedulePauses.OverlappingAsync(db, scheduler, key, window.From, window.To.AddTicks(1), ct);
-        return stored.Count == 0 && seen is { } s ? [new OccurrencePause(s.From, s.To, null, null)] : stored;
+        IReadOnlyList<OccurrencePause> found = stored.Count == 0 && seen is { } s ? [new OccurrencePause(s.From, s.To, null, null)] : stored;
+        var pauses = new List<OccurrencePause>(found.Count);
+        foreach (var pause in found)
+        {
+            if (pause.To is { } to && to != DateTimeOffset.MaxValue)
+            {
+                var catchUp = await runs.Where(r => r.ScheduledFireTime >= pause.From && r.ScheduledFireTime <= to && r.StartedAt >= to
+                                                    && r.TriggeredBy != RunTrigger.Manual && r.TriggeredBy != RunTrigger.Pipeline && r.TriggeredBy != RunTrigger.Backfill)
+                    .OrderBy(r => r.StartedAt).Select(r => r.StartedAt).FirstOrDefaultAsync(ct);
+                pauses.Add(catchUp is { } started && started > to ? pause with { To = started } : pause);
+            }
+            else
+            {
+                pauses.Add(pause);
+            }
+        }
+
+        return pauses;
     }
 
     private Task<int> SilenceAsync(Target target, DateTimeOffset? lastSuccess, DateTimeOffset since, TimeSpan every, string node, DateTimeOffset now, CancellationToken ct)
