@@ -108,14 +108,15 @@ public sealed partial class DeadlineChecker(
         var trigger = await scheduler.GetTrigger(triggerKey, ct);
         var runs = db.Runs.AsNoTracking().Where(r => r.ScheduleId == watch.TargetId);
         var pausedSince = trigger is null ? null : await PausedSinceAsync(scheduler, key, watch.WatchedSince, ct);
-        var pause = PauseOf(watch, pausedSince, now);
+        var seen = PauseOf(watch, pausedSince, now);
         var jitter = ScheduleJitter.OffsetOf(job.JobDataMap);
         var target = new Target(DeadlineBreach.Schedule, watch.TargetId, key.Group, $"Schedule {watch.TargetId}", settings.Deadline.Channel);
         var found = 0;
 
         if (settings.StartWithin is { } startWithin && Window(watch.StartCheckedThrough, now - startWithin) is { } startWindow)
         {
-            var (due, rows) = await OccurrencesAsync(trigger, jitter, runs, startWindow, pause, ct);
+            var pauses = await PausesAsync(scheduler, key, runs, startWindow, seen, ct);
+            var (due, rows) = await OccurrencesAsync(trigger, jitter, runs, startWindow, pauses, ct);
             foreach (var at in due)
             {
                 var row = rows.GetValueOrDefault(at);
@@ -136,7 +137,8 @@ public sealed partial class DeadlineChecker(
 
         if (settings.SucceedWithin is { } succeedWithin && Window(watch.SucceedCheckedThrough, now - succeedWithin) is { } succeedWindow)
         {
-            var (due, rows) = await OccurrencesAsync(trigger, jitter, runs, succeedWindow, pause, ct);
+            var pauses = await PausesAsync(scheduler, key, runs, succeedWindow, seen, ct);
+            var (due, rows) = await OccurrencesAsync(trigger, jitter, runs, succeedWindow, pauses, ct);
             foreach (var at in due)
             {
                 var row = rows.GetValueOrDefault(at);
@@ -265,9 +267,9 @@ public sealed partial class DeadlineChecker(
         await SchedulePauses.PausedSinceAsync(db, scheduler, key, ct) is { } since ? (since > watchedSince ? since : watchedSince) : null;
 
     /// <summary>
-    /// The pause whose due times are not judged: the current one (to the end of time), else the last one, up to when a
-    /// check first saw the schedule resumed — its due times' limits pass after the resume, when the trigger no longer
-    /// says it was paused. Kept on the watch as it is seen.
+    /// The pause the checks saw: the current one (to the end of time), else the last one, up to when a check first saw
+    /// the schedule resumed. Kept on the watch as it is seen; used only for a pause with no stored interval (one Quartz
+    /// kept no record of), as the stored intervals also know the pauses no check saw (<see cref="PausesAsync"/>).
     /// </summary>
     private static (DateTimeOffset From, DateTimeOffset To)? PauseOf(DeadlineWatch watch, DateTimeOffset? pausedSince, DateTimeOffset now)
     {
@@ -284,6 +286,39 @@ public sealed partial class DeadlineChecker(
         }
 
         return watch is { PausedFrom: { } from, ResumedAt: { } to } ? (from, to) : null;
+    }
+
+    /// <summary>
+    /// The pauses whose due times in <paramref name="window"/> are not judged: every stored interval that overlaps it
+    /// (a pause and resume between two checks included) and the current pause (<see cref="SchedulePauses.OverlappingAsync"/>);
+    /// the one the checks saw (<see cref="PauseOf"/>) only when nothing is stored (a pause that recorded nothing). An
+    /// ended pause reaches to the start of the catch-up its resume fired (a run keyed inside it that started after it):
+    /// that firing took the slot of the due times it started after, which therefore never run on their own.
+    /// </summary>
+    private async Task<IReadOnlyList<OccurrencePause>> PausesAsync(
+        IScheduler scheduler, JobKey key, IQueryable<RunRecord> runs, (DateTimeOffset From, DateTimeOffset To) window,
+        (DateTimeOffset From, DateTimeOffset To)? seen, CancellationToken ct)
+    {
+        // Due times are in (From, To]: a pause that begins exactly at To still covers it.
+        var stored = await SchedulePauses.OverlappingAsync(db, scheduler, key, window.From, window.To.AddTicks(1), ct);
+        IReadOnlyList<OccurrencePause> found = stored.Count == 0 && seen is { } s ? [new OccurrencePause(s.From, s.To, null, null)] : stored;
+        var pauses = new List<OccurrencePause>(found.Count);
+        foreach (var pause in found)
+        {
+            if (pause.To is { } to && to != DateTimeOffset.MaxValue)
+            {
+                var catchUp = await runs.Where(r => r.ScheduledFireTime >= pause.From && r.ScheduledFireTime <= to && r.StartedAt >= to
+                                                    && r.TriggeredBy != RunTrigger.Manual && r.TriggeredBy != RunTrigger.Pipeline && r.TriggeredBy != RunTrigger.Backfill)
+                    .OrderBy(r => r.StartedAt).Select(r => r.StartedAt).FirstOrDefaultAsync(ct);
+                pauses.Add(catchUp is { } started && started > to ? pause with { To = started } : pause);
+            }
+            else
+            {
+                pauses.Add(pause);
+            }
+        }
+
+        return pauses;
     }
 
     private Task<int> SilenceAsync(Target target, DateTimeOffset? lastSuccess, DateTimeOffset since, TimeSpan every, string node, DateTimeOffset now, CancellationToken ct)
@@ -303,7 +338,7 @@ public sealed partial class DeadlineChecker(
     /// <summary>The due times of (<paramref name="window"/>.From, .To], from the trigger and the ledger, with the ledger row of each.</summary>
     private static async Task<(List<DateTimeOffset> Due, Dictionary<DateTimeOffset, RunRecord> Rows)> OccurrencesAsync(
         ITrigger? trigger, TimeSpan jitter, IQueryable<RunRecord> runs, (DateTimeOffset From, DateTimeOffset To) window,
-        (DateTimeOffset From, DateTimeOffset To)? pause, CancellationToken ct)
+        IReadOnlyList<OccurrencePause> pauses, CancellationToken ct)
     {
         var due = new SortedSet<DateTimeOffset>();
         if (trigger is not null)
@@ -329,7 +364,7 @@ public sealed partial class DeadlineChecker(
         }
 
         // Paused: the due times from the pause to the resume were not to run (those that ran anyway are judged).
-        var judged = due.Where(d => pause is not { } p || d < p.From || d > p.To || rows.Any(r => r.ScheduledFireTime == d)).ToList();
+        var judged = due.Where(d => !SchedulePauses.Covers(pauses, d) || rows.Any(r => r.ScheduledFireTime == d)).ToList();
         return (judged, rows.GroupBy(r => r.ScheduledFireTime).ToDictionary(g => g.Key, g => g.First()));
     }
 

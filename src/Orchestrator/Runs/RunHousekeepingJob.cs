@@ -37,6 +37,7 @@ public sealed partial class RunHousekeepingJob(OrchestratorDbContext db, IOption
         // Agent steps go with their run: a schedule's run row or a pipeline run (its nodes' steps carry its id).
         await db.AgentSteps.Where(s => !db.Runs.Any(r => r.Id == s.RunId) && !db.PipelineRuns.Any(p => p.Id == s.RunId)).ExecuteDeleteAsync(cancellationToken);
         await Schedules.SchedulePauses.PurgeAsync(db, cutoff, cancellationToken);
+        await Schedules.SchedulePauses.CloseStaleAsync(db, context.Scheduler, time.GetUtcNow(), cancellationToken);
         var purgedAudit = await Audit.AuditRetention.PurgeAsync(db, time.GetUtcNow() - options.Value.Audit.Retention, cancellationToken);
         // Quartz's history tells a pass that purged something from one that found nothing past the retention.
         var report = purged + purgedPipelineRuns + purgedAudit == 0

@@ -67,27 +67,105 @@ internal sealed class SchedulePauseConfiguration : IEntityTypeConfiguration<Sche
 /// </summary>
 public static class SchedulePauses
 {
+    /// <summary>How long an open interval of a trigger that is not paused is left alone by housekeeping: a pause saves
+    /// its interval just before Quartz pauses the trigger, so a young one may be a pause in progress.</summary>
+    public static readonly TimeSpan StaleAfter = TimeSpan.FromMinutes(1);
+
     /// <summary>
     /// Opens an interval at <paramref name="at"/> for each schedule of <paramref name="ids"/> that has none open (a
-    /// schedule already paused keeps the interval it has). Tracked only: the caller's save writes it.
+    /// schedule already paused keeps the interval it has). Tracked only: the caller's save writes it. The value is the
+    /// intervals added.
     /// </summary>
-    public static async Task OpenAsync(
+    public static async Task<IReadOnlyList<SchedulePause>> OpenAsync(
         OrchestratorDbContext db, IReadOnlyCollection<string> ids, DateTimeOffset at, string? reason, string by, string source, CancellationToken ct)
     {
         if (ids.Count == 0)
         {
-            return;
+            return [];
         }
 
         var open = await OpenIdsAsync(db, ids, ct);
-        db.Set<SchedulePause>().AddRange(ids.Distinct(StringComparer.Ordinal).Where(id => !open.Contains(id)).Select(id => new SchedulePause
+        var added = ids.Distinct(StringComparer.Ordinal).Where(id => !open.Contains(id)).Select(id => new SchedulePause
         {
             ScheduleId = id,
             PausedAt = at,
             Reason = reason,
             PausedBy = Cut(by),
             Source = source,
-        }));
+        }).ToList();
+        db.Set<SchedulePause>().AddRange(added);
+        return added;
+    }
+
+    /// <summary>
+    /// <see cref="OpenAsync(OrchestratorDbContext, IReadOnlyCollection{string}, DateTimeOffset, string?, string, string, CancellationToken)"/>
+    /// for schedules Quartz is about to pause: an open interval of one whose trigger is not paused is stale (a pause
+    /// that lost a race with a resume, or a node that died between saving it and pausing Quartz), so it is closed at
+    /// <paramref name="at"/> first rather than taken for this pause.
+    /// </summary>
+    public static async Task<IReadOnlyList<SchedulePause>> OpenAsync(
+        OrchestratorDbContext db, IScheduler scheduler, IReadOnlyCollection<string> ids, DateTimeOffset at, string? reason, string by, string source, CancellationToken ct)
+    {
+        await CloseStaleAsync(db, scheduler, ids, at, at, ct);
+        return await OpenAsync(db, ids, at, reason, by, source, ct);
+    }
+
+    /// <summary>
+    /// Closes, at <paramref name="now"/>, every open interval older than <see cref="StaleAfter"/> whose trigger is not
+    /// paused (housekeeping): nothing else would ever end it, and the schedule is running. The value is how many.
+    /// </summary>
+    public static async Task<int> CloseStaleAsync(OrchestratorDbContext db, IScheduler scheduler, DateTimeOffset now, CancellationToken ct)
+    {
+        var ids = await db.Set<SchedulePause>().AsNoTracking().Where(p => p.ResumedAt == null).Select(p => p.ScheduleId).ToListAsync(ct);
+        return await CloseStaleAsync(db, scheduler, ids, now - StaleAfter, now, ct);
+    }
+
+    /// <summary>Closes at <paramref name="at"/> the open intervals of <paramref name="ids"/> that began before
+    /// <paramref name="before"/> and whose trigger is not paused; written at once, not with the caller's save.</summary>
+    private static async Task<int> CloseStaleAsync(
+        OrchestratorDbContext db, IScheduler scheduler, IReadOnlyCollection<string> ids, DateTimeOffset before, DateTimeOffset at, CancellationToken ct)
+    {
+        var list = ids.Distinct(StringComparer.Ordinal).ToList();
+        var open = await db.Set<SchedulePause>().AsNoTracking()
+            .Where(p => list.Contains(p.ScheduleId) && p.ResumedAt == null && p.PausedAt <= before)
+            .Select(p => new { p.Id, p.ScheduleId }).ToListAsync(ct);
+        var closed = 0;
+        foreach (var row in open)
+        {
+            var key = ScheduleIds.Parse(row.ScheduleId);
+            if (await scheduler.GetTriggerState(new TriggerKey(key.Name, key.Group), ct) == TriggerState.Paused)
+            {
+                continue;
+            }
+
+            // Conditional: a resume that closed it meanwhile keeps its own end.
+            closed += await db.Set<SchedulePause>().Where(p => p.Id == row.Id && p.ResumedAt == null)
+                .ExecuteUpdateAsync(s => s.SetProperty(p => p.ResumedAt, at).SetProperty(p => p.ResumedBy, Audit.AuditLog.SystemActor), ct);
+        }
+
+        return closed;
+    }
+
+    /// <summary>
+    /// Takes back what <see cref="OpenAsync(OrchestratorDbContext, IScheduler, IReadOnlyCollection{string}, DateTimeOffset, string?, string, string, CancellationToken)"/>
+    /// or <see cref="CloseAsync"/> saved when Quartz then refused the pause or resume: the intervals it added are
+    /// deleted, the ones it closed are open again. Only what this context saved (a row the save dropped in a conflict
+    /// was another pause's).
+    /// </summary>
+    public static async Task UndoAsync(OrchestratorDbContext db, PauseChange change, CancellationToken ct)
+    {
+        foreach (var pause in change.Added.Where(p => db.Entry(p).State == EntityState.Unchanged))
+        {
+            db.Remove(pause);
+        }
+
+        foreach (var pause in change.Closed.Where(p => db.Entry(p).State == EntityState.Unchanged))
+        {
+            pause.ResumedAt = null;
+            pause.ResumedBy = null;
+        }
+
+        await SaveAsync(db, ct);
     }
 
     /// <summary>
@@ -113,7 +191,7 @@ public static class SchedulePauses
     /// Closes the open interval of each of <paramref name="ids"/> at <paramref name="at"/>; one with none open but with
     /// Quartz's record of its pause (<see cref="UnrecordedAsync"/>, read before the resume) is stored ended. Tracked only.
     /// </summary>
-    public static async Task CloseAsync(
+    public static async Task<PauseChange> CloseAsync(
         OrchestratorDbContext db, IReadOnlyCollection<string> ids, IReadOnlyDictionary<string, PauseInfo> unrecorded, DateTimeOffset at, string by, CancellationToken ct)
     {
         var list = ids.Distinct(StringComparer.Ordinal).ToList();
@@ -125,7 +203,7 @@ public static class SchedulePauses
         }
 
         var closed = open.Select(p => p.ScheduleId).ToHashSet(StringComparer.Ordinal);
-        db.Set<SchedulePause>().AddRange(list.Where(id => !closed.Contains(id) && unrecorded.ContainsKey(id)).Select(id => new SchedulePause
+        var added = list.Where(id => !closed.Contains(id) && unrecorded.ContainsKey(id)).Select(id => new SchedulePause
         {
             ScheduleId = id,
             PausedAt = unrecorded[id].PausedAtUtc,
@@ -134,7 +212,9 @@ public static class SchedulePauses
             PausedBy = Cut(unrecorded[id].RequestedBy ?? Audit.AuditLog.SystemActor),
             ResumedBy = Cut(by),
             Source = SchedulePause.FromQuartz,
-        }));
+        }).ToList();
+        db.Set<SchedulePause>().AddRange(added);
+        return new PauseChange(added, open);
     }
 
     /// <summary>
@@ -201,6 +281,13 @@ public static class SchedulePauses
         return pauses;
     }
 
+    /// <summary>
+    /// Whether <paramref name="at"/> falls inside one of <paramref name="pauses"/> (from its start to its end, both
+    /// included; an open one to the end of time): a due time the schedule was not to run.
+    /// </summary>
+    public static bool Covers(IEnumerable<OccurrencePause> pauses, DateTimeOffset at) =>
+        pauses.Any(p => p.From <= at && (p.To is not { } to || at <= to));
+
     /// <summary>Deletes every interval of the schedules: deleted, or created anew under the id of a deleted one.</summary>
     public static Task<int> ForgetAsync(OrchestratorDbContext db, IReadOnlyCollection<string> scheduleIds, CancellationToken ct)
     {
@@ -224,6 +311,8 @@ public static class SchedulePauses
             entry.State = EntityState.Detached;
         }
 
+        // One transaction: an undo that failed half-way must not leave the schedule with no intervals at all.
+        await using var transaction = db.Database.CurrentTransaction is null ? await db.Database.BeginTransactionAsync(ct) : null;
         await ForgetAsync(db, [scheduleId], ct);
         db.Set<SchedulePause>().AddRange(snapshot.Select(p => new SchedulePause
         {
@@ -236,6 +325,10 @@ public static class SchedulePauses
             Source = p.Source,
         }));
         await db.SaveChangesAsync(ct);
+        if (transaction is not null)
+        {
+            await transaction.CommitAsync(ct);
+        }
     }
 
     private static async Task<OccurrencePause?> CurrentAsync(OrchestratorDbContext db, IScheduler scheduler, JobKey key, CancellationToken ct)
@@ -272,4 +365,10 @@ public static class SchedulePauses
     }
 
     private static string Cut(string text) => text.Length <= Audit.AuditEntry.MaxActorLength ? text : text[..Audit.AuditEntry.MaxActorLength];
+}
+
+/// <summary>What a pause or resume wrote to the intervals before Quartz acted: undone if Quartz refuses (<see cref="SchedulePauses.UndoAsync"/>).</summary>
+public sealed record PauseChange(IReadOnlyList<SchedulePause> Added, IReadOnlyList<SchedulePause> Closed)
+{
+    public static PauseChange Opened(IReadOnlyList<SchedulePause> added) => new(added, []);
 }

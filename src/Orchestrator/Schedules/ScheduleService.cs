@@ -187,10 +187,13 @@ public sealed class ScheduleService(
         }
         else if (before?.State == "paused" && replaced.State != "paused")
         {
-            await SchedulePauses.CloseAsync(db, [replaced.Id], unrecorded, time.GetUtcNow(), audit.ActorName(), ct);
+            // 'now' was taken before Quartz resumed the trigger: a catch-up firing that starts at once is after it.
+            await SchedulePauses.CloseAsync(db, [replaced.Id], unrecorded, now, audit.ActorName(), ct);
         }
 
-        await audit.RecordAsync(new AuditChange("schedule.update", "schedule", replaced.Id, replaced.Project, before, replaced), ct);
+        // Quartz has already changed: a concurrent pause's open interval must not fail this save (SaveAsync drops ours).
+        audit.Add(new AuditChange("schedule.update", "schedule", replaced.Id, replaced.Project, before, replaced));
+        await SchedulePauses.SaveAsync(db, ct);
         return replaced;
     }
 
@@ -281,14 +284,16 @@ public sealed class ScheduleService(
 
         // Taken before Quartz pauses: a firing in between is a run, which outranks the pause in the occurrences.
         var pausedAt = time.GetUtcNow();
-        if (!await scheduler.PauseJobWith(key, new PauseDetails { Reason = reason, RequestedBy = audit.ActorName() }, ct))
+        // The interval is saved before Quartz pauses: a resume that sees the trigger paused then always finds it open
+        // and closes it, where saving it after could store it open over a trigger a concurrent resume already resumed.
+        var opened = PauseChange.Opened(await SchedulePauses.OpenAsync(db, scheduler, [before.Id], pausedAt, reason, audit.ActorName(), audit.SourceName(), ct));
+        await SchedulePauses.SaveAsync(db, ct);
+        if (!await QuartzOrUndoAsync(opened, () => scheduler.PauseJobWith(key, new PauseDetails { Reason = reason, RequestedBy = audit.ActorName() }, ct), ct))
         {
             return Problems.NotFound("schedule", id);
         }
 
         var after = (await ReadAsync(key, ct))!;
-        // The pause interval and the audit entry are saved together (Quartz's own record goes at the resume).
-        await SchedulePauses.OpenAsync(db, [after.Id], pausedAt, reason, audit.ActorName(), audit.SourceName(), ct);
         audit.Add(new AuditChange("schedule.pause", "schedule", after.Id, after.Project, before, after, reason));
         await SchedulePauses.SaveAsync(db, ct);
         return after;
@@ -315,13 +320,17 @@ public sealed class ScheduleService(
 
         // Quartz forgets its record of the pause at the resume: read first, for a pause with no stored interval.
         var unrecorded = await SchedulePauses.UnrecordedAsync(db, scheduler, [key], ct);
-        if (!await scheduler.ResumeJob(key, ct))
+        // Taken and saved before Quartz resumes: a catch-up firing that starts at once is after the resume, and a pause
+        // that comes in between still sees the trigger paused and leaves it be.
+        var resumedAt = time.GetUtcNow();
+        var closed = await SchedulePauses.CloseAsync(db, [before.Id], unrecorded, resumedAt, audit.ActorName(), ct);
+        await SchedulePauses.SaveAsync(db, ct);
+        if (!await QuartzOrUndoAsync(closed, () => scheduler.ResumeJob(key, ct), ct))
         {
             return Problems.NotFound("schedule", id);
         }
 
         var after = (await ReadAsync(key, ct))!;
-        await SchedulePauses.CloseAsync(db, [after.Id], unrecorded, time.GetUtcNow(), audit.ActorName(), ct);
         audit.Add(new AuditChange("schedule.resume", "schedule", after.Id, after.Project, before, after));
         await SchedulePauses.SaveAsync(db, ct);
         return after;
@@ -408,15 +417,27 @@ public sealed class ScheduleService(
         var selectedIds = selected.Select(s => s.Id).ToList();
         if (pause)
         {
+            // As a single pause: the intervals are saved before Quartz pauses the set.
             var pausedAt = time.GetUtcNow();
-            await scheduler.PauseJobsWith(targets, new PauseDetails { Reason = reason, RequestedBy = audit.ActorName() }, ct);
-            await SchedulePauses.OpenAsync(db, selectedIds, pausedAt, reason, audit.ActorName(), audit.SourceName(), ct);
+            var opened = PauseChange.Opened(await SchedulePauses.OpenAsync(db, scheduler, selectedIds, pausedAt, reason, audit.ActorName(), audit.SourceName(), ct));
+            await SchedulePauses.SaveAsync(db, ct);
+            await QuartzOrUndoAsync(opened, async () =>
+            {
+                await scheduler.PauseJobsWith(targets, new PauseDetails { Reason = reason, RequestedBy = audit.ActorName() }, ct);
+                return true;
+            }, ct);
         }
         else
         {
             var unrecorded = await SchedulePauses.UnrecordedAsync(db, scheduler, targets, ct);
-            await scheduler.ResumeJobs(targets, ct);
-            await SchedulePauses.CloseAsync(db, selectedIds, unrecorded, time.GetUtcNow(), audit.ActorName(), ct);
+            var resumedAt = time.GetUtcNow();
+            var closed = await SchedulePauses.CloseAsync(db, selectedIds, unrecorded, resumedAt, audit.ActorName(), ct);
+            await SchedulePauses.SaveAsync(db, ct);
+            await QuartzOrUndoAsync(closed, async () =>
+            {
+                await scheduler.ResumeJobs(targets, ct);
+                return true;
+            }, ct);
         }
 
         var after = (await ReadManyAsync(scheduler, targets, ct)).ToDictionary(s => s.Id);
@@ -425,9 +446,34 @@ public sealed class ScheduleService(
             audit.Add(new AuditChange(pause ? "schedule.pause" : "schedule.resume", "schedule", s.Id, s.Project, s, after.GetValueOrDefault(s.Id), reason));
         }
 
-        // One save: every interval and every audit entry of the bulk action, or none.
+        // One save: every audit entry of the bulk action, or none.
         await SchedulePauses.SaveAsync(db, ct);
         return new BulkScheduleResult([.. selected.Select(s => s.Id)]);
+    }
+
+    /// <summary>
+    /// Calls Quartz after the intervals were saved; when Quartz refuses (false, or it throws) the intervals are put back
+    /// as they were, so a pause or resume that did not happen leaves no interval behind.
+    /// </summary>
+    private async Task<bool> QuartzOrUndoAsync(PauseChange change, Func<ValueTask<bool>> quartz, CancellationToken ct)
+    {
+        bool done;
+        try
+        {
+            done = await quartz();
+        }
+        catch
+        {
+            await SchedulePauses.UndoAsync(db, change, CancellationToken.None);
+            throw;
+        }
+
+        if (!done)
+        {
+            await SchedulePauses.UndoAsync(db, change, CancellationToken.None);
+        }
+
+        return done;
     }
 
     /// <summary>

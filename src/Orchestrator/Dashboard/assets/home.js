@@ -2,9 +2,13 @@
 // starts per hour — from one request (GET /api/stats). A classic script loaded after app.js (esc, api, when, view, …).
 "use strict";
 
-// An hour's start or end as the axis shows it: "14:00" in the browser's zone (the server buckets by that zone's clock hours).
-const hourLabel = (iso) => new Date(iso).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
 const browserZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+// The zone whose clock hours the server bucketed by: the browser's, or UTC when the server does not know that zone.
+let statsZone = null;
+// Where the page remembers a zone the server refused, so it asks for UTC at once instead of sending it again.
+const refusedZoneKey = "orchestrator.home.refusedZone";
+// An hour's start or end as the axis shows it: "14:00" in the zone the buckets follow.
+const hourLabel = (iso) => new Date(iso).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit", timeZone: statsZone ?? "UTC" });
 // "14:00–15:00", and for the current hour "14:00–now (so far)".
 const hourSpan = (b) => `${hourLabel(b.start)}–${b.partial ? "now (so far)" : hourLabel(b.end)}`;
 
@@ -61,7 +65,7 @@ function barChart(id, title, buckets, series, width) {
     return `<text class="axis" x="${(last ? width : left + i * slot).toFixed(1)}" y="${height - 6}" text-anchor="${last ? "end" : "middle"}">${esc(last && b.partial ? `${hourLabel(b.start)}–now` : hourLabel(b.start))}</text>`;
   }).join("");
   const sum = (key) => buckets.reduce((total, b) => total + (b[key] ?? 0), 0);
-  const summary = `${title}, ${hourLabel(buckets[0].start)} to now (${browserZone()}; the last hour so far): ${series.map((s) => `${sum(s.key)} ${s.label}`).join(", ")}; the busiest hour had ${Math.max(0, ...totals)}.`;
+  const summary = `${title}, ${hourLabel(buckets[0].start)} to now (${statsZone}; the last hour so far): ${series.map((s) => `${sum(s.key)} ${s.label}`).join(", ")}; the busiest hour had ${Math.max(0, ...totals)}.`;
   return `
     <svg id="${id}" class="chart" viewBox="0 0 ${width} ${height}" role="img" aria-labelledby="${id}-title ${id}-desc">
       <title id="${id}-title">${esc(title)}</title><desc id="${id}-desc">${esc(summary)}</desc>
@@ -100,7 +104,7 @@ function paintHome(stats) {
   // Drawn at the width it is shown at (less the card's padding), so its text is not scaled down on a phone.
   const width = Math.max(280, Math.min(1200, (document.getElementById("home-charts").clientWidth || 720) - 34));
   document.getElementById("home-charts").innerHTML = `
-    <p class="muted" id="home-zone">Clock hours in ${esc(browserZone())}; the last one is the current hour, so far.</p>
+    <p class="muted" id="home-zone">Clock hours in ${esc(statsZone)}; the last one is the current hour, so far.</p>
     <section class="card" aria-labelledby="h-outcomes"><h2 id="h-outcomes">Runs finished per hour</h2>${barChart("chart-outcomes", "Runs finished per hour by outcome", buckets, outcomes, width)}</section>
     <section class="card" aria-labelledby="h-late"><h2 id="h-late">Starts per hour, on time and late</h2>${barChart("chart-late", "Scheduled starts per hour, on time and late", buckets, lates, width)}</section>
     <details class="card"><summary>The same as a table</summary>
@@ -108,6 +112,36 @@ function paintHome(stats) {
       <tbody>${s.buckets.slice().reverse().map((b) => `<tr${b.partial ? ` data-partial="true"` : ""}><td>${esc(hourSpan(b))}</td><td>${b.succeeded}</td><td>${b.failed}</td><td>${b.other}</td><td>${b.started}</td><td>${b.late}</td><td>${esc(lateness(b.maxLateMs))}</td></tr>`).join("")}</tbody></table></div>
     </details>`;
   document.getElementById("home-updated").textContent = `Updated ${when(s.generatedAt)}`;
+}
+
+function refusedZone() {
+  try {
+    return localStorage.getItem(refusedZoneKey);
+  } catch {
+    return null; // storage disabled: the zone is tried again
+  }
+}
+
+/**
+ * The stats in the browser's clock hours; a zone the server does not know (a browser's own name for it) is refused
+ * (422), and the page then shows UTC's hours, labelled as UTC, and remembers the refusal so later loads and refreshes
+ * ask for UTC at once rather than repeating a request that fails.
+ */
+async function loadStats() {
+  const wanted = browserZone();
+  const zone = statsZone ?? (refusedZone() === wanted ? "UTC" : wanted);
+  try {
+    return { stats: await api("GET", `/api/stats?hours=24&timeZone=${encodeURIComponent(zone)}`), zone };
+  } catch (error) {
+    if (error.status !== 422 || zone === "UTC") throw error;
+    try {
+      localStorage.setItem(refusedZoneKey, zone);
+    } catch {
+      // storage disabled: this page still keeps UTC for its refreshes
+    }
+    statsZone = "UTC";
+    return { stats: await api("GET", "/api/stats?hours=24&timeZone=UTC"), zone: "UTC" };
+  }
 }
 
 registerPage("home", async () => {
@@ -119,10 +153,9 @@ registerPage("home", async () => {
     <div id="home-charts"></div>`;
   let shown = "";
   const load = async () => {
-    // A zone the server does not know (a browser's own name for it) falls back to UTC's hours rather than no page.
-    const stats = await api("GET", `/api/stats?hours=24&timeZone=${encodeURIComponent(browserZone())}`)
-      .catch((error) => (error.status === 422 ? api("GET", "/api/stats?hours=24") : Promise.reject(error)));
+    const { stats, zone } = await loadStats();
     if (stale(token)) return;
+    statsZone = zone;
     // Repaints only when a figure or the hour changed, so an open table or a focused counter survives the refresh.
     const snapshot = JSON.stringify({ ...stats, generatedAt: null, buckets: stats.buckets.map((b) => ({ ...b, end: null })) });
     if (snapshot === shown) {
