@@ -315,6 +315,7 @@ public sealed class ScheduleService(
 
         // Quartz forgets its record of the pause at the resume: read first, for a pause with no stored interval.
         var unrecorded = await SchedulePauses.UnrecordedAsync(db, scheduler, [key], ct);
+        using var resumingOccurrences = Telemetry.OccurrenceListener.Resuming();
         if (!await scheduler.ResumeJob(key, ct))
         {
             return Problems.NotFound("schedule", id);
@@ -415,6 +416,7 @@ public sealed class ScheduleService(
         else
         {
             var unrecorded = await SchedulePauses.UnrecordedAsync(db, scheduler, targets, ct);
+            using var resumingOccurrences = Telemetry.OccurrenceListener.Resuming();
             await scheduler.ResumeJobs(targets, ct);
             await SchedulePauses.CloseAsync(db, selectedIds, unrecorded, time.GetUtcNow(), audit.ActorName(), ct);
         }
