@@ -139,15 +139,21 @@ public static class OccurrenceTimeline
 
             // The run that stands for this due time, if any: the last run before it, when it only started after this
             // time had passed (a catch-up keyed on the first missed time), or else the first run after it, when that
-            // run is keyed on no due time at all (a catch-up keyed on the instant the misfire was handled). The skip
-            // policy makes no catch-up: a run that started late under it (the first due time a blocked trigger came to,
-            // under forbid) ran its own due time only, and the due times after it are the misfire's, skipped.
+            // run is keyed on no due time at all (a catch-up keyed on the instant the misfire was handled).
             var previous = ordered.LastOrDefault(r => r.ScheduledFireTime < t && r.TriggeredBy != RunTrigger.Backfill);
             var next = ordered.FirstOrDefault(r => r.ScheduledFireTime > t && r.TriggeredBy != RunTrigger.Backfill);
-            var standIn = misfirePolicy == MisfirePolicy.Skip ? null
-                : previous is { StartedAt: { } started, TriggeredBy: RunTrigger.Schedule or RunTrigger.Recovery } && started > fires
-                    ? previous
-                    : next is not null && !due.Contains(next.ScheduledFireTime) && next.ScheduledFireTime > t ? next : null;
+            var blocked = previous is { StartedAt: { } started, TriggeredBy: RunTrigger.Schedule or RunTrigger.Recovery } && started > fires;
+            if (blocked && misfirePolicy == MisfirePolicy.Skip)
+            {
+                // The skip policy makes no catch-up: the late run (the first due time a blocked trigger came to, under
+                // forbid) ran its own due time only, and the due times that passed before it started were skipped.
+                occurrences[i] = Other(t, "skipped", "misfire policy skip: missed by more than the misfire threshold, not run");
+                continue;
+            }
+
+            var standIn = blocked
+                ? previous
+                : next is not null && !due.Contains(next.ScheduledFireTime) && next.ScheduledFireTime > t ? next : null;
             if (standIn is not null)
             {
                 folded[standIn.Id] = folded.GetValueOrDefault(standIn.Id) + 1;

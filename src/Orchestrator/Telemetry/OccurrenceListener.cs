@@ -23,6 +23,15 @@ public sealed class OccurrenceListener(OrchestratorMetrics metrics, TimeProvider
     private readonly ConcurrentDictionary<string, string> firstAttempts = new(StringComparer.Ordinal);
 
     /// <summary>
+    /// The <c>fire_once</c> misfires this node handled, by trigger: the first due time missed and when. The catch-up
+    /// Quartz then fires stands for the due times counted as coalesced, so it is not counted again. Quartz keys it on
+    /// the first due time missed (a trigger released after a blocked run: the ledger row is that due time's), or fires it
+    /// at the instant of the handling. Per node: a catch-up fired or recovered by another node, or after a restart, is
+    /// counted again (the trigger's own data map is not stored back by this Quartz's misfire handling).
+    /// </summary>
+    private readonly ConcurrentDictionary<TriggerKey, (DateTimeOffset FirstMissed, DateTimeOffset HandledAt)> catchUps = new();
+
+    /// <summary>
     /// Set while this flow resumes schedules (<see cref="Resuming"/>): Quartz applies a resumed trigger's misfire inside
     /// the resume call, on the caller's flow, so a misfire heard then is of due times that came while it was paused.
     /// </summary>
@@ -41,8 +50,11 @@ public sealed class OccurrenceListener(OrchestratorMetrics metrics, TimeProvider
         return new ResumeScope();
     }
 
-    /// <summary>Whether the firing of <paramref name="trigger"/> due at <paramref name="fireTime"/> is the catch-up of a <c>fire_once</c> misfire (any node's).</summary>
-    internal static bool IsCatchUp(ITrigger trigger, DateTimeOffset fireTime) => OccurrenceOutcomes.IsCatchUp(trigger.JobDataMap, fireTime);
+    /// <summary>Whether the firing of <paramref name="trigger"/> due at <paramref name="fireTime"/> is the catch-up of a misfire this node handled.</summary>
+    internal bool IsCatchUp(TriggerKey trigger, DateTimeOffset fireTime) =>
+        catchUps.TryGetValue(trigger, out var misfire)
+        && (fireTime == misfire.FirstMissed || Runs.RunLedger.KeyTime(fireTime) == Runs.RunLedger.KeyTime(misfire.HandledAt))
+        && catchUps.TryRemove(new KeyValuePair<TriggerKey, (DateTimeOffset, DateTimeOffset)>(trigger, misfire));
 
     /// <summary>The ledger admitted a due time's first attempt (<see cref="FiringTelemetry"/>), on time or late as it started.</summary>
     internal void FirstAttemptAdmitted(string fireInstanceId, string outcome) => firstAttempts[fireInstanceId] = outcome;
@@ -61,6 +73,7 @@ public sealed class OccurrenceListener(OrchestratorMetrics metrics, TimeProvider
             var missed = OccurrenceOutcomes.DueTimesMissed(trigger, firstMissed, now);
             if (resuming.Value && OccurrenceOutcomes.ForResume(trigger, missed) is { } paused)
             {
+                // The catch-up at a resume is keyed on the first due time missed and counted as it runs.
                 foreach (var (pausedOutcome, pausedReason, count) in paused)
                 {
                     metrics.RecordOccurrences(trigger.JobKey.Group, pausedOutcome, pausedReason, count);
@@ -69,13 +82,10 @@ public sealed class OccurrenceListener(OrchestratorMetrics metrics, TimeProvider
             else
             {
                 metrics.RecordOccurrences(trigger.JobKey.Group, outcome, reason, missed);
-            }
-
-            if (outcome == OccurrenceOutcomes.Coalesced)
-            {
-                // In the trigger's data, which Quartz stores with it next: the node that fires (or recovers) the
-                // catch-up may be another one, or this one after a restart.
-                OccurrenceOutcomes.MarkCatchUp(trigger.JobDataMap, firstMissed, now);
+                if (outcome == OccurrenceOutcomes.Coalesced)
+                {
+                    catchUps[trigger.Key] = (firstMissed, now);
+                }
             }
         }
 

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Orchestrator.Schedules;
 using Quartz;
 
@@ -40,13 +39,6 @@ public static class OccurrenceOutcomes
     /// Quartz's misfire handling, under the job store's lock, so past this the rest is counted in one step.
     /// </summary>
     public const int MaxWalked = 256;
-
-    /// <summary>
-    /// The trigger data key of the <c>fire_once</c> catch-up a misfire of the trigger made: written during the misfire
-    /// handling, stored with the trigger (and copied by Quartz into a recovery trigger), so whichever node fires the
-    /// catch-up, or recovers it, or restarts in between, knows it for one.
-    /// </summary>
-    public const string CatchUpKey = "occurrence.catch_up";
 
     /// <summary>
     /// On time or late, by how long after the instant the trigger fired it the first attempt started: measured and
@@ -102,35 +94,16 @@ public static class OccurrenceOutcomes
     }
 
     /// <summary>
-    /// Marks in <paramref name="triggerData"/> (the misfired trigger's own data map, which Quartz stores with it after
-    /// the misfire handling) the catch-up a <c>fire_once</c> misfire makes: Quartz fires it at the first due time missed
-    /// (a trigger released after a blocked run) or at the instant of the handling.
-    /// </summary>
-    public static void MarkCatchUp(JobDataMap triggerData, DateTimeOffset firstMissed, DateTimeOffset handledAt) =>
-        triggerData[CatchUpKey] = string.Create(CultureInfo.InvariantCulture, $"{firstMissed.UtcTicks};{Runs.RunLedger.KeyTime(handledAt).UtcTicks}");
-
-    /// <summary>
-    /// Whether the firing due at <paramref name="fireTime"/> (for a recovery: the firing it recovers) is the catch-up
-    /// <paramref name="data"/> marks (<see cref="MarkCatchUp"/>), which stands for the due times counted as coalesced
-    /// when its misfire was handled and is not counted again, neither as on time or late nor, recovered, as retried.
-    /// </summary>
-    public static bool IsCatchUp(JobDataMap data, DateTimeOffset fireTime) =>
-        data.GetString(CatchUpKey)?.Split(';') is [var first, var handled]
-        && long.TryParse(first, NumberStyles.None, CultureInfo.InvariantCulture, out var firstTicks)
-        && long.TryParse(handled, NumberStyles.None, CultureInfo.InvariantCulture, out var handledTicks)
-        && (fireTime.UtcTicks == firstTicks || Runs.RunLedger.KeyTime(fireTime).UtcTicks == handledTicks);
-
-    /// <summary>
     /// What a misfire applied at a resume makes of the <paramref name="missed"/> due times that came while the schedule
-    /// was paused, as the occurrences route has them: each skipped, paused, but under <c>fire_once</c> the last, which
-    /// the catch-up at the resume stands for (coalesced); <see langword="null"/> for <c>catch_up</c>, whose missed
-    /// times each still fire.
+    /// was paused, as the occurrences route has them: each skipped, paused, but under <c>fire_once</c> the first, which
+    /// the catch-up at the resume runs (Quartz keys it on the first due time missed; it is counted as it runs, late);
+    /// <see langword="null"/> for <c>catch_up</c>, whose missed times each still fire.
     /// </summary>
     public static IReadOnlyList<(string Outcome, string? Reason, int Count)>? ForResume(ITrigger trigger, int missed) => ForMisfire(trigger) switch
     {
         null => null,
         _ when missed == 0 => [],
-        (Coalesced, _) => [(Skipped, PausedReason, missed - 1), (Coalesced, null, 1)],
+        (Coalesced, _) => [(Skipped, PausedReason, missed - 1)],
         _ => [(Skipped, PausedReason, missed)],
     };
 

@@ -47,24 +47,14 @@ public sealed class RunTelemetry(OrchestratorMetrics metrics, OccurrenceListener
         {
             case RunTrigger.Schedule when OccurrenceOutcomes.IsScheduleTrigger(context.Trigger.Key, job)
                                           && context.ScheduledFireTimeUtc is { } scheduled && OccurrenceOutcomes.IsDueTime(context.Trigger, scheduled, context.PreviousFireTimeUtc)
-                                          && !OccurrenceListener.IsCatchUp(context.Trigger, scheduled):
+                                          && !listener.IsCatchUp(context.Trigger.Key, scheduled):
                 return new FiringOccurrence(context, jitter, listener);
-            case RunTrigger.Recovery when context.RecoveringTriggerKey is { } original && OccurrenceOutcomes.IsScheduleTrigger(original, job)
-                                          && !IsRecoveredCatchUp(context):
+            case RunTrigger.Recovery when context.RecoveringTriggerKey is { } original && OccurrenceOutcomes.IsScheduleTrigger(original, job):
                 return new FiringOccurrence(context, jitter, listener);
             default:
                 return null;
         }
     }
-
-    /// <summary>
-    /// Whether a recovery recovers a <c>fire_once</c> catch-up: Quartz copies the original trigger's data, marker and
-    /// all, into the recovery trigger, with the scheduled fire time of the firing it recovers.
-    /// </summary>
-    private static bool IsRecoveredCatchUp(IJobExecutionContext context) =>
-        DateTimeOffset.TryParse(context.MergedJobDataMap.GetString(SchedulerConstants.FailedJobOriginalTriggerScheduledFireTime),
-            System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out var original)
-        && OccurrenceOutcomes.IsCatchUp(context.MergedJobDataMap, original.ToUniversalTime());
 }
 
 /// <summary>A firing that runs a due time of its schedule's trigger, and the schedule's jitter offset (the trigger fires that long after the nominal due time).</summary>

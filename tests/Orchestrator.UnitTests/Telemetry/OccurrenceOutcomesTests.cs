@@ -131,42 +131,16 @@ public sealed class OccurrenceOutcomesTests
     [Test]
     public void A_misfire_applied_at_a_resume_counts_the_paused_due_times_as_the_route_does()
     {
-        // Five due times came while paused: fire_once's catch-up at the resume stands for the last (coalesced), the
-        // rest are skipped as paused; skip leaves all five skipped as paused; catch_up runs each (counted as it runs).
+        // Five due times came while paused: fire_once's catch-up at the resume runs the first (counted as it runs, late),
+        // the rest are skipped as paused; skip leaves all five skipped as paused; catch_up runs each (counted as they run).
         Assert.Multiple(() =>
         {
             Assert.That(OccurrenceOutcomes.ForResume(Cron("* * * * * ?"), 5),
-                Is.EqualTo(new[] { ("skipped", (string?)"paused", 4), ("coalesced", (string?)null, 1) }));
+                Is.EqualTo(new[] { ("skipped", (string?)"paused", 4) }));
             Assert.That(OccurrenceOutcomes.ForResume(Cron("* * * * * ?", CronTriggerMisfireInstruction.DoNothing), 5),
                 Is.EqualTo(new[] { ("skipped", (string?)"paused", 5) }));
             Assert.That(OccurrenceOutcomes.ForResume(Cron("* * * * * ?", CronTriggerMisfireInstruction.IgnoreMisfires), 5), Is.Null);
             Assert.That(OccurrenceOutcomes.ForResume(Cron("* * * * * ?"), 0), Is.Empty);
-        });
-    }
-
-    [Test]
-    public void A_catch_up_is_known_from_the_triggers_data_on_any_node_and_in_its_recovery()
-    {
-        var firstMissed = T0.AddSeconds(10);
-        var handledAt = T0.AddSeconds(17.345);
-        var triggerData = new JobDataMap();
-        OccurrenceOutcomes.MarkCatchUp(triggerData, firstMissed, handledAt);
-
-        // What another node loads from the store, or a recovery trigger's copy: the strings, nothing of this process.
-        var stored = new JobDataMap();
-        foreach (var key in triggerData.Keys)
-        {
-            stored[key] = triggerData.GetString(key)!;
-        }
-
-        var recovery = new JobDataMap((IDictionary<string, object?>)stored);
-        Assert.Multiple(() =>
-        {
-            Assert.That(OccurrenceOutcomes.IsCatchUp(stored, firstMissed), Is.True, "keyed on the first due time missed");
-            Assert.That(OccurrenceOutcomes.IsCatchUp(stored, handledAt), Is.True, "fired at the instant of the handling");
-            Assert.That(OccurrenceOutcomes.IsCatchUp(recovery, T0.AddSeconds(17)), Is.True, "a recovery names it in whole seconds");
-            Assert.That(OccurrenceOutcomes.IsCatchUp(stored, T0.AddSeconds(18)), Is.False, "the next due time is its own");
-            Assert.That(OccurrenceOutcomes.IsCatchUp(new JobDataMap(), firstMissed), Is.False, "no misfire, no catch-up");
         });
     }
 
