@@ -142,7 +142,16 @@ public static class OccurrenceTimeline
             // run is keyed on no due time at all (a catch-up keyed on the instant the misfire was handled).
             var previous = ordered.LastOrDefault(r => r.ScheduledFireTime < t && r.TriggeredBy != RunTrigger.Backfill);
             var next = ordered.FirstOrDefault(r => r.ScheduledFireTime > t && r.TriggeredBy != RunTrigger.Backfill);
-            var standIn = previous is { StartedAt: { } started, TriggeredBy: RunTrigger.Schedule or RunTrigger.Recovery } && started > fires
+            var blocked = previous is { StartedAt: { } started, TriggeredBy: RunTrigger.Schedule or RunTrigger.Recovery } && started > fires;
+            if (blocked && misfirePolicy == MisfirePolicy.Skip)
+            {
+                // The skip policy makes no catch-up: the late run (the first due time a blocked trigger came to, under
+                // forbid) ran its own due time only, and the due times that passed before it started were skipped.
+                occurrences[i] = Other(t, "skipped", "misfire policy skip: missed by more than the misfire threshold, not run");
+                continue;
+            }
+
+            var standIn = blocked
                 ? previous
                 : next is not null && !due.Contains(next.ScheduledFireTime) && next.ScheduledFireTime > t ? next : null;
             if (standIn is not null)

@@ -325,6 +325,7 @@ public sealed class ScheduleService(
         var resumedAt = time.GetUtcNow();
         var closed = await SchedulePauses.CloseAsync(db, [before.Id], unrecorded, resumedAt, audit.ActorName(), ct);
         await SchedulePauses.SaveAsync(db, ct);
+        using var resumingOccurrences = Telemetry.OccurrenceListener.Resuming();
         if (!await QuartzOrUndoAsync(closed, () => scheduler.ResumeJob(key, ct), ct))
         {
             return Problems.NotFound("schedule", id);
@@ -433,6 +434,7 @@ public sealed class ScheduleService(
             var resumedAt = time.GetUtcNow();
             var closed = await SchedulePauses.CloseAsync(db, selectedIds, unrecorded, resumedAt, audit.ActorName(), ct);
             await SchedulePauses.SaveAsync(db, ct);
+            using var resumingOccurrences = Telemetry.OccurrenceListener.Resuming();
             await QuartzOrUndoAsync(closed, async () =>
             {
                 await scheduler.ResumeJobs(targets, ct);

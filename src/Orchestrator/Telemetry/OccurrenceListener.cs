@@ -26,11 +26,29 @@ public sealed class OccurrenceListener(OrchestratorMetrics metrics, TimeProvider
     /// The <c>fire_once</c> misfires this node handled, by trigger: the first due time missed and when. The catch-up
     /// Quartz then fires stands for the due times counted as coalesced, so it is not counted again. Quartz keys it on
     /// the first due time missed (a trigger released after a blocked run: the ledger row is that due time's), or fires it
-    /// at the instant of the handling.
+    /// at the instant of the handling. Per node: a catch-up fired or recovered by another node, or after a restart, is
+    /// counted again (the trigger's own data map is not stored back by this Quartz's misfire handling).
     /// </summary>
     private readonly ConcurrentDictionary<TriggerKey, (DateTimeOffset FirstMissed, DateTimeOffset HandledAt)> catchUps = new();
 
+    /// <summary>
+    /// Set while this flow resumes schedules (<see cref="Resuming"/>): Quartz applies a resumed trigger's misfire inside
+    /// the resume call, on the caller's flow, so a misfire heard then is of due times that came while it was paused.
+    /// </summary>
+    private static readonly AsyncLocal<bool> resuming = new();
+
     public string Name => nameof(OccurrenceListener);
+
+    /// <summary>
+    /// Marks the calling flow as resuming schedules until disposed: the misfires Quartz applies to the resumed triggers
+    /// count their due times as the pause's (<see cref="OccurrenceOutcomes.ForResume"/>). Call it around
+    /// <see cref="IScheduler.ResumeJob"/> or <see cref="IScheduler.ResumeJobs"/>, from a synchronous statement.
+    /// </summary>
+    public static IDisposable Resuming()
+    {
+        resuming.Value = true;
+        return new ResumeScope();
+    }
 
     /// <summary>Whether the firing of <paramref name="trigger"/> due at <paramref name="fireTime"/> is the catch-up of a misfire this node handled.</summary>
     internal bool IsCatchUp(TriggerKey trigger, DateTimeOffset fireTime) =>
@@ -52,10 +70,22 @@ public sealed class OccurrenceListener(OrchestratorMetrics metrics, TimeProvider
             && OccurrenceOutcomes.ForMisfire(trigger) is var (outcome, reason))
         {
             var now = time.GetUtcNow();
-            metrics.RecordOccurrences(trigger.JobKey.Group, outcome, reason, OccurrenceOutcomes.DueTimesMissed(trigger, firstMissed, now));
-            if (outcome == OccurrenceOutcomes.Coalesced)
+            var missed = OccurrenceOutcomes.DueTimesMissed(trigger, firstMissed, now);
+            if (resuming.Value && OccurrenceOutcomes.ForResume(trigger, missed) is { } paused)
             {
-                catchUps[trigger.Key] = (firstMissed, now);
+                // The catch-up at a resume is keyed on the first due time missed and counted as it runs.
+                foreach (var (pausedOutcome, pausedReason, count) in paused)
+                {
+                    metrics.RecordOccurrences(trigger.JobKey.Group, pausedOutcome, pausedReason, count);
+                }
+            }
+            else
+            {
+                metrics.RecordOccurrences(trigger.JobKey.Group, outcome, reason, missed);
+                if (outcome == OccurrenceOutcomes.Coalesced)
+                {
+                    catchUps[trigger.Key] = (firstMissed, now);
+                }
             }
         }
 
@@ -85,17 +115,25 @@ public sealed class OccurrenceListener(OrchestratorMetrics metrics, TimeProvider
 
     /// <summary>
     /// A first attempt that is over, and not going to be retried, is its due time's outcome. One stopped by this node's
-    /// shutdown is not: Quartz hands it to a recovery, whose attempt makes the due time retried.
+    /// shutdown is too, unless its job resumes after a shutdown: Quartz then hands it to a recovery, whose attempt makes
+    /// the due time retried.
     /// </summary>
     public ValueTask JobWasExecuted(IJobExecutionContext context, JobExecutionException? jobException, CancellationToken cancellationToken = default)
     {
         if (firstAttempts.TryRemove(context.FireInstanceId, out var outcome)
             && !context.RetryScheduled
-            && context.Scheduler.Status is not (SchedulerStatus.ShuttingDown or SchedulerStatus.Shutdown))
+            && !OccurrenceOutcomes.WillBeRecovered(
+                context.Scheduler.Status is SchedulerStatus.ShuttingDown or SchedulerStatus.Shutdown,
+                context.JobInstance is Runs.ILedgeredJob { ResumesAfterShutdown: true }))
         {
             metrics.RecordOccurrences(context.JobDetail.Key.Group, outcome, null);
         }
 
         return ValueTask.CompletedTask;
+    }
+
+    private sealed class ResumeScope : IDisposable
+    {
+        public void Dispose() => resuming.Value = false;
     }
 }

@@ -25,11 +25,20 @@ public static class OccurrenceOutcomes
     /// <summary>A firing a trigger listener vetoed.</summary>
     public const string VetoedReason = "vetoed";
 
+    /// <summary>A due time that came while its schedule was paused (its trigger's misfire applied at the resume).</summary>
+    public const string PausedReason = "paused";
+
     /// <summary>
     /// The most due times one misfire is counted as: a trigger asleep for years (a schedule paused long ago, every
-    /// second) is not walked further than the occurrences route would answer.
+    /// second) is not counted further than the occurrences route would answer.
     /// </summary>
     public const int MaxFolded = ScheduleOccurrences.MaxOccurrences;
+
+    /// <summary>
+    /// The most fire times of a cron or calendar-interval trigger walked one by one for a misfire: the count runs inside
+    /// Quartz's misfire handling, under the job store's lock, so past this the rest is counted in one step.
+    /// </summary>
+    public const int MaxWalked = 256;
 
     /// <summary>
     /// On time or late, by how long after the instant the trigger fired it the first attempt started: measured and
@@ -42,7 +51,9 @@ public static class OccurrenceOutcomes
     /// How many due times of <paramref name="trigger"/> a misfire handled at <paramref name="handledAt"/> stands for:
     /// <paramref name="firstMissed"/> (the trigger's next fire time when Quartz noticed the misfire) and every later fire
     /// time of the trigger up to <paramref name="handledAt"/> (a <c>fire_once</c> catch-up fires then; a <c>skip</c>
-    /// moves on to the first fire time after it). None when the first missed time is not past.
+    /// moves on to the first fire time after it). None when the first missed time is not past. A simple trigger's are
+    /// counted by arithmetic; a cron or calendar trigger's are walked up to <see cref="MaxWalked"/>, and the rest are
+    /// counted at the mean spacing of those walked. At most <see cref="MaxFolded"/>.
     /// </summary>
     public static int DueTimesMissed(ITrigger trigger, DateTimeOffset firstMissed, DateTimeOffset handledAt)
     {
@@ -51,16 +62,50 @@ public static class OccurrenceOutcomes
             return 0;
         }
 
+        if (trigger is ISimpleTrigger simple)
+        {
+            var last = simple.FinalFireTimeUtc is { } final && final < handledAt ? final : handledAt;
+            if (simple.RepeatInterval <= TimeSpan.Zero || last < firstMissed)
+            {
+                return 1;
+            }
+
+            return (int)Math.Min(MaxFolded, (last - firstMissed).Ticks / simple.RepeatInterval.Ticks + 1);
+        }
+
         var count = 1;
         var cursor = firstMissed;
-        while (count < MaxFolded && trigger.GetFireTimeAfter(cursor) is { } next && next <= handledAt)
+        while (count < MaxWalked && trigger.GetFireTimeAfter(cursor) is { } next && next <= handledAt)
         {
             count++;
             cursor = next;
         }
 
-        return count;
+        if (count < MaxWalked || trigger.GetFireTimeAfter(cursor) is not { } after || after > handledAt)
+        {
+            return count;
+        }
+
+        // More remain: the rest, at the mean spacing of the fire times walked, up to the trigger's final fire time.
+        var end = trigger.FinalFireTimeUtc is { } finalTime && finalTime < handledAt ? finalTime : handledAt;
+        var spacing = (cursor - firstMissed).Ticks / (count - 1);
+        var rest = spacing > 0 ? (end - cursor).Ticks / spacing : MaxFolded;
+        return (int)Math.Min(MaxFolded, count + rest);
     }
+
+    /// <summary>
+    /// What a misfire applied at a resume makes of the <paramref name="missed"/> due times that came while the schedule
+    /// was paused, as the occurrences route has them: each skipped, paused, but under <c>fire_once</c> the first, which
+    /// the catch-up at the resume runs (Quartz keys it on the first due time missed; it is counted as it runs, late);
+    /// <see langword="null"/> for <c>catch_up</c>, whose missed times each still fire.
+    /// </summary>
+    public static IReadOnlyList<(string Outcome, string? Reason, int Count)>? ForResume(ITrigger trigger, int missed) => ForMisfire(trigger) switch
+    {
+        null => null,
+        _ when missed == 0 => [],
+        (Coalesced, _) => [(Skipped, PausedReason, missed - 1)],
+        _ => [(Skipped, PausedReason, missed)],
+    };
 
     /// <summary>
     /// What a misfire of <paramref name="trigger"/> makes of the due times it missed, by the misfire instruction
@@ -102,6 +147,13 @@ public static class OccurrenceOutcomes
         trigger is ISimpleTrigger
             ? !(fireTime == trigger.StartTimeUtc && previousFireTime is not null && fireTime.UtcTicks % TimeSpan.TicksPerSecond != 0)
             : trigger.GetFireTimeAfter(fireTime.AddTicks(-1)) == fireTime;
+
+    /// <summary>
+    /// Whether a first attempt that ended while its node was <paramref name="shuttingDown"/> goes on in a recovery:
+    /// only a job that resumes after a shutdown is handed to one (the ledger rethrows its cancellation); any other's
+    /// interrupted attempt is its due time's last word.
+    /// </summary>
+    public static bool WillBeRecovered(bool shuttingDown, bool resumesAfterShutdown) => shuttingDown && resumesAfterShutdown;
 
     /// <summary>Whether <paramref name="trigger"/> is the schedule's own trigger (keyed as its job), not a run-now, backfill or system trigger.</summary>
     public static bool IsScheduleTrigger(TriggerKey trigger, JobKey job) =>

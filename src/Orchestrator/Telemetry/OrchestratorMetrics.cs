@@ -62,7 +62,7 @@ public sealed class OrchestratorMetrics
             "Due times of schedules' own triggers, each counted once by the node that decided its outcome: on_time or late (its "
             + "first attempt started within 1 s of the due time, or later; counted when that attempt is its last), retried (a "
             + "retry or recovery ran it again), coalesced (folded into one fire_once catch-up), skipped (reason misfire_policy, "
-            + "overlap or vetoed). The words of GET /api/schedules/{id}/occurrences, which alone infers 'missed' (nothing happens "
+            + "overlap, vetoed or paused). The words of GET /api/schedules/{id}/occurrences, which alone infers 'missed' (nothing happens "
             + "when a due time is missed); by project, outcome and reason.");
     }
 

@@ -144,14 +144,8 @@ public sealed class OccurrenceMetricsTests
 
         // Under forbid, once the trigger is released, Quartz runs the first due time that came while it was blocked late.
         // Under fire_once that run is the catch-up (keyed on the first due time missed) and both surfaces call the missed
-        // due times coalesced. Under skip the counter says what Quartz did (that run late, the rest skipped), while the
-        // route infers from the ledger that every due time that passed before that late run started was coalesced into it,
-        // whatever the policy; for that schedule the surfaces agree on how many due times had an outcome, not on which.
-        string[] inferred = ["occ-skip"];
-        int Total(PrometheusText metrics, string project) => Compared.Sum(word => Counted(metrics, project, word));
-        bool Agree(PrometheusText metrics) => timelines.All(t => inferred.Contains(t.Key)
-            ? Total(metrics, t.Key) == t.Value.Counts.Values.Sum()
-            : Compared.All(word => Counted(metrics, t.Key, word) == t.Value.Counts[word]));
+        // due times coalesced; under skip it ran its own due time, late, and both call the rest skipped.
+        bool Agree(PrometheusText metrics) => timelines.All(t => Compared.All(word => Counted(metrics, t.Key, word) == t.Value.Counts[word]));
 
         // A first attempt is counted once Quartz has finished its firing, a moment after the ledger row is complete.
         // Read until they agree or 30 s pass; the assertions below then say which count differs.
@@ -167,13 +161,6 @@ public sealed class OccurrenceMetricsTests
         {
             foreach (var (project, (counts, text)) in timelines)
             {
-                if (inferred.Contains(project))
-                {
-                    Assert.That(Total(scraped, project), Is.EqualTo(counts.Values.Sum()),
-                        $"{project}: due times with an outcome\n{text}\n{string.Join('\n', scraped.Text.Split('\n').Where(l => l.StartsWith("orchestrator_occurrences", StringComparison.Ordinal)))}");
-                    continue;
-                }
-
                 foreach (var word in Compared)
                 {
                     Assert.That(Counted(scraped, project, word), Is.EqualTo(counts[word]), $"{project} {word}\n{text}\n{string.Join('\n', scraped.Text.Split('\n').Where(l => l.Contains("occurrences", StringComparison.Ordinal)))}");
@@ -194,6 +181,109 @@ public sealed class OccurrenceMetricsTests
             // Never a schedule id among the tags.
             Assert.That(scraped.Samples.Where(s => s.Name == "orchestrator_occurrences_total").SelectMany(s => s.Labels.Keys).Distinct(),
                 Has.None.Contains("schedule").And.None.Contains("run"));
+        });
+    }
+
+    [Test]
+    public async Task Due_times_that_came_while_paused_are_counted_at_the_resume_as_the_route_calls_them()
+    {
+        var workspaces = Directory.CreateTempSubdirectory("orchestrator-occpause-ws-").FullName;
+        var database = await TestPostgres.CreateDatabaseAsync("occpause");
+        await using var process = ServerProcess.Start(PostgresNode.Environment(database, new Dictionary<string, string?>
+        {
+            ["Orchestrator__Workspaces__Roots__0"] = workspaces,
+        }));
+        await process.WaitUntilReadyAsync();
+        using var admin = process.CreateClient(process.PrintedAdminKey);
+        using var anonymous = process.CreateClient();
+
+        // Due every 5 s, paused at once: fire_once makes one catch-up at the resume (Quartz keys it on the first due time
+        // missed, which the route then calls ran, late), skip none.
+        var created = TimeProvider.System.GetUtcNow();
+        string[] projects = ["occ-pause-once", "occ-pause-skip"];
+        foreach (var project in projects)
+        {
+            await admin.PostForJsonAsync("/api/projects", new { id = project, name = project, rootPath = Path.Combine(workspaces, project) }, HttpStatusCode.Created);
+            var body = JsonSerializer.SerializeToNode(new
+            {
+                name = "s",
+                project,
+                action = new { type = "noop", config = new { } },
+                trigger = new { cron = "0/5 * * * * ?" },
+                misfire = new { policy = project.EndsWith("once", StringComparison.Ordinal) ? "fire_once" : "skip", thresholdSeconds = 1 },
+            })!.AsObject();
+            await admin.CreateScheduleAsync(body);
+            await admin.PostAsync($"/api/schedules/{project}.s/pause", null);
+        }
+
+        async Task<JsonElement> OccurrencesAsync(string project) => await admin.GetFromJsonAsync<JsonElement>(
+            $"/api/schedules/{project}.s/occurrences?from={Uri.EscapeDataString(created.AddSeconds(-10).ToString("O", CultureInfo.InvariantCulture))}&to={Uri.EscapeDataString(TimeProvider.System.GetUtcNow().AddSeconds(1).ToString("O", CultureInfo.InvariantCulture))}");
+        static int PausedSkips(IEnumerable<JsonElement> items) => items
+            .Count(i => i.GetProperty("outcome").GetString() == "skipped" && i.GetProperty("reason").GetString()!.StartsWith("paused", StringComparison.Ordinal));
+
+        foreach (var project in projects)
+        {
+            await Poll.UntilAsync(() => OccurrencesAsync(project), a => PausedSkips(a.GetProperty("items").EnumerateArray()) >= 3, TimeSpan.FromSeconds(120), $"{project}: three due times while paused");
+        }
+
+        // Resumed between two due times (a second or two past one), so the catch-up, keyed on the whole second it is
+        // handled in, is keyed on no due time.
+        var now = TimeProvider.System.GetUtcNow();
+        var wholeSecond = now.AddTicks(-(now.UtcTicks % TimeSpan.TicksPerSecond));
+        var between = wholeSecond.AddSeconds(5 - (wholeSecond.Second % 5) + 1).AddMilliseconds(100);
+        await Task.Delay(between - now);
+        foreach (var project in projects)
+        {
+            await admin.PostAsync($"/api/schedules/{project}.s/resume", null);
+        }
+
+        var resumed = TimeProvider.System.GetUtcNow();
+        await Poll.UntilAsync(() => admin.RunsAsync("occ-pause-once.s", "succeeded"), r => r.Count >= 1, TimeSpan.FromSeconds(60), "the catch-up at the resume");
+
+        async Task<PrometheusText> ScrapeAsync()
+        {
+            using var response = await anonymous.GetAsync("/metrics");
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+            return PrometheusText.Parse(await response.Content.ReadAsStringAsync());
+        }
+
+        // The route's words for the due times up to the resume, which later firings do not change.
+        var routes = new Dictionary<string, (int Paused, int Coalesced, int Skipped, string Text)>();
+        foreach (var project in projects)
+        {
+            var answer = await OccurrencesAsync(project);
+            var items = answer.GetProperty("items").EnumerateArray().Where(i => i.GetProperty("dueAt").GetDateTimeOffset() < resumed).ToList();
+            routes[project] = (PausedSkips(items), items.Count(i => i.GetProperty("outcome").GetString() == "coalesced"),
+                items.Count(i => i.GetProperty("outcome").GetString() == "skipped"), answer.ToString());
+        }
+
+        static int Counted(PrometheusText metrics, string project, string outcome, string? reason = null) => (int)(reason is null
+            ? metrics.Sum("orchestrator_occurrences_total", ("project", project), ("outcome", outcome))
+            : metrics.Sum("orchestrator_occurrences_total", ("project", project), ("outcome", outcome), ("reason", reason)));
+        bool Agree(PrometheusText metrics) => projects.All(p => Counted(metrics, p, "skipped", "paused") == routes[p].Paused
+            && Counted(metrics, p, "coalesced") == routes[p].Coalesced && Counted(metrics, p, "skipped") == routes[p].Skipped);
+
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        var scraped = await ScrapeAsync();
+        while (!Agree(scraped) && waited.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(250));
+            scraped = await ScrapeAsync();
+        }
+
+        var lines = string.Join('\n', scraped.Text.Split('\n').Where(l => l.StartsWith("orchestrator_occurrences", StringComparison.Ordinal)));
+        Assert.Multiple(() =>
+        {
+            foreach (var project in projects)
+            {
+                var (paused, coalesced, skipped, text) = routes[project];
+                Assert.That(Counted(scraped, project, "skipped", "paused"), Is.EqualTo(paused), $"{project} skipped/paused\n{text}\n{lines}");
+                Assert.That(Counted(scraped, project, "coalesced"), Is.EqualTo(coalesced), $"{project} coalesced\n{text}\n{lines}");
+                Assert.That(Counted(scraped, project, "skipped", "misfire_policy"), Is.Zero, $"{project}: a pause's due times are no misfire policy's\n{lines}");
+            }
+
+            Assert.That(routes["occ-pause-once"].Paused, Is.GreaterThanOrEqualTo(2), "fire_once's catch-up at the resume runs the first, the rest were paused");
+            Assert.That(routes["occ-pause-skip"].Paused, Is.GreaterThanOrEqualTo(3));
         });
     }
 }

@@ -92,6 +92,20 @@ public sealed class OccurrenceTimelineTests
     }
 
     [Test]
+    public void Under_the_skip_policy_a_late_run_coalesces_nothing_and_the_due_times_after_it_are_the_misfires()
+    {
+        // Blocked under forbid from 09:00: Quartz ran 09:01 late (at 09:03:30) and skipped 09:02 and 09:03, which
+        // passed before it started; 09:04 ran on time. The skip policy never makes a catch-up.
+        var late = Run(1, 150);
+        var result = Classify(Due(5), [Run(0, 0.1), late, Run(4, 0.1)], policy: MisfirePolicy.Skip);
+        Assert.That(result.Select(o => o.Outcome), Is.EqualTo(new[] { "ran", "ran", "skipped", "skipped", "ran" }));
+        Assert.That(result[1].Late, Is.True);
+        Assert.That(result[1].CoalescedCount, Is.Null);
+        Assert.That(result.Skip(2).Take(2).Select(o => o.Reason), Is.All.StartWith("misfire policy skip"));
+        Assert.That(result.Count(o => o.RunId == late.Id), Is.EqualTo(1), "the late run stands for its own due time only");
+    }
+
+    [Test]
     public void A_backfilled_time_ran_and_a_backfill_never_stands_in_for_another_time()
     {
         var result = Classify(Due(3), [Run(0, 3600, by: RunTrigger.Backfill)]);

@@ -129,6 +129,63 @@ public sealed class OccurrenceOutcomesTests
     }
 
     [Test]
+    public void A_misfire_applied_at_a_resume_counts_the_paused_due_times_as_the_route_does()
+    {
+        // Five due times came while paused: fire_once's catch-up at the resume runs the first (counted as it runs, late),
+        // the rest are skipped as paused; skip leaves all five skipped as paused; catch_up runs each (counted as they run).
+        Assert.Multiple(() =>
+        {
+            Assert.That(OccurrenceOutcomes.ForResume(Cron("* * * * * ?"), 5),
+                Is.EqualTo(new[] { ("skipped", (string?)"paused", 4) }));
+            Assert.That(OccurrenceOutcomes.ForResume(Cron("* * * * * ?", CronTriggerMisfireInstruction.DoNothing), 5),
+                Is.EqualTo(new[] { ("skipped", (string?)"paused", 5) }));
+            Assert.That(OccurrenceOutcomes.ForResume(Cron("* * * * * ?", CronTriggerMisfireInstruction.IgnoreMisfires), 5), Is.Null);
+            Assert.That(OccurrenceOutcomes.ForResume(Cron("* * * * * ?"), 0), Is.Empty);
+        });
+    }
+
+    [Test]
+    public void An_attempt_stopped_by_a_shutdown_is_its_due_times_outcome_unless_its_job_resumes_after_one()
+    {
+        Assert.Multiple(() =>
+        {
+            Assert.That(OccurrenceOutcomes.WillBeRecovered(shuttingDown: true, resumesAfterShutdown: false), Is.False, "an action job: interrupted, never resumed");
+            Assert.That(OccurrenceOutcomes.WillBeRecovered(shuttingDown: true, resumesAfterShutdown: true), Is.True, "a pipeline: its recovery counts");
+            Assert.That(OccurrenceOutcomes.WillBeRecovered(shuttingDown: false, resumesAfterShutdown: true), Is.False);
+        });
+    }
+
+    [Test]
+    public void A_long_misfire_is_counted_without_walking_every_fire_time()
+    {
+        // An interval trigger by arithmetic, bounded by its repeat count; a cron trigger walked a little, then in one step.
+        var interval = TriggerBuilder.Create().WithIdentity("s", "p").ForJob("s", "p").StartAt(T0)
+            .WithSimpleSchedule(x => x.WithInterval(TimeSpan.FromSeconds(1)).RepeatForever()).Build();
+        var bounded = TriggerBuilder.Create().WithIdentity("s", "p").ForJob("s", "p").StartAt(T0)
+            .WithSimpleSchedule(x => x.WithInterval(TimeSpan.FromSeconds(1)).WithRepeatCount(99)).Build();
+        var walked = new CountingCronTrigger { CronExpressionString = "* * * * * ?", TimeZone = TimeZoneInfo.Utc, StartTimeUtc = T0 };
+        Assert.Multiple(() =>
+        {
+            Assert.That(OccurrenceOutcomes.DueTimesMissed(interval, T0.AddSeconds(5), T0.AddSeconds(3605.5)), Is.EqualTo(3601));
+            Assert.That(OccurrenceOutcomes.DueTimesMissed(bounded, T0.AddSeconds(5), T0.AddHours(1)), Is.EqualTo(95), ":05 to the 100th fire time, :99");
+            Assert.That(OccurrenceOutcomes.DueTimesMissed(walked, T0, T0.AddHours(1)), Is.EqualTo(3601));
+            Assert.That(walked.Calls, Is.LessThanOrEqualTo(OccurrenceOutcomes.MaxWalked + 1), "fire times walked under the store's lock");
+        });
+    }
+
+    /// <summary>A cron trigger that counts how often it is asked for a fire time.</summary>
+    private sealed class CountingCronTrigger : Quartz.Impl.Triggers.CronTriggerImpl
+    {
+        public int Calls { get; private set; }
+
+        public override DateTimeOffset? GetFireTimeAfter(DateTimeOffset? afterTime)
+        {
+            Calls++;
+            return base.GetFireTimeAfter(afterTime);
+        }
+    }
+
+    [Test]
     public void Only_a_schedules_own_trigger_has_due_times()
     {
         Assert.Multiple(() =>
