@@ -170,6 +170,9 @@ document.addEventListener("click", async (event) => {
 // Applying re-draws the page: as soon as the new form is wired, the control being used has the focus again, the caret
 // where it was and what was typed while the page loaded (the old input, detached, still holds it), applied in turn.
 let filterFocus = null;
+// The history entry the last typed apply made ({ id of the box, hash }): typing again in that box while the address is
+// still that entry replaces it. Any other navigation (a select, a link, Back) leaves the address elsewhere, so the
+// next typing starts a new entry — whatever re-draws or refreshes happened in between.
 let filterTyping = null;
 function liveFilters(form, hashOf) {
   const typed = (input) => Boolean(input?.matches?.("input:not([type]), input[type=search], input[type=text]"));
@@ -197,10 +200,11 @@ function liveFilters(form, hashOf) {
     if (next === location.hash) return;
     // Only the draw of this address may take the focus back (two quick changes: the later one's).
     filterFocus = source?.id ? { element: source, hash: next } : null;
-    const replace = typed(source) && filterTyping === source.id;
-    filterTyping = typed(source) ? source.id : null;
+    const typing = typed(source);
+    const replace = typing && filterTyping?.id === source.id && filterTyping.hash === location.hash;
     if (replace) location.replace(next);
     else location.hash = next;
+    filterTyping = typing ? { id: source.id, hash: location.hash } : null;
   };
   form.addEventListener("input", (event) => {
     if (!typed(event.target)) return;
@@ -244,11 +248,8 @@ async function route() {
     if (a.dataset.nav === (parts[0] === "pipeline-runs" ? "pipelines" : parts[0] ?? "home")) a.setAttribute("aria-current", "page");
     else a.removeAttribute("aria-current");
   });
-  // A navigation not made by a filter (a link, Back) ends the typing that history was merging (see liveFilters).
-  if (!filterFocus || filterFocus.hash !== location.hash) {
-    filterFocus = null;
-    filterTyping = null;
-  }
+  // A navigation not made by a filter (a link, Back) drops the focus a filter meant to carry (see liveFilters).
+  if (!filterFocus || filterFocus.hash !== location.hash) filterFocus = null;
   try {
     if (parts[0] === "signin") location.hash = "#/";
     else await (pages.get(parts[0]) ?? pages.get("home"))(parts, new URLSearchParams(query));
