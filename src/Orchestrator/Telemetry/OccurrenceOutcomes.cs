@@ -151,8 +151,16 @@ public static class OccurrenceOutcomes
         IsOnGrid(trigger, fireTime)
         && !(trigger is ISimpleTrigger && fireTime == trigger.StartTimeUtc && previousFireTime is not null && fireTime.UtcTicks % TimeSpan.TicksPerSecond != 0);
 
-    /// <summary>Whether <paramref name="fireTime"/> is a fire time the trigger computes (its grid), not an instant between two.</summary>
-    public static bool IsOnGrid(ITrigger trigger, DateTimeOffset fireTime) => trigger.GetFireTimeAfter(fireTime.AddTicks(-1)) == fireTime;
+    /// <summary>
+    /// Whether <paramref name="fireTime"/> is a fire time the trigger computes (its grid), not an instant between two. A
+    /// simple trigger's by arithmetic from its start: Quartz's <see cref="ITrigger.GetFireTimeAfter"/> answers none once
+    /// the trigger has fired as often as it repeats, which its last firing (and a one-time trigger's only one) already has.
+    /// </summary>
+    public static bool IsOnGrid(ITrigger trigger, DateTimeOffset fireTime) => trigger is ISimpleTrigger simple
+        ? fireTime >= simple.StartTimeUtc && (simple.RepeatInterval > TimeSpan.Zero
+            ? (fireTime - simple.StartTimeUtc).Ticks % simple.RepeatInterval.Ticks == 0
+            : fireTime == simple.StartTimeUtc)
+        : trigger.GetFireTimeAfter(fireTime.AddTicks(-1)) == fireTime;
 
     /// <summary>
     /// Whether a first attempt that ended while its node was <paramref name="shuttingDown"/> goes on in a recovery:

@@ -220,5 +220,25 @@ public sealed class OccurrenceOutcomesTests
             Assert.That(OccurrenceOutcomes.IsDueTime(phased, T0.AddSeconds(9), T0.AddSeconds(6)), Is.True);
             Assert.That(OccurrenceOutcomes.IsDueTime(phased, T0.AddSeconds(10.25), T0.AddSeconds(6)), Is.False);
         });
+
+        // A one-time trigger and the last firing of a counted one, which Quartz's GetFireTimeAfter no longer answers for.
+        var once = (Quartz.Extensibility.IOperableTrigger)TriggerBuilder.Create().WithIdentity("s", "p").ForJob("s", "p").StartAt(T0).WithSimpleSchedule().Build();
+        var threeRuns = (Quartz.Extensibility.IOperableTrigger)TriggerBuilder.Create().WithIdentity("s", "p").ForJob("s", "p").StartAt(T0)
+            .WithSimpleSchedule(x => x.WithInterval(TimeSpan.FromSeconds(1)).WithRepeatCount(2)).Build();
+        once.ComputeFirstFireTimeUtc(null);
+        once.Triggered(null);
+        threeRuns.ComputeFirstFireTimeUtc(null);
+        for (var i = 0; i < 3; i++)
+        {
+            threeRuns.Triggered(null);
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(OccurrenceOutcomes.IsDueTime(once, T0, null), Is.True, "a one-time trigger's firing, after it fired");
+            Assert.That(OccurrenceOutcomes.IsDueTime(once, T0.AddSeconds(3.5), null), Is.False, "fire_once's catch-up of a one-time trigger");
+            Assert.That(threeRuns.GetFireTimeAfter(T0.AddSeconds(2).AddTicks(-1)), Is.Null, "Quartz has no fire time left to answer with");
+            Assert.That(OccurrenceOutcomes.IsDueTime(threeRuns, T0.AddSeconds(2), T0.AddSeconds(1)), Is.True, "the last of three");
+        });
     }
 }
