@@ -34,8 +34,9 @@ public sealed class ShortPauseResumeTests
         using var anonymous = process.CreateClient();
 
         var created = TimeProvider.System.GetUtcNow();
-        // Interval and calendar triggers start on the cron's grid (UTC seconds divisible by 4), a few seconds ahead.
-        var start = NextOnGrid(created.AddSeconds(3)).ToString("O", CultureInfo.InvariantCulture);
+        // Interval and calendar triggers start on the cron's grid (UTC seconds divisible by 4), far enough ahead that the
+        // schedules are all created by then (a start in the past would move to the first fire time from now).
+        var start = NextOnGrid(created.AddSeconds(20)).ToString("O", CultureInfo.InvariantCulture);
         // The threshold is far above the pause: Quartz applies no misfire at the resume, and this server decides.
         var schedules = new Dictionary<string, (object Trigger, string Policy)>
         {
@@ -73,8 +74,6 @@ public sealed class ShortPauseResumeTests
         var resumeFrom = TimeProvider.System.GetUtcNow();
         await admin.PostForJsonAsync("/api/schedules/resume", new { ids }, HttpStatusCode.OK);
         var resumedBy = TimeProvider.System.GetUtcNow();
-        var paused = Enumerable.Range(0, 100).Select(i => NextOnGrid(pausedBy).Add(Grid * i)).TakeWhile(d => d < resumeFrom).ToList();
-        Assert.That(paused, Has.Count.GreaterThanOrEqualTo(4), "due times came while paused");
 
         // Each schedule goes on after the resume: a due time after it runs.
         foreach (var id in ids)
@@ -101,20 +100,27 @@ public sealed class ShortPauseResumeTests
             routes[id] = [.. answer.GetProperty("items").EnumerateArray().Where(i => i.GetProperty("dueAt").GetDateTimeOffset() < stoppedFrom)];
         }
 
-        string Text(string id) => $"paused due times {string.Join(", ", paused.Select(p => p.ToString("HH:mm:ss", CultureInfo.InvariantCulture)))}\nruns {string.Join(", ", runs[id].Order().Select(r => r.ToString("HH:mm:ss.fff", CultureInfo.InvariantCulture)))}\n{string.Join('\n', routes[id])}";
-        List<DateTimeOffset> RunsWhilePaused(string id) => [.. runs[id].Where(r => paused.Contains(r)).Order()];
-        List<string> RouteWhilePaused(string id) => [.. routes[id].Where(i => paused.Contains(i.GetProperty("dueAt").GetDateTimeOffset()))
+        // The due times that came while paused, each schedule's by its own trigger (as the route lists them).
+        var pausedDue = ids.ToDictionary(id => id, id => routes[id].Select(i => i.GetProperty("dueAt").GetDateTimeOffset()).Where(d => d > pausedBy && d < resumeFrom).Order().ToList());
+        string Text(string id) => $"paused due times {string.Join(", ", pausedDue[id].Select(p => p.ToString("HH:mm:ss", CultureInfo.InvariantCulture)))}\nruns {string.Join(", ", runs[id].Order().Select(r => r.ToString("HH:mm:ss.fff", CultureInfo.InvariantCulture)))}\n{string.Join('\n', routes[id])}";
+        List<DateTimeOffset> RunsWhilePaused(string id) => [.. runs[id].Where(r => pausedDue[id].Contains(r)).Order()];
+        List<string> RouteWhilePaused(string id) => [.. routes[id].Where(i => pausedDue[id].Contains(i.GetProperty("dueAt").GetDateTimeOffset()))
             .OrderBy(i => i.GetProperty("dueAt").GetDateTimeOffset())
             .Select(i => i.GetProperty("outcome").GetString() == "skipped" && i.GetProperty("reason").GetString()!.StartsWith("paused", StringComparison.Ordinal) ? "paused" : i.GetProperty("outcome").GetString()!)];
 
-        var onlyLast = paused.Select((_, i) => i == paused.Count - 1 ? "ran" : "paused").ToList();
+        List<string> OnlyLast(string id) => [.. pausedDue[id].Select((_, i) => i == pausedDue[id].Count - 1 ? "ran" : "paused")];
         Assert.Multiple(() =>
         {
+            foreach (var id in ids)
+            {
+                Assert.That(pausedDue[id], Has.Count.GreaterThanOrEqualTo(4), $"due times came while {id} was paused\n{Text(id)}");
+            }
+
             // fire_once: one catch-up, the pause's last due time; skip: none; catch_up: every one (its policy).
             foreach (var id in new[] { "rs-once.s", "rs-interval.s" })
             {
-                Assert.That(RunsWhilePaused(id), Is.EqualTo(new[] { paused[^1] }), $"{id}\n{Text(id)}");
-                Assert.That(RouteWhilePaused(id), Is.EqualTo(onlyLast), $"{id}\n{Text(id)}");
+                Assert.That(RunsWhilePaused(id), Is.EqualTo(pausedDue[id].TakeLast(1)), $"{id}\n{Text(id)}");
+                Assert.That(RouteWhilePaused(id), Is.EqualTo(OnlyLast(id)), $"{id}\n{Text(id)}");
             }
 
             foreach (var id in new[] { "rs-skip.s", "rs-calendar.s" })
@@ -123,7 +129,7 @@ public sealed class ShortPauseResumeTests
                 Assert.That(RouteWhilePaused(id), Is.All.EqualTo("paused"), $"{id}\n{Text(id)}");
             }
 
-            Assert.That(RunsWhilePaused("rs-catchup.s"), Is.EqualTo(paused), Text("rs-catchup.s"));
+            Assert.That(RunsWhilePaused("rs-catchup.s"), Is.EqualTo(pausedDue["rs-catchup.s"]), Text("rs-catchup.s"));
             Assert.That(RouteWhilePaused("rs-catchup.s"), Is.All.EqualTo("ran"), Text("rs-catchup.s"));
         });
 
@@ -167,8 +173,8 @@ public sealed class ShortPauseResumeTests
                 Assert.That(Counted(scraped, project, "coalesced"), Is.Zero, $"{project}\n{lines}");
             }
 
-            Assert.That(Counted(scraped, "rs-skip", "skipped", "paused"), Is.EqualTo(paused.Count), lines);
-            Assert.That(Counted(scraped, "rs-once", "skipped", "paused"), Is.EqualTo(paused.Count - 1), lines);
+            Assert.That(Counted(scraped, "rs-skip", "skipped", "paused"), Is.EqualTo(pausedDue["rs-skip.s"].Count), lines);
+            Assert.That(Counted(scraped, "rs-once", "skipped", "paused"), Is.EqualTo(pausedDue["rs-once.s"].Count - 1), lines);
         });
     }
 
