@@ -116,8 +116,9 @@ public static class OccurrenceTimeline
                 continue;
             }
 
+            // A firing vetoed inside an ended pause is the pause's (PausedFiringVeto: a resume never floods), not a veto's.
             var misfire = misfires.FirstOrDefault(m => m.ScheduledFireTime == t && m.Reason != "missed");
-            if (misfire is not null)
+            if (misfire is not null && !(misfire.Reason == "vetoed" && pauses.Any(p => p.Holds(fires))))
             {
                 occurrences[i] = Other(t, "skipped", misfire.Reason == "overlap"
                     ? "overlap: the previous run was still going (concurrency skip)"

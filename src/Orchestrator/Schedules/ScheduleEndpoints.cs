@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Orchestrator.Api;
 using Orchestrator.Runs;
 using Orchestrator.Security;
+using Quartz;
 
 namespace Orchestrator.Schedules;
 
@@ -15,6 +16,8 @@ public static class ScheduleEndpoints
         services.AddScoped<ScheduleOccurrences>();
         services.AddScoped<ScheduleListQuery>();
         services.AddScoped<ScheduleBatchService>();
+        services.AddSingleton<PausedFiringVeto>();
+        services.ConfigureAllQuartzSchedulers(q => q.AddTriggerListener(sp => sp.GetRequiredService<PausedFiringVeto>()));
         return services;
     }
 

@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using Quartz;
+using Quartz.Extensibility;
 
 namespace Orchestrator.Telemetry;
 
@@ -14,8 +16,11 @@ namespace Orchestrator.Telemetry;
 /// occurrences route has it. Quartz calls <see cref="TriggerMisfired"/> inside its misfire handling, under the job
 /// store's lock, so it only reads the trigger it is handed and asks the scheduler nothing.
 /// </remarks>
-public sealed class OccurrenceListener(OrchestratorMetrics metrics, TimeProvider time) : ITriggerListener, IJobListener
+public sealed class OccurrenceListener(OrchestratorMetrics metrics, IServiceScopeFactory scopes, TimeProvider time) : ITriggerListener, IJobListener
 {
+    /// <summary>How many of a trigger's latest misfires a late firing reads to find its own.</summary>
+    private const int RecentMisfires = 8;
+
     /// <summary>
     /// The first attempts running on this node, by fire instance, with the outcome each is when it is over: Quartz's
     /// execution context carries no per-firing slot for it, and the listener hears the end of every firing it admitted.
@@ -23,19 +28,21 @@ public sealed class OccurrenceListener(OrchestratorMetrics metrics, TimeProvider
     private readonly ConcurrentDictionary<string, string> firstAttempts = new(StringComparer.Ordinal);
 
     /// <summary>
-    /// The <c>fire_once</c> misfires this node handled, by trigger: the first due time missed and when. The catch-up
-    /// Quartz then fires stands for the due times counted as coalesced, so it is not counted again. Quartz keys it on
-    /// the first due time missed (a trigger released after a blocked run: the ledger row is that due time's), or fires it
-    /// at the instant of the handling. Per node: a catch-up fired or recovered by another node, or after a restart, is
-    /// counted again (the trigger's own data map is not stored back by this Quartz's misfire handling).
+    /// The last misfire counted, by trigger: its first due time missed. Quartz handles a misfire inside a store
+    /// transaction that it rolls back and retries on failure, and this listener hears it again then; the retry names the
+    /// same first due time (a misfire handled moves the trigger past it), so it is not counted twice. Per node: a retry
+    /// that another node makes after this one failed is counted again (Quartz raises no event after its commit).
     /// </summary>
-    private readonly ConcurrentDictionary<TriggerKey, (DateTimeOffset FirstMissed, DateTimeOffset HandledAt)> catchUps = new();
+    private readonly ConcurrentDictionary<TriggerKey, DateTimeOffset> counted = new();
 
     /// <summary>
     /// Set while this flow resumes schedules (<see cref="Resuming"/>): Quartz applies a resumed trigger's misfire inside
     /// the resume call, on the caller's flow, so a misfire heard then is of due times that came while it was paused.
     /// </summary>
     private static readonly AsyncLocal<bool> resuming = new();
+
+    /// <summary>The per-firing mark (in its merged data map, never stored) of a catch-up (<see cref="IsCatchUp"/>).</summary>
+    private const string CatchUpKey = "orchestrator.misfireCatchUp";
 
     public string Name => nameof(OccurrenceListener);
 
@@ -50,11 +57,12 @@ public sealed class OccurrenceListener(OrchestratorMetrics metrics, TimeProvider
         return new ResumeScope();
     }
 
-    /// <summary>Whether the firing of <paramref name="trigger"/> due at <paramref name="fireTime"/> is the catch-up of a misfire this node handled.</summary>
-    internal bool IsCatchUp(TriggerKey trigger, DateTimeOffset fireTime) =>
-        catchUps.TryGetValue(trigger, out var misfire)
-        && (fireTime == misfire.FirstMissed || Runs.RunLedger.KeyTime(fireTime) == Runs.RunLedger.KeyTime(misfire.HandledAt))
-        && catchUps.TryRemove(new KeyValuePair<TriggerKey, (DateTimeOffset, DateTimeOffset)>(trigger, misfire));
+    /// <summary>
+    /// Whether this firing is the <c>fire_once</c> catch-up of a misfire (or its recovery), whose due times were counted
+    /// as coalesced when the misfire was handled: decided before the job runs (<see cref="TriggerFired"/>), on the node
+    /// that fires it, from the firing and Quartz's shared misfire history, so any node and any restart agrees.
+    /// </summary>
+    internal static bool IsCatchUp(IJobExecutionContext context) => context.MergedJobDataMap.ContainsKey(CatchUpKey);
 
     /// <summary>The ledger admitted a due time's first attempt (<see cref="FiringTelemetry"/>), on time or late as it started.</summary>
     internal void FirstAttemptAdmitted(string fireInstanceId, string outcome) => firstAttempts[fireInstanceId] = outcome;
@@ -69,6 +77,13 @@ public sealed class OccurrenceListener(OrchestratorMetrics metrics, TimeProvider
             && trigger.NextFireTimeUtc is { } firstMissed
             && OccurrenceOutcomes.ForMisfire(trigger) is var (outcome, reason))
         {
+            if (counted.TryGetValue(trigger.Key, out var last) && last == firstMissed)
+            {
+                // The same misfire again: Quartz retrying a handling it rolled back.
+                return ValueTask.CompletedTask;
+            }
+
+            counted[trigger.Key] = firstMissed;
             var now = time.GetUtcNow();
             var missed = OccurrenceOutcomes.DueTimesMissed(trigger, firstMissed, now);
             if (resuming.Value && OccurrenceOutcomes.ForResume(trigger, missed) is { } paused)
@@ -82,14 +97,45 @@ public sealed class OccurrenceListener(OrchestratorMetrics metrics, TimeProvider
             else
             {
                 metrics.RecordOccurrences(trigger.JobKey.Group, outcome, reason, missed);
-                if (outcome == OccurrenceOutcomes.Coalesced)
-                {
-                    catchUps[trigger.Key] = (firstMissed, now);
-                }
             }
         }
 
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary>
+    /// Marks a <c>fire_once</c> catch-up (<see cref="IsCatchUp"/>) before the job runs. Quartz fires a cron or
+    /// calendar-interval trigger's catch-up at the instant it handled the misfire, off the trigger's grid, and restarts
+    /// a simple trigger there (<see cref="OccurrenceOutcomes.IsDueTime"/> tells both from the firing alone). A trigger
+    /// released after a blocked run fires its first due time missed as the catch-up, on the grid: only a firing later
+    /// than <see cref="Schedules.OccurrenceTimeline.OnTimeTolerance"/> under <c>fire_once</c> looks, in Quartz's misfire
+    /// history (shared by the nodes), for the misfire of that due time. A recovery of a catch-up is one too: its original
+    /// fire time is no due time of the original trigger, or that misfire's.
+    /// </summary>
+    public async ValueTask TriggerFired(ITrigger trigger, IJobExecutionContext context, CancellationToken cancellationToken = default)
+    {
+        var job = context.JobDetail.Key;
+        if (context.Recovering)
+        {
+            if (context.RecoveringTriggerKey is { } original && OccurrenceOutcomes.IsScheduleTrigger(original, job)
+                && OriginalFireTime(context) is { } originalTime
+                && await context.Scheduler.GetTrigger(original, cancellationToken) is { } originalTrigger
+                && (!OccurrenceOutcomes.IsOnGrid(originalTrigger, originalTime) || await MisfiredAsync(originalTrigger, context.Scheduler, originalTime, cancellationToken)))
+            {
+                context.MergedJobDataMap[CatchUpKey] = "true";
+            }
+
+            return;
+        }
+
+        if (OccurrenceOutcomes.IsScheduleTrigger(trigger.Key, job)
+            && context.ScheduledFireTimeUtc is { } scheduled
+            && context.FireTimeUtc - scheduled > Schedules.OccurrenceTimeline.OnTimeTolerance
+            && OccurrenceOutcomes.IsDueTime(trigger, scheduled, context.PreviousFireTimeUtc)
+            && await MisfiredAsync(trigger, context.Scheduler, scheduled, cancellationToken))
+        {
+            context.MergedJobDataMap[CatchUpKey] = "true";
+        }
     }
 
     /// <summary>The <c>skip</c> overlap policy dropped the firing due at <see cref="ITrigger.NextFireTimeUtc"/>.</summary>
@@ -107,7 +153,9 @@ public sealed class OccurrenceListener(OrchestratorMetrics metrics, TimeProvider
     {
         if (OccurrenceOutcomes.IsScheduleTrigger(context.Trigger.Key, context.JobDetail.Key) && !context.Recovering && context.GetBackfillSlot() is null)
         {
-            metrics.RecordOccurrences(context.JobDetail.Key.Group, OccurrenceOutcomes.Skipped, OccurrenceOutcomes.VetoedReason);
+            // A firing whose due time came while paused, vetoed so that the resume does not flood, is the pause's skip.
+            metrics.RecordOccurrences(context.JobDetail.Key.Group, OccurrenceOutcomes.Skipped,
+                Schedules.PausedFiringVeto.IsPausedVeto(context) ? OccurrenceOutcomes.PausedReason : OccurrenceOutcomes.VetoedReason);
         }
 
         return ValueTask.CompletedTask;
@@ -131,6 +179,33 @@ public sealed class OccurrenceListener(OrchestratorMetrics metrics, TimeProvider
 
         return ValueTask.CompletedTask;
     }
+
+    /// <summary>
+    /// Whether Quartz's misfire history holds a <c>fire_once</c> misfire of <paramref name="trigger"/> at
+    /// <paramref name="fireTime"/> (compared at whole seconds: a recovery's original fire time has no fractions).
+    /// </summary>
+    private async Task<bool> MisfiredAsync(ITrigger trigger, IScheduler scheduler, DateTimeOffset fireTime, CancellationToken ct)
+    {
+        if (OccurrenceOutcomes.ForMisfire(trigger) is not { Outcome: OccurrenceOutcomes.Coalesced })
+        {
+            return false;
+        }
+
+        await using var scope = scopes.CreateAsyncScope();
+        var history = scope.ServiceProvider.GetRequiredService<IExecutionHistoryStore>();
+        // Newest first: the catch-up fires just after its misfire, so the misfire is among the trigger's latest few.
+        var misfires = await history.QueryMisfires(
+            new MisfireHistoryQuery { SchedulerName = scheduler.SchedulerName, Trigger = trigger.Key, Reasons = [MisfireReason.Missed], Take = RecentMisfires }, ct);
+        var key = Runs.RunLedger.KeyTime(fireTime);
+        return misfires.Items.Any(m => m.ScheduledFireTimeUtc is { } missed && Runs.RunLedger.KeyTime(missed) == key);
+    }
+
+    /// <summary>The fire time a recovery's original firing had, as Quartz wrote it into the recovery's data.</summary>
+    private static DateTimeOffset? OriginalFireTime(IJobExecutionContext context) =>
+        DateTimeOffset.TryParse(context.MergedJobDataMap.GetString(SchedulerConstants.FailedJobOriginalTriggerScheduledFireTime),
+            CultureInfo.InvariantCulture, DateTimeStyles.None, out var parsed)
+            ? parsed.ToUniversalTime()
+            : null;
 
     private sealed class ResumeScope : IDisposable
     {

@@ -139,14 +139,28 @@ public static class OccurrenceOutcomes
     /// <summary>
     /// Whether <paramref name="fireTime"/> is one of <paramref name="trigger"/>'s own fire times, rather than the
     /// instant a <c>fire_once</c> misfire was handled at (the catch-up fires then; it stands for the due times it folded,
-    /// counted as coalesced when the misfire was handled, and is no due time of its own). Quartz fires such a catch-up
-    /// at "now", off the whole seconds a schedule's fire times are on; an interval trigger is restarted there, so its
-    /// catch-up is the firing at its (new) start after it had fired before.
+    /// counted as coalesced when the misfire was handled, and is no due time of its own). A pure rule on the firing, so
+    /// every node and every restart answers it alike. Quartz fires a cron or calendar-interval trigger's catch-up at
+    /// "now", off its grid (<see cref="IsOnGrid"/>; a jittered trigger's grid is already moved by its offset). A simple
+    /// trigger's catch-up under today's <c>NowWithRemainingCount</c> restarts its grid at "now", so it is on the new grid:
+    /// it is told by being the firing at its start, with a fraction of a second (schedules fire on whole seconds), after
+    /// it had fired before. A simple trigger whose catch-up keeps its phase (fires once now, then on the old grid) is off
+    /// its grid like a cron trigger's.
     /// </summary>
     public static bool IsDueTime(ITrigger trigger, DateTimeOffset fireTime, DateTimeOffset? previousFireTime) =>
-        trigger is ISimpleTrigger
-            ? !(fireTime == trigger.StartTimeUtc && previousFireTime is not null && fireTime.UtcTicks % TimeSpan.TicksPerSecond != 0)
-            : trigger.GetFireTimeAfter(fireTime.AddTicks(-1)) == fireTime;
+        IsOnGrid(trigger, fireTime)
+        && !(trigger is ISimpleTrigger && fireTime == trigger.StartTimeUtc && previousFireTime is not null && fireTime.UtcTicks % TimeSpan.TicksPerSecond != 0);
+
+    /// <summary>
+    /// Whether <paramref name="fireTime"/> is a fire time the trigger computes (its grid), not an instant between two. A
+    /// simple trigger's by arithmetic from its start: Quartz's <see cref="ITrigger.GetFireTimeAfter"/> answers none once
+    /// the trigger has fired as often as it repeats, which its last firing (and a one-time trigger's only one) already has.
+    /// </summary>
+    public static bool IsOnGrid(ITrigger trigger, DateTimeOffset fireTime) => trigger is ISimpleTrigger simple
+        ? fireTime >= simple.StartTimeUtc && (simple.RepeatInterval > TimeSpan.Zero
+            ? (fireTime - simple.StartTimeUtc).Ticks % simple.RepeatInterval.Ticks == 0
+            : fireTime == simple.StartTimeUtc)
+        : trigger.GetFireTimeAfter(fireTime.AddTicks(-1)) == fireTime;
 
     /// <summary>
     /// Whether a first attempt that ended while its node was <paramref name="shuttingDown"/> goes on in a recovery:

@@ -36,8 +36,8 @@ public sealed class RunTelemetry(OrchestratorMetrics metrics, OccurrenceListener
 
     /// <summary>
     /// The due time of the schedule's own trigger this firing runs, if it runs one: a firing of that trigger (or its
-    /// recovery) at one of its fire times. A run-now, a backfill, and a <c>fire_once</c> catch-up (which fires at the
-    /// instant its misfire was handled, and was counted then, as coalesced) run none.
+    /// recovery) at one of its fire times. A run-now, a backfill, and a <c>fire_once</c> catch-up or its recovery (whose
+    /// due times were counted as coalesced when its misfire was handled, <see cref="OccurrenceListener.IsCatchUp"/>) run none.
     /// </summary>
     private static FiringOccurrence? OccurrenceOf(IJobExecutionContext context, RunTrigger trigger, OccurrenceListener listener)
     {
@@ -47,9 +47,10 @@ public sealed class RunTelemetry(OrchestratorMetrics metrics, OccurrenceListener
         {
             case RunTrigger.Schedule when OccurrenceOutcomes.IsScheduleTrigger(context.Trigger.Key, job)
                                           && context.ScheduledFireTimeUtc is { } scheduled && OccurrenceOutcomes.IsDueTime(context.Trigger, scheduled, context.PreviousFireTimeUtc)
-                                          && !listener.IsCatchUp(context.Trigger.Key, scheduled):
+                                          && !OccurrenceListener.IsCatchUp(context):
                 return new FiringOccurrence(context, jitter, listener);
-            case RunTrigger.Recovery when context.RecoveringTriggerKey is { } original && OccurrenceOutcomes.IsScheduleTrigger(original, job):
+            case RunTrigger.Recovery when context.RecoveringTriggerKey is { } original && OccurrenceOutcomes.IsScheduleTrigger(original, job)
+                                          && !OccurrenceListener.IsCatchUp(context):
                 return new FiringOccurrence(context, jitter, listener);
             default:
                 return null;

@@ -205,4 +205,23 @@ public sealed class OccurrenceTimelineTests
         Assert.That(result.Select(o => o.Outcome), Is.EqualTo(new[] { "ran", "skipped", "skipped", "skipped", "ran" }));
         Assert.That(result.Skip(1).Take(3).Select(o => o.Reason), Is.All.EqualTo("paused by ops"));
     }
+
+    [Test]
+    public void A_firing_vetoed_inside_an_ended_pause_is_skipped_as_paused_and_a_veto_outside_one_stays_a_veto()
+    {
+        // Paused from 09:00:30 to 09:03:30 (shorter than the misfire threshold would have to be): the due times at 09:01 and
+        // 09:02 fired after the resume and were vetoed (Quartz records each as a vetoed misfire); 09:03 ran as fire_once's
+        // catch-up; 09:05's veto came from elsewhere.
+        var pause = new OccurrencePause(T0.AddSeconds(30), T0.AddMinutes(3).AddSeconds(30), "ops", "deploy");
+        var vetoes = new List<OccurrenceMisfire> { new(T0.AddMinutes(1), "vetoed"), new(T0.AddMinutes(2), "vetoed"), new(T0.AddMinutes(5), "vetoed") };
+        var result = OccurrenceTimeline.Classify(Due(6), [Run(0, 0.1), Run(3, 31), Run(4, 0.1)], vetoes, [pause], MisfirePolicy.FireOnce, T0.AddHours(1));
+        Assert.Multiple(() =>
+        {
+            Assert.That(result.Select(o => o.Outcome), Is.EqualTo(new[] { "ran", "skipped", "skipped", "ran", "ran", "skipped" }));
+            Assert.That(result[1].Reason, Does.StartWith("paused by ops"));
+            Assert.That(result[2].Reason, Does.StartWith("paused by ops"));
+            Assert.That(result[3].Late, Is.True, "the catch-up ran the pause's last due time, late");
+            Assert.That(result[5].Reason, Does.StartWith("vetoed"));
+        });
+    }
 }

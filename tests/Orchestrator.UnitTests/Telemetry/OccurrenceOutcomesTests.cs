@@ -195,4 +195,50 @@ public sealed class OccurrenceOutcomesTests
             Assert.That(OccurrenceOutcomes.IsScheduleTrigger(new TriggerKey("housekeeping", "_system"), new JobKey("housekeeping", "_system")), Is.False, "a system job");
         });
     }
+
+    [Test]
+    public void A_catch_up_is_told_from_the_firing_alone_by_the_triggers_grid_jitter_included()
+    {
+        // Every 2 s, moved 1 s later by jitter (ScheduleJitter shifts the cron's second): its grid is the odd seconds.
+        var jittered = Cron("1/2 * * * * ?");
+        var calendar = TriggerBuilder.Create().WithIdentity("s", "p").ForJob("s", "p").StartAt(T0.AddSeconds(1))
+            .WithCalendarIntervalSchedule(x => x.WithInterval(2, IntervalUnit.Second)).Build();
+        Assert.Multiple(() =>
+        {
+            Assert.That(OccurrenceOutcomes.IsOnGrid(jittered, T0.AddSeconds(5)), Is.True);
+            Assert.That(OccurrenceOutcomes.IsOnGrid(jittered, T0.AddSeconds(4)), Is.False, "the unjittered grid is not the trigger's");
+            Assert.That(OccurrenceOutcomes.IsDueTime(jittered, T0.AddSeconds(6.42), T0.AddSeconds(5)), Is.False, "fire_once's catch-up at the instant of the misfire");
+            Assert.That(OccurrenceOutcomes.IsDueTime(calendar, T0.AddSeconds(7), T0.AddSeconds(5)), Is.True);
+            Assert.That(OccurrenceOutcomes.IsDueTime(calendar, T0.AddSeconds(8.001), T0.AddSeconds(7)), Is.False, "a calendar-interval trigger's catch-up");
+        });
+
+        // A simple trigger whose fire_once keeps its phase fires the catch-up once at the instant, off its grid.
+        var phased = TriggerBuilder.Create().WithIdentity("s", "p").ForJob("s", "p").StartAt(T0)
+            .WithSimpleSchedule(x => x.WithInterval(TimeSpan.FromSeconds(3)).RepeatForever()).Build();
+        Assert.Multiple(() =>
+        {
+            Assert.That(OccurrenceOutcomes.IsDueTime(phased, T0.AddSeconds(9), T0.AddSeconds(6)), Is.True);
+            Assert.That(OccurrenceOutcomes.IsDueTime(phased, T0.AddSeconds(10.25), T0.AddSeconds(6)), Is.False);
+        });
+
+        // A one-time trigger and the last firing of a counted one, which Quartz's GetFireTimeAfter no longer answers for.
+        var once = (Quartz.Extensibility.IOperableTrigger)TriggerBuilder.Create().WithIdentity("s", "p").ForJob("s", "p").StartAt(T0).WithSimpleSchedule().Build();
+        var threeRuns = (Quartz.Extensibility.IOperableTrigger)TriggerBuilder.Create().WithIdentity("s", "p").ForJob("s", "p").StartAt(T0)
+            .WithSimpleSchedule(x => x.WithInterval(TimeSpan.FromSeconds(1)).WithRepeatCount(2)).Build();
+        once.ComputeFirstFireTimeUtc(null);
+        once.Triggered(null);
+        threeRuns.ComputeFirstFireTimeUtc(null);
+        for (var i = 0; i < 3; i++)
+        {
+            threeRuns.Triggered(null);
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(OccurrenceOutcomes.IsDueTime(once, T0, null), Is.True, "a one-time trigger's firing, after it fired");
+            Assert.That(OccurrenceOutcomes.IsDueTime(once, T0.AddSeconds(3.5), null), Is.False, "fire_once's catch-up of a one-time trigger");
+            Assert.That(threeRuns.GetFireTimeAfter(T0.AddSeconds(2).AddTicks(-1)), Is.Null, "Quartz has no fire time left to answer with");
+            Assert.That(OccurrenceOutcomes.IsDueTime(threeRuns, T0.AddSeconds(2), T0.AddSeconds(1)), Is.True, "the last of three");
+        });
+    }
 }

@@ -1,0 +1,99 @@
+using Microsoft.EntityFrameworkCore;
+using Orchestrator.Data;
+using Orchestrator.Telemetry;
+using Quartz;
+
+namespace Orchestrator.Schedules;
+
+/// <summary>
+/// Resuming a paused schedule never floods (SPEC §3 Lifecycle): a firing of the schedule's own trigger whose due time
+/// came while it was paused is vetoed, unless its misfire policy runs it — <c>catch_up</c> runs every missed time,
+/// <c>fire_once</c> the pause's last due time only, <c>skip</c> none.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Quartz applies a trigger's misfire instruction at the resume only when its next fire time is older than the misfire
+/// threshold; a shorter pause leaves the trigger on its past fire times, and Quartz fires each of them back to back. A
+/// longer one is moved by the misfire instruction past the pause, so none of its firings is inside it and nothing is
+/// vetoed here. Each node decides from the firing and the stored pause intervals (<see cref="SchedulePauses"/>), whose
+/// end the resume writes before Quartz resumes, so a firing on any node after a resume on any other finds it.
+/// </para>
+/// <para>
+/// Only a firing later than <see cref="LookAfter"/> looks (one indexed query): a firing after a resume is at least as
+/// late as the resume came after its due time, and an on-time firing asks nothing. A due time that passed less than
+/// that before the resume fires as if it had not been paused (its run then stands in the occurrences, as a run does).
+/// The veto is recorded by Quartz in its misfire history (reason vetoed); the occurrences route and the counter call it
+/// skipped, paused (<see cref="IsPausedVeto"/>).
+/// </para>
+/// </remarks>
+public sealed class PausedFiringVeto(IServiceScopeFactory scopes) : ITriggerListener
+{
+    /// <summary>How late a firing is before it may be a due time of an ended pause (and looks).</summary>
+    public static readonly TimeSpan LookAfter = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>The most fire times walked to find the pause's next included one (a calendar excluding many).</summary>
+    private const int MaxWalked = 10_000;
+
+    /// <summary>The per-firing mark (in the firing's merged data map, never stored) of a firing this listener vetoed.</summary>
+    private const string VetoedKey = "orchestrator.vetoedAsPaused";
+
+    public string Name => nameof(PausedFiringVeto);
+
+    /// <summary>Whether the firing of <paramref name="context"/> was vetoed by this listener: its due time came while paused.</summary>
+    public static bool IsPausedVeto(IJobExecutionContext context) => context.MergedJobDataMap.ContainsKey(VetoedKey);
+
+    public async ValueTask<bool> VetoJobExecution(ITrigger trigger, IJobExecutionContext context, CancellationToken cancellationToken = default)
+    {
+        if (!OccurrenceOutcomes.IsScheduleTrigger(trigger.Key, context.JobDetail.Key)
+            || context.Recovering
+            || context.GetBackfillSlot() is not null
+            || context.ScheduledFireTimeUtc is not { } scheduled
+            || context.FireTimeUtc - scheduled <= LookAfter
+            || OccurrenceOutcomes.ForMisfire(trigger) is not { } misfire)
+        {
+            return false;
+        }
+
+        var id = ScheduleIds.Of(context.JobDetail.Key);
+        DateTimeOffset? resumedAt;
+        await using (var scope = scopes.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>();
+            // An ended pause that held the firing (as the occurrences route holds it: from its start, up to its end). An open
+            // one does not: a firing while the pause is still being made is a run, which outranks the pause.
+            resumedAt = await db.Set<SchedulePause>().AsNoTracking()
+                .Where(p => p.ScheduleId == id && p.PausedAt <= scheduled && p.ResumedAt != null && p.ResumedAt > scheduled)
+                .Select(p => p.ResumedAt)
+                .FirstOrDefaultAsync(cancellationToken);
+        }
+
+        if (resumedAt is not { } end || !Vetoes(misfire.Outcome, NextDueTime(trigger, context.Calendar, scheduled, end), end))
+        {
+            return false;
+        }
+
+        context.MergedJobDataMap[VetoedKey] = "true";
+        return true;
+    }
+
+    /// <summary>
+    /// Whether a firing whose due time came during a pause that ended at <paramref name="resumedAt"/> is vetoed, by the
+    /// trigger's misfire policy (<see cref="OccurrenceOutcomes.ForMisfire"/>'s outcome): <c>skip</c> vetoes it,
+    /// <c>fire_once</c> vetoes all but the pause's last due time (<paramref name="nextDueTime"/>, the trigger's next
+    /// included fire time after it, is not inside the pause), the one catch-up.
+    /// </summary>
+    public static bool Vetoes(string policy, DateTimeOffset? nextDueTime, DateTimeOffset resumedAt) =>
+        policy != OccurrenceOutcomes.Coalesced || nextDueTime is { } next && next < resumedAt;
+
+    /// <summary>The trigger's first fire time after <paramref name="after"/> that its calendar includes, looked for up to <paramref name="until"/>.</summary>
+    public static DateTimeOffset? NextDueTime(ITrigger trigger, ICalendar? calendar, DateTimeOffset after, DateTimeOffset until)
+    {
+        var next = trigger.GetFireTimeAfter(after);
+        for (var walked = 0; next is { } n && n < until && calendar is not null && !calendar.IsTimeIncluded(n) && walked < MaxWalked; walked++)
+        {
+            next = trigger.GetFireTimeAfter(n);
+        }
+
+        return next;
+    }
+}
