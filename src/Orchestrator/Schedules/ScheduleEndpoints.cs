@@ -15,6 +15,7 @@ public static class ScheduleEndpoints
         services.AddScoped<ScheduleOccurrences>();
         services.AddScoped<ScheduleListQuery>();
         services.AddScoped<ScheduleBatchService>();
+        services.AddHostedService<IntervalPhaseUpgrade>();
         return services;
     }
 

@@ -65,7 +65,7 @@ public sealed class ScheduleService(
 
         actions.TryGet(spec.ActionType, out var action);
         var now = time.GetUtcNow();
-        var job = ScheduleMapping.BuildJob(spec, action!, ScheduleMapping.Document(spec, request, now));
+        var job = ScheduleMapping.BuildJob(spec, action!, ScheduleMapping.Document(spec, request, now), createdAt: now);
         var trigger = ScheduleMapping.BuildTrigger(spec, now);
         try
         {
@@ -141,7 +141,8 @@ public sealed class ScheduleService(
             && ScheduleDocument.Parse(stored?.JobDataMap.GetString(JobDataKeys.Schedule))?.JitterSeconds == spec.JitterSeconds;
         // An unchanged trigger goes on from where it started, so its description keeps that start's weekday and time.
         var document = ScheduleMapping.Document(spec, request, sameTrigger && existing is not null ? existing.StartTimeUtc : now);
-        var job = ScheduleMapping.BuildJob(spec, action!, document);
+        // The creation instant stays (a schedule stored before it was kept goes on without one: the occurrences fall back).
+        var job = ScheduleMapping.BuildJob(spec, action!, document, stored is null ? null : ScheduleMapping.CreatedAtOf(stored.JobDataMap));
         try
         {
             if (!sameTrigger)
