@@ -332,7 +332,12 @@ public static class ScheduleMapping
             .InTimeZone(TimeZoneInfo.Utc)
             .WithMisfireInstruction(misfire);
 
-    /// <summary>The end of an interval that fires <paramref name="runs"/> times from <paramref name="start"/>: just after the last.</summary>
+    /// <summary>
+    /// The end of an interval that fires <paramref name="runs"/> times from <paramref name="start"/>: just after the last
+    /// (a second, or half an interval of one second). Quartz's calendar-interval trigger asks whether a fire time is
+    /// before its end a second past the instant it is asked about, so a reader finds the last fire time by stepping from
+    /// the whole second before it, as <see cref="NextFireTimes"/> does.
+    /// </summary>
     private static DateTimeOffset CountedEnd(DateTimeOffset start, TimeSpan interval, int runs) =>
         start + (interval * (runs - 1)) + TimeSpan.FromTicks(Math.Min(TimeSpan.TicksPerSecond, interval.Ticks / 2));
 

@@ -157,6 +157,15 @@ public sealed class ScheduleService(
                 // pause would then resume from a time the edit made up.
                 await scheduler.AddJob(job, AddJobOptions.Replacing, ct);
             }
+            else if (existing is not null && paused && !options.Paused)
+            {
+                // Same trigger spec, and the replace ends the pause: stored paused, then resumed through Quartz, which
+                // hands what came due meanwhile to the misfire policy as POST …/resume does. Stored unpaused, a next fire
+                // time past the trigger's threshold would wait for Quartz's misfire scan (a minute) before anything ran.
+                await scheduler.ScheduleJob(job, [ScheduleMapping.ContinueTrigger(existing, spec)], new ScheduleJobOptions { Replace = true, Paused = true }, ct);
+                using var resumingOccurrences = Telemetry.OccurrenceListener.Resuming();
+                await scheduler.ResumeTrigger(triggerKey, ct);
+            }
             else if (existing is not null)
             {
                 // Same trigger spec: the schedule goes on where it was (next fire time, previous fire time, runs left).

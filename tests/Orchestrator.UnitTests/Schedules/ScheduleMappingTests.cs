@@ -137,6 +137,17 @@ public sealed class ScheduleMappingTests
     }
 
     [Test]
+    public void An_interval_every_second_with_max_runs_fires_them_all_and_its_last_is_still_a_fire_time_seen_from_just_before()
+    {
+        var trigger = ScheduleMapping.BuildTrigger(Spec(new IntervalTriggerSpec(TimeSpan.FromSeconds(1), Now, null, 3)), Now);
+        var last = Now.AddSeconds(2);
+        Assert.That(ScheduleMapping.NextFireTimes(trigger, 10, Now), Is.EqualTo(new[] { Now, Now.AddSeconds(1), last }));
+        Assert.That(Orchestrator.Telemetry.OccurrenceOutcomes.IsDueTime(trigger, last, last.AddSeconds(-1)), Is.True, "the counter's due-time check");
+        Assert.That(Orchestrator.Telemetry.OccurrenceOutcomes.IsDueTime(trigger, last.AddMilliseconds(300), last.AddSeconds(-1)), Is.False, "a catch-up at an instant");
+        Assert.That(trigger.GetFireTimeAfter(last), Is.Null);
+    }
+
+    [Test]
     public void An_interval_trigger_computes_its_fire_times_from_its_start_so_a_catch_up_at_any_instant_keeps_the_grid()
     {
         // Hourly at :17:00; a fire_once catch-up (Quartz's FireAndProceed fires at "now") at 03:25:13.4.
