@@ -12,6 +12,9 @@ public static class JobDataKeys
     /// <summary>Whole seconds the schedule's trigger fires after its nominal fire times (its jitter offset); absent means none.</summary>
     public const string JitterOffsetSeconds = "orchestrator.jitterOffsetSeconds";
 
+    /// <summary>When the schedule was created (ISO-8601, UTC), kept across replaces; absent on a schedule stored before it was kept.</summary>
+    public const string CreatedAt = "orchestrator.createdAt";
+
     /// <summary>On a run-now trigger: the ledger row the API already created for it.</summary>
     public const string RunId = "orchestrator.runId";
 }

@@ -132,7 +132,7 @@ public sealed class ScheduleBatchService(
         {
             actions.TryGet(s.Spec.ActionType, out var action);
             var document = ScheduleMapping.Document(s.Spec, s.Request, now);
-            return (s.Spec, Document: document, Job: ScheduleMapping.BuildJob(s.Spec, action!, document), Trigger: ScheduleMapping.BuildTrigger(s.Spec, now));
+            return (s.Spec, Document: document, Job: ScheduleMapping.BuildJob(s.Spec, action!, document, createdAt: now), Trigger: ScheduleMapping.BuildTrigger(s.Spec, now));
         }).ToList();
 
         var scheduler = await schedulers.GetScheduler(ct);

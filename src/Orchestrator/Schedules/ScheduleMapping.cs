@@ -8,7 +8,9 @@ namespace Orchestrator.Schedules;
 /// <summary>A validated schedule becomes one durable Quartz job (class by action type) and one trigger.</summary>
 public static class ScheduleMapping
 {
-    public static IJobDetail BuildJob(ScheduleSpec spec, ActionDefinition action, ScheduleDocument document)
+    /// <param name="createdAt">When the schedule was created (kept across replaces): the occurrences start there, so no due
+    /// time before the schedule existed is listed as missed (<see cref="CreatedAtOf"/>).</param>
+    public static IJobDetail BuildJob(ScheduleSpec spec, ActionDefinition action, ScheduleDocument document, DateTimeOffset? createdAt = null)
     {
         var builder = JobBuilder.Create().OfType(action.JobType)
             .WithIdentity(spec.Name, spec.Project)
@@ -31,8 +33,17 @@ public static class ScheduleMapping
             builder.UsingJobData(JobDataKeys.TimeoutSeconds, ((int)timeout.TotalSeconds).ToString(CultureInfo.InvariantCulture));
         }
 
+        if (createdAt is { } created)
+        {
+            builder.UsingJobData(JobDataKeys.CreatedAt, created.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture));
+        }
+
         return builder.Build();
     }
+
+    /// <summary>When the job's schedule was created, or null for one stored before the instant was kept.</summary>
+    public static DateTimeOffset? CreatedAtOf(JobDataMap data) =>
+        DateTimeOffset.TryParse(data.GetString(JobDataKeys.CreatedAt), CultureInfo.InvariantCulture, DateTimeStyles.None, out var created) ? created : null;
 
     public static ITrigger BuildTrigger(ScheduleSpec spec, DateTimeOffset now)
     {
@@ -51,11 +62,14 @@ public static class ScheduleMapping
     /// </summary>
     public static ITrigger ContinueTrigger(ITrigger existing, ScheduleSpec spec)
     {
+        // A repeating interval stored as a simple trigger (before intervals kept their phase) goes on as the
+        // calendar-interval trigger it would be built as today, from its next fire time.
+        existing = PhaseKeeping(existing) ?? existing;
         var schedule = existing.GetScheduleBuilder();
         switch (schedule)
         {
             case SimpleScheduleBuilder simple:
-                simple.WithMisfireInstruction(SimpleMisfire(spec.Misfire, spec.Trigger is OnceTriggerSpec));
+                simple.WithMisfireInstruction(OnceMisfire(spec.Misfire));
                 if (existing is ISimpleTrigger { RepeatCount: >= 0 } counted)
                 {
                     // The trigger restarts at its next fire time, so it may repeat only what it has not fired yet.
@@ -110,14 +124,8 @@ public static class ScheduleMapping
             return trigger;
         }
 
-        var builder = trigger.GetTriggerBuilder().StartAt(first);
-        if (trigger is ISimpleTrigger { RepeatCount: > 0, RepeatInterval.Ticks: > 0 } simple && trigger.GetScheduleBuilder() is SimpleScheduleBuilder schedule)
-        {
-            var passed = (int)((first - trigger.StartTimeUtc) / simple.RepeatInterval);
-            builder.WithSchedule(schedule.WithRepeatCount(Math.Max(0, simple.RepeatCount - passed)));
-        }
-
-        return builder.Build();
+        // An interval's max runs is its end (Configure), which stays: the runs it would have had before are lost.
+        return trigger.GetTriggerBuilder().StartAt(first).Build();
     }
 
     /// <summary>
@@ -223,24 +231,15 @@ public static class ScheduleMapping
                 builder.WithSimpleSchedule(x =>
                 {
                     x.WithRepeatCount(0);
-                    x.WithMisfireInstruction(SimpleMisfire(misfire, once: true));
+                    x.WithMisfireInstruction(OnceMisfire(misfire));
                 });
                 break;
             case IntervalTriggerSpec interval:
-                builder.WithSimpleSchedule(x =>
-                {
-                    x.WithInterval(interval.Interval);
-                    if (interval.MaxRuns is { } max)
-                    {
-                        x.WithRepeatCount(max - 1);
-                    }
-                    else
-                    {
-                        x.RepeatForever();
-                    }
-
-                    x.WithMisfireInstruction(SimpleMisfire(misfire, once: false));
-                });
+                // A calendar interval in seconds, not a simple trigger: Quartz computes its fire times from its start, so
+                // a fire_once misfire (FireAndProceed) fires once now and goes on on the original grid, as a cron does.
+                // A simple trigger's fire_once (NowWithRemainingCount) restarts it at the catch-up instant, and every later
+                // fire time (and every past due time the occurrences compute) would move there for good.
+                builder.WithSchedule(IntervalSchedule(interval.Interval, CalendarMisfire(misfire)));
                 break;
             case CalendarTriggerSpec calendar:
                 builder.WithCalendarIntervalSchedule(x =>
@@ -256,7 +255,13 @@ public static class ScheduleMapping
         }
 
         var end = trigger.EndAt + jitter;
-        if (trigger.MaxRuns is { } maxRuns && trigger is CronTriggerSpec or CalendarTriggerSpec)
+        if (trigger is IntervalTriggerSpec { MaxRuns: { } runs } counted)
+        {
+            // Quartz counts repeats only for simple triggers; an interval's Nth fire time is arithmetic, so it ends after it.
+            var cap = CountedEnd(start, counted.Interval, runs);
+            end = end is null || cap < end ? cap : end;
+        }
+        else if (trigger.MaxRuns is { } maxRuns && trigger is CronTriggerSpec or CalendarTriggerSpec)
         {
             // Quartz counts repeats only for simple triggers; for the others the Nth fire time is computable, so end just after it.
             var probe = TriggerBuilder.Create();
@@ -276,6 +281,66 @@ public static class ScheduleMapping
         }
     }
 
+    /// <summary>
+    /// A repeating interval stored as a simple trigger (as every interval was before intervals kept their phase), as the
+    /// calendar-interval trigger <see cref="BuildTrigger"/> makes of an interval today: the same key, job, data and firing
+    /// settings, the same misfire policy, starting at its next fire time (rounded up to the whole second the ledger keys
+    /// on), with the runs it has left as its end. Null for any other trigger (one-time, cron, calendar, already kept).
+    /// </summary>
+    public static ITrigger? PhaseKeeping(ITrigger trigger)
+    {
+        if (trigger is not ISimpleTrigger { RepeatCount: not 0, RepeatInterval: var interval } simple
+            || interval < TimeSpan.FromSeconds(1) || interval.Ticks % TimeSpan.TicksPerSecond != 0)
+        {
+            return null;
+        }
+
+        var start = CeilingToSecond(trigger.NextFireTimeUtc ?? trigger.StartTimeUtc);
+        var end = trigger.EndTimeUtc;
+        if (simple.RepeatCount > 0)
+        {
+            // It fires RepeatCount + 1 times in all; those not fired yet start at its next fire time.
+            var left = simple.RepeatCount + 1 - simple.TimesTriggered;
+            if (left <= 0)
+            {
+                return null;
+            }
+
+            var cap = CountedEnd(start, interval, left);
+            end = end is null || cap < end ? cap : end;
+        }
+
+        var misfire = simple.MisfireInstruction switch
+        {
+            SimpleTriggerMisfireInstruction.IgnoreMisfires => MisfirePolicy.CatchUp,
+            SimpleTriggerMisfireInstruction.NextWithRemainingCount or SimpleTriggerMisfireInstruction.NextWithExistingCount => MisfirePolicy.Skip,
+            _ => MisfirePolicy.FireOnce,
+        };
+        var builder = trigger.GetTriggerBuilder().WithSchedule(IntervalSchedule(interval, CalendarMisfire(misfire))).StartAt(start);
+        if (end is { } last)
+        {
+            builder.EndAt(last);
+        }
+
+        return builder.Build();
+    }
+
+    private static CalendarIntervalScheduleBuilder IntervalSchedule(TimeSpan interval, CalendarIntervalTriggerMisfireInstruction misfire) =>
+        CalendarIntervalScheduleBuilder.Create()
+            .WithInterval((int)(interval.Ticks / TimeSpan.TicksPerSecond), IntervalUnit.Second)
+            // Seconds are the same in every zone; UTC names it so the host's zone plays no part.
+            .InTimeZone(TimeZoneInfo.Utc)
+            .WithMisfireInstruction(misfire);
+
+    /// <summary>
+    /// The end of an interval that fires <paramref name="runs"/> times from <paramref name="start"/>: just after the last
+    /// (a second, or half an interval of one second). Quartz's calendar-interval trigger asks whether a fire time is
+    /// before its end a second past the instant it is asked about, so a reader finds the last fire time by stepping from
+    /// the whole second before it, as <see cref="NextFireTimes"/> does.
+    /// </summary>
+    private static DateTimeOffset CountedEnd(DateTimeOffset start, TimeSpan interval, int runs) =>
+        start + (interval * (runs - 1)) + TimeSpan.FromTicks(Math.Min(TimeSpan.TicksPerSecond, interval.Ticks / 2));
+
     private static CronTriggerMisfireInstruction CronMisfire(MisfirePolicy misfire) => misfire switch
     {
         MisfirePolicy.CatchUp => CronTriggerMisfireInstruction.IgnoreMisfires,
@@ -283,11 +348,12 @@ public static class ScheduleMapping
         _ => CronTriggerMisfireInstruction.FireAndProceed,
     };
 
-    private static SimpleTriggerMisfireInstruction SimpleMisfire(MisfirePolicy misfire, bool once) => misfire switch
+    /// <summary>A one-time trigger's (the only simple trigger a schedule gets; intervals are calendar intervals).</summary>
+    private static SimpleTriggerMisfireInstruction OnceMisfire(MisfirePolicy misfire) => misfire switch
     {
         MisfirePolicy.CatchUp => SimpleTriggerMisfireInstruction.IgnoreMisfires,
         MisfirePolicy.Skip => SimpleTriggerMisfireInstruction.NextWithRemainingCount,
-        _ => once ? SimpleTriggerMisfireInstruction.FireNow : SimpleTriggerMisfireInstruction.NowWithRemainingCount,
+        _ => SimpleTriggerMisfireInstruction.FireNow,
     };
 
     private static CalendarIntervalTriggerMisfireInstruction CalendarMisfire(MisfirePolicy misfire) => misfire switch

@@ -61,7 +61,9 @@ public sealed class ScheduleOccurrences(
         var scheduleId = ScheduleIds.Of(key);
         // Runs the schedule's own firings made; a run-now is no due time of the trigger.
         var runs = db.Runs.AsNoTracking().Where(r => r.ScheduleId == scheduleId && r.TriggeredBy != RunTrigger.Manual && r.TriggeredBy != RunTrigger.Pipeline);
-        var birth = await runs.OrderBy(r => r.ScheduledFireTime).Select(r => (DateTimeOffset?)r.ScheduledFireTime).FirstOrDefaultAsync(ct);
+        // No due time before the schedule existed: a cron, or an interval with a startAt in the past, computes fire times
+        // before its creation, which nothing was ever to run.
+        var birth = ScheduleMapping.CreatedAtOf(job.JobDataMap) ?? await StoredSinceAsync(scheduleId, ct);
         var policy = document.Misfire.Policy switch { "catch_up" => MisfirePolicy.CatchUp, "skip" => MisfirePolicy.Skip, _ => MisfirePolicy.FireOnce };
         var triggerKey = new TriggerKey(key.Name, key.Group);
         // A schedule with jitter: its stored trigger fires its offset after each nominal fire time, while the ledger
@@ -71,7 +73,7 @@ public sealed class ScheduleOccurrences(
         var stored = await scheduler.GetTrigger(triggerKey, ct);
         // A rebuilt trigger (ScheduleMapping.BuildPreviewTrigger) is in nominal time already.
         var shift = stored is null ? TimeSpan.Zero : jitter;
-        var trigger = stored is not null ? Reaching(stored, birth + shift) : Rebuilt(document, policy, birth ?? start);
+        var trigger = stored is not null ? Reaching(stored, birth) : Rebuilt(document, policy, birth ?? start);
         // Both ends given: more than MaxOccurrences due times is refused. An end left out was filled in with the default
         // range, which a fast schedule overfills (every 5 s: 17,280 a day): the answer is then cut to the due times
         // nearest the end the caller gave (the newest ones when 'to' or neither was given), and says the range it covers.
@@ -81,7 +83,7 @@ public sealed class ScheduleOccurrences(
         if (trigger is not null)
         {
             // The whole second before 'start', as ScheduleMapping.NextFireTimes does, so a due time at 'start' is kept.
-            var cursor = (start + shift).AddTicks(-1);
+            var cursor = (birth is { } created && created > start + shift ? created : start + shift).AddTicks(-1);
             cursor = cursor.AddTicks(-(cursor.UtcTicks % TimeSpan.TicksPerSecond));
             while (trigger.GetFireTimeAfter(cursor) is { } next && next < end + shift && (trigger.EndTimeUtc is not { } last || next <= last))
             {
@@ -140,9 +142,27 @@ public sealed class ScheduleOccurrences(
     }
 
     /// <summary>
-    /// The stored trigger, reaching back to the schedule's first run when a replace restarted it at its next fire time
-    /// (<see cref="ScheduleMapping.ContinueTrigger"/>): a cron trigger starts earlier, an interval trigger earlier by
-    /// whole intervals (its phase kept, its repeat count grown to match). A calendar interval is taken as stored.
+    /// When a schedule stored before its creation instant was kept (<see cref="ScheduleMapping.CreatedAtOf"/>) began, as
+    /// far as what is stored tells: the earliest of its latest creation in the audit log (or its first entry, the
+    /// create having aged out) and its first run that was not a backfill (which runs times before it on purpose).
+    /// </summary>
+    private async Task<DateTimeOffset?> StoredSinceAsync(string scheduleId, CancellationToken ct)
+    {
+        var entries = db.Set<Audit.AuditEntry>().AsNoTracking().Where(a => a.ResourceType == "schedule" && a.ResourceId == scheduleId);
+        // By id, the order entries were written in (an instant does not order on every provider).
+        var audited = await entries.Where(a => a.Action == "schedule.create").OrderByDescending(a => a.Id).Select(a => (DateTimeOffset?)a.At).FirstOrDefaultAsync(ct)
+            ?? await entries.OrderBy(a => a.Id).Select(a => (DateTimeOffset?)a.At).FirstOrDefaultAsync(ct);
+        var ran = await db.Runs.AsNoTracking().Where(r => r.ScheduleId == scheduleId && r.TriggeredBy != RunTrigger.Backfill)
+            .OrderBy(r => r.ScheduledFireTime).Select(r => (DateTimeOffset?)r.ScheduledFireTime).FirstOrDefaultAsync(ct);
+        return audited is { } a && (ran is null || a < ran) ? a : ran;
+    }
+
+    /// <summary>
+    /// The stored trigger, reaching back to when the schedule was created (or, stored before that was kept, first ran)
+    /// when a replace restarted it at its next fire time (<see cref="ScheduleMapping.ContinueTrigger"/>): a cron trigger
+    /// starts earlier, an interval trigger earlier by whole intervals (its phase kept; one stored as a simple trigger
+    /// before intervals became calendar intervals also has its repeat count grown to match). A calendar interval of
+    /// days, weeks or months is taken as stored.
     /// </summary>
     private static ITrigger Reaching(ITrigger trigger, DateTimeOffset? birth)
     {
@@ -155,6 +175,11 @@ public sealed class ScheduleOccurrences(
         {
             case ICronTrigger:
                 return trigger.GetTriggerBuilder().StartAt(first).Build();
+            case ICalendarIntervalTrigger { RepeatIntervalUnit: IntervalUnit.Second, RepeatInterval: > 0 } interval:
+                // An interval schedule (ScheduleMapping): whole seconds from its start, so back by whole intervals.
+                var step = TimeSpan.FromSeconds(interval.RepeatInterval);
+                var back = (long)Math.Ceiling((trigger.StartTimeUtc - first) / step);
+                return trigger.GetTriggerBuilder().StartAt(trigger.StartTimeUtc - (step * back)).Build();
             case ISimpleTrigger { RepeatInterval.Ticks: > 0 } simple:
                 var intervals = (long)Math.Ceiling((trigger.StartTimeUtc - first) / simple.RepeatInterval);
                 var schedule = SimpleScheduleBuilder.Create().WithInterval(simple.RepeatInterval);

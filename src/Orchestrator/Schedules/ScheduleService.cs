@@ -65,7 +65,7 @@ public sealed class ScheduleService(
 
         actions.TryGet(spec.ActionType, out var action);
         var now = time.GetUtcNow();
-        var job = ScheduleMapping.BuildJob(spec, action!, ScheduleMapping.Document(spec, request, now));
+        var job = ScheduleMapping.BuildJob(spec, action!, ScheduleMapping.Document(spec, request, now), createdAt: now);
         var trigger = ScheduleMapping.BuildTrigger(spec, now);
         try
         {
@@ -141,7 +141,8 @@ public sealed class ScheduleService(
             && ScheduleDocument.Parse(stored?.JobDataMap.GetString(JobDataKeys.Schedule))?.JitterSeconds == spec.JitterSeconds;
         // An unchanged trigger goes on from where it started, so its description keeps that start's weekday and time.
         var document = ScheduleMapping.Document(spec, request, sameTrigger && existing is not null ? existing.StartTimeUtc : now);
-        var job = ScheduleMapping.BuildJob(spec, action!, document);
+        // The creation instant stays (a schedule stored before it was kept goes on without one: the occurrences fall back).
+        var job = ScheduleMapping.BuildJob(spec, action!, document, stored is null ? null : ScheduleMapping.CreatedAtOf(stored.JobDataMap));
         try
         {
             if (!sameTrigger)
@@ -155,6 +156,15 @@ public sealed class ScheduleService(
                 // hand its passed next fire time to Quartz as a misfire, which moves it (fire_once to "now"), and the
                 // pause would then resume from a time the edit made up.
                 await scheduler.AddJob(job, AddJobOptions.Replacing, ct);
+            }
+            else if (existing is not null && paused && !options.Paused)
+            {
+                // Same trigger spec, and the replace ends the pause: stored paused, then resumed through Quartz, which
+                // hands what came due meanwhile to the misfire policy as POST …/resume does. Stored unpaused, a next fire
+                // time past the trigger's threshold would wait for Quartz's misfire scan (a minute) before anything ran.
+                await scheduler.ScheduleJob(job, [ScheduleMapping.ContinueTrigger(existing, spec)], new ScheduleJobOptions { Replace = true, Paused = true }, ct);
+                using var resumingOccurrences = Telemetry.OccurrenceListener.Resuming();
+                await scheduler.ResumeTrigger(triggerKey, ct);
             }
             else if (existing is not null)
             {

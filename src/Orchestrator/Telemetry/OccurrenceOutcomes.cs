@@ -160,7 +160,10 @@ public static class OccurrenceOutcomes
         ? fireTime >= simple.StartTimeUtc && (simple.RepeatInterval > TimeSpan.Zero
             ? (fireTime - simple.StartTimeUtc).Ticks % simple.RepeatInterval.Ticks == 0
             : fireTime == simple.StartTimeUtc)
-        : trigger.GetFireTimeAfter(fireTime.AddTicks(-1)) == fireTime;
+        // From the whole second before, as ScheduleMapping.NextFireTimes steps: a calendar-interval trigger (every
+        // interval schedule) compares its end with a second past the instant asked about, so from a tick before its
+        // last fire time it would answer none.
+        : trigger.GetFireTimeAfter(new DateTimeOffset(fireTime.UtcTicks - 1 - ((fireTime.UtcTicks - 1) % TimeSpan.TicksPerSecond), TimeSpan.Zero)) == fireTime;
 
     /// <summary>
     /// Whether a first attempt that ended while its node was <paramref name="shuttingDown"/> goes on in a recovery:

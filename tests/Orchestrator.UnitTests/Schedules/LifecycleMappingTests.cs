@@ -17,8 +17,8 @@ public sealed class LifecycleMappingTests
         var trigger = ScheduleMapping.NotBefore(Build(new IntervalTriggerSpec(TimeSpan.FromMinutes(10), Now.AddHours(-1).AddMinutes(-3), null, 20)), Now);
 
         Assert.That(trigger.StartTimeUtc, Is.EqualTo(new DateTimeOffset(2030, 1, 1, 12, 7, 1, TimeSpan.Zero)), "11:57:01 + 10 min, the phase of a start at 10:57:01");
-        Assert.That(((ISimpleTrigger)trigger).RepeatCount, Is.EqualTo(19 - 7), "the 7 fire times 10:57:01–11:57:01 have passed");
-        Assert.That(trigger.MisfireInstructionCode, Is.EqualTo((int)SimpleTriggerMisfireInstruction.IgnoreMisfires), "the misfire policy is kept");
+        Assert.That(ScheduleMapping.NextFireTimes(trigger, 50, trigger.StartTimeUtc), Has.Count.EqualTo(20 - 7), "the 7 fire times 10:57:01–11:57:01 have passed");
+        Assert.That(trigger.MisfireInstructionCode, Is.EqualTo((int)CalendarIntervalTriggerMisfireInstruction.IgnoreMisfires), "the misfire policy is kept");
     }
 
     [Test]

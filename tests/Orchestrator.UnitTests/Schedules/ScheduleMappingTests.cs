@@ -24,9 +24,9 @@ public sealed class ScheduleMappingTests
     [TestCase("cron", MisfirePolicy.FireOnce, (int)CronTriggerMisfireInstruction.FireAndProceed)]
     [TestCase("cron", MisfirePolicy.CatchUp, (int)CronTriggerMisfireInstruction.IgnoreMisfires)]
     [TestCase("cron", MisfirePolicy.Skip, (int)CronTriggerMisfireInstruction.DoNothing)]
-    [TestCase("interval", MisfirePolicy.FireOnce, (int)SimpleTriggerMisfireInstruction.NowWithRemainingCount)]
-    [TestCase("interval", MisfirePolicy.CatchUp, (int)SimpleTriggerMisfireInstruction.IgnoreMisfires)]
-    [TestCase("interval", MisfirePolicy.Skip, (int)SimpleTriggerMisfireInstruction.NextWithRemainingCount)]
+    [TestCase("interval", MisfirePolicy.FireOnce, (int)CalendarIntervalTriggerMisfireInstruction.FireAndProceed)]
+    [TestCase("interval", MisfirePolicy.CatchUp, (int)CalendarIntervalTriggerMisfireInstruction.IgnoreMisfires)]
+    [TestCase("interval", MisfirePolicy.Skip, (int)CalendarIntervalTriggerMisfireInstruction.DoNothing)]
     [TestCase("once", MisfirePolicy.FireOnce, (int)SimpleTriggerMisfireInstruction.FireNow)]
     [TestCase("once", MisfirePolicy.CatchUp, (int)SimpleTriggerMisfireInstruction.IgnoreMisfires)]
     [TestCase("once", MisfirePolicy.Skip, (int)SimpleTriggerMisfireInstruction.NextWithRemainingCount)]
@@ -60,10 +60,10 @@ public sealed class ScheduleMappingTests
     }
 
     [Test]
-    public void Max_runs_on_an_interval_trigger_is_its_repeat_count()
+    public void Max_runs_on_an_interval_trigger_ends_it_after_its_last_run()
     {
         var trigger = ScheduleMapping.BuildTrigger(Spec(new IntervalTriggerSpec(TimeSpan.FromMinutes(1), Now, null, 3)), Now);
-        Assert.That(((ISimpleTrigger)trigger).RepeatCount, Is.EqualTo(2));
+        Assert.That(trigger.EndTimeUtc, Is.EqualTo(Now.AddMinutes(2).AddSeconds(1)));
         Assert.That(ScheduleMapping.NextFireTimes(trigger, 10, Now), Is.EqualTo(new[] { Now, Now.AddMinutes(1), Now.AddMinutes(2) }));
     }
 
@@ -131,9 +131,74 @@ public sealed class ScheduleMappingTests
         Assert.That(continued.Key, Is.EqualTo(original.Key));
         Assert.That(continued.StartTimeUtc, Is.EqualTo(original.NextFireTimeUtc));
         Assert.That(ScheduleMapping.NextFireTimes(continued, 10, continued.StartTimeUtc), Is.EqualTo(remaining));
-        Assert.That(continued.MisfireInstructionCode, Is.EqualTo((int)SimpleTriggerMisfireInstruction.NextWithRemainingCount));
+        Assert.That(continued.MisfireInstructionCode, Is.EqualTo((int)CalendarIntervalTriggerMisfireInstruction.DoNothing));
         Assert.That(continued.RetryPolicy?.ToString(), Is.EqualTo(retry.ToQuartz().ToString()));
         Assert.That(continued.ExecutionGroup, Is.EqualTo("reports"));
+    }
+
+    [Test]
+    public void An_interval_every_second_with_max_runs_fires_them_all_and_its_last_is_still_a_fire_time_seen_from_just_before()
+    {
+        var trigger = ScheduleMapping.BuildTrigger(Spec(new IntervalTriggerSpec(TimeSpan.FromSeconds(1), Now, null, 3)), Now);
+        var last = Now.AddSeconds(2);
+        Assert.That(ScheduleMapping.NextFireTimes(trigger, 10, Now), Is.EqualTo(new[] { Now, Now.AddSeconds(1), last }));
+        Assert.That(Orchestrator.Telemetry.OccurrenceOutcomes.IsDueTime(trigger, last, last.AddSeconds(-1)), Is.True, "the counter's due-time check");
+        Assert.That(Orchestrator.Telemetry.OccurrenceOutcomes.IsDueTime(trigger, last.AddMilliseconds(300), last.AddSeconds(-1)), Is.False, "a catch-up at an instant");
+        Assert.That(trigger.GetFireTimeAfter(last), Is.Null);
+    }
+
+    [Test]
+    public void An_interval_trigger_computes_its_fire_times_from_its_start_so_a_catch_up_at_any_instant_keeps_the_grid()
+    {
+        // Hourly at :17:00; a fire_once catch-up (Quartz's FireAndProceed fires at "now") at 03:25:13.4.
+        var start = Now.AddMinutes(17);
+        var trigger = ScheduleMapping.BuildTrigger(Spec(new IntervalTriggerSpec(TimeSpan.FromHours(1), start, null, null)), Now);
+        Assert.That(trigger, Is.InstanceOf<ICalendarIntervalTrigger>());
+        Assert.That(((ICalendarIntervalTrigger)trigger).RepeatIntervalUnit, Is.EqualTo(IntervalUnit.Second));
+        var catchUp = Now.AddHours(3).AddMinutes(25).AddSeconds(13.4);
+        Assert.That(trigger.GetFireTimeAfter(catchUp), Is.EqualTo(Now.AddHours(4).AddMinutes(17)), "the next fire time after the catch-up is on the original grid");
+        Assert.That(ScheduleMapping.NextFireTimes(trigger, 3, start), Is.EqualTo(new[] { start, start.AddHours(1), start.AddHours(2) }));
+    }
+
+    [TestCase(SimpleTriggerMisfireInstruction.NowWithRemainingCount, (int)CalendarIntervalTriggerMisfireInstruction.FireAndProceed)]
+    [TestCase(SimpleTriggerMisfireInstruction.IgnoreMisfires, (int)CalendarIntervalTriggerMisfireInstruction.IgnoreMisfires)]
+    [TestCase(SimpleTriggerMisfireInstruction.NextWithRemainingCount, (int)CalendarIntervalTriggerMisfireInstruction.DoNothing)]
+    public void A_stored_simple_interval_trigger_becomes_the_calendar_interval_it_would_be_built_as_from_its_next_fire_time(
+        SimpleTriggerMisfireInstruction stored, int expected)
+    {
+        // As an interval with maxRuns 5 was stored before intervals kept their phase: restarted at a catch-up 00:00:02.3.
+        var legacy = TriggerBuilder.Create().WithIdentity("s", "default").ForJob("s", "default").StartAt(Now.AddSeconds(2.3))
+            .WithSimpleSchedule(x => x.WithInterval(TimeSpan.FromMinutes(10)).WithRepeatCount(4).WithMisfireInstruction(stored))
+            .WithMisfireThreshold(TimeSpan.FromSeconds(1)).WithExecutionGroup("reports").Build();
+        var operable = (IOperableTrigger)legacy;
+        operable.ComputeFirstFireTimeUtc(null);
+        operable.Triggered(null);
+        operable.Triggered(null);
+
+        var kept = ScheduleMapping.PhaseKeeping(legacy)!;
+
+        Assert.That(kept, Is.InstanceOf<ICalendarIntervalTrigger>());
+        Assert.That(kept.MisfireInstructionCode, Is.EqualTo(expected));
+        Assert.That((kept.Key, kept.JobKey, kept.ExecutionGroup, kept.MisfireThreshold), Is.EqualTo((legacy.Key, legacy.JobKey, "reports", (TimeSpan?)TimeSpan.FromSeconds(1))));
+        var third = Now.AddMinutes(20).AddSeconds(3);
+        Assert.That(kept.StartTimeUtc, Is.EqualTo(third), "its next fire time, rounded up to the whole second the ledger keys on");
+        Assert.That(ScheduleMapping.NextFireTimes(kept, 10, kept.StartTimeUtc), Is.EqualTo(new[] { third, third.AddMinutes(10), third.AddMinutes(20) }), "five runs, two fired");
+        Assert.That(ScheduleMapping.PhaseKeeping(kept), Is.Null, "converting is done once");
+        Assert.That(ScheduleMapping.PhaseKeeping(ScheduleMapping.BuildTrigger(Spec(Form("once")), Now)), Is.Null, "a one-time trigger stays simple");
+    }
+
+    [Test]
+    public void A_continued_stored_simple_interval_trigger_keeps_its_phase_as_a_calendar_interval()
+    {
+        var legacy = TriggerBuilder.Create().WithIdentity("s", "default").ForJob("s", "default").StartAt(Now.AddSeconds(7))
+            .WithSimpleSchedule(x => x.WithInterval(TimeSpan.FromMinutes(10)).RepeatForever().WithMisfireInstruction(SimpleTriggerMisfireInstruction.NowWithRemainingCount)).Build();
+        ((IOperableTrigger)legacy).ComputeFirstFireTimeUtc(null);
+
+        var continued = ScheduleMapping.ContinueTrigger(legacy, Spec(new IntervalTriggerSpec(TimeSpan.FromMinutes(10), null, null, null)));
+
+        Assert.That(continued, Is.InstanceOf<ICalendarIntervalTrigger>());
+        Assert.That(continued.MisfireInstructionCode, Is.EqualTo((int)CalendarIntervalTriggerMisfireInstruction.FireAndProceed));
+        Assert.That(continued.GetFireTimeAfter(Now.AddHours(1).AddSeconds(30.5)), Is.EqualTo(Now.AddHours(1).AddMinutes(10).AddSeconds(7)));
     }
 
     [Test]
