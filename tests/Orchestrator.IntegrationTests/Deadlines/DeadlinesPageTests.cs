@@ -131,8 +131,10 @@ public sealed class DeadlinesPageTests
         // Visible text, not a tooltip: exactly one copy is shown at each width (the Alerted column, or under the message on a phone).
         var shown = row.Locator(".send-error:visible");
         await Assertions.Expect(shown).ToHaveCountAsync(1);
-        await Assertions.Expect(shown).ToHaveTextAsync("Alert not sent: the webhook answered 503 Service Unavailable");
-        await Assertions.Expect(row.Locator("[title*='503']")).ToHaveCountAsync(0);
+        // The seeded error, or the checker's own when it has tried the channel again meanwhile (its host does not resolve here).
+        await Assertions.Expect(shown).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(
+            "^Alert not sent: (the webhook answered 503 Service Unavailable|Webhook channel 'ops' failed: .+)$"));
+        await Assertions.Expect(row.Locator("[title]")).ToHaveCountAsync(0);
         // An alerted breach has no such line.
         await Assertions.Expect(page.Locator("tr[data-breach]", new() { HasText = "default.late-job" }).Locator(".send-error")).ToHaveCountAsync(0);
         var box = await shown.BoundingBoxAsync();
