@@ -405,17 +405,19 @@ public static class SchemaChecks
     private static string Child(string path, string name) => $"{path}.{name}";
 
     /// <summary>
-    /// The error as one sentence naming its field, for a text that lists several ("text must be at most 10 characters
-    /// long.", "'url' is required.", "The value must be an object.").
+    /// The error as one sentence naming its field by its whole path, for a text that lists several ("text must be at
+    /// most 10 characters long.", "'files[1].name' is required.", "The value must be an object.").
     /// </summary>
     public static string Sentence(ArgumentError error)
     {
-        if (error.Message.StartsWith('\''))
+        var field = error.Path.StartsWith("$.", StringComparison.Ordinal) ? error.Path[2..] : error.Path[1..];
+        // "'name' is required." at $.files[1].name: the sentence already names the field, by its last name only.
+        var named = $"'{LastName(error.Path)}'";
+        if (error.Message.StartsWith(named, StringComparison.Ordinal))
         {
-            return error.Message;
+            return $"'{field}'{error.Message[named.Length..]}";
         }
 
-        var field = error.Path.StartsWith("$.", StringComparison.Ordinal) ? error.Path[2..] : error.Path[1..];
         return field.Length == 0 ? $"The value {error.Message}" : $"{field} {error.Message}";
     }
 

@@ -137,6 +137,7 @@ public sealed class SchemaChecksTests
             """{"method": "GOT", "retries": 11}""");
         Assert.That(errors.Select(SchemaChecks.Sentence), Is.EquivalentTo(new[] { "'url' is required.", "method must be one of GET, POST.", "retries must be at most 10." }));
         Assert.That(SchemaChecks.Sentence(new ArgumentError("$", "type", "must be an object.")), Is.EqualTo("The value must be an object."));
+        Assert.That(SchemaChecks.Sentence(new ArgumentError("$.files[1].name", "required", "'name' is required.")), Is.EqualTo("'files[1].name' is required."));
     }
 
     [Test]
