@@ -73,6 +73,7 @@ app.UseAuthentication();
 app.UseApiAuthenticationFirst();
 app.UseAuthorization();
 app.UseApiQueryWithoutControlCharacters();
+app.UseApiPagingParameters();
 app.UseJsonObjectBodies();
 
 app.MapOpenApi();

@@ -43,9 +43,9 @@ public abstract class ActionDefinition
         var schemaErrors = SchemaChecks.Validate(Schema, config);
         foreach (var error in schemaErrors)
         {
-            // "$.headers.X-Token" under the prefix "action.config" is "action.config.headers.X-Token". An integer beyond
-            // 64 bits is refused with the sentence that says so, which needs no keyword after it.
-            errors.Add(prefix + error.Path[1..], error.Message == JsonNumbers.OutOfRange ? error.Message : $"{error.Message.TrimEnd('.')} (keyword: {error.Keyword}).");
+            // "$.headers.X-Token" under the prefix "action.config" is "action.config.headers.X-Token"; the message is a
+            // sentence about that field ("must be one of GET, POST, …"), the key names it.
+            errors.Add(prefix + error.Path[1..], error.Message);
         }
 
         // A reference anywhere else, or a malformed one ("{{secret: X}}") where secrets go, would be sent as written

@@ -90,6 +90,37 @@ public static class ApiRequestConventions
         await next(context);
     });
 
+    /// <summary>
+    /// After authorization: a paging parameter (<c>page</c>, <c>pageSize</c>, <c>cursor</c>) the route does not read is
+    /// a 422 naming it and what the route pages by, on every /api route, whatever the other values say. The route's
+    /// <see cref="PagingRule"/> (none: not paged) says what it reads, and the OpenAPI document is written from the same
+    /// rule. Ignored, such a value gave an answer the client took for what it asked (a cursor answered the first page).
+    /// </summary>
+    public static IApplicationBuilder UseApiPagingParameters(this IApplicationBuilder app) => app.Use(async (context, next) =>
+    {
+        if (context.Request.Path.StartsWithSegments(ApiPrefix) && context.Request.QueryString.HasValue && context.GetEndpoint() is { } endpoint)
+        {
+            var errors = new FieldErrors();
+            foreach (var (name, reason) in PagingRule.Unread(endpoint.Metadata.GetMetadata<PagingRule>(), context.Request.Query))
+            {
+                errors.Add(name, reason);
+            }
+
+            if (errors.Any)
+            {
+                context.Response.StatusCode = StatusCodes.Status422UnprocessableEntity;
+                await context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+                {
+                    HttpContext = context,
+                    ProblemDetails = errors.ToProblemDetails(),
+                });
+                return;
+            }
+        }
+
+        await next(context);
+    });
+
     /// <summary>The first parameter whose name or value holds a control character (the name shown without it), or null.</summary>
     private static (string Name, char Character)? ControlCharacterIn(IQueryCollection query)
     {

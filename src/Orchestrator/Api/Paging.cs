@@ -4,6 +4,15 @@ namespace Orchestrator.Api;
 
 public sealed record PagedList<T>(IReadOnlyList<T> Items, int Page, int PageSize, int Total);
 
+/// <summary>
+/// The page of a list that answers its newest items only (<see cref="PagingRule.NewestOnly"/>): the same envelope as
+/// every other list (<c>items</c>, <c>pageSize</c>), with <see cref="HasMore"/> saying whether older items were left out.
+/// </summary>
+/// <param name="Items">The newest items, newest first.</param>
+/// <param name="PageSize">How many were asked for (the default when none was).</param>
+/// <param name="HasMore">Whether older items exist beyond these; a larger pageSize shows more of them.</param>
+public sealed record NewestPage<T>(IReadOnlyList<T> Items, int PageSize, bool HasMore);
+
 /// <summary>A page as the service reads it: its 1-based number and its size, already checked against the route's rule.</summary>
 public readonly record struct Paging(int Number, int Size)
 {
@@ -87,6 +96,44 @@ public sealed record PagingRule(int DefaultSize, int MaxSize, bool ByNumber = tr
         var errors = new FieldErrors();
         var paging = Read(page, pageSize, errors);
         return errors.Any ? errors.ToProblemDetails() : paging;
+    }
+
+    /// <summary>The three paging parameters, each of which a route either reads or refuses (see <see cref="Unread"/>).</summary>
+    public static readonly string[] Names = [PageName, PageSizeName, CursorName];
+
+    /// <summary>What this route pages by, in the words a refusal of another paging parameter uses.</summary>
+    public string PagesBy => (ByNumber, ByCursor) switch
+    {
+        (true, true) => "page or cursor, with pageSize",
+        (true, false) => "page and pageSize",
+        (false, true) => "cursor (the previous page's nextCursor) and pageSize",
+        _ => "pageSize only: it answers the newest items, with no further pages",
+    };
+
+    /// <summary>Whether this route reads the paging parameter <paramref name="name"/> (one of <see cref="Names"/>).</summary>
+    public bool Reads(string name) => name switch
+    {
+        PageName => ByNumber,
+        CursorName => ByCursor,
+        _ => true,
+    };
+
+    /// <summary>
+    /// The paging parameters in <paramref name="query"/> that a route with <paramref name="rule"/> (null: a route that
+    /// is not paged) does not read, each with the reason to refuse it. Ignored, <c>cursor</c> on the runs list answered
+    /// the first page again as if it were the next, and a client walked the same rows forever.
+    /// </summary>
+    public static IEnumerable<(string Name, string Reason)> Unread(PagingRule? rule, IQueryCollection query)
+    {
+        foreach (var name in Names)
+        {
+            if (query.ContainsKey(name) && rule?.Reads(name) != true)
+            {
+                yield return (name, rule is null
+                    ? $"is not read by this route: it is not paged (it answers all it has at once); leave {name} out."
+                    : $"is not read by this route: it pages by {rule.PagesBy}; leave {name} out.");
+            }
+        }
     }
 
     /// <summary>

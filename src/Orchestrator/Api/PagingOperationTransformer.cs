@@ -14,8 +14,18 @@ public sealed class PagingOperationTransformer : IOpenApiOperationTransformer
 {
     public async Task TransformAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
     {
+        var document = context.Document ?? throw new InvalidOperationException("The operation transformer runs without its document.");
         if (context.Description.ActionDescriptor.EndpointMetadata.OfType<PagingRule>().LastOrDefault() is not { } rule)
         {
+            // ApiRequestConventions.UseApiPagingParameters refuses a paging parameter sent to a route that is not paged.
+            if (context.Description.RelativePath?.StartsWith("api/", StringComparison.Ordinal) == true)
+            {
+                operation.Responses ??= [];
+                RoleOperationTransformer.AddProblem(operation.Responses, StatusCodes.Status422UnprocessableEntity,
+                    "A paging parameter (page, pageSize or cursor) was sent: this route is not paged; 'errors' names it.",
+                    await RoleOperationTransformer.SchemaAsync<HttpValidationProblemDetails>(RoleOperationTransformer.ValidationProblemSchemaId, document, context, cancellationToken));
+            }
+
             return;
         }
 
@@ -37,12 +47,12 @@ public sealed class PagingOperationTransformer : IOpenApiOperationTransformer
             }
         }
 
-        var document = context.Document ?? throw new InvalidOperationException("The operation transformer runs without its document.");
         var validationProblem = await RoleOperationTransformer.SchemaAsync<HttpValidationProblemDetails>(
             RoleOperationTransformer.ValidationProblemSchemaId, document, context, cancellationToken);
         operation.Responses ??= [];
         RoleOperationTransformer.AddProblem(operation.Responses, StatusCodes.Status422UnprocessableEntity,
-            $"A paging value is refused (page below 1, pageSize outside 1 to {rule.MaxSize}{(rule.ByCursor ? ", a cursor this list did not give out" : "")}) or a filter is; 'errors' names each.",
+            $"A paging value is refused (page below 1, pageSize outside 1 to {rule.MaxSize}{(rule.ByCursor ? ", a cursor this list did not give out" : "")}"
+            + $"{string.Concat(PagingRule.Names.Where(n => !rule.Reads(n)).Select(n => $", {n}, which this route does not read"))}) or a filter is; 'errors' names each.",
             validationProblem);
     }
 

@@ -60,7 +60,7 @@ public static class ClusterEndpoints
     /// turn (up to 201 requests). The server's own jobs (groups starting with '_') are left out, as from every schedule route,
     /// and a project-scoped key sees only its projects' schedules (a job's group is its project).
     /// </summary>
-    public static async Task<Results<Ok<IReadOnlyList<ClusterMisfire>>, ProblemHttpResult>> ListMisfires(
+    public static async Task<Results<Ok<NewestPage<ClusterMisfire>>, ProblemHttpResult>> ListMisfires(
         ISchedulerFactory schedulers, IExecutionHistoryStore history, ProjectScope scope, int? pageSize, CancellationToken ct)
     {
         var paging = PagingRule.NewestOnly.Read(null, pageSize);
@@ -73,14 +73,18 @@ public static class ClusterEndpoints
         var take = paging.Value.Size;
         // System jobs' misfires are fetched and dropped: ask for more so a page is still full after dropping them.
         var page = await history.QueryMisfires(new MisfireHistoryQuery { SchedulerName = scheduler.SchedulerName, Take = Math.Min(take * 2, 2000) }, ct);
+        var visible = page.Items
+            .Where(m => m.JobKey is { } key && !key.Group.StartsWith('_') && scope.Allows(key.Group))
+            .OrderByDescending(m => m.MisfiredAtUtc)
+            .ToList();
         IReadOnlyList<ClusterMisfire> misfires =
         [
-            .. page.Items
-                .Where(m => m.JobKey is { } key && !key.Group.StartsWith('_') && scope.Allows(key.Group))
-                .OrderByDescending(m => m.MisfiredAtUtc)
+            .. visible
                 .Take(take)
                 .Select(m => new ClusterMisfire(Schedules.ScheduleIds.Of(m.JobKey!), m.ScheduledFireTimeUtc, m.MisfiredAtUtc, m.SchedulerInstanceId, m.Reason.ToString().ToLowerInvariant())),
         ];
-        return TypedResults.Ok(misfires);
+        // More than a page left after dropping what this key may not see, or rows the store did not hand out: older
+        // misfires exist (of a schedule this key may see, or possibly only of the server's own when the store had more).
+        return TypedResults.Ok(new NewestPage<ClusterMisfire>(misfires, take, visible.Count > take || page.HasMore));
     }
 }

@@ -30,7 +30,7 @@ public static class RunEndpoints
     public static IEndpointRouteBuilder MapRuns(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/runs").WithTags("Runs").RequireAuthorization(Policies.Viewer);
-        group.MapGet("/", ListRuns).WithName("ListRuns").WithSummary("Query runs by schedule, project, status, action type, trigger (triggeredBy) and scheduled time range, newest first: by scheduled fire time, or with sort=created by when each run was written.")
+        group.MapGet("/", ListRuns).WithName("ListRuns").WithSummary("Query runs by schedule, project, status, action type, trigger (triggeredBy), lateness (late=true: a schedule's or recovery's start more than 1 s after its due time, as GET /api/stats counts late starts; late=false: every other run) and scheduled time range, newest first: by scheduled fire time, or with sort=created by when each run was written.")
             // 400: a filter that is not what its parameter reads (BadRequestExceptionHandler); 422: a filter or paging value refused.
             .WithPaging(PagingRule.Standard)
             .ProducesValidationProblem(StatusCodes.Status400BadRequest)
@@ -56,9 +56,9 @@ public static class RunEndpoints
 
     public static async Task<Results<Ok<PagedList<RunResponse>>, ProblemHttpResult>> ListRuns(
         RunQueries runs, string? scheduleId, string? project, string? status, string? from, string? to, int? page, int? pageSize, string? sort,
-        string? actionType, string? triggeredBy, CancellationToken ct)
+        string? actionType, string? triggeredBy, bool? late, CancellationToken ct)
     {
-        var outcome = await runs.ListAsync(new RunQuery(scheduleId, project, status, from, to, page, pageSize, sort, actionType, triggeredBy), ct);
+        var outcome = await runs.ListAsync(new RunQuery(scheduleId, project, status, from, to, page, pageSize, sort, actionType, triggeredBy, late), ct);
         return outcome.Succeeded ? TypedResults.Ok(outcome.Value) : outcome.Problem.ToProblemResult();
     }
 

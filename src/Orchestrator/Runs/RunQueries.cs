@@ -17,10 +17,12 @@ namespace Orchestrator.Runs;
 /// <remarks>
 /// <see cref="Sort"/>: <c>scheduled</c> (the default) orders by scheduled fire time; <c>created</c> by when the ledger
 /// wrote the run (its UUIDv7 id), so a backfill of last month or a manual run shows at the top, not under older times.
+/// <see cref="Late"/>: <c>true</c> keeps the runs that started late by <see cref="RunLateness"/> (the home page's "late
+/// starts" counter links to it), <c>false</c> every other run.
 /// </remarks>
 public sealed record RunQuery(
     string? ScheduleId, string? Project, string? Status, string? From, string? To, int? Page, int? PageSize, string? Sort = null,
-    string? ActionType = null, string? TriggeredBy = null);
+    string? ActionType = null, string? TriggeredBy = null, bool? Late = null);
 
 /// <summary>
 /// One attempt of a run as Quartz's execution history recorded it: which node, when it fired, how long it took, its
@@ -45,7 +47,7 @@ public sealed class RunQueries(
     public async Task<Outcome<PagedList<RunResponse>>> ListAsync(RunQuery query, CancellationToken ct)
     {
         var errors = new FieldErrors();
-        var runs = db.Runs.AsNoTracking();
+        var runs = (query.Late is { } late ? Lateness(late) : db.Runs).AsNoTracking();
         if (scope.Projects is { } allowed)
         {
             runs = runs.Where(r => r.ProjectId != null && allowed.Contains(r.ProjectId));
@@ -129,6 +131,18 @@ public sealed class RunQueries(
         var ordered = byCreation ? runs.OrderByDescending(r => r.Id) : runs.OrderByDescending(r => r.ScheduledFireTime).ThenByDescending(r => r.Id);
         var items = await ordered.Skip(paging.Skip).Take(paging.Size).ToListAsync(ct);
         return new PagedList<RunResponse>([.. items.Select(RunResponse.From)], paging.Number, paging.Size, total);
+    }
+
+    /// <summary>
+    /// The ledger's runs that started late (<paramref name="late"/>) or all the others, by <see cref="RunLateness"/>'s
+    /// conditions, as a query the other filters compose onto.
+    /// </summary>
+    private IQueryable<RunRecord> Lateness(bool late)
+    {
+        var postgres = db is PostgresOrchestratorDbContext;
+        var startedLate = $"{RunLateness.OfAStartedDueTime()} AND started_at IS NOT NULL AND {RunLateness.StartedLate(postgres, 0)}";
+        var sql = late ? $"SELECT * FROM runs WHERE {startedLate}" : $"SELECT * FROM runs WHERE NOT ({startedLate})";
+        return db.Runs.FromSqlRaw(sql, RunLateness.Tolerance(postgres, RunLateness.DefaultTolerance));
     }
 
     /// <summary>Whether the ledger holds any run of <paramref name="scheduleId"/>: a deleted schedule's runs stay listable.</summary>

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 using Orchestrator.Api;
@@ -61,9 +60,6 @@ public sealed class StatsQueries(OrchestratorDbContext db, ISchedulerFactory sch
 
     private static readonly TimeSpan Hour = TimeSpan.FromHours(1);
 
-    // Statuses that have a start; listed so the (status, started_at) index is used for each.
-    private static readonly string[] Started = [.. new[] { RunStatus.Running, RunStatus.Succeeded, RunStatus.Failed, RunStatus.Cancelled, RunStatus.Interrupted }.Select(s => s.ToString())];
-    private static readonly string[] DueTimeTriggers = [RunTrigger.Schedule.ToString(), RunTrigger.Recovery.ToString()];
 
     /// <param name="timeZone">
     /// The IANA zone whose clock hours the buckets follow (the dashboard sends the browser's); UTC when omitted. Only
@@ -95,7 +91,7 @@ public sealed class StatsQueries(OrchestratorDbContext db, ISchedulerFactory sch
         }
 
         var shown = hours ?? DefaultHours;
-        var late = TimeSpan.FromSeconds(lateSeconds ?? (int)OccurrenceTimeline.OnTimeTolerance.TotalSeconds);
+        var late = lateSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : RunLateness.DefaultTolerance;
         var now = time.GetUtcNow();
         // The buckets are clock hours: the last one is the hour now is in (partial), the others the whole hours before it.
         // The counters stay rolling (the last 60 minutes, the last 24 hours): each row is also marked by how recent it is.
@@ -196,28 +192,27 @@ public sealed class StatsQueries(OrchestratorDbContext db, ISchedulerFactory sch
         var parameters = new List<object>();
         if (IsPostgres)
         {
-            parameters.AddRange([from, to, origin, recent.HourAgo, recent.DayAgo, late]);
+            parameters.AddRange([from, to, origin, recent.HourAgo, recent.DayAgo, RunLateness.Tolerance(postgres: true, late)]);
+            // Late is RunLateness's definition, the one the runs list's late filter uses.
             var sql = $$"""
                 SELECT {{PostgresBucket("started_at")}} AS "Bucket", {{PostgresRecency("started_at")}} AS "Recency", count(*) AS "Started",
-                  count(*) FILTER (WHERE started_at - scheduled_fire_time > {5}) AS "Late",
+                  count(*) FILTER (WHERE {{RunLateness.StartedLate(postgres: true, 5)}}) AS "Late",
                   max(floor(extract(epoch FROM (started_at - scheduled_fire_time)) * 1000))::bigint AS "MaxLateMs"
                 FROM runs
-                WHERE status IN ({{Literals(Started)}}) AND started_at >= {0} AND started_at < {1}
-                  AND triggered_by IN ({{Literals(DueTimeTriggers)}}){{ProjectFilter(parameters)}}
+                WHERE {{RunLateness.OfAStartedDueTime()}} AND started_at >= {0} AND started_at < {1}{{ProjectFilter(parameters)}}
                 GROUP BY 1, 2
                 """;
             return await db.Database.SqlQueryRaw<StartRow>(sql, [.. parameters]).ToListAsync(ct);
         }
 
-        parameters.AddRange([Stored(from), Stored(to), Units(origin), Units(recent.HourAgo), Units(recent.DayAgo), late.Ticks / TicksPerUnit]);
+        parameters.AddRange([Stored(from), Stored(to), Units(origin), Units(recent.HourAgo), Units(recent.DayAgo), RunLateness.Tolerance(postgres: false, late)]);
         var lateness = $"({Utc("started_at")} - {Utc("scheduled_fire_time")})";
         var sqlite = $$"""
             SELECT {{SqliteBucket("started_at")}} AS "Bucket", {{SqliteRecency("started_at")}} AS "Recency", count(*) AS "Started",
-              sum(CASE WHEN {{lateness}} > {5} THEN 1 ELSE 0 END) AS "Late",
+              sum(CASE WHEN {{RunLateness.StartedLate(postgres: false, 5)}} THEN 1 ELSE 0 END) AS "Late",
               max({{lateness}}) / {{UnitsPerMillisecond}} AS "MaxLateMs"
             FROM runs
-            WHERE status IN ({{Literals(Started)}}) AND started_at >= {0} AND started_at < {1}
-              AND triggered_by IN ({{Literals(DueTimeTriggers)}}){{ProjectFilter(parameters)}}
+            WHERE {{RunLateness.OfAStartedDueTime()}} AND started_at >= {0} AND started_at < {1}{{ProjectFilter(parameters)}}
             GROUP BY 1, 2
             """;
         return await db.Database.SqlQueryRaw<StartRow>(sqlite, [.. parameters]).ToListAsync(ct);
@@ -294,19 +289,14 @@ public sealed class StatsQueries(OrchestratorDbContext db, ISchedulerFactory sch
         return $" AND project_id IN ({string.Join(", ", placeholders)})";
     }
 
-    // Only enum names, never input, are written into the text as literals.
-    private static string Literals(IEnumerable<string> names) => string.Join(", ", names.Select(n => $"'{n}'"));
-
     // SQLite stores a DateTimeOffset as EF Core's binary form: (clock ticks / 1000) << 11 | offset minutes (11 bits,
     // signed). A "unit" here is 1000 ticks (0.1 ms); Utc() turns a column back into UTC units inside the statement.
-    private const long TicksPerUnit = 1000;
+    private const long TicksPerUnit = RunLateness.TicksPerUnit;
     private const long UnitsPerHour = TimeSpan.TicksPerHour / TicksPerUnit;
     private const long UnitsPerMillisecond = TimeSpan.TicksPerMillisecond / TicksPerUnit;
-    private static readonly long UnitsPerMinute = TimeSpan.TicksPerMinute / TicksPerUnit;
     private static readonly DateTimeOffsetToBinaryConverter Binary = new();
 
-    private static string Utc(string column) =>
-        string.Create(CultureInfo.InvariantCulture, $"(({column} >> 11) - ((({column} << 53) >> 53) * {UnitsPerMinute}))");
+    private static string Utc(string column) => RunLateness.SqliteUtc(column);
 
     private static long Stored(DateTimeOffset instant) => (long)Binary.ConvertToProvider(instant)!;
 

@@ -404,33 +404,63 @@ public static class SchemaChecks
 
     private static string Child(string path, string name) => $"{path}.{name}";
 
-    /// <summary>A message a person can act on, from the keyword and its value in the schema; the library's own when the value is unknown.</summary>
+    /// <summary>
+    /// The error as one sentence naming its field by its whole path, for a text that lists several ("text must be at
+    /// most 10 characters long.", "'files[1].name' is required.", "The value must be an object.").
+    /// </summary>
+    public static string Sentence(ArgumentError error)
+    {
+        var field = error.Path.StartsWith("$.", StringComparison.Ordinal) ? error.Path[2..] : error.Path[1..];
+        // "'name' is required." at $.files[1].name: the sentence already names the field, by its last name only.
+        var named = $"'{LastName(error.Path)}'";
+        if (error.Message.StartsWith(named, StringComparison.Ordinal))
+        {
+            return $"'{field}'{error.Message[named.Length..]}";
+        }
+
+        return field.Length == 0 ? $"The value {error.Message}" : $"{field} {error.Message}";
+    }
+
+    /// <summary>
+    /// A plain sentence a person can act on, from the keyword and its value in the schema ("must be at most 10", "must be
+    /// one of GET, POST"), the field being the error's key; the library's own when the value is unknown. The keyword
+    /// stays in <see cref="ArgumentError.Keyword"/> for programs, out of the sentence ("(keyword: maximum)" read as a
+    /// puzzle to an operator filling a form).
+    /// </summary>
     internal static string Message(string keyword, JsonElement? value, string fallback)
     {
-        var v = value is { } known ? known.GetRawText() : null;
+        var v = value is { } known ? Shown(known) : null;
+        var count = value is { ValueKind: JsonValueKind.Number } n && n.TryGetInt64(out var c) ? c : (long?)null;
         return (keyword, v) switch
         {
-            ("type", { }) => $"must be of type {TypeNames(value!.Value)}.",
+            ("type", { }) => $"must be {TypeNames(value!.Value)}.",
             ("const", { }) => $"must be exactly {v}.",
-            ("enum", { }) => $"is not one of the allowed values: {AllowedValues(value!.Value)}.",
-            ("maxLength", { }) => $"is longer than {v} characters.",
-            ("minLength", { }) => $"is shorter than {v} characters.",
-            ("maximum", { }) => $"is larger than {v}.",
-            ("minimum", { }) => $"is smaller than {v}.",
+            ("enum", { }) => $"must be one of {AllowedValues(value!.Value)}.",
+            ("maxLength", { }) => $"must be at most {Counted(count, v, "character")} long.",
+            ("minLength", { }) => $"must be at least {Counted(count, v, "character")} long.",
+            ("maximum", { }) => $"must be at most {v}.",
+            ("minimum", { }) => $"must be at least {v}.",
             ("exclusiveMaximum", { }) => $"must be less than {v}.",
             ("exclusiveMinimum", { }) => $"must be greater than {v}.",
-            ("maxItems", { }) => $"has more than {v} items.",
-            ("minItems", { }) => $"has fewer than {v} items.",
-            ("maxProperties", { }) => $"has more than {v} properties.",
-            ("minProperties", { }) => $"has fewer than {v} properties.",
-            ("pattern", { }) => $"does not match the pattern {value!.Value.GetString()}.",
+            ("maxItems", { }) => $"must have at most {Counted(count, v, "item")}.",
+            ("minItems", { }) => $"must have at least {Counted(count, v, "item")}.",
+            ("maxProperties", { }) => $"must have at most {Counted(count, v, "property", "properties")}.",
+            ("minProperties", { }) => $"must have at least {Counted(count, v, "property", "properties")}.",
+            ("pattern", { }) => $"must match the pattern {value!.Value.GetString()}.",
             ("multipleOf", { }) => $"must be a multiple of {v}.",
             ("uniqueItems", _) => "has duplicate items; each item must be unique.",
-            ("contains", _) => $"does not have the number of items matching 'contains' the schema asks for ({fallback.TrimEnd('.')}).",
+            ("contains", _) => $"does not have as many items of the kind the schema asks for as it must ({fallback.TrimEnd('.')}).",
             ("format", { }) => FormatMessage(value!.Value.GetString()),
             _ => fallback.EndsWith('.') ? fallback : fallback + ".",
         };
     }
+
+    /// <summary>A schema value as a sentence shows it: a string as itself (GET, not "GET"), anything else as its JSON.</summary>
+    private static string Shown(JsonElement value) => value.ValueKind == JsonValueKind.String ? value.GetString()! : value.GetRawText();
+
+    /// <summary>"1 character", "10 characters".</summary>
+    private static string Counted(long? count, string? shown, string one, string? many = null) =>
+        $"{shown} {(count == 1 ? one : many ?? one + "s")}";
 
     private static string FormatMessage(string? format) => format switch
     {
@@ -450,12 +480,24 @@ public static class SchemaChecks
     };
 
     private static string TypeNames(JsonElement type) => type.ValueKind == JsonValueKind.Array
-        ? string.Join(" or ", type.EnumerateArray().Select(t => t.GetString()))
-        : type.GetString() ?? type.GetRawText();
+        ? string.Join(" or ", type.EnumerateArray().Select(t => TypeName(t.GetString())))
+        : TypeName(type.GetString() ?? type.GetRawText());
+
+    private static string TypeName(string? type) => type switch
+    {
+        "string" => "a string",
+        "integer" => "an integer (a whole number)",
+        "number" => "a number",
+        "boolean" => "true or false",
+        "object" => "an object",
+        "array" => "an array",
+        "null" => "null",
+        _ => $"of type {type}",
+    };
 
     private static string AllowedValues(JsonElement values)
     {
-        var all = values.ValueKind == JsonValueKind.Array ? values.EnumerateArray().Select(v => v.GetRawText()).ToList() : [values.GetRawText()];
+        var all = values.ValueKind == JsonValueKind.Array ? values.EnumerateArray().Select(Shown).ToList() : [Shown(values)];
         return all.Count <= 10 ? string.Join(", ", all) : string.Join(", ", all.Take(10)) + $" (and {all.Count - 10} more)";
     }
 

@@ -286,11 +286,12 @@ public sealed class ToolService(
     public static HttpValidationProblemDetails ArgumentProblem(string tool, IReadOnlyList<ArgumentError> problems)
     {
         var details = new HttpValidationProblemDetails(problems.GroupBy(p => "arguments" + p.Path[1..])
-            .ToDictionary(g => g.Key, g => g.Select(p => $"{p.Message} (keyword: {p.Keyword})").ToArray()))
+            .ToDictionary(g => g.Key, g => g.Select(p => p.Message).ToArray()))
         {
             Status = StatusCodes.Status422UnprocessableEntity,
             Title = $"The arguments do not match tool '{tool}'.",
-            Detail = string.Join(" ", problems.Select(p => $"{p.Path}: {p.Message} ({p.Keyword})")),
+            // Sentences naming the argument ("text must be at most 1000 characters long."); argumentErrors keeps the keywords.
+            Detail = string.Join(" ", problems.Select(SchemaChecks.Sentence)),
         };
         details.Extensions["argumentErrors"] = problems;
         return details;

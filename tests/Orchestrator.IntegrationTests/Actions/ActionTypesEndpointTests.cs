@@ -119,7 +119,8 @@ public sealed class ActionTypesEndpointTests
             config.Remove(name);
             var response = await admin.PostAsync("/api/schedules", Schedule($"missing-{name}", config));
             var problem = await ApiAssertions.AssertProblemAsync(response, (HttpStatusCode)422);
-            Assert.That(problem.GetProperty("errors").GetRawText(), Does.Contain(name).And.Contain("required"), $"the refusal names '{name}' and the keyword");
+            Assert.That(problem.GetProperty("errors").GetProperty($"action.config.{name}")[0].GetString(), Is.EqualTo($"'{name}' is required."),
+                $"the refusal is a sentence keyed by the field '{name}': {problem}");
         }
     }
 

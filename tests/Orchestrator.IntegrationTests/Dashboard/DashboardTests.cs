@@ -727,10 +727,16 @@ public sealed class DashboardTests
             // The cluster-wide list has it too, with its schedule, in the same words as the schedule's own list.
             var all = await admin.GetFromJsonAsync<JsonElement>("/api/cluster/misfires");
             var own = await admin.GetFromJsonAsync<JsonElement>("/api/schedules/default.misses/misfires");
-            var listed = all.EnumerateArray().Where(m => m.GetProperty("schedule").GetString() == "default.misses").ToList();
+            // The same envelope as every other list: items, pageSize, and whether older ones were left out.
+            Assert.That(all.GetProperty("pageSize").GetInt32(), Is.EqualTo(100));
+            var one = await admin.GetFromJsonAsync<JsonElement>("/api/cluster/misfires?pageSize=1");
+            Assert.That(one.GetProperty("items").GetArrayLength(), Is.EqualTo(1));
+            Assert.That(one.GetProperty("hasMore").GetBoolean(), Is.EqualTo(all.GetProperty("items").GetArrayLength() > 1 || all.GetProperty("hasMore").GetBoolean()),
+                "a page of one says older misfires exist exactly when the larger page shows them");
+            var listed = all.GetProperty("items").EnumerateArray().Where(m => m.GetProperty("schedule").GetString() == "default.misses").ToList();
             Assert.That(listed, Has.Count.EqualTo(own.GetArrayLength()));
             Assert.That(listed[0].GetProperty("reason").GetString(), Is.EqualTo(own[0].GetProperty("reason").GetString()));
-            Assert.That(all.EnumerateArray().Select(m => m.GetProperty("schedule").GetString()), Has.None.StartsWith("_"), "the server's own jobs are not schedules");
+            Assert.That(all.GetProperty("items").EnumerateArray().Select(m => m.GetProperty("schedule").GetString()), Has.None.StartsWith("_"), "the server's own jobs are not schedules");
             await ApiAssertions.AssertProblemAsync(await admin.GetAsync("/api/cluster/misfires?pageSize=0"), HttpStatusCode.UnprocessableEntity);
 
             var (page, errors) = await OpenAsync();

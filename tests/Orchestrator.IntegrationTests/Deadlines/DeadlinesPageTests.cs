@@ -43,7 +43,7 @@ public sealed class DeadlinesPageTests
         adminKey = server.PrintedAdminKey!;
         using var admin = server.CreateClient(adminKey);
         await admin.PostForJsonAsync("/api/channels", new { name = "ops", kind = "webhook", webhook = new { url = "https://hooks.example.com/ops" } }, HttpStatusCode.Created);
-        foreach (var name in new[] { "late-job", "fine-job" })
+        foreach (var name in new[] { "late-job", "fine-job", "unsent-job" })
         {
             await admin.CreateScheduleAsync(new
             {
@@ -72,6 +72,13 @@ public sealed class DeadlinesPageTests
                     Occurrence = now.AddHours(-2), DueAt = now.AddHours(-2), DetectedAt = now.AddHours(-2), Node = "node-a", Channel = "ops",
                     Message = "Schedule default.fine-job: the occurrence is still running.", NotifiedAt = now.AddHours(-2),
                     RecoveredAt = now.AddHours(-1), RecoveryMessage = "Recovered: it succeeded.", RecoveryNotifiedAt = now.AddHours(-1),
+                },
+                // An alert the channel refused: not notified yet, with the last send's error.
+                new DeadlineBreach
+                {
+                    TargetType = DeadlineBreach.Schedule, TargetId = "default.unsent-job", Project = "default", Kind = DeadlineBreach.Start,
+                    Occurrence = now.AddMinutes(-9), DueAt = now.AddMinutes(-8), DetectedAt = now.AddMinutes(-8), Node = "node-a", Channel = "ops",
+                    Message = "Schedule default.unsent-job: the occurrence has not started.", LastSendError = "the webhook answered 503 Service Unavailable",
                 });
             await db.SaveChangesAsync();
         }
@@ -108,6 +115,32 @@ public sealed class DeadlinesPageTests
         var file = Path.Combine(directory, $"{name}.png");
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = file, FullPage = true });
         TestContext.AddTestAttachment(file, name);
+    }
+
+    [TestCase(1366, 800)]
+    [TestCase(390, 844)]
+    public async Task An_alert_that_could_not_be_sent_shows_its_error_as_text_at_every_width(int width, int height)
+    {
+        await using var context = await browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = width, Height = height } });
+        var page = await context.NewPageAsync();
+        await page.GotoAsync($"{server.BaseAddress}#/deadlines");
+        await page.GetByLabel("API key").FillAsync(adminKey);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        var row = page.Locator("tr[data-breach]", new() { HasText = "default.unsent-job" });
+        await Assertions.Expect(row).ToHaveCountAsync(1);
+        // Visible text, not a tooltip: exactly one copy is shown at each width (the Alerted column, or under the message on a phone).
+        var shown = row.Locator(".send-error:visible");
+        await Assertions.Expect(shown).ToHaveCountAsync(1);
+        // The seeded error, or the checker's own when it has tried the channel again meanwhile (its host does not resolve here).
+        await Assertions.Expect(shown).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(
+            "^Alert not sent: (the webhook answered 503 Service Unavailable|Webhook channel 'ops' failed: .+)$"));
+        await Assertions.Expect(row.Locator("[title]")).ToHaveCountAsync(0);
+        // An alerted breach has no such line.
+        await Assertions.Expect(page.Locator("tr[data-breach]", new() { HasText = "default.late-job" }).Locator(".send-error")).ToHaveCountAsync(0);
+        var box = await shown.BoundingBoxAsync();
+        Assert.That(box, Is.Not.Null);
+        Assert.That(box!.X + box.Width, Is.LessThanOrEqualTo(width + 1), "the error is on the screen, not cut off to the right");
+        await ShotAsync(page, $"deadlines-send-error-{width}");
     }
 
     [TestCase(1366, 800)]

@@ -219,6 +219,58 @@ public sealed class ApiRulesTests
     }
 
     [Test]
+    public async Task A_paging_parameter_a_route_does_not_read_is_a_422_naming_it_on_every_route_and_the_document_declares_exactly_what_each_reads()
+    {
+        var failures = new List<string>();
+        var refused = 0;
+        var gets = Operations().Where(o => o.Method == "get").ToList();
+        foreach (var (_, template, operation) in gets)
+        {
+            var path = Fill(template);
+            path = path.Contains('{', StringComparison.Ordinal) ? Unknown(path) : path;
+            foreach (var (name, value) in new[] { ("page", "1"), ("pageSize", "1"), ("cursor", "x") })
+            {
+                var answer = await SendAsync("GET", $"{path}?{name}={value}");
+                var namesIt = answer.Status == HttpStatusCode.UnprocessableEntity && answer.Body.ValueKind == JsonValueKind.Object
+                    && answer.Body.TryGetProperty("errors", out var errors) && errors.TryGetProperty(name, out var reasons)
+                    && reasons.EnumerateArray().Any(r => r.GetString()!.Contains("is not read by this route", StringComparison.Ordinal));
+                if (QueryParameter(operation, name) is null)
+                {
+                    refused++;
+                    if (!namesIt)
+                    {
+                        failures.Add($"{template}?{name}={value} (not in the document) was not refused: {(int)answer.Status} {Cut(answer.Text)}");
+                    }
+                    else if (!operation.GetProperty("responses").TryGetProperty("422", out _))
+                    {
+                        failures.Add($"{template}: answers 422 for {name} but the document declares no 422");
+                    }
+                }
+                else if (namesIt)
+                {
+                    failures.Add($"{template}?{name}={value}: the document declares {name}, the route refuses it as unread");
+                }
+            }
+        }
+
+        Assert.That(failures, Is.Empty, string.Join("\n", failures));
+        Assert.That(refused, Is.GreaterThan(40), "most routes are not paged, and each refuses all three");
+
+        // The reported cases, each saying what the route pages by; one answer names every unread parameter.
+        var runs = await SendAsync("GET", "/api/runs?cursor=abc&page=1");
+        Assert.That(RefusalProblem(runs, HttpStatusCode.UnprocessableEntity, ["cursor"], "it pages by page and pageSize"), Is.Null);
+        Assert.That(runs.Body.GetProperty("errors").TryGetProperty("page", out _), Is.False, "page is what runs read");
+        Assert.That(RefusalProblem(await SendAsync("GET", "/api/audit?page=2"), HttpStatusCode.UnprocessableEntity, ["page"], "it pages by cursor"), Is.Null);
+        Assert.That(RefusalProblem(await SendAsync("GET", "/api/cluster/misfires?page=2&cursor=a"), HttpStatusCode.UnprocessableEntity, ["page", "cursor"], "pageSize only"), Is.Null);
+        Assert.That(RefusalProblem(await SendAsync("GET", "/api/schedules/ar.yearly/occurrences?pageSize=10"), HttpStatusCode.UnprocessableEntity, ["pageSize"], "not paged"), Is.Null);
+        Assert.That(RefusalProblem(await SendAsync("GET", "/api/tools?Page=2"), HttpStatusCode.UnprocessableEntity, ["page"], "not paged"), Is.Null);
+        // Not only reads: a paging value sent with a change is refused before anything is changed.
+        var runsBefore = await RunCountAsync();
+        Assert.That(RefusalProblem(await SendAsync("POST", "/api/schedules/ar.yearly/run?page=1"), HttpStatusCode.UnprocessableEntity, ["page"]), Is.Null);
+        Assert.That(await RunCountAsync(), Is.EqualTo(runsBefore), "the refused run now recorded no run");
+    }
+
+    [Test]
     public async Task Paging_by_cursor_still_walks_a_list_and_a_page_of_one_holds_one()
     {
         for (var i = 0; i < 3; i++)

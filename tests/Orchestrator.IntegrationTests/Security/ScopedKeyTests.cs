@@ -61,7 +61,7 @@ public sealed class ScopedKeyTests
         new("GET /api/models", "/api/models", null, Ok, null),
         new("GET /api/cluster/nodes", "/api/cluster/nodes", null, Ok, null),
         new("GET /api/cluster/misfires", "/api/cluster/misfires", null, Ok, null, misfires =>
-            misfires.EnumerateArray().All(m => m.GetProperty("schedule").GetString()!.StartsWith(Alpha + ".", StringComparison.Ordinal))),
+            misfires.GetProperty("items").EnumerateArray().All(m => m.GetProperty("schedule").GetString()!.StartsWith(Alpha + ".", StringComparison.Ordinal))),
         new("POST /api/cron/describe", "/api/cron/describe", (_, _) => new { expression = "0 0 3 * * ?", timeZone = "UTC" }, Ok, null),
         new("POST /api/cron/parse", "/api/cron/parse", (_, _) => new { text = "every day at 9:30" }, Ok, null),
         new("GET /api/channels", "/api/channels", null, Ok, null),

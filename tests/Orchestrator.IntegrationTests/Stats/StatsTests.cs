@@ -119,6 +119,21 @@ public sealed class StatsTests
         Assert.That(kolkata.GetProperty("buckets").EnumerateArray().Select(b => b.GetProperty("start").GetDateTimeOffset().UtcDateTime.Minute).Distinct(), Is.EqualTo(new[] { 30 }));
         Assert.That(Outcomes(kolkata.GetProperty("lastHour")), Is.EqualTo((3, 1, 1)), "the counters do not depend on the zone");
 
+        // The runs list's late filter is the same definition: exactly the starts counted late (all in the last hour here),
+        // and late=false every other run; a manual run, a backfill of an old fire time and the running run are not late.
+        var late = await admin.GetFromJsonAsync<JsonElement>("/api/runs?late=true&pageSize=200");
+        var expectedLate = seeded.Where(r => r.TriggeredBy is RunTrigger.Schedule or RunTrigger.Recovery && r.StartedAt - r.ScheduledFireTime > TimeSpan.FromSeconds(1))
+            .Select(r => r.Id.ToString()).ToList();
+        Assert.That(expectedLate, Has.Count.EqualTo(stats.GetProperty("lateLastHour").GetInt32()));
+        Assert.That(late.GetProperty("items").EnumerateArray().Select(r => r.GetProperty("id").GetString()), Is.EquivalentTo(expectedLate));
+        Assert.That(late.GetProperty("total").GetInt32(), Is.EqualTo(expectedLate.Count));
+        var notLate = await admin.GetFromJsonAsync<JsonElement>("/api/runs?late=false&pageSize=200");
+        Assert.That(notLate.GetProperty("items").EnumerateArray().Select(r => r.GetProperty("id").GetString()),
+            Is.EquivalentTo(seeded.Select(r => r.Id.ToString()).Except(expectedLate)));
+        var lateFailed = await admin.GetFromJsonAsync<JsonElement>("/api/runs?late=true&status=failed");
+        Assert.That(lateFailed.GetProperty("total").GetInt32(), Is.EqualTo(1), "the late filter composes with the others");
+        await ApiAssertions.AssertProblemAsync(await admin.GetAsync("/api/runs?late=maybe"), HttpStatusCode.BadRequest);
+
         // A longer tolerance: neither start is late any more.
         var tolerant = await admin.GetFromJsonAsync<JsonElement>("/api/stats?hours=6&lateSeconds=10");
         Assert.That(tolerant.GetProperty("lateLastHour").GetInt32(), Is.Zero);

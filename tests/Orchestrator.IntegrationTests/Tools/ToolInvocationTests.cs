@@ -167,6 +167,10 @@ public sealed class ToolInvocationTests
         var response = await admin.PostAsync("/api/tools/say/invoke", ApiClient.Json(new { project = "jobs", arguments = new { text = new string('x', 1001) } }));
         var problem = await ApiAssertions.AssertProblemAsync(response, HttpStatusCode.UnprocessableEntity);
         Assert.That(problem.GetProperty("argumentErrors")[0].GetProperty("keyword").GetString(), Is.EqualTo("maxLength"));
+        // People read errors and detail: sentences naming the argument, with no schema keyword in them.
+        var reason = problem.GetProperty("errors").GetProperty("arguments.text")[0].GetString();
+        Assert.That(reason, Does.Match(@"^must be at most \d+ characters long\.$"), problem.ToString());
+        Assert.That(problem.GetProperty("detail").GetString(), Is.EqualTo($"text {reason}"));
         await ApiAssertions.AssertProblemAsync(await admin.PostAsync("/api/tools/say/invoke", ApiClient.Json(new { project = "nope", arguments = new { text = "x" } })), HttpStatusCode.UnprocessableEntity);
     }
 }

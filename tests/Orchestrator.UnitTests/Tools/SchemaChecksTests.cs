@@ -107,14 +107,19 @@ public sealed class SchemaChecksTests
     [TestCase("""{"type": "number", "multipleOf": 3}""", "4", "multipleOf", "must be a multiple of 3")]
     [TestCase("""{"not": {"type": "integer"}}""", "3", "not", "matches the schema under 'not'")]
     [TestCase("""{"type": "number", "exclusiveMaximum": 3}""", "3", "exclusiveMaximum", "must be less than 3")]
-    [TestCase("""{"type": "integer", "maximum": 10}""", "11", "maximum", "is larger than 10")]
-    [TestCase("""{"type": "string", "maxLength": 2}""", "\"abc\"", "maxLength", "is longer than 2 characters")]
-    [TestCase("""{"type": "object", "minProperties": 2}""", "{}", "minProperties", "has fewer than 2 properties")]
+    [TestCase("""{"type": "integer", "maximum": 10}""", "11", "maximum", "must be at most 10.")]
+    [TestCase("""{"type": "string", "maxLength": 2}""", "\"abc\"", "maxLength", "must be at most 2 characters long.")]
+    [TestCase("""{"type": "object", "minProperties": 2}""", "{}", "minProperties", "must have at least 2 properties.")]
     [TestCase("""{"type": "array", "uniqueItems": true}""", "[1, 1]", "uniqueItems", "must be unique")]
-    [TestCase("""{"type": ["integer", "string"]}""", "true", "type", "must be of type integer or string")]
-    [TestCase("""{"enum": ["zip", "tar"]}""", "\"rar\"", "enum", "\"zip\", \"tar\"")]
-    [TestCase("""{"const": "zip"}""", "\"rar\"", "const", "must be exactly \"zip\"")]
-    [TestCase("""{"type": "array", "contains": {"type": "string"}}""", "[1, 2]", "contains", "'contains'")]
+    [TestCase("""{"type": ["integer", "string"]}""", "true", "type", "must be an integer (a whole number) or a string.")]
+    [TestCase("""{"enum": ["zip", "tar"]}""", "\"rar\"", "enum", "must be one of zip, tar.")]
+    [TestCase("""{"const": "zip"}""", "\"rar\"", "const", "must be exactly zip.")]
+    [TestCase("""{"type": "array", "contains": {"type": "string"}}""", "[1, 2]", "contains", "does not have as many items of the kind the schema asks for")]
+    [TestCase("""{"type": "integer", "minimum": 1}""", "0", "minimum", "must be at least 1.")]
+    [TestCase("""{"type": "string", "minLength": 1}""", "\"\"", "minLength", "must be at least 1 character long.")]
+    [TestCase("""{"type": "array", "maxItems": 1}""", "[1, 2]", "maxItems", "must have at most 1 item.")]
+    [TestCase("""{"enum": ["GET", "POST", 3]}""", "\"GOT\"", "enum", "must be one of GET, POST, 3.")]
+    [TestCase("""{"type": "object"}""", "[]", "type", "must be an object.")]
     public void A_failed_keyword_is_named_and_explained(string schema, string instance, string keyword, string message)
     {
         var errors = Validate(schema, instance);
@@ -122,6 +127,17 @@ public sealed class SchemaChecksTests
         Assert.That(errors[0].Keyword, Is.EqualTo(keyword));
         Assert.That(errors[0].Message, Does.Contain(message));
         Assert.That(errors[0].Path, Is.EqualTo("$"));
+        Assert.That(errors[0].Message, Does.Not.Contain("keyword").And.Not.Contain(keyword + ":"), "a sentence, not the schema's vocabulary");
+    }
+
+    [Test]
+    public void An_error_reads_as_a_sentence_naming_its_field()
+    {
+        var errors = Validate("""{"type": "object", "required": ["url"], "properties": {"method": {"enum": ["GET", "POST"]}, "retries": {"maximum": 10}}}""",
+            """{"method": "GOT", "retries": 11}""");
+        Assert.That(errors.Select(SchemaChecks.Sentence), Is.EquivalentTo(new[] { "'url' is required.", "method must be one of GET, POST.", "retries must be at most 10." }));
+        Assert.That(SchemaChecks.Sentence(new ArgumentError("$", "type", "must be an object.")), Is.EqualTo("The value must be an object."));
+        Assert.That(SchemaChecks.Sentence(new ArgumentError("$.files[1].name", "required", "'name' is required.")), Is.EqualTo("'files[1].name' is required."));
     }
 
     [Test]
@@ -246,7 +262,7 @@ public sealed class SchemaChecksTests
     public void A_local_reference_is_followed()
     {
         var errors = Validate("""{"$defs": {"name": {"type": "string"}}, "properties": {"a": {"$ref": "#/$defs/name"}}}""", """{"a": 1}""");
-        Assert.That(errors, Is.EqualTo(new[] { new ArgumentError("$.a", "type", "must be of type string.") }));
+        Assert.That(errors, Is.EqualTo(new[] { new ArgumentError("$.a", "type", "must be a string.") }));
     }
 
     [Test]
@@ -271,7 +287,7 @@ public sealed class SchemaChecksTests
     {
         var errors = Validate(schema, instance);
         Assert.That(errors.Select(e => e.Path), Is.EqualTo(new[] { path }), string.Join(" | ", errors));
-        Assert.That(errors[0].Message, Is.EqualTo(JsonNumbers.OutOfRange).Or.Contain("allowed values").Or.Contain("exactly"));
+        Assert.That(errors[0].Message, Is.EqualTo(JsonNumbers.OutOfRange).Or.Contain("must be one of").Or.Contain("exactly"));
     }
 
     [Test]

@@ -79,7 +79,7 @@ public sealed class RunTaskAction(IServiceScopeFactory scopes, IOptionsMonitor<O
         var arguments = config.TryGetProperty("arguments", out var a) ? a : EmptyArguments;
         foreach (var problem in await registry.ValidateAsync(tool, arguments, projectId, scope.ServiceProvider, cancellationToken))
         {
-            errors.Add($"{prefix}.arguments{problem.Path[1..]}", $"{problem.Message} (keyword: {problem.Keyword})");
+            errors.Add($"{prefix}.arguments{problem.Path[1..]}", problem.Message);
         }
     }
 
@@ -131,7 +131,7 @@ public sealed class TaskExecutor(ProjectService projects, ToolRegistry registry,
         if (problems.Count > 0)
         {
             throw new ActionFailedException($"The arguments do not match tool '{name}' v{tool.Version}: " +
-                string.Join(" ", problems.Select(p => $"{p.Path}: {p.Message} ({p.Keyword})")));
+                string.Join(" ", problems.Select(SchemaChecks.Sentence)));
         }
 
         var outcome = await invoker.InvokeAsync(tool, new ToolContext(invocation.ProjectId, root, invocation with { Config = arguments }, services), arguments, cancellationToken);

@@ -50,11 +50,14 @@ registerPage("deadlines", async (parts, query) => {
   const target = (b) => (b.scheduleId
     ? `<a href="#/schedules/edit/${encodeURIComponent(b.scheduleId)}">${esc(b.scheduleId)}</a>`
     : `<a href="#/pipelines/${encodeURIComponent(b.pipelineId)}">${esc(b.pipelineId)}</a> <span class="muted">(pipeline)</span>`);
-  const alerted = (b) => (b.notifiedAt ? when(b.notifiedAt) : `<span class="muted" title="${esc(b.lastSendError ?? "")}">not yet</span>`);
+  // The last failed send is said in words where the alert's state is (a tooltip hid it from touch screens and from the
+  // 390-px layout, where the Alerted column is not shown); small screens get it under the message instead.
+  const sendError = (b) => (b.lastSendError ? `<div class="error send-error">Alert not sent: ${esc(b.lastSendError)}</div>` : "");
+  const alerted = (b) => (b.notifiedAt ? when(b.notifiedAt) : `<span class="muted">not yet</span>`) + sendError(b);
   document.getElementById("deadline-rows").innerHTML = page.items.map((b) => `
     <tr data-breach="${esc(b.id)}">
       <td>${when(b.detectedAt)}<div class="hide-small muted">${esc(b.node)}</div></td>
-      <td>${target(b)}<div class="show-small muted">${esc(b.message)}</div></td>
+      <td>${target(b)}<div class="show-small muted">${esc(b.message)}</div><div class="show-small">${sendError(b)}</div></td>
       <td>${esc(b.kind)}</td>
       <td class="hide-small">${when(b.occurrence)}</td>
       <td class="hide-small">${when(b.dueAt)}</td>

@@ -88,7 +88,7 @@ function paintHome(stats) {
     counter("c-running", "running now", s.running, "#/runs?status=running"),
     counter("c-succeeded", "succeeded, last hour", s.lastHour.succeeded, "#/runs?status=succeeded", `${s.lastDay.succeeded} in 24 h`),
     counter("c-failed", "failed, last hour", s.lastHour.failed, "#/runs?status=failed", `${s.lastDay.failed} in 24 h`),
-    counter("c-late", "late starts, last hour", s.lateLastHour, "#/runs", `started > ${s.lateSeconds} s after due`),
+    counter("c-late", "late starts, last hour", s.lateLastHour, "#/runs?late=true", `started > ${s.lateSeconds} s after due`),
     counter("c-breaches", "deadline breaches open", breaches ?? "—", "#/deadlines", breaches == null ? "not reported" : "alerted once each"),
   ].join("");
   const outcomes = [

@@ -8,6 +8,8 @@ async function renderRuns(params) {
   const project = params.get("project") ?? "";
   const actionType = params.get("actionType") ?? "";
   const triggeredBy = params.get("triggeredBy") ?? "";
+  // "true": the late starts the home page counts (GET /api/stats and the runs list share one definition); "false": the rest.
+  const late = ["true", "false"].includes(params.get("late")) ? params.get("late") : "";
   const option = (value, chosen, label = value) => `<option value="${esc(value)}" ${value === chosen ? "selected" : ""}>${esc(label || "any")}</option>`;
   const sort = params.get("sort") === "scheduled" ? "scheduled" : "created";
   const page = Math.max(1, Number.parseInt(params.get("page") ?? "1", 10) || 1);
@@ -20,6 +22,7 @@ async function renderRuns(params) {
       <div><label for="r-status">Status</label><select id="r-status">${["", "pending", "running", "succeeded", "failed", "cancelled", "interrupted", "skipped"].map((s) => option(s, status)).join("")}</select></div>
       <div><label for="r-action">Action type</label><select id="r-action">${option("", actionType)}${actionType ? option(actionType, actionType) : ""}</select></div>
       <div><label for="r-trigger">Triggered by</label><select id="r-trigger">${["", "schedule", "manual", "retry", "recovery", "backfill", "pipeline"].map((t) => option(t, triggeredBy)).join("")}</select></div>
+      <div><label for="r-late">Start</label><select id="r-late">${option("", late, "any")}${option("true", late, "late (> 1 s after due)")}${option("false", late, "not late")}</select></div>
       <div><label for="r-from">From</label><input id="r-from" type="datetime-local" value="${esc(params.get("from") ?? "")}"></div>
       <div><label for="r-to">To</label><input id="r-to" type="datetime-local" value="${esc(params.get("to") ?? "")}"></div>
       <div><label for="r-sort">Order</label><select id="r-sort"><option value="created" ${sort === "created" ? "selected" : ""}>newest first</option><option value="scheduled" ${sort === "scheduled" ? "selected" : ""}>by scheduled time</option></select></div>
@@ -37,7 +40,7 @@ async function renderRuns(params) {
   // Applied as they change (typed text after a pause); a new filter starts at page 1.
   liveFilters(document.getElementById("run-filters"), () => {
     const next = new URLSearchParams();
-    const values = { schedule: "r-schedule", project: "r-project", status: "r-status", actionType: "r-action", triggeredBy: "r-trigger", from: "r-from", to: "r-to" };
+    const values = { schedule: "r-schedule", project: "r-project", status: "r-status", actionType: "r-action", triggeredBy: "r-trigger", late: "r-late", from: "r-from", to: "r-to" };
     for (const [name, id] of Object.entries(values)) if (document.getElementById(id).value.trim()) next.set(name, document.getElementById(id).value.trim());
     if (document.getElementById("r-sort").value === "scheduled") next.set("sort", "scheduled");
     return `#/runs${next.size ? `?${next}` : ""}`;
@@ -49,6 +52,7 @@ async function renderRuns(params) {
     if (project) query.set("project", project);
     if (actionType) query.set("actionType", actionType);
     if (triggeredBy) query.set("triggeredBy", triggeredBy);
+    if (late) query.set("late", late);
     for (const name of ["from", "to"]) {
       const value = new Date(params.get(name) ?? "");
       if (!Number.isNaN(value.getTime())) query.set(name, value.toISOString());
