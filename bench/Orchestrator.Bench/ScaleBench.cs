@@ -30,6 +30,9 @@ internal static class ScaleBench
         {
             if (reuse is null)
             {
+                // What a later run needs to measure this database again with --database and --key (the filling takes minutes).
+                Console.WriteLine($"database: {database}");
+                Console.WriteLine($"key: {http.DefaultRequestHeaders.Authorization?.Parameter}");
                 var created = Stopwatch.StartNew();
                 var batches = Enumerable.Range(0, (count + Batch - 1) / Batch).ToList();
                 // Two requests at a time: validation runs beside the other batch's single store transaction.

@@ -14,6 +14,7 @@ public static class ScheduleEndpoints
         services.AddScoped<ScheduleService>();
         services.AddScoped<ScheduleOccurrences>();
         services.AddScoped<ScheduleListQuery>();
+        services.AddHostedService<ScheduleListIndexes>();
         services.AddScoped<ScheduleBatchService>();
         return services;
     }
