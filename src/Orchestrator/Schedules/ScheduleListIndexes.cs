@@ -5,7 +5,7 @@ using Orchestrator.Hosting;
 namespace Orchestrator.Schedules;
 
 /// <summary>
-/// Three indexes on Quartz's tables that <see cref="ScheduleListQuery"/> reads through on PostgreSQL, so a list over
+/// Four indexes on Quartz's tables that <see cref="ScheduleListQuery"/> reads through on PostgreSQL, so a list over
 /// 100,000 schedules stays cheap (issue 13 item 6):
 /// <list type="bullet">
 /// <item><c>{prefix}orch_jobs_search</c>: a <c>pg_trgm</c> GIN index on <c>lower(job_group || '.' || job_name)</c>, the
@@ -13,6 +13,9 @@ namespace Orchestrator.Schedules;
 /// <item><c>{prefix}orch_triggers_list</c>: the schedules' own triggers (job name = trigger name) by (group, name) with
 /// their state and job group included, so a state-filtered page by number walks its offset in the index alone (an
 /// index-only scan) instead of fetching every skipped trigger's row for its state, and the capped count likewise.</item>
+/// <item><c>{prefix}orch_triggers_held</c>: the same for the schedules paused or in error only, so a paused page and
+/// its count walk the paused ones (10,000 of 100,000 in the benchmark) instead of every schedule's entry; a firing
+/// never writes to it (its states are outside the predicate).</item>
 /// <item><c>{prefix}orch_jobs_order</c>: the jobs in the list's order across projects (group ordinal, then name), so
 /// the unfiltered first page (the dashboard's) reads 50 index rows instead of sorting every job; Quartz's own
 /// (group, name) index is in the database's collation, which is not ordinal unless the database's is "C".</item>
@@ -39,6 +42,9 @@ public sealed partial class ScheduleListIndexes(
 
     /// <summary>The covering list index's name under <paramref name="prefix"/>.</summary>
     public static string ListIndexName(string prefix) => $"{prefix}orch_triggers_list";
+
+    /// <summary>The covering index of paused and failed schedules under <paramref name="prefix"/>.</summary>
+    public static string HeldIndexName(string prefix) => $"{prefix}orch_triggers_held";
 
     /// <summary>The index in the list's order across projects under <paramref name="prefix"/>.</summary>
     public static string OrderIndexName(string prefix) => $"{prefix}orch_jobs_order";
@@ -102,6 +108,11 @@ public sealed partial class ScheduleListIndexes(
                 await EnsureIndexAsync(connection, ListIndexName(prefix),
                     $"ON {prefix}triggers (sched_name, trigger_group, trigger_name) INCLUDE (trigger_state, job_group) " +
                     "WHERE job_name = trigger_name", ct);
+                // The same for the few held schedules (paused, or in error): a paused page and its count walk those
+                // alone rather than every schedule. Only a pause, a resume or an error writes here, never a firing.
+                await EnsureIndexAsync(connection, HeldIndexName(prefix),
+                    $"ON {prefix}triggers (sched_name, trigger_group, trigger_name) INCLUDE (trigger_state, job_group) " +
+                    "WHERE job_name = trigger_name AND trigger_state IN ('PAUSED', 'PAUSED_BLOCKED', 'ERROR')", ct);
                 await EnsureIndexAsync(connection, OrderIndexName(prefix),
                     $"ON {prefix}job_details (sched_name, job_group COLLATE \"C\", job_name)", ct);
                 if (await TryCreateExtensionAsync(connection, ct))

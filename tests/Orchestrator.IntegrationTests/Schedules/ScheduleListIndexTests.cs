@@ -9,7 +9,7 @@ namespace Orchestrator.IntegrationTests.Schedules;
 
 /// <summary>
 /// The schedule list's indexes on PostgreSQL (issue 13 item 6): the server builds a pg_trgm index on what <c>q</c>
-/// searches, a covering index for pages by state and one in the list's order across projects once Quartz's tables exist, both valid; and <c>q</c> still finds
+/// searches, covering indexes for pages by state (all, and the paused or failed) and one in the list's order across projects once Quartz's tables exist, both valid; and <c>q</c> still finds
 /// exactly the ids holding its text, LIKE's wildcards and escape character taken literally, with and without a state.
 /// </summary>
 [TestFixture]
@@ -52,7 +52,7 @@ public sealed class ScheduleListIndexTests
     }
 
     [Test]
-    public async Task The_search_list_and_order_indexes_are_built_valid_on_Quartz_s_tables()
+    public async Task The_search_list_held_and_order_indexes_are_built_valid_on_Quartz_s_tables()
     {
         await using var connection = new NpgsqlConnection(database);
         await connection.OpenAsync();
@@ -72,6 +72,9 @@ public sealed class ScheduleListIndexTests
         var list = await Poll.UntilAsync(() => DefinitionAsync(ScheduleListIndexes.ListIndexName("qrtz_")), d => d.StartsWith("CREATE", StringComparison.Ordinal),
             TimeSpan.FromMinutes(2), "the list index");
         Assert.That(list, Does.Contain("qrtz_triggers").And.Contain("INCLUDE (trigger_state, job_group)").And.Contain("WHERE (job_name = trigger_name)"));
+        var held = await Poll.UntilAsync(() => DefinitionAsync(ScheduleListIndexes.HeldIndexName("qrtz_")), d => d.StartsWith("CREATE", StringComparison.Ordinal),
+            TimeSpan.FromMinutes(2), "the held index");
+        Assert.That(held, Does.Contain("qrtz_triggers").And.Contain("PAUSED_BLOCKED").And.Contain("ERROR"));
         var order = await Poll.UntilAsync(() => DefinitionAsync(ScheduleListIndexes.OrderIndexName("qrtz_")), d => d.StartsWith("CREATE", StringComparison.Ordinal),
             TimeSpan.FromMinutes(2), "the order index");
         Assert.That(order, Does.Contain("qrtz_job_details").And.Contain("job_group COLLATE \"C\""));
