@@ -126,11 +126,11 @@ public sealed partial class ScheduleListIndexes(
                 await ExecuteAsync(connection, $"SELECT pg_advisory_unlock({IndexLockKey})", CancellationToken.None);
             }
         }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        catch (Exception ex) when (ct.IsCancellationRequested && ex is OperationCanceledException or NpgsqlException)
         {
-            // The node is stopping.
+            // The node is stopping (a cancelled build fails as a PostgreSQL error): the next start builds what is missing.
         }
-        catch (NpgsqlException ex)
+        catch (NpgsqlException ex) when (!ct.IsCancellationRequested)
         {
             // Not fatal: the list answers the same without these indexes, only slower at scale.
             LogFailed(logger, ex.Message);
@@ -203,7 +203,7 @@ public sealed partial class ScheduleListIndexes(
             await ExecuteAsync(connection, $"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} {definition}", ct);
             LogBuilt(logger, name);
         }
-        catch (PostgresException ex)
+        catch (PostgresException ex) when (!ct.IsCancellationRequested)
         {
             LogIndexFailed(logger, name, ex.MessageText);
         }
