@@ -80,4 +80,11 @@ public static class ManagedMarks
 
     public static async Task<HashSet<string>> ManagedNamesAsync(OrchestratorDbContext db, string kind, CancellationToken ct) =>
         [.. await db.Set<ManagedResource>().AsNoTracking().Where(m => m.Kind == kind).Select(m => m.Name).ToListAsync(ct)];
+
+    /// <summary>Which of <paramref name="names"/> are managed: read by key, so one schedule's read does not read every mark.</summary>
+    public static async Task<HashSet<string>> ManagedNamesAsync(OrchestratorDbContext db, string kind, IReadOnlyCollection<string> names, CancellationToken ct)
+    {
+        var list = names.ToList();
+        return [.. await db.Set<ManagedResource>().AsNoTracking().Where(m => m.Kind == kind && list.Contains(m.Name)).Select(m => m.Name).ToListAsync(ct)];
+    }
 }

@@ -15,6 +15,7 @@ public static class ScheduleEndpoints
         services.AddScoped<ScheduleService>();
         services.AddScoped<ScheduleOccurrences>();
         services.AddScoped<ScheduleListQuery>();
+        services.AddHostedService<ScheduleListIndexes>();
         services.AddScoped<ScheduleBatchService>();
         services.AddSingleton<PausedFiringVeto>();
         services.ConfigureAllQuartzSchedulers(q => q.AddTriggerListener(sp => sp.GetRequiredService<PausedFiringVeto>()));

@@ -170,7 +170,8 @@ public sealed class ScheduleListQuery(OrchestratorDbContext db, ActionCatalog ac
             "complete" => "(t.trigger_state IS NULL OR t.trigger_state = 'COMPLETE')",
             _ => "1 = 0",
         };
-        if (selection.ActionType is null && stateCondition is not null && selection.State != "complete")
+        // Text search reads the jobs: the search index (ScheduleListIndexes, PostgreSQL) is on the jobs' ids.
+        if (selection.ActionType is null && stateCondition is not null && selection.State != "complete" && string.IsNullOrWhiteSpace(selection.Search))
         {
             tables = $"{prefix}triggers t";
             group = "t.trigger_group";

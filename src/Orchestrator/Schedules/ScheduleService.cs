@@ -777,7 +777,7 @@ public sealed class ScheduleService(
         var jobs = (await scheduler.GetJobDetails(keys, ct)).ToDictionary(j => j.Key);
         var triggers = (await scheduler.GetTriggers([.. keys.Select(k => new TriggerKey(k.Name, k.Group))], ct)).ToDictionary(t => t.Key);
         var lastRuns = await runs.LastRunsAsync([.. keys.Select(ScheduleIds.Of)], ct);
-        var managed = await ManagedMarks.ManagedNamesAsync(db, DefinitionKinds.Schedule, ct);
+        var managed = await ManagedMarks.ManagedNamesAsync(db, DefinitionKinds.Schedule, [.. keys.Select(ScheduleIds.Of)], ct);
         var deadlines = await Deadlines.DeadlineWatches.StatusOfAsync(db, Deadlines.DeadlineBreach.Schedule, [.. keys.Select(ScheduleIds.Of)], ct);
         var schedules = new List<ScheduleResponse>(keys.Count);
         foreach (var key in keys)
