@@ -26,7 +26,8 @@ namespace Orchestrator.IntegrationTests.Runs;
 /// Quartz took more, smaller rounds (BEGIN/COMMIT 2.26 per firing) while the ledger stayed at 0.63, so the bounds for
 /// Quartz's share are set above that, and the ledger's stays tight. With Quartz's own PostgreSQL dialect (recovery
 /// first by RecoveryFirstPromotion instead of a subclassed dialect, 2026-12-01) forbid measured 28.0 statements and 3.0
-/// transactions (32.8 and 4.0 before, same machine, minutes apart), so its statement bound came down from 36 to 31.
+/// transactions (32.8 and 4.0 before, same machine, minutes apart), 29.3 in a longer filtered run under load, so its
+/// statement bound came down from 36 to 32.
 /// </remarks>
 [TestFixture]
 public sealed partial class FiringCostTests : ServerWithPeerFixture
@@ -48,7 +49,7 @@ public sealed partial class FiringCostTests : ServerWithPeerFixture
         await create.ExecuteNonQueryAsync();
     }
 
-    [TestCase("forbid", 4.2, 31.0)]
+    [TestCase("forbid", 4.2, 32.0)]
     [TestCase("allow", 4.2, 20.0)]
     public async Task A_noop_firing_costs_at_most_the_stated_transactions_and_statements(string concurrency, double maxTransactions, double maxStatements)
     {
