@@ -4,7 +4,9 @@ using Quartz.Impl.AdoJobStore;
 namespace Orchestrator.Cluster;
 
 /// <summary>
-/// Puts recovery firings ahead of every other due trigger when a node acquires work.
+/// Puts recovery firings ahead of every other due trigger when a node acquires work: on SQLite, and on a PostgreSQL
+/// node that does not cluster. A clustered node keeps Quartz's own dialect and moves the recovery triggers instead
+/// (<see cref="RecoveryFirstPromotion"/> says why).
 /// </summary>
 /// <remarks>
 /// <para>
@@ -117,7 +119,7 @@ public static class RecoveryFirstAcquisition
     }
 }
 
-/// <summary>Quartz's PostgreSQL dialect, acquiring recovery firings first (see <see cref="RecoveryFirstAcquisition"/>).</summary>
+/// <summary>Quartz's PostgreSQL dialect, acquiring recovery firings first (see <see cref="RecoveryFirstAcquisition"/>), for a node that does not cluster.</summary>
 public sealed class RecoveryFirstPostgresDialect : PostgreSQLDelegate
 {
     protected override string GetSelectNextTriggerToAcquireSql(TriggerAcquisitionSqlShape shape) =>

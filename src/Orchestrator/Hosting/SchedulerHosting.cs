@@ -53,12 +53,18 @@ public static class SchedulerHosting
                     // A pipeline run interrupted by a shutdown resumes through a recovery trigger, stored with the firing's end.
                     s.RecoverFiringsCancelledByShutdown = true;
                 });
-                // Quartz's own dialects, with one change: a dead node's recovered firings are acquired before any
-                // backlog (RecoveryFirstAcquisition says why and how). The delegate is named before the database:
-                // UsePostgres/UseSqlite keep a delegate already chosen, while one named after them is ignored.
+                // A dead node's recovered firings are acquired before any backlog: on a cluster by moving them
+                // (RecoveryFirstPromotion, registered below), with Quartz's own dialect, whose once-per-round reads and
+                // batched round writes Quartz serves only to the exact types it ships; without one (no check-ins to
+                // hook) by a dialect that rewrites the acquisition statement (RecoveryFirstAcquisition). That delegate
+                // is named before the database: UsePostgres/UseSqlite keep one already chosen, one named after is ignored.
                 if (storage.IsPostgres)
                 {
-                    store.UseDriverDelegate<RecoveryFirstPostgresDialect>();
+                    if (!storage.Clustered)
+                    {
+                        store.UseDriverDelegate<RecoveryFirstPostgresDialect>();
+                    }
+
                     store.UsePostgres(storage.ConnectionString);
                 }
                 else
@@ -97,6 +103,13 @@ public static class SchedulerHosting
             history.WriteBehindInterval = HistoryWriteBehind;
         });
         builder.QuietHandledJobFailures();
+        if (storage.IsPostgres && storage.Clustered)
+        {
+            // Before Quartz's hosted service, so stopped after it (RecoveryFirstPromotion says why).
+            builder.Services.AddHostedService(sp => new RecoveryFirstPromotion(
+                storage.ConnectionString, options.Database.TablePrefix, sp.GetRequiredService<ILogger<RecoveryFirstPromotion>>()));
+        }
+
         builder.Services.AddQuartzHostedService(h =>
         {
             // Running jobs get to finish; the host's shutdown timeout (below) bounds how long.

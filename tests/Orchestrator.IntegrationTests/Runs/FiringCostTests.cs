@@ -24,7 +24,10 @@ namespace Orchestrator.IntegrationTests.Runs;
 /// leave that room; the ledger's own statements do not vary that way and are bounded tightly. In a full integration
 /// run on the same machine while other builds ran (2026-12-01), allow measured 3.95 transactions and 18.8 statements:
 /// Quartz took more, smaller rounds (BEGIN/COMMIT 2.26 per firing) while the ledger stayed at 0.63, so the bounds for
-/// Quartz's share are set above that, and the ledger's stays tight.
+/// Quartz's share are set above that, and the ledger's stays tight. With Quartz's own PostgreSQL dialect (recovery
+/// first by RecoveryFirstPromotion instead of a subclassed dialect, 2026-12-01) forbid measured 28.0 statements and 3.0
+/// transactions (32.8 and 4.0 before, same machine, minutes apart), 29.3 in a longer filtered run under load, so its
+/// statement bound came down from 36 to 32.
 /// </remarks>
 [TestFixture]
 public sealed partial class FiringCostTests : ServerWithPeerFixture
@@ -46,7 +49,7 @@ public sealed partial class FiringCostTests : ServerWithPeerFixture
         await create.ExecuteNonQueryAsync();
     }
 
-    [TestCase("forbid", 4.2, 36.0)]
+    [TestCase("forbid", 4.2, 32.0)]
     [TestCase("allow", 4.2, 20.0)]
     public async Task A_noop_firing_costs_at_most_the_stated_transactions_and_statements(string concurrency, double maxTransactions, double maxStatements)
     {
