@@ -329,7 +329,7 @@ public sealed class AgentTaskTests
     [TestCase("""{"goal":"g","model":"default","tools":["files.read","no.such.tool"]}""", "action.config.agent.tools[1]", "no.such.tool")]
     [TestCase("""{"goal":"g","model":"default","maxSteps":13}""", "action.config.agent.maxSteps", "MaxSteps = 12")]
     [TestCase("""{"goal":"g","model":"default","maxTokens":5001}""", "action.config.agent.maxTokens", "MaxTokens = 5000")]
-    [TestCase("""{"goal":"g","model":"default","maxSteps":0}""", "action.config.agent.maxSteps", "minimum")]
+    [TestCase("""{"goal":"g","model":"default","maxSteps":0}""", "action.config.agent.maxSteps", "must be at least 1")]
     [TestCase("""{"goal":"for {{run.nope}}","model":"default"}""", "action.config.agent.goal", "run.nope")]
     [TestCase("""{"goal":"g","model":"default","inputs":{"a":["{{schedule.nope}}"]}}""", "action.config.agent.inputs.a[0]", "schedule.nope")]
     [TestCase("""{"model":"default"}""", "action.config.agent.goal", "required")]
