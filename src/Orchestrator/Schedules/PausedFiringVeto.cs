@@ -31,9 +31,6 @@ public sealed class PausedFiringVeto(IServiceScopeFactory scopes) : ITriggerList
     /// <summary>How late a firing is before it may be a due time of an ended pause (and looks).</summary>
     public static readonly TimeSpan LookAfter = TimeSpan.FromMilliseconds(100);
 
-    /// <summary>The most fire times walked to find the pause's next included one (a calendar excluding many).</summary>
-    private const int MaxWalked = 10_000;
-
     /// <summary>The per-firing mark (in the firing's merged data map, never stored) of a firing this listener vetoed.</summary>
     private const string VetoedKey = "orchestrator.vetoedAsPaused";
 
@@ -67,7 +64,11 @@ public sealed class PausedFiringVeto(IServiceScopeFactory scopes) : ITriggerList
                 .FirstOrDefaultAsync(cancellationToken);
         }
 
-        if (resumedAt is not { } end || !Vetoes(misfire.Outcome, NextDueTime(trigger, context.Calendar, scheduled, end), end))
+        // The trigger has been advanced past this firing already (Quartz's Triggered, calendar applied): its next fire time
+        // tells whether more of the pause's due times are still to fire after this one. Not the grid's next time after the
+        // scheduled one: when the pause outlasted the misfire threshold, Quartz's fire_once catch-up may carry the first
+        // missed due time as its scheduled time, and the grid would call it "not the last" although it is the only one.
+        if (resumedAt is not { } end || !Vetoes(misfire.Outcome, trigger.NextFireTimeUtc, end))
         {
             return false;
         }
@@ -80,20 +81,8 @@ public sealed class PausedFiringVeto(IServiceScopeFactory scopes) : ITriggerList
     /// Whether a firing whose due time came during a pause that ended at <paramref name="resumedAt"/> is vetoed, by the
     /// trigger's misfire policy (<see cref="OccurrenceOutcomes.ForMisfire"/>'s outcome): <c>skip</c> vetoes it,
     /// <c>fire_once</c> vetoes all but the pause's last due time (<paramref name="nextDueTime"/>, the trigger's next
-    /// included fire time after it, is not inside the pause), the one catch-up.
+    /// fire time once Quartz has advanced it past this firing, calendar applied, is not inside the pause), the one catch-up.
     /// </summary>
     public static bool Vetoes(string policy, DateTimeOffset? nextDueTime, DateTimeOffset resumedAt) =>
         policy != OccurrenceOutcomes.Coalesced || nextDueTime is { } next && next < resumedAt;
-
-    /// <summary>The trigger's first fire time after <paramref name="after"/> that its calendar includes, looked for up to <paramref name="until"/>.</summary>
-    public static DateTimeOffset? NextDueTime(ITrigger trigger, ICalendar? calendar, DateTimeOffset after, DateTimeOffset until)
-    {
-        var next = trigger.GetFireTimeAfter(after);
-        for (var walked = 0; next is { } n && n < until && calendar is not null && !calendar.IsTimeIncluded(n) && walked < MaxWalked; walked++)
-        {
-            next = trigger.GetFireTimeAfter(n);
-        }
-
-        return next;
-    }
 }

@@ -178,8 +178,12 @@ internal static class IntervalPhase
 
         var after = runs.Where(x => x.GetProperty("startedAt").GetDateTimeOffset() >= resumedBefore)
             .Select(x => x.GetProperty("scheduledFireTime").GetDateTimeOffset()).Order().ToList();
-        var inPause = runs.Select(x => x.GetProperty("scheduledFireTime").GetDateTimeOffset()).Where(t => t > pausedAt.AddSeconds(1) && t < resumedBefore.AddSeconds(-1)).ToList();
-        Assert.That(inPause, Has.Count.LessThanOrEqualTo(1), "one catch-up for the whole pause: " + string.Join(", ", inPause));
+        // Exactly one catch-up for the whole pause (none would be skip's answer, not fire_once's): Quartz keys it on a due
+        // time inside the pause or on the instant it handled the misfire (off the grid), either way before the resume's
+        // next grid time.
+        var catchUps = runs.Select(x => x.GetProperty("scheduledFireTime").GetDateTimeOffset())
+            .Where(t => t > pausedAt.AddSeconds(1) && (t < resumedBefore.AddSeconds(-1) || (t < resumedBefore.AddSeconds(1) && !OnGrid(t)))).ToList();
+        Assert.That(catchUps, Has.Count.EqualTo(1), "one catch-up for the whole pause: " + string.Join(", ", catchUps.Select(Iso)));
         Assert.That(after.Skip(1), Has.Some.Matches<DateTimeOffset>(OnGrid), "after the catch-up, the original grid: " + string.Join(", ", after.Select(Iso)));
         Assert.That(after.Skip(1).Count(OnGrid), Is.GreaterThanOrEqualTo(2), $"on the grid of {Iso(phase)} every {Every}: " + string.Join(", ", after.Select(Iso)));
 

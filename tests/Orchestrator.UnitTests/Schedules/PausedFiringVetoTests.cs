@@ -1,13 +1,36 @@
 using Orchestrator.Schedules;
 using Orchestrator.Telemetry;
 using Quartz;
+using Quartz.Extensibility;
 using Quartz.Impl.Calendar;
+using Quartz.Impl.Triggers;
 
 namespace Orchestrator.UnitTests.Schedules;
 
 public sealed class PausedFiringVetoTests
 {
     private static readonly DateTimeOffset T0 = new(2030, 1, 1, 9, 0, 0, TimeSpan.Zero);
+
+    /// <summary>
+    /// The pause's due times as Quartz fires them back to back after a resume shorter than the misfire threshold: each
+    /// firing advances the trigger (Triggered, calendar applied) before the listener is asked, as in Quartz's firing path.
+    /// </summary>
+    private static List<DateTimeOffset> Ran(ITrigger built, ICalendar? calendar, DateTimeOffset resumedAt, string policy)
+    {
+        var trigger = (IOperableTrigger)built;
+        trigger.ComputeFirstFireTimeUtc(calendar);
+        var ran = new List<DateTimeOffset>();
+        while (trigger.NextFireTimeUtc is { } scheduled && scheduled < resumedAt)
+        {
+            trigger.Triggered(calendar);
+            if (!PausedFiringVeto.Vetoes(policy, trigger.NextFireTimeUtc, resumedAt))
+            {
+                ran.Add(scheduled);
+            }
+        }
+
+        return ran;
+    }
 
     private static ITrigger EveryTwoSeconds() => TriggerBuilder.Create().WithIdentity("s", "p").ForJob("s", "p").StartAt(T0)
         .WithCronSchedule("0/2 * * * * ?", x => x.InTimeZone(TimeZoneInfo.Utc)).Build();
@@ -16,56 +39,50 @@ public sealed class PausedFiringVetoTests
     public void Fire_once_runs_only_the_pauses_last_due_time_skip_none_of_them()
     {
         // Paused 09:00:01 to 09:00:21 (shorter than any misfire threshold): due times 02, 04, …, 20 came while paused.
-        var trigger = EveryTwoSeconds();
         var resumedAt = T0.AddSeconds(21);
-        var due = Enumerable.Range(1, 10).Select(i => T0.AddSeconds(2 * i)).ToList();
-        var runByFireOnce = due.Where(d => !PausedFiringVeto.Vetoes(OccurrenceOutcomes.Coalesced, PausedFiringVeto.NextDueTime(trigger, null, d, resumedAt), resumedAt)).ToList();
-        var runBySkip = due.Where(d => !PausedFiringVeto.Vetoes(OccurrenceOutcomes.Skipped, PausedFiringVeto.NextDueTime(trigger, null, d, resumedAt), resumedAt)).ToList();
         Assert.Multiple(() =>
         {
-            Assert.That(runByFireOnce, Is.EqualTo(new[] { T0.AddSeconds(20) }));
-            Assert.That(runBySkip, Is.Empty);
+            Assert.That(Ran(EveryTwoSeconds(), null, resumedAt, OccurrenceOutcomes.Coalesced), Is.EqualTo(new[] { T0.AddSeconds(20) }));
+            Assert.That(Ran(EveryTwoSeconds(), null, resumedAt, OccurrenceOutcomes.Skipped), Is.Empty);
         });
     }
 
     [Test]
     public void A_due_time_at_the_instant_of_the_resume_is_after_the_pause_so_the_one_before_it_is_the_last()
     {
-        var trigger = EveryTwoSeconds();
-        var resumedAt = T0.AddSeconds(20);
-        Assert.Multiple(() =>
-        {
-            Assert.That(PausedFiringVeto.Vetoes(OccurrenceOutcomes.Coalesced, PausedFiringVeto.NextDueTime(trigger, null, T0.AddSeconds(18), resumedAt), resumedAt), Is.False);
-            Assert.That(PausedFiringVeto.Vetoes(OccurrenceOutcomes.Coalesced, PausedFiringVeto.NextDueTime(trigger, null, T0.AddSeconds(16), resumedAt), resumedAt), Is.True);
-        });
+        Assert.That(Ran(EveryTwoSeconds(), null, T0.AddSeconds(20), OccurrenceOutcomes.Coalesced), Is.EqualTo(new[] { T0.AddSeconds(18) }));
     }
 
     [Test]
     public void A_due_time_the_calendar_excludes_does_not_count_as_the_pauses_last()
     {
         // 09:00:20 is excluded by the trigger's calendar: 09:00:18 is the last due time of a pause that ended at 09:00:21.
-        var trigger = EveryTwoSeconds();
-        var resumedAt = T0.AddSeconds(21);
         var calendar = new CronCalendar("20 * * * * ?") { TimeZone = TimeZoneInfo.Utc };
-        var next = PausedFiringVeto.NextDueTime(trigger, calendar, T0.AddSeconds(18), resumedAt);
-        Assert.Multiple(() =>
-        {
-            Assert.That(next, Is.EqualTo(T0.AddSeconds(22)));
-            Assert.That(PausedFiringVeto.Vetoes(OccurrenceOutcomes.Coalesced, next, resumedAt), Is.False);
-        });
+        Assert.That(Ran(EveryTwoSeconds(), calendar, T0.AddSeconds(21), OccurrenceOutcomes.Coalesced), Is.EqualTo(new[] { T0.AddSeconds(18) }));
     }
 
     [Test]
     public void A_one_time_trigger_due_during_the_pause_runs_under_fire_once_and_not_under_skip()
     {
-        var once = TriggerBuilder.Create().WithIdentity("s", "p").ForJob("s", "p").StartAt(T0.AddSeconds(5)).WithSimpleSchedule().Build();
-        var resumedAt = T0.AddSeconds(21);
-        var next = PausedFiringVeto.NextDueTime(once, null, T0.AddSeconds(5), resumedAt);
+        ITrigger Once() => TriggerBuilder.Create().WithIdentity("s", "p").ForJob("s", "p").StartAt(T0.AddSeconds(5)).WithSimpleSchedule().Build();
         Assert.Multiple(() =>
         {
-            Assert.That(next, Is.Null);
-            Assert.That(PausedFiringVeto.Vetoes(OccurrenceOutcomes.Coalesced, next, resumedAt), Is.False);
-            Assert.That(PausedFiringVeto.Vetoes(OccurrenceOutcomes.Skipped, next, resumedAt), Is.True);
+            Assert.That(Ran(Once(), null, T0.AddSeconds(21), OccurrenceOutcomes.Coalesced), Is.EqualTo(new[] { T0.AddSeconds(5) }));
+            Assert.That(Ran(Once(), null, T0.AddSeconds(21), OccurrenceOutcomes.Skipped), Is.Empty);
         });
+    }
+
+    [Test]
+    public void A_catch_up_Quartz_made_from_a_misfire_runs_whatever_due_time_it_carries()
+    {
+        // Paused past the misfire threshold: Quartz's fire_once folds the pause into one firing, which may carry the first
+        // missed due time (09:00:02) as its scheduled time; after it, the trigger's next fire time is past the resume. The
+        // grid's next time after 09:00:02 is inside the pause, which must not make it "not the last" (it is the only one).
+        var trigger = (CronTriggerImpl)EveryTwoSeconds();
+        trigger.ComputeFirstFireTimeUtc(null);
+        trigger.NextFireTimeUtc = T0.AddSeconds(21.3);
+        trigger.Triggered(null);
+        Assert.That(trigger.NextFireTimeUtc, Is.EqualTo(T0.AddSeconds(22)));
+        Assert.That(PausedFiringVeto.Vetoes(OccurrenceOutcomes.Coalesced, trigger.NextFireTimeUtc, T0.AddSeconds(21)), Is.False);
     }
 }
