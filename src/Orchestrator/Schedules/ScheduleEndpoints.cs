@@ -144,7 +144,8 @@ public static class ScheduleEndpoints
         string id, ScheduleOccurrences occurrences, string? from, string? to, CancellationToken ct) =>
         Ok(await occurrences.ListAsync(id, from, to, ct));
 
-    public static Results<Ok<TriggerPreview>, ProblemHttpResult> Preview(PreviewRequest request, ScheduleService schedules) => Ok(schedules.Preview(request));
+    public static async Task<Results<Ok<TriggerPreview>, ProblemHttpResult>> Preview(PreviewRequest request, ScheduleService schedules, CancellationToken ct) =>
+        Ok(await schedules.PreviewAsync(request, ct));
 
     private static Results<Ok<T>, ProblemHttpResult> Ok<T>(Outcome<T> outcome) =>
         outcome.Succeeded ? TypedResults.Ok(outcome.Value) : outcome.Problem.ToProblemResult();

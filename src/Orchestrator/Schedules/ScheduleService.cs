@@ -641,6 +641,37 @@ public sealed class ScheduleService(
             .ToList();
     }
 
+    /// <summary>
+    /// The preview of an edit: with the <c>id</c> of a schedule whose trigger the request leaves as it is (compared as a
+    /// replace compares it), the next fire times are the stored trigger's, which a save keeps (an interval's or calendar's
+    /// phase is its start, not now; a paused one's next time is where Quartz holds it). Anything else: <see cref="Preview"/>.
+    /// </summary>
+    public async Task<Outcome<TriggerPreview>> PreviewAsync(PreviewRequest request, CancellationToken ct)
+    {
+        var preview = Preview(request);
+        if (!preview.Succeeded || string.IsNullOrEmpty(request.Id) || ScheduleKey(request.Id) is not { } key)
+        {
+            return preview;
+        }
+
+        var scheduler = await schedulers.GetScheduler(ct);
+        if (await scheduler.GetJobDetail(key, ct) is not { } job || !IsSameTrigger(job, request.Trigger)
+            || await scheduler.GetTrigger(new TriggerKey(key.Name, key.Group), ct) is not { } stored)
+        {
+            return preview;
+        }
+
+        // The stored trigger fires its jitter offset after each nominal time; the answer moves by the offset asked for.
+        var storedOffset = ScheduleJitter.OffsetOf(job.JobDataMap);
+        var asked = preview.Value!.JitterOffsetSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : TimeSpan.Zero;
+        var times = ScheduleMapping.NextFireTimes(stored, preview.Value.NextFireTimes.Count, time.GetUtcNow() + storedOffset)
+            .Select(t => t - storedOffset + asked).ToList();
+        // Described from the stored trigger's start, as the schedule is (a calendar interval names its start's weekday and time).
+        var spec = validator.ValidateTrigger(request.Trigger, "trigger", MisfirePolicy.FireOnce, new FieldErrors());
+        var description = spec is null ? preview.Value.Description : TriggerDescription.Describe(spec, stored.StartTimeUtc);
+        return preview.Value with { Description = description, NextFireTimes = times };
+    }
+
     /// <summary>The next fire times and a description of a trigger; nothing is saved.</summary>
     public Outcome<TriggerPreview> Preview(PreviewRequest request)
     {

@@ -686,7 +686,8 @@ async function renderScheduleForm(id) {
     const typed = typedTrigger();
     for (const key of ["trigger", "trigger.interval", "trigger.at", "trigger.every", "trigger.unit", "trigger.timeZone", "trigger.startAt", "trigger.endAt", "trigger.maxRuns"]) setFieldError(key, "");
     try {
-      const result = await api("POST", "/api/schedules/preview", { trigger: typed, count: 5 });
+      // Editing: with the schedule's id, an unchanged trigger previews the times a save keeps (the stored trigger's).
+      const result = await api("POST", "/api/schedules/preview", existing ? { trigger: typed, count: 5, id: existing.id } : { trigger: typed, count: 5 });
       if (mine !== asked) return;
       const shownZone = typed.timeZone ?? zoneInput.value;
       preview.innerHTML = `<strong>${esc(result.description)}</strong> — ${describe(typed)}<ol>${result.nextFireTimes.map((time) => `<li>${whenIn(time, shownZone)}</li>`).join("")}</ol>`;
