@@ -69,10 +69,12 @@ public static class ApiRequestConventions
     public static IApplicationBuilder UseApiQueryWithoutControlCharacters(this IApplicationBuilder app) => app.Use(async (context, next) =>
     {
         if (context.Request.Path.StartsWithSegments(ApiPrefix) && context.Request.QueryString.HasValue
-            && ControlCharacterIn(context.Request.Query) is { } refused)
+            && (RepeatedIn(context.Request.Query) ?? ControlCharacterIn(context.Request.Query)) is { } refused)
         {
             var (name, character) = refused;
-            var reason = $"contains {(character == '\0' ? "a NUL character" : "a control character")} (U+{(int)character:X4}), which is not accepted in a query value; remove it.";
+            var reason = character is null
+                ? "is given more than once; no query parameter takes several values, and the binder would join them into one that matches nothing. Give it once."
+                : $"contains {(character == '\0' ? "a NUL character" : "a control character")} (U+{(int)character:X4}), which is not accepted in a query value; remove it.";
             context.Response.StatusCode = StatusCodes.Status400BadRequest;
             await context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
             {
@@ -122,12 +124,20 @@ public static class ApiRequestConventions
     });
 
     /// <summary>The first parameter whose name or value holds a control character (the name shown without it), or null.</summary>
-    private static (string Name, char Character)? ControlCharacterIn(IQueryCollection query)
+    private static bool IsControl(char c) => c < 0x20 || c == 0x7F;
+
+    private static string Printable(string name) => new([.. name.Select(c => IsControl(c) ? '\uFFFD' : c)]);
+
+    /// <summary>A query parameter given more than once (names compared as the binder does, ignoring case).</summary>
+    private static (string Name, char? Character)? RepeatedIn(IQueryCollection query) =>
+        query.FirstOrDefault(p => p.Value.Count > 1) is { Key: { } name } ? (Printable(name), null) : null;
+
+    private static (string Name, char? Character)? ControlCharacterIn(IQueryCollection query)
     {
-        static bool Refused(char c) => c < 0x20 || c == 0x7F;
+        static bool Refused(char c) => IsControl(c);
         foreach (var (name, values) in query)
         {
-            var printable = new string([.. name.Select(c => Refused(c) ? '\uFFFD' : c)]);
+            var printable = Printable(name);
             foreach (var text in values.Prepend(name))
             {
                 foreach (var c in text ?? "")

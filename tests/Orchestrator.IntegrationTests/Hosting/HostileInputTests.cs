@@ -544,6 +544,36 @@ public sealed class HostileInputTests
         await AssertNothingStoredChangedAsync(before, "a hostile query value");
     }
 
+    [Test]
+    public async Task A_query_parameter_given_twice_is_a_400_naming_it_on_every_route()
+    {
+        // Bound to one string, two values were joined ('succeeded,failed') into a filter matching nothing: a silent empty list.
+        var before = await SnapshotAsync();
+        var failures = new List<string>();
+        var sent = 0;
+        foreach (var route in routes.Where(r => r.Method == "GET" && r.Query.Count > 0))
+        {
+            foreach (var (name, _) in route.Query)
+            {
+                var path = Fill(route.Template);
+                foreach (var query in new[] { $"{name}=1&{name}=2", $"{name}=1&{name.ToUpperInvariant()}=1" })
+                {
+                    sent++;
+                    var response = await admin.SendAsync(Request("GET", $"{path}?{query}"));
+                    var body = await response.Content.ReadAsStringAsync();
+                    if (response.StatusCode != HttpStatusCode.BadRequest || !body.Contains($"\"{name}\"", StringComparison.OrdinalIgnoreCase) || !body.Contains("more than once", StringComparison.Ordinal))
+                    {
+                        failures.Add($"{route} ?{query}: {(int)response.StatusCode} {body[..Math.Min(body.Length, 200)]}");
+                    }
+                }
+            }
+        }
+
+        Assert.That(sent, Is.GreaterThan(20));
+        Assert.That(failures, Is.Empty, string.Join("\n", failures));
+        await AssertNothingStoredChangedAsync(before, "a repeated query parameter");
+    }
+
     private static readonly string[] ForbiddenUrls =
     [
         "http://169.254.169.254/latest/meta-data/",
