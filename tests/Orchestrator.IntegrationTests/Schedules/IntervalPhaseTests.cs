@@ -97,7 +97,39 @@ public sealed class IntervalPhaseTests : ServerWithPeerFixture
             .WithSimpleSchedule(x => x.WithInterval(TimeSpan.FromSeconds(60)).RepeatForever().WithMisfireInstruction(SimpleTriggerMisfireInstruction.NowWithRemainingCount))
             .WithMisfireThreshold(TimeSpan.FromSeconds(1)).WithExecutionGroup("noop").Build();
     }
+
+    [Test]
+    public async Task A_node_starting_leaves_legacy_interval_triggers_as_stored_and_a_paused_one_paused()
+    {
+        var scheduler = await SchedulerAsync();
+        await Admin.CreateScheduleAsync(new { name = "legacy-running", action = IntervalPhase.Noop, trigger = new { intervalSeconds = 60 } });
+        await Admin.CreateScheduleAsync(new { name = "legacy-held", action = IntervalPhase.Noop, trigger = new { intervalSeconds = 60 } });
+        await Admin.PostForJsonAsync("/api/schedules/default.legacy-held/pause", new { reason = "held" }, HttpStatusCode.OK);
+        var running = new TriggerKey("legacy-running", "default");
+        // An hour off (so it does not fire during the test), at a fractional second a conversion would round up.
+        var next = TimeProvider.System.GetUtcNow().AddHours(1);
+        next = new DateTimeOffset(next.Year, next.Month, next.Day, next.Hour, next.Minute, next.Second, 300, TimeSpan.Zero);
+        await scheduler.RescheduleJob(running, Legacy(running, next));
+        var held = new TriggerKey("legacy-held", "default");
+        var heldJob = (await scheduler.GetJobDetail(new JobKey("legacy-held", "default")))!;
+        await scheduler.ScheduleJob(heldJob, [Legacy(held, TimeProvider.System.GetUtcNow().AddMinutes(1))], new ScheduleJobOptions { Replace = true, Paused = true }, CancellationToken.None);
+
+        // Another node of the cluster starts while this one fires: it must not replace triggers under it.
+        await using var second = InProcessServer.Start(PostgresNode.Environment(Database));
+        await second.WaitUntilReadyAsync();
+
+        Assert.That(await scheduler.GetTrigger(running), Is.InstanceOf<ISimpleTrigger>().And.Property(nameof(ITrigger.NextFireTimeUtc)).EqualTo(next), "left as stored");
+        Assert.That(await scheduler.GetTrigger(held), Is.InstanceOf<ISimpleTrigger>());
+        Assert.That(await scheduler.GetTriggerState(held), Is.EqualTo(TriggerState.Paused), "still paused");
+        var read = await Admin.GetFromJsonAsync<JsonElement>("/api/schedules/default.legacy-held");
+        Assert.That(read.GetProperty("state").GetString(), Is.EqualTo("paused"), read.ToString());
+
+        static ITrigger Legacy(TriggerKey key, DateTimeOffset start) => TriggerBuilder.Create().WithIdentity(key).ForJob(key.Name, key.Group).StartAt(start)
+            .WithSimpleSchedule(x => x.WithInterval(TimeSpan.FromSeconds(60)).RepeatForever().WithMisfireInstruction(SimpleTriggerMisfireInstruction.NowWithRemainingCount))
+            .WithMisfireThreshold(TimeSpan.FromSeconds(1)).WithExecutionGroup("noop").Build();
+    }
 }
+
 
 /// <summary>The same on the embedded SQLite default.</summary>
 [TestFixture]
