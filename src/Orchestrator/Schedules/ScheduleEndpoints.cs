@@ -19,7 +19,6 @@ public static class ScheduleEndpoints
         services.AddScoped<ScheduleBatchService>();
         services.AddSingleton<PausedFiringVeto>();
         services.ConfigureAllQuartzSchedulers(q => q.AddTriggerListener(sp => sp.GetRequiredService<PausedFiringVeto>()));
-        services.AddHostedService<IntervalPhaseUpgrade>();
         return services;
     }
 

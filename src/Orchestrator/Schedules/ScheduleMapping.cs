@@ -285,18 +285,32 @@ public static class ScheduleMapping
     /// A repeating interval stored as a simple trigger (as every interval was before intervals kept their phase), as the
     /// calendar-interval trigger <see cref="BuildTrigger"/> makes of an interval today: the same key, job, data and firing
     /// settings, the same misfire policy, starting at its next fire time (rounded up to the whole second the ledger keys
-    /// on), with the runs it has left as its end. Null for any other trigger (one-time, cron, calendar, already kept).
+    /// on), with the runs it has left as its end. Null for any other trigger (one-time, cron, calendar, already kept),
+    /// for one with no next fire time (it has ended: restarted from its start it would run again, under <c>catch_up</c>
+    /// every interval since) and for one whose end comes before its rounded-up next fire time (Quartz would refuse a
+    /// trigger that never fires); such a trigger stays as it is.
     /// </summary>
+    /// <remarks>
+    /// Used only when a schedule is saved (<see cref="ContinueTrigger"/>), under the save's own replace. Nothing converts
+    /// stored triggers at start-up: replacing a trigger other nodes may be firing or pausing at the same time could fire
+    /// a due time twice or drop a pause, and a simple trigger left as it is still fires, only not phase-keeping.
+    /// </remarks>
     public static ITrigger? PhaseKeeping(ITrigger trigger)
     {
         if (trigger is not ISimpleTrigger { RepeatCount: not 0, RepeatInterval: var interval } simple
-            || interval < TimeSpan.FromSeconds(1) || interval.Ticks % TimeSpan.TicksPerSecond != 0)
+            || interval < TimeSpan.FromSeconds(1) || interval.Ticks % TimeSpan.TicksPerSecond != 0
+            || trigger.NextFireTimeUtc is not { } next)
         {
             return null;
         }
 
-        var start = CeilingToSecond(trigger.NextFireTimeUtc ?? trigger.StartTimeUtc);
+        var start = CeilingToSecond(next);
         var end = trigger.EndTimeUtc;
+        if (end is { } stop && start > stop)
+        {
+            return null;
+        }
+
         if (simple.RepeatCount > 0)
         {
             // It fires RepeatCount + 1 times in all; those not fired yet start at its next fire time.

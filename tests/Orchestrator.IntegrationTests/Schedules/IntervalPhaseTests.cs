@@ -3,7 +3,6 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Orchestrator.Actions;
 using Orchestrator.IntegrationTests.Infrastructure;
 using Orchestrator.Schedules;
@@ -72,32 +71,25 @@ public sealed class IntervalPhaseTests : ServerWithPeerFixture
     }
 
     [Test]
-    public async Task Interval_schedules_stored_as_simple_triggers_are_converted_at_start_up_keeping_their_next_fire_time_unless_paused()
+    public async Task An_interval_schedule_stored_as_a_simple_trigger_is_converted_when_saved_keeping_its_next_fire_time()
     {
-        Assert.That(((InProcessServer)Server).Services.GetServices<IHostedService>().OfType<IntervalPhaseUpgrade>().Count(), Is.EqualTo(1), "runs at every start");
         var scheduler = await SchedulerAsync();
         var minute = new { name = "legacy-minute", action = IntervalPhase.Noop, trigger = new { intervalSeconds = 60 }, misfire = new { policy = "fire_once", thresholdSeconds = 1 } };
         await Admin.CreateScheduleAsync(minute);
-        await Admin.CreateScheduleAsync(new { name = "legacy-paused", enabled = false, action = IntervalPhase.Noop, trigger = new { intervalSeconds = 60 } });
 
-        // Stored as every interval was before intervals kept their phase.
+        // Stored as every interval was before intervals kept their phase; nothing converts it behind the API's back.
         var active = new TriggerKey("legacy-minute", "default");
         var next = (await scheduler.GetTrigger(active))!.NextFireTimeUtc!.Value;
         await scheduler.RescheduleJob(active, Legacy(active, next));
-        var paused = new TriggerKey("legacy-paused", "default");
-        var pausedJob = (await scheduler.GetJobDetail(new JobKey("legacy-paused", "default")))!;
-        await scheduler.ScheduleJob(pausedJob, [Legacy(paused, TimeProvider.System.GetUtcNow().AddMinutes(1))], new ScheduleJobOptions { Replace = true, Paused = true }, CancellationToken.None);
         Assert.That(await scheduler.GetTrigger(active), Is.InstanceOf<ISimpleTrigger>());
 
-        Assert.That(await IntervalPhaseUpgrade.ConvertAsync(scheduler, CancellationToken.None), Is.EqualTo(1));
+        var saved = await Admin.PutAsync("/api/schedules/default.legacy-minute", ApiClient.Json(minute));
+        Assert.That(saved.StatusCode, Is.EqualTo(HttpStatusCode.OK), await saved.Content.ReadAsStringAsync());
 
         var converted = (await scheduler.GetTrigger(active))!;
         Assert.That(converted, Is.InstanceOf<ICalendarIntervalTrigger>());
         Assert.That(converted.NextFireTimeUtc, Is.EqualTo(next), "it goes on from its next fire time");
         Assert.That(converted.MisfireInstructionCode, Is.EqualTo((int)CalendarIntervalTriggerMisfireInstruction.FireAndProceed), "fire_once, keeping the phase");
-        Assert.That(await scheduler.GetTrigger(paused), Is.InstanceOf<ISimpleTrigger>(), "a paused one keeps Quartz's record of its pause");
-        Assert.That(await scheduler.GetTriggerState(paused), Is.EqualTo(TriggerState.Paused));
-        Assert.That(await IntervalPhaseUpgrade.ConvertAsync(scheduler, CancellationToken.None), Is.Zero, "converted once");
         var read = await Admin.GetFromJsonAsync<JsonElement>("/api/schedules/default.legacy-minute");
         Assert.That(read.GetProperty("nextFireTime").GetDateTimeOffset(), Is.EqualTo(next));
 
@@ -105,7 +97,39 @@ public sealed class IntervalPhaseTests : ServerWithPeerFixture
             .WithSimpleSchedule(x => x.WithInterval(TimeSpan.FromSeconds(60)).RepeatForever().WithMisfireInstruction(SimpleTriggerMisfireInstruction.NowWithRemainingCount))
             .WithMisfireThreshold(TimeSpan.FromSeconds(1)).WithExecutionGroup("noop").Build();
     }
+
+    [Test]
+    public async Task A_node_starting_leaves_legacy_interval_triggers_as_stored_and_a_paused_one_paused()
+    {
+        var scheduler = await SchedulerAsync();
+        await Admin.CreateScheduleAsync(new { name = "legacy-running", action = IntervalPhase.Noop, trigger = new { intervalSeconds = 60 } });
+        await Admin.CreateScheduleAsync(new { name = "legacy-held", action = IntervalPhase.Noop, trigger = new { intervalSeconds = 60 } });
+        await Admin.PostForJsonAsync("/api/schedules/default.legacy-held/pause", new { reason = "held" }, HttpStatusCode.OK);
+        var running = new TriggerKey("legacy-running", "default");
+        // An hour off (so it does not fire during the test), at a fractional second a conversion would round up.
+        var next = TimeProvider.System.GetUtcNow().AddHours(1);
+        next = new DateTimeOffset(next.Year, next.Month, next.Day, next.Hour, next.Minute, next.Second, 300, TimeSpan.Zero);
+        await scheduler.RescheduleJob(running, Legacy(running, next));
+        var held = new TriggerKey("legacy-held", "default");
+        var heldJob = (await scheduler.GetJobDetail(new JobKey("legacy-held", "default")))!;
+        await scheduler.ScheduleJob(heldJob, [Legacy(held, TimeProvider.System.GetUtcNow().AddMinutes(1))], new ScheduleJobOptions { Replace = true, Paused = true }, CancellationToken.None);
+
+        // Another node of the cluster starts while this one fires: it must not replace triggers under it.
+        await using var second = InProcessServer.Start(PostgresNode.Environment(Database));
+        await second.WaitUntilReadyAsync();
+
+        Assert.That(await scheduler.GetTrigger(running), Is.InstanceOf<ISimpleTrigger>().And.Property(nameof(ITrigger.NextFireTimeUtc)).EqualTo(next), "left as stored");
+        Assert.That(await scheduler.GetTrigger(held), Is.InstanceOf<ISimpleTrigger>());
+        Assert.That(await scheduler.GetTriggerState(held), Is.EqualTo(TriggerState.Paused), "still paused");
+        var read = await Admin.GetFromJsonAsync<JsonElement>("/api/schedules/default.legacy-held");
+        Assert.That(read.GetProperty("state").GetString(), Is.EqualTo("paused"), read.ToString());
+
+        static ITrigger Legacy(TriggerKey key, DateTimeOffset start) => TriggerBuilder.Create().WithIdentity(key).ForJob(key.Name, key.Group).StartAt(start)
+            .WithSimpleSchedule(x => x.WithInterval(TimeSpan.FromSeconds(60)).RepeatForever().WithMisfireInstruction(SimpleTriggerMisfireInstruction.NowWithRemainingCount))
+            .WithMisfireThreshold(TimeSpan.FromSeconds(1)).WithExecutionGroup("noop").Build();
+    }
 }
+
 
 /// <summary>The same on the embedded SQLite default.</summary>
 [TestFixture]

@@ -188,6 +188,37 @@ public sealed class ScheduleMappingTests
     }
 
     [Test]
+    public void A_stored_simple_interval_trigger_with_no_next_fire_time_is_not_converted()
+    {
+        // Ended (COMPLETE): converted from its start it would run again, under catch_up every interval since.
+        var ended = TriggerBuilder.Create().WithIdentity("s", "default").ForJob("s", "default").StartAt(Now.AddSeconds(2))
+            .WithSimpleSchedule(x => x.WithInterval(TimeSpan.FromMinutes(10)).WithRepeatCount(1).WithMisfireInstruction(SimpleTriggerMisfireInstruction.IgnoreMisfires)).Build();
+        var operable = (IOperableTrigger)ended;
+        operable.ComputeFirstFireTimeUtc(null);
+        operable.Triggered(null);
+        operable.Triggered(null);
+        Assert.That(ended.NextFireTimeUtc, Is.Null, "fired both of its runs");
+
+        Assert.That(ScheduleMapping.PhaseKeeping(ended), Is.Null);
+    }
+
+    [Test]
+    public void A_stored_simple_interval_trigger_ending_before_its_rounded_up_next_fire_time_is_not_converted()
+    {
+        // Next fire time 00:00:02.3, end 00:00:02.8: the calendar interval would start at 00:00:03, after its end,
+        // which Quartz refuses to store (it would never fire), so the simple trigger stays and fires its last run.
+        var last = Now.AddSeconds(2.3);
+        var ending = TriggerBuilder.Create().WithIdentity("s", "default").ForJob("s", "default").StartAt(last).EndAt(last.AddSeconds(0.5))
+            .WithSimpleSchedule(x => x.WithInterval(TimeSpan.FromMinutes(10)).RepeatForever()).Build();
+        ((IOperableTrigger)ending).ComputeFirstFireTimeUtc(null);
+        Assert.That(ending.NextFireTimeUtc, Is.EqualTo(last));
+
+        Assert.That(ScheduleMapping.PhaseKeeping(ending), Is.Null);
+        Assert.That(ScheduleMapping.ContinueTrigger(ending, Spec(new IntervalTriggerSpec(TimeSpan.FromMinutes(10), null, null, null))), Is.InstanceOf<ISimpleTrigger>(),
+            "saved, it goes on as it was");
+    }
+
+    [Test]
     public void A_continued_stored_simple_interval_trigger_keeps_its_phase_as_a_calendar_interval()
     {
         var legacy = TriggerBuilder.Create().WithIdentity("s", "default").ForJob("s", "default").StartAt(Now.AddSeconds(7))
