@@ -71,20 +71,31 @@ public static class ClusterEndpoints
 
         var scheduler = await schedulers.GetScheduler(ct);
         var take = paging.Value.Size;
-        // System jobs' misfires are fetched and dropped: ask for more so a page is still full after dropping them.
-        var page = await history.QueryMisfires(new MisfireHistoryQuery { SchedulerName = scheduler.SchedulerName, Take = Math.Min(take * 2, 2000) }, ct);
-        var visible = page.Items
-            .Where(m => m.JobKey is { } key && !key.Group.StartsWith('_') && scope.Allows(key.Group))
-            .OrderByDescending(m => m.MisfiredAtUtc)
-            .ToList();
+        // System jobs' misfires, and for a project-scoped key other projects', are fetched and dropped: ask for more so a
+        // page is still full after dropping them, and read on while the store has more and no row past the page is known
+        // to be visible. HasMore then comes from rows this key may see: the store's own flag also counted rows of other
+        // projects, and said "older misfires exist" to a key that could never see one.
+        var query = new MisfireHistoryQuery { SchedulerName = scheduler.SchedulerName, Take = Math.Min(take * 2, 2000) };
+        var visible = new List<MisfireHistoryEntry>();
+        while (true)
+        {
+            var page = await history.QueryMisfires(query, ct);
+            visible.AddRange(page.Items.Where(m => m.JobKey is { } key && !key.Group.StartsWith('_') && scope.Allows(key.Group)));
+            if (visible.Count > take || !page.HasMore || page.Items.Count == 0)
+            {
+                break;
+            }
+
+            query = new MisfireHistoryQuery { SchedulerName = scheduler.SchedulerName, Skip = query.Skip + page.Items.Count, Take = 2000 };
+        }
+
+        visible = [.. visible.OrderByDescending(m => m.MisfiredAtUtc)];
         IReadOnlyList<ClusterMisfire> misfires =
         [
             .. visible
                 .Take(take)
                 .Select(m => new ClusterMisfire(Schedules.ScheduleIds.Of(m.JobKey!), m.ScheduledFireTimeUtc, m.MisfiredAtUtc, m.SchedulerInstanceId, m.Reason.ToString().ToLowerInvariant())),
         ];
-        // More than a page left after dropping what this key may not see, or rows the store did not hand out: older
-        // misfires exist (of a schedule this key may see, or possibly only of the server's own when the store had more).
-        return TypedResults.Ok(new NewestPage<ClusterMisfire>(misfires, take, visible.Count > take || page.HasMore));
+        return TypedResults.Ok(new NewestPage<ClusterMisfire>(misfires, take, visible.Count > take));
     }
 }

@@ -16,15 +16,27 @@ namespace Orchestrator.Cluster;
 /// writes only to the exact types it ships (<c>StdAdoDelegate.IsShipped</c>): a subclass costs ~6 statements and a
 /// share of the job store's CPU per firing (bench/README.md, <i>CPU and statements per firing, cut</i>). So on
 /// PostgreSQL the node keeps Quartz's <see cref="Quartz.Impl.AdoJobStore.PostgreSQLDelegate"/> and moves the
-/// recovery triggers instead: once recovery has committed them, one statement under Quartz's own
-/// <c>TRIGGER_ACCESS</c> lock gives each waiting recovery trigger a fire time just before the oldest waiting trigger
-/// (so Quartz's order, fire time first, takes it first) and the "ignore misfires" instruction (so it passes the misfire
-/// window whatever its age and fires now — what its own instruction, fire now, would have done after the misfire scan).
+/// recovery triggers instead: once recovery has committed them, one statement gives each waiting recovery trigger a
+/// fire time just before the oldest waiting trigger (so Quartz's order, fire time first, takes it first), but no earlier
+/// than now less the store's misfire threshold (<see cref="Hosting.SchedulerHosting.StoreMisfireThreshold"/>), and the
+/// "ignore misfires" instruction (so it passes the misfire window whatever its age and fires now — what its own
+/// instruction, fire now, would have done after the misfire scan). The floor is the bound Quartz's acquisition puts
+/// on every trigger that has no threshold of its own and does not ignore misfires (<c>noEarlierThan</c>): the oldest
+/// waiting trigger can be a misfire days old that the misfire scan has not handled yet, which acquisition will not
+/// take, and a recovered firing moved before it read as days late. A trigger that ignores misfires (<c>catch_up</c>)
+/// or has a longer threshold of its own and is older than the floor stays ahead of it.
+/// </para>
+/// <para>
+/// Quartz 4.7 acquires in lock-free rounds (no <c>TRIGGER_ACCESS</c> row lock is taken to acquire): the move takes that
+/// lock only to stay out of the misfire scan's and a recovering check-in's way, which hold it. Against acquisition
+/// what keeps it correct is Quartz's claim, an update conditioned on the state and fire
+/// time the round read. A round that read a recovery trigger before the move fails its claim on it and takes it in
+/// its next round at the new time; one that claimed it first has moved it to <c>ACQUIRED</c>, which the move (on
+/// <c>WAITING</c> rows only) leaves alone. The move is one statement, so no round sees half of it.
 /// </para>
 /// <para>
 /// Nothing else reads that fire time: the ledger keys a recovered firing on the original scheduled time its data map
-/// carries (RunLedgerMiddleware), and the trigger fires once. An acquisition that read the trigger before the move
-/// fails its claim (Quartz claims on the fire time it read) and takes it in its next round.
+/// carries (RunLedgerMiddleware), as does its lateness (RunTelemetry), and the trigger fires once.
 /// </para>
 /// <para>
 /// When: Quartz reports each cluster recovery on its meter (<c>quartz.cluster.recovery.trigger</c>, written inside the
@@ -46,6 +58,10 @@ public sealed partial class RecoveryFirstPromotion : IHostedService, IDisposable
 
     private readonly ILogger<RecoveryFirstPromotion> logger;
 
+    private readonly TimeProvider time;
+
+    private readonly TimeSpan misfireThreshold;
+
     private readonly Channel<bool> wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
 
     private readonly MeterListener listener = new();
@@ -56,28 +72,32 @@ public sealed partial class RecoveryFirstPromotion : IHostedService, IDisposable
 
     private Task loop = Task.CompletedTask;
 
-    public RecoveryFirstPromotion(string connectionString, string tablePrefix, ILogger<RecoveryFirstPromotion> logger)
+    public RecoveryFirstPromotion(string connectionString, string tablePrefix, TimeSpan misfireThreshold, TimeProvider time, ILogger<RecoveryFirstPromotion> logger)
     {
         this.connectionString = connectionString;
         this.logger = logger;
+        this.time = time;
+        this.misfireThreshold = misfireThreshold;
         sql = PromotionSql(tablePrefix);
     }
 
     /// <summary>
-    /// The promotion: take Quartz's acquisition lock, then move every waiting recovery trigger to just before the oldest
-    /// other waiting trigger (or leave its time if it is already first) and let it through the misfire window.
+    /// The promotion: take Quartz's trigger lock (so it does not interleave with the misfire scan or a check-in's
+    /// recovery, which hold it), then move every waiting recovery trigger to just before the oldest other waiting trigger, but not
+    /// before <c>@floor</c> (now less the store's misfire threshold, in ticks as Quartz stores fire times), or leave its
+    /// time if it is already first, and let it through the misfire window.
     /// </summary>
     public static string PromotionSql(string tablePrefix) => $"""
         SELECT 1 FROM {tablePrefix}LOCKS WHERE SCHED_NAME = @scheduler AND LOCK_NAME = 'TRIGGER_ACCESS' FOR UPDATE;
+        WITH target AS (
+            SELECT GREATEST(MIN(o.NEXT_FIRE_TIME) - 1, @floor) AS fire_time FROM {tablePrefix}TRIGGERS o
+             WHERE o.SCHED_NAME = @scheduler AND o.TRIGGER_STATE = 'WAITING' AND o.TRIGGER_GROUP <> @recovery
+            HAVING COUNT(*) > 0)
         UPDATE {tablePrefix}TRIGGERS r
-           SET NEXT_FIRE_TIME = LEAST(r.NEXT_FIRE_TIME, (
-                 SELECT MIN(o.NEXT_FIRE_TIME) - 1 FROM {tablePrefix}TRIGGERS o
-                  WHERE o.SCHED_NAME = @scheduler AND o.TRIGGER_STATE = 'WAITING' AND o.TRIGGER_GROUP <> @recovery)),
+           SET NEXT_FIRE_TIME = LEAST(r.NEXT_FIRE_TIME, (SELECT fire_time FROM target)),
                MISFIRE_INSTR = -1
          WHERE r.SCHED_NAME = @scheduler AND r.TRIGGER_GROUP = @recovery AND r.TRIGGER_STATE = 'WAITING'
-           AND (r.MISFIRE_INSTR <> -1 OR r.NEXT_FIRE_TIME > (
-                 SELECT MIN(o.NEXT_FIRE_TIME) FROM {tablePrefix}TRIGGERS o
-                  WHERE o.SCHED_NAME = @scheduler AND o.TRIGGER_STATE = 'WAITING' AND o.TRIGGER_GROUP <> @recovery));
+           AND (r.MISFIRE_INSTR <> -1 OR r.NEXT_FIRE_TIME > (SELECT fire_time FROM target))
         """;
 
     public Task StartAsync(CancellationToken cancellationToken)
@@ -155,12 +175,14 @@ public sealed partial class RecoveryFirstPromotion : IHostedService, IDisposable
             await connection.OpenAsync(ct);
             await using var transaction = await connection.BeginTransactionAsync(ct);
             await using var batch = new NpgsqlBatch(connection, transaction);
+            var floor = (time.GetUtcNow() - misfireThreshold).UtcTicks;
             var statements = sql.Split(";", StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             foreach (var statement in statements)
             {
                 var command = new NpgsqlBatchCommand(statement);
                 command.Parameters.AddWithValue("scheduler", Hosting.SchedulerHosting.SchedulerName);
                 command.Parameters.AddWithValue("recovery", SchedulerConstants.DefaultRecoveryGroup);
+                command.Parameters.AddWithValue("floor", floor);
                 batch.BatchCommands.Add(command);
             }
 

@@ -146,6 +146,15 @@ public sealed class DatabaseOptions
 
     /// <summary>Quartz table prefix.</summary>
     public string TablePrefix { get; set; } = "qrtz_";
+
+    /// <summary>
+    /// PostgreSQL: how long building one schedule list index may wait for a lock or for older transactions to end
+    /// before it gives up (the build holds an advisory lock meanwhile) and is tried again after <see cref="ListIndexRetryInterval"/>.
+    /// </summary>
+    public TimeSpan ListIndexLockTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>PostgreSQL: how long after a schedule list index could not be built it is tried again.</summary>
+    public TimeSpan ListIndexRetryInterval { get; set; } = TimeSpan.FromMinutes(5);
 }
 
 public static class DatabaseProviders

@@ -10,6 +10,9 @@ public static class SchedulerHosting
     /// <summary>How long Quartz's execution history buffers completions before one transaction writes them.</summary>
     public static readonly TimeSpan HistoryWriteBehind = TimeSpan.FromSeconds(1);
 
+    /// <summary>The job store's misfire threshold (Quartz's default, 60 s): acquisition takes no trigger due longer ago unless it ignores misfires.</summary>
+    public static readonly TimeSpan StoreMisfireThreshold = TimeSpan.FromMinutes(1);
+
     /// <summary>Quartz on the chosen database: clustered with execution history on PostgreSQL, single node on SQLite.</summary>
     public static WebApplicationBuilder AddOrchestratorScheduler(this WebApplicationBuilder builder, StorageChoice storage)
     {
@@ -50,6 +53,8 @@ public static class SchedulerHosting
                 store.ConfigureStore(s =>
                 {
                     s.TablePrefix = options.Database.TablePrefix;
+                    // Quartz's default, named so RecoveryFirstPromotion bounds its move by the threshold acquisition uses.
+                    s.MisfireThreshold = StoreMisfireThreshold;
                     // A pipeline run interrupted by a shutdown resumes through a recovery trigger, stored with the firing's end.
                     s.RecoverFiringsCancelledByShutdown = true;
                 });
@@ -107,7 +112,7 @@ public static class SchedulerHosting
         {
             // Before Quartz's hosted service, so stopped after it (RecoveryFirstPromotion says why).
             builder.Services.AddHostedService(sp => new RecoveryFirstPromotion(
-                storage.ConnectionString, options.Database.TablePrefix, sp.GetRequiredService<ILogger<RecoveryFirstPromotion>>()));
+                storage.ConnectionString, options.Database.TablePrefix, StoreMisfireThreshold, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<RecoveryFirstPromotion>>()));
         }
 
         builder.Services.AddQuartzHostedService(h =>

@@ -133,7 +133,7 @@ public static class ScheduleEndpoints
         string id, ScheduleService schedules, string? status, int? page, int? pageSize, CancellationToken ct) =>
         Ok(await schedules.RunsAsync(id, status, page, pageSize, ct));
 
-    public static async Task<Results<Ok<IReadOnlyList<ScheduleMisfire>>, ProblemHttpResult>> ListMisfires(string id, ScheduleService schedules, int? pageSize, CancellationToken ct)
+    public static async Task<Results<Ok<NewestPage<ScheduleMisfire>>, ProblemHttpResult>> ListMisfires(string id, ScheduleService schedules, int? pageSize, CancellationToken ct)
     {
         var paging = PagingRule.NewestOnly.Read(null, pageSize);
         return paging.Succeeded ? Ok(await schedules.MisfiresAsync(id, paging.Value.Size, ct)) : paging.Problem.ToProblemResult();

@@ -55,7 +55,7 @@ public sealed partial class ScheduleListIndexes(
         {
             // After the host has started (Quartz starts its scheduler then, creating its tables), and off the start path:
             // building the indexes over 100,000 schedules takes seconds, and nothing waits for them.
-            lifetime.ApplicationStarted.Register(() => building = Task.Run(() => BuildAsync(stopping.Token)));
+            lifetime.ApplicationStarted.Register(() => building = Task.Run(() => BuildUntilDoneAsync(stopping.Token)));
         }
 
         return Task.CompletedTask;
@@ -79,7 +79,24 @@ public sealed partial class ScheduleListIndexes(
 
     public void Dispose() => stopping.Dispose();
 
-    private async Task BuildAsync(CancellationToken ct)
+    /// <summary>Builds what is missing, and tries again later while an index could not be built (a lock wait timed out, the database was away).</summary>
+    private async Task BuildUntilDoneAsync(CancellationToken ct)
+    {
+        try
+        {
+            while (!await BuildAsync(ct))
+            {
+                await Task.Delay(options.Value.Database.ListIndexRetryInterval, time, ct);
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // Stopping: the next start builds what is missing.
+        }
+    }
+
+    /// <summary>One pass; false when something is worth trying again (not when Quartz's tables never appeared).</summary>
+    private async Task<bool> BuildAsync(CancellationToken ct)
     {
         var prefix = options.Value.Database.TablePrefix;
         try
@@ -89,8 +106,13 @@ public sealed partial class ScheduleListIndexes(
             if (!await WaitForQuartzTablesAsync(connection, prefix, ct))
             {
                 LogNoTables(logger, prefix);
-                return;
+                return true;
             }
+
+            // Bounded waits: CREATE INDEX CONCURRENTLY waits for every older transaction to end, and a long one held it
+            // (and with it the advisory lock every node's build takes) for as long as it ran. lock_timeout bounds each
+            // such wait; the index is then left invalid, dropped and built again on the next try.
+            await ExecuteAsync(connection, $"SET lock_timeout = {(long)options.Value.Database.ListIndexLockTimeout.TotalMilliseconds}", ct);
 
             // Tried, not waited for: a session blocked in pg_advisory_lock holds a snapshot, which the other node's
             // CREATE INDEX CONCURRENTLY would wait for while holding the lock — a deadlock that aborts the build.
@@ -99,25 +121,26 @@ public sealed partial class ScheduleListIndexes(
                 await Task.Delay(TimeSpan.FromSeconds(1), time, ct);
             }
 
+            var built = true;
             try
             {
                 // The covering index needs nothing but Quartz's tables; the search index needs pg_trgm.
                 // The predicate names only job_name = trigger_name: the planner turns "job_group = trigger_group AND
                 // trigger_group = @project" into two constants, so a predicate on the groups would never be proven;
                 // job_group is included for that check instead.
-                await EnsureIndexAsync(connection, ListIndexName(prefix),
+                built &= await EnsureIndexAsync(connection, ListIndexName(prefix),
                     $"ON {prefix}triggers (sched_name, trigger_group, trigger_name) INCLUDE (trigger_state, job_group) " +
                     "WHERE job_name = trigger_name", ct);
                 // The same for the few held schedules (paused, or in error): a paused page and its count walk those
                 // alone rather than every schedule. Only a pause, a resume or an error writes here, never a firing.
-                await EnsureIndexAsync(connection, HeldIndexName(prefix),
+                built &= await EnsureIndexAsync(connection, HeldIndexName(prefix),
                     $"ON {prefix}triggers (sched_name, trigger_group, trigger_name) INCLUDE (trigger_state, job_group) " +
                     "WHERE job_name = trigger_name AND trigger_state IN ('PAUSED', 'PAUSED_BLOCKED', 'ERROR')", ct);
-                await EnsureIndexAsync(connection, OrderIndexName(prefix),
+                built &= await EnsureIndexAsync(connection, OrderIndexName(prefix),
                     $"ON {prefix}job_details (sched_name, job_group COLLATE \"C\", job_name)", ct);
                 if (await TryCreateExtensionAsync(connection, ct))
                 {
-                    await EnsureIndexAsync(connection, SearchIndexName(prefix),
+                    built &= await EnsureIndexAsync(connection, SearchIndexName(prefix),
                         $"ON {prefix}job_details USING gin (lower(job_group || '.' || job_name) gin_trgm_ops)", ct);
                 }
             }
@@ -125,15 +148,20 @@ public sealed partial class ScheduleListIndexes(
             {
                 await ExecuteAsync(connection, $"SELECT pg_advisory_unlock({IndexLockKey})", CancellationToken.None);
             }
+
+            return built;
         }
         catch (Exception ex) when (ct.IsCancellationRequested && ex is OperationCanceledException or NpgsqlException)
         {
             // The node is stopping (a cancelled build fails as a PostgreSQL error): the next start builds what is missing.
+            throw new OperationCanceledException(ct);
         }
-        catch (NpgsqlException ex) when (!ct.IsCancellationRequested)
+        catch (Exception ex) when (!ct.IsCancellationRequested)
         {
-            // Not fatal: the list answers the same without these indexes, only slower at scale.
+            // Not fatal, whatever it is (a socket or timeout error as much as a PostgreSQL one): the list answers the
+            // same without these indexes, only slower at scale. Escaping, it failed the host's StopAsync.
             LogFailed(logger, ex.Message);
+            return false;
         }
     }
 
@@ -181,8 +209,11 @@ public sealed partial class ScheduleListIndexes(
         }
     }
 
-    /// <summary>Builds <paramref name="name"/> unless a valid index of that name exists; an invalid one is dropped first.</summary>
-    private async Task EnsureIndexAsync(NpgsqlConnection connection, string name, string definition, CancellationToken ct)
+    /// <summary>
+    /// Builds <paramref name="name"/> unless a valid index of that name exists; an invalid one is dropped first. False
+    /// when the build gave up (a lock wait timed out, or another error): worth trying again later.
+    /// </summary>
+    private async Task<bool> EnsureIndexAsync(NpgsqlConnection connection, string name, string definition, CancellationToken ct)
     {
         await using (var check = new NpgsqlCommand(
             "SELECT i.indisvalid FROM pg_index i WHERE i.indexrelid = to_regclass(@name)", connection))
@@ -191,7 +222,7 @@ public sealed partial class ScheduleListIndexes(
             switch (await check.ExecuteScalarAsync(ct))
             {
                 case true:
-                    return;
+                    return true;
                 case false:
                     await ExecuteAsync(connection, $"DROP INDEX CONCURRENTLY IF EXISTS {name}", ct);
                     break;
@@ -202,10 +233,13 @@ public sealed partial class ScheduleListIndexes(
         {
             await ExecuteAsync(connection, $"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} {definition}", ct);
             LogBuilt(logger, name);
+            return true;
         }
         catch (PostgresException ex) when (!ct.IsCancellationRequested)
         {
             LogIndexFailed(logger, name, ex.MessageText);
+            // A lock wait that timed out (or a statement cancelled) passes; a refusal (no privilege) stays as it is.
+            return ex.SqlState is not (PostgresErrorCodes.LockNotAvailable or PostgresErrorCodes.QueryCanceled);
         }
     }
 

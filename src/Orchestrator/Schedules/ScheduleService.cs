@@ -622,7 +622,8 @@ public sealed class ScheduleService(
         return await runs.ListAsync(new RunQuery(scheduleId, null, status, null, null, page, pageSize), ct);
     }
 
-    public async Task<Outcome<IReadOnlyList<ScheduleMisfire>>> MisfiresAsync(string id, int? pageSize, CancellationToken ct)
+    /// <summary>The schedule's newest misfires in the envelope /api/cluster/misfires answers (items, pageSize, hasMore).</summary>
+    public async Task<Outcome<NewestPage<ScheduleMisfire>>> MisfiresAsync(string id, int? pageSize, CancellationToken ct)
     {
         if (ScheduleKey(id) is not { } key)
         {
@@ -634,11 +635,13 @@ public sealed class ScheduleService(
             return Problems.NotFound("schedule", id);
         }
 
-        var misfires = await history.QueryMisfires(
-            new MisfireHistoryQuery { SchedulerName = scheduler.SchedulerName, Job = key, Take = Math.Clamp(pageSize ?? 100, 1, 1000) }, ct);
-        return misfires.Items
-            .Select(m => new ScheduleMisfire(m.ScheduledFireTimeUtc, m.MisfiredAtUtc, m.SchedulerInstanceId, m.Reason.ToString().ToLowerInvariant()))
-            .ToList();
+        var take = Math.Clamp(pageSize ?? PagingRule.NewestOnly.DefaultSize, 1, PagingRule.NewestOnly.MaxSize);
+        var misfires = await history.QueryMisfires(new MisfireHistoryQuery { SchedulerName = scheduler.SchedulerName, Job = key, Take = take }, ct);
+        IReadOnlyList<ScheduleMisfire> items =
+        [
+            .. misfires.Items.Select(m => new ScheduleMisfire(m.ScheduledFireTimeUtc, m.MisfiredAtUtc, m.SchedulerInstanceId, m.Reason.ToString().ToLowerInvariant())),
+        ];
+        return new NewestPage<ScheduleMisfire>(items, take, misfires.HasMore);
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using Orchestrator.Runs;
 using Quartz;
 
@@ -19,7 +20,7 @@ public sealed class RunTelemetry(OrchestratorMetrics metrics, OccurrenceListener
     {
         var project = context.JobDetail.Key.Group;
         var now = time.GetUtcNow();
-        metrics.RecordFiring(project, actionType, trigger, now - (context.ScheduledFireTimeUtc ?? context.FireTimeUtc));
+        metrics.RecordFiring(project, actionType, trigger, now - DueAt(context));
         if (context.Recovering)
         {
             metrics.RecordRecovery(project, actionType);
@@ -33,6 +34,16 @@ public sealed class RunTelemetry(OrchestratorMetrics metrics, OccurrenceListener
             .SetTag(OrchestratorActivities.Node, context.Scheduler.SchedulerInstanceId);
         return new FiringTelemetry(metrics, time, activity, project, actionType) { Occurrence = OccurrenceOf(context, trigger, occurrences) };
     }
+
+    /// <summary>
+    /// When the firing was due: for a recovery, the dead firing's scheduled time from its data map (as the ledger keys
+    /// it, RunLedgerMiddleware), not the recovery trigger's own, which RecoveryFirstPromotion moves to jump the backlog.
+    /// </summary>
+    internal static DateTimeOffset DueAt(IJobExecutionContext context) =>
+        context.Recovering
+        && DateTimeOffset.TryParse(context.MergedJobDataMap.GetString(SchedulerConstants.FailedJobOriginalTriggerScheduledFireTime), CultureInfo.InvariantCulture, DateTimeStyles.None, out var original)
+            ? original.ToUniversalTime()
+            : context.ScheduledFireTimeUtc ?? context.FireTimeUtc;
 
     /// <summary>
     /// The due time of the schedule's own trigger this firing runs, if it runs one: a firing of that trigger (or its

@@ -410,7 +410,11 @@ public static class SchemaChecks
     /// </summary>
     public static string Sentence(ArgumentError error)
     {
-        var field = error.Path.StartsWith("$.", StringComparison.Ordinal) ? error.Path[2..] : error.Path[1..];
+        // A path that is empty or not rooted at "$" (an error built by hand, not from the validator) is shown as it is,
+        // not cut: cutting "" threw and answered a 500 in place of the sentence.
+        var field = error.Path.StartsWith("$.", StringComparison.Ordinal) ? error.Path[2..]
+            : error.Path.StartsWith('$') ? error.Path[1..]
+            : error.Path;
         // "'name' is required." at $.files[1].name: the sentence already names the field, by its last name only.
         var named = $"'{LastName(error.Path)}'";
         if (error.Message.StartsWith(named, StringComparison.Ordinal))
@@ -458,6 +462,9 @@ public static class SchemaChecks
     /// <summary>A schema value as a sentence shows it: a string as itself (GET, not "GET"), anything else as its JSON.</summary>
     private static string Shown(JsonElement value) => value.ValueKind == JsonValueKind.String ? value.GetString()! : value.GetRawText();
 
+    /// <summary>A schema value as the schema wrote it in JSON, a string with its quotes.</summary>
+    private static string Quoted(JsonElement value) => value.GetRawText();
+
     /// <summary>"1 character", "10 characters".</summary>
     private static string Counted(long? count, string? shown, string one, string? many = null) =>
         $"{shown} {(count == 1 ? one : many ?? one + "s")}";
@@ -495,9 +502,13 @@ public static class SchemaChecks
         _ => $"of type {type}",
     };
 
+    /// <summary>
+    /// The allowed values as JSON ("zip", "tar", 3): quoted, because unquoted an empty string, or one holding a comma or a
+    /// space, could not be told apart from the separators ("must be one of , a, b c").
+    /// </summary>
     private static string AllowedValues(JsonElement values)
     {
-        var all = values.ValueKind == JsonValueKind.Array ? values.EnumerateArray().Select(Shown).ToList() : [Shown(values)];
+        var all = values.ValueKind == JsonValueKind.Array ? values.EnumerateArray().Select(Quoted).ToList() : [Quoted(values)];
         return all.Count <= 10 ? string.Join(", ", all) : string.Join(", ", all.Take(10)) + $" (and {all.Count - 10} more)";
     }
 

@@ -721,12 +721,19 @@ public sealed class DashboardTests
             await admin.PostForJsonAsync("/api/schedules/default.misses/pause", null, HttpStatusCode.OK);
             await Task.Delay(TimeSpan.FromSeconds(5));
             await admin.PostForJsonAsync("/api/schedules/default.misses/resume", null, HttpStatusCode.OK);
-            await Poll.UntilAsync(() => admin.GetFromJsonAsync<JsonElement>("/api/schedules/default.misses/misfires"), m => m.GetArrayLength() >= 1, TimeSpan.FromSeconds(15), "a recorded misfire");
+            await Poll.UntilAsync(() => admin.GetFromJsonAsync<JsonElement>("/api/schedules/default.misses/misfires"), m => m.GetProperty("items").GetArrayLength() >= 1, TimeSpan.FromSeconds(15), "a recorded misfire");
             await admin.PostForJsonAsync("/api/schedules/default.misses/pause", null, HttpStatusCode.OK);
 
             // The cluster-wide list has it too, with its schedule, in the same words as the schedule's own list.
             var all = await admin.GetFromJsonAsync<JsonElement>("/api/cluster/misfires");
-            var own = await admin.GetFromJsonAsync<JsonElement>("/api/schedules/default.misses/misfires");
+            var ownPage = await admin.GetFromJsonAsync<JsonElement>("/api/schedules/default.misses/misfires");
+            // The schedule's list answers the cluster list's envelope, not a bare array.
+            Assert.That(ownPage.GetProperty("pageSize").GetInt32(), Is.EqualTo(100));
+            Assert.That(ownPage.GetProperty("hasMore").GetBoolean(), Is.False, ownPage.ToString());
+            var own = ownPage.GetProperty("items");
+            var ownOne = await admin.GetFromJsonAsync<JsonElement>("/api/schedules/default.misses/misfires?pageSize=1");
+            Assert.That(ownOne.GetProperty("items").GetArrayLength(), Is.EqualTo(1));
+            Assert.That(ownOne.GetProperty("hasMore").GetBoolean(), Is.EqualTo(own.GetArrayLength() > 1), ownOne.ToString());
             // The same envelope as every other list: items, pageSize, and whether older ones were left out.
             Assert.That(all.GetProperty("pageSize").GetInt32(), Is.EqualTo(100));
             var one = await admin.GetFromJsonAsync<JsonElement>("/api/cluster/misfires?pageSize=1");

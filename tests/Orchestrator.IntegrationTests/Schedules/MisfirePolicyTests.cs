@@ -86,7 +86,7 @@ public sealed class MisfirePolicyTests
         // Quartz records a misfire when it applies a misfire instruction; catch_up ignores misfires by definition.
         foreach (var id in new[] { "default.fire-once", "default.skip" })
         {
-            var misfires = await api2.GetFromJsonAsync<JsonElement>($"/api/schedules/{id}/misfires");
+            var misfires = (await api2.GetFromJsonAsync<JsonElement>($"/api/schedules/{id}/misfires")).GetProperty("items");
             Assert.That(misfires.GetArrayLength(), Is.GreaterThanOrEqualTo(1), $"{id} lists its misfire\n{dump}");
             Assert.That(misfires[0].GetProperty("reason").GetString(), Is.EqualTo("missed"));
             Assert.That(misfires[0].GetProperty("scheduledFireTime").GetDateTimeOffset(), Is.GreaterThan(stoppedAt).And.LessThan(restartedAt));

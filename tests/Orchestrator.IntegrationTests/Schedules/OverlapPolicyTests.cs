@@ -51,7 +51,7 @@ public sealed class OverlapPolicyTests : ServerWithPeerFixture
         await SettledRunsAsync("default.skip");
         Assert.That(slow.MaxInFlight, Is.EqualTo(1), "never two calls at once");
 
-        var misfires = await Admin.GetFromJsonAsync<JsonElement>("/api/schedules/default.skip/misfires");
+        var misfires = (await Admin.GetFromJsonAsync<JsonElement>("/api/schedules/default.skip/misfires")).GetProperty("items");
         var overlaps = misfires.EnumerateArray().Where(m => m.GetProperty("reason").GetString() == "overlap").ToList();
         Assert.That(overlaps, Is.Not.Empty, "Quartz records each dropped firing with the reason overlap: " + misfires);
 

@@ -234,6 +234,28 @@ public sealed class ScopedKeyTests
     }
 
     [Test]
+    public async Task The_cluster_misfire_list_says_older_ones_exist_only_when_the_scoped_key_may_see_them()
+    {
+        // One misfire of Alpha's, then newer ones of Beta's than a page of one (asked for twice over) reaches: the store
+        // has more rows, but none this key may see past Alpha's one.
+        var history = server.Services.GetRequiredService<Quartz.Extensibility.IExecutionHistoryStore>();
+        var at = TimeProvider.System.GetUtcNow().AddDays(-1);
+        await history.AddMisfire(new Quartz.MisfireHistoryEntry(Orchestrator.Hosting.SchedulerHosting.SchedulerName, "seed", Alpha, "job", new Quartz.JobKey("job", Alpha), at, at), CancellationToken.None);
+        for (var i = 1; i <= 3; i++)
+        {
+            await history.AddMisfire(new Quartz.MisfireHistoryEntry(Orchestrator.Hosting.SchedulerHosting.SchedulerName, "seed", Beta, "job", new Quartz.JobKey("job", Beta), at.AddMinutes(i), at.AddMinutes(i)), CancellationToken.None);
+        }
+
+        var all = await Poll.UntilAsync(() => admin.GetFromJsonAsync<JsonElement>("/api/cluster/misfires"), p => p.GetProperty("items").GetArrayLength() >= 4,
+            TimeSpan.FromSeconds(30), "the seeded misfires");
+        var page = await scoped.GetFromJsonAsync<JsonElement>("/api/cluster/misfires?pageSize=1");
+        Assert.That(page.GetProperty("items").EnumerateArray().Select(m => m.GetProperty("schedule").GetString()), Is.EqualTo(new[] { Alpha + ".job" }), page.ToString());
+        Assert.That(page.GetProperty("hasMore").GetBoolean(), Is.False, "only other projects' misfires are older or newer: " + page);
+        var adminPage = await admin.GetFromJsonAsync<JsonElement>("/api/cluster/misfires?pageSize=1");
+        Assert.That(adminPage.GetProperty("hasMore").GetBoolean(), Is.True, "an unscoped key may see the others: " + adminPage + " / " + all);
+    }
+
+    [Test]
     public async Task A_list_filtered_to_another_project_is_empty_for_a_scoped_key()
     {
         foreach (var path in new[] { "/api/schedules?project=beta", "/api/runs?project=beta", "/api/pipelines?project=beta" })

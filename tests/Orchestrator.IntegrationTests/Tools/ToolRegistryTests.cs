@@ -78,7 +78,7 @@ public sealed class ToolRegistryTests
         Assert.That(problem.GetProperty("errors").TryGetProperty("arguments.mode", out _), Is.True);
         // The detail is sentences naming each argument by its path, without the schema's keywords.
         var detail = problem.GetProperty("detail").GetString();
-        Assert.That(detail, Does.Contain("level must be at most 9.").And.Contain("mode must be one of zip, tar.").And.Contain("'files[1].name' is required."), detail);
+        Assert.That(detail, Does.Contain("level must be at most 9.").And.Contain("mode must be one of \"zip\", \"tar\".").And.Contain("'files[1].name' is required."), detail);
         Assert.That(detail, Does.Not.Contain("keyword").And.Not.Contain("(maximum)"), detail);
     }
 

@@ -112,13 +112,14 @@ public sealed class SchemaChecksTests
     [TestCase("""{"type": "object", "minProperties": 2}""", "{}", "minProperties", "must have at least 2 properties.")]
     [TestCase("""{"type": "array", "uniqueItems": true}""", "[1, 1]", "uniqueItems", "must be unique")]
     [TestCase("""{"type": ["integer", "string"]}""", "true", "type", "must be an integer (a whole number) or a string.")]
-    [TestCase("""{"enum": ["zip", "tar"]}""", "\"rar\"", "enum", "must be one of zip, tar.")]
+    [TestCase("""{"enum": ["zip", "tar"]}""", "\"rar\"", "enum", "must be one of \"zip\", \"tar\".")]
     [TestCase("""{"const": "zip"}""", "\"rar\"", "const", "must be exactly zip.")]
     [TestCase("""{"type": "array", "contains": {"type": "string"}}""", "[1, 2]", "contains", "does not have as many items of the kind the schema asks for")]
     [TestCase("""{"type": "integer", "minimum": 1}""", "0", "minimum", "must be at least 1.")]
     [TestCase("""{"type": "string", "minLength": 1}""", "\"\"", "minLength", "must be at least 1 character long.")]
     [TestCase("""{"type": "array", "maxItems": 1}""", "[1, 2]", "maxItems", "must have at most 1 item.")]
-    [TestCase("""{"enum": ["GET", "POST", 3]}""", "\"GOT\"", "enum", "must be one of GET, POST, 3.")]
+    [TestCase("""{"enum": ["GET", "POST", 3]}""", "\"GOT\"", "enum", "must be one of \"GET\", \"POST\", 3.")]
+    [TestCase("""{"enum": ["", "a, b", "c d"]}""", "\"x\"", "enum", "must be one of \"\", \"a, b\", \"c d\".")]
     [TestCase("""{"type": "object"}""", "[]", "type", "must be an object.")]
     public void A_failed_keyword_is_named_and_explained(string schema, string instance, string keyword, string message)
     {
@@ -135,9 +136,18 @@ public sealed class SchemaChecksTests
     {
         var errors = Validate("""{"type": "object", "required": ["url"], "properties": {"method": {"enum": ["GET", "POST"]}, "retries": {"maximum": 10}}}""",
             """{"method": "GOT", "retries": 11}""");
-        Assert.That(errors.Select(SchemaChecks.Sentence), Is.EquivalentTo(new[] { "'url' is required.", "method must be one of GET, POST.", "retries must be at most 10." }));
+        Assert.That(errors.Select(SchemaChecks.Sentence), Is.EquivalentTo(new[] { "'url' is required.", "method must be one of \"GET\", \"POST\".", "retries must be at most 10." }));
         Assert.That(SchemaChecks.Sentence(new ArgumentError("$", "type", "must be an object.")), Is.EqualTo("The value must be an object."));
         Assert.That(SchemaChecks.Sentence(new ArgumentError("$.files[1].name", "required", "'name' is required.")), Is.EqualTo("'files[1].name' is required."));
+    }
+
+    [Test]
+    public void An_error_with_an_empty_or_unrooted_path_still_reads_as_a_sentence()
+    {
+        // An empty path was cut as "$..." and threw (a 500 in place of the problem).
+        Assert.That(SchemaChecks.Sentence(new ArgumentError("", "type", "must be an object.")), Is.EqualTo("The value must be an object."));
+        Assert.That(SchemaChecks.Sentence(new ArgumentError("$[0]", "type", "must be a string.")), Is.EqualTo("[0] must be a string."));
+        Assert.That(SchemaChecks.Sentence(new ArgumentError("mode", "enum", "must be one of \"a\".")), Is.EqualTo("mode must be one of \"a\"."));
     }
 
     [Test]
