@@ -1,3 +1,4 @@
+using System.Linq.Expressions;
 using Microsoft.EntityFrameworkCore;
 using Orchestrator.Data;
 using Orchestrator.Telemetry;
@@ -59,7 +60,7 @@ public sealed class PausedFiringVeto(IServiceScopeFactory scopes) : ITriggerList
             // An ended pause that held the firing (as the occurrences route holds it: from its start, up to its end). An open
             // one does not: a firing while the pause is still being made is a run, which outranks the pause.
             resumedAt = await db.Set<SchedulePause>().AsNoTracking()
-                .Where(p => p.ScheduleId == id && p.PausedAt <= scheduled && p.ResumedAt != null && p.ResumedAt > scheduled)
+                .Where(Holding(id, scheduled))
                 .Select(p => p.ResumedAt)
                 .FirstOrDefaultAsync(cancellationToken);
         }
@@ -75,6 +76,26 @@ public sealed class PausedFiringVeto(IServiceScopeFactory scopes) : ITriggerList
 
         context.MergedJobDataMap[VetoedKey] = "true";
         return true;
+    }
+
+    /// <summary>
+    /// How much earlier than a stored resume a due time must be to be held by it: the resume's instant is one node's
+    /// clock and the firing's due time another's, so a due time this close to the resume fires as if not paused.
+    /// </summary>
+    public static readonly TimeSpan ClockSkew = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>
+    /// The stored pause intervals of <paramref name="scheduleId"/> that hold a firing due at <paramref name="scheduled"/>:
+    /// begun by then, and ended by a resume more than <see cref="ClockSkew"/> after it. Not an open one (a firing while
+    /// the pause is still being made is a run, which outranks the pause), nor one closed as stale
+    /// (<see cref="SchedulePause.ClosedAsStale"/>): Quartz was not paused, and its late firings (a run released from
+    /// <c>forbid</c>) are runs.
+    /// </summary>
+    public static Expression<Func<SchedulePause, bool>> Holding(string scheduleId, DateTimeOffset scheduled)
+    {
+        var heldUntil = scheduled + ClockSkew;
+        return p => p.ScheduleId == scheduleId && p.PausedAt <= scheduled && p.ResumedAt != null && p.ResumedAt > heldUntil
+            && (p.ResumedBy == null || p.ResumedBy != SchedulePause.ClosedAsStale);
     }
 
     /// <summary>

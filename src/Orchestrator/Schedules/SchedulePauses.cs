@@ -17,6 +17,10 @@ public sealed class SchedulePause
     /// intervals were stored, or one Quartz made itself, such as retries exhausted).</summary>
     public const string FromQuartz = "quartz";
 
+    /// <summary>Who "resumed" an open interval closed as stale (housekeeping, or the next pause): nobody did, Quartz was
+    /// not paused then, so its end is no resume and the paused-firing veto holds nothing by it.</summary>
+    public const string ClosedAsStale = "system (stale)";
+
     public long Id { get; set; }
 
     /// <summary>The schedule's id, <c>{project}.{name}</c>.</summary>
@@ -140,7 +144,7 @@ public static class SchedulePauses
 
             // Conditional: a resume that closed it meanwhile keeps its own end.
             closed += await db.Set<SchedulePause>().Where(p => p.Id == row.Id && p.ResumedAt == null)
-                .ExecuteUpdateAsync(s => s.SetProperty(p => p.ResumedAt, at).SetProperty(p => p.ResumedBy, Audit.AuditLog.SystemActor), ct);
+                .ExecuteUpdateAsync(s => s.SetProperty(p => p.ResumedAt, at).SetProperty(p => p.ResumedBy, SchedulePause.ClosedAsStale), ct);
         }
 
         return closed;

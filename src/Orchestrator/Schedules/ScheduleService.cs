@@ -143,6 +143,8 @@ public sealed class ScheduleService(
         var document = ScheduleMapping.Document(spec, request, sameTrigger && existing is not null ? existing.StartTimeUtc : now);
         // The creation instant stays (a schedule stored before it was kept goes on without one: the occurrences fall back).
         var job = ScheduleMapping.BuildJob(spec, action!, document, stored is null ? null : ScheduleMapping.CreatedAtOf(stored.JobDataMap));
+        // The pause this replace ended through Quartz's resume, closed and saved before it; null when it ended none that way.
+        PauseChange? resumed = null;
         try
         {
             if (!sameTrigger)
@@ -163,8 +165,18 @@ public sealed class ScheduleService(
                 // hands what came due meanwhile to the misfire policy as POST …/resume does. Stored unpaused, a next fire
                 // time past the trigger's threshold would wait for Quartz's misfire scan (a minute) before anything ran.
                 await scheduler.ScheduleJob(job, [ScheduleMapping.ContinueTrigger(existing, spec)], new ScheduleJobOptions { Replace = true, Paused = true }, ct);
+                // The pause's end is saved before Quartz resumes (as ResumeAsync does): the paused-firing veto on any node
+                // holds the due times of the pause only once its end is stored, and a short pause's passed fire times fire
+                // at once at the resume. 'now' was taken before the resume, so a catch-up that starts at once is after it.
+                resumed = await SchedulePauses.CloseAsync(db, [ScheduleIds.Of(key)], unrecorded, now, audit.ActorName(), ct);
+                await SchedulePauses.SaveAsync(db, ct);
                 using var resumingOccurrences = Telemetry.OccurrenceListener.Resuming();
-                await scheduler.ResumeTrigger(triggerKey, ct);
+                // Not resumed by this call (false: a concurrent resume did it) leaves the schedule running, its end saved.
+                _ = await QuartzOrUndoAsync(resumed, async () =>
+                {
+                    await scheduler.ResumeTrigger(triggerKey, ct);
+                    return true;
+                }, ct);
             }
             else if (existing is not null)
             {
@@ -195,7 +207,7 @@ public sealed class ScheduleService(
         {
             await SchedulePauses.OpenAsync(db, [replaced.Id], now, null, audit.ActorName(), audit.SourceName(), ct);
         }
-        else if (before?.State == "paused" && replaced.State != "paused")
+        else if (before?.State == "paused" && replaced.State != "paused" && resumed is null)
         {
             // 'now' was taken before Quartz resumed the trigger: a catch-up firing that starts at once is after it.
             await SchedulePauses.CloseAsync(db, [replaced.Id], unrecorded, now, audit.ActorName(), ct);

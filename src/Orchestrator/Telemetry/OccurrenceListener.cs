@@ -31,9 +31,15 @@ public sealed class OccurrenceListener(OrchestratorMetrics metrics, IServiceScop
     /// The last misfire counted, by trigger: its first due time missed. Quartz handles a misfire inside a store
     /// transaction that it rolls back and retries on failure, and this listener hears it again then; the retry names the
     /// same first due time (a misfire handled moves the trigger past it), so it is not counted twice. Per node: a retry
-    /// that another node makes after this one failed is counted again (Quartz raises no event after its commit).
+    /// that another node makes after this one failed is counted again (Quartz raises no event after its commit). An entry
+    /// goes when its trigger fires (a retry comes before that), so a later misfire with the same first due time (a trigger
+    /// stored again from the same point) counts; a node that hears misfires of more triggers than
+    /// <see cref="MaxRemembered"/> that then never fire here (deleted, or firing on other nodes) starts over.
     /// </summary>
     private readonly ConcurrentDictionary<TriggerKey, DateTimeOffset> counted = new();
+
+    /// <summary>How many triggers' last misfire a node remembers at most (<see cref="counted"/>).</summary>
+    internal const int MaxRemembered = 10_000;
 
     /// <summary>
     /// Set while this flow resumes schedules (<see cref="Resuming"/>): Quartz applies a resumed trigger's misfire inside
@@ -83,6 +89,12 @@ public sealed class OccurrenceListener(OrchestratorMetrics metrics, IServiceScop
                 return ValueTask.CompletedTask;
             }
 
+            if (counted.Count >= MaxRemembered)
+            {
+                // Bounded: forgetting risks only counting a rolled-back retry twice, never losing a misfire.
+                counted.Clear();
+            }
+
             counted[trigger.Key] = firstMissed;
             var now = time.GetUtcNow();
             var missed = OccurrenceOutcomes.DueTimesMissed(trigger, firstMissed, now);
@@ -115,6 +127,8 @@ public sealed class OccurrenceListener(OrchestratorMetrics metrics, IServiceScop
     public async ValueTask TriggerFired(ITrigger trigger, IJobExecutionContext context, CancellationToken cancellationToken = default)
     {
         var job = context.JobDetail.Key;
+        // Fired: the misfire remembered for it was handled and committed, so it cannot be retried any more.
+        counted.TryRemove(trigger.Key, out _);
         if (context.Recovering)
         {
             if (context.RecoveringTriggerKey is { } original && OccurrenceOutcomes.IsScheduleTrigger(original, job)

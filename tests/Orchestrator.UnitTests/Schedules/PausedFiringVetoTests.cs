@@ -85,4 +85,36 @@ public sealed class PausedFiringVetoTests
         Assert.That(trigger.NextFireTimeUtc, Is.EqualTo(T0.AddSeconds(22)));
         Assert.That(PausedFiringVeto.Vetoes(OccurrenceOutcomes.Coalesced, trigger.NextFireTimeUtc, T0.AddSeconds(21)), Is.False);
     }
+
+    private static SchedulePause Pause(DateTimeOffset from, DateTimeOffset? to, string? by = "admin") =>
+        new() { ScheduleId = "p.s", PausedAt = from, ResumedAt = to, PausedBy = "admin", ResumedBy = to is null ? null : by, Source = "api" };
+
+    private static bool Holds(SchedulePause pause, DateTimeOffset due) => PausedFiringVeto.Holding("p.s", due).Compile()(pause);
+
+    [Test]
+    public void A_resumed_pause_holds_its_due_times_up_to_a_clock_skew_before_the_resume()
+    {
+        var pause = Pause(T0, T0.AddSeconds(10));
+        Assert.Multiple(() =>
+        {
+            Assert.That(Holds(pause, T0), Is.True, "due as the pause began");
+            Assert.That(Holds(pause, T0.AddSeconds(9)), Is.True, "inside the pause");
+            Assert.That(Holds(pause, T0.AddSeconds(10) - PausedFiringVeto.ClockSkew), Is.False, "within the skew before the resume: another node's clock");
+            Assert.That(Holds(pause, T0.AddSeconds(10)), Is.False, "due at the resume");
+            Assert.That(Holds(pause, T0.AddSeconds(-1)), Is.False, "due before the pause");
+            Assert.That(PausedFiringVeto.Holding("p.other", T0.AddSeconds(5)).Compile()(pause), Is.False, "another schedule's pause");
+        });
+    }
+
+    [Test]
+    public void An_open_pause_and_one_closed_as_stale_hold_nothing()
+    {
+        Assert.Multiple(() =>
+        {
+            Assert.That(Holds(Pause(T0, null), T0.AddSeconds(5)), Is.False, "still open: a firing while pausing is a run");
+            Assert.That(Holds(Pause(T0, T0.AddSeconds(90), SchedulePause.ClosedAsStale), T0.AddSeconds(5)), Is.False,
+                "closed by housekeeping or the next pause: Quartz was never paused, a late (forbid-released) firing is a run");
+            Assert.That(Holds(Pause(T0, T0.AddSeconds(90), "system"), T0.AddSeconds(5)), Is.True, "resumed by the system");
+        });
+    }
 }
