@@ -17,14 +17,14 @@ namespace Orchestrator.Cluster;
 /// share of the job store's CPU per firing (bench/README.md, <i>CPU and statements per firing, cut</i>). So on
 /// PostgreSQL the node keeps Quartz's <see cref="Quartz.Impl.AdoJobStore.PostgreSQLDelegate"/> and moves the
 /// recovery triggers instead: once recovery has committed them, one statement gives each waiting recovery trigger a
-/// fire time just before the oldest waiting trigger (so Quartz's order, fire time first, takes it first), but no earlier
-/// than now less the store's misfire threshold (<see cref="Hosting.SchedulerHosting.StoreMisfireThreshold"/>), and the
-/// "ignore misfires" instruction (so it passes the misfire window whatever its age and fires now — what its own
-/// instruction, fire now, would have done after the misfire scan). The floor is the bound Quartz's acquisition puts
-/// on every trigger that has no threshold of its own and does not ignore misfires (<c>noEarlierThan</c>): the oldest
-/// waiting trigger can be a misfire days old that the misfire scan has not handled yet, which acquisition will not
-/// take, and a recovered firing moved before it read as days late. A trigger that ignores misfires (<c>catch_up</c>)
-/// or has a longer threshold of its own and is older than the floor stays ahead of it.
+/// fire time just before the oldest waiting trigger acquisition would take (so Quartz's order, fire time first, takes it
+/// first), and the "ignore misfires" instruction (so it passes the misfire window whatever its age and fires now — what
+/// its own instruction, fire now, would have done after the misfire scan). Acquisition takes a trigger that ignores
+/// misfires (<c>catch_up</c>) whatever its age, and any other only within the store's misfire threshold
+/// (<see cref="Hosting.SchedulerHosting.StoreMisfireThreshold"/>, Quartz's <c>noEarlierThan</c>): a misfire older than
+/// that, which the misfire scan has not handled yet, is left out of the minimum, so the recovered firing is not moved
+/// days back for it. (Behind an old catch_up backlog it is moved that far back: the run ledger and the lateness metric
+/// read the firing's original scheduled time from its data map, so only Quartz's own history shows the moved time.)
 /// </para>
 /// <para>
 /// Quartz 4.7 acquires in lock-free rounds (no <c>TRIGGER_ACCESS</c> row lock is taken to acquire): the move takes that
@@ -83,15 +83,16 @@ public sealed partial class RecoveryFirstPromotion : IHostedService, IDisposable
 
     /// <summary>
     /// The promotion: take Quartz's trigger lock (so it does not interleave with the misfire scan or a check-in's
-    /// recovery, which hold it), then move every waiting recovery trigger to just before the oldest other waiting trigger, but not
-    /// before <c>@floor</c> (now less the store's misfire threshold, in ticks as Quartz stores fire times), or leave its
-    /// time if it is already first, and let it through the misfire window.
+    /// recovery, which hold it), then move every waiting recovery trigger to just before the oldest other waiting trigger acquisition
+    /// would take (one ignoring misfires, or one due after <c>@floor</c>: now less the store's misfire threshold, in ticks
+    /// as Quartz stores fire times), or leave its time if it is already first, and let it through the misfire window.
     /// </summary>
     public static string PromotionSql(string tablePrefix) => $"""
         SELECT 1 FROM {tablePrefix}LOCKS WHERE SCHED_NAME = @scheduler AND LOCK_NAME = 'TRIGGER_ACCESS' FOR UPDATE;
         WITH target AS (
-            SELECT GREATEST(MIN(o.NEXT_FIRE_TIME) - 1, @floor) AS fire_time FROM {tablePrefix}TRIGGERS o
+            SELECT MIN(o.NEXT_FIRE_TIME) - 1 AS fire_time FROM {tablePrefix}TRIGGERS o
              WHERE o.SCHED_NAME = @scheduler AND o.TRIGGER_STATE = 'WAITING' AND o.TRIGGER_GROUP <> @recovery
+               AND (o.MISFIRE_INSTR = -1 OR o.NEXT_FIRE_TIME >= @floor)
             HAVING COUNT(*) > 0)
         UPDATE {tablePrefix}TRIGGERS r
            SET NEXT_FIRE_TIME = LEAST(r.NEXT_FIRE_TIME, (SELECT fire_time FROM target)),
