@@ -56,7 +56,9 @@ public sealed class DeadlinePauseTests : ServerWithPeerFixture
             action = new { type = "noop", config = new { } },
             trigger = new { intervalSeconds = 1 },
             // Skip what was missed, so the resume starts nothing for the paused due times.
-            misfire = new { policy = "skip", thresholdSeconds = 1 },
+            // The paused-firing veto skips the pause's due times whatever the threshold; a 1-s threshold let a loaded
+            // machine skip a due time after the resume as a misfire, which the checker rightly called not started.
+            misfire = new { policy = "skip", thresholdSeconds = 30 },
             deadline = new { startWithinSeconds = 1, channel = "pause-ops" },
         });
         await Poll.UntilAsync(() => Admin.RunsAsync(Id), r => r.Count >= 1, TimeSpan.FromSeconds(30), "a run before the pause");

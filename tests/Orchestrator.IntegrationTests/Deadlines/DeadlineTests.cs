@@ -226,7 +226,9 @@ public sealed class DeadlineTests : ServerWithPeerFixture
             action = new { type = "noop", config = new { } },
             trigger = new { intervalSeconds = 1 },
             // Skip what was missed, so the resume starts nothing late.
-            misfire = new { policy = "skip", thresholdSeconds = 1 },
+            // The paused-firing veto skips the pause's due times whatever the threshold; a 1-s threshold let a loaded
+            // machine skip a due time after the resume as a misfire, which the checker rightly called not started.
+            misfire = new { policy = "skip", thresholdSeconds = 30 },
             deadline = new { startWithinSeconds = 3, channel = "resume-alerts" },
         });
         await Task.Delay(TimeSpan.FromSeconds(2));
