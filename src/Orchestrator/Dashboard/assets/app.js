@@ -9,9 +9,13 @@ let refreshTimer = null;
 // Why the sign-in form is showing ("Signed out.", "Your key was refused…"): kept until the next sign-in, because
 // the form is drawn by route() after the hash changes, not by whoever signed the user out.
 let signInMessage = "";
-// Bumped on every navigation: a render that finishes after the user moved on must not draw over the new page.
+// Bumped on every navigation: a render that finishes after the user moved on must not draw over the new page. The
+// address counts too: a filter changes location.hash at once but its hashchange (and so the next route) comes a task
+// later, and a render finishing in between must not draw the old address's page (its links would carry the old
+// filters: a "Next" clicked there dropped the filter just chosen).
 let generation = 0;
-const stale = (token) => token !== generation;
+let routedHash = "";
+const stale = (token) => token !== generation || location.hash !== routedHash;
 
 const esc = (value) => String(value ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 const when = (iso) => (iso ? new Date(iso).toLocaleString() : "—");
@@ -229,6 +233,7 @@ function registerPage(name, render) {
 
 async function route() {
   const mine = ++generation;
+  routedHash = location.hash;
   clearInterval(refreshTimer);
   clearTimeout(refreshTimer);
   if (!sessionStorage.getItem(KEY)) {
