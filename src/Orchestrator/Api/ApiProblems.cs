@@ -21,6 +21,16 @@ public static class Problems
 
     public static ProblemDetails Conflict(string detail) =>
         new() { Status = StatusCodes.Status409Conflict, Title = "Conflict", Detail = detail };
+
+    /// <summary>
+    /// A conflict caused by one field's value (a name or id already taken): the same 409, with an <c>errors</c> map
+    /// naming the field, so a form puts the message beside that input as it does a 422's.
+    /// </summary>
+    public static ProblemDetails Conflict(string detail, string field) =>
+        new HttpValidationProblemDetails(new Dictionary<string, string[]> { [field] = [detail] })
+        {
+            Status = StatusCodes.Status409Conflict, Title = "Conflict", Detail = detail,
+        };
 }
 
 /// <summary>Collects field errors, then becomes a 422 validation problem naming each field and its reason.</summary>

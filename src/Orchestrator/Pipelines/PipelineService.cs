@@ -59,7 +59,7 @@ public sealed class PipelineService(
 
         if (await db.Pipelines.AnyAsync(p => p.Id == request.Id, ct))
         {
-            return Problems.Conflict($"A pipeline with id '{request.Id}' already exists.");
+            return Problems.Conflict($"A pipeline with id '{request.Id}' already exists.", "id");
         }
 
         // Versions of a deleted pipeline with the same id are kept for their runs; numbering continues after them.
@@ -84,7 +84,7 @@ public sealed class PipelineService(
         }
         catch (DbUpdateException)
         {
-            return Problems.Conflict($"A pipeline with id '{request.Id}' already exists.");
+            return Problems.Conflict($"A pipeline with id '{request.Id}' already exists.", "id");
         }
 
         if (definition.Deadline is not null)

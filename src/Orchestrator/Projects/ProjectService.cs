@@ -90,7 +90,7 @@ public sealed partial class ProjectService(OrchestratorDbContext db, WorkspaceRo
 
         if (await db.Projects.AnyAsync(p => p.Id == request.Id, cancellationToken))
         {
-            return Problems.Conflict($"A project with id '{request.Id}' already exists.");
+            return Problems.Conflict($"A project with id '{request.Id}' already exists.", "id");
         }
 
         if (await OverlapAsync(request.Id!, rootPath!, cancellationToken) is { } overlap)
@@ -110,7 +110,7 @@ public sealed partial class ProjectService(OrchestratorDbContext db, WorkspaceRo
         catch (DbUpdateException)
         {
             // Lost a race with a concurrent create of the same id.
-            return Problems.Conflict($"A project with id '{request.Id}' already exists.");
+            return Problems.Conflict($"A project with id '{request.Id}' already exists.", "id");
         }
 
         Directory.CreateDirectory(project.RootPath);

@@ -60,7 +60,7 @@ public sealed class ScheduleService(
         var key = new JobKey(spec.Name, spec.Project);
         if (await scheduler.Exists(key, ct))
         {
-            return Problems.Conflict($"A schedule named '{spec.Name}' already exists in project '{spec.Project}'.");
+            return Problems.Conflict($"A schedule named '{spec.Name}' already exists in project '{spec.Project}'.", "name");
         }
 
         actions.TryGet(spec.ActionType, out var action);
@@ -73,7 +73,7 @@ public sealed class ScheduleService(
         }
         catch (ObjectAlreadyExistsException)
         {
-            return Problems.Conflict($"A schedule named '{spec.Name}' already exists in project '{spec.Project}'.");
+            return Problems.Conflict($"A schedule named '{spec.Name}' already exists in project '{spec.Project}'.", "name");
         }
         catch (SchedulerException ex) when (IsNeverFires(ex))
         {

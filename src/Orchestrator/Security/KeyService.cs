@@ -180,7 +180,7 @@ public sealed class KeyService(OrchestratorDbContext db, ApiKeyStore store, Audi
     }
 
     private static Microsoft.AspNetCore.Mvc.ProblemDetails DuplicateName(string name) =>
-        Problems.Conflict($"A key named '{name}' that is not revoked (active or expired) already exists; choose another name or revoke that key first.");
+        Problems.Conflict($"A key named '{name}' that is not revoked (active or expired) already exists; choose another name or revoke that key first.", "name");
 
     private static string Truncate(string text) => text.Length <= 40 ? text : text[..40] + "…";
 }

@@ -67,12 +67,12 @@ public sealed class ToolService(
 
         if (registry.IsBuiltin(request.Name!))
         {
-            return Problems.Conflict($"'{request.Name}' is a built-in tool; choose another name.");
+            return Problems.Conflict($"'{request.Name}' is a built-in tool; choose another name.", "name");
         }
 
         if (await db.Tools.AnyAsync(t => t.Name == request.Name, cancellationToken))
         {
-            return Problems.Conflict($"A tool named '{request.Name}' already exists.");
+            return Problems.Conflict($"A tool named '{request.Name}' already exists.", "name");
         }
 
         tool.Name = request.Name!;

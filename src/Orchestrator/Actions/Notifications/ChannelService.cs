@@ -97,7 +97,7 @@ public sealed partial class ChannelService(OrchestratorDbContext db, OutboundPol
 
         if (await db.Channels.AnyAsync(c => c.Name == request.Name, cancellationToken))
         {
-            return Problems.Conflict($"A channel named '{request.Name}' already exists.");
+            return Problems.Conflict($"A channel named '{request.Name}' already exists.", "name");
         }
 
         channel!.Name = request.Name!;
