@@ -54,7 +54,7 @@ public sealed class ApiKeyStore(OrchestratorDbContext db, TimeProvider time)
 
     /// <summary>
     /// Checks a presented key against the database on every request, so a revocation is refused at once on every node
-    /// (no node caches a key). An expired key is refused with a reason that says so; anything else is just "not valid".
+    /// (no node caches a key). A revoked or expired key is refused with a reason that says so (to the holder of the whole key only); anything else is just "not valid".
     /// </summary>
     public async Task<KeyCheck> CheckAsync(string presented, CancellationToken cancellationToken)
     {
@@ -64,7 +64,7 @@ public sealed class ApiKeyStore(OrchestratorDbContext db, TimeProvider time)
         }
 
         var key = await db.ApiKeys.AsNoTracking().FirstOrDefaultAsync(k => k.Prefix == prefix, cancellationToken);
-        if (key is null || key.RevokedAt is not null)
+        if (key is null)
         {
             return KeyCheck.Invalid;
         }
@@ -76,8 +76,13 @@ public sealed class ApiKeyStore(OrchestratorDbContext db, TimeProvider time)
             return KeyCheck.Invalid;
         }
 
+        // Only the holder of the whole key learns that it was revoked or expired; a guess at a prefix learns nothing.
+        if (key.RevokedAt is { } revoked)
+        {
+            return new KeyCheck(null, $"The API key '{key.Name}' was revoked at {revoked:yyyy-MM-dd'T'HH:mm:ss'Z'}; ask an admin for a new one.");
+        }
+
         var now = time.GetUtcNow();
-        // Only the holder of the whole key learns that it expired; a guess at a prefix learns nothing.
         if (key.IsExpired(now))
         {
             return new KeyCheck(null, $"The API key '{key.Name}' expired at {key.ExpiresAt:yyyy-MM-dd'T'HH:mm:ss'Z'}; ask an admin for a new one.");

@@ -99,8 +99,15 @@ public sealed class KeyManagementTests
         var revoked = await admin.DeleteAsync($"/api/keys/{created.GetProperty("id").GetGuid()}");
         Assert.That(revoked.StatusCode, Is.EqualTo(HttpStatusCode.NoContent), await revoked.Content.ReadAsStringAsync());
 
-        await ApiAssertions.AssertProblemAsync(await here.GetAsync("/api/projects"), HttpStatusCode.Unauthorized);
-        await ApiAssertions.AssertProblemAsync(await there.GetAsync("/api/projects"), HttpStatusCode.Unauthorized);
+        var refusedHere = await ApiAssertions.AssertProblemAsync(await here.GetAsync("/api/projects"), HttpStatusCode.Unauthorized);
+        var refusedThere = await ApiAssertions.AssertProblemAsync(await there.GetAsync("/api/projects"), HttpStatusCode.Unauthorized);
+        // The holder of the whole key learns it was revoked (and needs a new one) ...
+        Assert.That(refusedHere.GetProperty("detail").GetString(), Does.Contain($"'{name}' was revoked"));
+        Assert.That(refusedThere.GetProperty("detail").GetString(), Does.Contain("was revoked"));
+        // ... a guess with the same prefix learns nothing about the key.
+        using var guess = server.CreateClient(plain[..^1] + (plain[^1] == 'A' ? 'B' : 'A'));
+        var guessed = await ApiAssertions.AssertProblemAsync(await guess.GetAsync("/api/projects"), HttpStatusCode.Unauthorized);
+        Assert.That(guessed.GetProperty("detail").GetString(), Is.EqualTo("The API key is not valid."));
         var listed = await KeyNamedAsync(name);
         Assert.That(listed.GetProperty("status").GetString(), Is.EqualTo("revoked"));
         Assert.That(listed.GetProperty("revokedAt").ValueKind, Is.EqualTo(JsonValueKind.String));

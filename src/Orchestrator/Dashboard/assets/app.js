@@ -62,7 +62,8 @@ async function api(method, path, body) {
     data = { title: `HTTP ${response.status}`, detail: text.slice(0, 200) };
   }
   if (response.status === 401) {
-    signOut("Your key was refused; sign in again.");
+    // The server says why (not valid, expired, revoked): the operator learns whether a new key is needed.
+    signOut(data?.detail ? `${data.detail} Sign in again.` : "Your key was refused; sign in again.");
     throw new ApiError(401, data);
   }
   if (!response.ok) throw new ApiError(response.status, data);
@@ -103,7 +104,15 @@ function renderSignIn(message) {
       return;
     }
     if (!response.ok) {
-      document.getElementById("signin-error").textContent = response.status === 401 ? "That key was refused." : `Sign-in failed (HTTP ${response.status}).`;
+      let detail = "";
+      try {
+        detail = (await response.json())?.detail ?? "";
+      } catch {
+        // Not a problem document (a proxy's page): the status says enough.
+      }
+      document.getElementById("signin-error").textContent = response.status === 401
+        ? `That key was refused${detail ? `: ${detail}` : "."}`
+        : `Sign-in failed (HTTP ${response.status}).`;
       return;
     }
     sessionStorage.setItem(KEY, key);
