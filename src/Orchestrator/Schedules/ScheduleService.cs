@@ -174,6 +174,7 @@ public sealed class ScheduleService(
                 // Not resumed by this call (false: a concurrent resume did it) leaves the schedule running, its end saved.
                 _ = await QuartzOrUndoAsync(resumed, async () =>
                 {
+                    await SchedulePauses.MarkResumedAsync(scheduler, [key], now, ct);
                     await scheduler.ResumeTrigger(triggerKey, ct);
                     return true;
                 }, ct);
@@ -348,7 +349,12 @@ public sealed class ScheduleService(
         var closed = await SchedulePauses.CloseAsync(db, [before.Id], unrecorded, resumedAt, audit.ActorName(), ct);
         await SchedulePauses.SaveAsync(db, ct);
         using var resumingOccurrences = Telemetry.OccurrenceListener.Resuming();
-        if (!await QuartzOrUndoAsync(closed, () => scheduler.ResumeJob(key, ct), ct))
+        if (!await QuartzOrUndoAsync(closed, async () =>
+            {
+                // The pause's end, where the paused-firing veto of any node finds it without a query (PausedFiringVeto.MayBeHeld).
+                await SchedulePauses.MarkResumedAsync(scheduler, [key], resumedAt, ct);
+                return await scheduler.ResumeJob(key, ct);
+            }, ct))
         {
             return Problems.NotFound("schedule", id);
         }
@@ -459,6 +465,7 @@ public sealed class ScheduleService(
             using var resumingOccurrences = Telemetry.OccurrenceListener.Resuming();
             await QuartzOrUndoAsync(closed, async () =>
             {
+                await SchedulePauses.MarkResumedAsync(scheduler, targets, resumedAt, ct);
                 await scheduler.ResumeJobs(targets, ct);
                 return true;
             }, ct);
