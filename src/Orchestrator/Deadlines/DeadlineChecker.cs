@@ -395,7 +395,7 @@ public sealed partial class DeadlineChecker(
         }
 
         DateTimeOffset? checkedThrough = null;
-        if (policy == MisfirePolicy.Skip && trigger?.NextFireTimeUtc is { } next && unrun.Where(d => d + jitter >= next).Select(d => (DateTimeOffset?)d).FirstOrDefault() is { } first)
+        if (policy == MisfirePolicy.Skip && await UndecidedFromAsync(trigger, jitter, runs, unrun, now, ct) is { } first)
         {
             checkedThrough = first.AddTicks(-1) > window.From ? first.AddTicks(-1) : window.From;
             due = [.. due.Where(d => d < first)];
@@ -418,6 +418,24 @@ public sealed partial class DeadlineChecker(
         var outcomes = OccurrenceTimeline.Classify(due, ledger, misfires, pauses, policy, now, jitter);
         var skipped = outcomes.Where(o => o.Outcome == "skipped" && !rows.ContainsKey(o.DueAt)).Select(o => o.DueAt).ToHashSet();
         return ([.. due.Where(d => !skipped.Contains(d))], checkedThrough);
+    }
+
+    /// <summary>
+    /// Under <c>skip</c>, the first of the due times with no run (<paramref name="unrun"/>) whose fate Quartz has not
+    /// decided yet: its trigger has not moved past it (not fired, nor misfired), or a run of the schedule that began
+    /// before it is still running or ended moments ago (<see cref="OccurrenceTimeline.InFlightGrace"/>: Quartz settles
+    /// the firings a run held back — late within the threshold, or skipped as a misfire — as it completes, just after
+    /// the ledger writes the run's end). Null when every one is decided.
+    /// </summary>
+    private static async Task<DateTimeOffset?> UndecidedFromAsync(
+        ITrigger? trigger, TimeSpan jitter, IQueryable<RunRecord> runs, List<DateTimeOffset> unrun, DateTimeOffset now, CancellationToken ct)
+    {
+        var recent = now - OccurrenceTimeline.InFlightGrace;
+        var holding = await runs.Where(r => r.TriggeredBy != RunTrigger.Manual && r.TriggeredBy != RunTrigger.Pipeline && r.TriggeredBy != RunTrigger.Backfill
+                                            && r.StartedAt != null && (r.FinishedAt == null || r.FinishedAt > recent))
+            .OrderBy(r => r.ScheduledFireTime).Select(r => (DateTimeOffset?)r.ScheduledFireTime).FirstOrDefaultAsync(ct);
+        var next = trigger?.NextFireTimeUtc;
+        return unrun.Where(d => next is { } n && d + jitter >= n || holding is { } h && d > h).Select(d => (DateTimeOffset?)d).FirstOrDefault();
     }
 
     /// <summary>The due times to judge now: after what was judged, up to <paramref name="through"/>, at most a day back.</summary>
