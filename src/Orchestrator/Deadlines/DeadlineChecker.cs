@@ -40,6 +40,7 @@ public sealed record DeadlineCheckReport(int Found, int Recovered, int Sent, int
 public sealed partial class DeadlineChecker(
     OrchestratorDbContext db,
     ISchedulerFactory schedulers,
+    Quartz.Extensibility.IExecutionHistoryStore history,
     NotificationSender sender,
     OrchestratorMetrics metrics,
     IOptions<OrchestratorOptions> options,
@@ -110,6 +111,7 @@ public sealed partial class DeadlineChecker(
         var pausedSince = trigger is null ? null : await PausedSinceAsync(scheduler, key, watch.WatchedSince, ct);
         var seen = PauseOf(watch, pausedSince, now);
         var jitter = ScheduleJitter.OffsetOf(job.JobDataMap);
+        var policy = document.Misfire.Policy switch { "catch_up" => MisfirePolicy.CatchUp, "skip" => MisfirePolicy.Skip, _ => MisfirePolicy.FireOnce };
         var target = new Target(DeadlineBreach.Schedule, watch.TargetId, key.Group, $"Schedule {watch.TargetId}", settings.Deadline.Channel);
         var found = 0;
 
@@ -117,7 +119,8 @@ public sealed partial class DeadlineChecker(
         {
             var pauses = await PausesAsync(scheduler, key, runs, startWindow, seen, ct);
             var (due, rows) = await OccurrencesAsync(trigger, jitter, runs, startWindow, pauses, ct);
-            foreach (var at in due)
+            var (judged, undecided) = await PolicyJudgedAsync(scheduler, key, trigger, policy, jitter, runs, startWindow, due, rows, pauses, now, ct);
+            foreach (var at in judged)
             {
                 var row = rows.GetValueOrDefault(at);
                 if (row?.StartedAt is { } started && started <= at + startWithin)
@@ -132,14 +135,16 @@ public sealed partial class DeadlineChecker(
                     $"{target.Label}: the occurrence due at {Stamp(at)} {what}; it should have started within {DeadlineRules.Describe(startWithin)}, by {Stamp(at + startWithin)}.", ct);
             }
 
-            watch.StartCheckedThrough = startWindow.To;
+            // A due time Quartz has not decided yet (PolicyJudgedAsync) is judged by a later check.
+            watch.StartCheckedThrough = undecided ?? startWindow.To;
         }
 
         if (settings.SucceedWithin is { } succeedWithin && Window(watch.SucceedCheckedThrough, now - succeedWithin) is { } succeedWindow)
         {
             var pauses = await PausesAsync(scheduler, key, runs, succeedWindow, seen, ct);
             var (due, rows) = await OccurrencesAsync(trigger, jitter, runs, succeedWindow, pauses, ct);
-            foreach (var at in due)
+            var (judged, undecided) = await PolicyJudgedAsync(scheduler, key, trigger, policy, jitter, runs, succeedWindow, due, rows, pauses, now, ct);
+            foreach (var at in judged)
             {
                 var row = rows.GetValueOrDefault(at);
                 if (row is { Status: RunStatus.Succeeded, FinishedAt: { } finished } && finished <= at + succeedWithin)
@@ -164,7 +169,7 @@ public sealed partial class DeadlineChecker(
                     $"{target.Label}: the occurrence due at {Stamp(at)} {what}; it should have succeeded within {DeadlineRules.Describe(succeedWithin)}, by {Stamp(at + succeedWithin)}.", ct);
             }
 
-            watch.SucceedCheckedThrough = succeedWindow.To;
+            watch.SucceedCheckedThrough = undecided ?? succeedWindow.To;
         }
 
         if (settings.ExpectSuccessEvery is { } every)
@@ -366,6 +371,71 @@ public sealed partial class DeadlineChecker(
         // Paused: the due times from the pause to the resume were not to run (those that ran anyway are judged).
         var judged = due.Where(d => !SchedulePauses.Covers(pauses, d) || rows.Any(r => r.ScheduledFireTime == d)).ToList();
         return (judged, rows.GroupBy(r => r.ScheduledFireTime).ToDictionary(g => g.Key, g => g.First()));
+    }
+
+    /// <summary>
+    /// Of the due times <paramref name="due"/>, those to judge now: not one the schedule's own policy skipped on purpose —
+    /// what the occurrences route calls <c>skipped</c> (<see cref="OccurrenceTimeline.Classify(IReadOnlyList{DateTimeOffset}, IReadOnlyList{OccurrenceRun}, IReadOnlyList{OccurrenceMisfire}, IReadOnlyList{OccurrencePause}, MisfirePolicy, DateTimeOffset, TimeSpan)"/>,
+    /// the one definition, from the same stored facts: the ledger, Quartz's misfire history, the pauses): a misfire under
+    /// <c>skip</c>, an overlap <c>skip</c>, a veto. A due time with no run that did not come about that way (missed, or
+    /// folded into a <c>fire_once</c> catch-up) is still judged. Under <c>skip</c>, a due time with no run that Quartz has
+    /// not decided yet (its trigger not moved past it: blocked behind a running run, or not yet fired or misfired) may
+    /// still be skipped on purpose, so it and every later one wait for a later check: the second value, when not null,
+    /// is where the checked-through mark stops (just before it).
+    /// </summary>
+    private async Task<(List<DateTimeOffset> Judged, DateTimeOffset? CheckedThrough)> PolicyJudgedAsync(
+        IScheduler scheduler, JobKey key, ITrigger? trigger, MisfirePolicy policy, TimeSpan jitter, IQueryable<RunRecord> runs,
+        (DateTimeOffset From, DateTimeOffset To) window, List<DateTimeOffset> due, Dictionary<DateTimeOffset, RunRecord> rows,
+        IReadOnlyList<OccurrencePause> pauses, DateTimeOffset now, CancellationToken ct)
+    {
+        var unrun = due.Where(d => !rows.ContainsKey(d)).ToList();
+        if (unrun.Count == 0)
+        {
+            return (due, null);
+        }
+
+        DateTimeOffset? checkedThrough = null;
+        if (policy == MisfirePolicy.Skip && await UndecidedFromAsync(trigger, jitter, runs, unrun, now, ct) is { } first)
+        {
+            checkedThrough = first.AddTicks(-1) > window.From ? first.AddTicks(-1) : window.From;
+            due = [.. due.Where(d => d < first)];
+        }
+
+        // As the occurrences route reads them: the runs of the window and the one before it (a due time's "previous
+        // run" decides which misfires are its), and Quartz's misfire history of the job, in nominal time.
+        var previous = await runs.Where(r => r.ScheduledFireTime <= window.From && r.TriggeredBy != RunTrigger.Manual && r.TriggeredBy != RunTrigger.Pipeline)
+            .OrderByDescending(r => r.ScheduledFireTime).FirstOrDefaultAsync(ct);
+        var ledger = rows.Values.Concat(previous is null ? [] : [previous])
+            .Select(r => new OccurrenceRun(r.Id, r.ScheduledFireTime, r.StartedAt, r.Status, r.TriggeredBy, r.Attempt, r.Error))
+            .ToList();
+        var found = await history.QueryMisfires(
+            new MisfireHistoryQuery { SchedulerName = scheduler.SchedulerName, Job = key, Take = MaxDueTimesPerTarget }, ct);
+        var misfires = found.Items
+            .Where(m => m.ScheduledFireTimeUtc is not null)
+            .Select(m => new OccurrenceMisfire(RunLedger.KeyTime(m.ScheduledFireTimeUtc!.Value - jitter), m.Reason.ToString().ToLowerInvariant()))
+            .Where(m => m.ScheduledFireTime <= window.To && (previous is null || m.ScheduledFireTime >= previous.ScheduledFireTime))
+            .ToList();
+        var outcomes = OccurrenceTimeline.Classify(due, ledger, misfires, pauses, policy, now, jitter);
+        var skipped = outcomes.Where(o => o.Outcome == "skipped" && !rows.ContainsKey(o.DueAt)).Select(o => o.DueAt).ToHashSet();
+        return ([.. due.Where(d => !skipped.Contains(d))], checkedThrough);
+    }
+
+    /// <summary>
+    /// Under <c>skip</c>, the first of the due times with no run (<paramref name="unrun"/>) whose fate Quartz has not
+    /// decided yet: its trigger has not moved past it (not fired, nor misfired), or a run of the schedule that began
+    /// before it is still running or ended moments ago (<see cref="OccurrenceTimeline.InFlightGrace"/>: Quartz settles
+    /// the firings a run held back — late within the threshold, or skipped as a misfire — as it completes, just after
+    /// the ledger writes the run's end). Null when every one is decided.
+    /// </summary>
+    private static async Task<DateTimeOffset?> UndecidedFromAsync(
+        ITrigger? trigger, TimeSpan jitter, IQueryable<RunRecord> runs, List<DateTimeOffset> unrun, DateTimeOffset now, CancellationToken ct)
+    {
+        var recent = now - OccurrenceTimeline.InFlightGrace;
+        var holding = await runs.Where(r => r.TriggeredBy != RunTrigger.Manual && r.TriggeredBy != RunTrigger.Pipeline && r.TriggeredBy != RunTrigger.Backfill
+                                            && r.StartedAt != null && (r.FinishedAt == null || r.FinishedAt > recent))
+            .OrderBy(r => r.ScheduledFireTime).Select(r => (DateTimeOffset?)r.ScheduledFireTime).FirstOrDefaultAsync(ct);
+        var next = trigger?.NextFireTimeUtc;
+        return unrun.Where(d => next is { } n && d + jitter >= n || holding is { } h && d > h).Select(d => (DateTimeOffset?)d).FirstOrDefault();
     }
 
     /// <summary>The due times to judge now: after what was judged, up to <paramref name="through"/>, at most a day back.</summary>

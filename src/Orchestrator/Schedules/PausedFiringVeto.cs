@@ -20,8 +20,11 @@ namespace Orchestrator.Schedules;
 /// end the resume writes before Quartz resumes, so a firing on any node after a resume on any other finds it.
 /// </para>
 /// <para>
-/// Only a firing later than <see cref="LookAfter"/> looks (one indexed query): a firing after a resume is at least as
-/// late as the resume came after its due time, and an on-time firing asks nothing. A due time that passed less than
+/// Only a firing later than <see cref="LookAfter"/> looks, and only when its trigger's job data carries the end of the
+/// schedule's latest pause (<see cref="ResumedAtKey"/>, written by every resume before Quartz resumes, read by Quartz
+/// with the trigger it fires) after its due time: a firing after a resume is at least as late as the resume came after
+/// its due time, an on-time firing asks nothing, and a late firing of a schedule never paused (or of a due time after
+/// its latest resume: every firing at saturation) costs no query either. Only then one indexed query. A due time that passed less than
 /// that before the resume fires as if it had not been paused (its run then stands in the occurrences, as a run does).
 /// The veto is recorded by Quartz in its misfire history (reason vetoed); the occurrences route and the counter call it
 /// skipped, paused (<see cref="IsPausedVeto"/>).
@@ -35,6 +38,14 @@ public sealed class PausedFiringVeto(IServiceScopeFactory scopes) : ITriggerList
     /// <summary>The per-firing mark (in the firing's merged data map, never stored) of a firing this listener vetoed.</summary>
     private const string VetoedKey = "orchestrator.vetoedAsPaused";
 
+    /// <summary>
+    /// In the schedule trigger's job data: the latest end of a pause of the schedule (ISO-8601, UTC), the latest
+    /// <see cref="SchedulePause.ResumedAt"/> of its stored intervals (<see cref="SchedulePauses.MarkResumedAsync"/>). Kept
+    /// in the trigger, not a node's memory, so a resume on any node is seen by a firing on every other: Quartz reads the
+    /// trigger's row when it acquires it, which is after the resume that wrote this.
+    /// </summary>
+    public const string ResumedAtKey = "orchestrator.pauseEndedAt";
+
     public string Name => nameof(PausedFiringVeto);
 
     /// <summary>Whether the firing of <paramref name="context"/> was vetoed by this listener: its due time came while paused.</summary>
@@ -47,6 +58,7 @@ public sealed class PausedFiringVeto(IServiceScopeFactory scopes) : ITriggerList
             || context.GetBackfillSlot() is not null
             || context.ScheduledFireTimeUtc is not { } scheduled
             || context.FireTimeUtc - scheduled <= LookAfter
+            || !MayBeHeld(trigger.JobDataMap, scheduled)
             || OccurrenceOutcomes.ForMisfire(trigger) is not { } misfire)
         {
             return false;
@@ -83,6 +95,21 @@ public sealed class PausedFiringVeto(IServiceScopeFactory scopes) : ITriggerList
     /// clock and the firing's due time another's, so a due time this close to the resume fires as if not paused.
     /// </summary>
     public static readonly TimeSpan ClockSkew = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>
+    /// Whether a pause can hold a firing due at <paramref name="scheduled"/>, by the trigger's data alone: only when the
+    /// latest stored pause end (<see cref="ResumedAtKey"/>) is more than <see cref="ClockSkew"/> after it, as
+    /// <see cref="Holding"/> asks of every interval. No mark: no pause has ended since marks were written.
+    /// </summary>
+    public static bool MayBeHeld(JobDataMap triggerData, DateTimeOffset scheduled) =>
+        EndedAt(triggerData) is { } resumed && resumed > scheduled + ClockSkew;
+
+    /// <summary>The latest pause end the trigger's data carries (<see cref="ResumedAtKey"/>), or null.</summary>
+    public static DateTimeOffset? EndedAt(JobDataMap triggerData) =>
+        triggerData.TryGetString(ResumedAtKey, out var text)
+        && DateTimeOffset.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.RoundtripKind, out var at)
+            ? at
+            : null;
 
     /// <summary>
     /// The stored pause intervals of <paramref name="scheduleId"/> that hold a firing due at <paramref name="scheduled"/>:

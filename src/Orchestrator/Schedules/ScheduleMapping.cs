@@ -99,6 +99,13 @@ public static class ScheduleMapping
             builder.EndAt(end);
         }
 
+        // The latest end of the schedule's pauses stays with the trigger: the paused-firing veto asks for the stored
+        // pauses only of a firing due before it (PausedFiringVeto.MayBeHeld).
+        if (existing.JobDataMap.TryGetString(PausedFiringVeto.ResumedAtKey, out var pauseEnded) && pauseEnded is not null)
+        {
+            builder.UsingJobData(PausedFiringVeto.ResumedAtKey, pauseEnded);
+        }
+
         ApplyFiringSettings(builder, spec);
         return builder.Build();
     }

@@ -222,6 +222,32 @@ public static class SchedulePauses
     }
 
     /// <summary>
+    /// Writes <paramref name="resumedAt"/> into the job data of each schedule trigger of <paramref name="keys"/> as the
+    /// latest end of its pauses (<see cref="PausedFiringVeto.ResumedAtKey"/>), through Quartz's
+    /// <see cref="IScheduler.UpdateTriggerDetails"/> (fire times and state kept). Called after the interval's end is
+    /// saved and before Quartz resumes: the paused-firing veto then asks the stored intervals only of a firing due before
+    /// it, and a firing on any node reads it with the trigger. A later mark already there is kept.
+    /// </summary>
+    public static async Task MarkResumedAsync(IScheduler scheduler, IEnumerable<JobKey> keys, DateTimeOffset resumedAt, CancellationToken ct)
+    {
+        foreach (var key in keys)
+        {
+            var triggerKey = new TriggerKey(key.Name, key.Group);
+            if (await scheduler.GetTrigger(triggerKey, ct) is not { } trigger
+                || PausedFiringVeto.EndedAt(trigger.JobDataMap) is { } marked && marked >= resumedAt)
+            {
+                continue;
+            }
+
+            var data = new JobDataMap((IDictionary<string, object?>)trigger.JobDataMap)
+            {
+                [PausedFiringVeto.ResumedAtKey] = resumedAt.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+            };
+            await scheduler.UpdateTriggerDetails(triggerKey, new TriggerDetailsUpdate().WithJobDataMap(data), ct);
+        }
+    }
+
+    /// <summary>
     /// Saves the caller's unit of work (the intervals and the audit entries of a pause or resume). Two pauses of the same
     /// schedule at once both pass the "none open" check; the second save then breaks the unique open interval, and is
     /// saved again without its interval: the first one's is the pause.

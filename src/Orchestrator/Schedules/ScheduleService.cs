@@ -161,10 +161,26 @@ public sealed class ScheduleService(
             }
             else if (existing is not null && paused && !options.Paused)
             {
-                // Same trigger spec, and the replace ends the pause: stored paused, then resumed through Quartz, which
-                // hands what came due meanwhile to the misfire policy as POST …/resume does. Stored unpaused, a next fire
-                // time past the trigger's threshold would wait for Quartz's misfire scan (a minute) before anything ran.
-                await scheduler.ScheduleJob(job, [ScheduleMapping.ContinueTrigger(existing, spec)], new ScheduleJobOptions { Replace = true, Paused = true }, ct);
+                // Same trigger spec, and the replace ends the pause: the definition is replaced, the stored trigger is kept
+                // (its firing settings changed in place), then resumed through Quartz, which hands what came due meanwhile
+                // to the misfire policy exactly as POST …/resume does: skip none of the pause's due times, fire_once one,
+                // catch_up every one (the paused-firing veto holding the rest). Storing the trigger anew (even paused, from
+                // its next fire time) moved its passed next fire time to the first one from now: no catch-up ran at all.
+                // A legacy simple trigger is converted (ContinueTrigger) and stored anew, paused, as before.
+                var continued = ScheduleMapping.ContinueTrigger(existing, spec);
+                if (ScheduleMapping.PhaseKeeping(existing) is null)
+                {
+                    await scheduler.AddJob(job, AddJobOptions.Replacing, ct);
+                    if (!SameFiring(existing, continued))
+                    {
+                        await scheduler.UpdateTriggerDetails(triggerKey, FiringUpdate(existing, continued), ct);
+                    }
+                }
+                else
+                {
+                    await scheduler.ScheduleJob(job, [continued], new ScheduleJobOptions { Replace = true, Paused = true }, ct);
+                }
+
                 // The pause's end is saved before Quartz resumes (as ResumeAsync does): the paused-firing veto on any node
                 // holds the due times of the pause only once its end is stored, and a short pause's passed fire times fire
                 // at once at the resume. 'now' was taken before the resume, so a catch-up that starts at once is after it.
@@ -174,6 +190,7 @@ public sealed class ScheduleService(
                 // Not resumed by this call (false: a concurrent resume did it) leaves the schedule running, its end saved.
                 _ = await QuartzOrUndoAsync(resumed, async () =>
                 {
+                    await SchedulePauses.MarkResumedAsync(scheduler, [key], now, ct);
                     await scheduler.ResumeTrigger(triggerKey, ct);
                     return true;
                 }, ct);
@@ -348,7 +365,12 @@ public sealed class ScheduleService(
         var closed = await SchedulePauses.CloseAsync(db, [before.Id], unrecorded, resumedAt, audit.ActorName(), ct);
         await SchedulePauses.SaveAsync(db, ct);
         using var resumingOccurrences = Telemetry.OccurrenceListener.Resuming();
-        if (!await QuartzOrUndoAsync(closed, () => scheduler.ResumeJob(key, ct), ct))
+        if (!await QuartzOrUndoAsync(closed, async () =>
+            {
+                // The pause's end, where the paused-firing veto of any node finds it without a query (PausedFiringVeto.MayBeHeld).
+                await SchedulePauses.MarkResumedAsync(scheduler, [key], resumedAt, ct);
+                return await scheduler.ResumeJob(key, ct);
+            }, ct))
         {
             return Problems.NotFound("schedule", id);
         }
@@ -459,6 +481,7 @@ public sealed class ScheduleService(
             using var resumingOccurrences = Telemetry.OccurrenceListener.Resuming();
             await QuartzOrUndoAsync(closed, async () =>
             {
+                await SchedulePauses.MarkResumedAsync(scheduler, targets, resumedAt, ct);
                 await scheduler.ResumeJobs(targets, ct);
                 return true;
             }, ct);
@@ -875,6 +898,38 @@ public sealed class ScheduleService(
         && Equals(existing.RetryPolicy, continued.RetryPolicy)
         && existing.ExecutionGroup == continued.ExecutionGroup
         && Equals(existing.OverlapPolicy, continued.OverlapPolicy);
+
+    /// <summary>What of the firing settings (<see cref="SameFiring"/>) the stored trigger must change to fire as the continued one would.</summary>
+    private static TriggerDetailsUpdate FiringUpdate(ITrigger existing, ITrigger continued)
+    {
+        var update = new TriggerDetailsUpdate();
+        if (existing.MisfireInstructionCode != continued.MisfireInstructionCode)
+        {
+            update = update.WithMisfireInstructionCode(continued.MisfireInstructionCode);
+        }
+
+        if (existing.MisfireThreshold != continued.MisfireThreshold)
+        {
+            update = update.WithMisfireThreshold(continued.MisfireThreshold);
+        }
+
+        if (!Equals(existing.RetryPolicy, continued.RetryPolicy))
+        {
+            update = update.WithRetryPolicy(continued.RetryPolicy);
+        }
+
+        if (existing.ExecutionGroup != continued.ExecutionGroup)
+        {
+            update = update.WithExecutionGroup(continued.ExecutionGroup);
+        }
+
+        if (!Equals(existing.OverlapPolicy, continued.OverlapPolicy))
+        {
+            update = update.WithOverlapPolicy(continued.OverlapPolicy);
+        }
+
+        return update;
+    }
 
     /// <summary>
     /// Whether a replace keeps the trigger the schedule was saved with. The comparison is of what the trigger means, not

@@ -6,9 +6,10 @@ using Orchestrator.IntegrationTests.Infrastructure;
 namespace Orchestrator.IntegrationTests.Schedules;
 
 /// <summary>
-/// A replace with <c>enabled: true</c> (PUT, apply, a dashboard edit) resumes a short pause as POST …/resume does,
-/// without a flood: the pause's end is stored before Quartz resumes, so the paused-firing veto holds the due times that
-/// Quartz, the pause being shorter than the misfire threshold, fires back to back at the resume.
+/// A replace with <c>enabled: true</c> and the same trigger (PUT, apply, a dashboard edit) resumes a short pause as POST
+/// …/resume does — skip runs none of the pause's due times, fire_once exactly one, catch_up every one in order — without
+/// a flood: the pause's end is stored before Quartz resumes, so the paused-firing veto holds the due times that Quartz,
+/// the pause being shorter than the misfire threshold, fires back to back at the resume.
 /// </summary>
 [TestFixture]
 [Parallelizable(ParallelScope.Fixtures)]
@@ -25,7 +26,7 @@ public sealed class ShortPauseReplaceResumeTests : ServerWithPeerFixture
     [Test]
     public async Task A_replace_with_enabled_true_after_a_short_pause_runs_what_the_misfire_policy_says_and_no_flood()
     {
-        var policies = new Dictionary<string, string> { ["put-skip"] = "skip", ["put-once"] = "fire_once" };
+        var policies = new Dictionary<string, string> { ["put-skip"] = "skip", ["put-once"] = "fire_once", ["put-catchup"] = "catch_up" };
         foreach (var (name, policy) in policies)
         {
             await Admin.CreateScheduleAsync(Request(name, policy));
@@ -72,14 +73,22 @@ public sealed class ShortPauseReplaceResumeTests : ServerWithPeerFixture
         var goesOn = NextOnGrid(resumedBy);
         var skip = (await Admin.RunsAsync("default.put-skip")).Select(Scheduled).Where(s => s > pausedBy && s < goesOn).ToList();
         var once = (await Admin.RunsAsync("default.put-once")).Select(Scheduled).Where(s => s > pausedBy && s < goesOn).ToList();
+        var catchUpRuns = (await Admin.RunsAsync("default.put-catchup")).Where(r => Scheduled(r) > pausedBy && Scheduled(r) < goesOn).ToList();
+        var catchUp = catchUpRuns.Select(Scheduled).Order().ToList();
+        var catchUpStarts = catchUpRuns.OrderBy(Scheduled).Select(r => r.GetProperty("startedAt").GetDateTimeOffset()).ToList();
+        await TestContext.Out.WriteLineAsync($"paused {Hms(pausedBy)}, resumed {Hms(resumeFrom)}-{Hms(resumedBy)}; fire_once runs: "
+            + string.Join(", ", (await Admin.RunsAsync("default.put-once")).Select(r => $"{Hms(Scheduled(r))} started {Hms(r.GetProperty("startedAt").GetDateTimeOffset())}")));
         string Text(IEnumerable<DateTimeOffset> runs) =>
             $"paused due times {string.Join(", ", pausedDue.Select(Hms))}; runs in the pause {string.Join(", ", runs.Select(Hms))}";
         Assert.Multiple(() =>
         {
             Assert.That(skip, Is.Empty, "skip: none of the pause's due times runs\n" + Text(skip));
-            // No flood. One catch-up is the policy; this path (PUT with enabled:true, same trigger) runs none today — the
-            // continued trigger starts at its first fire time from now, as an edit does — open on issue 14.
-            Assert.That(once, Has.Count.LessThanOrEqualTo(1), "fire_once: at most one catch-up\n" + Text(once));
+            // As POST …/resume: exactly one catch-up, however Quartz keys it (the pause's last due time, or the resume's
+            // instant when the trigger was moved there).
+            Assert.That(once, Has.Count.EqualTo(1), "fire_once: exactly one catch-up\n" + Text(once));
+            // catch_up: every due time of the pause, each once, started in due order, and nothing made up besides.
+            Assert.That(catchUp, Is.EqualTo(pausedDue), "catch_up: every due time of the pause, once\n" + Text(catchUp));
+            Assert.That(catchUpStarts, Is.Ordered, "catch_up: run in due order\n" + Text(catchUp));
         });
     }
 

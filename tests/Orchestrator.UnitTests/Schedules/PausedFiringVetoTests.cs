@@ -117,4 +117,19 @@ public sealed class PausedFiringVetoTests
             Assert.That(Holds(Pause(T0, T0.AddSeconds(90), "system"), T0.AddSeconds(5)), Is.True, "resumed by the system");
         });
     }
+
+    [Test]
+    public void Only_a_trigger_carrying_a_pause_end_after_the_due_time_may_be_held_so_only_it_asks_the_stored_pauses()
+    {
+        var marked = new JobDataMap { [PausedFiringVeto.ResumedAtKey] = T0.AddSeconds(10).UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture) };
+        Assert.Multiple(() =>
+        {
+            Assert.That(PausedFiringVeto.MayBeHeld(new JobDataMap(), T0), Is.False, "never paused: no pause can hold it");
+            Assert.That(PausedFiringVeto.MayBeHeld(marked, T0.AddSeconds(9)), Is.True, "due before the latest pause end");
+            Assert.That(PausedFiringVeto.MayBeHeld(marked, T0.AddSeconds(10) - PausedFiringVeto.ClockSkew), Is.False,
+                "within the skew before the pause end: no interval holds it either (Holding)");
+            Assert.That(PausedFiringVeto.MayBeHeld(marked, T0.AddSeconds(11)), Is.False, "due after the latest pause end");
+            Assert.That(PausedFiringVeto.EndedAt(marked), Is.EqualTo(T0.AddSeconds(10)));
+        });
+    }
 }
