@@ -6,8 +6,8 @@ using Orchestrator.IntegrationTests.Infrastructure;
 namespace Orchestrator.IntegrationTests.Runs;
 
 /// <summary>
-/// A runs filter that names a schedule or project the caller cannot see, or one that is not there, is the same 404 in
-/// the same words: an empty page told a scoped key nothing but looked like "no runs yet" for a typo, and which of the
+/// A runs or deadline-breaches filter that names a schedule, pipeline or project the caller cannot see, or one that is
+/// not there, is the same 404 in the same words: an empty page told a scoped key nothing but looked like "no runs yet" for a typo, and which of the
 /// two it was must not be learnable from the answer.
 /// </summary>
 [TestFixture]
@@ -36,6 +36,14 @@ public sealed class RunFilterTests
                 action = new { type = "noop", config = new { } },
                 trigger = new { cron = "0 0 3 * * ?" },
             });
+            await admin.PostForJsonAsync("/api/pipelines", new
+            {
+                id = project + "-flow",
+                name = "flow",
+                project,
+                nodes = new object[] { new { id = "a", type = "action", action = new { type = "noop", config = new { } } } },
+                edges = Array.Empty<object>(),
+            }, HttpStatusCode.Created);
         }
 
         var key = await admin.PostForJsonAsync("/api/keys", new { name = "rf-scoped", role = "viewer", projects = new[] { "rf-mine" } }, HttpStatusCode.Created);
@@ -71,6 +79,29 @@ public sealed class RunFilterTests
     {
         var problem = await ApiAssertions.AssertProblemAsync(await admin.GetAsync($"/api/runs?{parameter}={value}"), HttpStatusCode.NotFound);
         Assert.That(problem.GetProperty("detail").GetString(), Is.EqualTo($"No {resource} with id '{value}'."));
+    }
+
+    [TestCase("scheduleId", "rf-theirs.job", "schedule")]
+    [TestCase("scheduleId", "rf-mine.ghost", "schedule")]
+    [TestCase("pipelineId", "rf-theirs-flow", "pipeline")]
+    [TestCase("pipelineId", "no-flow", "pipeline")]
+    [TestCase("project", "rf-theirs", "project")]
+    [TestCase("project", "nowhere", "project")]
+    public async Task The_deadline_breaches_list_answers_not_yours_and_not_there_alike(string parameter, string value, string resource)
+    {
+        var problem = await ApiAssertions.AssertProblemAsync(await scoped.GetAsync($"/api/deadlines?{parameter}={value}"), HttpStatusCode.NotFound);
+        Assert.That(problem.GetProperty("detail").GetString(), Is.EqualTo($"No {resource} with id '{value}'."));
+    }
+
+    [TestCase("scheduleId=rf-mine.job")]
+    [TestCase("pipelineId=rf-mine-flow")]
+    [TestCase("project=rf-mine")]
+    public async Task The_deadline_breaches_list_still_answers_what_the_caller_can_see(string query)
+    {
+        var page = await scoped.GetFromJsonAsync<JsonElement>($"/api/deadlines?{query}");
+        Assert.That(page.GetProperty("total").GetInt32(), Is.Zero, "no deadline was breached: an empty page, not a refusal");
+        var unknownForAdmin = await admin.GetAsync("/api/deadlines?pipelineId=no-flow");
+        Assert.That(unknownForAdmin.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
     }
 
     [Test]
