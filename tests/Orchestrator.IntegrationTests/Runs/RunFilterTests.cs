@@ -6,7 +6,7 @@ using Orchestrator.IntegrationTests.Infrastructure;
 namespace Orchestrator.IntegrationTests.Runs;
 
 /// <summary>
-/// A runs or deadline-breaches filter that names a schedule, pipeline or project the caller cannot see, or one that is
+/// A runs, deadline-breaches or audit filter that names a schedule, pipeline or project the caller cannot see, or one that is
 /// not there, is the same 404 in the same words: an empty page told a scoped key nothing but looked like "no runs yet" for a typo, and which of the
 /// two it was must not be learnable from the answer.
 /// </summary>
@@ -102,6 +102,26 @@ public sealed class RunFilterTests
         Assert.That(page.GetProperty("total").GetInt32(), Is.Zero, "no deadline was breached: an empty page, not a refusal");
         var unknownForAdmin = await admin.GetAsync("/api/deadlines?pipelineId=no-flow");
         Assert.That(unknownForAdmin.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
+    }
+
+    [TestCase("runs")]
+    [TestCase("misfires")]
+    [TestCase("occurrences")]
+    public async Task A_schedules_own_lists_answer_another_projects_schedule_as_one_that_is_not_there(string list)
+    {
+        var theirs = await ApiAssertions.AssertProblemAsync(await scoped.GetAsync($"/api/schedules/rf-theirs.job/{list}"), HttpStatusCode.NotFound);
+        var ghost = await ApiAssertions.AssertProblemAsync(await scoped.GetAsync($"/api/schedules/rf-theirs.ghost/{list}"), HttpStatusCode.NotFound);
+        Assert.That(theirs.GetProperty("detail").GetString(), Is.EqualTo(ghost.GetProperty("detail").GetString()!.Replace("ghost", "job", StringComparison.Ordinal)));
+        Assert.That(theirs.GetProperty("detail").GetString(), Does.Contain("rf-theirs.job"));
+    }
+
+    [Test]
+    public async Task The_audit_log_refuses_a_project_that_neither_exists_nor_appears_in_it()
+    {
+        var problem = await ApiAssertions.AssertProblemAsync(await admin.GetAsync("/api/audit?project=nowhere"), HttpStatusCode.NotFound);
+        Assert.That(problem.GetProperty("detail").GetString(), Is.EqualTo("No project with id 'nowhere'."));
+        var known = await admin.GetFromJsonAsync<JsonElement>("/api/audit?project=rf-theirs&action=schedule.create");
+        Assert.That(known.GetProperty("items").EnumerateArray().Select(e => e.GetProperty("resourceId").GetString()), Is.EqualTo(new[] { "rf-theirs.job" }));
     }
 
     [Test]
