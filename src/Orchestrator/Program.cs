@@ -74,6 +74,7 @@ app.UseApiAuthenticationFirst();
 app.UseAuthorization();
 app.UseApiQueryWithoutControlCharacters();
 app.UseApiPagingParameters();
+app.UseApiKnownQueryParameters();
 app.UseJsonObjectBodies();
 
 app.MapOpenApi();

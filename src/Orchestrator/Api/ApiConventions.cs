@@ -28,6 +28,7 @@ public static class ApiConventions
             o.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict;
         });
         services.AddOrchestratorOpenApi();
+        services.AddSingleton<QueryParameterRule>();
         return services;
     }
 }

@@ -123,6 +123,37 @@ public static class ApiRequestConventions
         await next(context);
     });
 
+    /// <summary>
+    /// After the paging rule: a query parameter the route does not read at all is a 422 naming it and listing the ones
+    /// the route reads (<see cref="QueryParameterRule"/>, from the route's own description), like a paging parameter it
+    /// does not read. Ignored, <c>?limit=5</c> answered the default page and a typo <c>?stat=paused</c> answered everything.
+    /// </summary>
+    public static IApplicationBuilder UseApiKnownQueryParameters(this IApplicationBuilder app) => app.Use(async (context, next) =>
+    {
+        if (context.Request.Path.StartsWithSegments(ApiPrefix) && context.Request.QueryString.HasValue && context.GetEndpoint() is RouteEndpoint endpoint
+            && context.RequestServices.GetRequiredService<QueryParameterRule>().Reads(endpoint, context.Request.Method) is { } reads)
+        {
+            var errors = new FieldErrors();
+            foreach (var name in context.Request.Query.Keys.Where(name => !reads.Contains(name, StringComparer.OrdinalIgnoreCase)))
+            {
+                errors.Add(Printable(name), QueryParameterRule.Refusal(Printable(name), reads));
+            }
+
+            if (errors.Any)
+            {
+                context.Response.StatusCode = StatusCodes.Status422UnprocessableEntity;
+                await context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+                {
+                    HttpContext = context,
+                    ProblemDetails = errors.ToProblemDetails(),
+                });
+                return;
+            }
+        }
+
+        await next(context);
+    });
+
     /// <summary>The first parameter whose name or value holds a control character (the name shown without it), or null.</summary>
     private static bool IsControl(char c) => c < 0x20 || c == 0x7F;
 

@@ -56,7 +56,11 @@ internal sealed partial class BadRequestExceptionHandler(
         if (FailedParameter().Match(bad.Message) is { Success: true } failed)
         {
             var name = failed.Groups["name"].Value;
-            var reason = $"must be {Expected(TypeNamed(failed.Groups["type"].Value))}; '{Shorten(failed.Groups["value"].Value)}' is not.";
+            var type = TypeNamed(failed.Groups["type"].Value);
+            var value = failed.Groups["value"].Value;
+            var reason = IsWhole(type) && IsNonIntegerNumber(value)
+                ? $"must be {FractionRefusal(value)}; '{Shorten(value)}' is not."
+                : $"must be {Expected(type)}; '{Shorten(value)}' is not.";
             return (name, reason, $"The parameter '{name}' {reason}");
         }
 
@@ -155,8 +159,11 @@ internal sealed partial class BadRequestExceptionHandler(
         var endpoint = request.HttpContext.Features.Get<IExceptionHandlerFeature>()?.Endpoint ?? request.HttpContext.GetEndpoint();
         var expected = Expected(MemberTypeAt(endpoint?.Metadata.GetMetadata<Microsoft.AspNetCore.Http.Metadata.IAcceptsMetadata>()?.RequestType, json.Path));
         var wantsNumber = expected.StartsWith("a whole number", StringComparison.Ordinal) || expected == "a number";
+        var wantsWhole = expected.StartsWith("a whole number", StringComparison.Ordinal);
         return await ValueAtAsync(request, json.Path) switch
         {
+            // 1.5 in an integer field is not too large or too small: the .NET type's range would answer a question not asked.
+            (JsonValueKind.Number, var text) when wantsWhole && IsNonIntegerNumber(text) => $"must be {FractionRefusal(text)}; {text} is not.",
             (JsonValueKind.Number, var text) when wantsNumber => $"must be {expected}; {text} is not.",
             (JsonValueKind.Undefined, _) => $"must be {expected}.",
             (var kind, _) => $"must be {expected}, not {KindName(kind)}.",
@@ -255,6 +262,23 @@ internal sealed partial class BadRequestExceptionHandler(
             && !type.GetInterfaces().Any(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IDictionary<,>)) && type != typeof(JsonObject)) => "a JSON array",
         _ => "a JSON object",
     };
+
+    private static bool IsWhole(Type? type) =>
+        type == typeof(int) || type == typeof(long) || type == typeof(short) || type == typeof(byte) || type == typeof(uint) || type == typeof(ulong);
+
+    /// <summary>
+    /// Whether <paramref name="text"/> is a number written with a fraction or an exponent (<c>1.5</c>, <c>2.0</c>,
+    /// <c>1e3</c>): no integer field reads one, whatever its value, so it is refused as not whole rather than as out of range.
+    /// </summary>
+    private static bool IsNonIntegerNumber(string text) =>
+        text.AsSpan().ContainsAny('.', 'e', 'E')
+        && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) && double.IsFinite(number);
+
+    /// <summary>The refusal of a number with a fraction or exponent: "a whole number", and how to write it when its value is one (2.0, 1e3).</summary>
+    private static string FractionRefusal(string text) =>
+        double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) && number == Math.Floor(number) && Math.Abs(number) < 1e15
+            ? $"a whole number written without a decimal point or exponent (such as {number.ToString("0", CultureInfo.InvariantCulture)})"
+            : "a whole number";
 
     private static string Between<T>(T min, T max) where T : IFormattable =>
         $"a whole number between {min.ToString(null, CultureInfo.InvariantCulture)} and {max.ToString(null, CultureInfo.InvariantCulture)}";

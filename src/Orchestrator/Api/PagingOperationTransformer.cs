@@ -17,12 +17,13 @@ public sealed class PagingOperationTransformer : IOpenApiOperationTransformer
         var document = context.Document ?? throw new InvalidOperationException("The operation transformer runs without its document.");
         if (context.Description.ActionDescriptor.EndpointMetadata.OfType<PagingRule>().LastOrDefault() is not { } rule)
         {
-            // ApiRequestConventions.UseApiPagingParameters refuses a paging parameter sent to a route that is not paged.
+            // ApiRequestConventions.UseApiPagingParameters refuses a paging parameter sent to a route that is not paged, and
+            // UseApiKnownQueryParameters any other query parameter the route does not read.
             if (context.Description.RelativePath?.StartsWith("api/", StringComparison.Ordinal) == true)
             {
                 operation.Responses ??= [];
                 RoleOperationTransformer.AddProblem(operation.Responses, StatusCodes.Status422UnprocessableEntity,
-                    "A paging parameter (page, pageSize or cursor) was sent: this route is not paged; 'errors' names it.",
+                    "A query parameter this route does not read was sent (page, pageSize or cursor: this route is not paged; or any name its parameters do not list); 'errors' names it and lists the ones it reads.",
                     await RoleOperationTransformer.SchemaAsync<HttpValidationProblemDetails>(RoleOperationTransformer.ValidationProblemSchemaId, document, context, cancellationToken));
             }
 
@@ -52,7 +53,7 @@ public sealed class PagingOperationTransformer : IOpenApiOperationTransformer
         operation.Responses ??= [];
         RoleOperationTransformer.AddProblem(operation.Responses, StatusCodes.Status422UnprocessableEntity,
             $"A paging value is refused (page below 1, pageSize outside 1 to {rule.MaxSize}{(rule.ByCursor ? ", a cursor this list did not give out" : "")}"
-            + $"{string.Concat(PagingRule.Names.Where(n => !rule.Reads(n)).Select(n => $", {n}, which this route does not read"))}) or a filter is; 'errors' names each.",
+            + $"{string.Concat(PagingRule.Names.Where(n => !rule.Reads(n)).Select(n => $", {n}, which this route does not read"))}), a filter is, or a query parameter its parameters do not list was sent; 'errors' names each.",
             validationProblem);
     }
 

@@ -23,7 +23,8 @@ public static class AuditEndpoints
             .WithSummary("Audit entries, newest first (filters actor, resource as type or type:id, action, project, from, to; cursor paging).")
             .WithPaging(PagingRule.CursorOnly)
             .ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity)
-            .ProducesProblem(StatusCodes.Status400BadRequest);
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound);
         return app;
     }
 

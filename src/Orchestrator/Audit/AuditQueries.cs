@@ -73,6 +73,14 @@ public sealed class AuditQueries(OrchestratorDbContext db)
         }
 
         var entries = db.Set<AuditEntry>().AsNoTracking();
+        // A project that neither exists nor appears in the log is a typo, not a quiet project: 404, as the runs and
+        // deadline lists answer. A deleted project's entries stay findable by its id.
+        if (query.Project is { Length: > 0 } named
+            && !(await db.Projects.AnyAsync(p => p.Id == named, ct) || await entries.AnyAsync(e => e.Project == named, ct)))
+        {
+            return Problems.NotFound("project", named);
+        }
+
         if (!string.IsNullOrEmpty(query.Actor))
         {
             // A key's name, its id, or "system" / "schedule:{id}".

@@ -34,7 +34,8 @@ public static class DeadlineEndpoints
             .WithSummary("Deadline breaches, newest first (filters scheduleId, pipelineId, project, kind, state open|recovered; paging).")
             .WithPaging(PagingRule.Standard)
             .ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity)
-            .ProducesProblem(StatusCodes.Status400BadRequest);
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound);
         return app;
     }
 

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using Orchestrator.Api;
 using Orchestrator.Data;
@@ -43,8 +44,51 @@ public sealed record DeadlineBreachResponse(
 }
 
 /// <summary>Reads the breaches, confined to the caller's projects: a scoped key sees its projects' breaches only.</summary>
-public sealed class DeadlineQueries(OrchestratorDbContext db, ProjectScope scope)
+public sealed class DeadlineQueries(OrchestratorDbContext db, ProjectScope scope, Quartz.ISchedulerFactory schedulers)
 {
+    /// <summary>
+    /// The 404 for a schedule, pipeline or project filter that names nothing the caller may see: one that does not exist
+    /// (and has no breaches left from before it was deleted), or one of another project for a scoped key, in the same
+    /// words, so an empty page never stands for a typo and the answer does not tell "not yours" from "not there".
+    /// </summary>
+    private async Task<ProblemDetails?> UnknownFilterAsync(DeadlineQuery query, CancellationToken ct)
+    {
+        var breaches = db.Set<DeadlineBreach>().AsNoTracking();
+        if (!string.IsNullOrEmpty(query.ScheduleId))
+        {
+            var key = ScheduleIds.Parse(query.ScheduleId);
+            var id = ScheduleIds.Of(key);
+            if (key.Group.StartsWith(ScheduleService.SystemGroupPrefix, StringComparison.Ordinal) || !scope.Allows(key.Group)
+                || !(await (await schedulers.GetScheduler(ct)).Exists(key, ct)
+                    || await breaches.AnyAsync(b => b.TargetType == DeadlineBreach.Schedule && b.TargetId == id, ct)))
+            {
+                return Problems.NotFound("schedule", query.ScheduleId);
+            }
+        }
+
+        if (!string.IsNullOrEmpty(query.PipelineId))
+        {
+            var id = query.PipelineId;
+            var project = await db.Pipelines.AsNoTracking().Where(p => p.Id == id).Select(p => p.ProjectId).FirstOrDefaultAsync(ct)
+                ?? await breaches.Where(b => b.TargetType == DeadlineBreach.Pipeline && b.TargetId == id).Select(b => b.Project).FirstOrDefaultAsync(ct);
+            if (project is null || !scope.Allows(project))
+            {
+                return Problems.NotFound("pipeline", id);
+            }
+        }
+
+        if (!string.IsNullOrEmpty(query.Project))
+        {
+            var project = query.Project;
+            if (!scope.Allows(project) || !(await db.Projects.AnyAsync(p => p.Id == project, ct) || await breaches.AnyAsync(b => b.Project == project, ct)))
+            {
+                return Problems.NotFound("project", project);
+            }
+        }
+
+        return null;
+    }
+
     public async Task<Outcome<PagedList<DeadlineBreachResponse>>> ListAsync(DeadlineQuery query, CancellationToken ct)
     {
         var errors = new FieldErrors();
@@ -68,6 +112,11 @@ public sealed class DeadlineQueries(OrchestratorDbContext db, ProjectScope scope
         if (errors.Any)
         {
             return errors.ToProblemDetails();
+        }
+
+        if (await UnknownFilterAsync(query, ct) is { } unknown)
+        {
+            return unknown;
         }
 
         var breaches = db.Set<DeadlineBreach>().AsNoTracking();

@@ -63,11 +63,27 @@ public sealed class RunQueries(
             }
 
             var scheduleId = ScheduleIds.Of(key);
+            // Another project's schedule answers as one that does not exist, in the same words: an empty page told a
+            // scoped key nothing, but told everyone that a typo matched a schedule with no runs. A deleted schedule whose
+            // runs the ledger still holds is there.
+            if (!scope.Allows(key.Group)
+                || !(await (await schedulers.GetScheduler(ct)).Exists(key, ct) || await db.Runs.AnyAsync(r => r.ScheduleId == scheduleId, ct)))
+            {
+                return Problems.NotFound("schedule", query.ScheduleId);
+            }
+
             runs = runs.Where(r => r.ScheduleId == scheduleId);
         }
 
         if (query.Project is not null)
         {
+            // The same for a project: one that is not the caller's, or that neither exists nor has runs, is not found.
+            if (!scope.Allows(query.Project)
+                || !(await db.Projects.AnyAsync(p => p.Id == query.Project, ct) || await db.Runs.AnyAsync(r => r.ProjectId == query.Project, ct)))
+            {
+                return Problems.NotFound("project", query.Project);
+            }
+
             runs = runs.Where(r => r.ProjectId == query.Project);
         }
 

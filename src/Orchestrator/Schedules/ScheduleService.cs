@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Xml;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.EntityFrameworkCore;
 using Orchestrator.Actions;
 using Orchestrator.Api;
 using Orchestrator.Audit;
@@ -414,6 +415,25 @@ public sealed class ScheduleService(
         }
 
         var scheduler = await schedulers.GetScheduler(ct);
+        // A selector that names nothing is refused, not answered "affected: []": a typo in a project or action type
+        // looked like a pause that found everything already paused. A project a scoped key may not see is "no project"
+        // in the same words as one that does not exist, so the answer does not tell them apart.
+        if (request.Project is { } project && (IsSystemGroup(project) || !scope.Allows(project)
+            || !(await db.Projects.AnyAsync(p => p.Id == project, ct) || (await scheduler.GetJobGroupNames(ct)).Contains(project, StringComparer.Ordinal))))
+        {
+            errors.Add("project", $"no project named '{BulkShown(project)}'; nothing was changed.");
+        }
+
+        if (request.ActionType is { } actionType && !actions.TryGet(actionType, out _))
+        {
+            errors.Add("actionType", $"no action type '{BulkShown(actionType)}'; known: {string.Join(", ", actions.Types.Order(StringComparer.Ordinal))}; nothing was changed.");
+        }
+
+        if (errors.Any)
+        {
+            return errors.ToProblemDetails();
+        }
+
         IReadOnlyList<JobKey> candidates;
         if (ids.Count > 0)
         {
@@ -446,10 +466,20 @@ public sealed class ScheduleService(
             candidates = [.. jobs.Items.Select(j => j.Key)];
         }
 
-        var selected = (await ReadManyAsync(scheduler, candidates, ct))
+        var visible = (await ReadManyAsync(scheduler, candidates, ct))
+            .Where(s => scope.Allows(s.Project))
             .Where(s => request.Project is null || s.Project == request.Project)
+            .ToList();
+        // The execution group a schedule's firings take: the one it names, else its action type's.
+        if (request.Group is { } group && !visible.Any(s => (s.ExecutionGroup ?? s.Action.Type) == group))
+        {
+            var among = ids.Count > 0 ? " among the ids given" : request.Project is null ? "" : $" in project '{BulkShown(request.Project)}'";
+            errors.Add("group", $"no schedule{among} runs in execution group '{BulkShown(group)}'; nothing was changed.");
+            return errors.ToProblemDetails();
+        }
+
+        var selected = visible
             .Where(s => request.ActionType is null || s.Action.Type == request.ActionType)
-            // The execution group a schedule's firings take: the one it names, else its action type's.
             .Where(s => request.Group is null || (s.ExecutionGroup ?? s.Action.Type) == request.Group)
             .Where(s => pause ? s.State is not ("paused" or "complete") : s.State == "paused")
             .ToList();
@@ -497,6 +527,9 @@ public sealed class ScheduleService(
         await SchedulePauses.SaveAsync(db, ct);
         return new BulkScheduleResult([.. selected.Select(s => s.Id)]);
     }
+
+    /// <summary>A selector as a bulk refusal quotes it: long enough to recognise, never the whole of a pasted text.</summary>
+    private static string BulkShown(string text) => text.Length > 60 ? text[..60] + "…" : text;
 
     /// <summary>
     /// Calls Quartz after the intervals were saved; when Quartz refuses (false, or it throws) the intervals are put back

@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Orchestrator.Audit;
 using Orchestrator.Hosting;
 
 namespace Orchestrator.Security;
@@ -18,16 +19,22 @@ public sealed class AdminKeyBootstrap(IServiceScopeFactory scopes, StorageChoice
             return;
         }
 
+        ApiKey key;
         string plain;
         try
         {
-            (_, plain) = await keys.CreateAsync(ApiKeyStore.BootstrapKeyName, ApiRole.Admin, cancellationToken);
+            (key, plain) = await keys.CreateAsync(ApiKeyStore.BootstrapKeyName, ApiRole.Admin, cancellationToken);
         }
         catch (DbUpdateException)
         {
             // Another node starting at the same moment inserted the bootstrap key first (unique name); it printed it.
             return;
         }
+
+        // The first admin key is the root of every later change: the log says when it appeared and that the server made
+        // it (no request, so the actor and source are "system"), as for any key, never its secret or hash.
+        await scope.ServiceProvider.GetRequiredService<AuditLog>().RecordAsync(
+            new AuditChange("key.create", "key", key.Id.ToString(), null, null, KeyService.Described(key), "first start: no API keys existed"), cancellationToken);
 
         var output = console ?? Console.Out;
         await output.WriteLineAsync("==================================================================");

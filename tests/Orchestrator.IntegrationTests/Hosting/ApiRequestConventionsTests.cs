@@ -207,8 +207,8 @@ public sealed class ApiRequestConventionsTests
 
     [TestCase("\"timeoutSeconds\": 9223372036854775808", "timeoutSeconds", "must be a whole number between -2147483648 and 2147483647; 9223372036854775808 is not.")]
     [TestCase("\"timeoutSeconds\": 2147483648", "timeoutSeconds", "must be a whole number between -2147483648 and 2147483647; 2147483648 is not.")]
-    [TestCase("\"timeoutSeconds\": 1e3", "timeoutSeconds", "must be a whole number between -2147483648 and 2147483647; 1e3 is not.")]
-    [TestCase("\"timeoutSeconds\": 1.5", "timeoutSeconds", "must be a whole number between -2147483648 and 2147483647; 1.5 is not.")]
+    [TestCase("\"timeoutSeconds\": 1e3", "timeoutSeconds", "must be a whole number written without a decimal point or exponent (such as 1000); 1e3 is not.")]
+    [TestCase("\"timeoutSeconds\": 1.5", "timeoutSeconds", "must be a whole number; 1.5 is not.")]
     [TestCase("\"timeoutSeconds\": \"soon\"", "timeoutSeconds", "must be a whole number between -2147483648 and 2147483647, not a string.")]
     // A number written as a string was read as the number (ASP.NET Core's web defaults) although the schema says integer.
     [TestCase("\"timeoutSeconds\": \"30\"", "timeoutSeconds", "must be a whole number between -2147483648 and 2147483647, not a string.")]
