@@ -516,7 +516,7 @@ public sealed class ApplyService(
 
         for (var page = 1; ; page++)
         {
-            var list = await pipelines.ListAsync(null, Paging.From(page, PageSize), ct);
+            var list = (await pipelines.ListAsync(null, Paging.From(page, PageSize), ct)).Value!;
             foreach (var summary in list.Items)
             {
                 if ((await pipelines.GetAsync(summary.Id, null, ct)) is { Succeeded: true } pipeline)

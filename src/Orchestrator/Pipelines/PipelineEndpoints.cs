@@ -19,7 +19,8 @@ public static class PipelineEndpoints
     public static IEndpointRouteBuilder MapPipelines(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/pipelines").WithTags("Pipelines").RequireAuthorization(Policies.Viewer);
-        group.MapGet("/", ListPipelines).WithName("ListPipelines").WithSummary("Pipelines (filter project; paging).").WithPaging(PagingRule.Standard);
+        group.MapGet("/", ListPipelines).WithName("ListPipelines").WithSummary("Pipelines (filter project; paging).").WithPaging(PagingRule.Standard)
+            .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPost("/", CreatePipeline).WithName("CreatePipeline").WithSummary("Create a pipeline (version 1) after validating its definition.")
             .ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity).ProducesProblem(StatusCodes.Status409Conflict)
             .RequireAuthorization(Policies.Admin);
@@ -52,7 +53,13 @@ public static class PipelineEndpoints
         PipelineService pipelines, string? project, int? page, int? pageSize, CancellationToken ct)
     {
         var paging = PagingRule.Standard.Read(page, pageSize);
-        return paging.Succeeded ? TypedResults.Ok(await pipelines.ListAsync(project, paging.Value, ct)) : paging.Problem.ToProblemResult();
+        if (!paging.Succeeded)
+        {
+            return paging.Problem.ToProblemResult();
+        }
+
+        var listed = await pipelines.ListAsync(project, paging.Value, ct);
+        return listed.Succeeded ? TypedResults.Ok(listed.Value) : listed.Problem.ToProblemResult();
     }
 
     public static async Task<Results<Created<PipelineResponse>, ProblemHttpResult>> CreatePipeline(PipelineRequest request, PipelineService pipelines, CancellationToken ct)

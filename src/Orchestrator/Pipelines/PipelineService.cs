@@ -20,8 +20,18 @@ namespace Orchestrator.Pipelines;
 public sealed class PipelineService(
     OrchestratorDbContext db, PipelineValidator validator, PipelineExecutor executor, ISchedulerFactory schedulers, ProjectScope scope, ScopedKeyLimits limits, AuditLog audit, TimeProvider time)
 {
-    public async Task<PagedList<PipelineSummary>> ListAsync(string? project, Paging paging, CancellationToken ct)
+    /// <summary>
+    /// One page of pipelines. A <c>project</c> filter that names no project (defined, or holding a pipeline), or one a
+    /// scoped key may not see, is a 404 naming it, as the runs and schedules lists answer, not an empty page.
+    /// </summary>
+    public async Task<Outcome<PagedList<PipelineSummary>>> ListAsync(string? project, Paging paging, CancellationToken ct)
     {
+        if (project is not null && (!scope.Allows(project)
+            || !(await db.Projects.AnyAsync(p => p.Id == project, ct) || await db.Pipelines.AnyAsync(p => p.ProjectId == project, ct))))
+        {
+            return Problems.NotFound("project", project);
+        }
+
         var query = db.Pipelines.AsNoTracking().Where(p => project == null || p.ProjectId == project);
         if (scope.Projects is { } allowed)
         {

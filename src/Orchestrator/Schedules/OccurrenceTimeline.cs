@@ -23,8 +23,12 @@ public sealed record ScheduleOccurrence(
     int? Attempts,
     int? CoalescedCount);
 
-/// <summary>How many due times in the range had each outcome (<c>late</c> counts the <c>ran</c> ones that started late).</summary>
-public sealed record OccurrenceCounts(int Ran, int Late, int Retried, int Coalesced, int Skipped, int Missed, int Pending);
+/// <summary>
+/// How many due times in the range had each outcome. <c>late</c> counts the <c>ran</c> ones that started late, and
+/// <c>failed</c> the due times whose own run (<c>ran</c>, <c>retried</c>, or a catch-up's own due time) ended failed:
+/// an outcome says whether a due time was run, and this says how many of those runs did not succeed.
+/// </summary>
+public sealed record OccurrenceCounts(int Ran, int Late, int Retried, int Coalesced, int Skipped, int Missed, int Pending, int Failed);
 
 /// <summary>Every due time of a schedule in [<c>from</c>, <c>to</c>), oldest first, each with one outcome.</summary>
 public sealed record OccurrenceList(string ScheduleId, DateTimeOffset From, DateTimeOffset To, OccurrenceCounts Counts, IReadOnlyList<ScheduleOccurrence> Items);
@@ -191,7 +195,10 @@ public static class OccurrenceTimeline
         occurrences.Count(o => o.Outcome == "coalesced"),
         occurrences.Count(o => o.Outcome == "skipped"),
         occurrences.Count(o => o.Outcome == "missed"),
-        occurrences.Count(o => o.Outcome == "pending"));
+        occurrences.Count(o => o.Outcome == "pending"),
+        occurrences.Count(o => o.RunStatus == FailedStatus && (o.Outcome is "ran" or "retried" || o.CoalescedCount is not null)));
+
+    private static readonly string FailedStatus = RunResponse.Name(RunStatus.Failed);
 
     private static ScheduleOccurrence FromRun(DateTimeOffset t, OccurrenceRun run, TimeSpan jitter)
     {

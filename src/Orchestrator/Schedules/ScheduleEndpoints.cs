@@ -33,7 +33,8 @@ public static class ScheduleEndpoints
             .WithSummary("List schedules (filters project, actionType, state, q; paging by page/pageSize with a total, or by 'cursor' = the previous page's nextCursor).")
             .WithPaging(PagingRule.NumberOrCursor)
             .ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity)
-            .ProducesProblem(StatusCodes.Status400BadRequest);
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPost("/", CreateSchedule).WithName("CreateSchedule").WithSummary("Create a schedule: a Quartz job and its trigger.").RequireAuthorization(Policies.Admin)
             .ProducesProblem(StatusCodes.Status409Conflict).ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity)
             .ProducesProblem(StatusCodes.Status400BadRequest);
@@ -93,7 +94,7 @@ public static class ScheduleEndpoints
 
     public static async Task<Results<Ok<SchedulePage>, ProblemHttpResult>> ListSchedules(
         ScheduleService schedules, string? project, string? actionType, string? state, string? q, int? page, int? pageSize, string? cursor, CancellationToken ct) =>
-        Ok(await schedules.PageAsync(new ScheduleListRequest(project, actionType, state, q, page, pageSize, cursor), ct));
+        Ok(await schedules.PageAsync(new ScheduleListRequest(project, actionType, state, q, page, pageSize, cursor), ct, unknownProjectNotFound: true));
 
     public static async Task<Results<Created<ScheduleBatchResult>, ProblemHttpResult>> CreateSchedules(
         ScheduleBatchRequest request, ScheduleBatchService batches, CancellationToken ct)

@@ -809,7 +809,10 @@ public sealed class ScheduleService(
     /// </summary>
     /// <param name="exactTotal">Count every match (apply and the tools page through all of them); the API counts up to
     /// <see cref="SchedulePage.CountLimit"/>.</param>
-    public async Task<Outcome<SchedulePage>> PageAsync(ScheduleListRequest request, CancellationToken ct, bool exactTotal = false)
+    /// <param name="unknownProjectNotFound">A <c>project</c> filter that names no project (or one the caller may not
+    /// see) is a 404 naming it, as the runs list answers, instead of an empty page: the API's list; apply and the tools
+    /// list a project that may have no schedules yet.</param>
+    public async Task<Outcome<SchedulePage>> PageAsync(ScheduleListRequest request, CancellationToken ct, bool exactTotal = false, bool unknownProjectNotFound = false)
     {
         // A filter value that can match nothing is a typo, not an empty result: "state=paus" would list no schedule and
         // a bulk action taken on that list would miss what the operator meant.
@@ -842,7 +845,17 @@ public sealed class ScheduleService(
 
         if (request.Project is not null && (IsSystemGroup(request.Project) || !scope.Allows(request.Project)))
         {
-            return new SchedulePage([], paging.Number, paging.Size, after is null ? 0 : null, false, null);
+            return unknownProjectNotFound
+                ? Problems.NotFound("project", request.Project)
+                : new SchedulePage([], paging.Number, paging.Size, after is null ? 0 : null, false, null);
+        }
+
+        // A typo in the project named nothing and answered an empty list, like a project with no schedules: a project is
+        // there when it is defined or when schedules are stored in it (Quartz's job group).
+        if (unknownProjectNotFound && request.Project is { } named && !await db.Projects.AnyAsync(p => p.Id == named, ct)
+            && !(await (await schedulers.GetScheduler(ct)).GetJobGroupNames(ct)).Contains(named, StringComparer.Ordinal))
+        {
+            return Problems.NotFound("project", named);
         }
 
         var selection = new ScheduleSelection(request.Project, scope.Projects, request.ActionType, request.State, request.Q, after);

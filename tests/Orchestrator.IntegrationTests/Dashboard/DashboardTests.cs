@@ -179,13 +179,30 @@ public sealed class DashboardTests
     {
         var (page, errors) = await OpenAsync();
         await SignInAsync(page);
-        // As if the key were revoked while the tab was open.
+        // A key that stopped being one while the tab was open: the server's reason is shown.
         await page.EvaluateAsync("sessionStorage.setItem('orchestrator.apiKey', 'orch_00000000_revoked')");
         await page.GetByRole(AriaRole.Link, new() { Name = "Runs" }).ClickAsync();
-        await AssertSignInSaysAsync(page, "Your key was refused; sign in again.");
+        await AssertSignInSaysAsync(page, "The API key is not valid. Sign in again.");
         await ShotAsync(page, "sign-in-key-refused");
         Assert.That(Unexpected(errors, (401, "/api/runs")), Is.Empty, string.Join("\n", errors));
         await page.CloseAsync();
+
+        // A real key revoked by an admin while its holder's tab is open: the holder is told it was revoked and when.
+        var name = "revoked-mid-session-" + Guid.NewGuid().ToString("N")[..6];
+        var created = await admin.PostForJsonAsync("/api/keys", new { name, role = "viewer" }, HttpStatusCode.Created);
+        var (holder, holderErrors) = await OpenAsync();
+        await holder.GetByLabel("API key").FillAsync(created.GetProperty("key").GetString()!);
+        await holder.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await Assertions.Expect(holder.GetByRole(AriaRole.Heading, new() { Name = "Overview" })).ToBeVisibleAsync();
+        Assert.That((await admin.DeleteAsync($"/api/keys/{created.GetProperty("id").GetString()}")).StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
+        // To the runs page, unless the home page's refresh already met the revocation and signed out.
+        await holder.EvaluateAsync("() => { if (location.hash !== '#/signin') location.hash = '#/runs'; }");
+        await Assertions.Expect(holder).ToHaveURLAsync(new Regex("#/signin$"));
+        await Assertions.Expect(holder.Locator("#signin-error")).ToContainTextAsync($"'{name}' was revoked at ");
+        // The home page's refresh may meet the revocation first: a 401 on any of its requests is the one expected line.
+        Assert.That(holderErrors.Where(e => !e.StartsWith("Failed to load resource: the server responded with a status of 401 ", StringComparison.Ordinal)),
+            Is.Empty, string.Join("\n", holderErrors));
+        await holder.CloseAsync();
     }
 
     [Test]

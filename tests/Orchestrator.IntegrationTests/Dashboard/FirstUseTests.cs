@@ -238,9 +238,17 @@ public sealed class FirstUseTests
             await Assertions.Expect(page).ToHaveURLAsync(new Regex(@"#/runs\?.*project=alpha"));
             await Assertions.Expect(page.Locator("#run-rows")).ToContainTextAsync("No runs match.");
 
-            // The schedule box applies as it is typed.
+            // The schedule box names one schedule exactly, so it applies on Enter, not at each prefix (a schedule that
+            // is not there is a 404, said in the table with the filters kept).
             await project.SelectOptionAsync("");
-            await page.GetByLabel("Schedule").PressSequentiallyAsync("default.first-unreachable", new() { Delay = 20 });
+            await page.GetByLabel("Schedule").PressSequentiallyAsync("default.first-unreach", new() { Delay = 20 });
+            await page.WaitForTimeoutAsync(700);
+            await Assertions.Expect(page).ToHaveURLAsync(new Regex(@"#/runs\?status=failed$"));
+            await page.GetByLabel("Schedule").PressAsync("Enter");
+            await Assertions.Expect(page.Locator("#run-rows")).ToContainTextAsync("No schedule with id 'default.first-unreach'");
+            await Assertions.Expect(page.GetByLabel("Schedule")).ToBeFocusedAsync();
+            await page.GetByLabel("Schedule").PressSequentiallyAsync("able", new() { Delay = 20 });
+            await page.GetByLabel("Schedule").PressAsync("Enter");
             await Assertions.Expect(page).ToHaveURLAsync(new Regex(@"#/runs\?.*schedule=default\.first-unreachable"));
             await Assertions.Expect(page.Locator("#run-rows tr[data-run]")).ToHaveCountAsync(1);
             await Assertions.Expect(page.Locator($"#run-rows tr[data-run='{unreachableRun}']")).ToBeVisibleAsync();
@@ -259,7 +267,8 @@ public sealed class FirstUseTests
             await page.GetByLabel("State").SelectOptionAsync("all");
             await Assertions.Expect(page).ToHaveURLAsync(new Regex(@"#/deadlines\?state=all$"));
             await Assertions.Expect(page.GetByRole(AriaRole.Button, new() { Name = "Filter" })).ToHaveCountAsync(0);
-            Assert.That(errors, Is.Empty, string.Join("\n", errors));
+            // The one 404 the operator asked for is the only failed request the browser reported.
+            Assert.That(errors.Where(e => !e.Contains("scheduleId=default.first-unreach&", StringComparison.Ordinal)), Is.Empty, string.Join("\n", errors));
         }
         finally
         {

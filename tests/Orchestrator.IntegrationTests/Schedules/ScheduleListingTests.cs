@@ -108,9 +108,24 @@ public sealed class ScheduleListingTests(string? icuLocale)
     [Test]
     public async Task The_server_s_own_groups_are_not_a_project_to_list()
     {
-        var page = await admin.GetFromJsonAsync<JsonElement>("/api/schedules?project=_system");
-        Assert.That(page.GetProperty("items").GetArrayLength(), Is.Zero);
-        Assert.That(page.GetProperty("total").GetInt32(), Is.Zero);
+        var problem = await ApiAssertions.AssertProblemAsync(await admin.GetAsync("/api/schedules?project=_system"), HttpStatusCode.NotFound);
+        Assert.That(problem.GetProperty("detail").GetString(), Does.Contain("'_system'"));
+    }
+
+    [Test]
+    public async Task A_project_filter_that_names_nothing_is_a_404_naming_it_on_the_schedule_and_pipeline_lists()
+    {
+        foreach (var path in new[] { "/api/schedules?project=zeta-typo", "/api/pipelines?project=zeta-typo" })
+        {
+            var problem = await ApiAssertions.AssertProblemAsync(await admin.GetAsync(path), HttpStatusCode.NotFound);
+            Assert.That(problem.GetProperty("detail").GetString(), Does.Contain("project").And.Contain("'zeta-typo'"), path);
+        }
+
+        // A project that exists but holds nothing (the seeded default project has no pipeline here) is an empty page.
+        Assert.That((await admin.GetFromJsonAsync<JsonElement>("/api/pipelines?project=default")).GetProperty("total").GetInt32(), Is.Zero);
+
+        // A project whose schedules are stored is there (zeta is made by the fixture's schedules).
+        Assert.That((await admin.GetFromJsonAsync<JsonElement>("/api/schedules?project=zeta")).GetProperty("total").GetInt32(), Is.GreaterThan(0));
     }
 
     [Test]

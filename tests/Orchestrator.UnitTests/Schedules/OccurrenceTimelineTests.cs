@@ -123,6 +123,18 @@ public sealed class OccurrenceTimelineTests
         Assert.That((counts.Ran, counts.Late, counts.Skipped, counts.Missed), Is.EqualTo((2, 1, 1, 2)));
     }
 
+    [Test]
+    public void Failed_counts_each_due_time_whose_own_run_failed_once_and_never_a_due_time_a_failed_catch_up_stood_for()
+    {
+        // 0: on time and failed; 1: retried and failed; 2: succeeded; 3 and 4: a fire_once catch-up keyed on 3, started
+        // after 4 had passed, that failed (it stands for 4 too, but is one failed run).
+        var result = Classify(Due(5), [Run(0, 0.1, RunStatus.Failed), Run(1, 0.1, RunStatus.Failed, attempt: 3), Run(2, 0.1), Run(3, 90, RunStatus.Failed)]);
+        Assert.That(result.Select(o => o.Outcome), Is.EqualTo(new[] { "ran", "retried", "ran", "coalesced", "coalesced" }));
+        var counts = OccurrenceTimeline.Count(result);
+        Assert.That(counts.Failed, Is.EqualTo(3));
+        Assert.That(result[0].Reason, Does.Contain("failed"), "the reason says it failed, not only that it was on time");
+    }
+
     private static IReadOnlyList<ScheduleOccurrence> WithPauses(List<DateTimeOffset> due, List<OccurrenceRun> runs, List<OccurrencePause> pauses,
         List<OccurrenceMisfire>? misfires = null, MisfirePolicy policy = MisfirePolicy.FireOnce) =>
         OccurrenceTimeline.Classify(due, runs, misfires ?? [], pauses, policy, T0.AddHours(1));

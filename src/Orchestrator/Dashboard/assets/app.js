@@ -219,8 +219,10 @@ function liveFilters(form, hashOf) {
     else location.hash = next;
     filterTyping = typing ? { id: source.id, hash: location.hash } : null;
   };
+  // A box that must name one thing exactly (a schedule id: the API answers 404 for one that is not there) applies on
+  // Enter or on leaving it, not at every pause in the typing, which would ask for each prefix of the id.
   form.addEventListener("input", (event) => {
-    if (!typed(event.target)) return;
+    if (!typed(event.target) || event.target.dataset.apply === "change") return;
     clearTimeout(timer);
     timer = setTimeout(() => apply(event.target), 300);
   });

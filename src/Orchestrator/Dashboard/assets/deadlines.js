@@ -23,7 +23,7 @@ registerPage("deadlines", async (parts, query) => {
       <div><label for="d-state">State</label><select id="d-state">
         ${["open", "recovered", "all"].map((s) => `<option value="${s}"${s === state ? " selected" : ""}>${s}</option>`).join("")}
       </select></div>
-      <div><label for="d-schedule">Schedule</label><input id="d-schedule" value="${esc(scheduleId)}" placeholder="project.name"></div>
+      <div><label for="d-schedule">Schedule</label><input id="d-schedule" type="search" data-apply="change" value="${esc(scheduleId)}" placeholder="project.name, then Enter"></div>
     </form>
     <div class="table-wrap"><table aria-label="Deadline breaches"><thead><tr><th>Found</th><th>Schedule or pipeline</th><th>Kind</th>
       <th class="hide-small">Occurrence</th><th class="hide-small">Due</th><th>State</th><th class="hide-small">Alerted</th><th class="hide-small">Message</th></tr></thead>
@@ -37,14 +37,22 @@ registerPage("deadlines", async (parts, query) => {
     if ((next.page ?? 1) > 1) params.set("page", String(next.page));
     return `#/deadlines?${params}`;
   };
-  // Applied as they change (the schedule as you type, after a pause); a new filter starts at page 1.
+  // Applied as they change (the schedule on Enter or on leaving the box); a new filter starts at page 1.
   liveFilters(document.getElementById("deadline-filters"), () =>
     address({ state: document.getElementById("d-state").value, scheduleId: document.getElementById("d-schedule").value.trim(), page: 1 }));
 
   const request = new URLSearchParams({ pageSize: "50", page: String(pageNumber) });
   if (state !== "all") request.set("state", state);
   if (scheduleId) request.set("scheduleId", scheduleId);
-  const page = await api("GET", `/api/deadlines?${request}`);
+  let page;
+  try {
+    page = await api("GET", `/api/deadlines?${request}`);
+  } catch (error) {
+    // A schedule that is not there: the server's words in the table, the filters kept to correct it.
+    if (error.status !== 404) throw error;
+    if (!stale(token)) document.getElementById("deadline-rows").innerHTML = `<tr><td colspan="8" class="error" role="alert">${esc(error.message)}</td></tr>`;
+    return;
+  }
   if (stale(token)) return;
 
   const target = (b) => (b.scheduleId

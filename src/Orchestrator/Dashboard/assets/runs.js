@@ -17,7 +17,7 @@ async function renderRuns(params) {
   view.innerHTML = `
     <h1>Runs</h1>
     <form id="run-filters" class="toolbar" role="search">
-      <div><label for="r-schedule">Schedule</label><input id="r-schedule" value="${esc(schedule)}" placeholder="project.name"></div>
+      <div><label for="r-schedule">Schedule</label><input id="r-schedule" type="search" data-apply="change" value="${esc(schedule)}" placeholder="project.name, then Enter"></div>
       <div><label for="r-project">Project</label><select id="r-project">${option("", project)}${project ? option(project, project) : ""}</select></div>
       <div><label for="r-status">Status</label><select id="r-status">${["", "pending", "running", "succeeded", "failed", "cancelled", "interrupted", "skipped"].map((s) => option(s, status)).join("")}</select></div>
       <div><label for="r-action">Action type</label><select id="r-action">${option("", actionType)}${actionType ? option(actionType, actionType) : ""}</select></div>
@@ -57,7 +57,19 @@ async function renderRuns(params) {
       const value = new Date(params.get(name) ?? "");
       if (!Number.isNaN(value.getTime())) query.set(name, value.toISOString());
     }
-    const result = await api("GET", `/api/runs?${query}`);
+    let result;
+    try {
+      result = await api("GET", `/api/runs?${query}`);
+    } catch (error) {
+      // A schedule or project that is not there: the server's words in the table, the filters kept to correct it, and
+      // no refresh asking again every two seconds.
+      if (error.status !== 404) throw error;
+      clearInterval(refreshTimer);
+      const body = document.getElementById("run-rows");
+      if (body && !stale(token)) body.innerHTML = `<tr><td colspan="9" class="error" role="alert">${esc(error.message)}</td></tr>`;
+      document.getElementById("run-pager")?.replaceChildren();
+      return;
+    }
     const body = document.getElementById("run-rows");
     if (!body || stale(token)) return;
     body.innerHTML = result.items.map((r) => `
