@@ -29,4 +29,10 @@ public sealed class DeadlineOptions
 
     /// <summary>Seconds between two checks; an alert comes at most this late after its deadline.</summary>
     public int CheckSeconds { get; set; } = 5;
+
+    /// <summary>
+    /// The most due times (or pipeline runs) one check judges per schedule or pipeline, oldest first; a backlog larger
+    /// than this (a checker that was stopped, a schedule every second) is judged over the next checks, none skipped.
+    /// </summary>
+    public int MaxDueTimesPerCheck { get; set; } = 1000;
 }

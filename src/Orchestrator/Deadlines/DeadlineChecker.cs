@@ -44,6 +44,7 @@ public sealed partial class DeadlineChecker(
     NotificationSender sender,
     OrchestratorMetrics metrics,
     IOptions<OrchestratorOptions> options,
+    IOptions<DeadlineOptions> deadlineOptions,
     TimeProvider time,
     ILogger<DeadlineChecker> logger)
 {
@@ -62,7 +63,12 @@ public sealed partial class DeadlineChecker(
     private const string ChannelGonePrefix = "Notification channel '";
     private const string ChannelGoneSuffix = "' no longer exists; sent once a channel of that name exists again.";
 
-    private const int MaxDueTimesPerTarget = 1000;
+    /// <summary>The most misfire history rows one check reads per schedule.</summary>
+    private const int MaxMisfiresPerTarget = 1000;
+
+    /// <summary>The most due times one check judges per target, oldest first (<see cref="DeadlineOptions.MaxDueTimesPerCheck"/>).</summary>
+    private int MaxDueTimesPerTarget => deadlineOptions.Value.MaxDueTimesPerCheck;
+
     /// <summary>The most messages one check sends.</summary>
     public const int MaxSendsPerCheck = 200;
 
@@ -118,8 +124,8 @@ public sealed partial class DeadlineChecker(
         if (settings.StartWithin is { } startWithin && Window(watch.StartCheckedThrough, now - startWithin) is { } startWindow)
         {
             var pauses = await PausesAsync(scheduler, key, runs, startWindow, seen, ct);
-            var (due, rows) = await OccurrencesAsync(trigger, jitter, runs, startWindow, pauses, ct);
-            var (judged, undecided) = await PolicyJudgedAsync(scheduler, key, trigger, policy, jitter, runs, startWindow, due, rows, pauses, now, ct);
+            var (due, rows, through) = await OccurrencesAsync(trigger, jitter, runs, startWindow, pauses, ct);
+            var (judged, undecided) = await PolicyJudgedAsync(scheduler, key, trigger, policy, jitter, runs, (startWindow.From, through), due, rows, pauses, now, ct);
             foreach (var at in judged)
             {
                 var row = rows.GetValueOrDefault(at);
@@ -136,14 +142,14 @@ public sealed partial class DeadlineChecker(
             }
 
             // A due time Quartz has not decided yet (PolicyJudgedAsync) is judged by a later check.
-            watch.StartCheckedThrough = undecided ?? startWindow.To;
+            watch.StartCheckedThrough = undecided ?? through;
         }
 
         if (settings.SucceedWithin is { } succeedWithin && Window(watch.SucceedCheckedThrough, now - succeedWithin) is { } succeedWindow)
         {
             var pauses = await PausesAsync(scheduler, key, runs, succeedWindow, seen, ct);
-            var (due, rows) = await OccurrencesAsync(trigger, jitter, runs, succeedWindow, pauses, ct);
-            var (judged, undecided) = await PolicyJudgedAsync(scheduler, key, trigger, policy, jitter, runs, succeedWindow, due, rows, pauses, now, ct);
+            var (due, rows, through) = await OccurrencesAsync(trigger, jitter, runs, succeedWindow, pauses, ct);
+            var (judged, undecided) = await PolicyJudgedAsync(scheduler, key, trigger, policy, jitter, runs, (succeedWindow.From, through), due, rows, pauses, now, ct);
             foreach (var at in judged)
             {
                 var row = rows.GetValueOrDefault(at);
@@ -169,7 +175,7 @@ public sealed partial class DeadlineChecker(
                     $"{target.Label}: the occurrence due at {Stamp(at)} {what}; it should have succeeded within {DeadlineRules.Describe(succeedWithin)}, by {Stamp(at + succeedWithin)}.", ct);
             }
 
-            watch.SucceedCheckedThrough = undecided ?? succeedWindow.To;
+            watch.SucceedCheckedThrough = undecided ?? through;
         }
 
         if (settings.ExpectSuccessEvery is { } every)
@@ -220,7 +226,7 @@ public sealed partial class DeadlineChecker(
                     $"{target.Label}: run {run.Id} created at {Stamp(run.CreatedAt)} {what}; it should have started within {DeadlineRules.Describe(startWithin)}.", ct);
             }
 
-            watch.StartCheckedThrough = startWindow.To;
+            watch.StartCheckedThrough = created.Count == MaxDueTimesPerTarget ? created[^1].CreatedAt : startWindow.To;
         }
 
         if (settings.SucceedWithin is { } succeedWithin && Window(watch.SucceedCheckedThrough, now - succeedWithin) is { } succeedWindow)
@@ -233,7 +239,7 @@ public sealed partial class DeadlineChecker(
                     $"{target.Label}: run {run.Id} created at {Stamp(run.CreatedAt)} is {run.Status.ToString().ToLowerInvariant()}; it should have succeeded within {DeadlineRules.Describe(succeedWithin)}, by {Stamp(run.CreatedAt + succeedWithin)}.", ct);
             }
 
-            watch.SucceedCheckedThrough = succeedWindow.To;
+            watch.SucceedCheckedThrough = created.Count == MaxDueTimesPerTarget ? created[^1].CreatedAt : succeedWindow.To;
         }
 
         if (settings.ExpectSuccessEvery is { } every)
@@ -340,37 +346,60 @@ public sealed partial class DeadlineChecker(
             $"{target.Label}: no run succeeded {after} ({DeadlineRules.Describe(now - windowStart)}); one is expected every {DeadlineRules.Describe(every)}.", ct);
     }
 
-    /// <summary>The due times of (<paramref name="window"/>.From, .To], from the trigger and the ledger, with the ledger row of each.</summary>
-    private static async Task<(List<DateTimeOffset> Due, Dictionary<DateTimeOffset, RunRecord> Rows)> OccurrencesAsync(
+    /// <summary>
+    /// The due times of (<paramref name="window"/>.From, .To], from the trigger and the ledger, with the ledger row of
+    /// each, oldest first and at most <see cref="MaxDueTimesPerTarget"/>: when there are more, the window is cut after
+    /// the last one both sources gave in full (<c>Through</c>), and the next check goes on from there, so a backlog is
+    /// judged in order and no due time is passed over.
+    /// </summary>
+    private async Task<(List<DateTimeOffset> Due, Dictionary<DateTimeOffset, RunRecord> Rows, DateTimeOffset Through)> OccurrencesAsync(
         ITrigger? trigger, TimeSpan jitter, IQueryable<RunRecord> runs, (DateTimeOffset From, DateTimeOffset To) window,
         IReadOnlyList<OccurrencePause> pauses, CancellationToken ct)
     {
+        var cap = MaxDueTimesPerTarget;
+        var through = window.To;
         var due = new SortedSet<DateTimeOffset>();
         if (trigger is not null)
         {
             // The trigger fires its jitter offset after each nominal time; the ledger keys by the nominal time.
             var cursor = window.From + jitter;
-            while (due.Count < MaxDueTimesPerTarget && trigger.GetFireTimeAfter(cursor) is { } next && next <= window.To + jitter
+            while (trigger.GetFireTimeAfter(cursor) is { } next && next <= window.To + jitter
                    && (trigger.EndTimeUtc is not { } end || next <= end))
             {
+                if (due.Count == cap)
+                {
+                    // More due than one check takes: this check ends at the last one it has.
+                    through = due.Max;
+                    break;
+                }
+
                 due.Add(RunLedger.KeyTime(next - jitter));
                 cursor = next;
             }
         }
 
         var (from, to) = window;
-        // Due times the trigger no longer computes (a one-time trigger that fired and is gone) are in the ledger.
+        // Due times the trigger no longer computes (a one-time trigger that fired and is gone) are in the ledger; the
+        // oldest first, so a cut leaves the later ones to the next check.
         var rows = await runs.Where(r => r.ScheduledFireTime > from && r.ScheduledFireTime <= to
                                          && r.TriggeredBy != RunTrigger.Manual && r.TriggeredBy != RunTrigger.Pipeline)
-            .Take(MaxDueTimesPerTarget).ToListAsync(ct);
-        foreach (var row in rows)
+            .OrderBy(r => r.ScheduledFireTime).Take(cap + 1).ToListAsync(ct);
+        if (rows.Count > cap)
+        {
+            // The rows go on past the cap: the check ends at the last due time taken (the next check starts after it).
+            var last = rows[cap - 1].ScheduledFireTime;
+            through = last < through ? last : through;
+            rows = [.. rows.Take(cap)];
+        }
+
+        foreach (var row in rows.Where(r => r.ScheduledFireTime <= through))
         {
             due.Add(row.ScheduledFireTime);
         }
 
         // Paused: the due times from the pause to the resume were not to run (those that ran anyway are judged).
-        var judged = due.Where(d => !SchedulePauses.Covers(pauses, d) || rows.Any(r => r.ScheduledFireTime == d)).ToList();
-        return (judged, rows.GroupBy(r => r.ScheduledFireTime).ToDictionary(g => g.Key, g => g.First()));
+        var judged = due.Where(d => d <= through && (!SchedulePauses.Covers(pauses, d) || rows.Any(r => r.ScheduledFireTime == d))).ToList();
+        return (judged, rows.Where(r => r.ScheduledFireTime <= through).GroupBy(r => r.ScheduledFireTime).ToDictionary(g => g.Key, g => g.First()), through);
     }
 
     /// <summary>
@@ -409,7 +438,7 @@ public sealed partial class DeadlineChecker(
             .Select(r => new OccurrenceRun(r.Id, r.ScheduledFireTime, r.StartedAt, r.Status, r.TriggeredBy, r.Attempt, r.Error))
             .ToList();
         var found = await history.QueryMisfires(
-            new MisfireHistoryQuery { SchedulerName = scheduler.SchedulerName, Job = key, Take = MaxDueTimesPerTarget }, ct);
+            new MisfireHistoryQuery { SchedulerName = scheduler.SchedulerName, Job = key, Take = MaxMisfiresPerTarget }, ct);
         var misfires = found.Items
             .Where(m => m.ScheduledFireTimeUtc is not null)
             .Select(m => new OccurrenceMisfire(RunLedger.KeyTime(m.ScheduledFireTimeUtc!.Value - jitter), m.Reason.ToString().ToLowerInvariant()))

@@ -14,6 +14,7 @@ public static class DeadlineEndpoints
         services.AddOptions<DeadlineOptions>()
             .BindConfiguration(DeadlineOptions.SectionName)
             .Validate(o => o.CheckSeconds is >= 1 and <= 3600, "Orchestrator:Deadlines:CheckSeconds must be between 1 and 3600 (default 5).")
+            .Validate(o => o.MaxDueTimesPerCheck is >= 1 and <= 100_000, "Orchestrator:Deadlines:MaxDueTimesPerCheck must be between 1 and 100000 (default 1000).")
             .ValidateOnStart();
         services.AddScoped<DeadlineChecker>();
         services.AddScoped<DeadlineQueries>();
