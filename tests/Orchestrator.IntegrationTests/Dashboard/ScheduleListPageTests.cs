@@ -46,6 +46,8 @@ public sealed class ScheduleListPageTests
         await server.WaitUntilReadyAsync();
         adminKey = server.PrintedAdminKey!;
         admin = server.CreateClient(adminKey);
+        // A batch of 320 schedules is one request; a busy machine may take longer than the usual 30 s over it.
+        admin.Timeout = TimeSpan.FromMinutes(2);
         await admin.PostForJsonAsync("/api/projects", new { id = "fleet", name = "Fleet", rootPath = Path.Combine(workspaces, "fleet") }, HttpStatusCode.Created);
         // Every fourth a call_api; yearly, so nothing fires and each state is the one set here.
         var items = Enumerable.Range(0, Fleet).Select(i => (object)new
