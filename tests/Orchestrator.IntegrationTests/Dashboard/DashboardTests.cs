@@ -182,7 +182,8 @@ public sealed class DashboardTests
         // As if the key were revoked while the tab was open.
         await page.EvaluateAsync("sessionStorage.setItem('orchestrator.apiKey', 'orch_00000000_revoked')");
         await page.GetByRole(AriaRole.Link, new() { Name = "Runs" }).ClickAsync();
-        await AssertSignInSaysAsync(page, "Your key was refused; sign in again.");
+        // The server says why (here: no such key), and the sign-in form repeats it.
+        await AssertSignInSaysAsync(page, "The API key is not valid. Sign in again.");
         await ShotAsync(page, "sign-in-key-refused");
         Assert.That(Unexpected(errors, (401, "/api/runs")), Is.Empty, string.Join("\n", errors));
         await page.CloseAsync();
