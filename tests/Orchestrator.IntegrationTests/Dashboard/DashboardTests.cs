@@ -182,6 +182,7 @@ public sealed class DashboardTests
         // A key that stopped being one while the tab was open: the server's reason is shown.
         await page.EvaluateAsync("sessionStorage.setItem('orchestrator.apiKey', 'orch_00000000_revoked')");
         await page.GetByRole(AriaRole.Link, new() { Name = "Runs" }).ClickAsync();
+        // The server says why (here: no such key), and the sign-in form repeats it.
         await AssertSignInSaysAsync(page, "The API key is not valid. Sign in again.");
         await ShotAsync(page, "sign-in-key-refused");
         Assert.That(Unexpected(errors, (401, "/api/runs")), Is.Empty, string.Join("\n", errors));

@@ -233,6 +233,41 @@ function liveFilters(form, hashOf) {
   });
 }
 
+// Every table a page draws is labelled for the phone layout: each body cell gets its column's header as data-label,
+// which app.css shows before the value when a row becomes a card (≤ 600 px), so state, ids and buttons stay on screen
+// instead of in columns scrolled off to the right. Pages just draw tables; this observer labels whatever they draw,
+// including rows a page re-draws later (the runs list refreshes its body every 2 s). Explicit roles keep the table's
+// semantics for assistive technology once CSS changes its display. A table marked data-cards="off" is left alone.
+function labelTables(root) {
+  for (const table of root.querySelectorAll("table")) {
+    if (table.dataset.cards === "off") continue;
+    const headers = [];
+    for (const th of table.querySelectorAll(":scope > thead > tr > th")) {
+      const span = Number(th.getAttribute("colspan")) || 1;
+      for (let i = 0; i < span; i++) headers.push(th.textContent.trim());
+      th.setAttribute("role", "columnheader");
+    }
+    table.classList.add("cards");
+    table.setAttribute("role", "table");
+    for (const group of table.querySelectorAll(":scope > thead, :scope > tbody")) group.setAttribute("role", "rowgroup");
+    for (const row of table.querySelectorAll(":scope > thead > tr, :scope > tbody > tr")) row.setAttribute("role", "row");
+    for (const row of table.querySelectorAll(":scope > tbody > tr")) {
+      let column = 0;
+      for (const cell of row.children) {
+        const span = Number(cell.getAttribute("colspan")) || 1;
+        cell.setAttribute("role", "cell");
+        // A cell spanning columns ("No runs match.") or under an empty header (a checkbox, the buttons) has no label.
+        const label = span === 1 ? headers[column] ?? "" : "";
+        if (label) cell.dataset.label = label;
+        else delete cell.dataset.label;
+        column += span;
+      }
+    }
+  }
+}
+// Attribute changes are not observed, so labelling does not wake the observer again.
+new MutationObserver(() => labelTables(view)).observe(view, { childList: true, subtree: true });
+
 // ---- Routing -----------------------------------------------------------------------------------------------------
 
 // Every page lives in its own file (schedules.js, runs.js, keys.js, …) and registers here: registerPage("keys", (parts, query) => …).

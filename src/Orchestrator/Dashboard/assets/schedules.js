@@ -41,15 +41,28 @@ async function renderSchedules(params = new URLSearchParams()) {
       </td>
     </tr>`).join("");
   const filtered = Object.values(filters).some(Boolean);
-  // Past 10,000 matches the server stops counting (total null, totalAtLeast set): the pager then says "more than".
-  const pages = page.total == null ? null : Math.max(1, Math.ceil(page.total / page.pageSize));
-  const counted = page.total == null ? `more than ${(page.totalAtLeast - 1).toLocaleString()} schedules` : `${page.total} schedule${page.total === 1 ? "" : "s"}`;
   const hashFor = (overrides) => {
     const next = new URLSearchParams();
     for (const [name, value] of Object.entries({ ...filters, page: String(number), ...overrides })) if (value && !(name === "page" && value === "1")) next.set(name, value);
     const text = next.toString();
     return `#/schedules${text ? `?${text}` : ""}`;
   };
+  // Past 10,000 matches the server stops counting (total null, totalAtLeast set): the pager then says "more than".
+  const pages = page.total == null ? null : Math.max(1, Math.ceil(page.total / page.pageSize));
+  const counted = page.total == null ? `more than ${(page.totalAtLeast - 1).toLocaleString()} schedules` : `${page.total} schedule${page.total === 1 ? "" : "s"}`;
+  // Pause or resume every schedule the filters match, on every page: only when the filters are ones the bulk API can
+  // select by (project, action type). The search and the state are not bulk selectors, so with either set the buttons
+  // are not offered (the page says why) rather than acting on more than the list shows.
+  const bySelector = Boolean(filters.project || filters.actionType);
+  const notSelectors = [filters.q && "search", filters.state && "state"].filter(Boolean);
+  const matchingWords = [filters.project && `project ${filters.project}`, filters.actionType && `action type ${filters.actionType}`].filter(Boolean).join(" with ");
+  const matching = !bySelector
+    ? `<span class="hint">Choose a project or an action type to pause or resume every schedule it holds.</span>`
+    : notSelectors.length
+      ? `<span class="hint" id="s-matching-why">Pause or resume all matching works on the project and action-type filters only; the ${notSelectors.join(" and ")} filter cannot be used for it. Clear ${notSelectors.length > 1 ? "them" : "it"}, or select rows.</span>`
+      : `<button type="button" id="s-pause-matching">Pause all matching</button>
+        <button type="button" id="s-resume-matching">Resume all matching</button>
+        <span class="hint">Every schedule of ${esc(matchingWords)} (${esc(counted)}), on every page.</span>`;
   view.innerHTML = `
     <h1>Schedules</h1>
     <div class="toolbar"><a class="button primary" href="#/schedules/new">New schedule</a></div>
@@ -65,6 +78,17 @@ async function renderSchedules(params = new URLSearchParams()) {
       <button type="button" id="s-bulk-pause" disabled>Pause selected</button>
       <button type="button" id="s-bulk-resume" disabled>Resume selected</button>
     </div>
+    <div class="toolbar bulk" role="group" aria-label="Every schedule matching the filters" id="s-matching">${matching}</div>
+    <dialog id="s-matching-dialog" aria-labelledby="s-matching-title">
+      <form id="s-matching-form">
+        <h2 id="s-matching-title"></h2>
+        <p id="s-matching-count"></p>
+        <div class="field"><label for="s-matching-reason">Reason (optional; shown to everyone and kept in the audit log)</label>
+          <input id="s-matching-reason" type="text" maxlength="500" autocomplete="off"></div>
+        <div class="error" id="s-matching-error" role="alert"></div>
+        <div class="toolbar"><button type="submit" class="primary" id="s-matching-confirm"></button><button type="button" id="s-matching-cancel">Cancel</button></div>
+      </form>
+    </dialog>
     <div class="table-wrap"><table aria-label="Schedules">
       <thead><tr><th class="select"><input type="checkbox" id="s-select-page" aria-label="Select every schedule on this page"></th><th>Name</th><th class="hide-small">Project</th><th class="hide-small">Action</th><th class="hide-small">When</th><th class="hide-small">Next fire</th><th class="hide-small">Last run</th><th>State</th><th>Actions</th></tr></thead>
       <tbody>${rows || `<tr><td colspan="9">${filtered ? "No schedules match." : "No schedules yet."}</td></tr>`}</tbody>
@@ -115,6 +139,42 @@ async function renderSchedules(params = new URLSearchParams()) {
       toast(error.message);
     }
   };
+  const dialog = document.getElementById("s-matching-dialog");
+  let matchingAct = "pause";
+  const askMatching = (act) => {
+    matchingAct = act;
+    const verb = act === "pause" ? "Pause" : "Resume";
+    document.getElementById("s-matching-title").textContent = `${verb} every schedule of ${matchingWords}?`;
+    document.getElementById("s-matching-count").textContent = `${counted[0].toUpperCase()}${counted.slice(1)} ${page.total === 1 ? "matches" : "match"}, on every page of this list. `
+      + (act === "pause" ? "Those already paused or complete are left as they are." : "Only the paused ones are resumed.");
+    document.getElementById("s-matching-confirm").textContent = `${verb} ${page.total == null ? "all" : page.total} matching`;
+    document.getElementById("s-matching-error").textContent = "";
+    document.getElementById("s-matching-reason").value = "";
+    dialog.showModal();
+    document.getElementById("s-matching-reason").focus();
+  };
+  document.getElementById("s-pause-matching")?.addEventListener("click", () => askMatching("pause"));
+  document.getElementById("s-resume-matching")?.addEventListener("click", () => askMatching("resume"));
+  document.getElementById("s-matching-cancel").addEventListener("click", () => dialog.close());
+  document.getElementById("s-matching-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const reason = document.getElementById("s-matching-reason").value.trim();
+    const body = { project: filters.project || undefined, actionType: filters.actionType || undefined, reason: reason || undefined };
+    const confirmButton = document.getElementById("s-matching-confirm");
+    confirmButton.disabled = true;
+    try {
+      const result = await api("POST", `/api/schedules/${matchingAct}`, body);
+      dialog.close();
+      const n = result.affected.length;
+      toast(`${matchingAct === "pause" ? "Paused" : "Resumed"} ${n} schedule${n === 1 ? "" : "s"} of ${matchingWords}.`);
+      if (!stale(token)) await renderSchedules(params);
+    } catch (error) {
+      confirmButton.disabled = false;
+      if (error.status === 401) return;
+      const errors = error.problem?.errors;
+      document.getElementById("s-matching-error").textContent = errors ? Object.values(errors).flat().join(" ") : error.message;
+    }
+  });
   document.getElementById("s-bulk-pause").addEventListener("click", () => bulk("pause"));
   document.getElementById("s-bulk-resume").addEventListener("click", () => bulk("resume"));
 
