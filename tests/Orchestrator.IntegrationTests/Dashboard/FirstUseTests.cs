@@ -309,7 +309,8 @@ public sealed class FirstUseTests
             await Assertions.Expect(page.GetByLabel("Deadline: channel").Locator("option:checked")).ToHaveTextAsync("gone-hook (not on the server)");
             await page.GetByLabel("Deadline: channel").SelectOptionAsync("first-hook");
             await page.GetByRole(AriaRole.Button, new() { Name = "Save", Exact = true }).ClickAsync();
-            await Assertions.Expect(page.Locator("tr[data-schedule='default.first-watched']")).ToHaveCountAsync(1);
+            // The save and the list after it: as slow as the edit form's loading on a loaded machine.
+            await Assertions.Expect(page.Locator("tr[data-schedule='default.first-watched']")).ToHaveCountAsync(1, new() { Timeout = 30_000 });
             var saved = await admin.GetFromJsonAsync<JsonElement>("/api/schedules/default.first-watched");
             Assert.That(saved.GetProperty("deadline").GetProperty("channel").GetString(), Is.EqualTo("first-hook"));
             Assert.That(errors, Is.Empty, string.Join("\n", errors));
