@@ -22,6 +22,10 @@ public sealed class AssemblySetUp
         // local zone, so it gets the same one, and code that leans on the local zone shows up on both tiers.
         Environment.SetEnvironmentVariable("TZ", TestPostgres.SessionTimeZone);
         TimeZoneInfo.ClearCachedData();
+        // A browser expectation waits for the page to get there; four fixtures side by side on two cores (and a save
+        // that re-reads a phrase, writes, then loads the list) can take longer than Playwright's 5 s. Only how long a
+        // wait may last changes: an expectation already met returns at once, and none asserts on time.
+        Microsoft.Playwright.Assertions.SetDefaultExpectTimeout(20_000);
         return TestPostgres.StartAsync();
     }
 

@@ -95,7 +95,8 @@ public sealed class CallApiScheduleTests : ServerWithPeerFixture
         var active = await Ids("state=active&actionType=noop");
         Assert.That(active, Does.Contain("default.listed-active").And.Not.Contain("default.listed-paused"));
         Assert.That(await Ids("actionType=call_api"), Has.None.StartWith("default.listed-"));
-        Assert.That(await Ids("project=nowhere"), Is.Empty);
+        // A project that is not there is named in a 404, not answered with an empty list a typo could hide behind.
+        Assert.That((await Admin.GetAsync("/api/schedules?project=nowhere")).StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
         var firstPage = await Admin.GetFromJsonAsync<JsonElement>("/api/schedules?actionType=noop&pageSize=1&page=1");
         Assert.That(firstPage.GetProperty("items").GetArrayLength(), Is.EqualTo(1));
         Assert.That(firstPage.GetProperty("total").GetInt32(), Is.GreaterThanOrEqualTo(2));
